@@ -1,0 +1,53 @@
+//! Errors raised by the pure core. Each carries a kind that the SQL shell maps onto a SQLSTATE,
+//! a lower-case message naming what is at fault, and a hint saying how to fix it.
+
+use std::fmt;
+
+/// What went wrong, coarse enough that the shell can pick a SQLSTATE from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A parameter or option has a value we cannot use (22023).
+    InvalidParameter,
+    /// The data itself is unusable: NaN, infinity, a NULL where none is allowed (22000 family).
+    InvalidData,
+    /// Not enough usable rows for what was asked (22023, but about the data).
+    InsufficientData,
+    /// A NULL in a feature while `impute` is `error` (22004).
+    NullValue,
+    /// A stored model cannot be read by this version (XX001-ish: data corrupted / too new).
+    BadModel,
+    /// The fit would exceed a configured resource limit (54000).
+    ResourceLimit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CoreError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CoreError { kind, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidParameter, message)
+    }
+}
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,172 @@
+//! From a built matrix to a stored model and its fit report: scaling, k-means, canonical segment
+//! order, profile and metrics. The SQL shell calls this one function.
+
+use super::error::CoreResult;
+use super::kmeans::{self, KMeansParams};
+use super::matrix::BuiltMatrix;
+use super::metrics;
+use super::model::{Method, Profile, SegmentModel, FORMAT_VERSION};
+use super::options::FitOptions;
+use super::preprocess::Scaler;
+
+/// Settings that come from the server rather than the call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub threads: usize,
+    /// Silhouette is quadratic: above this many rows it is computed on a seeded sample.
+    pub silhouette_rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    pub k: usize,
+    pub rows_used: u64,
+    pub rows_skipped: u64,
+    pub inertia: f64,
+    pub silhouette: Option<f64>,
+    /// Rows the silhouette was computed on (less than rows_used when sampled).
+    pub silhouette_rows: u64,
+    pub iterations: u32,
+    pub converged: bool,
+}
+
+pub fn fit_kmeans(
+    built: BuiltMatrix,
+    features: Vec<String>,
+    k: usize,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, FitReport)> {
+    let BuiltMatrix { mut matrix, imputer, rows_skipped } = built;
+    kmeans::check_k(k, matrix.n_rows())?;
+    let scaler = Scaler::fit(options.scale, &matrix);
+    scaler.transform(&mut matrix); // in place: the fit holds one copy of the data
+    let params = KMeansParams {
+        k,
+        n_init: options.n_init,
+        max_iter: options.max_iter,
+        tol: options.tol,
+        seed: options.seed,
+        threads: limits.threads,
+    };
+    let fit = kmeans::fit(&matrix, &params, check)?;
+    check();
+
+    // Canonical order: segment 0 is the largest (ties: lower centre first), so ids read the same
+    // whatever the start that won.
+    let d = matrix.n_cols();
+    let mut counts = vec![0u64; k];
+    for &l in &fit.labels {
+        counts[l as usize] += 1;
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        counts[b].cmp(&counts[a]).then_with(|| {
+            fit.centres.row(a).iter().zip(fit.centres.row(b)).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    let mut new_id = vec![0u32; k];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = new as u32;
+    }
+    let labels: Vec<u32> = fit.labels.iter().map(|&l| new_id[l as usize]).collect();
+    let centres: Vec<Vec<f64>> = order.iter().map(|&c| fit.centres.row(c).to_vec()).collect();
+
+    // Profile in original units: the scaler is affine, so means map back exactly.
+    let n = matrix.n_rows();
+    let mut sums = vec![vec![0.0; d]; k];
+    let mut overall = vec![0.0; d];
+    for (row, &l) in matrix.rows().zip(&labels) {
+        for j in 0..d {
+            sums[l as usize][j] += row[j];
+            overall[j] += row[j];
+        }
+    }
+    let sizes: Vec<u64> = order.iter().map(|&c| counts[c]).collect();
+    let means = sums
+        .into_iter()
+        .zip(&sizes)
+        .map(|(mut s, &size)| {
+            s.iter_mut().for_each(|v| *v /= size.max(1) as f64);
+            scaler.inverse_row(&mut s);
+            s
+        })
+        .collect();
+    overall.iter_mut().for_each(|v| *v /= n as f64);
+    let mut var = vec![0.0; d];
+    for row in matrix.rows() {
+        for j in 0..d {
+            var[j] += (row[j] - overall[j]).powi(2);
+        }
+    }
+    let overall_sd = var.iter().zip(&scaler.scale).map(|(v, s)| (v / n as f64).sqrt() * s).collect();
+    scaler.inverse_row(&mut overall);
+
+    check();
+    let sil = metrics::silhouette(&matrix, &labels, k, limits.silhouette_rows, options.seed);
+    let report = FitReport {
+        k,
+        rows_used: n as u64,
+        rows_skipped,
+        inertia: fit.inertia,
+        silhouette: sil.map(|(s, _)| s),
+        silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+        iterations: fit.iterations,
+        converged: fit.converged,
+    };
+    let model = SegmentModel {
+        format_version: FORMAT_VERSION,
+        method: Method::Kmeans,
+        features,
+        imputer,
+        scaler,
+        centres,
+        profile: Profile { sizes, means, overall_mean: overall, overall_sd },
+    };
+    Ok((model, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::matrix::MatrixBuilder;
+    use crate::core::options::ImputeMethod;
+
+    fn built(rows: &[[f64; 2]]) -> BuiltMatrix {
+        let mut b = MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX);
+        for r in rows {
+            b.push(&[Some(r[0]), Some(r[1])]).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    const LIMITS: Limits = Limits { threads: 1, silhouette_rows: 10_000 };
+
+    #[test]
+    fn profile_and_order_by_hand() {
+        // Three rows near (0, 0) and two near (10, 100): segment 0 is the larger group.
+        let rows = [[0.0, 0.0], [1.0, 0.0], [2.0, 3.0], [10.0, 100.0], [12.0, 100.0]];
+        let (model, report) =
+            fit_kmeans(built(&rows), vec!["x".into(), "y".into()], 2, &FitOptions::default(), LIMITS, &mut || {}).unwrap();
+        assert_eq!(model.profile.sizes, vec![3, 2]);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        assert!(close(&model.profile.means[0], &[1.0, 1.0]));
+        assert!(close(&model.profile.means[1], &[11.0, 100.0]));
+        assert!(close(&model.profile.overall_mean, &[5.0, 40.6]));
+        // population sd of x: values 0,1,2,10,12 around 5 -> sqrt((25+16+9+25+49)/5)
+        assert!((model.profile.overall_sd[0] - 24.8f64.sqrt()).abs() < 1e-9);
+        // Centres in original units equal the segment means once converged.
+        for (c, m) in model.centres_original().iter().zip(&model.profile.means) {
+            assert!(close(c, m));
+        }
+        assert_eq!((report.rows_used, report.rows_skipped, report.k), (5, 0, 2));
+        assert!(report.silhouette.unwrap() > 0.5);
+        assert_eq!(report.silhouette_rows, 5);
+        // Assigning the training rows gives the training labels.
+        let a = model.assigner();
+        let mut s = vec![0.0; 2];
+        let got: Vec<u32> = rows.iter().map(|r| a.assign(&mut r.clone(), &mut s).unwrap().unwrap()).collect();
+        assert_eq!(got, vec![0, 0, 0, 1, 1]);
+    }
+}

@@ -1,0 +1,263 @@
+//! The feature matrix: one contiguous row-major block of f64, built row by row while the source is
+//! read, with the NULL policy (`impute`) and the finiteness check applied on the way in.
+
+use super::error::{CoreError, CoreResult, ErrorKind};
+use super::options::ImputeMethod;
+use super::preprocess::Imputer;
+
+/// Rows × columns of f64, row-major, contiguous (what the k-means kernel and ndarray views want).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMatrix {
+    data: Vec<f64>,
+    n_cols: usize,
+}
+
+impl FeatureMatrix {
+    pub fn from_rows(data: Vec<f64>, n_cols: usize) -> FeatureMatrix {
+        assert!(n_cols > 0 && data.len() % n_cols == 0, "ragged matrix");
+        FeatureMatrix { data, n_cols }
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.data.len() / self.n_cols
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.n_cols
+    }
+
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.n_cols..(i + 1) * self.n_cols]
+    }
+
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.data.chunks_exact(self.n_cols)
+    }
+
+    /// Bytes held by the values (what `customer_segment.max_memory_mb` limits).
+    pub fn bytes(&self) -> usize {
+        self.data.len() * std::mem::size_of::<f64>()
+    }
+}
+
+/// Bytes a matrix of `rows` × `cols` f64 takes.
+pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
+    rows.saturating_mul(cols).saturating_mul(std::mem::size_of::<f64>())
+}
+
+/// Collects rows as they are read. NULLs arrive as `None`.
+pub struct MatrixBuilder {
+    names: Vec<String>,
+    impute: ImputeMethod,
+    max_bytes: usize,
+    data: Vec<f64>,
+    rows_skipped: u64,
+    /// Per column: count of NULLs seen in kept rows (only with `impute = mean`).
+    nulls_per_column: Vec<u64>,
+}
+
+impl MatrixBuilder {
+    pub fn new(names: Vec<String>, impute: ImputeMethod, max_bytes: usize) -> MatrixBuilder {
+        let n = names.len();
+        assert!(n > 0, "a matrix needs at least one column");
+        MatrixBuilder {
+            names,
+            impute,
+            max_bytes,
+            data: Vec::new(),
+            rows_skipped: 0,
+            nulls_per_column: vec![0; n],
+        }
+    }
+
+    pub fn rows_read(&self) -> u64 {
+        (self.data.len() / self.names.len()) as u64 + self.rows_skipped
+    }
+
+    /// Adds one source row. Rejects NaN and ±Infinity (naming the column); applies the NULL policy.
+    pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
+        debug_assert_eq!(values.len(), self.names.len());
+        let mut has_null = false;
+        for (j, v) in values.iter().enumerate() {
+            match v {
+                Some(x) if !x.is_finite() => {
+                    return Err(CoreError::new(
+                        ErrorKind::InvalidData,
+                        format!("feature column \"{}\" contains {x}", self.names[j]),
+                    )
+                    .with_hint(
+                        "Filter those rows out with a view, or replace the value with NULL \
+                         (NULLs follow the impute option).",
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    has_null = true;
+                    if self.impute == ImputeMethod::Error {
+                        return Err(CoreError::new(
+                            ErrorKind::NullValue,
+                            format!("feature column \"{}\" contains NULL", self.names[j]),
+                        )
+                        .with_hint(
+                            r#"Use options '{"impute": "skip"}' to leave such rows out or '{"impute": "mean"}' to fill them."#,
+                        ));
+                    }
+                }
+            }
+        }
+        if has_null && self.impute == ImputeMethod::Skip {
+            self.rows_skipped += 1;
+            return Ok(());
+        }
+        if matrix_bytes(self.data.len() / self.names.len() + 1, self.names.len()) > self.max_bytes {
+            return Err(CoreError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "the feature matrix would exceed customer_segment.max_memory_mb ({} MB) after {} rows",
+                    self.max_bytes / (1024 * 1024),
+                    self.data.len() / self.names.len()
+                ),
+            )
+            .with_hint(
+                "Raise customer_segment.max_memory_mb, or fit on a smaller view of the source.",
+            ));
+        }
+        for (j, v) in values.iter().enumerate() {
+            match v {
+                Some(x) => self.data.push(*x),
+                None => {
+                    // NaN marks a NULL: real NaNs were rejected above, so the marker is unambiguous.
+                    self.nulls_per_column[j] += 1;
+                    self.data.push(f64::NAN);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends reading: fills NULLs by the impute policy and returns the matrix with its imputer.
+    pub fn finish(self) -> CoreResult<BuiltMatrix> {
+        let n_cols = self.names.len();
+        let mut matrix = FeatureMatrix::from_rows(self.data, n_cols);
+        let imputer = match self.impute {
+            ImputeMethod::Skip => Imputer::Skip,
+            ImputeMethod::Error => Imputer::Error,
+            ImputeMethod::Mean => {
+                let mut sums = vec![0.0; n_cols];
+                for row in matrix.rows() {
+                    for (s, x) in sums.iter_mut().zip(row) {
+                        if !x.is_nan() {
+                            *s += x;
+                        }
+                    }
+                }
+                let n = matrix.n_rows() as u64;
+                let mut means = Vec::with_capacity(n_cols);
+                for (j, s) in sums.iter().enumerate() {
+                    let present = n - self.nulls_per_column[j];
+                    if present == 0 && n > 0 {
+                        return Err(CoreError::new(
+                            ErrorKind::InsufficientData,
+                            format!("feature column \"{}\" is NULL in every row", self.names[j]),
+                        )
+                        .with_hint("Remove the column from the features array."));
+                    }
+                    means.push(if present == 0 { 0.0 } else { s / present as f64 });
+                }
+                if self.nulls_per_column.iter().any(|&c| c > 0) {
+                    for row in matrix.as_mut_slice().chunks_exact_mut(n_cols) {
+                        for (x, m) in row.iter_mut().zip(&means) {
+                            if x.is_nan() {
+                                *x = *m;
+                            }
+                        }
+                    }
+                }
+                Imputer::Mean { means }
+            }
+        };
+        Ok(BuiltMatrix { matrix, imputer, rows_skipped: self.rows_skipped })
+    }
+}
+
+pub struct BuiltMatrix {
+    pub matrix: FeatureMatrix,
+    pub imputer: Imputer,
+    pub rows_skipped: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn skip_counts_rows_with_nulls() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Skip, usize::MAX);
+        b.push(&[Some(1.0), Some(2.0)]).unwrap();
+        b.push(&[None, Some(2.0)]).unwrap();
+        b.push(&[Some(3.0), Some(4.0)]).unwrap();
+        assert_eq!(b.rows_read(), 3);
+        let built = b.finish().unwrap();
+        assert_eq!(built.matrix.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(built.rows_skipped, 1);
+        assert_eq!(built.imputer, Imputer::Skip);
+    }
+
+    #[test]
+    fn mean_fills_nulls_with_the_column_mean() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Mean, usize::MAX);
+        b.push(&[Some(1.0), None]).unwrap();
+        b.push(&[Some(3.0), Some(10.0)]).unwrap();
+        b.push(&[None, Some(20.0)]).unwrap();
+        let built = b.finish().unwrap();
+        assert_eq!(built.matrix.as_slice(), &[1.0, 15.0, 3.0, 10.0, 2.0, 20.0]);
+        assert_eq!(built.imputer, Imputer::Mean { means: vec![2.0, 15.0] });
+    }
+
+    #[test]
+    fn mean_of_an_all_null_column_is_an_error_naming_it() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Mean, usize::MAX);
+        b.push(&[Some(1.0), None]).unwrap();
+        let e = b.finish().err().unwrap();
+        assert!(e.message.contains("\"b\""), "{}", e.message);
+    }
+
+    #[test]
+    fn error_policy_names_the_column() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Error, usize::MAX);
+        let e = b.push(&[Some(1.0), None]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NullValue);
+        assert!(e.message.contains("\"b\""));
+    }
+
+    #[test]
+    fn non_finite_values_are_rejected_by_column() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut b = MatrixBuilder::new(names(), ImputeMethod::Skip, usize::MAX);
+            let e = b.push(&[Some(bad), Some(1.0)]).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidData);
+            assert!(e.message.contains("\"a\""));
+        }
+    }
+
+    #[test]
+    fn memory_limit_is_enforced() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Skip, 32);
+        b.push(&[Some(1.0), Some(2.0)]).unwrap();
+        b.push(&[Some(1.0), Some(2.0)]).unwrap();
+        let e = b.push(&[Some(1.0), Some(2.0)]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ResourceLimit);
+    }
+}

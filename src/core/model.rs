@@ -1,0 +1,235 @@
+//! The stored model: everything `segment_assign` needs (features, imputation, scaling, centres)
+//! plus the profile computed at fit time, as one serde document with a format version.
+
+use super::error::{CoreError, CoreResult, ErrorKind};
+use super::kmeans::Centres;
+use super::preprocess::{Imputer, Scaler};
+use serde::{Deserialize, Serialize};
+
+/// Bump when the document changes shape; `SegmentModel::from_json` says what it can read.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Kmeans,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Kmeans => "kmeans",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentModel {
+    pub format_version: u32,
+    pub method: Method,
+    /// Source column names, in the order of every per-feature vector below.
+    pub features: Vec<String>,
+    pub imputer: Imputer,
+    pub scaler: Scaler,
+    /// One centre per segment, in scaled units. Segment ids are indexes: 0 is the largest segment.
+    pub centres: Vec<Vec<f64>>,
+    pub profile: Profile,
+}
+
+/// Sizes and means in original units, measured on the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub sizes: Vec<u64>,
+    /// means[segment][feature]
+    pub means: Vec<Vec<f64>>,
+    pub overall_mean: Vec<f64>,
+    /// Population standard deviation of each feature over the training rows.
+    pub overall_sd: Vec<f64>,
+}
+
+impl SegmentModel {
+    pub fn k(&self) -> usize {
+        self.centres.len()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a model always serializes")
+    }
+
+    /// Reads a stored document, refusing other format versions and inconsistent shapes.
+    pub fn from_json(text: &str) -> CoreResult<SegmentModel> {
+        let bad = |msg: String| {
+            CoreError::new(ErrorKind::BadModel, msg)
+                .with_hint("Refit the model with segment_fit, or drop it with segment_drop.")
+        };
+        let head: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
+        let version = head.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(FORMAT_VERSION as u64) {
+            let found = version.map_or("none".to_string(), |v| v.to_string());
+            return Err(bad(format!(
+                "stored model has format version {found}, this version of customer_segment reads {FORMAT_VERSION}"
+            )));
+        }
+        let model: SegmentModel =
+            serde_json::from_value(head).map_err(|e| bad(format!("stored model is malformed: {e}")))?;
+        model.validate().map_err(bad)?;
+        Ok(model)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let d = self.features.len();
+        let k = self.centres.len();
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        if d == 0 || k == 0 {
+            return Err("stored model has no features or no segments".into());
+        }
+        if self.scaler.offset.len() != d || self.scaler.scale.len() != d {
+            return Err("stored model's scaler does not match its features".into());
+        }
+        if !finite(&self.scaler.offset) || !self.scaler.scale.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return Err("stored model's scaler has non-finite or zero values".into());
+        }
+        if let Imputer::Mean { means } = &self.imputer {
+            if means.len() != d || !finite(means) {
+                return Err("stored model's imputer does not match its features".into());
+            }
+        }
+        if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
+            return Err("stored model's centres do not match its features".into());
+        }
+        let p = &self.profile;
+        if p.sizes.len() != k || p.means.len() != k || p.means.iter().any(|m| m.len() != d) {
+            return Err("stored model's profile does not match its segments".into());
+        }
+        Ok(())
+    }
+
+    /// Centres in original units, `[segment][feature]`.
+    pub fn centres_original(&self) -> Vec<Vec<f64>> {
+        self.centres
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                self.scaler.inverse_row(&mut c);
+                c
+            })
+            .collect()
+    }
+
+    /// What `segment_assign` evaluates per row, laid out for speed.
+    pub fn assigner(&self) -> Assigner {
+        let d = self.features.len();
+        Assigner {
+            centres: Centres::new(self.centres.concat(), d),
+            scaler: self.scaler.clone(),
+            imputer: self.imputer.clone(),
+            features: self.features.clone(),
+        }
+    }
+}
+
+/// A model prepared for assignment. `assign` allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Assigner {
+    centres: Centres,
+    scaler: Scaler,
+    imputer: Imputer,
+    features: Vec<String>,
+}
+
+impl Assigner {
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+
+    pub fn k(&self) -> usize {
+        self.centres.k()
+    }
+
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    /// The segment of one row. `row` holds the raw feature values with NaN for NULL and is
+    /// scaled in place; `scratch` needs `k()` values. `Ok(None)` when a NULL is skipped.
+    #[inline]
+    pub fn assign(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+        for (j, v) in row.iter_mut().enumerate() {
+            if v.is_nan() {
+                match &self.imputer {
+                    Imputer::Skip => return Ok(None),
+                    Imputer::Mean { means } => *v = means[j],
+                    Imputer::Error => {
+                        return Err(CoreError::new(
+                            ErrorKind::NullValue,
+                            format!("feature \"{}\" is NULL", self.features[j]),
+                        )
+                        .with_hint("The model was fitted with impute = error: NULL features are not allowed."))
+                    }
+                }
+            }
+        }
+        self.scaler.transform_row(row);
+        Ok(Some(self.centres.nearest(row, scratch).0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::options::ScaleMethod;
+
+    pub(crate) fn tiny_model() -> SegmentModel {
+        SegmentModel {
+            format_version: FORMAT_VERSION,
+            method: Method::Kmeans,
+            features: vec!["a".into(), "b".into()],
+            imputer: Imputer::Mean { means: vec![5.0, 0.0] },
+            scaler: Scaler { method: ScaleMethod::Zscore, offset: vec![5.0, 0.0], scale: vec![5.0, 1.0] },
+            centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
+            profile: Profile {
+                sizes: vec![2, 2],
+                means: vec![vec![0.0, 0.0], vec![10.0, 0.0]],
+                overall_mean: vec![5.0, 0.0],
+                overall_sd: vec![5.0, 0.0],
+            },
+        }
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let m = tiny_model();
+        assert_eq!(SegmentModel::from_json(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn other_format_versions_are_refused() {
+        let mut v: serde_json::Value = serde_json::from_str(&tiny_model().to_json()).unwrap();
+        v["format_version"] = 0.into();
+        let e = SegmentModel::from_json(&v.to_string()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadModel);
+        assert!(e.message.contains("format version 0"), "{}", e.message);
+    }
+
+    #[test]
+    fn inconsistent_shapes_are_refused() {
+        let mut m = tiny_model();
+        m.centres[1].push(3.0);
+        assert_eq!(SegmentModel::from_json(&m.to_json()).unwrap_err().kind, ErrorKind::BadModel);
+        let mut m = tiny_model();
+        m.scaler.scale[0] = 0.0;
+        assert!(SegmentModel::from_json(&m.to_json()).is_err());
+    }
+
+    #[test]
+    fn assign_scales_imputes_and_picks_nearest() {
+        let a = tiny_model().assigner();
+        let mut s = vec![0.0; 2];
+        assert_eq!(a.assign(&mut [1.0, 0.0], &mut s).unwrap(), Some(0));
+        assert_eq!(a.assign(&mut [9.0, 0.0], &mut s).unwrap(), Some(1));
+        // NULL a -> mean 5 -> scaled 0, equidistant: ties go to the lowest segment.
+        assert_eq!(a.assign(&mut [f64::NAN, 0.0], &mut s).unwrap(), Some(0));
+        assert_eq!(tiny_model().centres_original(), vec![vec![0.0, 0.0], vec![10.0, 0.0]]);
+    }
+}

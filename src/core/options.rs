@@ -1,0 +1,152 @@
+//! `segment_fit` options: parsed from the caller's JSON, unknown keys rejected, ranges checked.
+
+use super::error::{CoreError, CoreResult};
+use serde::{Deserialize, Serialize};
+
+/// How feature columns are put on a common scale before clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleMethod {
+    /// (x - mean) / standard deviation (population), like scikit-learn's StandardScaler.
+    #[default]
+    Zscore,
+    /// (x - min) / (max - min), into [0, 1].
+    Minmax,
+    /// Raw values.
+    None,
+}
+
+/// What to do with a NULL in a feature column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ImputeMethod {
+    /// Leave the row out of the fit (counted in rows_skipped); assign returns NULL for it.
+    #[default]
+    Skip,
+    /// Replace by the column's mean over the rows read; the means are stored with the model.
+    Mean,
+    /// Raise an error naming the column.
+    Error,
+}
+
+/// Options of a k-means fit. Defaults follow scikit-learn's `KMeans` where it has one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitOptions {
+    pub scale: ScaleMethod,
+    pub impute: ImputeMethod,
+    /// Seed of every random choice (k-means++ starts, silhouette sample).
+    pub seed: u64,
+    /// Number of k-means++ starts; the run with the lowest inertia wins.
+    pub n_init: u32,
+    /// Maximum Lloyd iterations per start.
+    pub max_iter: u32,
+    /// Convergence tolerance, scikit-learn's meaning: stop when the summed squared centre shift is
+    /// at most `tol` times the mean feature variance (of the scaled matrix).
+    pub tol: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            scale: ScaleMethod::Zscore,
+            impute: ImputeMethod::Skip,
+            seed: 0,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+        }
+    }
+}
+
+pub const MAX_N_INIT: u32 = 1000;
+pub const MAX_ITER: u32 = 100_000;
+
+impl FitOptions {
+    /// Parses a JSON object (the `options jsonb` argument as text) and validates every value.
+    pub fn from_json(text: &str) -> CoreResult<FitOptions> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| CoreError::invalid_parameter(format!("options are not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(CoreError::invalid_parameter(format!(
+                "options must be a JSON object, not {value}"
+            ))
+            .with_hint(r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#));
+        }
+        let options: FitOptions = serde_json::from_value(value).map_err(|e| {
+            CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
+                "Known options: scale (zscore | minmax | none), impute (skip | mean | error), \
+                 seed, n_init, max_iter, tol.",
+            )
+        })?;
+        options.validate()?;
+        Ok(options)
+    }
+
+    pub fn validate(&self) -> CoreResult<()> {
+        if self.n_init == 0 || self.n_init > MAX_N_INIT {
+            return Err(CoreError::invalid_parameter(format!(
+                "option n_init must be between 1 and {MAX_N_INIT}, not {}",
+                self.n_init
+            )));
+        }
+        if self.max_iter == 0 || self.max_iter > MAX_ITER {
+            return Err(CoreError::invalid_parameter(format!(
+                "option max_iter must be between 1 and {MAX_ITER}, not {}",
+                self.max_iter
+            )));
+        }
+        if !self.tol.is_finite() || self.tol < 0.0 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option tol must be a finite number >= 0, not {}",
+                self.tol
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::ErrorKind;
+
+    #[test]
+    fn empty_object_gives_defaults() {
+        assert_eq!(FitOptions::from_json("{}").unwrap(), FitOptions::default());
+    }
+
+    #[test]
+    fn values_are_read() {
+        let o = FitOptions::from_json(
+            r#"{"scale":"minmax","impute":"mean","seed":7,"n_init":3,"max_iter":50,"tol":0}"#,
+        )
+        .unwrap();
+        assert_eq!(o.scale, ScaleMethod::Minmax);
+        assert_eq!(o.impute, ImputeMethod::Mean);
+        assert_eq!((o.seed, o.n_init, o.max_iter, o.tol), (7, 3, 50, 0.0));
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_by_name() {
+        let e = FitOptions::from_json(r#"{"sede": 1}"#).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert!(e.message.contains("sede"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for bad in [
+            r#"{"scale":"log"}"#,
+            r#"{"n_init":0}"#,
+            r#"{"max_iter":-1}"#,
+            r#"{"tol":-1}"#,
+            r#"{"seed":"x"}"#,
+            r#"[1,2]"#,
+            r#"not json"#,
+        ] {
+            let e = FitOptions::from_json(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParameter, "{bad}");
+        }
+    }
+}

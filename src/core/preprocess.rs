@@ -1,0 +1,146 @@
+//! Preprocessing stored with a model and replayed at assign time: NULL imputation and scaling.
+
+use super::matrix::FeatureMatrix;
+use super::options::ScaleMethod;
+use serde::{Deserialize, Serialize};
+
+/// What assign does with a NULL feature, fixed at fit time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum Imputer {
+    /// A row with a NULL feature gets no segment (NULL).
+    Skip,
+    /// A NULL feature is an error.
+    Error,
+    /// A NULL feature takes the training mean of its column.
+    Mean { means: Vec<f64> },
+}
+
+/// An affine map per column, `(x - offset) / scale`, that covers z-score, min-max and identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    pub method: ScaleMethod,
+    pub offset: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+impl Scaler {
+    /// Learns the scaling from the matrix. A constant column gets scale 1 (as scikit-learn does),
+    /// so it neither divides by zero nor weighs in on distances.
+    pub fn fit(method: ScaleMethod, x: &FeatureMatrix) -> Scaler {
+        let d = x.n_cols();
+        let n = x.n_rows().max(1) as f64;
+        let (offset, scale) = match method {
+            ScaleMethod::None => (vec![0.0; d], vec![1.0; d]),
+            ScaleMethod::Zscore => {
+                let mut mean = vec![0.0; d];
+                for row in x.rows() {
+                    for (m, v) in mean.iter_mut().zip(row) {
+                        *m += v;
+                    }
+                }
+                mean.iter_mut().for_each(|m| *m /= n);
+                // Two passes: numerically safer than sum of squares for large offsets.
+                let mut var = vec![0.0; d];
+                for row in x.rows() {
+                    for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+                        *s += (v - m) * (v - m);
+                    }
+                }
+                let std = var.iter().map(|s| (s / n).sqrt()).map(non_zero).collect();
+                (mean, std)
+            }
+            ScaleMethod::Minmax => {
+                let mut lo = vec![f64::INFINITY; d];
+                let mut hi = vec![f64::NEG_INFINITY; d];
+                for row in x.rows() {
+                    for j in 0..d {
+                        lo[j] = lo[j].min(row[j]);
+                        hi[j] = hi[j].max(row[j]);
+                    }
+                }
+                if x.n_rows() == 0 {
+                    (vec![0.0; d], vec![1.0; d])
+                } else {
+                    let range = lo.iter().zip(&hi).map(|(l, h)| non_zero(h - l)).collect();
+                    (lo, range)
+                }
+            }
+        };
+        Scaler { method, offset, scale }
+    }
+
+    pub fn transform_row(&self, row: &mut [f64]) {
+        for ((v, o), s) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
+            *v = (*v - o) / s;
+        }
+    }
+
+    pub fn transform(&self, x: &mut FeatureMatrix) {
+        let d = x.n_cols();
+        for row in x.as_mut_slice().chunks_exact_mut(d) {
+            self.transform_row(row);
+        }
+    }
+
+    /// Back to original units.
+    pub fn inverse_row(&self, row: &mut [f64]) {
+        for ((v, o), s) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
+            *v = *v * s + o;
+        }
+    }
+}
+
+fn non_zero(s: f64) -> f64 {
+    if s > 0.0 && s.is_finite() {
+        s
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> FeatureMatrix {
+        FeatureMatrix::from_rows(vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 6.0, 5.0], 2)
+    }
+
+    #[test]
+    fn zscore_matches_hand_computation() {
+        let s = Scaler::fit(ScaleMethod::Zscore, &m());
+        // column 0: mean 3, population variance (4+1+0+9)/4 = 3.5
+        assert_eq!(s.offset, vec![3.0, 5.0]);
+        assert!((s.scale[0] - 3.5f64.sqrt()).abs() < 1e-15);
+        assert_eq!(s.scale[1], 1.0, "constant column keeps scale 1");
+        let mut x = m();
+        s.transform(&mut x);
+        let col0: Vec<f64> = x.rows().map(|r| r[0]).collect();
+        let mean: f64 = col0.iter().sum::<f64>() / 4.0;
+        let var: f64 = col0.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
+        assert!(mean.abs() < 1e-15 && (var - 1.0).abs() < 1e-12);
+        assert!(x.rows().all(|r| r[1] == 0.0));
+    }
+
+    #[test]
+    fn minmax_maps_into_unit_interval_and_back() {
+        let s = Scaler::fit(ScaleMethod::Minmax, &m());
+        let mut row = [6.0, 5.0];
+        s.transform_row(&mut row);
+        assert_eq!(row, [1.0, 0.0]);
+        let mut row = [1.0, 5.0];
+        s.transform_row(&mut row);
+        assert_eq!(row[0], 0.0);
+        s.inverse_row(&mut row);
+        assert_eq!(row, [1.0, 5.0]);
+    }
+
+    #[test]
+    fn none_is_identity() {
+        let s = Scaler::fit(ScaleMethod::None, &m());
+        let mut row = [7.5, -2.0];
+        s.transform_row(&mut row);
+        assert_eq!(row, [7.5, -2.0]);
+    }
+}

@@ -1,0 +1,59 @@
+//! Server settings (`customer_segment.*`). Private statics, public accessors, one `init()`.
+
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// Largest feature matrix a fit may hold, in MB (rows x features x 8 bytes).
+static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(1024);
+/// Threads for pure math inside one fit; 0 means one per CPU core.
+static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// Rows above which the silhouette is computed on a seeded sample.
+static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+
+pub fn init() {
+    GucRegistry::define_int_guc(
+        c"customer_segment.max_memory_mb",
+        c"Largest feature matrix one fit may hold, in megabytes.",
+        c"A fit whose rows x features x 8 bytes would exceed this stops with an error before \
+          the memory is taken.",
+        &MAX_MEMORY_MB,
+        1,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"customer_segment.threads",
+        c"Threads used for the arithmetic of one fit (0 = one per CPU core).",
+        c"Threads only compute; they never call into the server.",
+        &THREADS,
+        0,
+        256,
+        GucContext::Userset,
+        GucFlags::empty(),
+    );
+    GucRegistry::define_int_guc(
+        c"customer_segment.silhouette_sample",
+        c"Rows above which the silhouette score is computed on a seeded sample of this size.",
+        c"The silhouette is quadratic in rows; segment_fit reports how many rows it used.",
+        &SILHOUETTE_SAMPLE,
+        2,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::empty(),
+    );
+}
+
+pub fn max_memory_bytes() -> usize {
+    (MAX_MEMORY_MB.get().max(1) as usize).saturating_mul(1024 * 1024)
+}
+
+pub fn threads() -> usize {
+    match THREADS.get() {
+        n if n > 0 => n as usize,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+pub fn silhouette_sample() -> usize {
+    SILHOUETTE_SAMPLE.get().max(2) as usize
+}

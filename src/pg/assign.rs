@@ -1,0 +1,205 @@
+//! `segment_assign`: the segment of one row, cheap enough for every row of a large table.
+//!
+//! The model is read from the catalog once per call site and statement, and kept in the
+//! function's `fn_extra` (memory of the statement's expression, so a refit is seen by the next
+//! statement). The row's layout (which attribute holds which feature) is resolved once per row
+//! type. Per row: one attribute fetch per feature, scaling, k distances, no allocation.
+
+use super::catalog;
+use super::errors::{raise, raise_core, require};
+use super::source::{type_name, NUMERIC_TYPES};
+use crate::core::error::{CoreError, ErrorKind};
+use crate::core::model::Assigner;
+use pgrx::prelude::*;
+use pgrx::{AnyElement, PgMemoryContexts, PgSqlErrorCode};
+
+/// Where each feature sits in a row type.
+struct RowLayout {
+    typid: pg_sys::Oid,
+    typmod: i32,
+    /// A copy owned by the call site's memory context (`fn_mcxt`).
+    tupdesc: pg_sys::TupleDesc,
+    /// Per feature: attribute number and type.
+    columns: Vec<(i32, pg_sys::Oid)>,
+}
+
+struct CachedModel {
+    name: String,
+    assigner: Assigner,
+    values: Vec<f64>,
+    scratch: Vec<f64>,
+    layout: Option<RowLayout>,
+}
+
+/// What one call site keeps for the statement: usually a single model.
+#[derive(Default)]
+struct CallSite {
+    models: Vec<CachedModel>,
+}
+
+/// The call site's cached model `name`, loading it on first use.
+fn cached<'a>(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'a mut CachedModel {
+    // SAFETY: fn_extra lives as long as the call site (fn_mcxt) and is only used by this function.
+    let site: &'a mut CallSite = unsafe { &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr() };
+    let at = match site.models.iter().position(|m| m.name == name) {
+        Some(at) => at,
+        None => {
+            let (_, model) = catalog::load(name);
+            let assigner = model.assigner();
+            site.models.push(CachedModel {
+                name: name.to_string(),
+                values: vec![0.0; assigner.n_features()],
+                scratch: vec![0.0; assigner.k()],
+                assigner,
+                layout: None,
+            });
+            site.models.len() - 1
+        }
+    };
+    &mut site.models[at]
+}
+
+fn assign_values(m: &mut CachedModel) -> Option<i32> {
+    match m.assigner.assign(&mut m.values, &mut m.scratch) {
+        Ok(segment) => segment.map(|s| s as i32),
+        Err(e) => raise_core(CoreError { message: format!("model \"{}\": {}", m.name, e.message), ..e }),
+    }
+}
+
+/// Segment of `features` (in the model's feature order; NULL elements follow the model's impute
+/// rule). NULL when the array is NULL or a NULL feature is skipped.
+#[pg_extern(stable, parallel_safe, name = "segment_assign")]
+fn segment_assign_array(
+    model: Option<&str>,
+    features: Option<Array<f64>>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<i32> {
+    let name = require(model, "model");
+    let features = features?;
+    let m = cached(fcinfo, name);
+    if features.len() != m.values.len() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "model \"{name}\" has {} features, the array has {}",
+                m.values.len(),
+                features.len()
+            ),
+            Some("Pass the features in the order listed by SELECT features FROM segment_models."),
+        );
+    }
+    for (slot, v) in m.values.iter_mut().zip(features.iter()) {
+        *slot = match v {
+            None => f64::NAN,
+            Some(x) if x.is_finite() => x,
+            Some(x) => raise(
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                format!("features array contains {x}"),
+                Some("Features must be finite numbers or NULL."),
+            ),
+        };
+    }
+    assign_values(m)
+}
+
+/// Segment of a table row or record: the model's features are picked from it by column name.
+#[pg_extern(stable, parallel_safe, name = "segment_assign", sql = false)]
+fn segment_assign_row(
+    model: Option<&str>,
+    row: Option<AnyElement>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<i32> {
+    let name = require(model, "model");
+    let row = row?;
+    let m = cached(fcinfo, name);
+    // SAFETY: a composite datum (the SQL signature only admits records); detoasting is a no-op
+    // for the usual in-memory row.
+    unsafe {
+        let header = pg_sys::pg_detoast_datum(row.datum().cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let typid = pgrx::heap_tuple_header_get_type_id(header);
+        let typmod = pgrx::heap_tuple_header_get_typmod(header);
+        let fresh = m.layout.as_ref().is_some_and(|l| l.typid == typid && l.typmod == typmod);
+        if !fresh {
+            m.layout = Some(resolve_layout(fcinfo, &m.name, &m.assigner, typid, typmod));
+        }
+        let layout = m.layout.as_ref().expect("resolved above");
+        let mut tuple = pg_sys::HeapTupleData {
+            t_len: pgrx::heap_tuple_header_get_datum_length(header) as u32,
+            t_data: header,
+            ..Default::default()
+        };
+        for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
+            let mut is_null = false;
+            let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
+            m.values[j] = if is_null { f64::NAN } else { datum_to_f64(datum, typ, &m.assigner, j) };
+        }
+    }
+    assign_values(m)
+}
+
+/// Finds every model feature in the row type by name (once per row type and call site).
+unsafe fn resolve_layout(
+    fcinfo: pg_sys::FunctionCallInfo,
+    model: &str,
+    assigner: &Assigner,
+    typid: pg_sys::Oid,
+    typmod: i32,
+) -> RowLayout {
+    let tupdesc = PgMemoryContexts::For((*(*fcinfo).flinfo).fn_mcxt)
+        .switch_to(|_| pg_sys::lookup_rowtype_tupdesc_copy(typid, typmod));
+    let natts = (*tupdesc).natts as usize;
+    let attrs = (*tupdesc).attrs.as_slice(natts);
+    let columns = assigner
+        .features()
+        .iter()
+        .map(|f| {
+            let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == f) else {
+                raise(
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                    format!("model \"{model}\" needs column \"{f}\", which the row does not have"),
+                    Some("Pass a row that has every feature column of the model, e.g. segment_assign('model', t) for a table t."),
+                )
+            };
+            if !NUMERIC_TYPES.contains(&att.atttypid) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                    format!("column \"{f}\" has type {}, model \"{model}\" needs a number", type_name(att.atttypid)),
+                    None,
+                );
+            }
+            (att.attnum as i32, att.atttypid)
+        })
+        .collect();
+    RowLayout { typid, typmod, tupdesc, columns }
+}
+
+unsafe fn datum_to_f64(datum: pg_sys::Datum, typ: pg_sys::Oid, assigner: &Assigner, j: usize) -> f64 {
+    let v = match typ {
+        pg_sys::INT2OID => datum.value() as i16 as f64,
+        pg_sys::INT4OID => datum.value() as i32 as f64,
+        pg_sys::INT8OID => datum.value() as i64 as f64,
+        pg_sys::FLOAT4OID => f32::from_bits(datum.value() as u32) as f64,
+        pg_sys::FLOAT8OID => f64::from_bits(datum.value() as u64),
+        _ => pgrx::direct_function_call::<f64>(pg_sys::numeric_float8, &[Some(datum)])
+            .expect("numeric_float8 of a non-NULL numeric"),
+    };
+    if !v.is_finite() {
+        raise_core(
+            CoreError::new(ErrorKind::InvalidData, format!("column \"{}\" contains {v}", assigner.features()[j]))
+                .with_hint("Segments are defined for finite numbers; NULL follows the model's impute rule."),
+        );
+    }
+    v
+}
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION segment_assign(model text, "row" record) RETURNS integer
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper';
+COMMENT ON FUNCTION segment_assign(text, record) IS
+    'segment of a row under the current version of a model; features are picked by column name';
+"#,
+    name = "segment_assign_row",
+    requires = [segment_assign_row]
+);

@@ -1,0 +1,124 @@
+//! The model catalog (`segment_model`, created by sql/catalog.sql): writing versions, reading the
+//! current one, dropping. Every statement names the table through the extension's own schema,
+//! looked up in pg_extension, so a caller's search_path cannot redirect it.
+
+use super::errors::{raise, raise_core};
+use crate::core::model::SegmentModel;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+/// `"schema".segment_model`, quoted.
+fn table() -> String {
+    let schema = Spi::get_one::<String>(
+        "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+         WHERE e.extname = 'customer_segment'",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "extension \"customer_segment\" is not installed in this database",
+            Some("Run CREATE EXTENSION customer_segment."),
+        )
+    });
+    format!("{}.segment_model", pgrx::spi::quote_identifier(schema))
+}
+
+/// Checks a model name given by the caller.
+pub fn check_name(name: &str) {
+    if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid model name \"{}\"", name.escape_default()),
+            Some("A model name is 1 to 128 printable characters."),
+        );
+    }
+}
+
+pub struct NewVersion<'a> {
+    pub name: &'a str,
+    pub source: &'a str,
+    pub options: String,
+    pub model: String,
+    pub metrics: String,
+    pub rows_used: i64,
+    pub rows_skipped: i64,
+}
+
+/// Inserts the next version of `name` and returns its number. A transaction-scoped advisory lock
+/// on the name serializes concurrent fits of one name, so versions never collide.
+pub fn insert(v: NewVersion<'_>) -> i32 {
+    let table = table();
+    let query = format!(
+        "WITH lock AS (SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_segment:' || $1))) \
+         INSERT INTO {table} (name, version, source, options, model, metrics, rows_used, rows_skipped) \
+         SELECT $1, coalesce((SELECT max(version) FROM {table} WHERE name = $1), 0) + 1, \
+                $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7 FROM lock \
+         RETURNING version"
+    );
+    Spi::connect_mut(|client| {
+        let args = [
+            DatumWithOid::from(v.name),
+            DatumWithOid::from(v.source),
+            DatumWithOid::from(v.options.as_str()),
+            DatumWithOid::from(v.model.as_str()),
+            DatumWithOid::from(v.metrics.as_str()),
+            DatumWithOid::from(v.rows_used),
+            DatumWithOid::from(v.rows_skipped),
+        ];
+        client
+            .update(query.as_str(), None, &args)
+            .and_then(|t| t.first().get_one::<i32>())
+            .ok()
+            .flatten()
+            .expect("INSERT .. RETURNING gives one row")
+    })
+}
+
+/// The current (newest) version of a model: its number and document.
+pub fn load(name: &str) -> (i32, SegmentModel) {
+    let query = format!(
+        "SELECT version, model::text FROM {} WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        table()
+    );
+    let found = Spi::connect(|client| {
+        let t = client.select(query.as_str(), Some(1), &[DatumWithOid::from(name)]).ok()?;
+        if t.is_empty() {
+            return None;
+        }
+        t.first().get_two::<i32, String>().ok()
+    });
+    match found {
+        Some((Some(version), Some(doc))) => {
+            let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
+                e.message = format!("model \"{name}\" version {version}: {}", e.message);
+                raise_core(e)
+            });
+            (version, model)
+        }
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" does not exist"),
+            Some("See SELECT name, version FROM segment_models; fit one with segment_fit."),
+        ),
+    }
+}
+
+/// Deletes every version of a model; returns how many.
+pub fn drop_model(name: &str) -> i64 {
+    let query = format!("DELETE FROM {} WHERE name = $1", table());
+    let n = Spi::connect_mut(|client| {
+        client.update(query.as_str(), None, &[DatumWithOid::from(name)]).map(|t| t.len()).unwrap_or(0)
+    });
+    if n == 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" does not exist"),
+            Some("See SELECT name FROM segment_models."),
+        );
+    }
+    n as i64
+}

@@ -1,0 +1,9 @@
+//! The SQL shell: `#[pg_extern]` functions, reading sources, the model catalog, error mapping.
+//! No math here: everything numeric is in `crate::core`.
+
+mod assign;
+mod catalog;
+mod errors;
+mod fit;
+mod inspect;
+mod source;
