@@ -25,7 +25,7 @@ fn segment_fit(
     (
     name!(model, String),
     name!(version, i32),
-    name!(k, i32),
+    name!(segments, i32),
     name!(rows_used, i64),
     name!(rows_skipped, i64),
     name!(inertia, f64),
