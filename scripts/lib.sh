@@ -6,6 +6,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config
+PG_REGRESS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress
 PGRX_VERSION=0.18.1
 APT_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev sudo"
 
@@ -16,7 +17,8 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # PostgreSQL refuses to run as root: as root we run it as the "postgres" user (created by the
 # Debian package); otherwise as ourselves.
 PG_USER=$(is_root && echo postgres || id -un)
-as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# RUST_BACKTRACE would make pgrx append a Rust backtrace to every ERROR the server sends.
+as_pg() { if is_root; then runuser -u postgres -- env -u RUST_BACKTRACE "$@"; else env -u RUST_BACKTRACE "$@"; fi; }
 
 ensure_system_packages() {
     local missing=()

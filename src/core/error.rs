@@ -29,7 +29,11 @@ pub struct CoreError {
 
 impl CoreError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        CoreError { kind, message: message.into(), hint: None }
+        CoreError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -51,3 +55,16 @@ impl fmt::Display for CoreError {
 impl std::error::Error for CoreError {}
 
 pub type CoreResult<T> = Result<T, CoreError>;
+
+/// How PostgreSQL spells a non-finite float8 (`NaN`, `Infinity`, `-Infinity`), for messages.
+pub fn pg_float_text(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x == f64::INFINITY {
+        "Infinity".into()
+    } else if x == f64::NEG_INFINITY {
+        "-Infinity".into()
+    } else {
+        x.to_string()
+    }
+}

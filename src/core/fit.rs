@@ -38,7 +38,11 @@ pub fn fit_kmeans(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport)> {
-    let BuiltMatrix { mut matrix, imputer, rows_skipped } = built;
+    let BuiltMatrix {
+        mut matrix,
+        imputer,
+        rows_skipped,
+    } = built;
     kmeans::check_k(k, matrix.n_rows())?;
     let scaler = Scaler::fit(options.scale, &matrix);
     scaler.transform(&mut matrix); // in place: the fit holds one copy of the data
@@ -63,7 +67,13 @@ pub fn fit_kmeans(
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| {
         counts[b].cmp(&counts[a]).then_with(|| {
-            fit.centres.row(a).iter().zip(fit.centres.row(b)).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            fit.centres
+                .row(a)
+                .iter()
+                .zip(fit.centres.row(b))
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
         })
     });
     let mut new_id = vec![0u32; k];
@@ -100,7 +110,11 @@ pub fn fit_kmeans(
             var[j] += (row[j] - overall[j]).powi(2);
         }
     }
-    let overall_sd = var.iter().zip(&scaler.scale).map(|(v, s)| (v / n as f64).sqrt() * s).collect();
+    let overall_sd = var
+        .iter()
+        .zip(&scaler.scale)
+        .map(|(v, s)| (v / n as f64).sqrt() * s)
+        .collect();
     scaler.inverse_row(&mut overall);
 
     check();
@@ -122,7 +136,12 @@ pub fn fit_kmeans(
         imputer,
         scaler,
         centres,
-        profile: Profile { sizes, means, overall_mean: overall, overall_sd },
+        profile: Profile {
+            sizes,
+            means,
+            overall_mean: overall,
+            overall_sd,
+        },
     };
     Ok((model, report))
 }
@@ -134,21 +153,38 @@ mod tests {
     use crate::core::options::ImputeMethod;
 
     fn built(rows: &[[f64; 2]]) -> BuiltMatrix {
-        let mut b = MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX);
+        let mut b =
+            MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX);
         for r in rows {
             b.push(&[Some(r[0]), Some(r[1])]).unwrap();
         }
         b.finish().unwrap()
     }
 
-    const LIMITS: Limits = Limits { threads: 1, silhouette_rows: 10_000 };
+    const LIMITS: Limits = Limits {
+        threads: 1,
+        silhouette_rows: 10_000,
+    };
 
     #[test]
     fn profile_and_order_by_hand() {
         // Three rows near (0, 0) and two near (10, 100): segment 0 is the larger group.
-        let rows = [[0.0, 0.0], [1.0, 0.0], [2.0, 3.0], [10.0, 100.0], [12.0, 100.0]];
-        let (model, report) =
-            fit_kmeans(built(&rows), vec!["x".into(), "y".into()], 2, &FitOptions::default(), LIMITS, &mut || {}).unwrap();
+        let rows = [
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [2.0, 3.0],
+            [10.0, 100.0],
+            [12.0, 100.0],
+        ];
+        let (model, report) = fit_kmeans(
+            built(&rows),
+            vec!["x".into(), "y".into()],
+            2,
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!(model.profile.sizes, vec![3, 2]);
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
         assert!(close(&model.profile.means[0], &[1.0, 1.0]));
@@ -166,7 +202,10 @@ mod tests {
         // Assigning the training rows gives the training labels.
         let a = model.assigner();
         let mut s = vec![0.0; 2];
-        let got: Vec<u32> = rows.iter().map(|r| a.assign(&mut r.clone(), &mut s).unwrap().unwrap()).collect();
+        let got: Vec<u32> = rows
+            .iter()
+            .map(|r| a.assign(&mut r.clone(), &mut s).unwrap().unwrap())
+            .collect();
         assert_eq!(got, vec![0, 0, 0, 1, 1]);
     }
 }

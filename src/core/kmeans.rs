@@ -63,7 +63,12 @@ impl Centres {
                 by_feature[j * k + c] = rows[c * d + j];
             }
         }
-        Centres { k, d, rows, by_feature }
+        Centres {
+            k,
+            d,
+            rows,
+            by_feature,
+        }
     }
 
     pub fn k(&self) -> usize {
@@ -122,7 +127,11 @@ fn mean_variance(x: &FeatureMatrix) -> f64 {
     mean.iter_mut().for_each(|m| *m /= n);
     let mut var = 0.0;
     for row in x.rows() {
-        var += row.iter().zip(&mean).map(|(v, m)| (v - m) * (v - m)).sum::<f64>();
+        var += row
+            .iter()
+            .zip(&mean)
+            .map(|(v, m)| (v - m) * (v - m))
+            .sum::<f64>();
     }
     var / n / d as f64
 }
@@ -130,8 +139,10 @@ fn mean_variance(x: &FeatureMatrix) -> f64 {
 /// Checks the requested k before any data is read.
 pub fn check_k_range(k: i64) -> CoreResult<usize> {
     if k < 1 || k > MAX_K as i64 {
-        return Err(CoreError::invalid_parameter(format!("k must be between 1 and {MAX_K}, not {k}"))
-            .with_hint("k is the number of segments to find."));
+        return Err(CoreError::invalid_parameter(format!(
+            "k must be between 1 and {MAX_K}, not {k}"
+        ))
+        .with_hint("k is the number of segments to find."));
     }
     Ok(k as usize)
 }
@@ -203,7 +214,12 @@ impl<'a> Lloyd<'a> {
             changed: 0,
             scratch: vec![0.0; k],
         };
-        Lloyd { x, k, threads, blocks: vec![block; n_blocks] }
+        Lloyd {
+            x,
+            k,
+            threads,
+            blocks: vec![block; n_blocks],
+        }
     }
 
     /// One assignment pass: labels, per-block sums, counts, inertia and label changes.
@@ -253,7 +269,13 @@ impl<'a> Lloyd<'a> {
 
     /// Lloyd iterations from `start` until labels stop changing, the centre shift falls to `tol`,
     /// or `max_iter`; then a last assignment so labels and inertia match the returned centres.
-    fn run(&mut self, start: Centres, max_iter: u32, tol: f64, check: &mut dyn FnMut()) -> KMeansFit {
+    fn run(
+        &mut self,
+        start: Centres,
+        max_iter: u32,
+        tol: f64,
+        check: &mut dyn FnMut(),
+    ) -> KMeansFit {
         let d = self.x.n_cols();
         let mut labels = vec![u32::MAX; self.x.n_rows()];
         let mut centres = start;
@@ -272,14 +294,21 @@ impl<'a> Lloyd<'a> {
             let empty: Vec<usize> = (0..self.k).filter(|&c| counts[c] == 0).collect();
             for c in 0..self.k {
                 if counts[c] > 0 {
-                    next[c * d..(c + 1) * d].iter_mut().for_each(|v| *v /= counts[c] as f64);
+                    next[c * d..(c + 1) * d]
+                        .iter_mut()
+                        .for_each(|v| *v /= counts[c] as f64);
                 }
             }
             // Like scikit-learn: an empty cluster restarts at the row farthest from its centre.
-            for (c, row) in empty.iter().zip(farthest_rows(self.x, &centres, &labels, empty.len())) {
+            for (c, row) in empty
+                .iter()
+                .zip(farthest_rows(self.x, &centres, &labels, empty.len()))
+            {
                 next[c * d..(c + 1) * d].copy_from_slice(self.x.row(row));
             }
-            let shift: f64 = (0..self.k).map(|c| sq_dist(&next[c * d..(c + 1) * d], centres.row(c))).sum();
+            let shift: f64 = (0..self.k)
+                .map(|c| sq_dist(&next[c * d..(c + 1) * d], centres.row(c)))
+                .sum();
             centres = Centres::new(next, d);
             if shift <= tol {
                 converged = true;
@@ -289,7 +318,13 @@ impl<'a> Lloyd<'a> {
         check();
         self.assign(&centres, &mut labels);
         let (_, _, inertia, _) = self.totals();
-        KMeansFit { centres, labels, inertia, iterations, converged }
+        KMeansFit {
+            centres,
+            labels,
+            inertia,
+            iterations,
+            converged,
+        }
     }
 }
 
@@ -367,9 +402,19 @@ fn block_sum(v: &[f64]) -> f64 {
 }
 
 /// min_d[i] = min(min_d[i], |x_i - centre|²), or = |x_i - centre|² when `first`.
-fn update_min_dist(x: &FeatureMatrix, centre: &[f64], min_d: &mut [f64], threads: usize, first: bool) {
+fn update_min_dist(
+    x: &FeatureMatrix,
+    centre: &[f64],
+    min_d: &mut [f64],
+    threads: usize,
+    first: bool,
+) {
     let d = x.n_cols();
-    let mut items: Vec<_> = x.as_slice().chunks(BLOCK_ROWS * d).zip(min_d.chunks_mut(BLOCK_ROWS)).collect();
+    let mut items: Vec<_> = x
+        .as_slice()
+        .chunks(BLOCK_ROWS * d)
+        .zip(min_d.chunks_mut(BLOCK_ROWS))
+        .collect();
     parallel::for_each(&mut items, threads, |(rows, md)| {
         for (row, m) in rows.chunks_exact(d).zip(md.iter_mut()) {
             let dist = sq_dist(row, centre);
@@ -418,7 +463,14 @@ mod tests {
     use ndarray::ArrayView2;
 
     fn params(k: usize) -> KMeansParams {
-        KMeansParams { k, n_init: 10, max_iter: 300, tol: 1e-4, seed: 0, threads: 2 }
+        KMeansParams {
+            k,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            threads: 2,
+        }
     }
 
     /// Gaussian-ish blobs from a seeded generator (sum of uniforms), deterministic.
@@ -475,10 +527,19 @@ mod tests {
     #[test]
     fn k_checks() {
         let x = FeatureMatrix::from_rows(vec![1.0, 2.0], 1);
-        assert_eq!(fit(&x, &params(3), &mut noop()).unwrap_err().kind, ErrorKind::InsufficientData);
-        assert_eq!(fit(&x, &params(0), &mut noop()).unwrap_err().kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            fit(&x, &params(3), &mut noop()).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
+        assert_eq!(
+            fit(&x, &params(0), &mut noop()).unwrap_err().kind,
+            ErrorKind::InvalidParameter
+        );
         let empty = FeatureMatrix::from_rows(vec![], 1);
-        assert_eq!(fit(&empty, &params(1), &mut noop()).unwrap_err().kind, ErrorKind::InsufficientData);
+        assert_eq!(
+            fit(&empty, &params(1), &mut noop()).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
     }
 
     #[test]
@@ -494,7 +555,10 @@ mod tests {
         assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
         p.seed = 99;
         let c = fit(&x, &p, &mut noop()).unwrap();
-        assert!((c.inertia - a.inertia).abs() / a.inertia < 1e-9, "well separated: same optimum");
+        assert!(
+            (c.inertia - a.inertia).abs() / a.inertia < 1e-9,
+            "well separated: same optimum"
+        );
     }
 
     #[test]
@@ -513,18 +577,29 @@ mod tests {
     fn inertia_matches_labels_and_centres() {
         let x = blobs(700, &[[0.0, 0.0], [2.0, 2.5], [4.0, 0.0]], 3);
         let f = fit(&x, &params(3), &mut noop()).unwrap();
-        let by_hand: f64 = x.rows().zip(&f.labels).map(|(r, &l)| sq_dist(r, f.centres.row(l as usize))).sum();
+        let by_hand: f64 = x
+            .rows()
+            .zip(&f.labels)
+            .map(|(r, &l)| sq_dist(r, f.centres.row(l as usize)))
+            .sum();
         assert!((by_hand - f.inertia).abs() <= 1e-9 * by_hand);
         // Every row is labelled with its nearest centre.
         let mut scratch = vec![0.0; 3];
-        assert!(x.rows().zip(&f.labels).all(|(r, &l)| f.centres.nearest(r, &mut scratch).0 == l));
+        assert!(x
+            .rows()
+            .zip(&f.labels)
+            .all(|(r, &l)| f.centres.nearest(r, &mut scratch).0 == l));
     }
 
     /// linfa's k-means is the oracle: ours must reach as low an inertia, within 1% (the bar the
     /// scikit-learn quality test sets; k above the true blob count has several local optima).
     #[test]
     fn at_least_as_good_as_linfa() {
-        let x = blobs(400, &[[0.0, 0.0], [2.0, 2.0], [0.0, 3.0], [3.0, 0.0], [1.5, 1.0]], 4);
+        let x = blobs(
+            400,
+            &[[0.0, 0.0], [2.0, 2.0], [0.0, 3.0], [3.0, 0.0], [1.5, 1.0]],
+            4,
+        );
         for k in [2, 3, 5, 7] {
             let ours = fit(&x, &params(k), &mut noop()).unwrap();
             let view = ArrayView2::from_shape((x.n_rows(), 2), x.as_slice()).unwrap();

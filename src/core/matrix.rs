@@ -1,7 +1,7 @@
 //! The feature matrix: one contiguous row-major block of f64, built row by row while the source is
 //! read, with the NULL policy (`impute`) and the finiteness check applied on the way in.
 
-use super::error::{CoreError, CoreResult, ErrorKind};
+use super::error::{pg_float_text, CoreError, CoreResult, ErrorKind};
 use super::options::ImputeMethod;
 use super::preprocess::Imputer;
 
@@ -50,7 +50,8 @@ impl FeatureMatrix {
 
 /// Bytes a matrix of `rows` × `cols` f64 takes.
 pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
-    rows.saturating_mul(cols).saturating_mul(std::mem::size_of::<f64>())
+    rows.saturating_mul(cols)
+        .saturating_mul(std::mem::size_of::<f64>())
 }
 
 /// Collects rows as they are read. NULLs arrive as `None`.
@@ -91,7 +92,11 @@ impl MatrixBuilder {
                 Some(x) if !x.is_finite() => {
                     return Err(CoreError::new(
                         ErrorKind::InvalidData,
-                        format!("feature column \"{}\" contains {x}", self.names[j]),
+                        format!(
+                            "feature column \"{}\" contains {}",
+                            self.names[j],
+                            pg_float_text(*x)
+                        ),
                     )
                     .with_hint(
                         "Filter those rows out with a view, or replace the value with NULL \
@@ -170,7 +175,11 @@ impl MatrixBuilder {
                         )
                         .with_hint("Remove the column from the features array."));
                     }
-                    means.push(if present == 0 { 0.0 } else { s / present as f64 });
+                    means.push(if present == 0 {
+                        0.0
+                    } else {
+                        s / present as f64
+                    });
                 }
                 if self.nulls_per_column.iter().any(|&c| c > 0) {
                     for row in matrix.as_mut_slice().chunks_exact_mut(n_cols) {
@@ -184,7 +193,11 @@ impl MatrixBuilder {
                 Imputer::Mean { means }
             }
         };
-        Ok(BuiltMatrix { matrix, imputer, rows_skipped: self.rows_skipped })
+        Ok(BuiltMatrix {
+            matrix,
+            imputer,
+            rows_skipped: self.rows_skipped,
+        })
     }
 }
 
@@ -223,7 +236,12 @@ mod tests {
         b.push(&[None, Some(20.0)]).unwrap();
         let built = b.finish().unwrap();
         assert_eq!(built.matrix.as_slice(), &[1.0, 15.0, 3.0, 10.0, 2.0, 20.0]);
-        assert_eq!(built.imputer, Imputer::Mean { means: vec![2.0, 15.0] });
+        assert_eq!(
+            built.imputer,
+            Imputer::Mean {
+                means: vec![2.0, 15.0]
+            }
+        );
     }
 
     #[test]

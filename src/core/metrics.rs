@@ -41,7 +41,12 @@ pub fn silhouette(
         per_cluster.fill(0.0);
         let xi = x.row(i);
         for &j in &rows {
-            let dist: f64 = xi.iter().zip(x.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+            let dist: f64 = xi
+                .iter()
+                .zip(x.row(j))
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt();
             per_cluster[labels[j] as usize] += dist;
         }
         let own = labels[i] as usize;
@@ -74,8 +79,12 @@ pub fn adjusted_rand_index(a: &[u32], b: &[u32]) -> f64 {
     }
     let c2 = |v: u64| (v * v.saturating_sub(1)) as f64 / 2.0;
     let sum_cells: f64 = table.iter().map(|&v| c2(v)).sum();
-    let sum_a: f64 = (0..ka).map(|i| c2(table[i * kb..(i + 1) * kb].iter().sum())).sum();
-    let sum_b: f64 = (0..kb).map(|j| c2((0..ka).map(|i| table[i * kb + j]).sum())).sum();
+    let sum_a: f64 = (0..ka)
+        .map(|i| c2(table[i * kb..(i + 1) * kb].iter().sum()))
+        .sum();
+    let sum_b: f64 = (0..kb)
+        .map(|j| c2((0..ka).map(|i| table[i * kb + j]).sum()))
+        .sum();
     let expected = sum_a * sum_b / c2(n as u64);
     let max = (sum_a + sum_b) / 2.0;
     if max == expected {
@@ -107,7 +116,9 @@ mod tests {
 
     #[test]
     fn silhouette_is_sampled_above_the_limit_and_seeded() {
-        let data: Vec<f64> = (0..1000).map(|i| (i % 2) as f64 * 10.0 + (i as f64) * 1e-3).collect();
+        let data: Vec<f64> = (0..1000)
+            .map(|i| (i % 2) as f64 * 10.0 + (i as f64) * 1e-3)
+            .collect();
         let labels: Vec<u32> = (0..1000).map(|i| (i % 2) as u32).collect();
         let x = FeatureMatrix::from_rows(data, 1);
         let (s1, used) = silhouette(&x, &labels, 2, 100, 5).unwrap();

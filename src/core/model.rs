@@ -62,8 +62,8 @@ impl SegmentModel {
             CoreError::new(ErrorKind::BadModel, msg)
                 .with_hint("Refit the model with segment_fit, or drop it with segment_drop.")
         };
-        let head: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
+        let head: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
         let version = head.get("format_version").and_then(|v| v.as_u64());
         if version != Some(FORMAT_VERSION as u64) {
             let found = version.map_or("none".to_string(), |v| v.to_string());
@@ -71,8 +71,8 @@ impl SegmentModel {
                 "stored model has format version {found}, this version of customer_segment reads {FORMAT_VERSION}"
             )));
         }
-        let model: SegmentModel =
-            serde_json::from_value(head).map_err(|e| bad(format!("stored model is malformed: {e}")))?;
+        let model: SegmentModel = serde_json::from_value(head)
+            .map_err(|e| bad(format!("stored model is malformed: {e}")))?;
         model.validate().map_err(bad)?;
         Ok(model)
     }
@@ -87,7 +87,9 @@ impl SegmentModel {
         if self.scaler.offset.len() != d || self.scaler.scale.len() != d {
             return Err("stored model's scaler does not match its features".into());
         }
-        if !finite(&self.scaler.offset) || !self.scaler.scale.iter().all(|s| s.is_finite() && *s > 0.0) {
+        if !finite(&self.scaler.offset)
+            || !self.scaler.scale.iter().all(|s| s.is_finite() && *s > 0.0)
+        {
             return Err("stored model's scaler has non-finite or zero values".into());
         }
         if let Imputer::Mean { means } = &self.imputer {
@@ -160,13 +162,13 @@ impl Assigner {
                 match &self.imputer {
                     Imputer::Skip => return Ok(None),
                     Imputer::Mean { means } => *v = means[j],
-                    Imputer::Error => {
-                        return Err(CoreError::new(
-                            ErrorKind::NullValue,
-                            format!("feature \"{}\" is NULL", self.features[j]),
-                        )
-                        .with_hint("The model was fitted with impute = error: NULL features are not allowed."))
-                    }
+                    Imputer::Error => return Err(CoreError::new(
+                        ErrorKind::NullValue,
+                        format!("feature \"{}\" is NULL", self.features[j]),
+                    )
+                    .with_hint(
+                        "The model was fitted with impute = error: NULL features are not allowed.",
+                    )),
                 }
             }
         }
@@ -185,8 +187,14 @@ mod tests {
             format_version: FORMAT_VERSION,
             method: Method::Kmeans,
             features: vec!["a".into(), "b".into()],
-            imputer: Imputer::Mean { means: vec![5.0, 0.0] },
-            scaler: Scaler { method: ScaleMethod::Zscore, offset: vec![5.0, 0.0], scale: vec![5.0, 1.0] },
+            imputer: Imputer::Mean {
+                means: vec![5.0, 0.0],
+            },
+            scaler: Scaler {
+                method: ScaleMethod::Zscore,
+                offset: vec![5.0, 0.0],
+                scale: vec![5.0, 1.0],
+            },
             centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
             profile: Profile {
                 sizes: vec![2, 2],
@@ -216,7 +224,10 @@ mod tests {
     fn inconsistent_shapes_are_refused() {
         let mut m = tiny_model();
         m.centres[1].push(3.0);
-        assert_eq!(SegmentModel::from_json(&m.to_json()).unwrap_err().kind, ErrorKind::BadModel);
+        assert_eq!(
+            SegmentModel::from_json(&m.to_json()).unwrap_err().kind,
+            ErrorKind::BadModel
+        );
         let mut m = tiny_model();
         m.scaler.scale[0] = 0.0;
         assert!(SegmentModel::from_json(&m.to_json()).is_err());
@@ -230,6 +241,9 @@ mod tests {
         assert_eq!(a.assign(&mut [9.0, 0.0], &mut s).unwrap(), Some(1));
         // NULL a -> mean 5 -> scaled 0, equidistant: ties go to the lowest segment.
         assert_eq!(a.assign(&mut [f64::NAN, 0.0], &mut s).unwrap(), Some(0));
-        assert_eq!(tiny_model().centres_original(), vec![vec![0.0, 0.0], vec![10.0, 0.0]]);
+        assert_eq!(
+            tiny_model().centres_original(),
+            vec![vec![0.0, 0.0], vec![10.0, 0.0]]
+        );
     }
 }

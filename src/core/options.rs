@@ -65,8 +65,9 @@ pub const MAX_ITER: u32 = 100_000;
 impl FitOptions {
     /// Parses a JSON object (the `options jsonb` argument as text) and validates every value.
     pub fn from_json(text: &str) -> CoreResult<FitOptions> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| CoreError::invalid_parameter(format!("options are not valid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            CoreError::invalid_parameter(format!("options are not valid JSON: {e}"))
+        })?;
         if !value.is_object() {
             return Err(CoreError::invalid_parameter(format!(
                 "options must be a JSON object, not {value}"

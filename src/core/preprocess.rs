@@ -67,7 +67,11 @@ impl Scaler {
                 }
             }
         };
-        Scaler { method, offset, scale }
+        Scaler {
+            method,
+            offset,
+            scale,
+        }
     }
 
     pub fn transform_row(&self, row: &mut [f64]) {

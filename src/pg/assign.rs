@@ -8,7 +8,7 @@
 use super::catalog;
 use super::errors::{raise, raise_core, require};
 use super::source::{type_name, NUMERIC_TYPES};
-use crate::core::error::{CoreError, ErrorKind};
+use crate::core::error::{pg_float_text, CoreError, ErrorKind};
 use crate::core::model::Assigner;
 use pgrx::prelude::*;
 use pgrx::{AnyElement, PgMemoryContexts, PgSqlErrorCode};
@@ -40,7 +40,8 @@ struct CallSite {
 /// The call site's cached model `name`, loading it on first use.
 fn cached<'a>(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'a mut CachedModel {
     // SAFETY: fn_extra lives as long as the call site (fn_mcxt) and is only used by this function.
-    let site: &'a mut CallSite = unsafe { &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr() };
+    let site: &'a mut CallSite =
+        unsafe { &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr() };
     let at = match site.models.iter().position(|m| m.name == name) {
         Some(at) => at,
         None => {
@@ -62,7 +63,10 @@ fn cached<'a>(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'a mut CachedMod
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
     match m.assigner.assign(&mut m.values, &mut m.scratch) {
         Ok(segment) => segment.map(|s| s as i32),
-        Err(e) => raise_core(CoreError { message: format!("model \"{}\": {}", m.name, e.message), ..e }),
+        Err(e) => raise_core(CoreError {
+            message: format!("model \"{}\": {}", m.name, e.message),
+            ..e
+        }),
     }
 }
 
@@ -94,7 +98,7 @@ fn segment_assign_array(
             Some(x) if x.is_finite() => x,
             Some(x) => raise(
                 PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                format!("features array contains {x}"),
+                format!("features array contains {}", pg_float_text(x)),
                 Some("Features must be finite numbers or NULL."),
             ),
         };
@@ -115,10 +119,14 @@ fn segment_assign_row(
     // SAFETY: a composite datum (the SQL signature only admits records); detoasting is a no-op
     // for the usual in-memory row.
     unsafe {
-        let header = pg_sys::pg_detoast_datum(row.datum().cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let header =
+            pg_sys::pg_detoast_datum(row.datum().cast_mut_ptr()) as pg_sys::HeapTupleHeader;
         let typid = pgrx::heap_tuple_header_get_type_id(header);
         let typmod = pgrx::heap_tuple_header_get_typmod(header);
-        let fresh = m.layout.as_ref().is_some_and(|l| l.typid == typid && l.typmod == typmod);
+        let fresh = m
+            .layout
+            .as_ref()
+            .is_some_and(|l| l.typid == typid && l.typmod == typmod);
         if !fresh {
             m.layout = Some(resolve_layout(fcinfo, &m.name, &m.assigner, typid, typmod));
         }
@@ -131,7 +139,11 @@ fn segment_assign_row(
         for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
             let mut is_null = false;
             let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
-            m.values[j] = if is_null { f64::NAN } else { datum_to_f64(datum, typ, &m.assigner, j) };
+            m.values[j] = if is_null {
+                f64::NAN
+            } else {
+                datum_to_f64(datum, typ, &m.assigner, j)
+            };
         }
     }
     assign_values(m)
@@ -170,10 +182,20 @@ unsafe fn resolve_layout(
             (att.attnum as i32, att.atttypid)
         })
         .collect();
-    RowLayout { typid, typmod, tupdesc, columns }
+    RowLayout {
+        typid,
+        typmod,
+        tupdesc,
+        columns,
+    }
 }
 
-unsafe fn datum_to_f64(datum: pg_sys::Datum, typ: pg_sys::Oid, assigner: &Assigner, j: usize) -> f64 {
+unsafe fn datum_to_f64(
+    datum: pg_sys::Datum,
+    typ: pg_sys::Oid,
+    assigner: &Assigner,
+    j: usize,
+) -> f64 {
     let v = match typ {
         pg_sys::INT2OID => datum.value() as i16 as f64,
         pg_sys::INT4OID => datum.value() as i32 as f64,
@@ -185,8 +207,17 @@ unsafe fn datum_to_f64(datum: pg_sys::Datum, typ: pg_sys::Oid, assigner: &Assign
     };
     if !v.is_finite() {
         raise_core(
-            CoreError::new(ErrorKind::InvalidData, format!("column \"{}\" contains {v}", assigner.features()[j]))
-                .with_hint("Segments are defined for finite numbers; NULL follows the model's impute rule."),
+            CoreError::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "column \"{}\" contains {}",
+                    assigner.features()[j],
+                    pg_float_text(v)
+                ),
+            )
+            .with_hint(
+                "Segments are defined for finite numbers; NULL follows the model's impute rule.",
+            ),
         );
     }
     v

@@ -85,7 +85,9 @@ pub fn load(name: &str) -> (i32, SegmentModel) {
         table()
     );
     let found = Spi::connect(|client| {
-        let t = client.select(query.as_str(), Some(1), &[DatumWithOid::from(name)]).ok()?;
+        let t = client
+            .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
+            .ok()?;
         if t.is_empty() {
             return None;
         }
@@ -111,7 +113,10 @@ pub fn load(name: &str) -> (i32, SegmentModel) {
 pub fn drop_model(name: &str) -> i64 {
     let query = format!("DELETE FROM {} WHERE name = $1", table());
     let n = Spi::connect_mut(|client| {
-        client.update(query.as_str(), None, &[DatumWithOid::from(name)]).map(|t| t.len()).unwrap_or(0)
+        client
+            .update(query.as_str(), None, &[DatumWithOid::from(name)])
+            .map(|t| t.len())
+            .unwrap_or(0)
     });
     if n == 0 {
         raise(

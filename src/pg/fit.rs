@@ -10,7 +10,6 @@ use crate::gucs;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 
-
 /// Clusters the rows of `source` on `features` with k-means and stores the model as a new
 /// version of `name` (default: the relation's name). Returns one row describing the fit.
 #[pg_extern(volatile, parallel_unsafe)]
@@ -23,14 +22,14 @@ fn segment_fit(
 ) -> TableIterator<
     'static,
     (
-    name!(model, String),
-    name!(version, i32),
-    name!(segments, i32),
-    name!(rows_used, i64),
-    name!(rows_skipped, i64),
-    name!(inertia, f64),
-    name!(silhouette, Option<f64>),
-    name!(iterations, i32),
+        name!(model, String),
+        name!(version, i32),
+        name!(segments, i32),
+        name!(rows_used, i64),
+        name!(rows_skipped, i64),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(iterations, i32),
     ),
 > {
     let rel = require(source, "source");
@@ -44,7 +43,10 @@ fn segment_fit(
     catalog::check_name(&name);
 
     let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
-    let limits = Limits { threads: gucs::threads(), silhouette_rows: gucs::silhouette_sample() };
+    let limits = Limits {
+        threads: gucs::threads(),
+        silhouette_rows: gucs::silhouette_sample(),
+    };
     let (model, report) = fit_kmeans(
         built,
         source.features.clone(),

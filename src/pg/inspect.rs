@@ -8,7 +8,14 @@ use pgrx::prelude::*;
 #[pg_extern(stable, parallel_safe)]
 fn segment_centroids(
     model: Option<&str>,
-) -> TableIterator<'static, (name!(segment, i32), name!(feature, String), name!(value, f64))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(segment, i32),
+        name!(feature, String),
+        name!(value, f64),
+    ),
+> {
     let name = require(model, "model");
     let (_, m) = catalog::load(name);
     let rows: Vec<_> = m
@@ -16,27 +23,32 @@ fn segment_centroids(
         .into_iter()
         .enumerate()
         .flat_map(|(s, centre)| {
-            m.features.clone().into_iter().zip(centre).map(move |(f, v)| (s as i32, f, v))
+            m.features
+                .clone()
+                .into_iter()
+                .zip(centre)
+                .map(move |(f, v)| (s as i32, f, v))
         })
         .collect();
     TableIterator::new(rows)
 }
 
-
 /// Per segment and feature: segment size and share of rows, the segment's mean against the
 /// overall mean, and the difference in overall standard deviations (NULL for a constant feature).
 /// Measured on the training rows at fit time.
 #[pg_extern(stable, parallel_safe)]
-fn segment_profile(model: Option<&str>) -> TableIterator<
+fn segment_profile(
+    model: Option<&str>,
+) -> TableIterator<
     'static,
     (
-    name!(segment, i32),
-    name!(size, i64),
-    name!(share, f64),
-    name!(feature, String),
-    name!(segment_mean, f64),
-    name!(overall_mean, f64),
-    name!(difference_sd, Option<f64>),
+        name!(segment, i32),
+        name!(size, i64),
+        name!(share, f64),
+        name!(feature, String),
+        name!(segment_mean, f64),
+        name!(overall_mean, f64),
+        name!(difference_sd, Option<f64>),
     ),
 > {
     let name = require(model, "model");

@@ -7,3 +7,4 @@ mod errors;
 mod fit;
 mod inspect;
 mod source;
+mod tests;

@@ -47,7 +47,10 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
     if !usable {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!("\"{}\" is not a table, view or materialized view", rel.name()),
+            format!(
+                "\"{}\" is not a table, view or materialized view",
+                rel.name()
+            ),
             Some("Pass the table or view that holds one row per customer."),
         );
     }
@@ -79,15 +82,23 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
             .iter()
             .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == f.as_str());
         let Some(att) = att else {
-            let folded = tupdesc.iter().any(|a| !a.attisdropped && a.name() == f.to_lowercase());
+            let similar = tupdesc.iter().find(|a| {
+                !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == f.to_lowercase()
+            });
+            let hint = match similar {
+                Some(a) => format!(
+                    "Column names are case sensitive: did you mean \"{}\"?",
+                    a.name()
+                ),
+                None => "Check the column names of the source with \\d in psql.".to_string(),
+            };
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                format!("column \"{f}\" of relation \"{}\" does not exist", rel.name()),
-                Some(if folded {
-                    "Column names are case sensitive here: write them as stored (usually lower case)."
-                } else {
-                    "Check the column names of the source with \\d in psql."
-                }),
+                format!(
+                    "column \"{f}\" of relation \"{}\" does not exist",
+                    rel.name()
+                ),
+                Some(&hint),
             )
         };
         if !NUMERIC_TYPES.contains(&att.atttypid) {
@@ -112,7 +123,11 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
 
 /// Reads every row of the source into a matrix, `FETCH_ROWS` at a time. Runs with the caller's
 /// privileges (a plain SELECT), so a missing SELECT grant fails here with 42501.
-pub fn read_matrix(source: &Source, impute: ImputeMethod, max_bytes: usize) -> CoreResult<BuiltMatrix> {
+pub fn read_matrix(
+    source: &Source,
+    impute: ImputeMethod,
+    max_bytes: usize,
+) -> CoreResult<BuiltMatrix> {
     let columns: Vec<String> = source
         .features
         .iter()
@@ -127,7 +142,11 @@ pub fn read_matrix(source: &Source, impute: ImputeMethod, max_bytes: usize) -> C
         loop {
             pgrx::check_for_interrupts!();
             let batch = cursor.fetch(FETCH_ROWS).unwrap_or_else(|e| {
-                raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("reading the source failed: {e}"), None)
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("reading the source failed: {e}"),
+                    None,
+                )
             });
             let n = batch.len();
             drop(batch);
@@ -142,7 +161,8 @@ pub fn read_matrix(source: &Source, impute: ImputeMethod, max_bytes: usize) -> C
                 for &tuple in std::slice::from_raw_parts((*table).vals, n) {
                     for (j, slot) in row.iter_mut().enumerate() {
                         let mut is_null = false;
-                        let datum = pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
+                        let datum =
+                            pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
                         *slot = (!is_null).then(|| f64::from_bits(datum.value() as u64));
                     }
                     builder.push(&row)?;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against a cluster of their own (port 54330), with the release build.
+#   BENCH_ROWS (default 1000000), BENCH_REPEAT (default 3), BENCH_N_INIT (default 10)
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench}
+BENCH_PORT=${BENCH_PORT:-54330}
+ensure_all
+ensure_python_packages
+[ "${BENCH_SKIP_INSTALL:-}" = 1 ] || install_extension --release
+start_cluster "$BENCH_DIR" "$BENCH_PORT"
+cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = 'bench'" -At | grep -q 1 ||
+    cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres -c 'CREATE DATABASE bench'
+cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d bench -c 'DROP EXTENSION IF EXISTS customer_segment CASCADE' \
+    -c 'CREATE EXTENSION customer_segment'
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
+# slow a current numpy down: unset both for the benchmark process only.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BENCH_DSN="host=127.0.0.1 port=$BENCH_PORT user=postgres dbname=bench" \
+    python3 "$REPO/benches/fit_assign.py"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every test tier; exits non-zero on the first failing tier and prints what failed.
+#   1. core unit tests (pure Rust, no PostgreSQL)      cargo test --lib core::
+#   2. #[pg_test] tests inside a PostgreSQL backend     cargo pgrx test
+#   3. SQL regression tests (tests/pg_regress)          pg_regress on a temporary instance,
+#      including the quality test against scikit-learn's stored results
+# Arguments pick tiers for a quicker loop while developing: scripts/test.sh core | pg | sql
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WORK=${TEST_WORKDIR:-/tmp/customer_segment_test}
+
+ensure_all
+cd "$REPO"
+TIERS=${*:-core pg sql}
+want() { [[ " $TIERS " == *" $1 "* ]]; }
+
+if want core; then
+log "1/3 core unit tests"
+cargo test --lib core::
+fi
+
+if want pg; then
+log "2/3 #[pg_test] tests in PostgreSQL"
+if is_root; then
+    pg_workdir /var/tmp/customer_segment-pgrx-test
+    cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata /var/tmp/customer_segment-pgrx-test/data pg_test_
+else
+    cargo pgrx test pg$PG_MAJOR pg_test_
+fi
+fi
+
+if want sql; then
+log "3/3 SQL regression tests"
+# `cargo pgrx test` installed a test build into the system PostgreSQL: install the real one last.
+install_extension --release
+rm -rf "$WORK"
+mkdir -p "$WORK/in"
+cp -r tests/pg_regress/sql tests/pg_regress/expected tests/pg_regress/schedule "$WORK/in/"
+mkdir -p "$WORK/in/data" "$WORK/in/reference"
+cp tests/data/wholesale_customers/wholesale_customers.csv "$WORK/in/data/"
+cp tests/reference/*.csv "$WORK/in/reference/"
+pg_workdir "$WORK"
+status=0
+(cd "$WORK" && as_pg "$PG_REGRESS" \
+    --temp-instance="$WORK/tmp_check" \
+    --bindir="$PG_BIN" \
+    --inputdir="$WORK/in" \
+    --outputdir="$WORK/out" \
+    --schedule="$WORK/in/schedule" \
+    --dbname=regression) || status=$?
+if [ $status -ne 0 ]; then
+    [ -f "$WORK/out/regression.diffs" ] && cat "$WORK/out/regression.diffs"
+    echo "SQL regression tests failed (outputs in $WORK/out)" >&2
+    exit $status
+fi
+if grep -h "terminated by signal" "$WORK"/tmp_check/log/*.log 2>/dev/null; then
+    echo "a backend crashed during the SQL regression tests" >&2
+    exit 1
+fi
+fi
+log "test tiers passed: $TIERS"

@@ -1,0 +1,157 @@
+//! `#[pg_test]`s: the SQL functions inside a real backend, including the SQLSTATE of errors
+//! (pg_regress shows messages; here the codes are asserted one by one).
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::pg_sys::panic::CaughtError;
+    use pgrx::prelude::*;
+    use pgrx::PgSqlErrorCode;
+
+    fn setup() {
+        Spi::run(
+            "CREATE TABLE t (id int, a float8, b int, c text);
+             INSERT INTO t SELECT i, CASE WHEN i <= 50 THEN 0 ELSE 100 END + (i % 5), i % 3, 'x'
+             FROM generate_series(1, 100) i;",
+        )
+        .unwrap();
+    }
+
+    /// The SQLSTATE a statement fails with, or None when it succeeds.
+    fn sqlstate_of(sql: &str) -> Option<PgSqlErrorCode> {
+        let sql = sql.to_string();
+        PgTryBuilder::new(move || {
+            Spi::run(&sql).unwrap();
+            None
+        })
+        .catch_others(|e| match e {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => Some(r.sql_error_code()),
+            _ => None,
+        })
+        .execute()
+    }
+
+    #[pg_test]
+    fn pg_test_fit_then_assign_every_row() {
+        setup();
+        let (model, version, k) = Spi::get_three::<String, i32, i32>(
+            "SELECT model, version, segments FROM segment_fit('t', ARRAY['a'], 2)",
+        )
+        .unwrap();
+        assert_eq!(
+            (model.as_deref(), version, k),
+            (Some("t"), Some(1), Some(2))
+        );
+        // The low and the high halves are the two segments, 50 rows each.
+        let split =
+            Spi::get_one::<i64>("SELECT count(DISTINCT (id <= 50, segment_assign('t', t))) FROM t")
+                .unwrap();
+        assert_eq!(split, Some(2));
+        let sizes = Spi::get_one::<String>(
+            "SELECT string_agg(size::text, ',' ORDER BY segment) FROM
+             (SELECT DISTINCT segment, size FROM segment_profile('t')) p",
+        )
+        .unwrap();
+        assert_eq!(sizes.as_deref(), Some("50,50"));
+    }
+
+    #[pg_test]
+    fn pg_test_refit_is_seen_by_the_next_statement() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();
+        let before =
+            Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 6, name => 'm')").unwrap();
+        let after =
+            Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
+        assert_eq!((before, after), (Some(2), Some(6)));
+    }
+
+    #[pg_test]
+    fn pg_test_array_and_row_forms_agree() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['b', 'a'], 3, name => 'm')").unwrap();
+        let disagree = Spi::get_one::<i64>(
+            "SELECT count(*) FROM t WHERE segment_assign('m', t) <> segment_assign('m', ARRAY[b, a])",
+        )
+        .unwrap();
+        assert_eq!(disagree, Some(0));
+    }
+
+    #[pg_test]
+    fn pg_test_error_sqlstates() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();
+        use PgSqlErrorCode::*;
+        let cases = [
+            (
+                "SELECT segment_fit('t', ARRAY['nope'], 2)",
+                ERRCODE_UNDEFINED_COLUMN,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['c'], 2)",
+                ERRCODE_DATATYPE_MISMATCH,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY[]::text[], 2)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a', 'a'], 2)",
+                ERRCODE_DUPLICATE_COLUMN,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 0)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 101)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], NULL)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"x\": 1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"seed\": -1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_assign('nope', ARRAY[1.0])",
+                ERRCODE_UNDEFINED_OBJECT,
+            ),
+            (
+                "SELECT segment_assign('m', ARRAY[1.0, 2.0])",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_assign('m', ARRAY['Infinity'::float8])",
+                ERRCODE_DATA_EXCEPTION,
+            ),
+            (
+                "SELECT segment_assign('m', r) FROM (SELECT 1 AS b) r",
+                ERRCODE_UNDEFINED_COLUMN,
+            ),
+            ("SELECT segment_drop('nope')", ERRCODE_UNDEFINED_OBJECT),
+            (
+                "SELECT * FROM segment_profile(NULL)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
+        ];
+        for (sql, code) in cases {
+            assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
+        }
+        Spi::run("UPDATE t SET a = 'NaN' WHERE id = 1").unwrap();
+        assert_eq!(
+            sqlstate_of("SELECT segment_fit('t', ARRAY['a'], 2)"),
+            Some(ERRCODE_DATA_EXCEPTION)
+        );
+        // Every failed fit above wrote nothing: only 'm' version 1 exists.
+        let versions = Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap();
+        assert_eq!(versions, Some(1));
+    }
+}

@@ -1,0 +1,130 @@
+-- Bad input gets an ERROR with a fitting SQLSTATE (printed after each), a message naming what
+-- is wrong, and a hint. Nothing here may crash the server or leave a model behind.
+CREATE TABLE messy (id int, amount float8, score numeric, "MixedCase" float8, city text, flag bool);
+INSERT INTO messy VALUES (1, 10, 1, 1, 'Porto', true), (2, 20, 2, 2, 'Lisboa', false), (3, 30, 3, 3, 'Faro', true);
+CREATE TABLE empty_table (amount float8);
+CREATE TABLE all_null (amount float8);
+INSERT INTO all_null VALUES (NULL), (NULL);
+CREATE SEQUENCE a_sequence;
+SELECT count(*) AS models_before FROM segment_models \gset
+
+-- The source
+SELECT * FROM segment_fit('no_such_table', ARRAY['amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('a_sequence', ARRAY['amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('empty_table', ARRAY['amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('all_null', ARRAY['amount'], 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('all_null', ARRAY['amount'], 1, options => '{"impute": "mean"}');
+\echo :LAST_ERROR_SQLSTATE
+
+-- The features
+SELECT * FROM segment_fit('messy', ARRAY['amount', 'no_such_column'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['mixedcase'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount', 'city'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['flag'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY[]::text[], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount', 'amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount', NULL], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['id; DROP TABLE messy'], 2);
+\echo :LAST_ERROR_SQLSTATE
+
+-- k
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], -3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 4);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2000000000);
+\echo :LAST_ERROR_SQLSTATE
+
+-- NULL arguments
+SELECT * FROM segment_fit(NULL, ARRAY['amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', NULL, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => NULL);
+\echo :LAST_ERROR_SQLSTATE
+
+-- Values that cannot be clustered
+INSERT INTO messy VALUES (4, 'NaN', 4, 4, 'Braga', true);
+SELECT * FROM segment_fit('messy', ARRAY['score', 'amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE messy SET amount = '-Infinity' WHERE id = 4;
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE messy SET amount = NULL, score = 'NaN' WHERE id = 4;
+SELECT * FROM segment_fit('messy', ARRAY['score'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"impute": "error"}');
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM messy WHERE id = 4;
+
+-- Options
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"n_inits": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"scale": "logarithmic"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"n_init": 0}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"tol": -1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"max_iter": 1e9}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '[1, 2]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, name => '');
+\echo :LAST_ERROR_SQLSTATE
+
+-- Memory limit: a matrix larger than customer_segment.max_memory_mb is refused before it is built.
+SET customer_segment.max_memory_mb = 1;
+CREATE TEMP TABLE big AS SELECT i::float8 AS v FROM generate_series(1, 200000) i;
+SELECT * FROM segment_fit('big', ARRAY['v'], 2);
+\echo :LAST_ERROR_SQLSTATE
+RESET customer_segment.max_memory_mb;
+
+-- Models that do not exist, and bad calls of segment_assign
+SELECT segment_assign('no_such_model', ARRAY[1.0]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_centroids('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_profile('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_drop('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_drop(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT model FROM segment_fit('messy', ARRAY['amount', 'score'], 2, name => 'messy_model');
+SELECT segment_assign('messy_model', ARRAY[1.0]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('messy_model', ARRAY[1.0, 'NaN']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign(NULL, ARRAY[1.0, 2.0]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('messy_model', r) FROM (SELECT 1.0::float8 AS amount) r;
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('messy_model', r) FROM (SELECT 1.0::float8 AS amount, 'high'::text AS score) r;
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('messy_model', r) FROM (SELECT 'Infinity'::float8 AS amount, 1 AS score) r;
+\echo :LAST_ERROR_SQLSTATE
+
+-- A model stored by an incompatible format version is refused, not misread.
+UPDATE segment_model SET model = jsonb_set(model, '{format_version}', '0') WHERE name = 'messy_model';
+SELECT segment_assign('messy_model', ARRAY[1.0, 2.0]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_drop('messy_model');
+
+-- None of the failed fits wrote anything.
+SELECT count(*) - :models_before AS models_added FROM segment_models;

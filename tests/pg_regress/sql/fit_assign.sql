@@ -1,0 +1,78 @@
+-- segment_fit, the model catalog, segment_assign, centroids and profiles on data small enough
+-- to check by hand.
+CREATE TABLE points (id int PRIMARY KEY, x float8, y numeric, tag text);
+INSERT INTO points VALUES
+    (1, 0, 0, 'a'), (2, 1, 0, 'a'), (3, 0, 1, 'a'),       -- a group around (1/3, 1/3)
+    (4, 10, 10, 'b'), (5, 11, 10, 'b'), (6, 10, 11, 'b'), -- a group around (31/3, 31/3)
+    (7, NULL, 5, 'c');                                    -- a NULL feature: skipped by default
+
+-- Two segments on raw values (no scaling), so the centres are the group means.
+SELECT model, version, segments, rows_used, rows_skipped, round(inertia::numeric, 6) AS inertia,
+       round(silhouette::numeric, 6) AS silhouette, iterations > 0 AS iterated
+FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts', options => '{"scale": "none"}');
+
+-- The catalog: every version of every model, newest marked current.
+SELECT name, version, method, k, features, preprocessing->'scale'->>'method' AS scale,
+       preprocessing->'impute'->>'method' AS impute, format_version, source, rows_used,
+       rows_skipped, owner = current_user AS mine, is_current
+FROM segment_models;
+
+-- Centres in original units. Segment 0 is the largest; equal sizes put the lower centre first.
+SELECT segment, feature, round(value::numeric, 6) AS value
+FROM segment_centroids('pts') ORDER BY segment, feature;
+
+-- Every row gets its segment; the NULL row gets none (impute = skip).
+SELECT id, tag, segment_assign('pts', p) AS segment FROM points p ORDER BY id;
+
+-- The array form takes the features in the model's order.
+SELECT segment_assign('pts', ARRAY[0.2, 0.1]) AS near_origin,
+       segment_assign('pts', ARRAY[9, 9]::float8[]) AS near_ten,
+       segment_assign('pts', ARRAY[NULL, 9]::float8[]) AS with_null,
+       segment_assign('pts', NULL::float8[]) AS null_array;
+
+-- Any record with the right column names works, e.g. a row built on the fly.
+SELECT segment_assign('pts', r) AS segment
+FROM (SELECT 10.5::float8 AS x, 10::int AS y, 'extra columns are ignored' AS note) r;
+
+-- Profile: size and share per segment, and each feature's segment mean against the overall mean
+-- (difference in overall standard deviations).
+SELECT segment, size, round(share::numeric, 4) AS share, feature,
+       round(segment_mean::numeric, 4) AS segment_mean, round(overall_mean::numeric, 4) AS overall_mean,
+       round(difference_sd::numeric, 4) AS difference_sd
+FROM segment_profile('pts') ORDER BY segment, feature;
+
+-- Refitting a name makes a new version, and the newest is used from the next statement on.
+SELECT model, version, segments FROM segment_fit('points', ARRAY['x', 'y'], 3, name => 'pts');
+SELECT name, version, k, is_current FROM segment_models WHERE name = 'pts' ORDER BY version;
+SELECT count(DISTINCT segment_assign('pts', p)) AS segments_in_use FROM points p WHERE x IS NOT NULL;
+
+-- impute = mean fills NULLs with the column mean and keeps the row; assign does the same.
+SELECT rows_used, rows_skipped
+FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts_mean', options => '{"impute": "mean", "scale": "none"}');
+SELECT preprocessing->'impute' AS impute FROM segment_models WHERE name = 'pts_mean';
+SELECT segment_assign('pts_mean', p) AS segment FROM points p WHERE id = 7;
+
+-- Integer, bigint, real and numeric columns all work, from a view or a materialized view.
+CREATE TABLE typed AS
+SELECT i::smallint AS a, (i * 10)::bigint AS b, (i % 3)::real AS c, (i / 7.0)::numeric AS d
+FROM generate_series(1, 60) i;
+CREATE VIEW typed_view AS SELECT * FROM typed WHERE a > 5;
+CREATE MATERIALIZED VIEW typed_mat AS SELECT * FROM typed;
+SELECT model, rows_used FROM segment_fit('typed_view', ARRAY['a', 'b', 'c', 'd'], 3);
+SELECT model, rows_used FROM segment_fit('typed_mat', ARRAY['a', 'b', 'c', 'd'], 3, options => '{"scale": "minmax"}');
+SELECT count(*) FILTER (WHERE segment_assign('typed_view', t) IS NULL) AS unassigned FROM typed t;
+
+-- The same seed gives the same model; the default name is the relation's name.
+SELECT model, version FROM segment_fit('typed_view', ARRAY['a', 'b', 'c', 'd'], 3);
+SELECT count(DISTINCT m.model->'centres') AS distinct_centres, count(*) AS versions
+FROM segment_model m WHERE m.name = 'typed_view';
+
+-- A fit in a transaction that rolls back leaves nothing behind.
+BEGIN;
+SELECT model, version FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'rolled_back');
+ROLLBACK;
+SELECT count(*) AS rolled_back_versions FROM segment_models WHERE name = 'rolled_back';
+
+-- Dropping removes every version.
+SELECT segment_drop('pts') AS versions_dropped;
+SELECT count(*) AS left_over FROM segment_models WHERE name = 'pts';

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Independent reference for the k-means quality test (tests/pg_regress/sql/quality.sql).
+
+scikit-learn's KMeans on the wholesale customers (tests/data/wholesale_customers): the six spend
+columns, log1p, z-scored (StandardScaler: population standard deviation, as customer_segment's
+zscore), k = 2..6, best of 10 k-means++ starts (n_init=10, random_state=0, tol=1e-4,
+max_iter=300). Writes, next to this file:
+  wholesale_kmeans_inertia.csv   k,inertia   (scikit-learn's inertia_, the best of its 10 starts)
+  wholesale_kmeans_labels.csv    customer_id,label_k2,label_k3   (customer_id = 1-based CSV row)
+Made with: python3 tests/reference/wholesale_kmeans.py (scikit-learn 1.x, numpy 2.x). The outputs
+are committed; the test suite does not run this script, it reads what it wrote.
+"""
+import csv
+import os
+
+import numpy as np
+import sklearn
+from sklearn.cluster import KMeans
+from sklearn.preprocessing import StandardScaler
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data", "wholesale_customers", "wholesale_customers.csv")
+SPEND = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+
+with open(DATA, newline="") as f:
+    rows = list(csv.DictReader(f))
+x = np.log1p(np.array([[float(r[c]) for c in SPEND] for r in rows]))
+x = StandardScaler().fit_transform(x)
+
+labels = {}
+with open(os.path.join(HERE, "wholesale_kmeans_inertia.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["k", "inertia"])
+    for k in range(2, 7):
+        km = KMeans(n_clusters=k, n_init=10, random_state=0, tol=1e-4, max_iter=300).fit(x)
+        w.writerow([k, repr(float(km.inertia_))])
+        labels[k] = km.labels_
+
+with open(os.path.join(HERE, "wholesale_kmeans_labels.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["customer_id", "label_k2", "label_k3"])
+    for i in range(len(rows)):
+        w.writerow([i + 1, int(labels[2][i]), int(labels[3][i])])
+
+print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}: wrote references for k = 2..6")
