@@ -10,13 +10,23 @@ use pgrx::PgSqlErrorCode;
 
 /// `"schema".segment_model`, quoted.
 fn table() -> String {
-    let schema = Spi::get_one::<String>(
-        "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
-         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
-         WHERE e.extname = 'customer_segment'",
-    )
-    .ok()
-    .flatten()
+    // A read-only SPI call: Spi::get_one would mark the transaction mutable, which assigns an
+    // XID (and fails inside a parallel worker running segment_assign).
+    let schema = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+                 WHERE e.extname = 'customer_segment'",
+                Some(1),
+                &[],
+            )
+            .ok()?
+            .first()
+            .get_one::<String>()
+            .ok()
+            .flatten()
+    })
     .unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
