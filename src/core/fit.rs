@@ -118,7 +118,14 @@ pub fn fit_kmeans(
     scaler.inverse_row(&mut overall);
 
     check();
-    let sil = metrics::silhouette(&matrix, &labels, k, limits.silhouette_rows, options.seed);
+    let sil = metrics::silhouette(
+        &matrix,
+        &labels,
+        k,
+        limits.silhouette_rows,
+        options.seed,
+        limits.threads,
+    );
     let report = FitReport {
         k,
         rows_used: n as u64,

@@ -1,6 +1,7 @@
 //! Clustering quality measures.
 
 use super::matrix::FeatureMatrix;
+use super::parallel;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -16,6 +17,7 @@ pub fn silhouette(
     k: usize,
     max_rows: usize,
     seed: u64,
+    threads: usize,
 ) -> Option<(f64, usize)> {
     let n = x.n_rows();
     let rows: Vec<usize> = if n > max_rows && max_rows > 0 {
@@ -27,43 +29,58 @@ pub fn silhouette(
         (0..n).collect()
     };
     let m = rows.len();
+    let d = x.n_cols();
+    // The sample, contiguous: the quadratic loop below then stays in cache.
+    let sample: Vec<f64> = rows
+        .iter()
+        .flat_map(|&i| x.row(i).iter().copied())
+        .collect();
+    let sample_labels: Vec<usize> = rows.iter().map(|&i| labels[i] as usize).collect();
     let mut sizes = vec![0usize; k];
-    for &i in &rows {
-        sizes[labels[i] as usize] += 1;
+    for &l in &sample_labels {
+        sizes[l] += 1;
     }
     let present = sizes.iter().filter(|&&s| s > 0).count();
     if present < 2 || present == m {
         return None;
     }
-    let mut total = 0.0;
-    let mut per_cluster = vec![0.0; k];
-    for &i in &rows {
-        per_cluster.fill(0.0);
-        let xi = x.row(i);
-        for &j in &rows {
-            let dist: f64 = xi
-                .iter()
-                .zip(x.row(j))
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt();
-            per_cluster[labels[j] as usize] += dist;
+    // Rows are cut into blocks, each block sums its own coefficients, blocks add up in order:
+    // the result does not depend on the thread count.
+    let mut items: Vec<(std::ops::Range<usize>, f64)> = (0..m)
+        .step_by(256)
+        .map(|lo| (lo..(lo + 256).min(m), 0.0))
+        .collect();
+    parallel::for_each(&mut items, threads, |(range, total)| {
+        let mut per_cluster = vec![0.0; k];
+        for i in range.clone() {
+            per_cluster.fill(0.0);
+            let xi = &sample[i * d..(i + 1) * d];
+            for (xj, &lj) in sample.chunks_exact(d).zip(&sample_labels) {
+                let dist: f64 = xi
+                    .iter()
+                    .zip(xj)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+                per_cluster[lj] += dist;
+            }
+            let own = sample_labels[i];
+            // A row alone in its segment has silhouette 0 (scikit-learn's convention).
+            if sizes[own] <= 1 {
+                continue;
+            }
+            let a = per_cluster[own] / (sizes[own] - 1) as f64;
+            let b = (0..k)
+                .filter(|&c| c != own && sizes[c] > 0)
+                .map(|c| per_cluster[c] / sizes[c] as f64)
+                .fold(f64::INFINITY, f64::min);
+            let s = (b - a) / a.max(b);
+            if s.is_finite() {
+                *total += s;
+            }
         }
-        let own = labels[i] as usize;
-        // A row alone in its segment has silhouette 0 (scikit-learn's convention).
-        if sizes[own] <= 1 {
-            continue;
-        }
-        let a = per_cluster[own] / (sizes[own] - 1) as f64;
-        let b = (0..k)
-            .filter(|&c| c != own && sizes[c] > 0)
-            .map(|c| per_cluster[c] / sizes[c] as f64)
-            .fold(f64::INFINITY, f64::min);
-        let s = (b - a) / a.max(b);
-        if s.is_finite() {
-            total += s;
-        }
-    }
+    });
+    let total: f64 = items.iter().map(|(_, t)| t).sum();
     Some((total / m as f64, m))
 }
 
@@ -102,7 +119,7 @@ mod tests {
         // Points 0, 1 in segment 0 and 4 in segment 1 (1-D).
         // row 0: a = 1, b = 4 -> 0.75; row 1: a = 1, b = 3 -> 2/3; row 2 alone -> 0.
         let x = FeatureMatrix::from_rows(vec![0.0, 1.0, 4.0], 1);
-        let (s, used) = silhouette(&x, &[0, 0, 1], 2, 100, 0).unwrap();
+        let (s, used) = silhouette(&x, &[0, 0, 1], 2, 100, 0, 2).unwrap();
         assert_eq!(used, 3);
         assert!((s - (0.75 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
     }
@@ -110,8 +127,8 @@ mod tests {
     #[test]
     fn silhouette_undefined_cases() {
         let x = FeatureMatrix::from_rows(vec![0.0, 1.0, 4.0], 1);
-        assert!(silhouette(&x, &[0, 0, 0], 1, 100, 0).is_none());
-        assert!(silhouette(&x, &[0, 1, 2], 3, 100, 0).is_none());
+        assert!(silhouette(&x, &[0, 0, 0], 1, 100, 0, 2).is_none());
+        assert!(silhouette(&x, &[0, 1, 2], 3, 100, 0, 2).is_none());
     }
 
     #[test]
@@ -121,8 +138,8 @@ mod tests {
             .collect();
         let labels: Vec<u32> = (0..1000).map(|i| (i % 2) as u32).collect();
         let x = FeatureMatrix::from_rows(data, 1);
-        let (s1, used) = silhouette(&x, &labels, 2, 100, 5).unwrap();
-        let (s2, _) = silhouette(&x, &labels, 2, 100, 5).unwrap();
+        let (s1, used) = silhouette(&x, &labels, 2, 100, 5, 1).unwrap();
+        let (s2, _) = silhouette(&x, &labels, 2, 100, 5, 3).unwrap();
         assert_eq!(used, 100);
         assert_eq!(s1, s2);
         assert!(s1 > 0.8);
