@@ -129,6 +129,20 @@ impl Centres {
         (best as u32, best_d)
     }
 
+    /// `nearest` through the compile-time-k loop when k is small (the per-row assign path).
+    #[inline]
+    pub fn nearest_fast(&self, x: &[f64], scratch: &mut [f64]) -> (u32, f64) {
+        macro_rules! fixed {
+            ($($k:literal)*) => {
+                match self.k {
+                    $($k => self.nearest_k::<$k>(x),)*
+                    _ => self.nearest(x, scratch),
+                }
+            };
+        }
+        fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    }
+
     /// Squared distances of `x` to all K centres (K fixed at compile time).
     #[inline(always)]
     pub fn distances_k<const K: usize>(&self, x: &[f64]) -> [f64; K] {
@@ -625,6 +639,20 @@ mod tests {
         assert_eq!(fit.labels[0], fit.labels[2]);
         assert_ne!(fit.labels[0], fit.labels[3]);
         assert!(fit.converged);
+    }
+
+    #[test]
+    fn fixed_k_kernels_agree_with_the_generic_one() {
+        let x = blobs(50, &[[0.0, 0.0], [3.0, 3.0], [0.0, 4.0]], 9);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        for k in [1, 2, 5, 8, 16, 17, 40] {
+            let centres = Centres::new((0..k * 2).map(|_| rng.gen::<f64>() * 4.0).collect(), 2);
+            let mut scratch = vec![0.0; k];
+            for row in x.rows() {
+                let generic = centres.nearest(row, &mut scratch);
+                assert_eq!(centres.nearest_fast(row, &mut scratch), generic, "k={k}");
+            }
+        }
     }
 
     #[test]

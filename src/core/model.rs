@@ -173,7 +173,7 @@ impl Assigner {
             }
         }
         self.scaler.transform_row(row);
-        Ok(Some(self.centres.nearest(row, scratch).0))
+        Ok(Some(self.centres.nearest_fast(row, scratch).0))
     }
 }
 
