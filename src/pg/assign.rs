@@ -11,7 +11,7 @@ use super::source::{type_name, NUMERIC_TYPES};
 use crate::core::error::{pg_float_text, CoreError, ErrorKind};
 use crate::core::model::Assigner;
 use pgrx::prelude::*;
-use pgrx::{AnyElement, PgMemoryContexts, PgSqlErrorCode};
+use pgrx::{PgMemoryContexts, PgSqlErrorCode};
 
 /// Where each feature sits in a row type.
 struct RowLayout {
@@ -107,20 +107,23 @@ fn segment_assign_array(
 }
 
 /// Segment of a table row or record: the model's features are picked from it by column name.
+///
+/// The SQL declaration (below) is `segment_assign(model text, "row" record)`. The row is read
+/// raw from `fcinfo` rather than as a pgrx `AnyElement`, which would look up the argument's type
+/// on every call; the row header carries its type anyway.
 #[pg_extern(stable, parallel_safe, name = "segment_assign", sql = false)]
-fn segment_assign_row(
-    model: Option<&str>,
-    row: Option<AnyElement>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<i32> {
+fn segment_assign_row(model: Option<&str>, fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     let name = require(model, "model");
-    let row = row?;
+    // SAFETY: argument 1 exists (the SQL signature has two arguments).
+    if unsafe { pgrx::fcinfo::pg_arg_is_null(fcinfo, 1) } {
+        return None;
+    }
+    let row = unsafe { pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1) };
     let m = cached(fcinfo, name);
     // SAFETY: a composite datum (the SQL signature only admits records); detoasting is a no-op
     // for the usual in-memory row.
     unsafe {
-        let header =
-            pg_sys::pg_detoast_datum(row.datum().cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let header = pg_sys::pg_detoast_datum(row.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
         let typid = pgrx::heap_tuple_header_get_type_id(header);
         let typmod = pgrx::heap_tuple_header_get_typmod(header);
         let fresh = m
