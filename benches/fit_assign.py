@@ -8,6 +8,9 @@ Against a running cluster with customer_segment installed (benches/run.sh starts
              with the backend's peak private memory (RssAnon polled every 5 ms) and VmHWM
   4. assign: SELECT sum(segment_assign('bench', t))        (row form, the BI-view call)
              SELECT sum(segment_assign('bench', ARRAY[..]))(array form)
+             both against the scan of 2., evaluated in the server (parallel plans allowed);
+             and delivered to the client as a BI tool reads them, via COPY .. TO STDOUT:
+             SELECT segment_assign('bench', t) FROM t  vs  SELECT f1, .., f8 FROM t
   5. export: COPY ... TO STDOUT (FORMAT binary) into numpy (the fastest export psycopg offers)
      sklearn: StandardScaler + KMeans(same k, n_init, max_iter, tol) on that array
 Prints every time (median of REPEAT runs) and the ratios; figures are only comparable as ratios.
@@ -120,6 +123,14 @@ def main():
     assign_row = median_time(lambda: cur.execute("SELECT sum(segment_assign('bench', t)) FROM bench_customers t").fetchall())
     assign_array = median_time(lambda: cur.execute(f"SELECT sum(segment_assign('bench', {array})) FROM bench_customers").fetchall())
 
+    def drain(sql):
+        with cur.copy(f"COPY ({sql}) TO STDOUT") as cp:
+            for _ in cp:
+                pass
+
+    select_out = median_time(lambda: drain(f"SELECT {feature_list} FROM bench_customers"))
+    assign_out = median_time(lambda: drain("SELECT segment_assign('bench', t) FROM bench_customers t"))
+
     def export():
         dtype = [("n", ">i2")] + sum(([(f"l{i}", ">i4"), (f, ">f8")] for i, f in enumerate(FEATURES)), [])
         buf = bytearray()
@@ -156,11 +167,14 @@ def main():
     print(f"{'      scikit-learn scale + KMeans':44s} {sklearn_t:8.3f} s")
     print(f"{'assign sum(segment_assign(m, t)) row form':44s} {assign_row:8.3f} s")
     print(f"{'assign sum(segment_assign(m, ARRAY[..]))':44s} {assign_array:8.3f} s")
+    print(f"{'select f1..f8 to the client (COPY)':44s} {select_out:8.3f} s")
+    print(f"{'select segment_assign(m, t) to the client':44s} {assign_out:8.3f} s")
     print()
     print(f"fit / (export + sklearn)      = {fit / (export_t + sklearn_t):.2f}   (target <= 0.5)")
     print(f"fit / sklearn alone           = {fit / sklearn_t:.2f}")
     print(f"assign (row) / scan           = {assign_row / scan:.2f}   (target <= 1.5)")
     print(f"assign (array) / scan         = {assign_array / scan:.2f}")
+    print(f"assign / select, to client    = {assign_out / select_out:.2f}")
     print(f"fit peak private memory       = {peak_anon_mb:.0f} MB over the idle backend "
           f"(matrix {matrix_mb:.0f} MB; target <= {2 * matrix_mb + 64:.0f} MB); VmHWM {hwm_mb:.0f} MB incl. shared buffers")
 

@@ -24,6 +24,16 @@ FROM segment_centroids('pts') ORDER BY segment, feature;
 -- Every row gets its segment; the NULL row gets none (impute = skip).
 SELECT id, tag, segment_assign('pts', p) AS segment FROM points p ORDER BY id;
 
+-- The model is read from the catalog once per statement (and call site), not once per row:
+-- the backend's scan counters of segment_model, before and after, count the reads.
+BEGIN;
+SELECT seq_scan + coalesce(idx_scan, 0) AS scans_before
+FROM pg_stat_xact_user_tables WHERE relname = 'segment_model' \gset
+SELECT count(segment_assign('pts', p)) AS assigned FROM points p;
+SELECT seq_scan + coalesce(idx_scan, 0) - :scans_before AS catalog_reads
+FROM pg_stat_xact_user_tables WHERE relname = 'segment_model';
+COMMIT;
+
 -- The array form takes the features in the model's order.
 SELECT segment_assign('pts', ARRAY[0.2, 0.1]) AS near_origin,
        segment_assign('pts', ARRAY[9, 9]::float8[]) AS near_ten,
