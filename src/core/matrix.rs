@@ -41,11 +41,6 @@ impl FeatureMatrix {
     pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
         self.data.chunks_exact(self.n_cols)
     }
-
-    /// Bytes held by the values (what `customer_segment.max_memory_mb` limits).
-    pub fn bytes(&self) -> usize {
-        self.data.len() * std::mem::size_of::<f64>()
-    }
 }
 
 /// Bytes a matrix of `rows` × `cols` f64 takes.

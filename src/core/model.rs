@@ -15,14 +15,6 @@ pub enum Method {
     Kmeans,
 }
 
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Kmeans => "kmeans",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentModel {
     pub format_version: u32,
