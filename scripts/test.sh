@@ -15,7 +15,13 @@ TIERS=${*:-core pg sql}
 want() { [[ " $TIERS " == *" $1 "* ]]; }
 
 if want core; then
-log "1/3 core unit tests"
+log "1/3 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+    cargo fmt --check
+    cargo clippy --all-targets --quiet -- -D warnings
+else
+    echo "rustfmt or clippy is not installed with this toolchain: lints skipped" >&2
+fi
 cargo test --lib core::
 fi
 

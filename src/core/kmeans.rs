@@ -8,6 +8,7 @@
 //!   a cancel; here the caller's `check` runs between every step;
 //! - linfa's k-means++ seeding is crate-private (reachable only through a full fit, whose centre
 //!   update also mixes in the old centre, m_k-means style).
+//!
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
@@ -55,7 +56,7 @@ pub struct Centres {
 
 impl Centres {
     pub fn new(rows: Vec<f64>, d: usize) -> Centres {
-        assert!(d > 0 && !rows.is_empty() && rows.len() % d == 0);
+        assert!(d > 0 && !rows.is_empty() && rows.len().is_multiple_of(d));
         let k = rows.len() / d;
         let mut by_feature = vec![0.0; k * d];
         for c in 0..k {

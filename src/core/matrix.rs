@@ -14,7 +14,10 @@ pub struct FeatureMatrix {
 
 impl FeatureMatrix {
     pub fn from_rows(data: Vec<f64>, n_cols: usize) -> FeatureMatrix {
-        assert!(n_cols > 0 && data.len() % n_cols == 0, "ragged matrix");
+        assert!(
+            n_cols > 0 && data.len().is_multiple_of(n_cols),
+            "ragged matrix"
+        );
         FeatureMatrix { data, n_cols }
     }
 

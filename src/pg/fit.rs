@@ -12,6 +12,8 @@ use pgrx::{JsonB, PgRelation};
 
 /// Clusters the rows of `source` on `features` with k-means and stores the model as a new
 /// version of `name` (default: the relation's name). Returns one row describing the fit.
+// The row type stays inline: pgrx reads the `name!` columns from the signature itself.
+#[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_fit(
     source: Option<PgRelation>,

@@ -36,6 +36,8 @@ fn segment_centroids(
 /// Per segment and feature: segment size and share of rows, the segment's mean against the
 /// overall mean, and the difference in overall standard deviations (NULL for a constant feature).
 /// Measured on the training rows at fit time.
+// The row type stays inline: pgrx reads the `name!` columns from the signature itself.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn segment_profile(
     model: Option<&str>,

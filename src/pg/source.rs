@@ -141,15 +141,16 @@ pub fn read_matrix(
         let mut row: Vec<Option<f64>> = vec![None; d];
         loop {
             pgrx::check_for_interrupts!();
-            let batch = cursor.fetch(FETCH_ROWS).unwrap_or_else(|e| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("reading the source failed: {e}"),
-                    None,
-                )
-            });
-            let n = batch.len();
-            drop(batch);
+            let n = cursor
+                .fetch(FETCH_ROWS)
+                .unwrap_or_else(|e| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        format!("reading the source failed: {e}"),
+                        None,
+                    )
+                })
+                .len();
             if n == 0 {
                 break;
             }
