@@ -29,6 +29,8 @@ struct CachedModel {
     values: Vec<f64>,
     scratch: Vec<f64>,
     layout: Option<RowLayout>,
+    /// For `segment_assign_columns`: per feature, its argument index and type.
+    columns: Option<Vec<(usize, pg_sys::Oid)>>,
 }
 
 /// What one call site keeps for the statement: usually a single model.
@@ -53,6 +55,7 @@ fn cached<'a>(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'a mut CachedMod
                 scratch: vec![0.0; assigner.k()],
                 assigner,
                 layout: None,
+                columns: None,
             });
             site.models.len() - 1
         }
@@ -190,19 +193,9 @@ unsafe fn resolve_layout(
         .iter()
         .map(|f| {
             let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == f) else {
-                raise(
-                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                    format!("model \"{model}\" needs column \"{f}\", which the row does not have"),
-                    Some("Pass a row that has every feature column of the model, e.g. segment_assign('model', t) for a table t."),
-                )
+                missing_column(model, f)
             };
-            if !NUMERIC_TYPES.contains(&att.atttypid) {
-                raise(
-                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                    format!("column \"{f}\" has type {}, model \"{model}\" needs a number", type_name(att.atttypid)),
-                    None,
-                );
-            }
+            check_numeric(model, f, att.atttypid);
             (att.attnum as i32, att.atttypid)
         })
         .collect();
@@ -212,6 +205,88 @@ unsafe fn resolve_layout(
         tupdesc,
         columns,
     }
+}
+
+fn missing_column(model: &str, feature: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+        format!("model \"{model}\" needs column \"{feature}\", which the row does not have"),
+        Some("Pass a row that has every feature column of the model, e.g. segment_assign('model', t) for a table t."),
+    )
+}
+
+fn check_numeric(model: &str, feature: &str, typ: pg_sys::Oid) {
+    if !NUMERIC_TYPES.contains(&typ) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "column \"{feature}\" has type {}, model \"{model}\" needs a number",
+                type_name(typ)
+            ),
+            None,
+        );
+    }
+}
+
+/// `segment_assign(model, row)` after the planner rewrite (see `planner.rs`): the row's columns
+/// arrive as separate arguments after their names, so no row value is built per row and no
+/// attribute is looked up; the features are matched to arguments once per call site.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    let m = unsafe { cached_by_raw_name(fcinfo) };
+    unsafe {
+        let nargs = (*fcinfo).nargs as usize;
+        if m.columns.is_none() {
+            m.columns = Some(resolve_columns(fcinfo, &m.name, &m.assigner, nargs));
+        }
+        let args = (*fcinfo).args.as_slice(nargs);
+        let columns = m.columns.as_ref().expect("resolved above");
+        for (j, &(at, typ)) in columns.iter().enumerate() {
+            let arg = &args[at];
+            m.values[j] = if arg.isnull {
+                f64::NAN
+            } else {
+                datum_to_f64(arg.value, typ, &m.assigner, j)
+            };
+        }
+    }
+    assign_values(m)
+}
+
+/// Which argument holds each feature: the names come in argument 1 (a constant made by the
+/// planner rewrite), the values from argument 2 on.
+unsafe fn resolve_columns(
+    fcinfo: pg_sys::FunctionCallInfo,
+    model: &str,
+    assigner: &Assigner,
+    nargs: usize,
+) -> Vec<(usize, pg_sys::Oid)> {
+    let names: Vec<Option<String>> =
+        pgrx::fcinfo::pg_getarg::<Vec<Option<String>>>(fcinfo, 1).unwrap_or_default();
+    if names.len() + 2 != nargs {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "segment_assign_columns got {} names for {} values",
+                names.len(),
+                nargs.saturating_sub(2)
+            ),
+            Some("Call segment_assign(model, row); segment_assign_columns is its planned form."),
+        );
+    }
+    assigner
+        .features()
+        .iter()
+        .map(|f| {
+            let Some(pos) = names.iter().position(|n| n.as_deref() == Some(f.as_str())) else {
+                missing_column(model, f)
+            };
+            let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, (pos + 2) as i32);
+            check_numeric(model, f, typ);
+            (pos + 2, typ)
+        })
+        .collect()
 }
 
 unsafe fn datum_to_f64(
@@ -249,12 +324,22 @@ unsafe fn datum_to_f64(
 
 pgrx::extension_sql!(
     r#"
+CREATE FUNCTION segment_assign_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS integer STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_columns_wrapper';
+COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
+    'planned form of segment_assign(model, row): the row''s columns as arguments, after their names';
 CREATE FUNCTION segment_assign(model text, "row" record) RETURNS integer
     STABLE PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper'
+    SUPPORT segment_assign_support;
 COMMENT ON FUNCTION segment_assign(text, record) IS
     'segment of a row under the current version of a model; features are picked by column name';
 "#,
     name = "segment_assign_row",
-    requires = [segment_assign_row]
+    requires = [
+        segment_assign_row,
+        segment_assign_columns,
+        "segment_assign_planner"
+    ]
 );

@@ -6,5 +6,6 @@ mod catalog;
 mod errors;
 mod fit;
 mod inspect;
+mod planner;
 mod source;
 mod tests;

@@ -120,6 +120,15 @@ SELECT segment_assign('messy_model', r) FROM (SELECT 1.0::float8 AS amount, 'hig
 SELECT segment_assign('messy_model', r) FROM (SELECT 'Infinity'::float8 AS amount, 1 AS score) r;
 \echo :LAST_ERROR_SQLSTATE
 
+CREATE TABLE only_amount (amount float8);
+INSERT INTO only_amount VALUES (1);
+SELECT segment_assign('messy_model', o) FROM only_amount o;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE text_score (amount float8, score text);
+INSERT INTO text_score VALUES (1, 'high');
+SELECT segment_assign('messy_model', t) FROM text_score t;
+\echo :LAST_ERROR_SQLSTATE
+
 -- A model stored by an incompatible format version is refused, not misread.
 UPDATE segment_model SET model = jsonb_set(model, '{format_version}', '0') WHERE name = 'messy_model';
 SELECT segment_assign('messy_model', ARRAY[1.0, 2.0]);
