@@ -116,7 +116,8 @@ impl SegmentModel {
         let d = self.features.len();
         Assigner {
             centres: Centres::new(self.centres.concat(), d),
-            scaler: self.scaler.clone(),
+            offset: self.scaler.offset.clone(),
+            inverse_scale: self.scaler.inverse_scale(),
             imputer: self.imputer.clone(),
             features: self.features.clone(),
         }
@@ -127,7 +128,8 @@ impl SegmentModel {
 #[derive(Debug, Clone)]
 pub struct Assigner {
     centres: Centres,
-    scaler: Scaler,
+    offset: Vec<f64>,
+    inverse_scale: Vec<f64>,
     imputer: Imputer,
     features: Vec<String>,
 }
@@ -164,7 +166,7 @@ impl Assigner {
                 }
             }
         }
-        self.scaler.transform_row(row);
+        Scaler::apply(&self.offset, &self.inverse_scale, row);
         Ok(Some(self.centres.nearest_fast(row, scratch).0))
     }
 }

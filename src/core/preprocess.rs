@@ -74,16 +74,29 @@ impl Scaler {
         }
     }
 
-    pub fn transform_row(&self, row: &mut [f64]) {
-        for ((v, o), s) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
-            *v = (*v - o) / s;
+    /// `1 / scale` per column. Scaling multiplies by it rather than dividing (a division per
+    /// feature was a fifth of the per-row assign cost); fit and assign both go through
+    /// `apply`, so training rows and assigned rows are scaled bit for bit alike.
+    pub fn inverse_scale(&self) -> Vec<f64> {
+        self.scale.iter().map(|s| 1.0 / s).collect()
+    }
+
+    #[inline(always)]
+    pub fn apply(offset: &[f64], inverse_scale: &[f64], row: &mut [f64]) {
+        for ((v, o), i) in row.iter_mut().zip(offset).zip(inverse_scale) {
+            *v = (*v - o) * i;
         }
+    }
+
+    pub fn transform_row(&self, row: &mut [f64]) {
+        Self::apply(&self.offset, &self.inverse_scale(), row);
     }
 
     pub fn transform(&self, x: &mut FeatureMatrix) {
         let d = x.n_cols();
+        let inverse = self.inverse_scale();
         for row in x.as_mut_slice().chunks_exact_mut(d) {
-            self.transform_row(row);
+            Self::apply(&self.offset, &inverse, row);
         }
     }
 

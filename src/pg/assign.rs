@@ -69,15 +69,24 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
     if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
         require::<()>(None, "model");
     }
-    let text = pg_sys::pg_detoast_datum_packed(
-        pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr(),
-    );
+    let mut text: *mut pg_sys::varlena =
+        pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr();
+    // A plain in-line text (the usual constant) needs no detoasting call.
+    if !(pgrx::varlena::varatt_is_4b_u(text)
+        || (pgrx::varlena::varatt_is_1b(text) && !pgrx::varlena::varatt_is_1b_e(text)))
+    {
+        text = pg_sys::pg_detoast_datum_packed(text);
+    }
     let bytes = std::slice::from_raw_parts(
         pgrx::varlena::vardata_any(text) as *const u8,
         pgrx::varlena::varsize_any_exhdr(text),
     );
-    let site: &'a mut CallSite =
-        &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr();
+    let extra = (*(*fcinfo).flinfo).fn_extra;
+    let site: &'a mut CallSite = if extra.is_null() {
+        &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr()
+    } else {
+        &mut *extra.cast::<CallSite>()
+    };
     if let Some(at) = site.models.iter().position(|m| m.name.as_bytes() == bytes) {
         return &mut site.models[at];
     }
