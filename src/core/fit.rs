@@ -1,7 +1,7 @@
 //! From a built matrix to a stored model and its fit report: scaling, k-means, canonical segment
 //! order, profile and metrics. The SQL shell calls this one function.
 
-use super::error::CoreResult;
+use super::error::{CoreError, CoreResult};
 use super::kmeans::{self, KMeansParams};
 use super::matrix::BuiltMatrix;
 use super::metrics;
@@ -28,6 +28,95 @@ pub struct FitReport {
     pub silhouette_rows: u64,
     pub iterations: u32,
     pub converged: bool,
+}
+
+/// One row of `segment_choose_k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KScore {
+    pub k: usize,
+    pub inertia: f64,
+    pub silhouette: Option<f64>,
+    pub silhouette_rows: u64,
+    pub calinski_harabasz: Option<f64>,
+    pub davies_bouldin: Option<f64>,
+    pub recommended: bool,
+}
+
+/// Widest k range one `segment_choose_k` call may scan (each k is a full fit).
+pub const MAX_K_RANGE: usize = 50;
+
+/// Checks a k range before any data is read.
+pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
+    if k_min < 2 || k_max < k_min || k_max - k_min >= MAX_K_RANGE as i64 {
+        return Err(CoreError::invalid_parameter(format!(
+            "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + {MAX_K_RANGE}, not {k_min} and {k_max}"
+        ))
+        .with_hint("Scores such as the silhouette need at least 2 segments; scan a narrower range."));
+    }
+    Ok((k_min as usize, kmeans::check_k_range(k_max)?))
+}
+
+/// Fits k-means for every k in `k_min..=k_max` on the same scaled matrix and scores each.
+/// Recommendation rule: the k with the highest silhouette (the smaller k on a tie); when no
+/// silhouette is defined, the k with the highest Calinski-Harabasz index.
+pub fn choose_k(
+    built: BuiltMatrix,
+    k_min: i64,
+    k_max: i64,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<Vec<KScore>> {
+    let (k_min, k_max) = check_k_scan(k_min, k_max)?;
+    let BuiltMatrix { mut matrix, .. } = built;
+    kmeans::check_k(k_max, matrix.n_rows())?;
+    Scaler::fit(options.scale, &matrix).transform(&mut matrix);
+    let mut scores = Vec::with_capacity(k_max - k_min + 1);
+    for k in k_min..=k_max {
+        let params = KMeansParams {
+            k,
+            n_init: options.n_init,
+            max_iter: options.max_iter,
+            tol: options.tol,
+            seed: options.seed,
+            threads: limits.threads,
+        };
+        let fit = kmeans::fit(&matrix, &params, check)?;
+        check();
+        let sil = metrics::silhouette(
+            &matrix,
+            &fit.labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        );
+        scores.push(KScore {
+            k,
+            inertia: fit.inertia,
+            silhouette: sil.map(|(s, _)| s),
+            silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+            calinski_harabasz: metrics::calinski_harabasz(&matrix, &fit.labels, k),
+            davies_bouldin: metrics::davies_bouldin(&matrix, &fit.labels, k),
+            recommended: false,
+        });
+    }
+    let key = |s: &KScore| {
+        s.silhouette
+            .or(s.calinski_harabasz)
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    let uses_silhouette = scores.iter().any(|s| s.silhouette.is_some());
+    let best = (0..scores.len())
+        .filter(|&i| !uses_silhouette || scores[i].silhouette.is_some())
+        .fold(None, |best: Option<usize>, i| match best {
+            Some(b) if key(&scores[b]) >= key(&scores[i]) => Some(b),
+            _ => Some(i),
+        });
+    if let Some(b) = best {
+        scores[b].recommended = true;
+    }
+    Ok(scores)
 }
 
 pub fn fit_kmeans(
@@ -172,6 +261,70 @@ mod tests {
         threads: 1,
         silhouette_rows: 10_000,
     };
+
+    #[test]
+    fn choose_k_scores_every_k_and_recommends_the_true_one() {
+        // Three tight groups: k = 3 has the best silhouette.
+        let mut rows = Vec::new();
+        for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+            for i in 0..10 {
+                rows.push([cx + (i % 3) as f64 * 0.1, cy + (i / 3) as f64 * 0.1]);
+            }
+        }
+        let scores = choose_k(
+            built(&rows),
+            2,
+            6,
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(
+            scores.iter().map(|s| s.k).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6]
+        );
+        assert_eq!(scores.iter().filter(|s| s.recommended).count(), 1);
+        assert!(scores[1].recommended, "{scores:?}");
+        assert!(scores
+            .windows(2)
+            .all(|w| w[1].inertia <= w[0].inertia * 1.0001));
+        assert!(scores
+            .iter()
+            .all(|s| s.calinski_harabasz.is_some() && s.davies_bouldin.is_some()));
+        assert_eq!(scores[0].silhouette_rows, 30);
+    }
+
+    #[test]
+    fn choose_k_range_is_checked() {
+        let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
+        for (lo, hi) in [(1, 3), (3, 2), (2, 60)] {
+            let e = choose_k(
+                built(&rows),
+                lo,
+                hi,
+                &FitOptions::default(),
+                LIMITS,
+                &mut || {},
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.kind,
+                crate::core::error::ErrorKind::InvalidParameter,
+                "{lo}..{hi}"
+            );
+        }
+        let e = choose_k(
+            built(&rows),
+            2,
+            4,
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::core::error::ErrorKind::InsufficientData);
+    }
 
     #[test]
     fn profile_and_order_by_hand() {

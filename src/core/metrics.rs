@@ -84,6 +84,116 @@ pub fn silhouette(
     Some((total / m as f64, m))
 }
 
+/// Per-segment sizes and means of the rows (segments with no row keep a zero mean, size 0).
+fn segment_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> (Vec<usize>, Vec<f64>) {
+    let d = x.n_cols();
+    let mut sizes = vec![0usize; k];
+    let mut means = vec![0.0; k * d];
+    for (row, &l) in x.rows().zip(labels) {
+        let l = l as usize;
+        sizes[l] += 1;
+        means[l * d..(l + 1) * d]
+            .iter_mut()
+            .zip(row)
+            .for_each(|(m, v)| *m += v);
+    }
+    for (c, &size) in sizes.iter().enumerate() {
+        if size > 0 {
+            means[c * d..(c + 1) * d]
+                .iter_mut()
+                .for_each(|m| *m /= size as f64);
+        }
+    }
+    (sizes, means)
+}
+
+/// Calinski-Harabasz index (variance ratio criterion), as scikit-learn's
+/// `calinski_harabasz_score`: between-segment over within-segment dispersion, each divided by
+/// its degrees of freedom. Higher is better. None when fewer than 2 segments are present or
+/// every row is its own segment.
+pub fn calinski_harabasz(x: &FeatureMatrix, labels: &[u32], k: usize) -> Option<f64> {
+    let (n, d) = (x.n_rows(), x.n_cols());
+    let (sizes, means) = segment_means(x, labels, k);
+    let present = sizes.iter().filter(|&&s| s > 0).count();
+    if present < 2 || present >= n {
+        return None;
+    }
+    let mut overall = vec![0.0; d];
+    for row in x.rows() {
+        overall.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    overall.iter_mut().for_each(|m| *m /= n as f64);
+    let mut within = 0.0;
+    for (row, &l) in x.rows().zip(labels) {
+        let c = &means[l as usize * d..(l as usize + 1) * d];
+        within += row
+            .iter()
+            .zip(c)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>();
+    }
+    let between: f64 = (0..k)
+        .filter(|&c| sizes[c] > 0)
+        .map(|c| {
+            let m = &means[c * d..(c + 1) * d];
+            sizes[c] as f64
+                * m.iter()
+                    .zip(&overall)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+        })
+        .sum();
+    if within == 0.0 {
+        return Some(1.0); // scikit-learn's convention for zero within-dispersion
+    }
+    Some(between * (n - present) as f64 / (within * (present - 1) as f64))
+}
+
+/// Davies-Bouldin index, as scikit-learn's `davies_bouldin_score`: the mean over segments of the
+/// worst ratio of summed spreads to centre distance. Lower is better. None with fewer than 2
+/// segments present.
+pub fn davies_bouldin(x: &FeatureMatrix, labels: &[u32], k: usize) -> Option<f64> {
+    let d = x.n_cols();
+    let (sizes, means) = segment_means(x, labels, k);
+    let present: Vec<usize> = (0..k).filter(|&c| sizes[c] > 0).collect();
+    if present.len() < 2 {
+        return None;
+    }
+    let dist = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(p, q)| (p - q) * (p - q))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let mut spread = vec![0.0; k];
+    for (row, &l) in x.rows().zip(labels) {
+        let l = l as usize;
+        spread[l] += dist(row, &means[l * d..(l + 1) * d]);
+    }
+    for &c in &present {
+        spread[c] /= sizes[c] as f64;
+    }
+    if present.iter().all(|&c| spread[c] == 0.0) {
+        return Some(0.0);
+    }
+    let mut total = 0.0;
+    for &i in &present {
+        let mut worst: f64 = 0.0;
+        for &j in &present {
+            if i == j {
+                continue;
+            }
+            let gap = dist(&means[i * d..(i + 1) * d], &means[j * d..(j + 1) * d]);
+            let r = (spread[i] + spread[j]) / gap;
+            // Coincident centres give an infinite ratio; scikit-learn replaces it by 0.
+            worst = worst.max(if r.is_finite() { r } else { 0.0 });
+        }
+        total += worst;
+    }
+    Some(total / present.len() as f64)
+}
+
 /// Adjusted Rand index (Hubert & Arabie 1985) between two labelings of the same rows.
 pub fn adjusted_rand_index(a: &[u32], b: &[u32]) -> f64 {
     assert_eq!(a.len(), b.len());
@@ -143,6 +253,40 @@ mod tests {
         assert_eq!(used, 100);
         assert_eq!(s1, s2);
         assert!(s1 > 0.8);
+    }
+
+    /// Reference values from scikit-learn 1.9.1 on the same rows and labels.
+    #[test]
+    fn calinski_harabasz_and_davies_bouldin_match_scikit_learn() {
+        let x = FeatureMatrix::from_rows(
+            vec![
+                0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 10.0, 10.0, 11.0, 10.0, 10.0, 11.0, 5.0, 5.0,
+            ],
+            2,
+        );
+        let three = [0, 0, 0, 1, 1, 1, 2];
+        let two = [0, 0, 0, 1, 1, 1, 1];
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        assert!(close(
+            calinski_harabasz(&x, &three, 3).unwrap(),
+            225.14285714285722
+        ));
+        assert!(close(
+            davies_bouldin(&x, &three, 3).unwrap(),
+            0.09689958573936937
+        ));
+        assert!(close(
+            calinski_harabasz(&x, &two, 2).unwrap(),
+            28.403361344537817
+        ));
+        assert!(close(
+            davies_bouldin(&x, &two, 2).unwrap(),
+            0.28881285122496453
+        ));
+        let (s, _) = silhouette(&x, &two, 2, 100, 0, 1).unwrap();
+        assert!(close(s, 0.7004364840610167));
+        assert!(calinski_harabasz(&x, &[0; 7], 1).is_none());
+        assert!(davies_bouldin(&x, &[0; 7], 1).is_none());
     }
 
     #[test]

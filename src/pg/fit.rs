@@ -3,7 +3,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::{require, OrRaise};
 use super::source;
-use crate::core::fit::{fit_kmeans, Limits};
+use crate::core::fit::{check_k_scan, choose_k, fit_kmeans, Limits};
 use crate::core::kmeans;
 use crate::core::options::FitOptions;
 use crate::gucs;
@@ -45,19 +45,13 @@ fn segment_fit(
     catalog::check_name(&name);
 
     let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
-    let limits = Limits {
-        threads: gucs::threads(),
-        silhouette_rows: gucs::silhouette_sample(),
-    };
     let (model, report) = fit_kmeans(
         built,
         source.features.clone(),
         k,
         &options,
-        limits,
-        &mut || {
-            pgrx::check_for_interrupts!();
-        },
+        limits(),
+        &mut interrupt,
     )
     .or_raise();
 
@@ -87,4 +81,72 @@ fn segment_fit(
         report.silhouette,
         report.iterations as i32,
     ))
+}
+
+fn limits() -> Limits {
+    Limits {
+        threads: gucs::threads(),
+        silhouette_rows: gucs::silhouette_sample(),
+    }
+}
+
+/// Called by the core between steps: lets statement_timeout and cancel stop a long fit.
+fn interrupt() {
+    pgrx::check_for_interrupts!();
+}
+
+/// Fits k-means for every k from `k_min` to `k_max` on the same rows and options as
+/// `segment_fit` would, stores nothing, and scores each k: inertia, silhouette (on a seeded sample
+/// above customer_segment.silhouette_sample rows; `silhouette_rows` says how many), Calinski-
+/// Harabasz (higher is better) and Davies-Bouldin (lower is better). `recommended` marks one row:
+/// the highest silhouette, the smaller k on a tie.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_choose_k(
+    source: Option<PgRelation>,
+    features: Option<Vec<Option<String>>>,
+    k_min: default!(Option<i32>, 2),
+    k_max: default!(Option<i32>, 10),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(k, i32),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(calinski_harabasz, Option<f64>),
+        name!(davies_bouldin, Option<f64>),
+        name!(recommended, bool),
+        name!(silhouette_rows, i64),
+    ),
+> {
+    let rel = require(source, "source");
+    let features = require(features, "features");
+    let k_min = require(k_min, "k_min");
+    let k_max = require(k_max, "k_max");
+    let options = require(options, "options");
+    check_k_scan(k_min as i64, k_max as i64).or_raise();
+    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    let source = source::validate(&rel, features);
+    let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
+    let scores = choose_k(
+        built,
+        k_min as i64,
+        k_max as i64,
+        &options,
+        limits(),
+        &mut interrupt,
+    )
+    .or_raise();
+    TableIterator::new(scores.into_iter().map(|s| {
+        (
+            s.k as i32,
+            s.inertia,
+            s.silhouette,
+            s.calinski_harabasz,
+            s.davies_bouldin,
+            s.recommended,
+            s.silhouette_rows as i64,
+        )
+    }))
 }

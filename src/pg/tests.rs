@@ -68,6 +68,22 @@ mod tests {
     }
 
     #[pg_test]
+    fn pg_test_choose_k_recommends_the_two_halves() {
+        setup();
+        let rows = Spi::get_two::<i64, i32>(
+            "SELECT count(*), max(k) FILTER (WHERE recommended)
+             FROM segment_choose_k('t', ARRAY['a'], 2, 5)",
+        )
+        .unwrap();
+        assert_eq!(rows, (Some(4), Some(2)));
+        // Nothing is stored.
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap(),
+            Some(0)
+        );
+    }
+
+    #[pg_test]
     fn pg_test_array_and_row_forms_agree() {
         setup();
         Spi::run("SELECT * FROM segment_fit('t', ARRAY['b', 'a'], 3, name => 'm')").unwrap();
@@ -137,6 +153,14 @@ mod tests {
                 ERRCODE_UNDEFINED_COLUMN,
             ),
             ("SELECT segment_drop('nope')", ERRCODE_UNDEFINED_OBJECT),
+            (
+                "SELECT segment_choose_k('t', ARRAY['a'], 1, 3)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_choose_k('t', ARRAY['a'], 2, NULL)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
             (
                 "SELECT * FROM segment_profile(NULL)",
                 ERRCODE_NULL_VALUE_NOT_ALLOWED,

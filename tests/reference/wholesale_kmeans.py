@@ -5,7 +5,8 @@ scikit-learn's KMeans on the wholesale customers (tests/data/wholesale_customers
 columns, log1p, z-scored (StandardScaler: population standard deviation, as customer_segment's
 zscore), k = 2..6, best of 10 k-means++ starts (n_init=10, random_state=0, tol=1e-4,
 max_iter=300). Writes, next to this file:
-  wholesale_kmeans_inertia.csv   k,inertia   (scikit-learn's inertia_, the best of its 10 starts)
+  wholesale_kmeans_inertia.csv   k,inertia,silhouette,calinski_harabasz,davies_bouldin
+                                 (inertia_ of the best of 10 starts; the scores of its labels)
   wholesale_kmeans_labels.csv    customer_id,label_k2,label_k3   (customer_id = 1-based CSV row)
 Made with: python3 tests/reference/wholesale_kmeans.py (scikit-learn 1.x, numpy 2.x). The outputs
 are committed; the test suite does not run this script, it reads what it wrote.
@@ -16,6 +17,7 @@ import os
 import numpy as np
 import sklearn
 from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,10 +32,12 @@ x = StandardScaler().fit_transform(x)
 labels = {}
 with open(os.path.join(HERE, "wholesale_kmeans_inertia.csv"), "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["k", "inertia"])
+    w.writerow(["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"])
     for k in range(2, 7):
         km = KMeans(n_clusters=k, n_init=10, random_state=0, tol=1e-4, max_iter=300).fit(x)
-        w.writerow([k, repr(float(km.inertia_))])
+        w.writerow([k, repr(float(km.inertia_)), repr(float(silhouette_score(x, km.labels_))),
+                    repr(float(calinski_harabasz_score(x, km.labels_))),
+                    repr(float(davies_bouldin_score(x, km.labels_)))])
         labels[k] = km.labels_
 
 with open(os.path.join(HERE, "wholesale_kmeans_labels.csv"), "w", newline="") as f:

@@ -88,6 +88,18 @@ SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '[1, 2]');
 SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, name => '');
 \echo :LAST_ERROR_SQLSTATE
 
+-- segment_choose_k ranges
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 1, 3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 3, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 2, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 2, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], NULL, 5);
+\echo :LAST_ERROR_SQLSTATE
+
 -- Memory limit: a matrix larger than customer_segment.max_memory_mb is refused before it is built.
 SET customer_segment.max_memory_mb = 1;
 CREATE TEMP TABLE big AS SELECT i::float8 AS v FROM generate_series(1, 200000) i;

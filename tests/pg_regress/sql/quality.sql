@@ -1,7 +1,8 @@
 -- Quality against an independent reference: scikit-learn's KMeans (best of 10 starts) on the
 -- same matrix (log1p spend, z-scored), computed by tests/reference/wholesale_kmeans.py.
 \getenv abs_srcdir PG_ABS_SRCDIR
-CREATE TABLE sklearn_inertia (k int PRIMARY KEY, inertia float8);
+CREATE TABLE sklearn_inertia (k int PRIMARY KEY, inertia float8, silhouette float8,
+                              calinski_harabasz float8, davies_bouldin float8);
 \set f :abs_srcdir '/reference/wholesale_kmeans_inertia.csv'
 COPY sklearn_inertia FROM :'f' CSV HEADER;
 CREATE TABLE sklearn_labels (customer_id int PRIMARY KEY, label_k2 int, label_k3 int);
@@ -44,3 +45,25 @@ FROM (VALUES
              FROM customer_features f JOIN sklearn_labels l USING (customer_id)'))
 ) t(k, ari)
 ORDER BY k;
+
+-- segment_choose_k scores every k on the same matrix. Where our partition is scikit-learn's
+-- (k = 2..4: same inertia), the silhouette, Calinski-Harabasz and Davies-Bouldin scores equal
+-- scikit-learn's for those labels; the recommended k is the highest silhouette.
+SELECT c.k, c.inertia <= s.inertia * 1.01 AS inertia_within_1_percent,
+       CASE WHEN c.k <= 4 THEN abs(c.silhouette / s.silhouette - 1) < 1e-9
+                           AND abs(c.calinski_harabasz / s.calinski_harabasz - 1) < 1e-9
+                           AND abs(c.davies_bouldin / s.davies_bouldin - 1) < 1e-9 END AS scores_match_sklearn,
+       round(c.silhouette::numeric, 4) AS silhouette, round(c.calinski_harabasz::numeric, 2) AS calinski_harabasz,
+       round(c.davies_bouldin::numeric, 4) AS davies_bouldin, c.recommended, c.silhouette_rows
+FROM segment_choose_k('customer_features',
+                      ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'],
+                      k_min => 2, k_max => 6) c
+JOIN sklearn_inertia s USING (k)
+ORDER BY c.k;
+
+-- Above customer_segment.silhouette_sample rows the silhouette is computed on a seeded sample,
+-- and silhouette_rows says how many rows it used.
+SET customer_segment.silhouette_sample = 100;
+SELECT k, silhouette_rows, silhouette IS NOT NULL AS has_silhouette
+FROM segment_choose_k('customer_features', ARRAY['fresh', 'milk'], 2, 3) ORDER BY k;
+RESET customer_segment.silhouette_sample;
