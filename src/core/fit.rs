@@ -1,13 +1,14 @@
 //! From a built matrix to a stored model and its fit report: scaling, k-means, canonical segment
 //! order, profile and metrics. The SQL shell calls this one function.
 
-use super::error::{CoreError, CoreResult};
+use super::error::{CoreError, CoreResult, ErrorKind};
 use super::kmeans::{self, KMeansParams};
 use super::matrix::BuiltMatrix;
+use super::matrix::FeatureMatrix;
 use super::metrics;
 use super::model::{Method, Profile, SegmentModel, FORMAT_VERSION};
 use super::options::FitOptions;
-use super::preprocess::Scaler;
+use super::preprocess::{Imputer, Scaler};
 
 /// Settings that come from the server rather than the call.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +29,43 @@ pub struct FitReport {
     pub silhouette_rows: u64,
     pub iterations: u32,
     pub converged: bool,
+}
+
+/// The training matrix once scaled, with what is needed to rebuild rows at assign time.
+pub struct Prepared {
+    /// Scaled in place: a fit holds one copy of the data.
+    pub matrix: FeatureMatrix,
+    pub scaler: Scaler,
+    pub imputer: Imputer,
+    pub rows_skipped: u64,
+}
+
+/// Learns the scaling from the rows and applies it.
+pub fn prepare(built: BuiltMatrix, options: &FitOptions) -> Prepared {
+    let BuiltMatrix {
+        mut matrix,
+        imputer,
+        rows_skipped,
+    } = built;
+    let scaler = Scaler::fit(options.scale, &matrix);
+    scaler.transform(&mut matrix);
+    Prepared {
+        matrix,
+        scaler,
+        imputer,
+        rows_skipped,
+    }
+}
+
+fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
+    KMeansParams {
+        k,
+        n_init: options.n_init,
+        max_iter: options.max_iter,
+        tol: options.tol,
+        seed: options.seed,
+        threads: limits.threads,
+    }
 }
 
 /// One row of `segment_choose_k`.
@@ -56,11 +94,48 @@ pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
     Ok((k_min as usize, kmeans::check_k_range(k_max)?))
 }
 
+/// The k that `segment_fit` uses when called with k NULL: `choose_k` over the options' range,
+/// with k_max lowered to rows - 1 (a silhouette needs a segment with two rows). Returns the k
+/// and the scores it was chosen from.
+pub fn auto_k(
+    prepared: &Prepared,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(usize, Vec<KScore>)> {
+    let rows = prepared.matrix.n_rows() as i64;
+    kmeans::check_k(1, rows as usize)?; // an empty source gets the usual message
+    let k_max = (options.k_max as i64).min(rows - 1);
+    if rows < 3 || k_max < options.k_min as i64 {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "{rows} usable rows are too few to choose k between {} and {}",
+                options.k_min, options.k_max
+            ),
+        )
+        .with_hint("Pass k explicitly, or lower the k_min option."));
+    }
+    let scores = choose_k(
+        prepared,
+        options.k_min as i64,
+        k_max,
+        options,
+        limits,
+        check,
+    )?;
+    let k = scores
+        .iter()
+        .find(|s| s.recommended)
+        .map_or(options.k_min as usize, |s| s.k);
+    Ok((k, scores))
+}
+
 /// Fits k-means for every k in `k_min..=k_max` on the same scaled matrix and scores each.
 /// Recommendation rule: the k with the highest silhouette (the smaller k on a tie); when no
 /// silhouette is defined, the k with the highest Calinski-Harabasz index.
 pub fn choose_k(
-    built: BuiltMatrix,
+    prepared: &Prepared,
     k_min: i64,
     k_max: i64,
     options: &FitOptions,
@@ -68,23 +143,15 @@ pub fn choose_k(
     check: &mut dyn FnMut(),
 ) -> CoreResult<Vec<KScore>> {
     let (k_min, k_max) = check_k_scan(k_min, k_max)?;
-    let BuiltMatrix { mut matrix, .. } = built;
+    let matrix = &prepared.matrix;
     kmeans::check_k(k_max, matrix.n_rows())?;
-    Scaler::fit(options.scale, &matrix).transform(&mut matrix);
     let mut scores = Vec::with_capacity(k_max - k_min + 1);
     for k in k_min..=k_max {
-        let params = KMeansParams {
-            k,
-            n_init: options.n_init,
-            max_iter: options.max_iter,
-            tol: options.tol,
-            seed: options.seed,
-            threads: limits.threads,
-        };
-        let fit = kmeans::fit(&matrix, &params, check)?;
+        let params = kmeans_params(options, k, limits);
+        let fit = kmeans::fit(matrix, &params, check)?;
         check();
         let sil = metrics::silhouette(
-            &matrix,
+            matrix,
             &fit.labels,
             k,
             limits.silhouette_rows,
@@ -96,8 +163,8 @@ pub fn choose_k(
             inertia: fit.inertia,
             silhouette: sil.map(|(s, _)| s),
             silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
-            calinski_harabasz: metrics::calinski_harabasz(&matrix, &fit.labels, k),
-            davies_bouldin: metrics::davies_bouldin(&matrix, &fit.labels, k),
+            calinski_harabasz: metrics::calinski_harabasz(matrix, &fit.labels, k),
+            davies_bouldin: metrics::davies_bouldin(matrix, &fit.labels, k),
             recommended: false,
         });
     }
@@ -120,29 +187,21 @@ pub fn choose_k(
 }
 
 pub fn fit_kmeans(
-    built: BuiltMatrix,
+    prepared: Prepared,
     features: Vec<String>,
     k: usize,
     options: &FitOptions,
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport)> {
-    let BuiltMatrix {
-        mut matrix,
+    let Prepared {
+        matrix,
+        scaler,
         imputer,
         rows_skipped,
-    } = built;
+    } = prepared;
     kmeans::check_k(k, matrix.n_rows())?;
-    let scaler = Scaler::fit(options.scale, &matrix);
-    scaler.transform(&mut matrix); // in place: the fit holds one copy of the data
-    let params = KMeansParams {
-        k,
-        n_init: options.n_init,
-        max_iter: options.max_iter,
-        tol: options.tol,
-        seed: options.seed,
-        threads: limits.threads,
-    };
+    let params = kmeans_params(options, k, limits);
     let fit = kmeans::fit(&matrix, &params, check)?;
     check();
 
@@ -272,7 +331,7 @@ mod tests {
             }
         }
         let scores = choose_k(
-            built(&rows),
+            &prepare(built(&rows), &FitOptions::default()),
             2,
             6,
             &FitOptions::default(),
@@ -296,11 +355,44 @@ mod tests {
     }
 
     #[test]
+    fn auto_k_picks_the_recommended_k_and_caps_k_max_at_the_rows() {
+        let mut rows = Vec::new();
+        for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+            for i in 0..4 {
+                rows.push([cx + (i % 2) as f64 * 0.1, cy + (i / 2) as f64 * 0.1]);
+            }
+        }
+        let options = FitOptions::default();
+        let (k, scores) = auto_k(
+            &prepare(built(&rows), &options),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(k, 3);
+        // 12 rows: k_max 10 stays; with 5 rows it would be lowered to 4.
+        assert_eq!(scores.last().unwrap().k, 10);
+        let few = &rows[..5];
+        let (_, scores) =
+            auto_k(&prepare(built(few), &options), &options, LIMITS, &mut || {}).unwrap();
+        assert_eq!(scores.last().unwrap().k, 4);
+        let e = auto_k(
+            &prepare(built(&rows[..2]), &options),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InsufficientData);
+    }
+
+    #[test]
     fn choose_k_range_is_checked() {
         let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
         for (lo, hi) in [(1, 3), (3, 2), (2, 60)] {
             let e = choose_k(
-                built(&rows),
+                &prepare(built(&rows), &FitOptions::default()),
                 lo,
                 hi,
                 &FitOptions::default(),
@@ -315,7 +407,7 @@ mod tests {
             );
         }
         let e = choose_k(
-            built(&rows),
+            &prepare(built(&rows), &FitOptions::default()),
             2,
             4,
             &FitOptions::default(),
@@ -337,7 +429,7 @@ mod tests {
             [12.0, 100.0],
         ];
         let (model, report) = fit_kmeans(
-            built(&rows),
+            prepare(built(&rows), &FitOptions::default()),
             vec!["x".into(), "y".into()],
             2,
             &FitOptions::default(),

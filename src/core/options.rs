@@ -44,6 +44,9 @@ pub struct FitOptions {
     /// Convergence tolerance, scikit-learn's meaning: stop when the summed squared centre shift is
     /// at most `tol` times the mean feature variance (of the scaled matrix).
     pub tol: f64,
+    /// The k range `segment_fit` scans when it is called with k NULL (see `choose_k`).
+    pub k_min: u32,
+    pub k_max: u32,
 }
 
 impl Default for FitOptions {
@@ -55,6 +58,8 @@ impl Default for FitOptions {
             n_init: 10,
             max_iter: 300,
             tol: 1e-4,
+            k_min: 2,
+            k_max: 10,
         }
     }
 }
@@ -77,7 +82,7 @@ impl FitOptions {
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
                 "Known options: scale (zscore | minmax | none), impute (skip | mean | error), \
-                 seed, n_init, max_iter, tol.",
+                 seed, n_init, max_iter, tol, k_min, k_max.",
             )
         })?;
         options.validate()?;
@@ -120,12 +125,13 @@ mod tests {
     #[test]
     fn values_are_read() {
         let o = FitOptions::from_json(
-            r#"{"scale":"minmax","impute":"mean","seed":7,"n_init":3,"max_iter":50,"tol":0}"#,
+            r#"{"scale":"minmax","impute":"mean","seed":7,"n_init":3,"max_iter":50,"tol":0,"k_min":3,"k_max":7}"#,
         )
         .unwrap();
         assert_eq!(o.scale, ScaleMethod::Minmax);
         assert_eq!(o.impute, ImputeMethod::Mean);
         assert_eq!((o.seed, o.n_init, o.max_iter, o.tol), (7, 3, 50, 0.0));
+        assert_eq!((o.k_min, o.k_max), (3, 7));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::{require, OrRaise};
 use super::source;
-use crate::core::fit::{check_k_scan, choose_k, fit_kmeans, Limits};
+use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_kmeans, prepare, Limits};
 use crate::core::kmeans;
 use crate::core::options::FitOptions;
 use crate::gucs;
@@ -11,14 +11,16 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation};
 
 /// Clusters the rows of `source` on `features` with k-means and stores the model as a new
-/// version of `name` (default: the relation's name). Returns one row describing the fit.
+/// version of `name` (default: the relation's name). With k NULL, k is chosen by
+/// `segment_choose_k`'s rule over the options k_min..k_max (the scores go to the model's
+/// metrics). Returns one row describing the fit.
 // The row type stays inline: pgrx reads the `name!` columns from the signature itself.
 #[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_fit(
     source: Option<PgRelation>,
     features: Option<Vec<Option<String>>>,
-    k: Option<i32>,
+    k: default!(Option<i32>, "NULL"),
     name: default!(Option<String>, "NULL"),
     options: default!(Option<JsonB>, "'{}'"),
 ) -> TableIterator<
@@ -32,21 +34,32 @@ fn segment_fit(
         name!(inertia, f64),
         name!(silhouette, Option<f64>),
         name!(iterations, i32),
+        name!(silhouette_rows, i64),
     ),
 > {
     let rel = require(source, "source");
     let features = require(features, "features");
-    let k = require(k, "k");
     let options = require(options, "options");
-    let k = kmeans::check_k_range(k as i64).or_raise();
+    let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
     let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    if k.is_none() {
+        check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
+    }
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_name(&name);
 
     let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
+    let prepared = prepare(built, &options);
+    let (k, scores) = match k {
+        Some(k) => (k, None),
+        None => {
+            let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+            (k, Some(scores))
+        }
+    };
     let (model, report) = fit_kmeans(
-        built,
+        prepared,
         source.features.clone(),
         k,
         &options,
@@ -61,6 +74,16 @@ fn segment_fit(
         "silhouette_rows": report.silhouette_rows,
         "iterations": report.iterations,
         "converged": report.converged,
+        "k_chosen": scores.map(|scores| serde_json::json!({
+            "rule": "highest silhouette",
+            "scores": scores.iter().map(|s| serde_json::json!({
+                "k": s.k,
+                "inertia": s.inertia,
+                "silhouette": s.silhouette,
+                "calinski_harabasz": s.calinski_harabasz,
+                "davies_bouldin": s.davies_bouldin,
+            })).collect::<Vec<_>>(),
+        })),
     });
     let version = catalog::insert(NewVersion {
         name: &name,
@@ -80,6 +103,7 @@ fn segment_fit(
         report.inertia,
         report.silhouette,
         report.iterations as i32,
+        report.silhouette_rows as i64,
     ))
 }
 
@@ -130,7 +154,7 @@ fn segment_choose_k(
     let source = source::validate(&rel, features);
     let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
     let scores = choose_k(
-        built,
+        &prepare(built, &options),
         k_min as i64,
         k_max as i64,
         &options,

@@ -125,7 +125,11 @@ mod tests {
                 ERRCODE_INVALID_PARAMETER_VALUE,
             ),
             (
-                "SELECT segment_fit('t', ARRAY['a'], NULL)",
+                "SELECT segment_fit('t', ARRAY['a'], NULL, options => '{\"k_min\": 1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit(NULL, ARRAY['a'], 2)",
                 ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ),
             (

@@ -53,7 +53,9 @@ SELECT * FROM segment_fit(NULL, ARRAY['amount'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('messy', NULL, 2);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM segment_fit('messy', ARRAY['amount'], NULL);
+SELECT * FROM segment_fit('messy', ARRAY['amount'], NULL, options => '{"k_min": 1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('all_null', ARRAY['amount'], NULL, options => '{"impute": "skip"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => NULL);
 \echo :LAST_ERROR_SQLSTATE

@@ -71,6 +71,14 @@ SELECT model, version, segments FROM segment_fit('points', ARRAY['x', 'y'], 3, n
 SELECT name, version, k, is_current FROM segment_models WHERE name = 'pts' ORDER BY version;
 SELECT count(DISTINCT segment_assign('pts', p)) AS segments_in_use FROM points p WHERE x IS NOT NULL;
 
+-- Without k, segment_fit scores k = 2..10 (capped at rows - 1) as segment_choose_k does and fits
+-- the recommended k; the scores are kept in the model's metrics.
+SELECT model, segments, silhouette_rows
+FROM segment_fit('points', ARRAY['x', 'y'], name => 'pts_auto', options => '{"scale": "none"}');
+SELECT metrics->'k_chosen'->>'rule' AS rule,
+       jsonb_path_query_array(metrics, '$.k_chosen.scores[*].k') AS scanned
+FROM segment_models WHERE name = 'pts_auto';
+
 -- impute = mean fills NULLs with the column mean and keeps the row; assign does the same.
 SELECT rows_used, rows_skipped
 FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts_mean', options => '{"impute": "mean", "scale": "none"}');
