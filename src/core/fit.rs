@@ -6,7 +6,7 @@ use super::kmeans::{self, KMeansParams};
 use super::matrix::BuiltMatrix;
 use super::matrix::FeatureMatrix;
 use super::metrics;
-use super::model::{Method, Profile, SegmentModel, FORMAT_VERSION};
+use super::model::{undo_log, Method, Profile, SegmentModel, FORMAT_VERSION};
 use super::options::FitOptions;
 use super::preprocess::{Imputer, Scaler};
 
@@ -231,14 +231,23 @@ pub fn fit_kmeans(
     let labels: Vec<u32> = fit.labels.iter().map(|&l| new_id[l as usize]).collect();
     let centres: Vec<Vec<f64>> = order.iter().map(|&c| fit.centres.row(c).to_vec()).collect();
 
-    // Profile in original units: the scaler is affine, so means map back exactly.
+    // Profile in original units: every row mapped back (scaling undone, log features through
+    // exp(x) - 1) before averaging, so a log feature's mean is the mean of its raw values.
+    let log_mask = options.log_mask(&features)?;
     let n = matrix.n_rows();
     let mut sums = vec![vec![0.0; d]; k];
     let mut overall = vec![0.0; d];
+    let mut raw = vec![0.0; d];
+    let to_raw = |row: &[f64], raw: &mut Vec<f64>| {
+        raw.copy_from_slice(row);
+        scaler.inverse_row(raw);
+        undo_log(&log_mask, raw);
+    };
     for (row, &l) in matrix.rows().zip(&labels) {
+        to_raw(row, &mut raw);
         for j in 0..d {
-            sums[l as usize][j] += row[j];
-            overall[j] += row[j];
+            sums[l as usize][j] += raw[j];
+            overall[j] += raw[j];
         }
     }
     let sizes: Vec<u64> = order.iter().map(|&c| counts[c]).collect();
@@ -247,23 +256,24 @@ pub fn fit_kmeans(
         .zip(&sizes)
         .map(|(mut s, &size)| {
             s.iter_mut().for_each(|v| *v /= size.max(1) as f64);
-            scaler.inverse_row(&mut s);
             s
         })
         .collect();
     overall.iter_mut().for_each(|v| *v /= n as f64);
     let mut var = vec![0.0; d];
     for row in matrix.rows() {
+        to_raw(row, &mut raw);
         for j in 0..d {
-            var[j] += (row[j] - overall[j]).powi(2);
+            var[j] += (raw[j] - overall[j]).powi(2);
         }
     }
-    let overall_sd = var
+    let overall_sd = var.iter().map(|v| (v / n as f64).sqrt()).collect();
+    let log = features
         .iter()
-        .zip(&scaler.scale)
-        .map(|(v, s)| (v / n as f64).sqrt() * s)
+        .zip(&log_mask)
+        .filter(|(_, &l)| l)
+        .map(|(f, _)| f.clone())
         .collect();
-    scaler.inverse_row(&mut overall);
 
     check();
     let sil = metrics::silhouette(
@@ -288,6 +298,7 @@ pub fn fit_kmeans(
         format_version: FORMAT_VERSION,
         method: Method::Kmeans,
         features,
+        log,
         imputer,
         scaler,
         centres,
@@ -385,6 +396,47 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::InsufficientData);
+    }
+
+    #[test]
+    fn log_option_profiles_raw_means_and_assigns_raw_rows() {
+        // x spans orders of magnitude; in log units the two groups are {1, 3} and {999, 2999}.
+        let rows = [[1.0, 0.0], [3.0, 0.0], [999.0, 0.0], [2999.0, 0.0]];
+        let options = FitOptions::from_json(r#"{"log": ["x"], "scale": "none"}"#).unwrap();
+        let mut b =
+            MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX)
+                .with_log(vec![true, false]);
+        for r in &rows {
+            b.push(&[Some(r[0]), Some(r[1])]).unwrap();
+        }
+        let prepared = prepare(b.finish().unwrap(), &options);
+        let (model, _) = fit_kmeans(
+            prepared,
+            vec!["x".into(), "y".into()],
+            2,
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(model.log, vec!["x".to_string()]);
+        let mut means: Vec<f64> = model.profile.means.iter().map(|m| m[0]).collect();
+        means.sort_by(f64::total_cmp);
+        assert!(
+            (means[0] - 2.0).abs() < 1e-9 && (means[1] - 1999.0).abs() < 1e-9,
+            "{means:?}"
+        );
+        assert!((model.profile.overall_mean[0] - 1000.5).abs() < 1e-9);
+        // Centre of {1, 3} in log units is (ln 2 + ln 4) / 2 = ln(sqrt 8): exp - 1 = 2 sqrt 2 - 1.
+        let mut c: Vec<f64> = model.centres_original().iter().map(|c| c[0]).collect();
+        c.sort_by(f64::total_cmp);
+        assert!((c[0] - (8f64.sqrt() - 1.0)).abs() < 1e-9, "{c:?}");
+        let a = model.assigner();
+        let mut s = vec![0.0; 2];
+        let low = a.assign(&mut [2.0, 0.0], &mut s).unwrap();
+        let high = a.assign(&mut [1500.0, 0.0], &mut s).unwrap();
+        assert_ne!(low, high);
+        assert!(a.assign(&mut [-1.0, 0.0], &mut s).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::error::{pg_float_text, CoreError, CoreResult, ErrorKind};
 use super::options::ImputeMethod;
-use super::preprocess::Imputer;
+use super::preprocess::{check_log_input, Imputer};
 
 /// Rows × columns of f64, row-major, contiguous (what the k-means kernel and ndarray views want).
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,8 @@ pub struct MatrixBuilder {
     rows_skipped: u64,
     /// Per column: count of NULLs seen in kept rows (only with `impute = mean`).
     nulls_per_column: Vec<u64>,
+    /// Per column: replace x by log(1 + x) on the way in (the `log` option).
+    log: Vec<bool>,
 }
 
 impl MatrixBuilder {
@@ -74,7 +76,15 @@ impl MatrixBuilder {
             data: Vec::new(),
             rows_skipped: 0,
             nulls_per_column: vec![0; n],
+            log: vec![false; n],
         }
+    }
+
+    /// Columns to take as log(1 + x) (NULLs stay NULL; means for imputation are in log units).
+    pub fn with_log(mut self, log: Vec<bool>) -> MatrixBuilder {
+        assert_eq!(log.len(), self.names.len());
+        self.log = log;
+        self
     }
 
     pub fn rows_read(&self) -> u64 {
@@ -101,6 +111,7 @@ impl MatrixBuilder {
                          (NULLs follow the impute option).",
                     ));
                 }
+                Some(x) if self.log[j] => check_log_input(&self.names[j], *x)?,
                 Some(_) => {}
                 None => {
                     has_null = true;
@@ -135,6 +146,7 @@ impl MatrixBuilder {
         }
         for (j, v) in values.iter().enumerate() {
             match v {
+                Some(x) if self.log[j] => self.data.push(x.ln_1p()),
                 Some(x) => self.data.push(*x),
                 None => {
                     // NaN marks a NULL: real NaNs were rejected above, so the marker is unambiguous.
@@ -266,6 +278,25 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::InvalidData);
             assert!(e.message.contains("\"a\""));
         }
+    }
+
+    #[test]
+    fn log_columns_are_log1p_and_negative_values_refused() {
+        let mut b =
+            MatrixBuilder::new(names(), ImputeMethod::Skip, usize::MAX).with_log(vec![false, true]);
+        b.push(&[Some(-5.0), Some(0.0)]).unwrap();
+        b.push(&[Some(1.0), Some(std::f64::consts::E - 1.0)])
+            .unwrap();
+        let e = b.push(&[Some(1.0), Some(-0.5)]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidData);
+        assert!(
+            e.message.contains("\"b\"") && e.message.contains("-0.5"),
+            "{}",
+            e.message
+        );
+        let m = b.finish().unwrap().matrix;
+        assert_eq!(m.row(0), &[-5.0, 0.0]);
+        assert!((m.row(1)[1] - 1.0).abs() < 1e-15);
     }
 
     #[test]

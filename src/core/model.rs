@@ -3,7 +3,7 @@
 
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::kmeans::Centres;
-use super::preprocess::{Imputer, Scaler};
+use super::preprocess::{check_log_input, Imputer, Scaler};
 use serde::{Deserialize, Serialize};
 
 /// Bump when the document changes shape; `SegmentModel::from_json` says what it can read.
@@ -21,6 +21,9 @@ pub struct SegmentModel {
     pub method: Method,
     /// Source column names, in the order of every per-feature vector below.
     pub features: Vec<String>,
+    /// Features taken as log(1 + x) before imputation and scaling (the `log` option).
+    #[serde(default)]
+    pub log: Vec<String>,
     pub imputer: Imputer,
     pub scaler: Scaler,
     /// One centre per segment, in scaled units. Segment ids are indexes: 0 is the largest segment.
@@ -89,6 +92,9 @@ impl SegmentModel {
                 return Err("stored model's imputer does not match its features".into());
             }
         }
+        if self.log.iter().any(|l| !self.features.contains(l)) {
+            return Err("stored model's log features are not among its features".into());
+        }
         if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
             return Err("stored model's centres do not match its features".into());
         }
@@ -99,13 +105,20 @@ impl SegmentModel {
         Ok(())
     }
 
-    /// Centres in original units, `[segment][feature]`.
+    pub fn log_mask(&self) -> Vec<bool> {
+        self.features.iter().map(|f| self.log.contains(f)).collect()
+    }
+
+    /// Centres in original units, `[segment][feature]`. For a log feature that is exp(c) - 1 of
+    /// the centre c found in log units.
     pub fn centres_original(&self) -> Vec<Vec<f64>> {
+        let mask = self.log_mask();
         self.centres
             .iter()
             .map(|c| {
                 let mut c = c.clone();
                 self.scaler.inverse_row(&mut c);
+                undo_log(&mask, &mut c);
                 c
             })
             .collect()
@@ -116,6 +129,7 @@ impl SegmentModel {
         let d = self.features.len();
         Assigner {
             centres: Centres::new(self.centres.concat(), d),
+            log: self.log_mask(),
             offset: self.scaler.offset.clone(),
             inverse_scale: self.scaler.inverse_scale(),
             imputer: self.imputer.clone(),
@@ -124,10 +138,20 @@ impl SegmentModel {
     }
 }
 
+/// exp(x) - 1 for the log features of a row in log units.
+pub fn undo_log(mask: &[bool], row: &mut [f64]) {
+    for (v, &is_log) in row.iter_mut().zip(mask) {
+        if is_log {
+            *v = v.exp_m1();
+        }
+    }
+}
+
 /// A model prepared for assignment. `assign` allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Assigner {
     centres: Centres,
+    log: Vec<bool>,
     offset: Vec<f64>,
     inverse_scale: Vec<f64>,
     imputer: Imputer,
@@ -152,6 +176,10 @@ impl Assigner {
     #[inline]
     pub fn assign(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
         for (j, v) in row.iter_mut().enumerate() {
+            if self.log[j] && !v.is_nan() {
+                check_log_input(&self.features[j], *v)?;
+                *v = v.ln_1p();
+            }
             if v.is_nan() {
                 match &self.imputer {
                     Imputer::Skip => return Ok(None),
@@ -181,6 +209,7 @@ mod tests {
             format_version: FORMAT_VERSION,
             method: Method::Kmeans,
             features: vec!["a".into(), "b".into()],
+            log: vec![],
             imputer: Imputer::Mean {
                 means: vec![5.0, 0.0],
             },

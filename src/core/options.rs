@@ -12,6 +12,9 @@ pub enum ScaleMethod {
     Zscore,
     /// (x - min) / (max - min), into [0, 1].
     Minmax,
+    /// (x - median) / interquartile range, like scikit-learn's RobustScaler: outliers (a few huge
+    /// spenders) do not squeeze everyone else together.
+    Robust,
     /// Raw values.
     None,
 }
@@ -44,6 +47,9 @@ pub struct FitOptions {
     /// Convergence tolerance, scikit-learn's meaning: stop when the summed squared centre shift is
     /// at most `tol` times the mean feature variance (of the scaled matrix).
     pub tol: f64,
+    /// Feature columns replaced by log(1 + x) before imputation and scaling (skewed spend);
+    /// a negative value in one of them is an error.
+    pub log: Vec<String>,
     /// The k range `segment_fit` scans when it is called with k NULL (see `choose_k`).
     pub k_min: u32,
     pub k_max: u32,
@@ -58,6 +64,7 @@ impl Default for FitOptions {
             n_init: 10,
             max_iter: 300,
             tol: 1e-4,
+            log: Vec::new(),
             k_min: 2,
             k_max: 10,
         }
@@ -81,12 +88,23 @@ impl FitOptions {
         }
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: scale (zscore | minmax | none), impute (skip | mean | error), \
-                 seed, n_init, max_iter, tol, k_min, k_max.",
+                "Known options: scale (zscore | minmax | robust | none), impute (skip | mean | error), \
+                 seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;
         options.validate()?;
         Ok(options)
+    }
+
+    /// Per feature, whether the `log` option names it; every name must be a feature.
+    pub fn log_mask(&self, features: &[String]) -> CoreResult<Vec<bool>> {
+        if let Some(bad) = self.log.iter().find(|l| !features.contains(l)) {
+            return Err(CoreError::invalid_parameter(format!(
+                "option log names \"{bad}\", which is not one of the features"
+            ))
+            .with_hint("List feature columns only, e.g. {\"log\": [\"monetary\"]}."));
+        }
+        Ok(features.iter().map(|f| self.log.contains(f)).collect())
     }
 
     pub fn validate(&self) -> CoreResult<()> {
@@ -132,6 +150,11 @@ mod tests {
         assert_eq!(o.impute, ImputeMethod::Mean);
         assert_eq!((o.seed, o.n_init, o.max_iter, o.tol), (7, 3, 50, 0.0));
         assert_eq!((o.k_min, o.k_max), (3, 7));
+        let o = FitOptions::from_json(r#"{"log": ["b"]}"#).unwrap();
+        let features = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(o.log_mask(&features).unwrap(), vec![false, true]);
+        let o = FitOptions::from_json(r#"{"log": ["c"]}"#).unwrap();
+        assert!(o.log_mask(&features).unwrap_err().message.contains("\"c\""));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Preprocessing stored with a model and replayed at assign time: NULL imputation and scaling.
 
+use super::error::{CoreError, CoreResult, ErrorKind};
 use super::matrix::FeatureMatrix;
 use super::options::ScaleMethod;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,18 @@ pub enum Imputer {
     Error,
     /// A NULL feature takes the training mean of its column.
     Mean { means: Vec<f64> },
+}
+
+/// A value of a column named in the `log` option must be >= 0 (log(1 + x) of it is then finite).
+pub fn check_log_input(feature: &str, x: f64) -> CoreResult<()> {
+    if x < 0.0 {
+        return Err(CoreError::new(
+            ErrorKind::InvalidData,
+            format!("feature column \"{feature}\" has the negative value {x}, which the log option cannot take"),
+        )
+        .with_hint("Leave the column out of the log option, or shift or filter its values."));
+    }
+    Ok(())
 }
 
 /// An affine map per column, `(x - offset) / scale`, that covers z-score, min-max and identity.
@@ -49,6 +62,20 @@ impl Scaler {
                 }
                 let std = var.iter().map(|s| (s / n).sqrt()).map(non_zero).collect();
                 (mean, std)
+            }
+            ScaleMethod::Robust => {
+                let mut column = Vec::with_capacity(x.n_rows());
+                let (mut centre, mut iqr) = (Vec::with_capacity(d), Vec::with_capacity(d));
+                for j in 0..d {
+                    column.clear();
+                    column.extend(x.rows().map(|r| r[j]));
+                    column.sort_by(f64::total_cmp);
+                    centre.push(percentile(&column, 50.0));
+                    iqr.push(non_zero(
+                        percentile(&column, 75.0) - percentile(&column, 25.0),
+                    ));
+                }
+                (centre, iqr)
             }
             ScaleMethod::Minmax => {
                 let mut lo = vec![f64::INFINITY; d];
@@ -108,6 +135,16 @@ impl Scaler {
     }
 }
 
+/// Percentile of sorted values with linear interpolation (numpy's default method).
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = p / 100.0 * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
 fn non_zero(s: f64) -> f64 {
     if s > 0.0 && s.is_finite() {
         s
@@ -151,6 +188,22 @@ mod tests {
         assert_eq!(row[0], 0.0);
         s.inverse_row(&mut row);
         assert_eq!(row, [1.0, 5.0]);
+    }
+
+    /// scikit-learn 1.9.1 RobustScaler on the same rows: center_ [3, 5], scale_ [4, 1], and
+    /// transform([[4, 5]]) = [[0.25, 0]].
+    #[test]
+    fn robust_matches_scikit_learn() {
+        let x =
+            FeatureMatrix::from_rows(vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 6.0, 5.0, 100.0, 5.0], 2);
+        let s = Scaler::fit(ScaleMethod::Robust, &x);
+        assert_eq!(
+            (s.offset.clone(), s.scale.clone()),
+            (vec![3.0, 5.0], vec![4.0, 1.0])
+        );
+        let mut row = [4.0, 5.0];
+        s.transform_row(&mut row);
+        assert_eq!(row, [0.25, 0.0]);
     }
 
     #[test]

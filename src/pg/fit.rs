@@ -49,7 +49,7 @@ fn segment_fit(
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_name(&name);
 
-    let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
+    let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
     let prepared = prepare(built, &options);
     let (k, scores) = match k {
         Some(k) => (k, None),
@@ -152,7 +152,7 @@ fn segment_choose_k(
     check_k_scan(k_min as i64, k_max as i64).or_raise();
     let options = FitOptions::from_json(&options.0.to_string()).or_raise();
     let source = source::validate(&rel, features);
-    let built = source::read_matrix(&source, options.impute, gucs::max_memory_bytes()).or_raise();
+    let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
     let scores = choose_k(
         &prepare(built, &options),
         k_min as i64,

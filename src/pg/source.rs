@@ -4,7 +4,7 @@
 use super::errors::raise;
 use crate::core::error::CoreResult;
 use crate::core::matrix::{BuiltMatrix, MatrixBuilder};
-use crate::core::options::ImputeMethod;
+use crate::core::options::FitOptions;
 use pgrx::prelude::*;
 use pgrx::spi::quote_qualified_identifier;
 use pgrx::{PgRelation, PgSqlErrorCode};
@@ -125,7 +125,7 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
 /// privileges (a plain SELECT), so a missing SELECT grant fails here with 42501.
 pub fn read_matrix(
     source: &Source,
-    impute: ImputeMethod,
+    options: &FitOptions,
     max_bytes: usize,
 ) -> CoreResult<BuiltMatrix> {
     let columns: Vec<String> = source
@@ -135,7 +135,8 @@ pub fn read_matrix(
         .collect();
     let query = format!("SELECT {} FROM {}", columns.join(", "), source.sql_name);
     let d = source.features.len();
-    let mut builder = MatrixBuilder::new(source.features.clone(), impute, max_bytes);
+    let mut builder = MatrixBuilder::new(source.features.clone(), options.impute, max_bytes)
+        .with_log(options.log_mask(&source.features)?);
     Spi::connect(|client| -> CoreResult<()> {
         let mut cursor = client.open_cursor(query.as_str(), &[]);
         let mut row: Vec<Option<f64>> = vec![None; d];

@@ -90,6 +90,16 @@ SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '[1, 2]');
 SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, name => '');
 \echo :LAST_ERROR_SQLSTATE
 
+-- The log option
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"log": ["score"]}');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO messy VALUES (5, -1, 5, 5, 'Evora', false);
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"log": ["amount"]}');
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM messy WHERE id = 5;
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"log": "amount"}');
+\echo :LAST_ERROR_SQLSTATE
+
 -- segment_choose_k ranges
 SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 1, 3);
 \echo :LAST_ERROR_SQLSTATE

@@ -67,3 +67,23 @@ SET customer_segment.silhouette_sample = 100;
 SELECT k, silhouette_rows, silhouette IS NOT NULL AS has_silhouette
 FROM segment_choose_k('customer_features', ARRAY['fresh', 'milk'], 2, 3) ORDER BY k;
 RESET customer_segment.silhouette_sample;
+
+-- The log option does log(1 + x) inside the extension: fitting the raw table with it gives the
+-- same model as fitting the view that takes ln(1 + x) in SQL, and assigns raw rows alike.
+-- scale = robust centres on medians and divides by interquartile ranges (scikit-learn's
+-- RobustScaler); here it must simply run and assign every row.
+SELECT round(r.inertia::numeric, 6) = round(v.inertia::numeric, 6) AS same_inertia
+FROM segment_fit('wholesale_customers',
+                 ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'], 3,
+                 name => 'raw_log', options => '{"log": ["fresh", "milk", "grocery", "frozen", "detergents_paper", "delicassen"]}') r,
+     segment_fit('customer_features',
+                 ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'], 3,
+                 name => 'view_log') v;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE segment_assign('raw_log', w) = segment_assign('view_log', f)) AS same_segment
+FROM wholesale_customers w JOIN customer_features f USING (customer_id);
+SELECT segments, rows_used
+FROM segment_fit('wholesale_customers', ARRAY['fresh', 'milk', 'grocery'], 3, name => 'robust',
+                 options => '{"scale": "robust", "log": ["fresh"]}');
+SELECT preprocessing->'scale'->>'method' AS scale, count(*) FILTER (WHERE segment_assign('robust', w) IS NULL) AS unassigned
+FROM segment_models, wholesale_customers w WHERE name = 'robust' GROUP BY 1;
