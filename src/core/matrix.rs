@@ -165,42 +165,44 @@ impl MatrixBuilder {
         let imputer = match self.impute {
             ImputeMethod::Skip => Imputer::Skip,
             ImputeMethod::Error => Imputer::Error,
-            ImputeMethod::Mean => {
-                let mut sums = vec![0.0; n_cols];
-                for row in matrix.rows() {
-                    for (s, x) in sums.iter_mut().zip(row) {
-                        if !x.is_nan() {
-                            *s += x;
-                        }
-                    }
-                }
+            ImputeMethod::Mean | ImputeMethod::Median => {
                 let n = matrix.n_rows() as u64;
-                let mut means = Vec::with_capacity(n_cols);
-                for (j, s) in sums.iter().enumerate() {
-                    let present = n - self.nulls_per_column[j];
-                    if present == 0 && n > 0 {
-                        return Err(CoreError::new(
-                            ErrorKind::InsufficientData,
-                            format!("feature column \"{}\" is NULL in every row", self.names[j]),
-                        )
-                        .with_hint("Remove the column from the features array."));
-                    }
-                    means.push(if present == 0 {
-                        0.0
-                    } else {
-                        s / present as f64
-                    });
+                if let Some(j) = (0..n_cols).find(|&j| n > 0 && self.nulls_per_column[j] == n) {
+                    return Err(CoreError::new(
+                        ErrorKind::InsufficientData,
+                        format!("feature column \"{}\" is NULL in every row", self.names[j]),
+                    )
+                    .with_hint("Remove the column from the features array."));
                 }
+                let mut column = Vec::new();
+                let values: Vec<f64> = (0..n_cols)
+                    .map(|j| {
+                        column.clear();
+                        column.extend(matrix.rows().map(|r| r[j]).filter(|x| !x.is_nan()));
+                        if column.is_empty() {
+                            0.0
+                        } else if self.impute == ImputeMethod::Mean {
+                            column.iter().sum::<f64>() / column.len() as f64
+                        } else {
+                            column.sort_by(f64::total_cmp);
+                            super::preprocess::percentile(&column, 50.0)
+                        }
+                    })
+                    .collect();
                 if self.nulls_per_column.iter().any(|&c| c > 0) {
                     for row in matrix.as_mut_slice().chunks_exact_mut(n_cols) {
-                        for (x, m) in row.iter_mut().zip(&means) {
+                        for (x, m) in row.iter_mut().zip(&values) {
                             if x.is_nan() {
                                 *x = *m;
                             }
                         }
                     }
                 }
-                Imputer::Mean { means }
+                if self.impute == ImputeMethod::Mean {
+                    Imputer::Mean { means: values }
+                } else {
+                    Imputer::Median { medians: values }
+                }
             }
         };
         Ok(BuiltMatrix {
@@ -252,6 +254,25 @@ mod tests {
                 means: vec![2.0, 15.0]
             }
         );
+    }
+
+    #[test]
+    fn median_fills_nulls_with_the_column_median() {
+        let mut b = MatrixBuilder::new(names(), ImputeMethod::Median, usize::MAX);
+        b.push(&[Some(1.0), None]).unwrap();
+        b.push(&[Some(3.0), Some(10.0)]).unwrap();
+        b.push(&[None, Some(20.0)]).unwrap();
+        b.push(&[Some(100.0), Some(40.0)]).unwrap();
+        let built = b.finish().unwrap();
+        // a: median of 1, 3, 100 = 3; b: median of 10, 20, 40 = 20
+        assert_eq!(
+            built.imputer,
+            Imputer::Median {
+                medians: vec![3.0, 20.0]
+            }
+        );
+        assert_eq!(built.matrix.row(0), &[1.0, 20.0]);
+        assert_eq!(built.matrix.row(2), &[3.0, 20.0]);
     }
 
     #[test]

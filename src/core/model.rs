@@ -87,8 +87,8 @@ impl SegmentModel {
         {
             return Err("stored model's scaler has non-finite or zero values".into());
         }
-        if let Imputer::Mean { means } = &self.imputer {
-            if means.len() != d || !finite(means) {
+        if let Some(values) = self.imputer.fill_values() {
+            if values.len() != d || !finite(values) {
                 return Err("stored model's imputer does not match its features".into());
             }
         }
@@ -184,6 +184,7 @@ impl Assigner {
                 match &self.imputer {
                     Imputer::Skip => return Ok(None),
                     Imputer::Mean { means } => *v = means[j],
+                    Imputer::Median { medians } => *v = medians[j],
                     Imputer::Error => return Err(CoreError::new(
                         ErrorKind::NullValue,
                         format!("feature \"{}\" is NULL", self.features[j]),

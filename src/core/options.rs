@@ -28,6 +28,8 @@ pub enum ImputeMethod {
     Skip,
     /// Replace by the column's mean over the rows read; the means are stored with the model.
     Mean,
+    /// Replace by the column's median (robust to a few extreme values); stored with the model.
+    Median,
     /// Raise an error naming the column.
     Error,
 }
@@ -88,7 +90,7 @@ impl FitOptions {
         }
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: scale (zscore | minmax | robust | none), impute (skip | mean | error), \
+                "Known options: scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
                  seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;

@@ -15,6 +15,8 @@ pub enum Imputer {
     Error,
     /// A NULL feature takes the training mean of its column.
     Mean { means: Vec<f64> },
+    /// A NULL feature takes the training median of its column.
+    Median { medians: Vec<f64> },
 }
 
 /// A value of a column named in the `log` option must be >= 0 (log(1 + x) of it is then finite).
@@ -27,6 +29,17 @@ pub fn check_log_input(feature: &str, x: f64) -> CoreResult<()> {
         .with_hint("Leave the column out of the log option, or shift or filter its values."));
     }
     Ok(())
+}
+
+impl Imputer {
+    /// The per-column values NULLs are replaced with, when the policy fills.
+    pub fn fill_values(&self) -> Option<&[f64]> {
+        match self {
+            Imputer::Mean { means } => Some(means),
+            Imputer::Median { medians } => Some(medians),
+            Imputer::Skip | Imputer::Error => None,
+        }
+    }
 }
 
 /// An affine map per column, `(x - offset) / scale`, that covers z-score, min-max and identity.
@@ -136,7 +149,7 @@ impl Scaler {
 }
 
 /// Percentile of sorted values with linear interpolation (numpy's default method).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -84,6 +84,9 @@ SELECT rows_used, rows_skipped
 FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts_mean', options => '{"impute": "mean", "scale": "none"}');
 SELECT preprocessing->'impute' AS impute FROM segment_models WHERE name = 'pts_mean';
 SELECT segment_assign('pts_mean', p) AS segment FROM points p WHERE id = 7;
+-- impute = median uses the column medians instead (x: 5.5 of six values, y: 5 of seven).
+SELECT rows_used FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts_median', options => '{"impute": "median"}');
+SELECT preprocessing->'impute' AS impute FROM segment_models WHERE name = 'pts_median';
 
 -- Integer, bigint, real and numeric columns all work, from a view or a materialized view.
 CREATE TABLE typed AS
