@@ -8,7 +8,8 @@
 //! answer from the columns the scan has already extracted. The model is still looked up at
 //! execution, so a refit between planning and execution is seen; the column names are those of
 //! the row type, which cannot change without invalidating the plan. Other records (`ROW(...)`,
-//! anonymous subquery rows) keep the generic path.
+//! anonymous subquery rows) and rows wider than a function's argument limit keep the generic
+//! path.
 
 use pgrx::datum::Internal;
 use pgrx::prelude::*;
@@ -73,6 +74,10 @@ unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> 
         columns.push(column.cast());
     }
     pg_sys::DecrTupleDescRefCount(tupdesc);
+    // A function takes at most FUNC_MAX_ARGS arguments: wider rows keep the generic path.
+    if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
+        return None;
+    }
 
     let names_datum = names.into_datum()?;
     let names_const = pg_sys::makeConst(

@@ -49,6 +49,15 @@ SELECT note, segment_assign('pts', r) AS from_table, segment_assign('pts', v) AS
        segment_assign('pts', ARRAY[r.x, r.y]) AS from_array
 FROM reshaped r JOIN reshaped_view v USING (note) ORDER BY note;
 
+-- A row wider than a function's 100-argument limit keeps the generic path, with the same answers.
+DO $$ BEGIN
+    EXECUTE (SELECT format('CREATE TABLE wide (%s, x float8, y numeric)', string_agg(format('c%s int', i), ', '))
+             FROM generate_series(1, 120) i);
+END $$;
+INSERT INTO wide (x, y) SELECT x, y FROM points WHERE x IS NOT NULL;
+SELECT count(*) AS rows, count(*) FILTER (WHERE segment_assign('pts', w) = segment_assign('pts', ARRAY[w.x, w.y])) AS same
+FROM wide w;
+
 -- The array form takes the features in the model's order.
 SELECT segment_assign('pts', ARRAY[0.2, 0.1]) AS near_origin,
        segment_assign('pts', ARRAY[9, 9]::float8[]) AS near_ten,
