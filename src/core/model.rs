@@ -171,10 +171,10 @@ impl Assigner {
         &self.features
     }
 
-    /// The segment of one row. `row` holds the raw feature values with NaN for NULL and is
-    /// scaled in place; `scratch` needs `k()` values. `Ok(None)` when a NULL is skipped.
+    /// Turns raw feature values (NaN for NULL) into the model's scaled space in place: log
+    /// features, imputation, scaling. `Ok(false)` when a NULL is skipped (no segment).
     #[inline]
-    pub fn assign(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+    fn prepare_row(&self, row: &mut [f64]) -> CoreResult<bool> {
         for (j, v) in row.iter_mut().enumerate() {
             if self.log[j] && !v.is_nan() {
                 check_log_input(&self.features[j], *v)?;
@@ -182,7 +182,7 @@ impl Assigner {
             }
             if v.is_nan() {
                 match &self.imputer {
-                    Imputer::Skip => return Ok(None),
+                    Imputer::Skip => return Ok(false),
                     Imputer::Mean { means } => *v = means[j],
                     Imputer::Median { medians } => *v = medians[j],
                     Imputer::Error => return Err(CoreError::new(
@@ -196,8 +196,49 @@ impl Assigner {
             }
         }
         Scaler::apply(&self.offset, &self.inverse_scale, row);
+        Ok(true)
+    }
+
+    /// The segment of one row. `row` holds the raw feature values with NaN for NULL and is
+    /// scaled in place; `scratch` needs `k()` values. `Ok(None)` when a NULL is skipped.
+    #[inline]
+    pub fn assign(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
         Ok(Some(self.centres.nearest_fast(row, scratch).0))
     }
+
+    /// The segment of one row with how sure it is: the distance to its centre and to the
+    /// runner-up centre (in scaled units). Same input rules as `assign`.
+    pub fn explain(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Explanation>> {
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        let (segment, d2) = self.centres.nearest(row, scratch);
+        // `nearest` left every squared distance in scratch.
+        let second = (0..self.k()).filter(|&c| c != segment as usize).fold(
+            None,
+            |best: Option<(usize, f64)>, c| match best {
+                Some((_, b)) if b <= scratch[c] => best,
+                _ => Some((c, scratch[c])),
+            },
+        );
+        Ok(Some(Explanation {
+            segment,
+            distance: d2.sqrt(),
+            second: second.map(|(c, d)| (c as u32, d.sqrt())),
+        }))
+    }
+}
+
+/// See `Assigner::explain`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub segment: u32,
+    pub distance: f64,
+    /// The runner-up segment and its distance; None for a one-segment model.
+    pub second: Option<(u32, f64)>,
 }
 
 #[cfg(test)]
@@ -268,6 +309,25 @@ mod tests {
         assert_eq!(
             tiny_model().centres_original(),
             vec![vec![0.0, 0.0], vec![10.0, 0.0]]
+        );
+    }
+
+    #[test]
+    fn explain_gives_distances_to_the_two_nearest_centres() {
+        // Centres at scaled (-1, 0) and (1, 0); a = 4 scales to -0.2: distances 0.8 and 1.2.
+        let a = tiny_model().assigner();
+        let mut s = vec![0.0; 2];
+        let e = a.explain(&mut [4.0, 0.0], &mut s).unwrap().unwrap();
+        assert_eq!(e.segment, 0);
+        assert!((e.distance - 0.8).abs() < 1e-12);
+        let (second, d) = e.second.unwrap();
+        assert_eq!(second, 1);
+        assert!((d - 1.2).abs() < 1e-12);
+        let mut m = tiny_model();
+        m.imputer = Imputer::Skip;
+        assert_eq!(
+            m.assigner().explain(&mut [f64::NAN, 0.0], &mut s).unwrap(),
+            None
         );
     }
 }

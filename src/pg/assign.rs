@@ -148,41 +148,82 @@ fn segment_assign_array(
 #[pg_extern(stable, parallel_safe, name = "segment_assign", sql = false)]
 fn segment_assign_row(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     // SAFETY: the SQL signature has two arguments, (text, record).
-    let m = unsafe { cached_by_raw_name(fcinfo) };
-    if unsafe { pgrx::fcinfo::pg_arg_is_null(fcinfo, 1) } {
+    let m = unsafe { row_argument(fcinfo)? };
+    assign_values(m)
+}
+
+/// The call site's model (argument 0) with `values` filled from the record in argument 1;
+/// None when the record is NULL.
+///
+/// # Safety
+/// The function's SQL signature must be (text, record).
+unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut CachedModel> {
+    let m = cached_by_raw_name(fcinfo);
+    if pgrx::fcinfo::pg_arg_is_null(fcinfo, 1) {
         return None;
     }
-    let row = unsafe { pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1) };
-    // SAFETY: a composite datum (the SQL signature only admits records); detoasting is a no-op
-    // for the usual in-memory row.
-    unsafe {
-        let header = pg_sys::pg_detoast_datum(row.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-        let typid = pgrx::heap_tuple_header_get_type_id(header);
-        let typmod = pgrx::heap_tuple_header_get_typmod(header);
-        let fresh = m
-            .layout
-            .as_ref()
-            .is_some_and(|l| l.typid == typid && l.typmod == typmod);
-        if !fresh {
-            m.layout = Some(resolve_layout(fcinfo, &m.name, &m.assigner, typid, typmod));
-        }
-        let layout = m.layout.as_ref().expect("resolved above");
-        let mut tuple = pg_sys::HeapTupleData {
-            t_len: pgrx::heap_tuple_header_get_datum_length(header) as u32,
-            t_data: header,
-            ..Default::default()
-        };
-        for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
-            let mut is_null = false;
-            let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
-            m.values[j] = if is_null {
-                f64::NAN
-            } else {
-                datum_to_f64(datum, typ, &m.assigner, j)
-            };
-        }
+    let row = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1);
+    // A composite datum (the SQL signature only admits records); detoasting is a no-op for the
+    // usual in-memory row.
+    let header = pg_sys::pg_detoast_datum(row.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+    let typid = pgrx::heap_tuple_header_get_type_id(header);
+    let typmod = pgrx::heap_tuple_header_get_typmod(header);
+    let fresh = m
+        .layout
+        .as_ref()
+        .is_some_and(|l| l.typid == typid && l.typmod == typmod);
+    if !fresh {
+        m.layout = Some(resolve_layout(fcinfo, &m.name, &m.assigner, typid, typmod));
     }
-    assign_values(m)
+    let layout = m.layout.as_ref().expect("resolved above");
+    let mut tuple = pg_sys::HeapTupleData {
+        t_len: pgrx::heap_tuple_header_get_datum_length(header) as u32,
+        t_data: header,
+        ..Default::default()
+    };
+    for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
+        let mut is_null = false;
+        let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
+        m.values[j] = if is_null {
+            f64::NAN
+        } else {
+            datum_to_f64(datum, typ, &m.assigner, j)
+        };
+    }
+    Some(m)
+}
+
+/// How sure a row's segment is: its segment, the distance to that segment's centre, the
+/// runner-up segment and its distance, and the margin between the two (distances in the model's
+/// scaled units; a small margin means a row near a border). NULL when `segment_assign` would give
+/// NULL. Second segment, distance and margin are NULL for a one-segment model.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_explain(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
+    // SAFETY: the SQL signature is (text, record) returning segment_explanation.
+    let m = unsafe { row_argument(fcinfo)? };
+    let e = match m.assigner.explain(&mut m.values, &mut m.scratch) {
+        Ok(e) => e?,
+        Err(e) => raise_core(CoreError {
+            message: format!("model \"{}\": {}", m.name, e.message),
+            ..e
+        }),
+    };
+    let rettype = unsafe { pg_sys::get_fn_expr_rettype((*fcinfo).flinfo) };
+    let mut out = PgHeapTuple::new_composite_type_by_oid(rettype).expect("segment_explanation");
+    let second = e.second;
+    out.set_by_index(1.try_into().unwrap(), e.segment as i32)
+        .expect("segment");
+    out.set_by_index(2.try_into().unwrap(), e.distance)
+        .expect("distance");
+    out.set_by_index(3.try_into().unwrap(), second.map(|(c, _)| c as i32))
+        .expect("second");
+    out.set_by_index(4.try_into().unwrap(), second.map(|(_, d)| d))
+        .expect("second_distance");
+    out.set_by_index(5.try_into().unwrap(), second.map(|(_, d)| d - e.distance))
+        .expect("margin");
+    Some(out)
 }
 
 /// Finds every model feature in the row type by name (once per row type and call site).
@@ -351,4 +392,23 @@ COMMENT ON FUNCTION segment_assign(text, record) IS
         segment_assign_columns,
         "segment_assign_planner"
     ]
+);
+
+pgrx::extension_sql!(
+    r#"
+CREATE TYPE segment_explanation AS (
+    segment         integer,
+    distance        double precision,
+    second_segment  integer,
+    second_distance double precision,
+    margin          double precision
+);
+CREATE FUNCTION segment_explain(model text, "row" record) RETURNS segment_explanation
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_wrapper';
+COMMENT ON FUNCTION segment_explain(text, record) IS
+    'segment of a row with its distance, the runner-up segment and the margin between them';
+"#,
+    name = "segment_explain_sql",
+    requires = [segment_explain]
 );

@@ -126,6 +126,8 @@ SELECT * FROM segment_centroids('no_such_model');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_profile('no_such_model');
 \echo :LAST_ERROR_SQLSTATE
+SELECT segment_explain('no_such_model', r) FROM (SELECT 1.0::float8 AS amount) r;
+\echo :LAST_ERROR_SQLSTATE
 SELECT segment_drop('no_such_model');
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_drop(NULL);

@@ -97,6 +97,18 @@ SELECT segment_assign('pts_mean', p) AS segment FROM points p WHERE id = 7;
 SELECT rows_used FROM segment_fit('points', ARRAY['x', 'y'], 2, name => 'pts_median', options => '{"impute": "median"}');
 SELECT preprocessing->'impute' AS impute FROM segment_models WHERE name = 'pts_median';
 
+-- segment_explain says how sure a segment is. On a line with groups {0, 1, 2} and {10, 11, 12}
+-- (centres 1 and 11, no scaling) the point 4 is 3 from its centre and 7 from the other: margin 4.
+CREATE TABLE line (x float8);
+INSERT INTO line VALUES (0), (1), (2), (10), (11), (12);
+SELECT model FROM segment_fit('line', ARRAY['x'], 2, options => '{"scale": "none"}');
+SELECT x, (e).segment, (e).distance, (e).second_segment, (e).second_distance, (e).margin
+FROM (SELECT x, segment_explain('line', r) AS e FROM (VALUES (4.0::float8), (6.0), (11.5)) r(x)) s
+ORDER BY x;
+SELECT count(*) FILTER (WHERE (segment_explain('pts_mean', p)).segment = segment_assign('pts_mean', p)) AS agree,
+       count(*) AS rows
+FROM points p;
+
 -- Integer, bigint, real and numeric columns all work, from a view or a materialized view.
 CREATE TABLE typed AS
 SELECT i::smallint AS a, (i * 10)::bigint AS b, (i % 3)::real AS c, (i / 7.0)::numeric AS d
