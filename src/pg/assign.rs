@@ -39,31 +39,44 @@ struct CallSite {
     models: Vec<CachedModel>,
 }
 
-/// The call site's cached model `name`, loading it on first use.
-fn cached<'a>(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> &'a mut CachedModel {
-    // SAFETY: fn_extra lives as long as the call site (fn_mcxt) and is only used by this function.
-    let site: &'a mut CallSite =
-        unsafe { &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr() };
-    let at = match site.models.iter().position(|m| m.name == name) {
-        Some(at) => at,
-        None => {
-            let (_, model) = catalog::load(name);
-            let assigner = model.assigner();
-            site.models.push(CachedModel {
-                name: name.to_string(),
-                values: vec![0.0; assigner.n_features()],
-                scratch: vec![0.0; assigner.k()],
-                assigner,
-                layout: None,
-                columns: None,
-            });
-            site.models.len() - 1
+impl CallSite {
+    /// This call site's cache, created in `fn_mcxt` on first use (the statement's lifetime).
+    ///
+    /// # Safety
+    /// `fcinfo` is the current call; fn_extra is only used by this module's functions.
+    unsafe fn of<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut CallSite {
+        let extra = (*(*fcinfo).flinfo).fn_extra;
+        if extra.is_null() {
+            &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr()
+        } else {
+            &mut *extra.cast::<CallSite>()
         }
-    };
-    &mut site.models[at]
+    }
+
+    /// The cached model whose name is `name` (UTF-8 bytes), loading it on first use.
+    fn model(&mut self, name: &[u8]) -> &mut CachedModel {
+        let at = match self.models.iter().position(|m| m.name.as_bytes() == name) {
+            Some(at) => at,
+            None => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let (_, model) = catalog::load(&name);
+                let assigner = model.assigner();
+                self.models.push(CachedModel {
+                    name,
+                    values: vec![0.0; assigner.n_features()],
+                    scratch: vec![0.0; assigner.k()],
+                    assigner,
+                    layout: None,
+                    columns: None,
+                });
+                self.models.len() - 1
+            }
+        };
+        &mut self.models[at]
+    }
 }
 
-/// `cached` for the model named by text argument 0, compared as raw bytes: the per-row path
+/// The call site's model named by text argument 0, compared as raw bytes: the per-row path
 /// converts no text (measured: the &str conversion and lookup were ~4% of an assign over 1M rows).
 unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut CachedModel {
     if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
@@ -81,17 +94,7 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
         pgrx::varlena::vardata_any(text) as *const u8,
         pgrx::varlena::varsize_any_exhdr(text),
     );
-    let extra = (*(*fcinfo).flinfo).fn_extra;
-    let site: &'a mut CallSite = if extra.is_null() {
-        &mut *pgrx::fcinfo::pg_func_extra(fcinfo, CallSite::default).as_ptr()
-    } else {
-        &mut *extra.cast::<CallSite>()
-    };
-    if let Some(at) = site.models.iter().position(|m| m.name.as_bytes() == bytes) {
-        return &mut site.models[at];
-    }
-    let name = String::from_utf8_lossy(bytes).into_owned();
-    cached(fcinfo, &name)
+    CallSite::of(fcinfo).model(bytes)
 }
 
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
@@ -114,7 +117,8 @@ fn segment_assign_array(
 ) -> Option<i32> {
     let name = require(model, "model");
     let features = features?;
-    let m = cached(fcinfo, name);
+    // SAFETY: fcinfo is this call's.
+    let m = unsafe { CallSite::of(fcinfo) }.model(name.as_bytes());
     if features.len() != m.values.len() {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
