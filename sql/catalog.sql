@@ -1,5 +1,6 @@
 -- The model catalog: one row per fitted model version. Written only by segment_fit (in the
--- caller's transaction, so a rollback or a failed fit leaves nothing) and segment_drop.
+-- caller's transaction, so a rollback or a failed fit leaves nothing), segment_rename (labels
+-- only) and segment_drop.
 CREATE TABLE segment_model (
     name          text        NOT NULL CHECK (name <> ''),
     version       integer     NOT NULL CHECK (version > 0),
@@ -8,6 +9,8 @@ CREATE TABLE segment_model (
     model         jsonb       NOT NULL,          -- the serde document: features, preprocessing,
                                                  -- centres, profile, format_version
     metrics       jsonb       NOT NULL,          -- inertia, silhouette, iterations, ...
+    labels        jsonb       NOT NULL DEFAULT '{}'  -- segment_rename: {"segment": "label"}
+                  CHECK (jsonb_typeof(labels) = 'object'),
     rows_used     bigint      NOT NULL,
     rows_skipped  bigint      NOT NULL,
     owner         name        NOT NULL DEFAULT current_user,
@@ -32,6 +35,7 @@ SELECT m.name,
        m.source,
        m.options,
        m.metrics,
+       m.labels,
        m.rows_used,
        m.rows_skipped,
        m.owner,
@@ -45,4 +49,5 @@ COMMENT ON VIEW segment_models IS
 -- Analysts fit and drop models without being superusers. Ownership rules between roles come
 -- with the privileges work (see README, "Privileges").
 GRANT SELECT, INSERT, DELETE ON segment_model TO PUBLIC;
+GRANT UPDATE (labels) ON segment_model TO PUBLIC;
 GRANT SELECT ON segment_models TO PUBLIC;

@@ -1,14 +1,19 @@
-//! From a built matrix to a stored model and its fit report: scaling, k-means, canonical segment
-//! order, profile and metrics. The SQL shell calls this one function.
+//! From a built matrix to a stored model and its fit report: scaling, the chosen method,
+//! canonical segment order, profile and metrics. The SQL shell calls `fit_model`.
 
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::kmeans::{self, KMeansParams};
 use super::matrix::BuiltMatrix;
 use super::matrix::FeatureMatrix;
 use super::metrics;
-use super::model::{undo_log, Method, Profile, SegmentModel, FORMAT_VERSION};
+use super::model::{Method, SegmentModel, FORMAT_VERSION};
 use super::options::FitOptions;
 use super::preprocess::{Imputer, Scaler};
+use super::profile::{Profile, NOISE};
+use super::{dbscan, gmm, ward};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Settings that come from the server rather than the call.
 #[derive(Debug, Clone, Copy)]
@@ -27,8 +32,20 @@ pub struct FitReport {
     pub silhouette: Option<f64>,
     /// Rows the silhouette was computed on (less than rows_used when sampled).
     pub silhouette_rows: u64,
-    pub iterations: u32,
+    /// Lloyd iterations of the winning k-means start (None for other methods).
+    pub iterations: Option<u32>,
     pub converged: bool,
+    /// Rows the method was fitted on (a seeded sample when fewer than rows_used).
+    pub rows_fitted: u64,
+    /// Training rows in no segment (DBSCAN noise).
+    pub rows_noise: u64,
+    /// Gaussian mixtures: mean log-likelihood per row (scaled units) and the BIC.
+    pub log_likelihood: Option<f64>,
+    pub bic: Option<f64>,
+    /// Hierarchical: adjusted Rand index between the dendrogram's segments of the fitted rows
+    /// and the nearest-centre segments `segment_assign` gives them (Ward segments are not
+    /// Voronoi cells, so the two differ).
+    pub centre_agreement: Option<f64>,
 }
 
 /// The training matrix once scaled, with what is needed to rebuild rows at assign time.
@@ -186,10 +203,69 @@ pub fn choose_k(
     Ok(scores)
 }
 
-pub fn fit_kmeans(
+/// New ids so that segment 0 is the largest (ties: lower centre first), whatever the start
+/// that won: `new_id[segment]`. `NOISE` labels are not counted.
+pub fn canonical_order(labels: &[u32], centres: &[Vec<f64>]) -> Vec<u32> {
+    let k = centres.len();
+    let mut counts = vec![0u64; k];
+    for &l in labels.iter().filter(|&&l| l != NOISE) {
+        counts[l as usize] += 1;
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        counts[b].cmp(&counts[a]).then_with(|| {
+            centres[a]
+                .iter()
+                .zip(&centres[b])
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    let mut new_id = vec![0u32; k];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = new as u32;
+    }
+    new_id
+}
+
+/// The rows at `rows` (sorted indexes) as a matrix of their own.
+fn take_rows(x: &FeatureMatrix, rows: &[usize]) -> FeatureMatrix {
+    let data = rows
+        .iter()
+        .flat_map(|&i| x.row(i).iter().copied())
+        .collect();
+    FeatureMatrix::from_rows(data, x.n_cols())
+}
+
+/// Mean of the rows of each label `0..k` (NOISE ignored): the centre of a segment found by a
+/// method that has none of its own.
+fn label_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> Vec<Vec<f64>> {
+    let d = x.n_cols();
+    let mut sums = vec![vec![0.0; d]; k];
+    let mut counts = vec![0usize; k];
+    for (row, &l) in x.rows().zip(labels) {
+        if l != NOISE {
+            counts[l as usize] += 1;
+            sums[l as usize]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, v)| *s += v);
+        }
+    }
+    for (s, &c) in sums.iter_mut().zip(&counts) {
+        s.iter_mut().for_each(|v| *v /= c.max(1) as f64);
+    }
+    sums
+}
+
+/// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
+/// own), assigns every training row with the stored rule (so the profile describes what
+/// `segment_assign` gives), orders segments largest first, and scores the result.
+pub fn fit_model(
     prepared: Prepared,
     features: Vec<String>,
-    k: usize,
+    k: Option<usize>,
     options: &FitOptions,
     limits: Limits,
     check: &mut dyn FnMut(),
@@ -200,114 +276,184 @@ pub fn fit_kmeans(
         imputer,
         rows_skipped,
     } = prepared;
-    kmeans::check_k(k, matrix.n_rows())?;
-    let params = kmeans_params(options, k, limits);
-    let fit = kmeans::fit(&matrix, &params, check)?;
-    check();
-
-    // Canonical order: segment 0 is the largest (ties: lower centre first), so ids read the same
-    // whatever the start that won.
-    let d = matrix.n_cols();
-    let mut counts = vec![0u64; k];
-    for &l in &fit.labels {
-        counts[l as usize] += 1;
-    }
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| {
-        counts[b].cmp(&counts[a]).then_with(|| {
-            fit.centres
-                .row(a)
-                .iter()
-                .zip(fit.centres.row(b))
-                .map(|(x, y)| x.total_cmp(y))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-    });
-    let mut new_id = vec![0u32; k];
-    for (new, &old) in order.iter().enumerate() {
-        new_id[old] = new as u32;
-    }
-    let labels: Vec<u32> = fit.labels.iter().map(|&l| new_id[l as usize]).collect();
-    let centres: Vec<Vec<f64>> = order.iter().map(|&c| fit.centres.row(c).to_vec()).collect();
-
-    // Profile in original units: every row mapped back (scaling undone, log features through
-    // exp(x) - 1) before averaging, so a log feature's mean is the mean of its raw values.
-    let log_mask = options.log_mask(&features)?;
     let n = matrix.n_rows();
-    let mut sums = vec![vec![0.0; d]; k];
-    let mut overall = vec![0.0; d];
-    let mut raw = vec![0.0; d];
-    let to_raw = |row: &[f64], raw: &mut Vec<f64>| {
-        raw.copy_from_slice(row);
-        scaler.inverse_row(raw);
-        undo_log(&log_mask, raw);
+    let log_mask = options.log_mask(&features)?;
+    let sampled_rows: Option<Vec<usize>> =
+        options.sample_limit().filter(|&s| n as u64 > s).map(|s| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
+            let mut idx = sample(&mut rng, n, s as usize).into_vec();
+            idx.sort_unstable();
+            idx
+        });
+    let sampled = sampled_rows.as_ref().map(|rows| take_rows(&matrix, rows));
+    let fit_on = sampled.as_ref().unwrap_or(&matrix);
+    let rows_fitted = fit_on.n_rows() as u64;
+    let need_k = |k: Option<usize>| -> CoreResult<usize> {
+        let k = k.expect("the SQL layer requires k for this method");
+        kmeans::check_k(k, fit_on.n_rows())?;
+        Ok(k)
     };
-    for (row, &l) in matrix.rows().zip(&labels) {
-        to_raw(row, &mut raw);
-        for j in 0..d {
-            sums[l as usize][j] += raw[j];
-            overall[j] += raw[j];
+
+    let mut kmeans_result = None;
+    let mut ward_labels = None;
+    let (centres, mixture, density) = match options.method {
+        Method::Kmeans => {
+            let fit = kmeans::fit(fit_on, &kmeans_params(options, need_k(k)?, limits), check)?;
+            let centres = (0..fit.centres.k())
+                .map(|c| fit.centres.row(c).to_vec())
+                .collect();
+            kmeans_result = Some(fit);
+            (centres, None, None)
         }
-    }
-    let sizes: Vec<u64> = order.iter().map(|&c| counts[c]).collect();
-    let means = sums
-        .into_iter()
-        .zip(&sizes)
-        .map(|(mut s, &size)| {
-            s.iter_mut().for_each(|v| *v /= size.max(1) as f64);
-            s
-        })
-        .collect();
-    overall.iter_mut().for_each(|v| *v /= n as f64);
-    let mut var = vec![0.0; d];
-    for row in matrix.rows() {
-        to_raw(row, &mut raw);
-        for j in 0..d {
-            var[j] += (raw[j] - overall[j]).powi(2);
+        Method::Gmm => {
+            let k = need_k(k)?;
+            let fit = gmm::fit(
+                fit_on,
+                &gmm::GmmParams {
+                    k,
+                    n_init: options.n_init,
+                    max_iter: options.max_iter,
+                    tol: options.tol,
+                    seed: options.seed,
+                },
+                check,
+            )?;
+            (fit.means, Some(fit.mixture), None)
         }
-    }
-    let overall_sd = var.iter().map(|v| (v / n as f64).sqrt()).collect();
+        Method::Hierarchical => {
+            let k = need_k(k)?;
+            let labels = ward::ward(fit_on, k, check);
+            let centres = label_means(fit_on, &labels, k);
+            ward_labels = Some(labels);
+            (centres, None, None)
+        }
+        Method::Dbscan => {
+            let eps = options.eps.expect("validated: dbscan has eps");
+            let fit = dbscan::fit(fit_on, eps, options.min_points)?;
+            (
+                label_means(fit_on, &fit.labels, fit.k),
+                None,
+                Some(fit.density),
+            )
+        }
+    };
+    check();
+    let k = centres.len();
     let log = features
         .iter()
         .zip(&log_mask)
         .filter(|(_, &l)| l)
         .map(|(f, _)| f.clone())
         .collect();
-
-    check();
-    let sil = metrics::silhouette(
-        &matrix,
-        &labels,
-        k,
-        limits.silhouette_rows,
-        options.seed,
-        limits.threads,
-    );
-    let report = FitReport {
-        k,
-        rows_used: n as u64,
-        rows_skipped,
-        inertia: fit.inertia,
-        silhouette: sil.map(|(s, _)| s),
-        silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
-        iterations: fit.iterations,
-        converged: fit.converged,
-    };
-    let model = SegmentModel {
+    let mut model = SegmentModel {
         format_version: FORMAT_VERSION,
-        method: Method::Kmeans,
+        method: options.method,
         features,
         log,
         imputer,
         scaler,
         centres,
-        profile: Profile {
-            sizes,
-            means,
-            overall_mean: overall,
-            overall_sd,
-        },
+        mixture,
+        density,
+        profile: Profile::empty(),
+    };
+
+    // Every training row through the model's own rule (k-means on every row already has it).
+    let assigner = model.assigner();
+    let mut labels = match (&kmeans_result, &sampled_rows) {
+        (Some(fit), None) => fit.labels.clone(),
+        _ => {
+            let mut scratch = vec![0.0; k];
+            matrix
+                .rows()
+                .map(|row| assigner.label_scaled(row, &mut scratch))
+                .collect()
+        }
+    };
+    let centre_agreement = ward_labels.map(|dendrogram| {
+        let mut scratch = vec![0.0; k];
+        let nearest: Vec<u32> = fit_on
+            .rows()
+            .map(|row| assigner.label_scaled(row, &mut scratch))
+            .collect();
+        metrics::adjusted_rand_index(&dendrogram, &nearest)
+    });
+    let log_likelihood = model.mixture.as_ref().map(|_| {
+        let mut out = vec![0.0; k];
+        let total: f64 = matrix
+            .rows()
+            .map(|row| {
+                let mut r = row.to_vec();
+                assigner.memberships_scaled(&mut r, &mut out)
+            })
+            .sum();
+        total / n as f64
+    });
+    check();
+    let new_id = canonical_order(&labels, &model.centres);
+    model.renumber(&new_id);
+    for l in labels.iter_mut().filter(|l| **l != NOISE) {
+        *l = new_id[*l as usize];
+    }
+    model.profile = Profile::measure(&matrix, &labels, k, &model.scaler, &log_mask);
+
+    let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
+    let inertia = match (&kmeans_result, &sampled_rows) {
+        (Some(fit), None) => fit.inertia,
+        _ => matrix
+            .rows()
+            .zip(&labels)
+            .filter(|(_, &l)| l != NOISE)
+            .map(|(row, &l)| {
+                row.iter()
+                    .zip(&model.centres[l as usize])
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+            })
+            .sum(),
+    };
+    check();
+    let sil = if rows_noise > 0 {
+        let kept: Vec<usize> = (0..n).filter(|&i| labels[i] != NOISE).collect();
+        let kept_labels: Vec<u32> = kept.iter().map(|&i| labels[i]).collect();
+        metrics::silhouette(
+            &take_rows(&matrix, &kept),
+            &kept_labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        )
+    } else {
+        metrics::silhouette(
+            &matrix,
+            &labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        )
+    };
+    let d = model.features.len();
+    let bic = log_likelihood.map(|ll| {
+        // Free parameters of a full-covariance mixture: weights, means, covariances.
+        let p = (k - 1) + k * d + k * d * (d + 1) / 2;
+        -2.0 * ll * n as f64 + p as f64 * (n as f64).ln()
+    });
+    let report = FitReport {
+        k,
+        rows_used: n as u64,
+        rows_skipped,
+        inertia,
+        silhouette: sil.map(|(s, _)| s),
+        silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+        iterations: kmeans_result.as_ref().map(|f| f.iterations),
+        converged: kmeans_result.as_ref().is_none_or(|f| f.converged),
+        rows_fitted,
+        rows_noise,
+        log_likelihood,
+        bic,
+        centre_agreement,
     };
     Ok((model, report))
 }
@@ -410,10 +556,10 @@ mod tests {
             b.push(&[Some(r[0]), Some(r[1])]).unwrap();
         }
         let prepared = prepare(b.finish().unwrap(), &options);
-        let (model, _) = fit_kmeans(
+        let (model, _) = fit_model(
             prepared,
             vec!["x".into(), "y".into()],
-            2,
+            Some(2),
             &options,
             LIMITS,
             &mut || {},
@@ -480,10 +626,10 @@ mod tests {
             [10.0, 100.0],
             [12.0, 100.0],
         ];
-        let (model, report) = fit_kmeans(
+        let (model, report) = fit_model(
             prepare(built(&rows), &FitOptions::default()),
             vec!["x".into(), "y".into()],
-            2,
+            Some(2),
             &FitOptions::default(),
             LIMITS,
             &mut || {},

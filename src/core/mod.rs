@@ -1,11 +1,17 @@
 //! The pure-Rust core: no pgrx types here, everything unit-tested with `cargo test`.
 
+pub mod dbscan;
 pub mod error;
+pub mod evaluate;
 pub mod fit;
+pub mod gmm;
 pub mod kmeans;
+pub mod matching;
 pub mod matrix;
 pub mod metrics;
 pub mod model;
 pub mod options;
 pub mod parallel;
 pub mod preprocess;
+pub mod profile;
+pub mod ward;

@@ -1,18 +1,31 @@
 //! The stored model: everything `segment_assign` needs (features, imputation, scaling, centres)
 //! plus the profile computed at fit time, as one serde document with a format version.
 
+use super::dbscan::Density;
 use super::error::{CoreError, CoreResult, ErrorKind};
+use super::gmm::{Mixture, MixtureRule};
 use super::kmeans::Centres;
 use super::preprocess::{check_log_input, Imputer, Scaler};
+pub use super::profile::Profile;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the document changes shape; `SegmentModel::from_json` says what it can read.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The clustering method; every method stores centres and assigns with `segment_assign`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
+    /// k-means (our kernel): a row joins the nearest centre.
+    #[default]
     Kmeans,
+    /// Gaussian mixture, full covariances (linfa): a row joins the most probable component.
+    Gmm,
+    /// Agglomerative Ward on a sample; a row joins the nearest segment centre.
+    Hierarchical,
+    /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
+    /// eps, or is noise (segment -1).
+    Dbscan,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,20 +39,27 @@ pub struct SegmentModel {
     pub log: Vec<String>,
     pub imputer: Imputer,
     pub scaler: Scaler,
-    /// One centre per segment, in scaled units. Segment ids are indexes: 0 is the largest segment.
+    /// One centre per segment, in scaled units (k-means centres, mixture means, member means for
+    /// hierarchical and DBSCAN). Segment ids are indexes: 0 is the largest segment at a first fit.
     pub centres: Vec<Vec<f64>>,
+    /// Method gmm: weights and covariances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixture: Option<Mixture>,
+    /// Method dbscan: eps and the core points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density: Option<Density>,
     pub profile: Profile,
 }
 
-/// Sizes and means in original units, measured on the training rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
-    pub sizes: Vec<u64>,
-    /// means[segment][feature]
-    pub means: Vec<Vec<f64>>,
-    pub overall_mean: Vec<f64>,
-    /// Population standard deviation of each feature over the training rows.
-    pub overall_sd: Vec<f64>,
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Kmeans => "kmeans",
+            Method::Gmm => "gmm",
+            Method::Hierarchical => "hierarchical",
+            Method::Dbscan => "dbscan",
+        }
+    }
 }
 
 impl SegmentModel {
@@ -98,11 +118,69 @@ impl SegmentModel {
         if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
             return Err("stored model's centres do not match its features".into());
         }
+        match (self.method, &self.mixture, &self.density) {
+            (Method::Gmm, Some(mx), None) => {
+                if mx.weights.len() != k
+                    || mx.covariances.len() != k
+                    || mx
+                        .covariances
+                        .iter()
+                        .any(|c| c.len() != d * d || !finite(c))
+                    || !mx.weights.iter().all(|w| w.is_finite() && *w > 0.0)
+                {
+                    return Err("stored model's mixture does not match its segments".into());
+                }
+                MixtureRule::new(mx, &self.centres)
+                    .map_err(|e| format!("stored model's mixture is invalid: {e}"))?;
+            }
+            (Method::Dbscan, None, Some(den)) => {
+                if !(den.eps.is_finite() && den.eps > 0.0)
+                    || den.core_points.len() != den.core_labels.len() * d
+                    || !finite(&den.core_points)
+                    || den.core_labels.iter().any(|&l| l as usize >= k)
+                {
+                    return Err("stored model's core points do not match its segments".into());
+                }
+            }
+            (Method::Kmeans | Method::Hierarchical, None, None) => {}
+            _ => return Err("stored model's method does not match its parameters".into()),
+        }
         let p = &self.profile;
-        if p.sizes.len() != k || p.means.len() != k || p.means.iter().any(|m| m.len() != d) {
+        if p.sizes.len() != k
+            || p.means.len() != k
+            || p.medians.len() != k
+            || p.means.iter().chain(&p.medians).any(|m| m.len() != d)
+            || p.overall_mean.len() != d
+            || p.overall_sd.len() != d
+            || p.anova_f.len() != d
+        {
             return Err("stored model's profile does not match its segments".into());
         }
         Ok(())
+    }
+
+    /// Gives segment i the id `new_id[i]` (a permutation of `0..k`); everything stored per
+    /// segment moves with it.
+    pub fn renumber(&mut self, new_id: &[u32]) {
+        fn permute<T: Clone>(v: &mut [T], new_id: &[u32]) {
+            let old = v.to_vec();
+            for (i, item) in old.into_iter().enumerate() {
+                v[new_id[i] as usize] = item;
+            }
+        }
+        assert_eq!(new_id.len(), self.k());
+        permute(&mut self.centres, new_id);
+        let p = &mut self.profile;
+        permute(&mut p.sizes, new_id);
+        permute(&mut p.means, new_id);
+        permute(&mut p.medians, new_id);
+        if let Some(mx) = &mut self.mixture {
+            permute(&mut mx.weights, new_id);
+            permute(&mut mx.covariances, new_id);
+        }
+        if let Some(den) = &mut self.density {
+            den.renumber(new_id);
+        }
     }
 
     pub fn log_mask(&self) -> Vec<bool> {
@@ -127,7 +205,16 @@ impl SegmentModel {
     /// What `segment_assign` evaluates per row, laid out for speed.
     pub fn assigner(&self) -> Assigner {
         let d = self.features.len();
+        let rule = match (&self.mixture, &self.density) {
+            // from_json validated the mixture: the factorization succeeds.
+            (Some(mx), _) => Rule::Mixture(
+                MixtureRule::new(mx, &self.centres).expect("a validated mixture factorizes"),
+            ),
+            (_, Some(den)) => Rule::Density(den.clone()),
+            _ => Rule::NearestCentre,
+        };
         Assigner {
+            rule,
             centres: Centres::new(self.centres.concat(), d),
             log: self.log_mask(),
             offset: self.scaler.offset.clone(),
@@ -147,9 +234,18 @@ pub fn undo_log(mask: &[bool], row: &mut [f64]) {
     }
 }
 
+/// How a prepared row finds its segment.
+#[derive(Debug, Clone)]
+enum Rule {
+    NearestCentre,
+    Mixture(MixtureRule),
+    Density(Density),
+}
+
 /// A model prepared for assignment. `assign` allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Assigner {
+    rule: Rule,
     centres: Centres,
     log: Vec<bool>,
     offset: Vec<f64>,
@@ -206,12 +302,68 @@ impl Assigner {
         if !self.prepare_row(row)? {
             return Ok(None);
         }
-        Ok(Some(self.centres.nearest_fast(row, scratch).0))
+        Ok(Some(self.label_scaled(row, scratch)))
+    }
+
+    /// The segment of a row already in scaled units (`NOISE` for a DBSCAN outlier).
+    #[inline]
+    pub fn label_scaled(&self, row: &[f64], scratch: &mut [f64]) -> u32 {
+        match &self.rule {
+            Rule::NearestCentre => self.centres.nearest_fast(row, scratch).0,
+            Rule::Mixture(m) => m.classify(row, scratch).0,
+            Rule::Density(den) => den.classify(row),
+        }
+    }
+
+    /// Mixture models only: the membership probability of each segment into `out` (k values)
+    /// and the row's log-likelihood. `Ok(None)` when a NULL is skipped.
+    pub fn memberships(&self, row: &mut [f64], out: &mut [f64]) -> CoreResult<Option<f64>> {
+        let Rule::Mixture(m) = &self.rule else {
+            return Err(CoreError::invalid_parameter(
+                "membership probabilities exist for Gaussian mixture models only",
+            )
+            .with_hint(
+                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign.",
+            ));
+        };
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        Ok(Some(m.classify(row, out).1))
+    }
+
+    /// `memberships` for a row already in scaled units; returns its log-likelihood.
+    pub fn memberships_scaled(&self, row: &mut [f64], out: &mut [f64]) -> f64 {
+        match &self.rule {
+            Rule::Mixture(m) => m.classify(row, out).1,
+            _ => f64::NAN,
+        }
+    }
+
+    pub fn is_centroid_model(&self) -> bool {
+        matches!(self.rule, Rule::NearestCentre)
+    }
+
+    /// The segment of one row of raw values (NaN for NULL), whatever the method: what
+    /// `segment_assign` returns. `row` is scaled in place. `Ok(None)` when a NULL is skipped.
+    pub fn label_raw(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+        self.assign(row, scratch)
+    }
+
+    /// Segment centres in scaled units.
+    pub fn centres(&self) -> &Centres {
+        &self.centres
     }
 
     /// The segment of one row with how sure it is: the distance to its centre and to the
     /// runner-up centre (in scaled units). Same input rules as `assign`.
     pub fn explain(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Explanation>> {
+        if !self.is_centroid_model() {
+            return Err(CoreError::invalid_parameter(
+                "segment_explain measures distances to centres: it explains k-means and hierarchical models only",
+            )
+            .with_hint("For a gmm model use segment_assign_proba."));
+        }
         if !self.prepare_row(row)? {
             return Ok(None);
         }
@@ -242,7 +394,7 @@ pub struct Explanation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::options::ScaleMethod;
 
@@ -261,11 +413,15 @@ mod tests {
                 scale: vec![5.0, 1.0],
             },
             centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
+            mixture: None,
+            density: None,
             profile: Profile {
                 sizes: vec![2, 2],
                 means: vec![vec![0.0, 0.0], vec![10.0, 0.0]],
+                medians: vec![vec![0.0, 0.0], vec![10.0, 0.0]],
                 overall_mean: vec![5.0, 0.0],
                 overall_sd: vec![5.0, 0.0],
+                anova_f: vec![None, None],
             },
         }
     }

@@ -1,6 +1,7 @@
 //! `segment_fit` options: parsed from the caller's JSON, unknown keys rejected, ranges checked.
 
 use super::error::{CoreError, CoreResult};
+pub use super::model::Method;
 use serde::{Deserialize, Serialize};
 
 /// How feature columns are put on a common scale before clustering.
@@ -34,10 +35,11 @@ pub enum ImputeMethod {
     Error,
 }
 
-/// Options of a k-means fit. Defaults follow scikit-learn's `KMeans` where it has one.
+/// Options of a fit. Defaults follow scikit-learn where it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitOptions {
+    pub method: Method,
     pub scale: ScaleMethod,
     pub impute: ImputeMethod,
     /// Seed of every random choice (k-means++ starts, silhouette sample).
@@ -55,7 +57,20 @@ pub struct FitOptions {
     /// The k range `segment_fit` scans when it is called with k NULL (see `choose_k`).
     pub k_min: u32,
     pub k_max: u32,
+    /// DBSCAN: neighbourhood radius in scaled units (required for method dbscan).
+    pub eps: Option<f64>,
+    /// DBSCAN: rows (itself included) within eps that make a row a core point.
+    pub min_points: u32,
+    /// Fit on a seeded uniform sample of at most this many rows, then assign every row (the
+    /// profile covers all rows). Default: every row for kmeans and gmm, `DEFAULT_SAMPLE_ROWS`
+    /// for hierarchical and dbscan (quadratic or core-point bound).
+    pub sample_rows: Option<u64>,
 }
+
+/// Default sample for the methods whose cost grows faster than the rows.
+pub const DEFAULT_SAMPLE_ROWS: u64 = 5_000;
+/// Largest sample hierarchical and dbscan accept (time is quadratic in it).
+pub const MAX_SAMPLE_ROWS: u64 = 50_000;
 
 impl Default for FitOptions {
     fn default() -> Self {
@@ -69,6 +84,10 @@ impl Default for FitOptions {
             log: Vec::new(),
             k_min: 2,
             k_max: 10,
+            method: Method::Kmeans,
+            eps: None,
+            min_points: 5,
+            sample_rows: None,
         }
     }
 }
@@ -90,12 +109,20 @@ impl FitOptions {
         }
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
+                "Known options: method (kmeans | gmm | hierarchical | dbscan), eps, min_points, sample_rows, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
                  seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;
         options.validate()?;
         Ok(options)
+    }
+
+    /// The sample size of this fit (None: every row).
+    pub fn sample_limit(&self) -> Option<u64> {
+        self.sample_rows.or(match self.method {
+            Method::Hierarchical | Method::Dbscan => Some(DEFAULT_SAMPLE_ROWS),
+            Method::Kmeans | Method::Gmm => None,
+        })
     }
 
     /// Per feature, whether the `log` option names it; every name must be a feature.
@@ -121,6 +148,43 @@ impl FitOptions {
                 "option max_iter must be between 1 and {MAX_ITER}, not {}",
                 self.max_iter
             )));
+        }
+        match (self.method, self.eps) {
+            (Method::Dbscan, None) => {
+                return Err(CoreError::invalid_parameter("method dbscan needs the eps option")
+                    .with_hint(r#"Pass the neighbourhood radius in scaled units, e.g. '{"method": "dbscan", "eps": 0.5}'."#))
+            }
+            (Method::Dbscan, Some(eps)) if !(eps.is_finite() && eps > 0.0) => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option eps must be a finite number > 0, not {eps}"
+                )))
+            }
+            (Method::Dbscan, _) => {}
+            (_, Some(_)) => {
+                return Err(CoreError::invalid_parameter(
+                    "option eps applies to method dbscan only",
+                ))
+            }
+            _ => {}
+        }
+        if self.min_points < 1 || self.min_points > 10_000 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option min_points must be between 1 and 10000, not {}",
+                self.min_points
+            )));
+        }
+        if let Some(s) = self.sample_rows {
+            let max = match self.method {
+                Method::Hierarchical | Method::Dbscan => MAX_SAMPLE_ROWS,
+                Method::Kmeans | Method::Gmm => u64::MAX,
+            };
+            if s < 2 || s > max {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option sample_rows must be between 2 and {max} for method {}, not {s}",
+                    self.method.name()
+                ))
+                .with_hint("Hierarchical and DBSCAN fits grow quadratically with the sample."));
+            }
         }
         if !self.tol.is_finite() || self.tol < 0.0 {
             return Err(CoreError::invalid_parameter(format!(

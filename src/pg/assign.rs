@@ -10,6 +10,7 @@ use super::errors::{raise, raise_core, require};
 use super::source::{type_name, NUMERIC_TYPES};
 use crate::core::error::{pg_float_text, CoreError, ErrorKind};
 use crate::core::model::Assigner;
+use crate::core::profile::NOISE;
 use pgrx::prelude::*;
 use pgrx::{PgMemoryContexts, PgSqlErrorCode};
 
@@ -59,7 +60,7 @@ impl CallSite {
             Some(at) => at,
             None => {
                 let name = String::from_utf8_lossy(name).into_owned();
-                let (_, model) = catalog::load(&name);
+                let model = catalog::load(&name, None).model;
                 let assigner = model.assigner();
                 self.models.push(CachedModel {
                     name,
@@ -99,7 +100,7 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
 
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
     match m.assigner.assign(&mut m.values, &mut m.scratch) {
-        Ok(segment) => segment.map(|s| s as i32),
+        Ok(segment) => segment.map(|s| if s == NOISE { -1 } else { s as i32 }),
         Err(e) => raise_core(CoreError {
             message: format!("model \"{}\": {}", m.name, e.message),
             ..e
@@ -228,6 +229,22 @@ fn segment_explain(
     out.set_by_index(5.try_into().unwrap(), second.map(|(_, d)| d - e.distance))
         .expect("margin");
     Some(out)
+}
+
+/// Gaussian mixture models: the probability that the row belongs to each segment (element
+/// s + 1 is segment s; they sum to 1). NULL when `segment_assign` would give NULL.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
+    // SAFETY: the SQL signature is (text, record).
+    let m = unsafe { row_argument(fcinfo)? };
+    match m.assigner.memberships(&mut m.values, &mut m.scratch) {
+        Ok(Some(_)) => Some(m.scratch.clone()),
+        Ok(None) => None,
+        Err(e) => raise_core(CoreError {
+            message: format!("model \"{}\": {}", m.name, e.message),
+            ..e
+        }),
+    }
 }
 
 /// Finds every model feature in the row type by name (once per row type and call site).
@@ -415,4 +432,16 @@ COMMENT ON FUNCTION segment_explain(text, record) IS
 "#,
     name = "segment_explain_sql",
     requires = [segment_explain]
+);
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION segment_assign_proba(model text, "row" record) RETURNS double precision[]
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_proba_wrapper';
+COMMENT ON FUNCTION segment_assign_proba(text, record) IS
+    'Gaussian mixture models: membership probability of each segment (element s + 1 is segment s)';
+"#,
+    name = "segment_assign_proba_sql",
+    requires = [segment_assign_proba]
 );

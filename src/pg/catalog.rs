@@ -4,9 +4,11 @@
 
 use super::errors::{raise, raise_core};
 use crate::core::model::SegmentModel;
+use crate::core::options::FitOptions;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
+use std::collections::BTreeMap;
 
 /// `"schema".segment_model`, quoted.
 fn table() -> String {
@@ -88,13 +90,96 @@ pub fn insert(v: NewVersion<'_>) -> i32 {
     })
 }
 
-/// The current (newest) version of a model: its number and document.
-pub fn load(name: &str) -> (i32, SegmentModel) {
+/// A model version as stored.
+pub struct Stored {
+    pub version: i32,
+    pub model: SegmentModel,
+    /// The relation it was fitted on, as quoted SQL.
+    pub source: String,
+    /// Labels set with segment_rename, by segment.
+    pub labels: BTreeMap<u32, String>,
+    /// The options it was fitted with.
+    pub options: FitOptions,
+}
+
+impl Stored {
+    /// The analyst's label of a segment, or the automatic one.
+    pub fn label(&self, segment: u32, automatic: &[String]) -> String {
+        self.labels
+            .get(&segment)
+            .cloned()
+            .unwrap_or_else(|| automatic[segment as usize].clone())
+    }
+}
+
+/// A version of a model (the current, newest one when `version` is None).
+pub fn load(name: &str, version: Option<i32>) -> Stored {
+    let query = format!(
+        "SELECT version, model::text, source, labels::text, options::text FROM {} \
+         WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
+        table()
+    );
+    let found = Spi::connect(|client| {
+        let t = client
+            .select(
+                query.as_str(),
+                Some(1),
+                &[DatumWithOid::from(name), DatumWithOid::from(version)],
+            )
+            .ok()?;
+        if t.is_empty() {
+            return None;
+        }
+        let row = t.first();
+        Some((
+            row.get::<i32>(1).ok()??,
+            row.get::<String>(2).ok()??,
+            row.get::<String>(3).ok()??,
+            row.get::<String>(4).ok()??,
+            row.get::<String>(5).ok()??,
+        ))
+    });
+    let Some((version, doc, source, labels, options)) = found else {
+        let (what, hint) = match version {
+            Some(v) => (
+                format!("model \"{name}\" has no version {v}"),
+                "See SELECT name, version FROM segment_models.",
+            ),
+            None => (
+                format!("model \"{name}\" does not exist"),
+                "See SELECT name, version FROM segment_models; fit one with segment_fit.",
+            ),
+        };
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, what, Some(hint))
+    };
+    let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
+        e.message = format!("model \"{name}\" version {version}: {}", e.message);
+        raise_core(e)
+    });
+    let labels: BTreeMap<String, String> = serde_json::from_str(&labels).unwrap_or_default();
+    let labels = labels
+        .into_iter()
+        .filter_map(|(s, l)| Some((s.parse().ok()?, l)))
+        .collect();
+    // Stored options were validated when the model was fitted.
+    let options = FitOptions::from_json(&options).unwrap_or_default();
+    Stored {
+        version,
+        model,
+        source,
+        labels,
+        options,
+    }
+}
+
+/// The current document of a model if there is a readable one (a refit matches its segments to
+/// it); None otherwise, without raising.
+pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
     let query = format!(
         "SELECT version, model::text FROM {} WHERE name = $1 ORDER BY version DESC LIMIT 1",
         table()
     );
-    let found = Spi::connect(|client| {
+    let (version, doc) = Spi::connect(|client| {
         let t = client
             .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
             .ok()?;
@@ -102,21 +187,39 @@ pub fn load(name: &str) -> (i32, SegmentModel) {
             return None;
         }
         t.first().get_two::<i32, String>().ok()
+    })?;
+    Some((version?, SegmentModel::from_json(&doc?).ok()?))
+}
+
+/// Sets (or with None, clears) the label of one segment of the current version.
+pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
+    let query = format!(
+        "UPDATE {} SET labels = CASE WHEN $4::text IS NULL THEN labels - $3::text \
+                                     ELSE labels || jsonb_build_object($3::text, $4::text) END \
+         WHERE name = $1 AND version = $2",
+        table()
+    );
+    Spi::connect_mut(|client| {
+        client
+            .update(
+                query.as_str(),
+                None,
+                &[
+                    DatumWithOid::from(name),
+                    DatumWithOid::from(version),
+                    DatumWithOid::from(segment.to_string().as_str()),
+                    DatumWithOid::from(label),
+                ],
+            )
+            .map(|_| ())
+            .unwrap_or_else(|e| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("could not store the label: {e}"),
+                    None,
+                )
+            })
     });
-    match found {
-        Some((Some(version), Some(doc))) => {
-            let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
-                e.message = format!("model \"{name}\" version {version}: {}", e.message);
-                raise_core(e)
-            });
-            (version, model)
-        }
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("model \"{name}\" does not exist"),
-            Some("See SELECT name, version FROM segment_models; fit one with segment_fit."),
-        ),
-    }
 }
 
 /// Deletes every version of a model; returns how many.

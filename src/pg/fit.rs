@@ -1,17 +1,21 @@
 //! `segment_fit`: validate, read, fit in the core, store a new model version.
 
 use super::catalog::{self, NewVersion};
+use super::errors::raise;
 use super::errors::{require, OrRaise};
 use super::source;
-use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_kmeans, prepare, Limits};
+use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare, Limits};
 use crate::core::kmeans;
+use crate::core::matching::match_to_previous;
+use crate::core::model::Method;
 use crate::core::options::FitOptions;
 use crate::gucs;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation};
+use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 
-/// Clusters the rows of `source` on `features` with k-means and stores the model as a new
-/// version of `name` (default: the relation's name). With k NULL, k is chosen by
+/// Clusters the rows of `source` on `features` with the method in the options (k-means by
+/// default; gmm, hierarchical, dbscan) and stores the model as a new version of `name`
+/// (default: the relation's name). With k NULL, k is chosen by
 /// `segment_choose_k`'s rule over the options k_min..k_max (the scores go to the model's
 /// metrics). Returns one row describing the fit.
 // The row type stays inline: pgrx reads the `name!` columns from the signature itself.
@@ -33,8 +37,10 @@ fn segment_fit(
         name!(rows_skipped, i64),
         name!(inertia, f64),
         name!(silhouette, Option<f64>),
-        name!(iterations, i32),
+        name!(iterations, Option<i32>),
         name!(silhouette_rows, i64),
+        name!(method, String),
+        name!(rows_fitted, i64),
     ),
 > {
     let rel = require(source, "source");
@@ -42,7 +48,8 @@ fn segment_fit(
     let options = require(options, "options");
     let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
     let options = FitOptions::from_json(&options.0.to_string()).or_raise();
-    if k.is_none() {
+    check_k_for_method(k, options.method);
+    if k.is_none() && options.method == Method::Kmeans {
         check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
     }
     let source = source::validate(&rel, features);
@@ -51,14 +58,14 @@ fn segment_fit(
 
     let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
     let prepared = prepare(built, &options);
-    let (k, scores) = match k {
-        Some(k) => (k, None),
-        None => {
+    let (k, scores) = match (k, options.method) {
+        (None, Method::Kmeans) => {
             let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-            (k, Some(scores))
+            (Some(k), Some(scores))
         }
+        (k, _) => (k, None),
     };
-    let (model, report) = fit_kmeans(
+    let (mut model, report) = fit_model(
         prepared,
         source.features.clone(),
         k,
@@ -68,12 +75,26 @@ fn segment_fit(
     )
     .or_raise();
 
+    // A refit keeps the previous version's segment ids where the centres match.
+    let matched = catalog::current_model(&name).and_then(|(version, previous)| {
+        let new_id = match_to_previous(&model, &previous)?;
+        model.renumber(&new_id);
+        Some(version)
+    });
+
     let metrics = serde_json::json!({
+        "ids_matched_to_version": matched,
         "inertia": report.inertia,
         "silhouette": report.silhouette,
         "silhouette_rows": report.silhouette_rows,
         "iterations": report.iterations,
         "converged": report.converged,
+        "rows_fitted": report.rows_fitted,
+        "sampled": report.rows_fitted < report.rows_used,
+        "rows_noise": report.rows_noise,
+        "log_likelihood": report.log_likelihood,
+        "bic": report.bic,
+        "centre_agreement": report.centre_agreement,
         "k_chosen": scores.map(|scores| serde_json::json!({
             "rule": "highest silhouette",
             "scores": scores.iter().map(|s| serde_json::json!({
@@ -102,12 +123,32 @@ fn segment_fit(
         report.rows_skipped as i64,
         report.inertia,
         report.silhouette,
-        report.iterations as i32,
+        report.iterations.map(|i| i as i32),
         report.silhouette_rows as i64,
+        options.method.name().to_string(),
+        report.rows_fitted as i64,
     ))
 }
 
-fn limits() -> Limits {
+/// dbscan finds the number of segments itself; gmm and hierarchical need it given (k-means can
+/// choose it).
+fn check_k_for_method(k: Option<usize>, method: Method) {
+    match (k, method) {
+        (Some(_), Method::Dbscan) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "method dbscan finds the number of segments itself: k must be NULL",
+            Some("Call segment_fit(source, features, NULL, options => '{\"method\": \"dbscan\", \"eps\": 0.5}')."),
+        ),
+        (None, Method::Gmm | Method::Hierarchical) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("method {} needs k", method.name()),
+            Some("Choose k with segment_choose_k (k-means scores), then pass it."),
+        ),
+        _ => {}
+    }
+}
+
+pub fn limits() -> Limits {
     Limits {
         threads: gucs::threads(),
         silhouette_rows: gucs::silhouette_sample(),
@@ -151,6 +192,13 @@ fn segment_choose_k(
     let options = require(options, "options");
     check_k_scan(k_min as i64, k_max as i64).or_raise();
     let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    if options.method != Method::Kmeans {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("segment_choose_k scans k-means fits, not method {}", options.method.name()),
+            Some("Leave method out of the options; compare gmm fits by their bic in segment_models.metrics."),
+        );
+    }
     let source = source::validate(&rel, features);
     let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
     let scores = choose_k(

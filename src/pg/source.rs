@@ -128,6 +128,19 @@ pub fn read_matrix(
     options: &FitOptions,
     max_bytes: usize,
 ) -> CoreResult<BuiltMatrix> {
+    let mut builder = MatrixBuilder::new(source.features.clone(), options.impute, max_bytes)
+        .with_log(options.log_mask(&source.features)?);
+    for_each_row(source, |row| builder.push(row))?;
+    builder.finish()
+}
+
+/// Calls `f` with the feature values of every row of the source (NULL as None), reading
+/// `FETCH_ROWS` rows per cursor fetch and freeing each batch before the next. Checks for
+/// interrupts between batches.
+pub fn for_each_row(
+    source: &Source,
+    mut f: impl FnMut(&[Option<f64>]) -> CoreResult<()>,
+) -> CoreResult<()> {
     let columns: Vec<String> = source
         .features
         .iter()
@@ -135,8 +148,6 @@ pub fn read_matrix(
         .collect();
     let query = format!("SELECT {} FROM {}", columns.join(", "), source.sql_name);
     let d = source.features.len();
-    let mut builder = MatrixBuilder::new(source.features.clone(), options.impute, max_bytes)
-        .with_log(options.log_mask(&source.features)?);
     Spi::connect(|client| -> CoreResult<()> {
         let mut cursor = client.open_cursor(query.as_str(), &[]);
         let mut row: Vec<Option<f64>> = vec![None; d];
@@ -167,13 +178,12 @@ pub fn read_matrix(
                             pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
                         *slot = (!is_null).then(|| f64::from_bits(datum.value() as u64));
                     }
-                    builder.push(&row)?;
+                    f(&row)?;
                 }
                 // Free each batch now: SPI would otherwise keep them all until the end.
                 pg_sys::SPI_freetuptable(table);
             }
         }
         Ok(())
-    })?;
-    builder.finish()
+    })
 }

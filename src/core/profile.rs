@@ -1,0 +1,343 @@
+//! What a segment looks like in the analyst's units: sizes, means, medians, how far each segment
+//! sits from the whole in standard deviations, which features separate the segments (ANOVA F),
+//! and a readable automatic name built from that.
+
+use super::matrix::FeatureMatrix;
+use super::model::undo_log;
+use super::preprocess::Scaler;
+use serde::{Deserialize, Serialize};
+
+/// Label of a training row that belongs to no segment (DBSCAN noise). Such rows count in the
+/// overall mean and standard deviation, not in any segment.
+pub const NOISE: u32 = u32::MAX;
+
+/// Measured on the training rows at fit time, in original units (scaling undone, log features
+/// through exp(x) - 1), so a log feature's mean is the mean of its raw values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub sizes: Vec<u64>,
+    /// means[segment][feature]
+    pub means: Vec<Vec<f64>>,
+    /// medians[segment][feature] (the mean of the two middle values for an even count).
+    pub medians: Vec<Vec<f64>>,
+    pub overall_mean: Vec<f64>,
+    /// Population standard deviation of each feature over the training rows.
+    pub overall_sd: Vec<f64>,
+    /// One-way ANOVA F statistic of each feature across segments (scikit-learn's `f_classif`):
+    /// between-segment over within-segment variance. Larger separates the segments more. None
+    /// when undefined (one segment, as many segments as rows, or no spread within segments).
+    pub anova_f: Vec<Option<f64>>,
+}
+
+impl Profile {
+    /// A profile with no segments, filled in once the segments are known.
+    pub fn empty() -> Profile {
+        Profile {
+            sizes: vec![],
+            means: vec![],
+            medians: vec![],
+            overall_mean: vec![],
+            overall_sd: vec![],
+            anova_f: vec![],
+        }
+    }
+
+    /// (segment mean - overall mean) / overall sd; None for a constant feature.
+    pub fn difference_sd(&self, segment: usize, feature: usize) -> Option<f64> {
+        let sd = self.overall_sd[feature];
+        (sd > 0.0).then(|| (self.means[segment][feature] - self.overall_mean[feature]) / sd)
+    }
+
+    /// Profiles the scaled training matrix labelled with segments `0..k` (or `NOISE`).
+    pub fn measure(
+        matrix: &FeatureMatrix,
+        labels: &[u32],
+        k: usize,
+        scaler: &Scaler,
+        log_mask: &[bool],
+    ) -> Profile {
+        let (n, d) = (matrix.n_rows(), matrix.n_cols());
+        let to_raw = |row: &[f64], raw: &mut [f64]| {
+            raw.copy_from_slice(row);
+            scaler.inverse_row(raw);
+            undo_log(log_mask, raw);
+        };
+        let mut raw = vec![0.0; d];
+
+        let mut sizes = vec![0u64; k];
+        let mut sums = vec![vec![0.0; d]; k];
+        let mut overall = vec![0.0; d];
+        for (row, &l) in matrix.rows().zip(labels) {
+            to_raw(row, &mut raw);
+            for j in 0..d {
+                overall[j] += raw[j];
+            }
+            if l != NOISE {
+                sizes[l as usize] += 1;
+                for j in 0..d {
+                    sums[l as usize][j] += raw[j];
+                }
+            }
+        }
+        overall.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+        let means: Vec<Vec<f64>> = sums
+            .into_iter()
+            .zip(&sizes)
+            .map(|(mut s, &size)| {
+                s.iter_mut().for_each(|v| *v /= size.max(1) as f64);
+                s
+            })
+            .collect();
+
+        // Second pass, around the means just found (safer than sums of squares).
+        let mut var = vec![0.0; d];
+        let mut within = vec![0.0; d];
+        for (row, &l) in matrix.rows().zip(labels) {
+            to_raw(row, &mut raw);
+            for j in 0..d {
+                var[j] += (raw[j] - overall[j]).powi(2);
+                if l != NOISE {
+                    within[j] += (raw[j] - means[l as usize][j]).powi(2);
+                }
+            }
+        }
+        let overall_sd = var.iter().map(|v| (v / n.max(1) as f64).sqrt()).collect();
+
+        let clustered: u64 = sizes.iter().sum();
+        let mut anova_f = vec![None; d];
+        let occupied = sizes.iter().filter(|&&s| s > 0).count();
+        if occupied >= 2 && clustered > occupied as u64 {
+            for j in 0..d {
+                let grand =
+                    (0..k).map(|s| means[s][j] * sizes[s] as f64).sum::<f64>() / clustered as f64;
+                let between: f64 = (0..k)
+                    .map(|s| sizes[s] as f64 * (means[s][j] - grand).powi(2))
+                    .sum();
+                let df_between = (occupied - 1) as f64;
+                let df_within = (clustered - occupied as u64) as f64;
+                if within[j] > 0.0 {
+                    anova_f[j] = Some((between / df_between) / (within[j] / df_within));
+                }
+            }
+        }
+
+        Profile {
+            medians: segment_medians(matrix, labels, &sizes, &to_raw),
+            sizes,
+            means,
+            overall_mean: overall,
+            overall_sd,
+            anova_f,
+        }
+    }
+}
+
+/// Per segment and feature, the median raw value. One column at a time is gathered, grouped by
+/// segment, into one buffer of n values (8 bytes a row on top of the matrix).
+fn segment_medians(
+    matrix: &FeatureMatrix,
+    labels: &[u32],
+    sizes: &[u64],
+    to_raw: &dyn Fn(&[f64], &mut [f64]),
+) -> Vec<Vec<f64>> {
+    let (k, d) = (sizes.len(), matrix.n_cols());
+    let mut start = vec![0usize; k + 1];
+    for s in 0..k {
+        start[s + 1] = start[s] + sizes[s] as usize;
+    }
+    let mut buffer = vec![0.0; start[k]];
+    let mut raw = vec![0.0; d];
+    let mut medians = vec![vec![f64::NAN; d]; k];
+    for j in 0..d {
+        let mut next = start.clone();
+        for (row, &l) in matrix.rows().zip(labels) {
+            if l == NOISE {
+                continue;
+            }
+            to_raw(row, &mut raw);
+            buffer[next[l as usize]] = raw[j];
+            next[l as usize] += 1;
+        }
+        for s in 0..k {
+            medians[s][j] = median(&mut buffer[start[s]..start[s + 1]]);
+        }
+    }
+    medians
+}
+
+/// The median of a slice (reordered in place); NaN when empty.
+pub fn median(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (_, &mut upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        return upper;
+    }
+    let lower = values[..n / 2]
+        .iter()
+        .copied()
+        .max_by(f64::total_cmp)
+        .expect("n >= 2");
+    (lower + upper) / 2.0
+}
+
+/// A segment's name from its most distinguishing features: the (up to) two features whose
+/// segment mean is furthest from the overall mean, at least half a standard deviation away,
+/// phrased "high monetary · recent". Words for common customer features read naturally (low
+/// recency is "recent", high frequency "frequent"); anything else is "high x" / "low x", with
+/// "very" from 1.5 standard deviations. A segment close to the average on every feature is
+/// "typical". When two segments would get the same name, a third feature is added, then the
+/// segment number.
+pub fn automatic_labels(profile: &Profile, features: &[String]) -> Vec<String> {
+    let k = profile.sizes.len();
+    let ranked: Vec<Vec<(usize, f64)>> = (0..k)
+        .map(|s| {
+            let mut r: Vec<(usize, f64)> = (0..features.len())
+                .filter_map(|j| profile.difference_sd(s, j).map(|z| (j, z)))
+                .filter(|(_, z)| z.abs() >= 0.5)
+                .collect();
+            r.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+            r
+        })
+        .collect();
+    let name = |s: usize, words: usize| -> String {
+        let parts: Vec<String> = ranked[s]
+            .iter()
+            .take(words)
+            .map(|&(j, z)| describe(&features[j], z))
+            .collect();
+        if parts.is_empty() {
+            "typical".to_string()
+        } else {
+            parts.join(" · ")
+        }
+    };
+    let mut labels: Vec<String> = (0..k).map(|s| name(s, 2)).collect();
+    let duplicated =
+        |labels: &[String], s: usize| labels.iter().filter(|l| **l == labels[s]).count() > 1;
+    let longer: Vec<String> = (0..k)
+        .map(|s| {
+            if duplicated(&labels, s) {
+                name(s, 3)
+            } else {
+                labels[s].clone()
+            }
+        })
+        .collect();
+    labels = longer;
+    let numbered: Vec<String> = (0..k)
+        .map(|s| {
+            if duplicated(&labels, s) {
+                format!("{} (segment {s})", labels[s])
+            } else {
+                labels[s].clone()
+            }
+        })
+        .collect();
+    numbered
+}
+
+/// One feature's deviation in words.
+fn describe(feature: &str, z: f64) -> String {
+    let lower = feature.to_lowercase();
+    let plain = lower.replace('_', " ");
+    let high = z > 0.0;
+    let very = if z.abs() >= 1.5 { "very " } else { "" };
+    let word = if lower.contains("recency") || lower.contains("days_since") {
+        // Recency counts days since the last purchase: low is good news.
+        if high {
+            "lapsed"
+        } else {
+            "recent"
+        }
+    } else if lower.contains("frequency") {
+        if high {
+            "frequent"
+        } else {
+            "infrequent"
+        }
+    } else {
+        return format!("{very}{} {plain}", if high { "high" } else { "low" });
+    };
+    format!("{very}{word}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::options::ScaleMethod;
+
+    fn identity(d: usize) -> Scaler {
+        Scaler {
+            method: ScaleMethod::None,
+            offset: vec![0.0; d],
+            scale: vec![1.0; d],
+        }
+    }
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&mut []).is_nan());
+    }
+
+    #[test]
+    fn anova_and_medians_by_hand() {
+        // Feature 0: segment 0 = {1, 2, 3}, segment 1 = {7, 9}.
+        // Grand mean 4.4; between SS = 3 (2 - 4.4)^2 + 2 (8 - 4.4)^2 = 17.28 + 25.92 = 43.2
+        // within SS = 2 + 2 = 4; F = (43.2 / 1) / (4 / 3) = 32.4.
+        // Feature 1 is constant within segments: F undefined.
+        let x = FeatureMatrix::from_rows(vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0, 7.0, 5.0, 9.0, 5.0], 2);
+        let p = Profile::measure(&x, &[0, 0, 0, 1, 1], 2, &identity(2), &[false, false]);
+        assert_eq!(p.sizes, vec![3, 2]);
+        assert_eq!(p.medians, vec![vec![2.0, 0.0], vec![8.0, 5.0]]);
+        assert!(
+            (p.anova_f[0].unwrap() - 32.4).abs() < 1e-9,
+            "{:?}",
+            p.anova_f
+        );
+        assert_eq!(p.anova_f[1], None);
+        // Noise rows count overall but in no segment.
+        let p = Profile::measure(&x, &[0, 0, 0, 1, NOISE], 2, &identity(2), &[false, false]);
+        assert_eq!(p.sizes, vec![3, 1]);
+        assert!((p.overall_mean[0] - 4.4).abs() < 1e-12);
+        assert_eq!(p.medians[1], vec![7.0, 5.0]);
+    }
+
+    #[test]
+    fn labels_read_as_words_and_stay_distinct() {
+        let features: Vec<String> = ["recency_days", "frequency", "monetary"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let p = Profile {
+            sizes: vec![10, 10, 10, 10],
+            means: vec![
+                vec![10.0, 20.0, 900.0], // recent, very frequent, very high spend
+                vec![300.0, 1.0, 50.0],  // lapsed, infrequent
+                vec![100.0, 5.0, 300.0], // average
+                vec![300.0, 1.0, 40.0],  // like segment 1
+            ],
+            medians: vec![vec![0.0; 3]; 4],
+            overall_mean: vec![100.0, 5.0, 300.0],
+            overall_sd: vec![100.0, 5.0, 300.0],
+            anova_f: vec![None; 3],
+        };
+        let labels = automatic_labels(&p, &features);
+        assert_eq!(labels[0], "very frequent · very high monetary");
+        assert_eq!(labels[2], "typical");
+        // Segments 1 and 3 share their two strongest words; a third does not separate them
+        // (both low monetary), so the segment number does.
+        assert_eq!(
+            labels[1],
+            "very lapsed · low monetary · infrequent (segment 1)"
+        );
+        assert_eq!(
+            labels[3],
+            "very lapsed · low monetary · infrequent (segment 3)"
+        );
+    }
+}
