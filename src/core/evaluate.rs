@@ -38,7 +38,7 @@ pub struct Scores {
 
 impl Evaluation {
     pub fn new(assigner: Assigner, max_bytes: usize) -> Evaluation {
-        let (d, k) = (assigner.n_features(), assigner.k());
+        let (d, k) = (assigner.n_columns(), assigner.k());
         Evaluation {
             assigner,
             data: Vec::new(),
@@ -145,16 +145,16 @@ pub struct Movement {
 }
 
 impl Comparison {
-    /// Both versions must read the same feature columns.
+    /// Both versions must read the same feature columns (and one-hot values).
     pub fn new(a: Assigner, b: Assigner) -> CoreResult<Comparison> {
-        if a.features() != b.features() {
+        if a.columns() != b.columns() {
             return Err(CoreError::invalid_parameter(format!(
-                "the versions have different features ({} and {}); they cannot be compared row by row",
-                a.features().join(", "),
-                b.features().join(", ")
+                "the versions have different feature columns ({} and {}); they cannot be compared row by row",
+                a.columns().join(", "),
+                b.columns().join(", ")
             )));
         }
-        let d = a.n_features();
+        let d = a.n_columns();
         let k = a.k().max(b.k());
         Ok(Comparison {
             a,

@@ -1,6 +1,7 @@
 //! From a built matrix to a stored model and its fit report: scaling, the chosen method,
 //! canonical segment order, profile and metrics. The SQL shell calls `fit_model`.
 
+use super::encoding::column_log_mask;
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::kmeans::{self, KMeansParams};
 use super::matrix::BuiltMatrix;
@@ -265,6 +266,7 @@ fn label_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> Vec<Vec<f64>> {
 pub fn fit_model(
     prepared: Prepared,
     features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
     k: Option<usize>,
     options: &FitOptions,
     limits: Limits,
@@ -277,7 +279,8 @@ pub fn fit_model(
         rows_skipped,
     } = prepared;
     let n = matrix.n_rows();
-    let log_mask = options.log_mask(&features)?;
+    options.log_mask(&features)?; // every name in log is a feature
+    let log_mask = column_log_mask(&features, &categories, &options.log)?;
     let sampled_rows: Option<Vec<usize>> =
         options.sample_limit().filter(|&s| n as u64 > s).map(|s| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
@@ -341,14 +344,14 @@ pub fn fit_model(
     let k = centres.len();
     let log = features
         .iter()
-        .zip(&log_mask)
-        .filter(|(_, &l)| l)
-        .map(|(f, _)| f.clone())
+        .filter(|f| options.log.contains(f))
+        .cloned()
         .collect();
     let mut model = SegmentModel {
         format_version: FORMAT_VERSION,
         method: options.method,
         features,
+        categories,
         log,
         imputer,
         scaler,
@@ -434,7 +437,7 @@ pub fn fit_model(
             limits.threads,
         )
     };
-    let d = model.features.len();
+    let d = model.columns().width();
     let bic = log_likelihood.map(|ll| {
         // Free parameters of a full-covariance mixture: weights, means, covariances.
         let p = (k - 1) + k * d + k * d * (d + 1) / 2;
@@ -559,6 +562,7 @@ mod tests {
         let (model, _) = fit_model(
             prepared,
             vec!["x".into(), "y".into()],
+            vec![],
             Some(2),
             &options,
             LIMITS,
@@ -629,6 +633,7 @@ mod tests {
         let (model, report) = fit_model(
             prepare(built(&rows), &FitOptions::default()),
             vec!["x".into(), "y".into()],
+            vec![],
             Some(2),
             &FitOptions::default(),
             LIMITS,

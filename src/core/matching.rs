@@ -69,9 +69,10 @@ pub fn hungarian(cost: &[f64], n: usize) -> Vec<usize> {
 /// centres match. Centres are compared in `new`'s scaled space (the previous centres are mapped
 /// to original units and through `new`'s log and scaling). Ids stay `0..k`: with more segments
 /// than before, the extra ones take the free ids in their current order (largest first); with
-/// fewer, only ids below the new k can be kept. None when the feature lists differ.
+/// fewer, only ids below the new k can be kept. None when the matrix columns differ (other
+/// features, or other one-hot values).
 pub fn match_to_previous(new: &SegmentModel, previous: &SegmentModel) -> Option<Vec<u32>> {
-    if new.features != previous.features {
+    if new.columns() != previous.columns() {
         return None;
     }
     let k = new.k();

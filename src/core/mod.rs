@@ -1,6 +1,7 @@
 //! The pure-Rust core: no pgrx types here, everything unit-tested with `cargo test`.
 
 pub mod dbscan;
+pub mod encoding;
 pub mod error;
 pub mod evaluate;
 pub mod fit;

@@ -2,6 +2,7 @@
 //! plus the profile computed at fit time, as one serde document with a format version.
 
 use super::dbscan::Density;
+use super::encoding::{column_log_mask, Columns};
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::gmm::{Mixture, MixtureRule};
 use super::kmeans::Centres;
@@ -32,8 +33,14 @@ pub enum Method {
 pub struct SegmentModel {
     pub format_version: u32,
     pub method: Method,
-    /// Source column names, in the order of every per-feature vector below.
+    /// Source column names: what `segment_assign` looks up in a row.
     pub features: Vec<String>,
+    /// Empty when every feature is numeric; else one entry per feature: None for numeric, the
+    /// one-hot values (sorted) for a text or boolean feature. The matrix columns every vector
+    /// below is laid out on are `columns()`: a numeric feature is one column, a categorical one
+    /// a column per value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Option<Vec<String>>>,
     /// Features taken as log(1 + x) before imputation and scaling (the `log` option).
     #[serde(default)]
     pub log: Vec<String>,
@@ -92,8 +99,22 @@ impl SegmentModel {
         Ok(model)
     }
 
+    /// The matrix columns: feature names, "feature=value" for one-hot columns.
+    pub fn columns(&self) -> Columns {
+        Columns::of(&self.features, &self.categories)
+    }
+
     fn validate(&self) -> Result<(), String> {
-        let d = self.features.len();
+        if !self.categories.is_empty()
+            && (self.categories.len() != self.features.len()
+                || self.categories.iter().flatten().any(|c| c.is_empty()))
+        {
+            return Err("stored model's categories do not match its features".into());
+        }
+        if column_log_mask(&self.features, &self.categories, &self.log).is_err() {
+            return Err("stored model takes the log of a categorical feature".into());
+        }
+        let d = self.columns().width();
         let k = self.centres.len();
         let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
         if d == 0 || k == 0 {
@@ -183,8 +204,10 @@ impl SegmentModel {
         }
     }
 
+    /// Per matrix column: whether it is in log units.
     pub fn log_mask(&self) -> Vec<bool> {
-        self.features.iter().map(|f| self.log.contains(f)).collect()
+        column_log_mask(&self.features, &self.categories, &self.log)
+            .expect("validated: log names numeric features")
     }
 
     /// Centres in original units, `[segment][feature]`. For a log feature that is exp(c) - 1 of
@@ -204,7 +227,8 @@ impl SegmentModel {
 
     /// What `segment_assign` evaluates per row, laid out for speed.
     pub fn assigner(&self) -> Assigner {
-        let d = self.features.len();
+        let columns = self.columns();
+        let d = columns.width();
         let rule = match (&self.mixture, &self.density) {
             // from_json validated the mixture: the factorization succeeds.
             (Some(mx), _) => Rule::Mixture(
@@ -221,6 +245,9 @@ impl SegmentModel {
             inverse_scale: self.scaler.inverse_scale(),
             imputer: self.imputer.clone(),
             features: self.features.clone(),
+            categories: self.categories.clone(),
+            offsets: columns.offsets,
+            columns: columns.names,
         }
     }
 }
@@ -252,11 +279,36 @@ pub struct Assigner {
     inverse_scale: Vec<f64>,
     imputer: Imputer,
     features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    /// First matrix column of each feature.
+    offsets: Vec<usize>,
+    /// Matrix column names (for messages).
+    columns: Vec<String>,
 }
 
 impl Assigner {
-    pub fn n_features(&self) -> usize {
-        self.features.len()
+    /// Width of a raw row: one value per matrix column.
+    pub fn n_columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The one-hot values of feature `j`, None when it is numeric.
+    pub fn categories_of(&self, j: usize) -> Option<&[String]> {
+        self.categories.get(j).and_then(|c| c.as_deref())
+    }
+
+    /// Whether any feature is one-hot encoded.
+    pub fn has_categories(&self) -> bool {
+        self.categories.iter().any(|c| c.is_some())
+    }
+
+    /// The matrix column feature `j` starts at.
+    pub fn offset_of(&self, j: usize) -> usize {
+        self.offsets[j]
     }
 
     pub fn k(&self) -> usize {
@@ -273,7 +325,7 @@ impl Assigner {
     fn prepare_row(&self, row: &mut [f64]) -> CoreResult<bool> {
         for (j, v) in row.iter_mut().enumerate() {
             if self.log[j] && !v.is_nan() {
-                check_log_input(&self.features[j], *v)?;
+                check_log_input(&self.columns[j], *v)?;
                 *v = v.ln_1p();
             }
             if v.is_nan() {
@@ -283,7 +335,7 @@ impl Assigner {
                     Imputer::Median { medians } => *v = medians[j],
                     Imputer::Error => return Err(CoreError::new(
                         ErrorKind::NullValue,
-                        format!("feature \"{}\" is NULL", self.features[j]),
+                        format!("feature \"{}\" is NULL", self.columns[j]),
                     )
                     .with_hint(
                         "The model was fitted with impute = error: NULL features are not allowed.",
@@ -403,6 +455,7 @@ pub(crate) mod tests {
             format_version: FORMAT_VERSION,
             method: Method::Kmeans,
             features: vec!["a".into(), "b".into()],
+            categories: vec![],
             log: vec![],
             imputer: Imputer::Mean {
                 means: vec![5.0, 0.0],

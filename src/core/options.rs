@@ -1,5 +1,6 @@
 //! `segment_fit` options: parsed from the caller's JSON, unknown keys rejected, ranges checked.
 
+use super::encoding::{DEFAULT_MAX_CATEGORIES, MAX_CATEGORIES};
 use super::error::{CoreError, CoreResult};
 pub use super::model::Method;
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,8 @@ pub struct FitOptions {
     /// profile covers all rows). Default: every row for kmeans and gmm, `DEFAULT_SAMPLE_ROWS`
     /// for hierarchical and dbscan (quadratic or core-point bound).
     pub sample_rows: Option<u64>,
+    /// Most distinct values a text or boolean feature may have (one matrix column each).
+    pub max_categories: u32,
 }
 
 /// Default sample for the methods whose cost grows faster than the rows.
@@ -88,6 +91,7 @@ impl Default for FitOptions {
             eps: None,
             min_points: 5,
             sample_rows: None,
+            max_categories: DEFAULT_MAX_CATEGORIES,
         }
     }
 }
@@ -109,7 +113,7 @@ impl FitOptions {
         }
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: method (kmeans | gmm | hierarchical | dbscan), eps, min_points, sample_rows, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
+                "Known options: method (kmeans | gmm | hierarchical | dbscan), eps, min_points, sample_rows, max_categories, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
                  seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;
@@ -166,6 +170,12 @@ impl FitOptions {
                 ))
             }
             _ => {}
+        }
+        if self.max_categories < 1 || self.max_categories > MAX_CATEGORIES {
+            return Err(CoreError::invalid_parameter(format!(
+                "option max_categories must be between 1 and {MAX_CATEGORIES}, not {}",
+                self.max_categories
+            )));
         }
         if self.min_points < 1 || self.min_points > 10_000 {
             return Err(CoreError::invalid_parameter(format!(

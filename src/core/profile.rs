@@ -197,6 +197,9 @@ pub fn automatic_labels(profile: &Profile, features: &[String]) -> Vec<String> {
             let mut r: Vec<(usize, f64)> = (0..features.len())
                 .filter_map(|j| profile.difference_sd(s, j).map(|z| (j, z)))
                 .filter(|(_, z)| z.abs() >= 0.5)
+                // A one-hot column says something when its value is common in the segment;
+                // "rarely x" only restates that another value of the same feature is common.
+                .filter(|&(j, z)| z > 0.0 || !features[j].contains('='))
                 .collect();
             r.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
             r
@@ -241,6 +244,15 @@ pub fn automatic_labels(profile: &Profile, features: &[String]) -> Vec<String> {
 
 /// One feature's deviation in words.
 fn describe(feature: &str, z: f64) -> String {
+    // A one-hot column "channel=retail": its mean is the share of the segment with that value.
+    if let Some((name, value)) = feature.split_once('=') {
+        let plain = name.replace('_', " ");
+        return if z > 0.0 {
+            format!("{plain} {value}")
+        } else {
+            format!("rarely {plain} {value}")
+        };
+    }
     let lower = feature.to_lowercase();
     let plain = lower.replace('_', " ");
     let high = z > 0.0;

@@ -7,7 +7,8 @@
 
 use super::catalog;
 use super::errors::{raise, raise_core, require};
-use super::source::{type_name, NUMERIC_TYPES};
+use super::source::{category_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
+use crate::core::encoding::one_hot;
 use crate::core::error::{pg_float_text, CoreError, ErrorKind};
 use crate::core::model::Assigner;
 use crate::core::profile::NOISE;
@@ -64,7 +65,7 @@ impl CallSite {
                 let assigner = model.assigner();
                 self.models.push(CachedModel {
                     name,
-                    values: vec![0.0; assigner.n_features()],
+                    values: vec![0.0; assigner.n_columns()],
                     scratch: vec![0.0; assigner.k()],
                     assigner,
                     layout: None,
@@ -120,6 +121,13 @@ fn segment_assign_array(
     let features = features?;
     // SAFETY: fcinfo is this call's.
     let m = unsafe { CallSite::of(fcinfo) }.model(name.as_bytes());
+    if m.assigner.has_categories() {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" has text or boolean features, which an array of numbers cannot carry"),
+            Some("Pass the row instead: segment_assign('model', t) for a table t."),
+        );
+    }
     if features.len() != m.values.len() {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -189,11 +197,13 @@ unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut C
     for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
         let mut is_null = false;
         let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
-        m.values[j] = if is_null {
-            f64::NAN
-        } else {
-            datum_to_f64(datum, typ, &m.assigner, j)
-        };
+        fill_feature(
+            &m.assigner,
+            &mut m.values,
+            j,
+            (!is_null).then_some(datum),
+            typ,
+        );
     }
     Some(m)
 }
@@ -262,11 +272,12 @@ unsafe fn resolve_layout(
     let columns = assigner
         .features()
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(j, f)| {
             let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == f) else {
                 missing_column(model, f)
             };
-            check_numeric(model, f, att.atttypid);
+            check_kind(model, assigner, j, att.atttypid);
             (att.attnum as i32, att.atttypid)
         })
         .collect();
@@ -286,16 +297,52 @@ fn missing_column(model: &str, feature: &str) -> ! {
     )
 }
 
-fn check_numeric(model: &str, feature: &str, typ: pg_sys::Oid) {
-    if !NUMERIC_TYPES.contains(&typ) {
+/// A column for feature `j` must be a number, or text/boolean where the model one-hot encodes.
+fn check_kind(model: &str, assigner: &Assigner, j: usize, typ: pg_sys::Oid) {
+    let feature = &assigner.features()[j];
+    let (ok, needs) = if assigner.categories_of(j).is_some() {
+        (CATEGORICAL_TYPES.contains(&typ), "text or a boolean")
+    } else {
+        (NUMERIC_TYPES.contains(&typ), "a number")
+    };
+    if !ok {
         raise(
             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
             format!(
-                "column \"{feature}\" has type {}, model \"{model}\" needs a number",
+                "column \"{feature}\" has type {}, model \"{model}\" needs {needs}",
                 type_name(typ)
             ),
             None,
         );
+    }
+}
+
+/// Writes feature `j` of a row into the model's raw row: a number in its column, or the one-hot
+/// columns of a categorical value; NULL as NaN.
+///
+/// # Safety
+/// `datum` is a value of type `typ`, checked by `check_kind`.
+#[inline]
+unsafe fn fill_feature(
+    assigner: &Assigner,
+    values: &mut [f64],
+    j: usize,
+    datum: Option<pg_sys::Datum>,
+    typ: pg_sys::Oid,
+) {
+    let at = assigner.offset_of(j);
+    match assigner.categories_of(j) {
+        None => {
+            values[at] = match datum {
+                None => f64::NAN,
+                Some(d) => datum_to_f64(d, typ, assigner, j),
+            }
+        }
+        Some(known) => one_hot(
+            known,
+            datum.map(|d| category_bytes(d, typ)),
+            &mut values[at..at + known.len()],
+        ),
     }
 }
 
@@ -315,11 +362,13 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
         let columns = m.columns.as_ref().expect("resolved above");
         for (j, &(at, typ)) in columns.iter().enumerate() {
             let arg = &args[at];
-            m.values[j] = if arg.isnull {
-                f64::NAN
-            } else {
-                datum_to_f64(arg.value, typ, &m.assigner, j)
-            };
+            fill_feature(
+                &m.assigner,
+                &mut m.values,
+                j,
+                (!arg.isnull).then_some(arg.value),
+                typ,
+            );
         }
     }
     assign_values(m)
@@ -349,12 +398,13 @@ unsafe fn resolve_columns(
     assigner
         .features()
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(j, f)| {
             let Some(pos) = names.iter().position(|n| n.as_deref() == Some(f.as_str())) else {
                 missing_column(model, f)
             };
             let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, (pos + 2) as i32);
-            check_numeric(model, f, typ);
+            check_kind(model, assigner, j, typ);
             (pos + 2, typ)
         })
         .collect()

@@ -56,7 +56,9 @@ fn segment_fit(
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_name(&name);
 
-    let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
+    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let built =
+        source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes()).or_raise();
     let prepared = prepare(built, &options);
     let (k, scores) = match (k, options.method) {
         (None, Method::Kmeans) => {
@@ -68,6 +70,7 @@ fn segment_fit(
     let (mut model, report) = fit_model(
         prepared,
         source.features.clone(),
+        categories,
         k,
         &options,
         limits(),
@@ -200,7 +203,9 @@ fn segment_choose_k(
         );
     }
     let source = source::validate(&rel, features);
-    let built = source::read_matrix(&source, &options, gucs::max_memory_bytes()).or_raise();
+    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let built =
+        source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes()).or_raise();
     let scores = choose_k(
         &prepare(built, &options),
         k_min as i64,

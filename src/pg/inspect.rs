@@ -25,12 +25,13 @@ fn segment_centroids(
 > {
     let name = require(model, "model");
     let m = catalog::load(name, None).model;
+    let columns = m.columns().names;
     let rows: Vec<_> = m
         .centres_original()
         .into_iter()
         .enumerate()
         .flat_map(|(s, centre)| {
-            m.features
+            columns
                 .clone()
                 .into_iter()
                 .zip(centre)
@@ -68,12 +69,13 @@ fn segment_profile(
     let stored = catalog::load(name, None);
     let m = &stored.model;
     let p = &m.profile;
-    let automatic = automatic_labels(p, &m.features);
+    let columns = m.columns().names;
+    let automatic = automatic_labels(p, &columns);
     let total: u64 = p.sizes.iter().sum();
-    let mut rows = Vec::with_capacity(m.k() * m.features.len());
+    let mut rows = Vec::with_capacity(m.k() * columns.len());
     for (s, &size) in p.sizes.iter().enumerate() {
         let label = stored.label(s as u32, &automatic);
-        for (j, f) in m.features.iter().enumerate() {
+        for (j, f) in columns.iter().enumerate() {
             rows.push((
                 s as i32,
                 label.clone(),
@@ -112,7 +114,7 @@ fn segment_label(model: Option<&str>, segment: Option<i32>) -> String {
     let s = check_segment(&stored, name, require(segment, "segment"));
     stored.label(
         s,
-        &automatic_labels(&stored.model.profile, &stored.model.features),
+        &automatic_labels(&stored.model.profile, &stored.model.columns().names),
     )
 }
 
@@ -133,7 +135,7 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
         }
     }
     catalog::set_label(name, stored.version, s, label);
-    let automatic = automatic_labels(&stored.model.profile, &stored.model.features);
+    let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
     label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
 }
 
@@ -151,10 +153,12 @@ fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
             )
         })
     });
-    source::validate(
+    let src = source::validate(
         &rel,
         stored.model.features.iter().cloned().map(Some).collect(),
-    )
+    );
+    source::check_kinds(&src, &stored.model.categories);
+    src
 }
 
 /// Scores the current version on a relation with the same feature columns (default: the one it
@@ -183,7 +187,7 @@ fn segment_evaluate(
     let stored = catalog::load(name, None);
     let src = source_for(&stored, source);
     let mut e = Evaluation::new(stored.model.assigner(), gucs::max_memory_bytes());
-    source::for_each_row(&src, |row| e.push(row)).or_raise();
+    source::for_each_row(&src, &stored.model.categories, |row| e.push(row)).or_raise();
     let s = e.finish(stored.options.seed, limits());
     TableIterator::once((
         s.rows_used as i64,
@@ -223,7 +227,7 @@ fn segment_compare(
     let b = catalog::load(name, Some(require(version_b, "version_b")));
     let src = source_for(&b, source);
     let mut c = Comparison::new(a.model.assigner(), b.model.assigner()).or_raise();
-    source::for_each_row(&src, |row| c.push(row)).or_raise();
+    source::for_each_row(&src, &b.model.categories, |row| c.push(row)).or_raise();
     let (cells, ari, _) = c.finish();
     TableIterator::new(
         cells

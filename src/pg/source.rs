@@ -2,6 +2,7 @@
 //! and reading the features through an SPI cursor in bounded batches into one f64 matrix.
 
 use super::errors::raise;
+use crate::core::encoding::{check_categories, column_log_mask, one_hot, Columns};
 use crate::core::error::CoreResult;
 use crate::core::matrix::{BuiltMatrix, MatrixBuilder};
 use crate::core::options::FitOptions;
@@ -29,12 +30,22 @@ pub fn type_name(oid: pg_sys::Oid) -> String {
     }
 }
 
+/// Column types one-hot encoded as categories (read as text; booleans as 'true' / 'false').
+pub const CATEGORICAL_TYPES: [pg_sys::Oid; 4] = [
+    pg_sys::TEXTOID,
+    pg_sys::VARCHAROID,
+    pg_sys::BPCHAROID,
+    pg_sys::BOOLOID,
+];
+
 /// A validated source: its name as SQL (quoted by the server's rules) and its feature columns.
 pub struct Source {
     /// Schema-qualified and quoted from the catalog (never from the caller's text).
     pub sql_name: String,
     pub relname: String,
     pub features: Vec<String>,
+    /// Per feature: a text or boolean column, to be one-hot encoded.
+    pub categorical: Vec<bool>,
 }
 
 /// Checks the relation kind and every feature name: present, unique, numeric.
@@ -63,6 +74,7 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
     }
     let tupdesc = rel.tuple_desc();
     let mut names: Vec<String> = Vec::with_capacity(features.len());
+    let mut categorical = Vec::with_capacity(features.len());
     for f in features {
         let Some(f) = f else {
             raise(
@@ -101,56 +113,181 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
                 Some(&hint),
             )
         };
-        if !NUMERIC_TYPES.contains(&att.atttypid) {
+        if !NUMERIC_TYPES.contains(&att.atttypid) && !CATEGORICAL_TYPES.contains(&att.atttypid) {
             raise(
                 PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
                 format!(
-                    "column \"{f}\" of relation \"{}\" has type {}, not a numeric type",
+                    "column \"{f}\" of relation \"{}\" has type {}, not a numeric, text or boolean type",
                     rel.name(),
                     type_name(att.atttypid)
                 ),
-                Some("Feature columns must be smallint, integer, bigint, real, double precision or numeric."),
+                Some("Feature columns must be numbers (smallint, integer, bigint, real, double precision, numeric), or text, varchar, char or boolean (one-hot encoded)."),
             );
         }
+        categorical.push(CATEGORICAL_TYPES.contains(&att.atttypid));
         names.push(f);
     }
     Source {
         sql_name: quote_qualified_identifier(rel.namespace(), rel.name()),
         relname: rel.name().to_string(),
         features: names,
+        categorical,
     }
 }
 
-/// Reads every row of the source into a matrix, `FETCH_ROWS` at a time. Runs with the caller's
-/// privileges (a plain SELECT), so a missing SELECT grant fails here with 42501.
+/// Checks that the source's columns have the kinds a stored model expects (text or boolean
+/// where it one-hot encodes, numbers elsewhere).
+pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
+    for (j, f) in source.features.iter().enumerate() {
+        let expected = categories.get(j).is_some_and(|c| c.is_some());
+        if source.categorical[j] != expected {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!(
+                    "column \"{f}\" of relation \"{}\" is {}, the model was fitted on {}",
+                    source.relname,
+                    if source.categorical[j] {
+                        "text or boolean"
+                    } else {
+                        "numeric"
+                    },
+                    if expected {
+                        "text or boolean values"
+                    } else {
+                        "numbers"
+                    }
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// The distinct values of every categorical feature, sorted by byte order (None for numeric
+/// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
+/// are read: more is an error naming the column.
+pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<String>>>> {
+    if !source.categorical.contains(&true) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(source.features.len());
+    for (f, &is_categorical) in source.features.iter().zip(&source.categorical) {
+        if !is_categorical {
+            out.push(None);
+            continue;
+        }
+        pgrx::check_for_interrupts!();
+        let column = pgrx::spi::quote_identifier(f);
+        let query = format!(
+            "SELECT DISTINCT {column}::text COLLATE \"C\" AS v FROM {} WHERE {column} IS NOT NULL \
+             ORDER BY v LIMIT {}",
+            source.sql_name,
+            max as i64 + 1
+        );
+        let values: Vec<String> = Spi::connect(|client| {
+            client.select(query.as_str(), None, &[]).map(|t| {
+                t.filter_map(|row| row.get::<String>(1).ok().flatten())
+                    .collect()
+            })
+        })
+        .unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("reading the values of \"{f}\" failed: {e}"),
+                None,
+            )
+        });
+        check_categories(f, &values, max)?;
+        out.push(Some(values));
+    }
+    Ok(out)
+}
+
+/// The bytes of a text-like datum (detoasted when needed), without a copy for the usual
+/// in-line value. bpchar's padding is stripped, as its cast to text does.
+///
+/// # Safety
+/// `datum` is a non-NULL value of type `typ`, one of `CATEGORICAL_TYPES` but boolean.
+pub unsafe fn text_bytes<'a>(datum: pg_sys::Datum, typ: pg_sys::Oid) -> &'a [u8] {
+    let mut text: *mut pg_sys::varlena = datum.cast_mut_ptr();
+    if !(pgrx::varlena::varatt_is_4b_u(text)
+        || (pgrx::varlena::varatt_is_1b(text) && !pgrx::varlena::varatt_is_1b_e(text)))
+    {
+        text = pg_sys::pg_detoast_datum_packed(text);
+    }
+    let bytes = std::slice::from_raw_parts(
+        pgrx::varlena::vardata_any(text) as *const u8,
+        pgrx::varlena::varsize_any_exhdr(text),
+    );
+    if typ == pg_sys::BPCHAROID {
+        let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+        &bytes[..end]
+    } else {
+        bytes
+    }
+}
+
+/// The bytes a categorical value is matched by: text as is, booleans as "true" / "false".
+///
+/// # Safety
+/// As `text_bytes`, booleans included.
+pub unsafe fn category_bytes<'a>(datum: pg_sys::Datum, typ: pg_sys::Oid) -> &'a [u8] {
+    if typ == pg_sys::BOOLOID {
+        if datum.value() != 0 {
+            b"true"
+        } else {
+            b"false"
+        }
+    } else {
+        text_bytes(datum, typ)
+    }
+}
+
+/// Reads every row of the source into a matrix, `FETCH_ROWS` at a time, one-hot encoding the
+/// categorical features with `categories`. Runs with the caller's privileges (a plain SELECT),
+/// so a missing SELECT grant fails here with 42501.
 pub fn read_matrix(
     source: &Source,
+    categories: &[Option<Vec<String>>],
     options: &FitOptions,
     max_bytes: usize,
 ) -> CoreResult<BuiltMatrix> {
-    let mut builder = MatrixBuilder::new(source.features.clone(), options.impute, max_bytes)
-        .with_log(options.log_mask(&source.features)?);
-    for_each_row(source, |row| builder.push(row))?;
+    options.log_mask(&source.features)?;
+    let columns = Columns::of(&source.features, categories);
+    let mut builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
+        .with_log(column_log_mask(&source.features, categories, &options.log)?);
+    for_each_row(source, categories, |row| builder.push(row))?;
     builder.finish()
 }
 
-/// Calls `f` with the feature values of every row of the source (NULL as None), reading
-/// `FETCH_ROWS` rows per cursor fetch and freeing each batch before the next. Checks for
-/// interrupts between batches.
+/// Calls `f` with every row of the source as matrix columns (NULL as None; categorical features
+/// one-hot encoded with `categories`: an unknown value is all zeros, NULL is NULL in each of its
+/// columns), reading `FETCH_ROWS` rows per cursor fetch and freeing each batch before the next.
+/// Checks for interrupts between batches.
 pub fn for_each_row(
     source: &Source,
+    categories: &[Option<Vec<String>>],
     mut f: impl FnMut(&[Option<f64>]) -> CoreResult<()>,
 ) -> CoreResult<()> {
-    let columns: Vec<String> = source
+    let select: Vec<String> = source
         .features
         .iter()
-        .map(|f| format!("{}::float8", pgrx::spi::quote_identifier(f)))
+        .zip(&source.categorical)
+        .map(|(f, &cat)| {
+            let q = pgrx::spi::quote_identifier(f);
+            if cat {
+                format!("{q}::text")
+            } else {
+                format!("{q}::float8")
+            }
+        })
         .collect();
-    let query = format!("SELECT {} FROM {}", columns.join(", "), source.sql_name);
-    let d = source.features.len();
+    let query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
+    let columns = Columns::of(&source.features, categories);
+    let mut row: Vec<Option<f64>> = vec![None; columns.width()];
+    let mut one_hot_buffer: Vec<f64> = Vec::new();
     Spi::connect(|client| -> CoreResult<()> {
         let mut cursor = client.open_cursor(query.as_str(), &[]);
-        let mut row: Vec<Option<f64>> = vec![None; d];
         loop {
             pgrx::check_for_interrupts!();
             let n = cursor
@@ -167,16 +304,30 @@ pub fn for_each_row(
                 break;
             }
             // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
-            // (by value on 64-bit builds) in the order of `columns`.
+            // (by value on 64-bit builds) or text, in the order of `select`.
             unsafe {
                 let table = pg_sys::SPI_tuptable;
                 let tupdesc = (*table).tupdesc;
                 for &tuple in std::slice::from_raw_parts((*table).vals, n) {
-                    for (j, slot) in row.iter_mut().enumerate() {
+                    for (j, &at) in columns.offsets.iter().enumerate() {
                         let mut is_null = false;
                         let datum =
                             pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
-                        *slot = (!is_null).then(|| f64::from_bits(datum.value() as u64));
+                        match categories.get(j).and_then(|c| c.as_ref()) {
+                            None => {
+                                row[at] = (!is_null).then(|| f64::from_bits(datum.value() as u64))
+                            }
+                            Some(values) => {
+                                one_hot_buffer.resize(values.len(), 0.0);
+                                let value = (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID));
+                                one_hot(values, value, &mut one_hot_buffer);
+                                for (slot, &v) in
+                                    row[at..at + values.len()].iter_mut().zip(&one_hot_buffer)
+                                {
+                                    *slot = (!v.is_nan()).then_some(v);
+                                }
+                            }
+                        }
                     }
                     f(&row)?;
                 }

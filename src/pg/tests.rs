@@ -10,8 +10,9 @@ mod tests {
 
     fn setup() {
         Spi::run(
-            "CREATE TABLE t (id int, a float8, b int, c text);
-             INSERT INTO t SELECT i, CASE WHEN i <= 50 THEN 0 ELSE 100 END + (i % 5), i % 3, 'x'
+            "CREATE TABLE t (id int, a float8, b int, c text, d date);
+             INSERT INTO t SELECT i, CASE WHEN i <= 50 THEN 0 ELSE 100 END + (i % 5), i % 3, 'x',
+                                  date '2026-01-01' + i
              FROM generate_series(1, 100) i;",
         )
         .unwrap();
@@ -105,7 +106,7 @@ mod tests {
                 ERRCODE_UNDEFINED_COLUMN,
             ),
             (
-                "SELECT segment_fit('t', ARRAY['c'], 2)",
+                "SELECT segment_fit('t', ARRAY['d'], 2)",
                 ERRCODE_DATATYPE_MISMATCH,
             ),
             (

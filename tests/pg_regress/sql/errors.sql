@@ -1,7 +1,10 @@
 -- Bad input gets an ERROR with a fitting SQLSTATE (printed after each), a message naming what
 -- is wrong, and a hint. Nothing here may crash the server or leave a model behind.
-CREATE TABLE messy (id int, amount float8, score numeric, "MixedCase" float8, city text, flag bool);
-INSERT INTO messy VALUES (1, 10, 1, 1, 'Porto', true), (2, 20, 2, 2, 'Lisboa', false), (3, 30, 3, 3, 'Faro', true);
+CREATE TABLE messy (id int, amount float8, score numeric, "MixedCase" float8, city text, flag bool,
+                    seen date, tags text[]);
+INSERT INTO messy VALUES (1, 10, 1, 1, 'Porto', true, '2026-01-01', '{a}'),
+                         (2, 20, 2, 2, 'Lisboa', false, '2026-01-02', '{b}'),
+                         (3, 30, 3, 3, 'Faro', true, '2026-01-03', '{c}');
 CREATE TABLE empty_table (amount float8);
 CREATE TABLE all_null (amount float8);
 INSERT INTO all_null VALUES (NULL), (NULL);
@@ -25,9 +28,10 @@ SELECT * FROM segment_fit('messy', ARRAY['amount', 'no_such_column'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('messy', ARRAY['mixedcase'], 2);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM segment_fit('messy', ARRAY['amount', 'city'], 2);
+-- (text and boolean columns are one-hot encoded: see encoding.sql; other types are refused)
+SELECT * FROM segment_fit('messy', ARRAY['amount', 'seen'], 2);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM segment_fit('messy', ARRAY['flag'], 2);
+SELECT * FROM segment_fit('messy', ARRAY['tags'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('messy', ARRAY[]::text[], 2);
 \echo :LAST_ERROR_SQLSTATE

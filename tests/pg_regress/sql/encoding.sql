@@ -1,0 +1,73 @@
+-- Text and boolean features are one-hot encoded: one matrix column per value ("channel=retail"),
+-- 1 for the row's value and 0 for the others, stored with the model and replayed by
+-- segment_assign. A value not seen at fit time is all zeros; a NULL follows the impute option.
+CREATE VIEW shops AS
+SELECT customer_id, fresh, milk, grocery,
+       CASE channel WHEN 1 THEN 'horeca' ELSE 'retail' END AS channel,
+       region::text AS region,
+       channel = 2 AS is_retail
+FROM customer_features;
+
+SELECT model, segments, rows_used
+FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed');
+SELECT features, k FROM segment_models WHERE name = 'mixed';
+
+-- Independent check: the same fit on a view that spells the one-hot columns out as numbers
+-- gives the same inertia and puts every customer in the same segment.
+CREATE VIEW shops_spelled_out AS
+SELECT customer_id, fresh, milk, grocery,
+       (channel = 'horeca')::int AS "channel=horeca", (channel = 'retail')::int AS "channel=retail",
+       (region = '1')::int AS "region=1", (region = '2')::int AS "region=2", (region = '3')::int AS "region=3"
+FROM shops;
+SELECT abs(m.inertia - s.inertia) < 1e-6 AS same_inertia
+FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed_again') m,
+     segment_fit('shops_spelled_out', ARRAY['fresh', 'milk', 'grocery', 'channel=horeca', 'channel=retail',
+                                            'region=1', 'region=2', 'region=3'], 3, name => 'spelled') s;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE segment_assign('mixed', a) = segment_assign('spelled', b)) AS same_segment
+FROM shops a JOIN shops_spelled_out b USING (customer_id);
+
+-- The profile and centroids name the one-hot columns; a one-hot column's mean is the share of
+-- the segment with that value. Labels name a value when it is common in the segment.
+SELECT segment, label, feature, round(segment_mean::numeric, 3) AS share_of_segment
+FROM segment_profile('mixed') WHERE feature LIKE 'channel=%' ORDER BY segment, feature;
+SELECT feature, round(value::numeric, 3) AS centre FROM segment_centroids('mixed')
+WHERE segment = 0 ORDER BY feature;
+
+-- A value the model has not seen is all zeros in the channel columns: the row still gets a
+-- segment. Booleans are categories 'false' / 'true'.
+SELECT segment_assign('mixed', r) IS NOT NULL AS assigned
+FROM (SELECT 9.0 AS fresh, 9.0 AS milk, 9.0 AS grocery, 'online' AS channel, '1' AS region) r;
+SELECT model, segments FROM segment_fit('shops', ARRAY['fresh', 'is_retail'], 2, name => 'flag');
+SELECT DISTINCT feature FROM segment_profile('flag') ORDER BY feature;
+SELECT segment_assign('flag', s) AS segment, is_retail, count(*) AS customers
+FROM shops s GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- NULL in a text feature: skipped (impute skip), or every one-hot column takes its mean, the
+-- value's share (impute mean).
+CREATE TABLE with_gaps AS SELECT fresh, CASE WHEN customer_id % 10 = 0 THEN NULL ELSE channel END AS channel
+FROM shops;
+SELECT rows_used, rows_skipped FROM segment_fit('with_gaps', ARRAY['fresh', 'channel'], 2, name => 'gaps');
+SELECT rows_used, rows_skipped FROM segment_fit('with_gaps', ARRAY['fresh', 'channel'], 2, name => 'gaps_mean',
+                                                options => '{"impute": "mean"}');
+SELECT count(segment_assign('gaps', g)) AS assigned_skip, count(segment_assign('gaps_mean', g)) AS assigned_mean
+FROM with_gaps g;
+
+-- Errors.
+CREATE VIEW many_values AS SELECT customer_id::text AS customer_code, fresh FROM customer_features;
+SELECT * FROM segment_fit('many_values', ARRAY['fresh', 'customer_code'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('shops', ARRAY['fresh', 'region'], 2, options => '{"max_categories": 2}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('shops', ARRAY['fresh', 'channel'], 2, options => '{"max_categories": 5000}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('shops', ARRAY['fresh', 'channel'], 2, options => '{"log": ["channel"]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('mixed', ARRAY[1, 2, 3, 4, 5]::float8[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('mixed', r)
+FROM (SELECT 9.0 AS fresh, 9.0 AS milk, 9.0 AS grocery, 2 AS channel, '1' AS region) r;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE dates AS SELECT fresh, now() AS seen FROM shops;
+SELECT * FROM segment_fit('dates', ARRAY['fresh', 'seen'], 2);
+\echo :LAST_ERROR_SQLSTATE
