@@ -207,11 +207,16 @@ pub fn choose_k(
 /// New ids so that segment 0 is the largest (ties: lower centre first), whatever the start
 /// that won: `new_id[segment]`. `NOISE` labels are not counted.
 pub fn canonical_order(labels: &[u32], centres: &[Vec<f64>]) -> Vec<u32> {
-    let k = centres.len();
-    let mut counts = vec![0u64; k];
+    let mut counts = vec![0u64; centres.len()];
     for &l in labels.iter().filter(|&&l| l != NOISE) {
         counts[l as usize] += 1;
     }
+    order_from_counts(&counts, centres)
+}
+
+/// `canonical_order` from the rows per segment.
+pub fn order_from_counts(counts: &[u64], centres: &[Vec<f64>]) -> Vec<u32> {
+    let k = centres.len();
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| {
         counts[b].cmp(&counts[a]).then_with(|| {
@@ -330,6 +335,9 @@ pub fn fit_model(
             ward_labels = Some(labels);
             (centres, None, None)
         }
+        Method::MinibatchKmeans => return Err(CoreError::invalid_parameter(
+            "minibatch_kmeans streams its rows: it is fitted by minibatch::fit, not from a matrix",
+        )),
         Method::Dbscan => {
             let eps = options.eps.expect("validated: dbscan has eps");
             let fit = dbscan::fit(fit_on, eps, options.min_points)?;

@@ -52,6 +52,52 @@ pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
         .saturating_mul(std::mem::size_of::<f64>())
 }
 
+/// Checks one source row before it is used: NaN and ±Infinity are refused (naming the column),
+/// so are negative values of log columns, and NULLs under `impute = error`. Returns whether the
+/// row has a NULL.
+pub fn check_row(
+    names: &[String],
+    log: &[bool],
+    impute: ImputeMethod,
+    values: &[Option<f64>],
+) -> CoreResult<bool> {
+    debug_assert_eq!(values.len(), names.len());
+    let mut has_null = false;
+    for (j, v) in values.iter().enumerate() {
+        match v {
+            Some(x) if !x.is_finite() => {
+                return Err(CoreError::new(
+                    ErrorKind::InvalidData,
+                    format!(
+                        "feature column \"{}\" contains {}",
+                        names[j],
+                        pg_float_text(*x)
+                    ),
+                )
+                .with_hint(
+                    "Filter those rows out with a view, or replace the value with NULL \
+                     (NULLs follow the impute option).",
+                ));
+            }
+            Some(x) if log[j] => check_log_input(&names[j], *x)?,
+            Some(_) => {}
+            None => {
+                has_null = true;
+                if impute == ImputeMethod::Error {
+                    return Err(CoreError::new(
+                        ErrorKind::NullValue,
+                        format!("feature column \"{}\" contains NULL", names[j]),
+                    )
+                    .with_hint(
+                        r#"Use options '{"impute": "skip"}' to leave such rows out or '{"impute": "mean"}' to fill them."#,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(has_null)
+}
+
 /// Collects rows as they are read. NULLs arrive as `None`.
 pub struct MatrixBuilder {
     names: Vec<String>,
@@ -93,40 +139,7 @@ impl MatrixBuilder {
 
     /// Adds one source row. Rejects NaN and ±Infinity (naming the column); applies the NULL policy.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        debug_assert_eq!(values.len(), self.names.len());
-        let mut has_null = false;
-        for (j, v) in values.iter().enumerate() {
-            match v {
-                Some(x) if !x.is_finite() => {
-                    return Err(CoreError::new(
-                        ErrorKind::InvalidData,
-                        format!(
-                            "feature column \"{}\" contains {}",
-                            self.names[j],
-                            pg_float_text(*x)
-                        ),
-                    )
-                    .with_hint(
-                        "Filter those rows out with a view, or replace the value with NULL \
-                         (NULLs follow the impute option).",
-                    ));
-                }
-                Some(x) if self.log[j] => check_log_input(&self.names[j], *x)?,
-                Some(_) => {}
-                None => {
-                    has_null = true;
-                    if self.impute == ImputeMethod::Error {
-                        return Err(CoreError::new(
-                            ErrorKind::NullValue,
-                            format!("feature column \"{}\" contains NULL", self.names[j]),
-                        )
-                        .with_hint(
-                            r#"Use options '{"impute": "skip"}' to leave such rows out or '{"impute": "mean"}' to fill them."#,
-                        ));
-                    }
-                }
-            }
-        }
+        let has_null = check_row(&self.names, &self.log, self.impute, values)?;
         if has_null && self.impute == ImputeMethod::Skip {
             self.rows_skipped += 1;
             return Ok(());

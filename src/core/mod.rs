@@ -10,6 +10,7 @@ pub mod kmeans;
 pub mod matching;
 pub mod matrix;
 pub mod metrics;
+pub mod minibatch;
 pub mod model;
 pub mod options;
 pub mod parallel;

@@ -24,6 +24,10 @@ pub enum Method {
     Gmm,
     /// Agglomerative Ward on a sample; a row joins the nearest segment centre.
     Hierarchical,
+    /// Mini-batch k-means over the streamed rows (memory independent of the rows): a row joins
+    /// the nearest centre.
+    #[serde(rename = "minibatch_kmeans")]
+    MinibatchKmeans,
     /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
     /// eps, or is noise (segment -1).
     Dbscan,
@@ -65,6 +69,7 @@ impl Method {
             Method::Gmm => "gmm",
             Method::Hierarchical => "hierarchical",
             Method::Dbscan => "dbscan",
+            Method::MinibatchKmeans => "minibatch_kmeans",
         }
     }
 }
@@ -163,7 +168,7 @@ impl SegmentModel {
                     return Err("stored model's core points do not match its segments".into());
                 }
             }
-            (Method::Kmeans | Method::Hierarchical, None, None) => {}
+            (Method::Kmeans | Method::Hierarchical | Method::MinibatchKmeans, None, None) => {}
             _ => return Err("stored model's method does not match its parameters".into()),
         }
         let p = &self.profile;
@@ -394,6 +399,12 @@ impl Assigner {
 
     pub fn is_centroid_model(&self) -> bool {
         matches!(self.rule, Rule::NearestCentre)
+    }
+
+    /// Puts a raw row (NaN for NULL) in the model's scaled space in place: log features,
+    /// imputation, scaling. `Ok(false)` when a NULL is skipped.
+    pub fn scale_raw(&self, row: &mut [f64]) -> CoreResult<bool> {
+        self.prepare_row(row)
     }
 
     /// The segment of one row of raw values (NaN for NULL), whatever the method: what

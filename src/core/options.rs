@@ -68,6 +68,9 @@ pub struct FitOptions {
     pub sample_rows: Option<u64>,
     /// Most distinct values a text or boolean feature may have (one matrix column each).
     pub max_categories: u32,
+    /// minibatch_kmeans: rows per update, and passes over the source.
+    pub batch_size: u32,
+    pub epochs: u32,
 }
 
 /// Default sample for the methods whose cost grows faster than the rows.
@@ -92,6 +95,8 @@ impl Default for FitOptions {
             min_points: 5,
             sample_rows: None,
             max_categories: DEFAULT_MAX_CATEGORIES,
+            batch_size: 1024,
+            epochs: 5,
         }
     }
 }
@@ -113,7 +118,7 @@ impl FitOptions {
         }
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: method (kmeans | gmm | hierarchical | dbscan), eps, min_points, sample_rows, max_categories, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
+                "Known options: method (kmeans | gmm | hierarchical | dbscan | minibatch_kmeans), eps, min_points, sample_rows, max_categories, batch_size, epochs, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
                  seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;
@@ -125,7 +130,7 @@ impl FitOptions {
     pub fn sample_limit(&self) -> Option<u64> {
         self.sample_rows.or(match self.method {
             Method::Hierarchical | Method::Dbscan => Some(DEFAULT_SAMPLE_ROWS),
-            Method::Kmeans | Method::Gmm => None,
+            Method::Kmeans | Method::Gmm | Method::MinibatchKmeans => None,
         })
     }
 
@@ -177,6 +182,18 @@ impl FitOptions {
                 self.max_categories
             )));
         }
+        if self.batch_size < 1 || self.batch_size > 1_000_000 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option batch_size must be between 1 and 1000000, not {}",
+                self.batch_size
+            )));
+        }
+        if self.epochs < 1 || self.epochs > 1000 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option epochs must be between 1 and 1000, not {}",
+                self.epochs
+            )));
+        }
         if self.min_points < 1 || self.min_points > 10_000 {
             return Err(CoreError::invalid_parameter(format!(
                 "option min_points must be between 1 and 10000, not {}",
@@ -186,7 +203,7 @@ impl FitOptions {
         if let Some(s) = self.sample_rows {
             let max = match self.method {
                 Method::Hierarchical | Method::Dbscan => MAX_SAMPLE_ROWS,
-                Method::Kmeans | Method::Gmm => u64::MAX,
+                Method::Kmeans | Method::Gmm | Method::MinibatchKmeans => u64::MAX,
             };
             if s < 2 || s > max {
                 return Err(CoreError::invalid_parameter(format!(

@@ -56,76 +56,117 @@ impl Profile {
         scaler: &Scaler,
         log_mask: &[bool],
     ) -> Profile {
-        let (n, d) = (matrix.n_rows(), matrix.n_cols());
         let to_raw = |row: &[f64], raw: &mut [f64]| {
             raw.copy_from_slice(row);
             scaler.inverse_row(raw);
             undo_log(log_mask, raw);
         };
-        let mut raw = vec![0.0; d];
-
-        let mut sizes = vec![0u64; k];
-        let mut sums = vec![vec![0.0; d]; k];
-        let mut overall = vec![0.0; d];
+        let mut raw = vec![0.0; matrix.n_cols()];
+        let mut acc = ProfileAccumulator::new(k, matrix.n_cols());
         for (row, &l) in matrix.rows().zip(labels) {
             to_raw(row, &mut raw);
-            for j in 0..d {
-                overall[j] += raw[j];
-            }
-            if l != NOISE {
-                sizes[l as usize] += 1;
-                for j in 0..d {
-                    sums[l as usize][j] += raw[j];
-                }
-            }
+            acc.push(&raw, l);
         }
-        overall.iter_mut().for_each(|v| *v /= n.max(1) as f64);
-        let means: Vec<Vec<f64>> = sums
-            .into_iter()
-            .zip(&sizes)
-            .map(|(mut s, &size)| {
-                s.iter_mut().for_each(|v| *v /= size.max(1) as f64);
-                s
-            })
+        let medians = segment_medians(matrix, labels, k, &to_raw);
+        acc.finish(medians)
+    }
+}
+
+/// Sizes, means and spreads of rows streamed one at a time (Welford's updates: one pass,
+/// numerically stable), per segment and overall, in original units.
+pub struct ProfileAccumulator {
+    k: usize,
+    d: usize,
+    sizes: Vec<u64>,
+    /// Per segment and feature (`s * d + j`): running mean and sum of squared deviations.
+    means: Vec<f64>,
+    m2: Vec<f64>,
+    n: u64,
+    overall_mean: Vec<f64>,
+    overall_m2: Vec<f64>,
+}
+
+impl ProfileAccumulator {
+    pub fn new(k: usize, d: usize) -> ProfileAccumulator {
+        ProfileAccumulator {
+            k,
+            d,
+            sizes: vec![0; k],
+            means: vec![0.0; k * d],
+            m2: vec![0.0; k * d],
+            n: 0,
+            overall_mean: vec![0.0; d],
+            overall_m2: vec![0.0; d],
+        }
+    }
+
+    /// One row in original units with its segment (or `NOISE`: counted overall only).
+    #[inline]
+    pub fn push(&mut self, raw: &[f64], label: u32) {
+        self.n += 1;
+        let n = self.n as f64;
+        for (j, &x) in raw.iter().enumerate() {
+            let delta = x - self.overall_mean[j];
+            self.overall_mean[j] += delta / n;
+            self.overall_m2[j] += delta * (x - self.overall_mean[j]);
+        }
+        if label == NOISE {
+            return;
+        }
+        let s = label as usize;
+        self.sizes[s] += 1;
+        let ns = self.sizes[s] as f64;
+        let (means, m2) = (
+            &mut self.means[s * self.d..(s + 1) * self.d],
+            &mut self.m2[s * self.d..(s + 1) * self.d],
+        );
+        for (j, &x) in raw.iter().enumerate() {
+            let delta = x - means[j];
+            means[j] += delta / ns;
+            m2[j] += delta * (x - means[j]);
+        }
+    }
+
+    pub fn sizes(&self) -> &[u64] {
+        &self.sizes
+    }
+
+    /// The profile, with medians measured elsewhere (`medians[segment][feature]`).
+    pub fn finish(self, medians: Vec<Vec<f64>>) -> Profile {
+        let (k, d) = (self.k, self.d);
+        let means: Vec<Vec<f64>> = (0..k)
+            .map(|s| self.means[s * d..(s + 1) * d].to_vec())
             .collect();
-
-        // Second pass, around the means just found (safer than sums of squares).
-        let mut var = vec![0.0; d];
-        let mut within = vec![0.0; d];
-        for (row, &l) in matrix.rows().zip(labels) {
-            to_raw(row, &mut raw);
-            for j in 0..d {
-                var[j] += (raw[j] - overall[j]).powi(2);
-                if l != NOISE {
-                    within[j] += (raw[j] - means[l as usize][j]).powi(2);
-                }
-            }
-        }
-        let overall_sd = var.iter().map(|v| (v / n.max(1) as f64).sqrt()).collect();
-
-        let clustered: u64 = sizes.iter().sum();
+        let overall_sd = self
+            .overall_m2
+            .iter()
+            .map(|m2| (m2 / self.n.max(1) as f64).sqrt())
+            .collect();
+        let clustered: u64 = self.sizes.iter().sum();
+        let occupied = self.sizes.iter().filter(|&&s| s > 0).count();
         let mut anova_f = vec![None; d];
-        let occupied = sizes.iter().filter(|&&s| s > 0).count();
         if occupied >= 2 && clustered > occupied as u64 {
-            for j in 0..d {
-                let grand =
-                    (0..k).map(|s| means[s][j] * sizes[s] as f64).sum::<f64>() / clustered as f64;
+            for (j, f) in anova_f.iter_mut().enumerate() {
+                let grand = (0..k)
+                    .map(|s| means[s][j] * self.sizes[s] as f64)
+                    .sum::<f64>()
+                    / clustered as f64;
                 let between: f64 = (0..k)
-                    .map(|s| sizes[s] as f64 * (means[s][j] - grand).powi(2))
+                    .map(|s| self.sizes[s] as f64 * (means[s][j] - grand).powi(2))
                     .sum();
+                let within: f64 = (0..k).map(|s| self.m2[s * d + j]).sum();
                 let df_between = (occupied - 1) as f64;
                 let df_within = (clustered - occupied as u64) as f64;
-                if within[j] > 0.0 {
-                    anova_f[j] = Some((between / df_between) / (within[j] / df_within));
+                if within > 0.0 {
+                    *f = Some((between / df_between) / (within / df_within));
                 }
             }
         }
-
         Profile {
-            medians: segment_medians(matrix, labels, &sizes, &to_raw),
-            sizes,
+            sizes: self.sizes,
             means,
-            overall_mean: overall,
+            medians,
+            overall_mean: self.overall_mean,
             overall_sd,
             anova_f,
         }
@@ -134,16 +175,20 @@ impl Profile {
 
 /// Per segment and feature, the median raw value. One column at a time is gathered, grouped by
 /// segment, into one buffer of n values (8 bytes a row on top of the matrix).
-fn segment_medians(
+pub fn segment_medians(
     matrix: &FeatureMatrix,
     labels: &[u32],
-    sizes: &[u64],
+    k: usize,
     to_raw: &dyn Fn(&[f64], &mut [f64]),
 ) -> Vec<Vec<f64>> {
-    let (k, d) = (sizes.len(), matrix.n_cols());
+    let d = matrix.n_cols();
+    let mut sizes = vec![0usize; k];
+    for &l in labels.iter().filter(|&&l| l != NOISE) {
+        sizes[l as usize] += 1;
+    }
     let mut start = vec![0usize; k + 1];
     for s in 0..k {
-        start[s + 1] = start[s] + sizes[s] as usize;
+        start[s + 1] = start[s] + sizes[s];
     }
     let mut buffer = vec![0.0; start[k]];
     let mut raw = vec![0.0; d];

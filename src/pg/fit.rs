@@ -4,10 +4,14 @@ use super::catalog::{self, NewVersion};
 use super::errors::raise;
 use super::errors::{require, OrRaise};
 use super::source;
+use crate::core::encoding::{column_log_mask, Columns};
+use crate::core::error::CoreResult;
+use crate::core::fit::FitReport;
 use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare, Limits};
 use crate::core::kmeans;
 use crate::core::matching::match_to_previous;
-use crate::core::model::Method;
+use crate::core::minibatch;
+use crate::core::model::{Method, SegmentModel};
 use crate::core::options::FitOptions;
 use crate::gucs;
 use pgrx::prelude::*;
@@ -57,26 +61,33 @@ fn segment_fit(
     catalog::check_name(&name);
 
     let categories = source::learn_categories(&source, options.max_categories).or_raise();
-    let built =
-        source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes()).or_raise();
-    let prepared = prepare(built, &options);
-    let (k, scores) = match (k, options.method) {
-        (None, Method::Kmeans) => {
-            let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-            (Some(k), Some(scores))
-        }
-        (k, _) => (k, None),
+    let (mut model, report, scores) = if options.method == Method::MinibatchKmeans {
+        let k = k.expect("check_k_for_method: minibatch_kmeans has k");
+        let (model, report) = fit_streaming(&source, categories, k, &options);
+        (model, report, None)
+    } else {
+        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let prepared = prepare(built, &options);
+        let (k, scores) = match (k, options.method) {
+            (None, Method::Kmeans) => {
+                let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+                (Some(k), Some(scores))
+            }
+            (k, _) => (k, None),
+        };
+        let (model, report) = fit_model(
+            prepared,
+            source.features.clone(),
+            categories,
+            k,
+            &options,
+            limits(),
+            &mut interrupt,
+        )
+        .or_raise();
+        (model, report, scores)
     };
-    let (mut model, report) = fit_model(
-        prepared,
-        source.features.clone(),
-        categories,
-        k,
-        &options,
-        limits(),
-        &mut interrupt,
-    )
-    .or_raise();
 
     // A refit keeps the previous version's segment ids where the centres match.
     let matched = catalog::current_model(&name).and_then(|(version, previous)| {
@@ -133,6 +144,35 @@ fn segment_fit(
     ))
 }
 
+/// minibatch_kmeans: the source is read several times (summary, epochs, final pass), never held.
+fn fit_streaming(
+    source: &source::Source,
+    categories: Vec<Option<Vec<String>>>,
+    k: usize,
+    options: &FitOptions,
+) -> (SegmentModel, FitReport) {
+    minibatch::check_options(options).or_raise();
+    options.log_mask(&source.features).or_raise();
+    let columns = Columns::of(&source.features, &categories);
+    let log = column_log_mask(&source.features, &categories, &options.log).or_raise();
+    let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
+        source::for_each_row(source, &categories, |row| f(row))
+    };
+    minibatch::fit(
+        &mut scan,
+        source.features.clone(),
+        categories.clone(),
+        &columns.names,
+        &log,
+        k,
+        options,
+        limits(),
+        gucs::max_memory_bytes(),
+        &mut interrupt,
+    )
+    .or_raise()
+}
+
 /// dbscan finds the number of segments itself; gmm and hierarchical need it given (k-means can
 /// choose it).
 fn check_k_for_method(k: Option<usize>, method: Method) {
@@ -142,7 +182,7 @@ fn check_k_for_method(k: Option<usize>, method: Method) {
             "method dbscan finds the number of segments itself: k must be NULL",
             Some("Call segment_fit(source, features, NULL, options => '{\"method\": \"dbscan\", \"eps\": 0.5}')."),
         ),
-        (None, Method::Gmm | Method::Hierarchical) => raise(
+        (None, Method::Gmm | Method::Hierarchical | Method::MinibatchKmeans) => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("method {} needs k", method.name()),
             Some("Choose k with segment_choose_k (k-means scores), then pass it."),

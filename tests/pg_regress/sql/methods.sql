@@ -75,6 +75,35 @@ SELECT segment_assign('dense', ARRAY[fresh + 0.01, milk, grocery, frozen, deterg
        segment_assign('dense', ARRAY[1, 1, 1, 1, 1, 1]::float8[]) AS far_from_everyone
 FROM customer_features f WHERE segment_assign('dense', f) = 0 ORDER BY customer_id LIMIT 1;
 
+-- Mini-batch k-means streams the source (a summary pass, up to `epochs` passes of mini-batch
+-- updates, a final pass) and never holds its rows: memory is the sample_rows sample, one batch
+-- and the centres. On the wholesale customers it finds k-means' segments: inertia within 1% of
+-- the in-memory k-means (which quality.sql checks against scikit-learn), nearly every customer
+-- in the same segment.
+SELECT method, segments, rows_used, rows_fitted, iterations AS epochs
+FROM segment_fit('customer_features', :spend, 3, name => 'streamed',
+                 options => '{"method": "minibatch_kmeans", "batch_size": 64, "sample_rows": 200}');
+SELECT segments FROM segment_fit('customer_features', :spend, 3, name => 'in_memory');
+SELECT (s.metrics->>'inertia')::float8 <= (m.metrics->>'inertia')::float8 * 1.01 AS inertia_within_1_percent,
+       s.metrics->'silhouette_rows' AS silhouette_rows
+FROM segment_models s, segment_models m WHERE s.name = 'streamed' AND m.name = 'in_memory';
+SELECT ari('SELECT segment_assign(''streamed'', f) AS a, segment_assign(''in_memory'', f) AS b
+            FROM customer_features f') >= 0.9 AS same_segments;
+-- With the matrix over customer_segment.max_memory_mb, k-means stops; mini-batch k-means only
+-- needs its sample. 300,000 rows x 4 features is a 9 MB matrix; the limit is 2 MB.
+CREATE TABLE many_customers AS
+SELECT i AS customer_id, (i % 3) * 5 + (i % 101) / 101.0 AS a, (i % 3) * -2 + (i % 97) / 97.0 AS b,
+       (i % 7) / 7.0 AS c, (i % 11) / 11.0 AS d
+FROM generate_series(1, 300000) i;
+SET customer_segment.max_memory_mb = 2;
+SELECT * FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT method, segments, rows_used
+FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3, name => 'many',
+                 options => '{"method": "minibatch_kmeans", "sample_rows": 5000}');
+RESET customer_segment.max_memory_mb;
+SELECT segment, size FROM segment_profile('many') WHERE feature = 'a' ORDER BY segment;
+
 -- Every method works with the rest of the surface.
 SELECT m.name, m.method, m.k, e.rows_used, e.rows_noise, e.silhouette IS NOT NULL AS scored
 FROM segment_models m, LATERAL segment_evaluate(m.name) e
@@ -104,4 +133,8 @@ SELECT * FROM segment_choose_k('customer_features', :spend, options => '{"method
 SELECT segment_assign_proba('ward', f) FROM customer_features f LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_explain('gmm_k3', f) FROM customer_features f LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', :spend, 3, options => '{"method": "minibatch_kmeans", "scale": "robust"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', :spend, 3, options => '{"method": "minibatch_kmeans", "batch_size": 0}');
 \echo :LAST_ERROR_SQLSTATE
