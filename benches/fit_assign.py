@@ -8,6 +8,7 @@ Against a running cluster with customer_segment installed (benches/run.sh starts
              with the backend's peak private memory (RssAnon polled every 5 ms) and VmHWM
   4. assign: SELECT sum(segment_assign('bench', t))        (row form, the BI-view call)
              SELECT sum(segment_assign('bench', ARRAY[..]))(array form)
+             SELECT sum((segment_explain('bench', t)).margin) (distance, runner-up and margin)
              both against the scan of 2., evaluated in the server (parallel plans allowed);
              and delivered to the client as a BI tool reads them, via COPY .. TO STDOUT:
              SELECT segment_assign('bench', t) FROM t  vs  SELECT f1, .., f8 FROM t
@@ -122,6 +123,7 @@ def main():
 
     assign_row = median_time(lambda: cur.execute("SELECT sum(segment_assign('bench', t)) FROM bench_customers t").fetchall())
     assign_array = median_time(lambda: cur.execute(f"SELECT sum(segment_assign('bench', {array})) FROM bench_customers").fetchall())
+    explain = median_time(lambda: cur.execute("SELECT sum((segment_explain('bench', t)).margin) FROM bench_customers t").fetchall())
 
     def drain(sql):
         with cur.copy(f"COPY ({sql}) TO STDOUT") as cp:
@@ -167,6 +169,7 @@ def main():
     print(f"{'      scikit-learn scale + KMeans':44s} {sklearn_t:8.3f} s")
     print(f"{'assign sum(segment_assign(m, t)) row form':44s} {assign_row:8.3f} s")
     print(f"{'assign sum(segment_assign(m, ARRAY[..]))':44s} {assign_array:8.3f} s")
+    print(f"{'explain sum((segment_explain(m, t)).margin)':44s} {explain:8.3f} s")
     print(f"{'select f1..f8 to the client (COPY)':44s} {select_out:8.3f} s")
     print(f"{'select segment_assign(m, t) to the client':44s} {assign_out:8.3f} s")
     print()
@@ -174,6 +177,7 @@ def main():
     print(f"fit / sklearn alone           = {fit / sklearn_t:.2f}")
     print(f"assign (row) / scan           = {assign_row / scan:.2f}   (target <= 1.5)")
     print(f"assign (array) / scan         = {assign_array / scan:.2f}")
+    print(f"explain / scan                = {explain / scan:.2f}")
     print(f"assign / select, to client    = {assign_out / select_out:.2f}")
     print(f"fit peak private memory       = {peak_anon_mb:.0f} MB over the idle backend "
           f"(matrix {matrix_mb:.0f} MB; target <= {2 * matrix_mb + 64:.0f} MB); VmHWM {hwm_mb:.0f} MB incl. shared buffers")

@@ -27,13 +27,17 @@ SELECT * FROM segment_fit('customer_features',
         ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'],
         k => 4, name => 'wholesale');
 
-\echo '== segment_profile: size, share, and how far each segment sits from the average (in standard deviations)'
-SELECT segment, size, round(share::numeric, 3) AS share,
+\echo '== segment_profile: label, size, share, and how far each segment sits from the average (in standard deviations)'
+SELECT segment, label, size, round(share::numeric, 3) AS share,
        string_agg(format('%s %s%s', feature, CASE WHEN difference_sd >= 0 THEN '+' ELSE '' END,
                          round(difference_sd::numeric, 2)), ', ' ORDER BY feature) AS difference_sd
 FROM segment_profile('wholesale')
-GROUP BY segment, size, share
+GROUP BY segment, label, size, share
 ORDER BY segment;
+
+\echo '== which features separate the segments most (ANOVA F across segments)'
+SELECT DISTINCT feature, round(anova_f::numeric, 1) AS anova_f
+FROM segment_profile('wholesale') ORDER BY anova_f DESC;
 
 \echo '== segment vs the known channel (1 = hotel/restaurant/cafe, 2 = retail)'
 SELECT segment_assign('wholesale', f) AS segment,
@@ -42,8 +46,10 @@ SELECT segment_assign('wholesale', f) AS segment,
 FROM customer_features f
 GROUP BY 1 ORDER BY 1;
 
-\echo '== a few customers with their segment (a BI tool would select from such a view)'
+\echo '== a few customers with their segment and its name (a BI tool would select from such a view)'
 CREATE VIEW customer_segments AS
-SELECT c.customer_id, c.channel, c.region, segment_assign('wholesale', f) AS segment
-FROM wholesale_customers c JOIN customer_features f USING (customer_id);
+SELECT c.customer_id, c.channel, c.region, s.segment, l.label
+FROM wholesale_customers c JOIN customer_features f USING (customer_id)
+CROSS JOIN LATERAL (SELECT segment_assign('wholesale', f) AS segment) s
+LEFT JOIN (SELECT DISTINCT segment, label FROM segment_profile('wholesale')) l USING (segment);
 SELECT * FROM customer_segments ORDER BY customer_id LIMIT 8;
