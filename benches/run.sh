@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a cluster of their own (port 54330), with the release build.
 #   BENCH_ROWS (default 1000000), BENCH_REPEAT (default 3), BENCH_N_INIT (default 10),
-#   BENCH_METHOD_ROWS (default 100000: the gmm comparison), BENCH_ONLY (fit_assign | methods)
+#   BENCH_METHOD_ROWS (default 100000: the gmm comparison), BENCH_CHURN_ROWS (default 1000000),
+#   BENCH_ONLY (fit_assign | methods | churn)
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench}
 BENCH_PORT=${BENCH_PORT:-54330}
@@ -16,7 +17,7 @@ cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d bench -c 'DROP EXTENSION IF EXISTS
     -c 'CREATE EXTENSION customer_segment'
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
 # slow a current numpy down: unset both for the benchmark process only.
-for bench in fit_assign methods; do
+for bench in fit_assign methods churn; do
     [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$bench" ] && continue
     log "benches/$bench.py"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BENCH_DSN="host=127.0.0.1 port=$BENCH_PORT user=postgres dbname=bench" \

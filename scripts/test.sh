@@ -43,7 +43,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK/in"
 cp -r tests/pg_regress/sql tests/pg_regress/expected tests/pg_regress/schedule "$WORK/in/"
 mkdir -p "$WORK/in/data" "$WORK/in/reference"
-cp tests/data/wholesale_customers/wholesale_customers.csv "$WORK/in/data/"
+cp tests/data/wholesale_customers/wholesale_customers.csv tests/data/bank_marketing/bank.csv "$WORK/in/data/"
 cp tests/reference/*.csv "$WORK/in/reference/"
 pg_workdir "$WORK"
 status=0

@@ -335,9 +335,12 @@ pub fn fit_model(
             ward_labels = Some(labels);
             (centres, None, None)
         }
-        Method::MinibatchKmeans => return Err(CoreError::invalid_parameter(
-            "minibatch_kmeans streams its rows: it is fitted by minibatch::fit, not from a matrix",
-        )),
+        Method::MinibatchKmeans | Method::ChurnTree => {
+            return Err(CoreError::invalid_parameter(format!(
+                "method {} is fitted by its own function, not from a clustering matrix",
+                options.method.name()
+            )))
+        }
         Method::Dbscan => {
             let eps = options.eps.expect("validated: dbscan has eps");
             let fit = dbscan::fit(fit_on, eps, options.min_points)?;
@@ -366,6 +369,7 @@ pub fn fit_model(
         centres,
         mixture,
         density,
+        churn: None,
         profile: Profile::empty(),
     };
 

@@ -138,11 +138,12 @@ impl MatrixBuilder {
     }
 
     /// Adds one source row. Rejects NaN and ±Infinity (naming the column); applies the NULL policy.
-    pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
+    /// Returns whether the row was kept (false: skipped for a NULL).
+    pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<bool> {
         let has_null = check_row(&self.names, &self.log, self.impute, values)?;
         if has_null && self.impute == ImputeMethod::Skip {
             self.rows_skipped += 1;
-            return Ok(());
+            return Ok(false);
         }
         if matrix_bytes(self.data.len() / self.names.len() + 1, self.names.len()) > self.max_bytes {
             return Err(CoreError::new(
@@ -168,7 +169,7 @@ impl MatrixBuilder {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Ends reading: fills NULLs by the impute policy and returns the matrix with its imputer.

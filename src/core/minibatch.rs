@@ -208,6 +208,7 @@ pub fn fit(
         centres: (0..k).map(|c| start.centres.row(c).to_vec()).collect(),
         mixture: None,
         density: None,
+        churn: None,
         profile: Profile::empty(),
     };
     model.log = model

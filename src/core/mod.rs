@@ -1,5 +1,6 @@
 //! The pure-Rust core: no pgrx types here, everything unit-tested with `cargo test`.
 
+pub mod churn;
 pub mod dbscan;
 pub mod encoding;
 pub mod error;
@@ -16,4 +17,5 @@ pub mod options;
 pub mod parallel;
 pub mod preprocess;
 pub mod profile;
+pub mod tree;
 pub mod ward;

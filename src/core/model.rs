@@ -1,6 +1,7 @@
 //! The stored model: everything `segment_assign` needs (features, imputation, scaling, centres)
 //! plus the profile computed at fit time, as one serde document with a format version.
 
+use super::churn::Churn;
 use super::dbscan::Density;
 use super::encoding::{column_log_mask, Columns};
 use super::error::{CoreError, CoreResult, ErrorKind};
@@ -28,6 +29,9 @@ pub enum Method {
     /// the nearest centre.
     #[serde(rename = "minibatch_kmeans")]
     MinibatchKmeans,
+    /// A churn classification tree (`segment_churn_fit`): a row's segment is its leaf.
+    #[serde(rename = "churn_tree")]
+    ChurnTree,
     /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
     /// eps, or is noise (segment -1).
     Dbscan,
@@ -59,6 +63,9 @@ pub struct SegmentModel {
     /// Method dbscan: eps and the core points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density: Option<Density>,
+    /// Method churn_tree: the tree, the label and how leaves read as churn risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Churn>,
     pub profile: Profile,
 }
 
@@ -70,6 +77,7 @@ impl Method {
             Method::Hierarchical => "hierarchical",
             Method::Dbscan => "dbscan",
             Method::MinibatchKmeans => "minibatch_kmeans",
+            Method::ChurnTree => "churn_tree",
         }
     }
 }
@@ -144,7 +152,20 @@ impl SegmentModel {
         if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
             return Err("stored model's centres do not match its features".into());
         }
+        match (&self.churn, self.method) {
+            (Some(c), Method::ChurnTree) => {
+                c.tree.validate(d)?;
+                if c.tree.leaves().len() != k {
+                    return Err("stored model's tree leaves do not match its segments".into());
+                }
+            }
+            (None, Method::ChurnTree) | (Some(_), _) => {
+                return Err("stored model's method does not match its parameters".into())
+            }
+            (None, _) => {}
+        }
         match (self.method, &self.mixture, &self.density) {
+            (Method::ChurnTree, None, None) => {}
             (Method::Gmm, Some(mx), None) => {
                 if mx.weights.len() != k
                     || mx.covariances.len() != k
@@ -234,12 +255,13 @@ impl SegmentModel {
     pub fn assigner(&self) -> Assigner {
         let columns = self.columns();
         let d = columns.width();
-        let rule = match (&self.mixture, &self.density) {
+        let rule = match (&self.mixture, &self.density, &self.churn) {
             // from_json validated the mixture: the factorization succeeds.
-            (Some(mx), _) => Rule::Mixture(
+            (Some(mx), _, _) => Rule::Mixture(
                 MixtureRule::new(mx, &self.centres).expect("a validated mixture factorizes"),
             ),
-            (_, Some(den)) => Rule::Density(den.clone()),
+            (_, Some(den), _) => Rule::Density(den.clone()),
+            (_, _, Some(churn)) => Rule::Tree(Box::new(churn.clone())),
             _ => Rule::NearestCentre,
         };
         Assigner {
@@ -272,6 +294,7 @@ enum Rule {
     NearestCentre,
     Mixture(MixtureRule),
     Density(Density),
+    Tree(Box<Churn>),
 }
 
 /// A model prepared for assignment. `assign` allocates nothing.
@@ -369,7 +392,23 @@ impl Assigner {
             Rule::NearestCentre => self.centres.nearest_fast(row, scratch).0,
             Rule::Mixture(m) => m.classify(row, scratch).0,
             Rule::Density(den) => den.classify(row),
+            Rule::Tree(churn) => churn.tree.leaf_of(row),
         }
+    }
+
+    /// Churn models only: the churn probability of a raw row (its leaf's training churn
+    /// rate). `Ok(None)` when a NULL is skipped.
+    pub fn churn_probability(&self, row: &mut [f64]) -> CoreResult<Option<f64>> {
+        let Rule::Tree(churn) = &self.rule else {
+            return Err(CoreError::invalid_parameter(
+                "churn probabilities exist for churn models only",
+            )
+            .with_hint("Fit one with segment_churn_fit."));
+        };
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        Ok(Some(churn.probability(churn.tree.leaf_of(row))))
     }
 
     /// Mixture models only: the membership probability of each segment into `out` (k values)
@@ -479,6 +518,7 @@ pub(crate) mod tests {
             centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
             mixture: None,
             density: None,
+            churn: None,
             profile: Profile {
                 sizes: vec![2, 2],
                 means: vec![vec![0.0, 0.0], vec![10.0, 0.0]],

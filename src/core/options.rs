@@ -130,7 +130,7 @@ impl FitOptions {
     pub fn sample_limit(&self) -> Option<u64> {
         self.sample_rows.or(match self.method {
             Method::Hierarchical | Method::Dbscan => Some(DEFAULT_SAMPLE_ROWS),
-            Method::Kmeans | Method::Gmm | Method::MinibatchKmeans => None,
+            Method::Kmeans | Method::Gmm | Method::MinibatchKmeans | Method::ChurnTree => None,
         })
     }
 
@@ -157,6 +157,12 @@ impl FitOptions {
                 "option max_iter must be between 1 and {MAX_ITER}, not {}",
                 self.max_iter
             )));
+        }
+        if self.method == Method::ChurnTree {
+            return Err(CoreError::invalid_parameter(
+                "method churn_tree is fitted by segment_churn_fit",
+            )
+            .with_hint("Call segment_churn_fit(source, features, label)."));
         }
         match (self.method, self.eps) {
             (Method::Dbscan, None) => {
@@ -203,7 +209,9 @@ impl FitOptions {
         if let Some(s) = self.sample_rows {
             let max = match self.method {
                 Method::Hierarchical | Method::Dbscan => MAX_SAMPLE_ROWS,
-                Method::Kmeans | Method::Gmm | Method::MinibatchKmeans => u64::MAX,
+                Method::Kmeans | Method::Gmm | Method::MinibatchKmeans | Method::ChurnTree => {
+                    u64::MAX
+                }
             };
             if s < 2 || s > max {
                 return Err(CoreError::invalid_parameter(format!(

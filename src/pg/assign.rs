@@ -257,6 +257,21 @@ fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
     }
 }
 
+/// Churn models: the row's churn probability, its leaf's training churn rate. NULL when
+/// `segment_assign` would give NULL.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_churn_predict(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
+    // SAFETY: the SQL signature is (text, record).
+    let m = unsafe { row_argument(fcinfo)? };
+    match m.assigner.churn_probability(&mut m.values) {
+        Ok(p) => p,
+        Err(e) => raise_core(CoreError {
+            message: format!("model \"{}\": {}", m.name, e.message),
+            ..e
+        }),
+    }
+}
+
 /// Finds every model feature in the row type by name (once per row type and call site).
 unsafe fn resolve_layout(
     fcinfo: pg_sys::FunctionCallInfo,
@@ -482,6 +497,24 @@ COMMENT ON FUNCTION segment_explain(text, record) IS
 "#,
     name = "segment_explain_sql",
     requires = [segment_explain]
+);
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION segment_churn_predict(model text, "row" record) RETURNS double precision
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_churn_predict_wrapper';
+COMMENT ON FUNCTION segment_churn_predict(text, record) IS
+    'churn models: the row''s churn probability (its leaf''s training churn rate)';
+CREATE FUNCTION segment_churn_assign(model text, "row" record) RETURNS integer
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_churn_assign(text, record) IS
+    'churn models: the row''s leaf, its churn-risk segment (the same as segment_assign)';
+"#,
+    name = "segment_churn_row_sql",
+    requires = [segment_churn_predict, "segment_assign_row"]
 );
 
 pgrx::extension_sql!(

@@ -199,7 +199,7 @@ pub fn limits() -> Limits {
 }
 
 /// Called by the core between steps: lets statement_timeout and cancel stop a long fit.
-fn interrupt() {
+pub fn interrupt() {
     pgrx::check_for_interrupts!();
 }
 

@@ -3,6 +3,7 @@
 
 mod assign;
 mod catalog;
+mod churn;
 mod errors;
 mod fit;
 mod inspect;

@@ -256,7 +256,7 @@ pub fn read_matrix(
     let columns = Columns::of(&source.features, categories);
     let mut builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
         .with_log(column_log_mask(&source.features, categories, &options.log)?);
-    for_each_row(source, categories, |row| builder.push(row))?;
+    for_each_row(source, categories, |row| builder.push(row).map(|_| ()))?;
     builder.finish()
 }
 
@@ -269,7 +269,26 @@ pub fn for_each_row(
     categories: &[Option<Vec<String>>],
     mut f: impl FnMut(&[Option<f64>]) -> CoreResult<()>,
 ) -> CoreResult<()> {
-    let select: Vec<String> = source
+    scan(source, categories, None, |row, _| f(row))
+}
+
+/// `for_each_row` that also reads one more column as text (a label), passed as its bytes.
+pub fn for_each_row_with(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    extra: &str,
+    f: impl FnMut(&[Option<f64>], Option<&[u8]>) -> CoreResult<()>,
+) -> CoreResult<()> {
+    scan(source, categories, Some(extra), f)
+}
+
+fn scan(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    extra: Option<&str>,
+    mut f: impl FnMut(&[Option<f64>], Option<&[u8]>) -> CoreResult<()>,
+) -> CoreResult<()> {
+    let mut select: Vec<String> = source
         .features
         .iter()
         .zip(&source.categorical)
@@ -282,6 +301,9 @@ pub fn for_each_row(
             }
         })
         .collect();
+    if let Some(e) = extra {
+        select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
+    }
     let query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
     let columns = Columns::of(&source.features, categories);
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
@@ -329,7 +351,13 @@ pub fn for_each_row(
                             }
                         }
                     }
-                    f(&row)?;
+                    let extra_value = extra.and_then(|_| {
+                        let mut is_null = false;
+                        let at = source.features.len() as i32 + 1;
+                        let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
+                        (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
+                    });
+                    f(&row, extra_value)?;
                 }
                 // Free each batch now: SPI would otherwise keep them all until the end.
                 pg_sys::SPI_freetuptable(table);
