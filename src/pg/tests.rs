@@ -183,4 +183,52 @@ mod tests {
         let versions = Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap();
         assert_eq!(versions, Some(1));
     }
+
+    /// A churn tree learns a rule planted in the data, and its SQL rules select exactly the
+    /// rows its predictions put in each leaf.
+    #[pg_test]
+    fn pg_test_churn_rules_agree_with_predictions() {
+        Spi::run(
+            "CREATE TABLE c (tenure int, plan text, churned bool);
+             INSERT INTO c SELECT i % 48, CASE WHEN i % 3 = 0 THEN 'monthly' ELSE 'yearly' END,
+                                  (i % 48) < 12 AND i % 3 = 0
+             FROM generate_series(1, 600) i;",
+        )
+        .unwrap();
+        let leaves = Spi::get_one::<i32>(
+            "SELECT leaves FROM segment_churn_fit('c', ARRAY['tenure', 'plan'], 'churned',
+                                                  options => '{\"min_samples_leaf\": 5}')",
+        )
+        .unwrap();
+        assert!(leaves.unwrap() >= 2);
+        // The planted rule is learnt exactly: the held-out accuracy is 1.
+        let accuracy = Spi::get_one::<f64>(
+            "SELECT (metrics->>'accuracy')::float8 FROM segment_models WHERE name = 'c_churn'",
+        )
+        .unwrap();
+        assert_eq!(accuracy, Some(1.0));
+        let rules: Vec<(i32, String)> = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT segment, rule FROM segment_churn_rules('c_churn')",
+                    None,
+                    &[],
+                )
+                .unwrap()
+                .map(|r| {
+                    (
+                        r.get::<i32>(1).unwrap().unwrap(),
+                        r.get::<String>(2).unwrap().unwrap(),
+                    )
+                })
+                .collect()
+        });
+        for (segment, rule) in rules {
+            let wrong = Spi::get_one::<i64>(&format!(
+                "SELECT count(*) FROM c WHERE ({rule}) <> (segment_churn_assign('c_churn', c) = {segment})"
+            ))
+            .unwrap();
+            assert_eq!(wrong, Some(0), "{rule}");
+        }
+    }
 }
