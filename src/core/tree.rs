@@ -1,5 +1,5 @@
-//! A binary classification tree (CART) whose leaves are churn-risk segments, with its rules as
-//! SQL.
+//! A classification tree (CART) whose leaves are segments: churn-risk segments for a churn
+//! label (two classes), or a readable surrogate of a clustering model (one class per segment).
 //!
 //! Our own rather than linfa-trees' `DecisionTree`, for three measured reasons (see
 //! ../shared/LINFA-NOTES.md and linfa-trees 0.8.1's source): its fit prunes every pair of
@@ -45,7 +45,8 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaf: Option<u32>,
     pub rows: u64,
-    pub positives: u64,
+    /// Unweighted training rows of each class.
+    pub counts: Vec<u64>,
     /// Weighted impurity decrease of this split, times the node's share of the training weight
     /// (scikit-learn's importance contribution).
     #[serde(default)]
@@ -58,26 +59,46 @@ pub struct Tree {
     pub nodes: Vec<Node>,
 }
 
-fn impurity(criterion: Criterion, pos: f64, total: f64) -> f64 {
-    if total <= 0.0 {
-        return 0.0;
+impl Node {
+    /// Training rows of class 1 (churned, for a churn tree).
+    pub fn positives(&self) -> u64 {
+        self.counts.get(1).copied().unwrap_or(0)
     }
-    let p = pos / total;
-    let q = 1.0 - p;
-    match criterion {
-        Criterion::Gini => 1.0 - p * p - q * q,
-        Criterion::Entropy => {
-            let h = |v: f64| if v > 0.0 { -v * v.log2() } else { 0.0 };
-            h(p) + h(q)
+
+    /// The class with the most training rows (the lowest on a tie).
+    pub fn majority(&self) -> u32 {
+        let mut best = 0;
+        for (c, &n) in self.counts.iter().enumerate() {
+            if n > self.counts[best] {
+                best = c;
+            }
         }
+        best as u32
     }
 }
 
-/// Fits a tree on `x` (rows) with labels `y` (true = churned) and per-row weights `w`.
+/// Impurity of weighted class totals `w` summing to `total`.
+fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
+    if total <= 0.0 {
+        return 0.0;
+    }
+    match criterion {
+        Criterion::Gini => 1.0 - w.iter().map(|v| (v / total) * (v / total)).sum::<f64>(),
+        Criterion::Entropy => w
+            .iter()
+            .map(|v| v / total)
+            .filter(|&p| p > 0.0)
+            .map(|p| -p * p.log2())
+            .sum(),
+    }
+}
+
+/// Fits a tree on `x` (rows) with class labels `y` (`0..classes`) and per-row weights `w`.
 /// `check` is called between nodes.
 pub fn fit(
     x: &FeatureMatrix,
-    y: &[bool],
+    y: &[u32],
+    classes: usize,
     w: &[f64],
     p: TreeParams,
     check: &mut dyn FnMut(),
@@ -105,26 +126,25 @@ pub fn fit(
         right: 0,
         leaf: None,
         rows: 0,
-        positives: 0,
+        counts: vec![0; classes],
         gain: 0.0,
     });
     let mut next_leaf = 0u32;
     while let Some((at, range, depth)) = stack.pop() {
         check();
         let rows = &sorted[0][range.clone()];
-        let (mut wpos, mut wall, mut positives) = (0.0, 0.0, 0u64);
+        let mut weights = vec![0.0; classes];
+        let mut counts = vec![0u64; classes];
         for &i in rows {
-            wall += w[i as usize];
-            if y[i as usize] {
-                wpos += w[i as usize];
-                positives += 1;
-            }
+            weights[y[i as usize] as usize] += w[i as usize];
+            counts[y[i as usize] as usize] += 1;
         }
+        let wall: f64 = weights.iter().sum();
         nodes[at].rows = rows.len() as u64;
-        nodes[at].positives = positives;
-        let parent = impurity(p.criterion, wpos, wall);
+        nodes[at].counts = counts;
+        let parent = impurity(p.criterion, &weights, wall);
         let best = if depth < p.max_depth && rows.len() >= 2 * p.min_samples_leaf && parent > 0.0 {
-            best_split(x, y, w, &sorted, range.clone(), p, wpos, wall)
+            best_split(x, y, w, &sorted, range.clone(), p, &weights, wall)
         } else {
             None
         };
@@ -156,7 +176,7 @@ pub fn fit(
                 right: 0,
                 leaf: None,
                 rows: 0,
-                positives: 0,
+                counts: vec![0; classes],
                 gain: 0.0,
             });
         }
@@ -180,25 +200,26 @@ pub fn fit(
 #[allow(clippy::too_many_arguments)]
 fn best_split(
     x: &FeatureMatrix,
-    y: &[bool],
+    y: &[u32],
     w: &[f64],
     sorted: &[Vec<u32>],
     range: std::ops::Range<usize>,
     p: TreeParams,
-    wpos: f64,
+    weights: &[f64],
     wall: f64,
 ) -> Option<(usize, f64, f64)> {
     let m = range.len();
     let mut best: Option<(usize, f64, f64)> = None;
+    let mut left = vec![0.0; weights.len()];
+    let mut right = vec![0.0; weights.len()];
     for (j, idx) in sorted.iter().enumerate() {
         let rows = &idx[range.clone()];
-        let (mut lpos, mut lall) = (0.0, 0.0);
+        left.fill(0.0);
+        let mut lall = 0.0;
         for (count, pair) in rows.windows(2).enumerate() {
             let i = pair[0] as usize;
             lall += w[i];
-            if y[i] {
-                lpos += w[i];
-            }
+            left[y[i] as usize] += w[i];
             let left_rows = count + 1;
             if left_rows < p.min_samples_leaf || m - left_rows < p.min_samples_leaf {
                 continue;
@@ -207,8 +228,11 @@ fn best_split(
             if a == b {
                 continue;
             }
-            let score = (lall * impurity(p.criterion, lpos, lall)
-                + (wall - lall) * impurity(p.criterion, wpos - lpos, wall - lall))
+            for ((r, t), l) in right.iter_mut().zip(weights).zip(&left) {
+                *r = t - l;
+            }
+            let score = (lall * impurity(p.criterion, &left, lall)
+                + (wall - lall) * impurity(p.criterion, &right, wall - lall))
                 / wall;
             if best.is_none_or(|(_, _, s)| score < s - 1e-15) {
                 let mut threshold = a + (b - a) / 2.0;
@@ -306,6 +330,51 @@ impl Tree {
         imp
     }
 
+    /// The same partition by majority class with fewer leaves: a split whose two sides end in
+    /// leaves of the same majority class becomes a leaf (bottom up), leaves renumbered left to
+    /// right. For describing segments, where such a split says nothing.
+    pub fn merged_by_majority(&self) -> Tree {
+        fn build(t: &Tree, at: usize, out: &mut Vec<Node>) -> usize {
+            let node = &t.nodes[at];
+            let me = out.len();
+            out.push(Node {
+                leaf: None,
+                ..node.clone()
+            });
+            if node.feature.is_some() {
+                let left = build(t, node.left, out);
+                let right = build(t, node.right, out);
+                let (l, r) = (&out[left], &out[right]);
+                if l.feature.is_none() && r.feature.is_none() && l.majority() == r.majority() {
+                    out.truncate(me + 1);
+                    out[me].feature = None;
+                } else {
+                    out[me].left = left;
+                    out[me].right = right;
+                }
+            }
+            me
+        }
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        build(self, 0, &mut nodes);
+        let mut next = 0;
+        // Depth-first, left first: the same left-to-right order as a fitted tree.
+        let mut stack = vec![0usize];
+        while let Some(at) = stack.pop() {
+            match nodes[at].feature {
+                None => {
+                    nodes[at].leaf = Some(next);
+                    next += 1;
+                }
+                Some(_) => {
+                    stack.push(nodes[at].right);
+                    stack.push(nodes[at].left);
+                }
+            }
+        }
+        Tree { nodes }
+    }
+
     /// Checks a stored tree: children in range, leaves numbered 0..leaves, finite thresholds.
     pub fn validate(&self, d: usize) -> Result<(), String> {
         let n = self.nodes.len();
@@ -384,8 +453,8 @@ mod tests {
     fn splits_by_hand() {
         // x0 separates perfectly at 2.5; x1 is noise.
         let x = FeatureMatrix::from_rows(vec![1.0, 5.0, 2.0, 1.0, 3.0, 5.0, 4.0, 1.0], 2);
-        let y = [false, false, true, true];
-        let t = fit(&x, &y, &[1.0; 4], PARAMS, &mut || {});
+        let y = [0, 0, 1, 1];
+        let t = fit(&x, &y, 2, &[1.0; 4], PARAMS, &mut || {});
         assert_eq!(t.nodes[0].feature, Some(0));
         assert_eq!(t.nodes[0].threshold, 2.5);
         assert_eq!(t.leaves().len(), 2);
@@ -401,7 +470,7 @@ mod tests {
             }]
         );
         assert_eq!(t.importance(2), vec![1.0, 0.0]);
-        assert_eq!(t.leaves()[1].positives, 2);
+        assert_eq!(t.leaves()[1].positives(), 2);
         t.validate(2).unwrap();
     }
 
@@ -410,13 +479,12 @@ mod tests {
         // Best root split at 7.5 (entropy 0.362 against 0.646 at 6.5), then the left half at
         // 3.5: churn rates 0/4, 1/4 and 4/4. linfa would merge the two "stays" leaves.
         let xs: Vec<f64> = (0..12).map(|i| i as f64).collect();
-        let y = [
-            false, false, false, false, false, true, false, false, true, true, true, true,
-        ];
+        let y = [0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
         let x = FeatureMatrix::from_rows(xs, 1);
         let t = fit(
             &x,
             &y,
+            2,
             &[1.0; 12],
             TreeParams {
                 max_depth: 2,
@@ -425,7 +493,7 @@ mod tests {
             },
             &mut || {},
         );
-        let rates: Vec<(u64, u64)> = t.leaves().iter().map(|l| (l.positives, l.rows)).collect();
+        let rates: Vec<(u64, u64)> = t.leaves().iter().map(|l| (l.positives(), l.rows)).collect();
         assert_eq!(rates, vec![(0, 4), (1, 4), (4, 4)]);
         // Rules agree with prediction for every row.
         for i in 0..12 {
@@ -458,13 +526,14 @@ mod tests {
         for _ in 0..20 {
             let n = 200;
             let data: Vec<f64> = (0..n * 3).map(|_| (next() * 100.0).round()).collect();
-            let y: Vec<bool> = (0..n)
-                .map(|i| data[i * 3 + 1] + 20.0 * next() > 60.0)
+            let y: Vec<u32> = (0..n)
+                .map(|i| (data[i * 3 + 1] + 20.0 * next() > 60.0) as u32)
                 .collect();
             let x = FeatureMatrix::from_rows(data.clone(), 3);
             let ours = fit(
                 &x,
                 &y,
+                2,
                 &vec![1.0; n],
                 TreeParams {
                     max_depth: 1,
@@ -491,6 +560,35 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 15, "only {compared} stumps compared");
+    }
+
+    #[test]
+    fn merging_keeps_the_majority_partition() {
+        // Leaves (0/4, 1/4, 4/4) by x: the first two both have majority 0 and merge.
+        let xs: Vec<f64> = (0..12).map(|i| i as f64).collect();
+        let y = [0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
+        let x = FeatureMatrix::from_rows(xs, 1);
+        let t = fit(
+            &x,
+            &y,
+            2,
+            &[1.0; 12],
+            TreeParams {
+                max_depth: 2,
+                min_samples_leaf: 4,
+                criterion: Criterion::Entropy,
+            },
+            &mut || {},
+        );
+        let m = t.merged_by_majority();
+        m.validate(1).unwrap();
+        let leaves: Vec<(u32, u64)> = m.leaves().iter().map(|l| (l.majority(), l.rows)).collect();
+        assert_eq!(leaves, vec![(0, 8), (1, 4)]);
+        for i in 0..12 {
+            let a = t.leaf_node(&[i as f64]).majority();
+            let b = m.leaf_node(&[i as f64]).majority();
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn segment_churn_rules(
         .zip(rules)
         .enumerate()
         .map(|(s, (leaf, rule))| {
-            let rate = leaf.positives as f64 / leaf.rows.max(1) as f64;
+            let rate = leaf.positives() as f64 / leaf.rows.max(1) as f64;
             (
                 s as i32,
                 rule,
@@ -315,7 +315,7 @@ fn segment_churn_tree(model: Option<&str>) -> String {
     ) {
         let node = &t.nodes[at];
         let pad = "    ".repeat(indent);
-        let rate = node.positives as f64 / node.rows.max(1) as f64;
+        let rate = node.positives() as f64 / node.rows.max(1) as f64;
         match (node.feature, node.leaf) {
             (Some(f), _) => {
                 out.push_str(&format!(
@@ -351,4 +351,115 @@ fn segment_churn_tree(model: Option<&str>) -> String {
     }
     walk(&churn.tree, &columns, 0, 0, "all: ", &mut out);
     out
+}
+
+/// A clustering model's segments as plain SQL: a shallow decision tree (depth `max_depth`) is
+/// fitted on the segments the model gives the rows of a relation (default: the one it was
+/// fitted on), and each segment's rule is the OR of the leaves where it is the majority. Per
+/// segment: its rows, the share of them its rule selects (`captured`), the share of the rule's
+/// rows that are in it (`precision`), and the rules' fidelity (the share of all rows the rules
+/// put in the model's segment; the same on every row). Noise (dbscan) is segment -1. Rows with
+/// a NULL feature are left out (a rule cannot say where NULLs go).
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_rules(
+    model: Option<&str>,
+    max_depth: default!(Option<i32>, 3),
+    source: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(segment, i32),
+        name!(rule, String),
+        name!(rows, i64),
+        name!(captured, f64),
+        name!(precision, f64),
+        name!(fidelity, f64),
+    ),
+> {
+    let name = require(model, "model");
+    let depth = require(max_depth, "max_depth");
+    if !(1..=10).contains(&depth) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("max_depth must be between 1 and 10, not {depth}"),
+            Some("Shallow trees give short rules; 3 is the default."),
+        );
+    }
+    let stored = catalog::load(name, None);
+    if stored.model.churn.is_some() {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is a churn model: its leaves have rules already"),
+            Some("Use segment_churn_rules."),
+        );
+    }
+    let src = super::inspect::source_for(&stored, source);
+    let m = &stored.model;
+    let assigner = m.assigner();
+    let k = m.k();
+    let columns = m.columns();
+    let mut builder = MatrixBuilder::new(
+        columns.names.clone(),
+        crate::core::options::ImputeMethod::Skip,
+        gucs::max_memory_bytes(),
+    );
+    let mut labels: Vec<u32> = Vec::new();
+    let mut raw = vec![0.0; columns.width()];
+    let mut scratch = vec![0.0; k];
+    let mut noise = false;
+    source::for_each_row(&src, &m.categories, |row| {
+        if row.iter().any(|v| v.is_none()) {
+            return Ok(());
+        }
+        for (slot, v) in raw.iter_mut().zip(row) {
+            *slot = v.unwrap_or(f64::NAN);
+        }
+        let Some(label) = assigner.label_raw(&mut raw, &mut scratch)? else {
+            return Ok(());
+        };
+        builder.push(row)?;
+        let class = if label == crate::core::profile::NOISE {
+            noise = true;
+            k as u32
+        } else {
+            label
+        };
+        labels.push(class);
+        Ok(())
+    })
+    .or_raise();
+    if labels.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "the relation has no rows without NULL features to describe",
+            None,
+        );
+    }
+    let built = builder.finish().or_raise();
+    let classes = if noise { k + 1 } else { k };
+    let (rules, fidelity) = churn::surrogate_rules(
+        &built.matrix,
+        &labels,
+        classes,
+        depth as usize,
+        &m.features,
+        &m.categories,
+        &mut interrupt,
+    );
+    TableIterator::new(rules.into_iter().map(move |r| {
+        let segment = if r.segment as usize == k {
+            -1
+        } else {
+            r.segment as i32
+        };
+        (
+            segment,
+            r.rule,
+            r.rows as i64,
+            r.captured,
+            r.precision,
+            fidelity,
+        )
+    }))
 }

@@ -140,7 +140,7 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
 }
 
 /// The source to read for a stored model: the given relation, or the one it was fitted on.
-fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
+pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
     let rel = source.unwrap_or_else(|| {
         PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
             raise(

@@ -92,7 +92,39 @@ SELECT leaves > 1 AS split FROM segment_churn_fit('bank_flags', ARRAY['age', 'ba
 SELECT leaves > 1 AS split FROM segment_churn_fit('bank_flags', ARRAY['age', 'balance'], 'status', name => 'b3',
                                                   options => '{"positive": "in"}');
 
+-- Rules for clustering models too: segment_rules fits a shallow tree on a clustering model's
+-- own segments and gives each segment a predicate on the raw columns, with the share of its
+-- rows the predicate captures, its precision, and the rules' overall fidelity (the share of rows
+-- the rules put in the model's segment), so a BI tool can reproduce segments with plain SQL.
+\set spend 'ARRAY[''fresh'', ''milk'', ''grocery'', ''frozen'', ''detergents_paper'', ''delicassen'']'
+SELECT segments FROM segment_fit('wholesale_customers', :spend, 3, name => 'shops_raw',
+    options => '{"log": ["fresh", "milk", "grocery", "frozen", "detergents_paper", "delicassen"]}');
+SELECT segment, rule, rows, round(captured::numeric, 3) AS captured, round(precision::numeric, 3) AS precision,
+       round(fidelity::numeric, 3) AS fidelity
+FROM segment_rules('shops_raw', max_depth => 2);
+-- The figures are what the predicates do on the table: count the rows each rule selects.
+CREATE FUNCTION rule_hits(model text, rule text, segment int, OUT selected bigint, OUT hits bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE segment_assign(%L, w) = %s)
+                    FROM wholesale_customers w WHERE %s', model, segment, rule)
+    INTO selected, hits;
+END $$;
+SELECT r.segment,
+       (h).hits = round(r.captured * r.rows) AS captured_checks,
+       (h).hits = round(r.precision * (h).selected) AS precision_checks
+FROM segment_rules('shops_raw', max_depth => 2) r,
+     LATERAL (SELECT rule_hits('shops_raw', r.rule, r.segment) AS h) x
+ORDER BY r.segment;
+-- Deeper trees follow the segments more closely.
+SELECT max_depth, round(min(fidelity)::numeric, 3) AS fidelity
+FROM generate_series(1, 4) max_depth, LATERAL segment_rules('shops_raw', max_depth) GROUP BY 1 ORDER BY 1;
+
 -- Errors.
+SELECT * FROM segment_rules('subscribers');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_rules('shops_raw', 0);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('bank_flags', ARRAY['age'], 'status');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('bank', ARRAY['age'], 'no_such_label');
