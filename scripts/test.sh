@@ -43,8 +43,15 @@ rm -rf "$WORK"
 mkdir -p "$WORK/in"
 cp -r tests/pg_regress/sql tests/pg_regress/expected tests/pg_regress/schedule "$WORK/in/"
 mkdir -p "$WORK/in/data" "$WORK/in/reference"
-cp tests/data/wholesale_customers/wholesale_customers.csv tests/data/bank_marketing/bank.csv "$WORK/in/data/"
+cp tests/data/wholesale_customers/wholesale_customers.csv tests/data/bank_marketing/bank.csv \
+    tests/data/cdnow/cdnow_master_transactions.csv "$WORK/in/data/"
 cp tests/reference/*.csv "$WORK/in/reference/"
+# The README's walk-through is a test of its own: its SQL, as written there, run from a directory
+# laid out like the repository (it reads tests/data/cdnow with \copy).
+sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' README.md |
+    sed '1,2d;$d' | sed '$d' > "$WORK/in/sql/walkthrough.sql"
+mkdir -p "$WORK/tests/data/cdnow"
+cp tests/data/cdnow/cdnow_master_transactions.csv "$WORK/tests/data/cdnow/"
 pg_workdir "$WORK"
 status=0
 (cd "$WORK" && as_pg "$PG_REGRESS" \

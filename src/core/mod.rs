@@ -17,5 +17,6 @@ pub mod options;
 pub mod parallel;
 pub mod preprocess;
 pub mod profile;
+pub mod rfm;
 pub mod tree;
 pub mod ward;

@@ -8,5 +8,6 @@ mod errors;
 mod fit;
 mod inspect;
 mod planner;
+mod rfm;
 mod source;
 mod tests;

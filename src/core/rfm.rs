@@ -1,0 +1,153 @@
+//! RFM (recency, frequency, monetary) scores and segment names for customers whose purchases the
+//! server has already aggregated (see src/pg/rfm.rs for the query).
+
+use super::error::{CoreError, CoreResult};
+use serde::{Deserialize, Serialize};
+
+/// What a negative amount (a return) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Returns {
+    /// Returns reduce the customer's monetary value (net spend).
+    #[default]
+    Net,
+    /// Returns are left out.
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RfmOptions {
+    pub returns: Returns,
+}
+
+impl RfmOptions {
+    pub fn from_json(text: &str) -> CoreResult<RfmOptions> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            CoreError::invalid_parameter(format!("options are not valid JSON: {e}"))
+        })?;
+        if !value.is_object() {
+            return Err(CoreError::invalid_parameter(format!(
+                "options must be a JSON object, not {value}"
+            )));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            CoreError::invalid_parameter(format!("invalid option: {e}"))
+                .with_hint("Known options: returns (net | ignore).")
+        })
+    }
+}
+
+pub const MAX_BINS: i32 = 100;
+
+pub fn check_bins(bins: i32) -> CoreResult<usize> {
+    if !(1..=MAX_BINS).contains(&bins) {
+        return Err(CoreError::invalid_parameter(format!(
+            "bins must be between 1 and {MAX_BINS}, not {bins}"
+        ))
+        .with_hint("Scores go from 1 to bins; 5 is the usual choice."));
+    }
+    Ok(bins as usize)
+}
+
+/// Scores 1..bins by quantile: a customer's score is 1 + floor(bins x (customers with a
+/// strictly worse value) / customers). Equal values get equal scores whatever the row order;
+/// with fewer distinct values than bins some scores stay unused. `higher_is_better` is false for
+/// recency (fewer days since the last purchase is better).
+pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
+    let n = values.len();
+    let mut sorted: Vec<f64> = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    values
+        .iter()
+        .map(|&v| {
+            let worse = if higher_is_better {
+                sorted.partition_point(|&x| x < v)
+            } else {
+                n - sorted.partition_point(|&x| x <= v)
+            };
+            (1 + bins * worse / n.max(1)) as u32
+        })
+        .collect()
+}
+
+/// The score on the usual 1..5 scale: 1 + floor((score - 1) x 5 / bins).
+pub fn on_five(score: u32, bins: usize) -> u32 {
+    1 + (score - 1) * 5 / bins as u32
+}
+
+/// An inclusive range of 1..5 scores.
+pub type Scores = (u32, u32);
+
+/// The widely used RFM segment names, on recency and frequency scores (1..5, 5 best): the first
+/// row whose ranges hold (R, F) names it. "Lost" (R 1, F 1) comes before "Hibernating", which
+/// takes the rest of that corner; every other pair is in exactly one row. Monetary does not
+/// enter the name, as in the usual scheme.
+pub const SEGMENTS: [(&str, Scores, Scores); 11] = [
+    ("Lost", (1, 1), (1, 1)),
+    ("Champions", (5, 5), (4, 5)),
+    ("Loyal", (3, 4), (4, 5)),
+    ("Potential loyalist", (4, 5), (2, 3)),
+    ("New customers", (5, 5), (1, 1)),
+    ("Promising", (4, 4), (1, 1)),
+    ("Need attention", (3, 3), (3, 3)),
+    ("About to sleep", (3, 3), (1, 2)),
+    ("At risk", (1, 2), (3, 4)),
+    ("Cannot lose them", (1, 2), (5, 5)),
+    ("Hibernating", (1, 2), (1, 2)),
+];
+
+/// The segment of 1..5 recency and frequency scores.
+pub fn segment(r: u32, f: u32) -> &'static str {
+    SEGMENTS
+        .iter()
+        .find(|(_, (r0, r1), (f0, f1))| (*r0..=*r1).contains(&r) && (*f0..=*f1).contains(&f))
+        .map(|(name, _, _)| *name)
+        .expect("the table covers every (R, F) pair")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_scores_share_ties() {
+        // 10 distinct values in 5 bins: two per score.
+        let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
+        assert_eq!(scores(&v, 5, true), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        // Lower is better for recency: the smallest gets 5.
+        assert_eq!(scores(&v, 5, false), vec![5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
+        // Ties share a score, independent of order.
+        assert_eq!(scores(&[3.0, 1.0, 3.0, 3.0], 4, true), vec![2, 1, 2, 2]);
+        // One bin, and more bins than values.
+        assert_eq!(scores(&[7.0, 1.0], 1, true), vec![1, 1]);
+        assert_eq!(scores(&[7.0, 1.0], 10, true), vec![6, 1]);
+        assert_eq!(scores(&[2.0, 2.0], 5, false), vec![1, 1]);
+    }
+
+    #[test]
+    fn every_pair_has_one_name() {
+        for r in 1..=5 {
+            for f in 1..=5 {
+                let name = segment(r, f);
+                let matches = SEGMENTS
+                    .iter()
+                    .filter(|(_, (r0, r1), (f0, f1))| {
+                        (*r0..=*r1).contains(&r) && (*f0..=*f1).contains(&f)
+                    })
+                    .count();
+                // Only (1, 1) is in two ranges (Lost, then Hibernating); Lost comes first.
+                assert_eq!(matches, if (r, f) == (1, 1) { 2 } else { 1 }, "{r} {f}");
+                assert!(!name.is_empty());
+            }
+        }
+        assert_eq!(segment(5, 5), "Champions");
+        assert_eq!(segment(1, 5), "Cannot lose them");
+        assert_eq!(segment(2, 1), "Hibernating");
+        assert_eq!(segment(1, 1), "Lost");
+        assert_eq!(on_five(10, 10), 5);
+        assert_eq!(on_five(1, 10), 1);
+        assert_eq!(on_five(1, 1), 1);
+        assert_eq!(on_five(3, 3), 4);
+    }
+}
