@@ -1,6 +1,7 @@
 //! The pure-Rust core: no pgrx types here, everything unit-tested with `cargo test`.
 
 pub mod churn;
+pub mod clv;
 pub mod dbscan;
 pub mod encoding;
 pub mod error;

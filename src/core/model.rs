@@ -99,6 +99,13 @@ impl SegmentModel {
         };
         let head: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
+        if head.get("method").and_then(|m| m.as_str()) == Some("clv") {
+            return Err(CoreError::new(
+                ErrorKind::BadModel,
+                "is a customer lifetime value model, not a segment model",
+            )
+            .with_hint("Use segment_clv for it."));
+        }
         let version = head.get("format_version").and_then(|v| v.as_u64());
         if version != Some(FORMAT_VERSION as u64) {
             let found = version.map_or("none".to_string(), |v| v.to_string());

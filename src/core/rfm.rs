@@ -1,5 +1,6 @@
-//! RFM (recency, frequency, monetary) scores and segment names for customers whose purchases the
-//! server has already aggregated (see src/pg/rfm.rs for the query).
+//! RFM (recency, frequency, monetary): the scoring rule and the segment names, written as SQL for
+//! the query src/pg/rfm.rs builds (the server aggregates, scores and streams the rows), and in
+//! Rust for the tests.
 
 use super::error::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
@@ -50,10 +51,20 @@ pub fn check_bins(bins: i32) -> CoreResult<usize> {
     Ok(bins as usize)
 }
 
-/// Scores 1..bins by quantile: a customer's score is 1 + floor(bins x (customers with a
-/// strictly worse value) / customers). Equal values get equal scores whatever the row order;
-/// with fewer distinct values than bins some scores stay unused. `higher_is_better` is false for
-/// recency (fewer days since the last purchase is better).
+/// A score 1..bins by quantile, as SQL over the customer rows of a window query: 1 + floor(bins
+/// x (customers with a strictly worse value) / customers). The strictly worse count is
+/// rank() - 1 in the order from worst to best, so equal values share a score whatever the row
+/// order; with fewer distinct values than bins some scores stay unused. `column` is a quoted
+/// identifier; `higher_is_better` is false for recency.
+pub fn score_sql(column: &str, bins: usize, higher_is_better: bool) -> String {
+    let order = if higher_is_better { "ASC" } else { "DESC" };
+    format!(
+        "(1 + {bins} * (pg_catalog.rank() OVER (ORDER BY {column} {order}) - 1) \
+         / pg_catalog.count(*) OVER ())::int4"
+    )
+}
+
+/// The same rule in Rust, for the tests (and as its executable definition).
 pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
     let n = values.len();
     let mut sorted: Vec<f64> = values.to_vec();
@@ -69,6 +80,21 @@ pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
             (1 + bins * worse / n.max(1)) as u32
         })
         .collect()
+}
+
+/// The segment name as a SQL CASE over two 1..bins score expressions, from `SEGMENTS` (the
+/// scores rescaled to 1..5 first, as `on_five`).
+pub fn segment_sql(r: &str, f: &str, bins: usize) -> String {
+    let five = |e: &str| format!("(1 + ({e} - 1) * 5 / {bins})");
+    let (r5, f5) = (five(r), five(f));
+    let mut sql = String::from("CASE");
+    for (name, (r0, r1), (f0, f1)) in SEGMENTS {
+        sql.push_str(&format!(
+            " WHEN {r5} BETWEEN {r0} AND {r1} AND {f5} BETWEEN {f0} AND {f1} THEN '{name}'"
+        ));
+    }
+    sql.push_str(" END");
+    sql
 }
 
 /// The score on the usual 1..5 scale: 1 + floor((score - 1) x 5 / bins).
@@ -123,6 +149,14 @@ mod tests {
         assert_eq!(scores(&[7.0, 1.0], 1, true), vec![1, 1]);
         assert_eq!(scores(&[7.0, 1.0], 10, true), vec![6, 1]);
         assert_eq!(scores(&[2.0, 2.0], 5, false), vec![1, 1]);
+    }
+
+    #[test]
+    fn sql_case_names_like_the_table() {
+        let case = segment_sql("r", "f", 5);
+        assert!(case.starts_with("CASE WHEN (1 + (r - 1) * 5 / 5) BETWEEN 1 AND 1"));
+        assert_eq!(case.matches(" WHEN ").count(), SEGMENTS.len());
+        assert!(score_sql("\"recency_days\"", 5, false).contains("ORDER BY \"recency_days\" DESC"));
     }
 
     #[test]

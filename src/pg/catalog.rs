@@ -191,6 +191,32 @@ pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
     Some((version?, SegmentModel::from_json(&doc?).ok()?))
 }
 
+/// The current version's model document as JSON, whatever its kind (CLV models are not segment
+/// models).
+pub fn load_document(name: &str) -> serde_json::Value {
+    let query = format!(
+        "SELECT model::text FROM {} WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        table()
+    );
+    let doc = Spi::connect(|client| {
+        let t = client
+            .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
+            .ok()?;
+        if t.is_empty() {
+            return None;
+        }
+        t.first().get_one::<String>().ok().flatten()
+    });
+    match doc {
+        Some(d) => serde_json::from_str(&d).unwrap_or(serde_json::Value::Null),
+        None => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" does not exist"),
+            Some("See SELECT name, version FROM segment_models."),
+        ),
+    }
+}
+
 /// Sets (or with None, clears) the label of one segment of the current version.
 pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
     let query = format!(

@@ -4,6 +4,7 @@
 mod assign;
 mod catalog;
 mod churn;
+mod clv;
 mod errors;
 mod fit;
 mod inspect;

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Benchmark of segment_rfm against the GROUP BY an analyst would write, in one run (run by
+benches/run.sh).
+
+A synthetic purchase log: RFM_TRANSACTIONS rows (default 10,000,000) for RFM_CUSTOMERS customers
+(default 1,000,000): integer customer, timestamptz within a year, numeric amount with 2% returns.
+  ours:      SELECT count(*) FROM segment_rfm(...)           (aggregate, scores, names)
+  baseline:  SELECT count(*) FROM (SELECT customer, count(DISTINCT at::date), sum(amount),
+             min(at::date), max(at::date) FROM log GROUP BY customer) s
+also the cheapest aggregate, count(*) and sum(amount) per customer, for scale. Backend peak
+private memory (RssAnon, polled) during segment_rfm, over the idle backend. Medians of REPEAT.
+"""
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+
+import psycopg
+
+DSN = os.environ["BENCH_DSN"]
+TRANSACTIONS = int(os.environ.get("BENCH_RFM_TRANSACTIONS", 10_000_000))
+CUSTOMERS = int(os.environ.get("BENCH_RFM_CUSTOMERS", 1_000_000))
+REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+
+
+def rss_anon(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"RssAnon:\s+(\d+) kB", f.read()).group(1))
+
+
+def main():
+    conn = psycopg.connect(DSN, autocommit=True)
+    cur = conn.cursor()
+    have = cur.execute("SELECT count(*) FROM pg_class WHERE relname = 'bench_log'").fetchone()[0]
+    if not have or cur.execute("SELECT count(*) FROM bench_log").fetchone()[0] != TRANSACTIONS:
+        cur.execute("DROP TABLE IF EXISTS bench_log")
+        cur.execute("SELECT setseed(0.3)")
+        cur.execute(
+            f"CREATE TABLE bench_log AS SELECT (random() * {CUSTOMERS - 1})::int + 1 AS customer, "
+            "timestamptz '2025-01-01' + random() * interval '365 days' AS at, "
+            "round((CASE WHEN random() < 0.02 THEN -1 ELSE 1 END * random() * 100)::numeric, 2) AS amount "
+            f"FROM generate_series(1, {TRANSACTIONS})")
+        cur.execute("VACUUM ANALYZE bench_log")
+    cur.execute("SET work_mem = '64MB'")
+    ours_sql = ("SELECT count(*) FROM segment_rfm('bench_log', 'customer', 'at', 'amount', "
+                "as_of => '2026-01-01')")
+    base_sql = ("SELECT count(*) FROM (SELECT customer, count(DISTINCT at::date), sum(amount), "
+                "min(at::date), max(at::date) FROM bench_log GROUP BY customer) s")
+    cheap_sql = "SELECT count(*) FROM (SELECT customer, count(*), sum(amount) FROM bench_log GROUP BY customer) s"
+
+    def timed(sql, c=cur):
+        times = []
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            c.execute(sql).fetchall()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    cur.execute(cheap_sql).fetchall()  # warm the cache
+    base = timed(base_sql)
+    cheap = timed(cheap_sql)
+    # Ours in a fresh backend whose memory is polled.
+    mc = psycopg.connect(DSN, autocommit=True)
+    mc.execute("SET work_mem = '64MB'")
+    pid = mc.execute("SELECT pg_backend_pid()").fetchone()[0]
+    idle = rss_anon(pid)
+    peak = [idle]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            try:
+                peak[0] = max(peak[0], rss_anon(pid))
+            except (OSError, AttributeError):
+                pass
+            time.sleep(0.005)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    ours = timed(ours_sql, mc.cursor())
+    done.set()
+    t.join()
+    customers = cur.execute(ours_sql).fetchone()[0]
+    print(f"transactions={TRANSACTIONS} customers={customers} work_mem=64MB repeat={REPEAT} (medians)")
+    print(f"{'segment_rfm (count of its rows)':52s} {ours:8.3f} s")
+    print(f"{'GROUP BY customer: count(DISTINCT day), sum, min, max':52s} {base:8.3f} s")
+    print(f"{'GROUP BY customer: count(*), sum (the cheapest)':52s} {cheap:8.3f} s")
+    print(f"segment_rfm / same GROUP BY   = {ours / base:.2f}   (issue 5 target <= 1.5)")
+    print(f"segment_rfm / cheapest        = {ours / cheap:.2f}")
+    print(f"segment_rfm peak private memory = {(peak[0] - idle) / 1024:.0f} MB over the idle backend")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
