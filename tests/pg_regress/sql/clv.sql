@@ -63,11 +63,11 @@ FROM segment_clv_fit('cdnow_sample', 'customer_id', 'date', 'dollar_value', '199
      segment_clv_fit('calibration_rows', 'customer_id', 'date', 'dollar_value', '1997-09-30', name => 'calibration_only') b;
 -- A customer whose only purchase is on calibration_end: x = 0, T = 0, alive; a return (amount
 -- < 0) is not a purchase; a purchase of amount 0 is one.
-CREATE TABLE tx AS SELECT customer_id, date, dollar_value FROM cdnow_sample;
-INSERT INTO tx VALUES (90001, '1997-09-30', 10), (90002, '1997-06-01', 10), (90002, '1997-07-01', -10),
+CREATE TABLE clv_tx AS SELECT customer_id, date, dollar_value FROM cdnow_sample;
+INSERT INTO clv_tx VALUES (90001, '1997-09-30', 10), (90002, '1997-06-01', 10), (90002, '1997-07-01', -10),
                       (90002, '1997-08-01', 0);
 SELECT customers, repeat_customers
-FROM segment_clv_fit('tx', 'customer_id', 'date', 'dollar_value', '1997-09-30', name => 'edges');
+FROM segment_clv_fit('clv_tx', 'customer_id', 'date', 'dollar_value', '1997-09-30', name => 'edges');
 SELECT customer, x, round(t_x::numeric, 3) AS t_x, round(t::numeric, 3) AS t, round(p_alive::numeric, 3) AS p_alive
 FROM segment_clv('edges') WHERE customer IN ('90001', '90002') ORDER BY customer;
 
