@@ -52,9 +52,9 @@ ensure_cargo_pgrx() {
 }
 
 ensure_python_packages() {
-    python3 -c 'import sklearn, numpy, psycopg' 2>/dev/null && return 0
-    log "installing scikit-learn, numpy, psycopg (Python reference and benchmarks)"
-    python3 -m pip install -q scikit-learn numpy 'psycopg[binary]'
+    python3 -c 'import sklearn, numpy, psycopg, pandas, lifetimes' 2>/dev/null && return 0
+    log "installing scikit-learn, numpy, pandas, psycopg, lifetimes (Python reference and benchmarks)"
+    python3 -m pip install -q scikit-learn numpy pandas 'psycopg[binary]' lifetimes
 }
 
 ensure_all() {

@@ -440,6 +440,40 @@ mod tests {
     }
 
     #[test]
+    fn grouped_likelihood_equals_the_per_customer_one() {
+        let hs = [
+            History {
+                x: 0.0,
+                t_x: 0.0,
+                t: 30.0,
+            },
+            History {
+                x: 2.0,
+                t_x: 10.0,
+                t: 38.0,
+            },
+            History {
+                x: 2.0,
+                t_x: 12.0,
+                t: 38.0,
+            },
+            History {
+                x: 2.0,
+                t_x: 10.0,
+                t: 38.0,
+            },
+            History {
+                x: 7.0,
+                t_x: 35.5,
+                t: 36.0,
+            },
+        ];
+        let fit = fit_bgnbd(&hs, 0.0, &mut || {}).unwrap();
+        let direct: f64 = hs.iter().map(|h| fit.params.log_likelihood(h)).sum();
+        assert!((fit.log_likelihood - direct).abs() < 1e-9 * direct.abs());
+    }
+
+    #[test]
     fn recovers_parameters_from_simulated_customers() {
         // Simulate BG/NBD customers with known parameters, fit, compare.
         use rand::{Rng, SeedableRng};
