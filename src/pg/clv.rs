@@ -264,8 +264,13 @@ fn segment_clv_fit(
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
     let data = summaries(&relation, customer, time, amount, calibration_end, &options);
     let histories: Vec<History> = data.iter().map(|s| s.history).collect();
-    let bg = clv::fit_bgnbd(&histories, options.penalizer, &mut interrupt)
-        .unwrap_or_else(|e| raise_fit(e));
+    let bg = clv::fit_bgnbd(
+        &histories,
+        options.penalizer,
+        crate::gucs::threads(),
+        &mut interrupt,
+    )
+    .unwrap_or_else(|e| raise_fit(e));
     let spend: Vec<(f64, f64)> = data
         .iter()
         .filter_map(|s| s.repeat_mean.map(|m| (s.history.x, m)))
