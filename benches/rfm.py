@@ -4,10 +4,11 @@ benches/run.sh).
 
 A synthetic purchase log: RFM_TRANSACTIONS rows (default 10,000,000) for RFM_CUSTOMERS customers
 (default 1,000,000): integer customer, timestamptz within a year, numeric amount with 2% returns.
-  ours:      SELECT count(*) FROM segment_rfm(...)           (aggregate, scores, names)
-  baseline:  SELECT count(*) FROM (SELECT customer, count(DISTINCT at::date), sum(amount),
+  ours:      SELECT count(s) FROM segment_rfm(...) s          (aggregate, scores, names)
+  baseline:  SELECT count(s) FROM (SELECT customer, count(DISTINCT at::date), sum(amount),
              min(at::date), max(at::date) FROM log GROUP BY customer) s
-also the cheapest aggregate, count(*) and sum(amount) per customer, for scale. Backend peak
+also the cheapest aggregate, count(*) and sum(amount) per customer, for scale. count(s) counts
+whole rows, so every column of both sides is computed. Backend peak
 private memory (RssAnon, polled) during segment_rfm, over the idle backend. Medians of REPEAT.
 """
 import os
@@ -44,11 +45,13 @@ def main():
             f"FROM generate_series(1, {TRANSACTIONS})")
         cur.execute("VACUUM ANALYZE bench_log")
     cur.execute("SET work_mem = '64MB'")
-    ours_sql = ("SELECT count(*) FROM segment_rfm('bench_log', 'customer', 'at', 'amount', "
-                "as_of => '2026-01-01')")
-    base_sql = ("SELECT count(*) FROM (SELECT customer, count(DISTINCT at::date), sum(amount), "
+    # count(s) of the whole row: with count(*) the planner drops the unused aggregates of the
+    # baseline's subquery and measures a bare grouping (it did, at first: 4.2 s against 6.7 s).
+    ours_sql = ("SELECT count(s) FROM segment_rfm('bench_log', 'customer', 'at', 'amount', "
+                "as_of => '2026-01-01') s")
+    base_sql = ("SELECT count(s) FROM (SELECT customer, count(DISTINCT at::date), sum(amount), "
                 "min(at::date), max(at::date) FROM bench_log GROUP BY customer) s")
-    cheap_sql = "SELECT count(*) FROM (SELECT customer, count(*), sum(amount) FROM bench_log GROUP BY customer) s"
+    cheap_sql = "SELECT count(s) FROM (SELECT customer, count(*), sum(amount) FROM bench_log GROUP BY customer) s"
 
     def timed(sql, c=cur):
         times = []
