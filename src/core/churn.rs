@@ -61,14 +61,7 @@ impl Default for ChurnOptions {
 
 impl ChurnOptions {
     pub fn from_json(text: &str) -> CoreResult<ChurnOptions> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            CoreError::invalid_parameter(format!("options are not valid JSON: {e}"))
-        })?;
-        if !value.is_object() {
-            return Err(CoreError::invalid_parameter(format!(
-                "options must be a JSON object, not {value}"
-            )));
-        }
+        let value = super::options::options_object(text, None)?;
         let o: ChurnOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
                 "Known options: max_depth, min_samples_leaf, criterion (gini | entropy), test_fraction, \
@@ -116,14 +109,6 @@ pub struct Churn {
     /// A leaf whose churn rate is at least this predicts churn: 0.5, or the base rate with
     /// class_weight balanced (the tree's weighted majority).
     pub threshold: f64,
-}
-
-impl Churn {
-    /// The leaf's training churn rate: the probability `segment_churn_predict` returns.
-    pub fn probability(&self, leaf: u32) -> f64 {
-        let l = self.tree.leaves()[leaf as usize];
-        l.positives() as f64 / l.rows.max(1) as f64
-    }
 }
 
 /// Which of a label's two values counts as churn.
@@ -209,14 +194,6 @@ fn split(y: &[bool], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) 
     (train, test)
 }
 
-fn take_rows(x: &FeatureMatrix, rows: &[usize]) -> FeatureMatrix {
-    let data = rows
-        .iter()
-        .flat_map(|&i| x.row(i).iter().copied())
-        .collect();
-    FeatureMatrix::from_rows(data, x.n_cols())
-}
-
 /// Fits the churn tree on a (unscaled, imputed) matrix and its labels, scores it on the held-out
 /// rows, and builds the stored model: leaves are segments, profiled over every row.
 #[allow(clippy::too_many_arguments)]
@@ -243,7 +220,7 @@ pub fn fit(
         ));
     }
     let (train, test) = split(&y, options.test_fraction, options.seed);
-    let x_train = take_rows(&matrix, &train);
+    let x_train = matrix.select_rows(&train);
     let y_train: Vec<bool> = train.iter().map(|&i| y[i]).collect();
     let train_pos = y_train.iter().filter(|&&v| v).count() as f64;
     let n_train = y_train.len() as f64;
@@ -290,7 +267,7 @@ pub fn fit(
     let mut scores = Vec::with_capacity(test.len());
     let mut truth = Vec::with_capacity(test.len());
     for &i in &test {
-        let p = churn.probability(churn.tree.leaf_of(matrix.row(i)));
+        let p = churn.tree.leaf_node(matrix.row(i)).churn_rate();
         let predicted = p >= threshold;
         match (predicted, y[i]) {
             (true, true) => tp += 1,

@@ -92,6 +92,25 @@ impl BgNbd {
         first * second / denominator
     }
 
+    /// Expected purchases in the next `horizon` periods and their value: `spend` per purchase
+    /// times the purchases expected in each period (the last one may be partial), discounted
+    /// by (1 + discount)^period. Each period's expectation is computed once (E[0] = 0).
+    pub fn value(&self, h: &History, spend: f64, horizon: f64, discount: f64) -> (f64, f64) {
+        let whole = horizon.floor() as usize;
+        let mut clv = 0.0;
+        let (mut before, mut previous) = (0.0, 0.0);
+        for step in 1..=whole + 1 {
+            let t = (step as f64).min(horizon);
+            if t <= before {
+                break;
+            }
+            let e = self.expected_purchases(h, t);
+            clv += spend * (e - previous) / (1.0 + discount).powf(t);
+            (before, previous) = (t, e);
+        }
+        (previous, clv)
+    }
+
     /// Expected purchases of a new customer in `t` periods (equation 7): for checks.
     pub fn expected_new(&self, t: f64) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
@@ -435,6 +454,28 @@ pub fn fit_gamma_gamma(
 mod tests {
     use super::*;
 
+    /// The published BG/NBD parameters of the CDNOW sample.
+    const CDNOW: BgNbd = BgNbd {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
+
+    #[test]
+    fn value_without_discount_is_spend_times_purchases() {
+        let h = History {
+            x: 3.0,
+            t_x: 20.0,
+            t: 38.0,
+        };
+        let (expected, clv) = CDNOW.value(&h, 25.0, 52.5, 0.0);
+        assert_eq!(expected, CDNOW.expected_purchases(&h, 52.5));
+        assert!((clv - 25.0 * expected).abs() < 1e-9);
+        let (_, discounted) = CDNOW.value(&h, 25.0, 52.5, 0.01);
+        assert!(discounted < clv && discounted > 0.0);
+    }
+
     #[test]
     fn nelder_mead_finds_rosenbrocks_minimum() {
         let mut f = |p: &[f64]| (1.0 - p[0]).powi(2) + 100.0 * (p[1] - p[0] * p[0]).powi(2);
@@ -457,12 +498,7 @@ mod tests {
 
     #[test]
     fn likelihood_stays_finite_for_heavy_buyers() {
-        let m = BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-        };
+        let m = CDNOW;
         let h = History {
             x: 500.0,
             t_x: 38.0,
@@ -476,12 +512,7 @@ mod tests {
     #[test]
     fn expected_purchases_of_a_new_customer_is_the_limit() {
         // With x = 0 and T = 0 the conditional expectation is the unconditional one.
-        let m = BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-        };
+        let m = CDNOW;
         let h = History {
             x: 0.0,
             t_x: 0.0,

@@ -3,7 +3,7 @@
 
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::fit::Limits;
-use super::matrix::{matrix_bytes, FeatureMatrix};
+use super::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
 use super::metrics;
 use super::model::Assigner;
 use super::profile::NOISE;
@@ -52,9 +52,7 @@ impl Evaluation {
 
     /// One source row, NULLs as None. A row whose NULL the model skips is counted, not kept.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        for (slot, v) in self.row.iter_mut().zip(values) {
-            *slot = v.unwrap_or(f64::NAN);
-        }
+        fill_nan(&mut self.row, values);
         let Some(label) = self.assigner.label_raw(&mut self.row, &mut self.scratch)? else {
             self.rows_skipped += 1;
             return Ok(());
@@ -168,14 +166,10 @@ impl Comparison {
     }
 
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        let fill = |row: &mut [f64]| {
-            for (slot, v) in row.iter_mut().zip(values) {
-                *slot = v.unwrap_or(f64::NAN);
-            }
-        };
-        fill(&mut self.row);
+        // Each assigner scales the row in place: refill it for the second.
+        fill_nan(&mut self.row, values);
         let la = self.a.label_raw(&mut self.row, &mut self.scratch)?;
-        fill(&mut self.row);
+        fill_nan(&mut self.row, values);
         let lb = self.b.label_raw(&mut self.row, &mut self.scratch)?;
         match (la, lb) {
             (Some(la), Some(lb)) => {

@@ -235,15 +235,6 @@ pub fn order_from_counts(counts: &[u64], centres: &[Vec<f64>]) -> Vec<u32> {
     new_id
 }
 
-/// The rows at `rows` (sorted indexes) as a matrix of their own.
-fn take_rows(x: &FeatureMatrix, rows: &[usize]) -> FeatureMatrix {
-    let data = rows
-        .iter()
-        .flat_map(|&i| x.row(i).iter().copied())
-        .collect();
-    FeatureMatrix::from_rows(data, x.n_cols())
-}
-
 /// Mean of the rows of each label `0..k` (NOISE ignored): the centre of a segment found by a
 /// method that has none of its own.
 fn label_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> Vec<Vec<f64>> {
@@ -293,7 +284,7 @@ pub fn fit_model(
             idx.sort_unstable();
             idx
         });
-    let sampled = sampled_rows.as_ref().map(|rows| take_rows(&matrix, rows));
+    let sampled = sampled_rows.as_ref().map(|rows| matrix.select_rows(rows));
     let fit_on = sampled.as_ref().unwrap_or(&matrix);
     let rows_fitted = fit_on.n_rows() as u64;
     let need_k = |k: Option<usize>| -> CoreResult<usize> {
@@ -432,7 +423,7 @@ pub fn fit_model(
         let kept: Vec<usize> = (0..n).filter(|&i| labels[i] != NOISE).collect();
         let kept_labels: Vec<u32> = kept.iter().map(|&i| labels[i]).collect();
         metrics::silhouette(
-            &take_rows(&matrix, &kept),
+            &matrix.select_rows(&kept),
             &kept_labels,
             k,
             limits.silhouette_rows,

@@ -41,12 +41,29 @@ impl FeatureMatrix {
         &mut self.data
     }
 
+    /// The rows at `rows` (indexes), in that order, as a matrix of their own.
+    pub fn select_rows(&self, rows: &[usize]) -> FeatureMatrix {
+        let data = rows
+            .iter()
+            .flat_map(|&i| self.row(i).iter().copied())
+            .collect();
+        FeatureMatrix::from_rows(data, self.n_cols())
+    }
+
     pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
         self.data.chunks_exact(self.n_cols)
     }
 }
 
 /// Bytes a matrix of `rows` × `cols` f64 takes.
+/// Copies a source row into raw values, NULL as NaN (what `Assigner` expects).
+#[inline]
+pub fn fill_nan(row: &mut [f64], values: &[Option<f64>]) {
+    for (slot, v) in row.iter_mut().zip(values) {
+        *slot = v.unwrap_or(f64::NAN);
+    }
+}
+
 pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
     rows.saturating_mul(cols)
         .saturating_mul(std::mem::size_of::<f64>())

@@ -18,7 +18,7 @@
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::fit::{order_from_counts, FitReport, Limits};
 use super::kmeans::{self, Centres, KMeansParams};
-use super::matrix::{check_row, matrix_bytes, FeatureMatrix};
+use super::matrix::{check_row, fill_nan, matrix_bytes, FeatureMatrix};
 use super::metrics;
 use super::model::{undo_log, Method, SegmentModel, FORMAT_VERSION};
 use super::options::{FitOptions, ImputeMethod, ScaleMethod};
@@ -233,7 +233,7 @@ pub fn fit(
         check();
         let before = centres.clone();
         scan(&mut |values| {
-            fill(&mut row, values);
+            fill_nan(&mut row, values);
             if prepare.scale_raw(&mut row)? {
                 batch.extend_from_slice(&row);
                 if batch.len() == batch_size * d {
@@ -265,7 +265,7 @@ pub fn fit(
     let mut raw = vec![0.0; d];
     check();
     scan(&mut |values| {
-        fill(&mut row, values);
+        fill_nan(&mut row, values);
         if prepare.scale_raw(&mut row)? {
             let (label, d2) = final_centres.nearest(&row, &mut scratch);
             inertia += d2;
@@ -319,12 +319,6 @@ pub fn fit(
         centre_agreement: None,
     };
     Ok((model, report))
-}
-
-fn fill(row: &mut [f64], values: &[Option<f64>]) {
-    for (slot, v) in row.iter_mut().zip(values) {
-        *slot = v.unwrap_or(f64::NAN);
-    }
 }
 
 /// Mean variance of the scaled columns (the k-means tolerance's unit).

@@ -415,7 +415,8 @@ impl Assigner {
         if !self.prepare_row(row)? {
             return Ok(None);
         }
-        Ok(Some(churn.probability(churn.tree.leaf_of(row))))
+        // The leaf's own counts: no per-row lookup of the leaf list.
+        Ok(Some(churn.tree.leaf_node(row).churn_rate()))
     }
 
     /// Mixture models only: the membership probability of each segment into `out` (k values)

@@ -101,21 +101,31 @@ impl Default for FitOptions {
     }
 }
 
+/// The `options jsonb` argument (as text) as a JSON object, or an error saying what it is
+/// instead (with `hint` for a value that is not an object). Every function's options start here.
+pub fn options_object(text: &str, hint: Option<&str>) -> CoreResult<serde_json::Value> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| CoreError::invalid_parameter(format!("options are not valid JSON: {e}")))?;
+    if !value.is_object() {
+        let e = CoreError::invalid_parameter(format!("options must be a JSON object, not {value}"));
+        return Err(match hint {
+            Some(h) => e.with_hint(h),
+            None => e,
+        });
+    }
+    Ok(value)
+}
+
 pub const MAX_N_INIT: u32 = 1000;
 pub const MAX_ITER: u32 = 100_000;
 
 impl FitOptions {
     /// Parses a JSON object (the `options jsonb` argument as text) and validates every value.
     pub fn from_json(text: &str) -> CoreResult<FitOptions> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            CoreError::invalid_parameter(format!("options are not valid JSON: {e}"))
-        })?;
-        if !value.is_object() {
-            return Err(CoreError::invalid_parameter(format!(
-                "options must be a JSON object, not {value}"
-            ))
-            .with_hint(r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#));
-        }
+        let value = options_object(
+            text,
+            Some(r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#),
+        )?;
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
                 "Known options: method (kmeans | gmm | hierarchical | dbscan | minibatch_kmeans), eps, min_points, sample_rows, max_categories, batch_size, epochs, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \

@@ -24,14 +24,7 @@ pub struct RfmOptions {
 
 impl RfmOptions {
     pub fn from_json(text: &str) -> CoreResult<RfmOptions> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            CoreError::invalid_parameter(format!("options are not valid JSON: {e}"))
-        })?;
-        if !value.is_object() {
-            return Err(CoreError::invalid_parameter(format!(
-                "options must be a JSON object, not {value}"
-            )));
-        }
+        let value = super::options::options_object(text, None)?;
         serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}"))
                 .with_hint("Known options: returns (net | ignore).")

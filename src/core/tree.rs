@@ -65,6 +65,12 @@ impl Node {
         self.counts.get(1).copied().unwrap_or(0)
     }
 
+    /// Share of its training rows in class 1: a leaf's churn rate, the probability
+    /// `segment_churn_predict` returns.
+    pub fn churn_rate(&self) -> f64 {
+        self.positives() as f64 / self.rows.max(1) as f64
+    }
+
     /// The class with the most training rows (the lowest on a tie).
     pub fn majority(&self) -> u32 {
         let mut best = 0;

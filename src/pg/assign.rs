@@ -7,7 +7,7 @@
 
 use super::catalog;
 use super::errors::{raise, raise_core, require};
-use super::source::{category_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
+use super::source::{category_bytes, text_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
 use crate::core::encoding::one_hot;
 use crate::core::error::{pg_float_text, CoreError, ErrorKind};
 use crate::core::model::Assigner;
@@ -84,17 +84,9 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
     if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
         require::<()>(None, "model");
     }
-    let mut text: *mut pg_sys::varlena =
-        pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr();
-    // A plain in-line text (the usual constant) needs no detoasting call.
-    if !(pgrx::varlena::varatt_is_4b_u(text)
-        || (pgrx::varlena::varatt_is_1b(text) && !pgrx::varlena::varatt_is_1b_e(text)))
-    {
-        text = pg_sys::pg_detoast_datum_packed(text);
-    }
-    let bytes = std::slice::from_raw_parts(
-        pgrx::varlena::vardata_any(text) as *const u8,
-        pgrx::varlena::varsize_any_exhdr(text),
+    let bytes = text_bytes(
+        pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0),
+        pg_sys::TEXTOID,
     );
     CallSite::of(fcinfo).model(bytes)
 }

@@ -260,7 +260,7 @@ fn segment_churn_rules(
         .zip(rules)
         .enumerate()
         .map(|(s, (leaf, rule))| {
-            let rate = leaf.positives() as f64 / leaf.rows.max(1) as f64;
+            let rate = leaf.churn_rate();
             (
                 s as i32,
                 rule,
@@ -315,7 +315,7 @@ fn segment_churn_tree(model: Option<&str>) -> String {
     ) {
         let node = &t.nodes[at];
         let pad = "    ".repeat(indent);
-        let rate = node.positives() as f64 / node.rows.max(1) as f64;
+        let rate = node.churn_rate();
         match (node.feature, node.leaf) {
             (Some(f), _) => {
                 out.push_str(&format!(
@@ -412,9 +412,7 @@ fn segment_rules(
         if row.iter().any(|v| v.is_none()) {
             return Ok(());
         }
-        for (slot, v) in raw.iter_mut().zip(row) {
-            *slot = v.unwrap_or(f64::NAN);
-        }
+        crate::core::matrix::fill_nan(&mut raw, row);
         let Some(label) = assigner.label_raw(&mut raw, &mut scratch)? else {
             return Ok(());
         };

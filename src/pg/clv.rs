@@ -5,7 +5,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::{raise, require};
 use super::fit::interrupt;
-use super::source::{type_name, NUMERIC_TYPES};
+use super::source::check_transaction_columns;
 use crate::core::clv::{self, BgNbd, GammaGamma, History};
 use crate::core::error::CoreError;
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
@@ -104,23 +104,6 @@ struct Summary {
     history: History,
     /// Mean spend per repeat occasion (None without repeats).
     repeat_mean: Option<f64>,
-}
-
-fn column_type(rel: &PgRelation, column: &str, role: &str) -> pg_sys::Oid {
-    rel.tuple_desc()
-        .iter()
-        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
-        .map(|a| a.atttypid)
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                format!(
-                    "{role} column \"{column}\" of relation \"{}\" does not exist",
-                    rel.name()
-                ),
-                None,
-            )
-        })
 }
 
 /// Every customer's calibration summary, aggregated by the server: occasions (calendar days or
@@ -236,29 +219,7 @@ fn segment_clv_fit(
     let amount = require(amount_column, "amount_column");
     let calibration_end = require(calibration_end, "calibration_end");
     let options = ClvOptions::parse(&require(options, "options"));
-    column_type(&rel, customer, "customer");
-    let tt = column_type(&rel, time, "time");
-    if ![
-        pg_sys::DATEOID,
-        pg_sys::TIMESTAMPOID,
-        pg_sys::TIMESTAMPTZOID,
-    ]
-    .contains(&tt)
-    {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!("time column \"{time}\" has type {}", type_name(tt)),
-            Some("The time column is a date, timestamp or timestamp with time zone."),
-        );
-    }
-    let at = column_type(&rel, amount, "amount");
-    if !NUMERIC_TYPES.contains(&at) {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!("amount column \"{amount}\" has type {}", type_name(at)),
-            None,
-        );
-    }
+    check_transaction_columns(&rel, customer, time, amount);
     let name = name.unwrap_or_else(|| format!("{}_clv", rel.name()));
     catalog::check_name(&name);
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
@@ -407,26 +368,14 @@ fn segment_clv(
     TableIterator::new(data.into_iter().map(move |s| {
         let h = s.history;
         let spend = gg.expected_spend(h.x, s.repeat_mean.unwrap_or(0.0));
-        let whole = horizon.floor() as usize;
-        let mut clv = 0.0;
-        let mut before = 0.0;
-        for step in 1..=whole + 1 {
-            let t = (step as f64).min(horizon);
-            if t <= before {
-                break;
-            }
-            let e = bg.expected_purchases(&h, t);
-            let prev = bg.expected_purchases(&h, before);
-            clv += spend * (e - prev) / (1.0 + discount).powf(t);
-            before = t;
-        }
+        let (expected, clv) = bg.value(&h, spend, horizon, discount);
         (
             s.customer,
             h.x,
             h.t_x,
             h.t,
             bg.p_alive(&h),
-            bg.expected_purchases(&h, horizon),
+            expected,
             spend,
             clv,
         )

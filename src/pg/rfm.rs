@@ -9,37 +9,12 @@
 //! earlier version read the aggregated rows into Rust and scored them there: 338 MB at 1M
 //! customers, growing with them.
 
-use super::errors::{raise, require, OrRaise};
-use super::source::{type_name, NUMERIC_TYPES};
+use super::errors::{require, OrRaise};
+use super::source::check_transaction_columns;
 use crate::core::rfm::{self, Returns, RfmOptions};
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
-use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
-
-const TIME_TYPES: [pg_sys::Oid; 3] = [
-    pg_sys::DATEOID,
-    pg_sys::TIMESTAMPOID,
-    pg_sys::TIMESTAMPTZOID,
-];
-
-/// Checks that `column` exists in `rel` and returns its type.
-fn column_type(rel: &PgRelation, column: &str, role: &str) -> pg_sys::Oid {
-    let tupdesc = rel.tuple_desc();
-    let found = tupdesc
-        .iter()
-        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
-        .map(|a| a.atttypid);
-    found.unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-            format!(
-                "{role} column \"{column}\" of relation \"{}\" does not exist",
-                rel.name()
-            ),
-            Some("Column names are case sensitive; check them with \\d in psql."),
-        )
-    })
-}
+use pgrx::{JsonB, PgRelation};
 
 /// The two queries `segment_rfm` runs: the count of what is left out (for its NOTICE), and the
 /// RFM rows. Both take `as_of` as $1. Validates every argument first.
@@ -58,26 +33,7 @@ fn segment_rfm_queries(
     let amount = require(amount_column, "amount_column");
     let bins = rfm::check_bins(require(bins, "bins")).or_raise();
     let options = RfmOptions::from_json(&require(options, "options").0.to_string()).or_raise();
-    column_type(&rel, customer, "customer");
-    let time_type = column_type(&rel, time, "time");
-    if !TIME_TYPES.contains(&time_type) {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!("time column \"{time}\" has type {}", type_name(time_type)),
-            Some("The time column is a date, timestamp or timestamp with time zone."),
-        );
-    }
-    let amount_type = column_type(&rel, amount, "amount");
-    if !NUMERIC_TYPES.contains(&amount_type) {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!(
-                "amount column \"{amount}\" has type {}",
-                type_name(amount_type)
-            ),
-            Some("The amount column is a number (numeric, integer or float)."),
-        );
-    }
+    check_transaction_columns(&rel, customer, time, amount);
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
     let (c, t, a) = (
         quote_identifier(customer),

@@ -135,6 +135,53 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
     }
 }
 
+/// Checks the columns of a transactions table (`segment_rfm`, `segment_clv_fit`): the customer
+/// column exists, the time column is a date or timestamp, the amount column is a number.
+pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, amount: &str) {
+    let column_type = |column: &str, role: &str| -> pg_sys::Oid {
+        rel.tuple_desc()
+            .iter()
+            .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
+            .map(|a| a.atttypid)
+            .unwrap_or_else(|| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                    format!(
+                        "{role} column \"{column}\" of relation \"{}\" does not exist",
+                        rel.name()
+                    ),
+                    Some("Column names are case sensitive; check them with \\d in psql."),
+                )
+            })
+    };
+    column_type(customer, "customer");
+    let time_type = column_type(time, "time");
+    if ![
+        pg_sys::DATEOID,
+        pg_sys::TIMESTAMPOID,
+        pg_sys::TIMESTAMPTZOID,
+    ]
+    .contains(&time_type)
+    {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!("time column \"{time}\" has type {}", type_name(time_type)),
+            Some("The time column is a date, timestamp or timestamp with time zone."),
+        );
+    }
+    let amount_type = column_type(amount, "amount");
+    if !NUMERIC_TYPES.contains(&amount_type) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "amount column \"{amount}\" has type {}",
+                type_name(amount_type)
+            ),
+            Some("The amount column is a number (numeric, integer or float)."),
+        );
+    }
+}
+
 /// Checks that the source's columns have the kinds a stored model expects (text or boolean
 /// where it one-hot encodes, numbers elsewhere).
 pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
@@ -204,7 +251,7 @@ pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<
 }
 
 /// The bytes of a text-like datum (detoasted when needed), without a copy for the usual
-/// in-line value. bpchar's padding is stripped, as its cast to text does.
+/// in-line value (a plain in-line text, the usual constant, needs no detoasting call). bpchar's padding is stripped, as its cast to text does.
 ///
 /// # Safety
 /// `datum` is a non-NULL value of type `typ`, one of `CATEGORICAL_TYPES` but boolean.
