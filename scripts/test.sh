@@ -4,18 +4,19 @@
 #   2. #[pg_test] tests inside a PostgreSQL backend     cargo pgrx test
 #   3. SQL regression tests (tests/pg_regress)          pg_regress on a temporary instance,
 #      including the quality test against scikit-learn's stored results
-# Arguments pick tiers for a quicker loop while developing: scripts/test.sh core | pg | sql
+#   4. reliability: sessions, cancel, SIGKILL, memory    tests/stress/run.sh
+# Arguments pick tiers for a quicker loop while developing: scripts/test.sh core | pg | sql | stress
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${TEST_WORKDIR:-/tmp/customer_segment_test}
 
 ensure_all
 cd "$REPO"
-TIERS=${*:-core pg sql}
+TIERS=${*:-core pg sql stress}
 want() { [[ " $TIERS " == *" $1 "* ]]; }
 
 if want core; then
-log "1/3 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
+log "1/4 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
     cargo fmt --check
     cargo clippy --all-targets --quiet -- -D warnings
@@ -26,7 +27,7 @@ cargo test --lib core::
 fi
 
 if want pg; then
-log "2/3 #[pg_test] tests in PostgreSQL"
+log "2/4 #[pg_test] tests in PostgreSQL"
 if is_root; then
     pg_workdir /var/tmp/customer_segment-pgrx-test
     cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata /var/tmp/customer_segment-pgrx-test/data pg_test_
@@ -36,7 +37,7 @@ fi
 fi
 
 if want sql; then
-log "3/3 SQL regression tests"
+log "3/4 SQL regression tests"
 # `cargo pgrx test` installed a test build into the system PostgreSQL: install the real one last.
 install_extension --release
 rm -rf "$WORK"
@@ -66,9 +67,18 @@ if [ $status -ne 0 ]; then
     echo "SQL regression tests failed (outputs in $WORK/out)" >&2
     exit $status
 fi
-if grep -h "terminated by signal" "$WORK"/tmp_check/log/*.log 2>/dev/null; then
+# pg_regress writes the temporary server's log under the output directory.
+server_log="$WORK/out/log/postmaster.log"
+[ -s "$server_log" ] || { echo "no server log at $server_log: the crash check would be blind" >&2; exit 1; }
+if grep -h "terminated by signal" "$server_log"; then
     echo "a backend crashed during the SQL regression tests" >&2
     exit 1
 fi
+echo "server log: no backend terminated by a signal ($(grep -c 'ERROR:' "$server_log") ERRORs answered)"
+fi
+
+if want stress; then
+log "4/4 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
+bash "$REPO/tests/stress/run.sh"
 fi
 log "test tiers passed: $TIERS"

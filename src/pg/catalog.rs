@@ -1,8 +1,13 @@
-//! The model catalog (`segment_model`, created by sql/catalog.sql): writing versions, reading the
-//! current one, dropping. Every statement names the table through the extension's own schema,
-//! looked up in pg_extension, so a caller's search_path cannot redirect it.
+//! The model catalog (`segment_model` and `segment_model_access`, created by sql/catalog.sql):
+//! who may use a model name, writing versions, reading the current one, dropping. Every
+//! statement names the tables through the extension's own schema, looked up in pg_extension, and
+//! runs with the search path pinned, so a caller's search_path cannot redirect it.
+//!
+//! Row-level security on the tables decides what the caller sees; this module turns "not visible"
+//! into the right error (42704 for a name nobody has, 42501 for someone else's model).
 
 use super::errors::{raise, raise_core};
+use super::search_path::pinned;
 use crate::core::model::SegmentModel;
 use crate::core::options::FitOptions;
 use pgrx::datum::DatumWithOid;
@@ -10,24 +15,26 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::collections::BTreeMap;
 
-/// `"schema".segment_model`, quoted.
-fn table() -> String {
+/// The extension's schema, quoted.
+fn schema() -> String {
     // A read-only SPI call: Spi::get_one would mark the transaction mutable, which assigns an
     // XID (and fails inside a parallel worker running segment_assign).
-    let schema = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
-                 WHERE e.extname = 'customer_segment'",
-                Some(1),
-                &[],
-            )
-            .ok()?
-            .first()
-            .get_one::<String>()
-            .ok()
-            .flatten()
+    let schema = pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+                     WHERE e.extname = 'customer_segment'",
+                    Some(1),
+                    &[],
+                )
+                .ok()?
+                .first()
+                .get_one::<String>()
+                .ok()
+                .flatten()
+        })
     })
     .unwrap_or_else(|| {
         raise(
@@ -36,11 +43,41 @@ fn table() -> String {
             Some("Run CREATE EXTENSION customer_segment."),
         )
     });
-    format!("{}.segment_model", pgrx::spi::quote_identifier(schema))
+    pgrx::spi::quote_identifier(schema)
 }
 
-/// Checks a model name given by the caller.
-pub fn check_name(name: &str) {
+/// Runs a read-only query with the search path pinned; `{s}` in `query` is the extension schema.
+fn read<R>(
+    query: &str,
+    args: &[DatumWithOid],
+    row: impl for<'c> FnOnce(pgrx::spi::SpiTupleTable<'c>) -> Option<R>,
+) -> Option<R> {
+    let query = query.replace("{s}", &schema());
+    pinned(|| Spi::connect(|client| row(client.select(query.as_str(), None, args).ok()?)))
+}
+
+/// Runs a writing query with the search path pinned; returns the rows it affected.
+fn write(query: &str, args: &[DatumWithOid]) -> usize {
+    let query = query.replace("{s}", &schema());
+    pinned(|| {
+        Spi::connect_mut(|client| {
+            client
+                .update(query.as_str(), None, args)
+                .map(|t| t.len())
+                .unwrap_or_else(|e| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        format!("could not write the model catalog: {e}"),
+                        None,
+                    )
+                })
+        })
+    })
+}
+
+/// Checks a name the caller wants to fit, before the work: well formed, and not someone else's
+/// model (`insert` checks again under the name's lock).
+pub fn check_fit_name(name: &str) {
     if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -48,6 +85,117 @@ pub fn check_name(name: &str) {
             Some("A model name is 1 to 128 printable characters."),
         );
     }
+    require_manage(name, true);
+}
+
+/// What the current role may do with a model name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    /// No model has this name.
+    Missing,
+    /// Someone else's model, not granted to this role.
+    Denied,
+    /// Granted for reading and assigning.
+    Use,
+    /// Owned, or granted for managing: refit, rename, grant, drop.
+    Manage,
+}
+
+/// The caller's access to `name`, and the owner's role name.
+pub fn access(name: &str) -> (Access, String) {
+    read(
+        "SELECT pg_catalog.pg_get_userbyid(owner)::text, \
+                {s}.segment_model_allowed(name, false), {s}.segment_model_allowed(name, true) \
+         FROM {s}.segment_model_access WHERE name = $1",
+        &[DatumWithOid::from(name)],
+        |t| {
+            if t.is_empty() {
+                return Some((Access::Missing, String::new()));
+            }
+            let row = t.first();
+            let owner = row.get::<String>(1).ok()??;
+            let access = match (row.get::<bool>(2).ok()??, row.get::<bool>(3).ok()??) {
+                (_, true) => Access::Manage,
+                (true, false) => Access::Use,
+                (false, false) => Access::Denied,
+            };
+            Some((access, owner))
+        },
+    )
+    .unwrap_or((Access::Missing, String::new()))
+}
+
+fn current_role() -> String {
+    read("SELECT current_user::text", &[], |t| {
+        t.first().get_one::<String>().ok()?
+    })
+    .unwrap_or_default()
+}
+
+/// Raises 42501 for a model the caller may not use, or may use but not manage.
+fn deny(name: &str, access: Access, owner: &str) -> ! {
+    let me = current_role();
+    let quoted = crate::core::churn::quote_literal(name);
+    match access {
+        Access::Use => raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("role \"{me}\" may use model \"{name}\" but not refit, rename, grant or drop it"),
+            Some(&format!(
+                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, '{me}', 'manage');"
+            )),
+        ),
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for model \"{name}\", which belongs to role \"{owner}\""),
+            Some(&format!(
+                "Its owner can share it: SELECT segment_grant({quoted}, '{me}'); or fit under another name."
+            )),
+        ),
+    }
+}
+
+fn missing(name: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        format!("model \"{name}\" does not exist"),
+        Some("See SELECT name, version FROM segment_models; fit one with segment_fit."),
+    )
+}
+
+/// Raises unless the caller may manage `name`; `Missing` passes only when `create` is set (a fit
+/// creating the name).
+pub fn require_manage(name: &str, create: bool) {
+    match access(name) {
+        (Access::Manage, _) => {}
+        (Access::Missing, _) if create => {}
+        (Access::Missing, _) => missing(name),
+        (a, owner) => deny(name, a, &owner),
+    }
+}
+
+/// Raises the right error for a model the caller found no rows of.
+fn not_found(name: &str, version: Option<i32>) -> ! {
+    match (access(name), version) {
+        ((Access::Missing, _), _) => missing(name),
+        ((Access::Denied, owner), _) => deny(name, Access::Denied, &owner),
+        (_, Some(v)) => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" has no version {v}"),
+            Some("See SELECT name, version FROM segment_models."),
+        ),
+        // Dropped by another session between the two reads.
+        (_, None) => missing(name),
+    }
+}
+
+/// Serializes fits, drops and grants of one name until the transaction ends. A statement of its
+/// own, so the following statements' snapshots see everything committed before the lock.
+fn lock_name(name: &str) {
+    read(
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_segment:' || $1))::text",
+        &[DatumWithOid::from(name)],
+        |_| Some(()),
+    );
 }
 
 pub struct NewVersion<'a> {
@@ -60,33 +208,44 @@ pub struct NewVersion<'a> {
     pub rows_skipped: i64,
 }
 
-/// Inserts the next version of `name` and returns its number. A transaction-scoped advisory lock
-/// on the name serializes concurrent fits of one name, so versions never collide.
+/// Inserts the next version of `name` (creating the name, owned by the caller, on its first fit)
+/// and returns its number. A transaction-scoped advisory lock on the name, taken in a statement of
+/// its own so the next statements' snapshots see every version committed before it, serializes
+/// concurrent fits and drops of one name.
 pub fn insert(v: NewVersion<'_>) -> i32 {
-    let table = table();
-    let query = format!(
-        "WITH lock AS (SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_segment:' || $1))) \
-         INSERT INTO {table} (name, version, source, options, model, metrics, rows_used, rows_skipped) \
-         SELECT $1, coalesce((SELECT max(version) FROM {table} WHERE name = $1), 0) + 1, \
-                $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7 FROM lock \
-         RETURNING version"
+    lock_name(v.name);
+    require_manage(v.name, true);
+    write(
+        "INSERT INTO {s}.segment_model_access (name, owner) \
+         SELECT $1, r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user \
+         ON CONFLICT (name) DO NOTHING",
+        &[DatumWithOid::from(v.name)],
     );
-    Spi::connect_mut(|client| {
-        let args = [
-            DatumWithOid::from(v.name),
-            DatumWithOid::from(v.source),
-            DatumWithOid::from(v.options.as_str()),
-            DatumWithOid::from(v.model.as_str()),
-            DatumWithOid::from(v.metrics.as_str()),
-            DatumWithOid::from(v.rows_used),
-            DatumWithOid::from(v.rows_skipped),
-        ];
-        client
-            .update(query.as_str(), None, &args)
-            .and_then(|t| t.first().get_one::<i32>())
-            .ok()
-            .flatten()
-            .expect("INSERT .. RETURNING gives one row")
+    let query =
+        "INSERT INTO {s}.segment_model (name, version, format_version, source, options, model, \
+                                      metrics, rows_used, rows_skipped) \
+         SELECT $1, coalesce((SELECT max(version) FROM {s}.segment_model WHERE name = $1), 0) + 1, \
+                ($4::jsonb ->> 'format_version')::int, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7 \
+         RETURNING version"
+            .replace("{s}", &schema());
+    pinned(|| {
+        Spi::connect_mut(|client| {
+            let args = [
+                DatumWithOid::from(v.name),
+                DatumWithOid::from(v.source),
+                DatumWithOid::from(v.options.as_str()),
+                DatumWithOid::from(v.model.as_str()),
+                DatumWithOid::from(v.metrics.as_str()),
+                DatumWithOid::from(v.rows_used),
+                DatumWithOid::from(v.rows_skipped),
+            ];
+            client
+                .update(query.as_str(), None, &args)
+                .and_then(|t| t.first().get_one::<i32>())
+                .ok()
+                .flatten()
+                .expect("INSERT .. RETURNING gives one row")
+        })
     })
 }
 
@@ -114,43 +273,26 @@ impl Stored {
 
 /// A version of a model (the current, newest one when `version` is None).
 pub fn load(name: &str, version: Option<i32>) -> Stored {
-    let query = format!(
-        "SELECT version, model::text, source, labels::text, options::text FROM {} \
+    let found = read(
+        "SELECT version, model::text, source, labels::text, options::text FROM {s}.segment_model \
          WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
-        table()
+        &[DatumWithOid::from(name), DatumWithOid::from(version)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            let row = t.first();
+            Some((
+                row.get::<i32>(1).ok()??,
+                row.get::<String>(2).ok()??,
+                row.get::<String>(3).ok()??,
+                row.get::<String>(4).ok()??,
+                row.get::<String>(5).ok()??,
+            ))
+        },
     );
-    let found = Spi::connect(|client| {
-        let t = client
-            .select(
-                query.as_str(),
-                Some(1),
-                &[DatumWithOid::from(name), DatumWithOid::from(version)],
-            )
-            .ok()?;
-        if t.is_empty() {
-            return None;
-        }
-        let row = t.first();
-        Some((
-            row.get::<i32>(1).ok()??,
-            row.get::<String>(2).ok()??,
-            row.get::<String>(3).ok()??,
-            row.get::<String>(4).ok()??,
-            row.get::<String>(5).ok()??,
-        ))
-    });
     let Some((version, doc, source, labels, options)) = found else {
-        let (what, hint) = match version {
-            Some(v) => (
-                format!("model \"{name}\" has no version {v}"),
-                "See SELECT name, version FROM segment_models.",
-            ),
-            None => (
-                format!("model \"{name}\" does not exist"),
-                "See SELECT name, version FROM segment_models; fit one with segment_fit.",
-            ),
-        };
-        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, what, Some(hint))
+        not_found(name, version)
     };
     let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
@@ -172,97 +314,106 @@ pub fn load(name: &str, version: Option<i32>) -> Stored {
     }
 }
 
+/// The current version's document, if the caller can see one.
+fn current_document(name: &str) -> Option<(i32, String)> {
+    read(
+        "SELECT version, model::text FROM {s}.segment_model WHERE name = $1 \
+         ORDER BY version DESC LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            let (version, doc) = t.first().get_two::<i32, String>().ok()?;
+            Some((version?, doc?))
+        },
+    )
+}
+
 /// The current document of a model if there is a readable one (a refit matches its segments to
 /// it); None otherwise, without raising.
 pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
-    let query = format!(
-        "SELECT version, model::text FROM {} WHERE name = $1 ORDER BY version DESC LIMIT 1",
-        table()
-    );
-    let (version, doc) = Spi::connect(|client| {
-        let t = client
-            .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
-            .ok()?;
-        if t.is_empty() {
-            return None;
-        }
-        t.first().get_two::<i32, String>().ok()
-    })?;
-    Some((version?, SegmentModel::from_json(&doc?).ok()?))
+    let (version, doc) = current_document(name)?;
+    Some((version, SegmentModel::from_json(&doc).ok()?))
 }
 
 /// The current version's model document as JSON, whatever its kind (CLV models are not segment
 /// models).
 pub fn load_document(name: &str) -> serde_json::Value {
-    let query = format!(
-        "SELECT model::text FROM {} WHERE name = $1 ORDER BY version DESC LIMIT 1",
-        table()
-    );
-    let doc = Spi::connect(|client| {
-        let t = client
-            .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
-            .ok()?;
-        if t.is_empty() {
-            return None;
-        }
-        t.first().get_one::<String>().ok().flatten()
-    });
-    match doc {
-        Some(d) => serde_json::from_str(&d).unwrap_or(serde_json::Value::Null),
-        None => raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("model \"{name}\" does not exist"),
-            Some("See SELECT name, version FROM segment_models."),
-        ),
+    match current_document(name) {
+        Some((_, d)) => serde_json::from_str(&d).unwrap_or(serde_json::Value::Null),
+        None => not_found(name, None),
     }
 }
 
-/// Sets (or with None, clears) the label of one segment of the current version.
+/// Sets (or with None, clears) the label of one segment of a version.
 pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
-    let query = format!(
-        "UPDATE {} SET labels = CASE WHEN $4::text IS NULL THEN labels - $3::text \
-                                     ELSE labels || jsonb_build_object($3::text, $4::text) END \
+    require_manage(name, false);
+    write(
+        "UPDATE {s}.segment_model \
+         SET labels = CASE WHEN $4::text IS NULL THEN labels - $3::text \
+                           ELSE labels || jsonb_build_object($3::text, $4::text) END \
          WHERE name = $1 AND version = $2",
-        table()
+        &[
+            DatumWithOid::from(name),
+            DatumWithOid::from(version),
+            DatumWithOid::from(segment.to_string().as_str()),
+            DatumWithOid::from(label),
+        ],
     );
-    Spi::connect_mut(|client| {
-        client
-            .update(
-                query.as_str(),
-                None,
-                &[
-                    DatumWithOid::from(name),
-                    DatumWithOid::from(version),
-                    DatumWithOid::from(segment.to_string().as_str()),
-                    DatumWithOid::from(label),
-                ],
-            )
-            .map(|_| ())
-            .unwrap_or_else(|e| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("could not store the label: {e}"),
-                    None,
-                )
-            })
-    });
 }
 
-/// Deletes every version of a model; returns how many.
+/// Deletes every version of a model and its name; returns how many versions.
 pub fn drop_model(name: &str) -> i64 {
-    let query = format!("DELETE FROM {} WHERE name = $1", table());
-    let n = Spi::connect_mut(|client| {
-        client
-            .update(query.as_str(), None, &[DatumWithOid::from(name)])
-            .map(|t| t.len())
-            .unwrap_or(0)
-    });
-    if n == 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("model \"{name}\" does not exist"),
-            Some("See SELECT name FROM segment_models."),
-        );
-    }
+    lock_name(name);
+    require_manage(name, false);
+    let n = write(
+        "DELETE FROM {s}.segment_model WHERE name = $1",
+        &[DatumWithOid::from(name)],
+    );
+    write(
+        "DELETE FROM {s}.segment_model_access WHERE name = $1",
+        &[DatumWithOid::from(name)],
+    );
     n as i64
+}
+
+/// Which list of `segment_model_access` a privilege lives in.
+#[derive(Clone, Copy)]
+pub enum Privilege {
+    Use,
+    Manage,
+}
+
+/// Adds (`grant`) or removes a role (None: PUBLIC) to or from a model's users or managers.
+/// Revoking `Use` also revokes `Manage`, as managing includes using.
+pub fn set_privilege(
+    name: &str,
+    role: Option<pgrx::pg_sys::Oid>,
+    privilege: Privilege,
+    grant: bool,
+) {
+    lock_name(name);
+    require_manage(name, false);
+    let role = role.map_or(0, |r| r.to_u32()) as i64;
+    let query = match (privilege, grant) {
+        (Privilege::Use, true) => {
+            "UPDATE {s}.segment_model_access \
+             SET users = array_append(array_remove(users, $2::oid), $2::oid) WHERE name = $1"
+        }
+        (Privilege::Manage, true) => {
+            "UPDATE {s}.segment_model_access \
+             SET managers = array_append(array_remove(managers, $2::oid), $2::oid) WHERE name = $1"
+        }
+        (Privilege::Use, false) => {
+            "UPDATE {s}.segment_model_access \
+             SET users = array_remove(users, $2::oid), managers = array_remove(managers, $2::oid) \
+             WHERE name = $1"
+        }
+        (Privilege::Manage, false) => {
+            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid) \
+             WHERE name = $1"
+        }
+    };
+    write(query, &[DatumWithOid::from(name), DatumWithOid::from(role)]);
 }

@@ -97,7 +97,7 @@ fn segment_churn_fit(
     let src = source::validate(&rel, features);
     check_label(&rel, &src.features, &label);
     let name = name.unwrap_or_else(|| format!("{}_churn", src.relname));
-    catalog::check_name(&name);
+    catalog::check_fit_name(&name);
 
     let categories = source::learn_categories(&src, options.max_categories).or_raise();
     let columns = crate::core::encoding::Columns::of(&src.features, &categories);

@@ -5,6 +5,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::{raise, require};
 use super::fit::interrupt;
+use super::search_path::pinned;
 use super::source::check_transaction_columns;
 use crate::core::clv::{self, BgNbd, GammaGamma, History};
 use crate::core::error::CoreError;
@@ -142,42 +143,45 @@ fn summaries(
     );
     let unit = options.days_per_unit();
     let mut out = Vec::new();
-    Spi::connect(|client| {
-        let mut cursor = client.open_cursor(query.as_str(), &[DatumWithOid::from(calibration_end)]);
-        loop {
-            pgrx::check_for_interrupts!();
-            let batch = cursor.fetch(10_000).unwrap_or_else(|e| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("reading the transactions failed: {e}"),
-                    None,
-                )
-            });
-            if batch.is_empty() {
-                break;
-            }
-            for row in batch {
-                let get_f = |i: usize| -> f64 {
-                    row.get::<pgrx::AnyNumeric>(i)
-                        .ok()
-                        .flatten()
-                        .and_then(|n| f64::try_from(n).ok())
-                        .unwrap_or(0.0)
-                };
-                let customer = row.get::<String>(1).ok().flatten().unwrap_or_default();
-                let x = row.get::<i64>(2).ok().flatten().unwrap_or(0) as f64;
-                out.push(Summary {
-                    customer,
-                    history: History {
-                        x,
-                        t_x: get_f(3) / unit,
-                        // A purchase later in the calibration end's day still counts: T >= t_x.
-                        t: (get_f(4) / unit).max(get_f(3) / unit),
-                    },
-                    repeat_mean: row.get::<f64>(5).ok().flatten(),
+    pinned(|| {
+        Spi::connect(|client| {
+            let mut cursor =
+                client.open_cursor(query.as_str(), &[DatumWithOid::from(calibration_end)]);
+            loop {
+                pgrx::check_for_interrupts!();
+                let batch = cursor.fetch(10_000).unwrap_or_else(|e| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        format!("reading the transactions failed: {e}"),
+                        None,
+                    )
                 });
+                if batch.is_empty() {
+                    break;
+                }
+                for row in batch {
+                    let get_f = |i: usize| -> f64 {
+                        row.get::<pgrx::AnyNumeric>(i)
+                            .ok()
+                            .flatten()
+                            .and_then(|n| f64::try_from(n).ok())
+                            .unwrap_or(0.0)
+                    };
+                    let customer = row.get::<String>(1).ok().flatten().unwrap_or_default();
+                    let x = row.get::<i64>(2).ok().flatten().unwrap_or(0) as f64;
+                    out.push(Summary {
+                        customer,
+                        history: History {
+                            x,
+                            t_x: get_f(3) / unit,
+                            // A purchase later in the calibration end's day still counts: T >= t_x.
+                            t: (get_f(4) / unit).max(get_f(3) / unit),
+                        },
+                        repeat_mean: row.get::<f64>(5).ok().flatten(),
+                    });
+                }
             }
-        }
+        })
     });
     out
 }
@@ -221,7 +225,7 @@ fn segment_clv_fit(
     let options = ClvOptions::parse(&require(options, "options"));
     check_transaction_columns(&rel, customer, time, amount);
     let name = name.unwrap_or_else(|| format!("{}_clv", rel.name()));
-    catalog::check_name(&name);
+    catalog::check_fit_name(&name);
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
     let data = summaries(&relation, customer, time, amount, calibration_end, &options);
     let histories: Vec<History> = data.iter().map(|s| s.history).collect();

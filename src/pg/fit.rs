@@ -58,7 +58,7 @@ fn segment_fit(
     }
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
-    catalog::check_name(&name);
+    catalog::check_fit_name(&name);
 
     let categories = source::learn_categories(&source, options.max_categories).or_raise();
     let (mut model, report, scores) = if options.method == Method::MinibatchKmeans {

@@ -9,6 +9,8 @@ mod errors;
 mod fit;
 mod inspect;
 mod planner;
+mod privileges;
 mod rfm;
+mod search_path;
 mod source;
 mod tests;

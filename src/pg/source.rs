@@ -2,6 +2,7 @@
 //! and reading the features through an SPI cursor in bounded batches into one f64 matrix.
 
 use super::errors::raise;
+use super::search_path::pinned;
 use crate::core::encoding::{check_categories, column_log_mask, one_hot, Columns};
 use crate::core::error::CoreResult;
 use crate::core::matrix::{BuiltMatrix, MatrixBuilder};
@@ -231,10 +232,12 @@ pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<
             source.sql_name,
             max as i64 + 1
         );
-        let values: Vec<String> = Spi::connect(|client| {
-            client.select(query.as_str(), None, &[]).map(|t| {
-                t.filter_map(|row| row.get::<String>(1).ok().flatten())
-                    .collect()
+        let values: Vec<String> = pinned(|| {
+            Spi::connect(|client| {
+                client.select(query.as_str(), None, &[]).map(|t| {
+                    t.filter_map(|row| row.get::<String>(1).ok().flatten())
+                        .collect()
+                })
             })
         })
         .unwrap_or_else(|e| {
@@ -355,61 +358,65 @@ fn scan(
     let columns = Columns::of(&source.features, categories);
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
     let mut one_hot_buffer: Vec<f64> = Vec::new();
-    Spi::connect(|client| -> CoreResult<()> {
-        let mut cursor = client.open_cursor(query.as_str(), &[]);
-        loop {
-            pgrx::check_for_interrupts!();
-            let n = cursor
-                .fetch(FETCH_ROWS)
-                .unwrap_or_else(|e| {
-                    raise(
-                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                        format!("reading the source failed: {e}"),
-                        None,
-                    )
-                })
-                .len();
-            if n == 0 {
-                break;
-            }
-            // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
-            // (by value on 64-bit builds) or text, in the order of `select`.
-            unsafe {
-                let table = pg_sys::SPI_tuptable;
-                let tupdesc = (*table).tupdesc;
-                for &tuple in std::slice::from_raw_parts((*table).vals, n) {
-                    for (j, &at) in columns.offsets.iter().enumerate() {
-                        let mut is_null = false;
-                        let datum =
-                            pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
-                        match categories.get(j).and_then(|c| c.as_ref()) {
-                            None => {
-                                row[at] = (!is_null).then(|| f64::from_bits(datum.value() as u64))
-                            }
-                            Some(values) => {
-                                one_hot_buffer.resize(values.len(), 0.0);
-                                let value = (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID));
-                                one_hot(values, value, &mut one_hot_buffer);
-                                for (slot, &v) in
-                                    row[at..at + values.len()].iter_mut().zip(&one_hot_buffer)
-                                {
-                                    *slot = (!v.is_nan()).then_some(v);
+    pinned(|| {
+        Spi::connect(|client| -> CoreResult<()> {
+            let mut cursor = client.open_cursor(query.as_str(), &[]);
+            loop {
+                pgrx::check_for_interrupts!();
+                let n = cursor
+                    .fetch(FETCH_ROWS)
+                    .unwrap_or_else(|e| {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                            format!("reading the source failed: {e}"),
+                            None,
+                        )
+                    })
+                    .len();
+                if n == 0 {
+                    break;
+                }
+                // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
+                // (by value on 64-bit builds) or text, in the order of `select`.
+                unsafe {
+                    let table = pg_sys::SPI_tuptable;
+                    let tupdesc = (*table).tupdesc;
+                    for &tuple in std::slice::from_raw_parts((*table).vals, n) {
+                        for (j, &at) in columns.offsets.iter().enumerate() {
+                            let mut is_null = false;
+                            let datum =
+                                pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
+                            match categories.get(j).and_then(|c| c.as_ref()) {
+                                None => {
+                                    row[at] =
+                                        (!is_null).then(|| f64::from_bits(datum.value() as u64))
+                                }
+                                Some(values) => {
+                                    one_hot_buffer.resize(values.len(), 0.0);
+                                    let value =
+                                        (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID));
+                                    one_hot(values, value, &mut one_hot_buffer);
+                                    for (slot, &v) in
+                                        row[at..at + values.len()].iter_mut().zip(&one_hot_buffer)
+                                    {
+                                        *slot = (!v.is_nan()).then_some(v);
+                                    }
                                 }
                             }
                         }
+                        let extra_value = extra.and_then(|_| {
+                            let mut is_null = false;
+                            let at = source.features.len() as i32 + 1;
+                            let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
+                            (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
+                        });
+                        f(&row, extra_value)?;
                     }
-                    let extra_value = extra.and_then(|_| {
-                        let mut is_null = false;
-                        let at = source.features.len() as i32 + 1;
-                        let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
-                        (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
-                    });
-                    f(&row, extra_value)?;
+                    // Free each batch now: SPI would otherwise keep them all until the end.
+                    pg_sys::SPI_freetuptable(table);
                 }
-                // Free each batch now: SPI would otherwise keep them all until the end.
-                pg_sys::SPI_freetuptable(table);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     })
 }

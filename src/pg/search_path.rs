@@ -1,0 +1,33 @@
+//! Running the extension's own SQL with `search_path = pg_catalog, pg_temp`.
+//!
+//! Every query the extension builds (catalog reads and writes, reading a source) runs inside
+//! [`pinned`], so nothing a caller put on their search_path — an operator `=` for text, a function
+//! named like a built-in, a table named like the catalog — can be picked up instead of the real
+//! one. It is what a function's `SET search_path` clause does, scoped to the SPI work only:
+//! `segment_assign` stays free of per-call settings and can still run in parallel workers
+//! (a GUC_ACTION_SAVE change is allowed there).
+
+use pgrx::pg_sys;
+
+/// Runs `f` with the search path pinned, restoring the caller's afterwards. On an error the
+/// (sub)transaction's abort pops the setting, as it does for `SET` clauses.
+pub fn pinned<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the nest level pushed here is popped below or by the abort that an error causes;
+    // the strings are static C strings.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        let result = f();
+        pg_sys::AtEOXact_GUC(true, level);
+        result
+    }
+}

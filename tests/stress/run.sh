@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The reliability tier (issue 7): things a regression file cannot do because they need several
+# sessions, a clock or a killed process. Runs against a throwaway cluster of its own and prints
+# what it measured; exits non-zero on the first broken promise.
+#   1. concurrency: 8 sessions assign while a 9th drops and refits the model, for STRESS_SECONDS
+#   2. cancel: statement_timeout and pg_cancel_backend stop a long fit within 1 s, nothing stored
+#   3. crash: SIGKILL of the backend running a fit; after recovery no partial model, old ones work
+#   4. memory: a fit above customer_segment.max_memory_mb is refused; mini-batches stay bounded
+# Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+DIR=${STRESS_DIR:-/tmp/customer_segment_stress}
+PORT=${STRESS_PORT:-54340}
+SECONDS_BUDGET=${STRESS_SECONDS:-20}
+SESSIONS=8
+
+stop_cluster "$DIR" 2>/dev/null || true
+rm -rf "$DIR"
+start_cluster "$DIR" "$PORT"
+# Small shared buffers: the memory check reads the backend's peak RSS, which counts the shared
+# pages it touched.
+as_pg "$PG_BIN/psql" -X -q -h "$DIR" -p "$PORT" -U postgres -c "ALTER SYSTEM SET shared_buffers = '16MB'" >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w restart >/dev/null
+trap 'stop_cluster "$DIR"' EXIT
+
+P() { cluster_psql "$DIR" "$PORT" -qAt "$@"; }
+fail() { echo "STRESS FAILED: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+# seconds from T0 to T1, less OFFSET: elapsed T0 T1 [OFFSET]
+elapsed() { awk -v a="$1" -v b="$2" -v o="${3:-0}" 'BEGIN { printf "%.3f", b - a - o }'; }
+below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }   # below A B: A < B
+
+P -c "CREATE EXTENSION customer_segment"
+P -c "CREATE TABLE people AS
+      SELECT i AS id, ((i * 7919) % 1000) / 10.0 AS spend, ((i * 104729) % 997) / 10.0 AS visits
+      FROM generate_series(1, 20000) i"
+
+# ---------------------------------------------------------------------------------------------
+log "1/4 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
+# The refitting session cycles: refit (version 2), then drop and fit anew (version 1), the drop
+# and the fit either in one transaction (readers never miss the model) or in two (readers between
+# them get "model does not exist", the one documented error).
+ANSWER="SELECT md5(string_agg(segment_assign('m', p)::text, ',' ORDER BY id)) FROM people p"
+REFIT_K2="SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 2, name => 'm')"
+REFIT_K3="SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 3, name => 'm')"
+DROP_M="SELECT segment_drop('m')"
+# The two answers a statement may see: version 1 (k = 2) and version 2 (k = 3, ids matched to 1).
+P -c "$REFIT_K2" >/dev/null
+A=$(P -c "$ANSWER")
+P -c "$REFIT_K3" >/dev/null
+B=$(P -c "$ANSWER")
+[ "$A" != "$B" ] || fail "the two model versions give the same answer; the check would be blind"
+
+work="$DIR/concurrency"
+mkdir -p "$work"
+end=$(( $(date +%s) + SECONDS_BUDGET ))
+for s in $(seq 1 $SESSIONS); do
+    ( while [ "$(date +%s)" -lt $end ]; do P -c "$ANSWER" >>"$work/assign.$s" 2>&1 || true; done ) &
+done
+( cycles=0
+  while [ "$(date +%s)" -lt $end ]; do
+      P -c "$REFIT_K3" >>"$work/refit" 2>&1 || echo "REFIT ERROR" >>"$work/refit"
+      sleep 0.3
+      if [ $((cycles % 2)) -eq 0 ]; then single=-1; else single=; fi
+      P $single -c "$DROP_M" -c "$REFIT_K2" >>"$work/refit" 2>&1 || echo "REFIT ERROR" >>"$work/refit"
+      sleep 0.3
+      cycles=$((cycles + 1))
+  done
+  echo "$cycles" >"$work/cycles" ) &
+wait
+statements=$(cat "$work"/assign.* | wc -l)
+saw_a=$(cat "$work"/assign.* | grep -cx "$A" || true)
+saw_b=$(cat "$work"/assign.* | grep -cx "$B" || true)
+saw_missing=$(cat "$work"/assign.* | grep -c 'ERROR:  model "m" does not exist' || true)
+hints=$(cat "$work"/assign.* | grep -c '^HINT:' || true)
+other=$(( statements - saw_a - saw_b - saw_missing - hints ))
+echo "concurrency: $SESSIONS sessions x ${SECONDS_BUDGET}s: $((statements - hints)) statements," \
+     "$saw_a saw version 1, $saw_b saw version 2, $saw_missing found no model (between a drop and" \
+     "a refit: documented), $other anything else; $(cat "$work/cycles") drop/refit cycles"
+if [ "$other" -ne 0 ]; then
+    cat "$work"/assign.* | grep -vx -e "$A" -e "$B" | grep -v -e 'does not exist' -e '^HINT:' | sort | uniq -c | head >&2
+    fail "a statement saw something other than one complete model version"
+fi
+grep -q "ERROR" "$work/refit" && { head "$work/refit" >&2; fail "the refitting session got errors"; }
+[ $((saw_a + saw_b)) -gt 0 ] || fail "no statement assigned anything"
+
+# ---------------------------------------------------------------------------------------------
+log "2/4 cancel: statement_timeout and pg_cancel_backend stop a long fit"
+P -c "CREATE TABLE slow AS SELECT random() AS a, random() AS b, random() AS c
+      FROM generate_series(1, 1000000)"
+LONG_FIT="SELECT * FROM segment_fit('slow', ARRAY['a', 'b', 'c'], 40, name => 'never_stored',
+                                    options => '{\"n_init\": 100, \"tol\": 0}')"
+worst=0
+check_latency() { # what latency
+    echo "cancel: $1 ended $2 s after the request"
+    below "$2" 1.0 || fail "$1 took $2 s to stop (more than 1 s)"
+    below "$worst" "$2" && worst=$2
+    return 0
+}
+for timeout in 1500 4000; do
+    t0=$(now)
+    P -c "SET statement_timeout = $timeout" -c "$LONG_FIT" >"$DIR/timeout.out" 2>&1 && fail "the fit finished before its timeout"
+    t1=$(now)
+    grep -q "canceling statement due to statement timeout" "$DIR/timeout.out" || { cat "$DIR/timeout.out" >&2; fail "not stopped by the timeout"; }
+    check_latency "statement_timeout = ${timeout}ms" "$(elapsed "$t0" "$t1" "$(awk -v t=$timeout 'BEGIN { print t / 1000 }')")"
+done
+for after in 0.5 3; do
+    P -c "SET application_name = 'cs_cancel'" -c "$LONG_FIT" >"$DIR/cancel.out" 2>&1 &
+    fit=$!
+    sleep "$after"
+    t0=$(now)
+    [ "$(P -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'cs_cancel'")" = t ] \
+        || fail "no fit to cancel"
+    wait $fit && fail "the cancelled fit succeeded"
+    t1=$(now)
+    grep -q "canceling statement due to user request" "$DIR/cancel.out" || { cat "$DIR/cancel.out" >&2; fail "not cancelled"; }
+    check_latency "pg_cancel_backend ${after}s into the fit" "$(elapsed "$t0" "$t1")"
+done
+[ "$(P -c "SELECT count(*) FROM segment_model WHERE name = 'never_stored'")" = 0 ] \
+    || fail "a cancelled fit left catalog rows"
+echo "cancel: worst latency $worst s; catalog rows left by stopped fits: 0"
+
+# ---------------------------------------------------------------------------------------------
+log "3/4 crash: SIGKILL of a backend in the middle of a fit"
+P -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'kept')" >/dev/null
+before=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER BY id)) FROM people p")
+P -c "SET application_name = 'cs_doomed'" -c "${LONG_FIT//never_stored/doomed}" >"$DIR/crash.out" 2>&1 &
+fit=$!
+sleep 2
+pid=$(P -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cs_doomed'")
+[ -n "$pid" ] || fail "no fit to kill"
+kill -9 "$pid"
+wait $fit && fail "the killed fit succeeded"
+for _ in $(seq 1 60); do
+    as_pg "$PG_BIN/pg_isready" -q -h "$DIR" -p "$PORT" && P -c "SELECT 1" >/dev/null 2>&1 && break
+    sleep 1
+done
+grep -q "terminated by signal 9" "$DIR/server.log" || fail "the server log does not show the kill"
+P -c "SELECT 1" >/dev/null || fail "the server did not recover"
+[ "$(P -c "SELECT count(*) FROM segment_model WHERE name = 'doomed'")" = 0 ] || fail "a partial model survived the crash"
+[ "$(P -c "SELECT count(*) FROM segment_model_access WHERE name = 'doomed'")" = 0 ] || fail "a partial name survived the crash"
+after=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER BY id)) FROM people p")
+[ "$before" = "$after" ] || fail "the earlier model assigns differently after recovery"
+echo "crash: backend $pid killed mid-fit; after recovery 0 rows of the killed fit, the earlier model assigns the same 20000 rows"
+
+# ---------------------------------------------------------------------------------------------
+log "4/4 memory: customer_segment.max_memory_mb"
+P -c "CREATE TABLE big AS SELECT random() AS a, random() AS b, random() AS c, random() AS d
+      FROM generate_series(1, 2000000)"
+PEAK="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1]::bigint / 1024"
+out=$(P -v VERBOSITY=verbose -c "SET customer_segment.max_memory_mb = 32" \
+        -c "SELECT * FROM segment_fit('big', ARRAY['a', 'b', 'c', 'd'], 8, name => 'too_big')" 2>&1) \
+    && fail "a fit over max_memory_mb succeeded"
+echo "$out" | grep -q "ERROR:  54000: .*max_memory_mb" || { echo "$out" >&2; fail "not refused with 54000 naming the setting"; }
+echo "memory: k-means on a 61 MB matrix with max_memory_mb = 32: refused with SQLSTATE 54000"
+read -r base peak used fitted < <(P -F ' ' -c "SET customer_segment.max_memory_mb = 32" -c "$PEAK" \
+    -c "SELECT rows_used, rows_fitted FROM segment_fit('big', ARRAY['a', 'b', 'c', 'd'], 8,
+          name => 'streamed', options => '{\"method\": \"minibatch_kmeans\"}')" -c "$PEAK" | paste -sd' ' | awk '{print $1, $4, $2, $3}')
+grow=$((peak - base))
+echo "memory: minibatch_kmeans on the same 2000000 rows with max_memory_mb = 32: rows_used $used," \
+     "rows_fitted $fitted, backend peak RSS ${peak} MB (${grow} MB above the session's start)"
+[ "$grow" -le 96 ] || fail "the streamed fit grew the backend by ${grow} MB (bound: 32 MB budget + 64 MB)"
+
+log "stress tier passed"
