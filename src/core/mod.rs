@@ -7,6 +7,8 @@ pub mod encoding;
 pub mod error;
 pub mod evaluate;
 pub mod fit;
+#[cfg(test)]
+mod fuzz;
 pub mod gmm;
 pub mod kmeans;
 pub mod matching;
