@@ -6,6 +6,8 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(1024);
 /// Threads for pure math inside one fit; 0 means one per CPU core.
 static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// Whether long calls report progress as NOTICEs.
+static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Rows above which the silhouette is computed on a seeded sample.
 static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
@@ -31,6 +33,15 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::empty(),
     );
+    GucRegistry::define_bool_guc(
+        c"customer_segment.progress",
+        c"Whether long fits report progress as NOTICEs (at most one a second).",
+        c"Each NOTICE says what the fit is doing: rows read, or start, iteration and inertia, \
+          with rows per second.",
+        &PROGRESS,
+        GucContext::Userset,
+        GucFlags::empty(),
+    );
     GucRegistry::define_int_guc(
         c"customer_segment.silhouette_sample",
         c"Rows above which the silhouette score is computed on a seeded sample of this size.",
@@ -52,6 +63,10 @@ pub fn threads() -> usize {
         n if n > 0 => n as usize,
         _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
+}
+
+pub fn progress() -> bool {
+    PROGRESS.get()
 }
 
 pub fn silhouette_sample() -> usize {

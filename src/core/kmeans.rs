@@ -15,6 +15,7 @@
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::matrix::FeatureMatrix;
 use super::parallel::{self, BLOCK_ROWS};
+use super::progress::{self, Progress};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -222,11 +223,11 @@ pub fn fit(x: &FeatureMatrix, p: &KMeansParams, check: &mut dyn FnMut()) -> Core
     let mut master = Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let mut work = Lloyd::new(x, p.k, p.threads);
     let mut best: Option<KMeansFit> = None;
-    for _ in 0..p.n_init {
+    for s in 0..p.n_init {
         check();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(master.gen());
         let start = plus_plus(x, p.k, p.threads, &mut rng, check);
-        let run = work.run(start, p.max_iter, tol, check);
+        let run = work.run(start, p.max_iter, tol, check, (s + 1, p.n_init));
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
         }
@@ -307,6 +308,7 @@ impl<'a> Lloyd<'a> {
         max_iter: u32,
         tol: f64,
         check: &mut dyn FnMut(),
+        (start_no, starts): (u32, u32),
     ) -> KMeansFit {
         let d = self.x.n_cols();
         let mut labels = vec![u32::MAX; self.x.n_rows()];
@@ -317,7 +319,14 @@ impl<'a> Lloyd<'a> {
             check();
             self.assign(&centres, &mut labels);
             iterations += 1;
-            let (sums, counts, _, changed) = self.totals();
+            let (sums, counts, inertia, changed) = self.totals();
+            progress::report(Progress::Iteration {
+                start: start_no,
+                starts,
+                iteration: iterations,
+                inertia,
+                rows: self.x.n_rows(),
+            });
             if changed == 0 {
                 converged = true; // labels are stable: centres cannot move any more
                 break;

@@ -20,6 +20,7 @@ pub mod options;
 pub mod parallel;
 pub mod preprocess;
 pub mod profile;
+pub mod progress;
 pub mod rfm;
 pub mod tree;
 pub mod ward;

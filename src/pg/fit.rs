@@ -3,6 +3,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::raise;
 use super::errors::{require, OrRaise};
+use super::progress::with_notices;
 use super::source;
 use crate::core::encoding::{column_log_mask, Columns};
 use crate::core::error::CoreResult;
@@ -47,101 +48,105 @@ fn segment_fit(
         name!(rows_fitted, i64),
     ),
 > {
-    let rel = require(source, "source");
-    let features = require(features, "features");
-    let options = require(options, "options");
-    let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
-    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
-    check_k_for_method(k, options.method);
-    if k.is_none() && options.method == Method::Kmeans {
-        check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
-    }
-    let source = source::validate(&rel, features);
-    let name = name.unwrap_or_else(|| source.relname.clone());
-    catalog::check_fit_name(&name);
+    with_notices("segment_fit", move || {
+        let rel = require(source, "source");
+        let features = require(features, "features");
+        let options = require(options, "options");
+        let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
+        let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+        check_k_for_method(k, options.method);
+        if k.is_none() && options.method == Method::Kmeans {
+            check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
+        }
+        let source = source::validate(&rel, features);
+        let name = name.unwrap_or_else(|| source.relname.clone());
+        catalog::check_fit_name(&name);
 
-    let categories = source::learn_categories(&source, options.max_categories).or_raise();
-    let (mut model, report, scores) = if options.method == Method::MinibatchKmeans {
-        let k = k.expect("check_k_for_method: minibatch_kmeans has k");
-        let (model, report) = fit_streaming(&source, categories, k, &options);
-        (model, report, None)
-    } else {
-        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+        let categories = source::learn_categories(&source, options.max_categories).or_raise();
+        let (mut model, report, scores) = if options.method == Method::MinibatchKmeans {
+            let k = k.expect("check_k_for_method: minibatch_kmeans has k");
+            let (model, report) = fit_streaming(&source, categories, k, &options);
+            (model, report, None)
+        } else {
+            let built =
+                source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+                    .or_raise();
+            let prepared = prepare(built, &options);
+            let (k, scores) = match (k, options.method) {
+                (None, Method::Kmeans) => {
+                    let (k, scores) =
+                        auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+                    (Some(k), Some(scores))
+                }
+                (k, _) => (k, None),
+            };
+            let (model, report) = fit_model(
+                prepared,
+                source.features.clone(),
+                categories,
+                k,
+                &options,
+                limits(),
+                &mut interrupt,
+            )
             .or_raise();
-        let prepared = prepare(built, &options);
-        let (k, scores) = match (k, options.method) {
-            (None, Method::Kmeans) => {
-                let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-                (Some(k), Some(scores))
-            }
-            (k, _) => (k, None),
+            (model, report, scores)
         };
-        let (model, report) = fit_model(
-            prepared,
-            source.features.clone(),
-            categories,
-            k,
-            &options,
-            limits(),
-            &mut interrupt,
-        )
-        .or_raise();
-        (model, report, scores)
-    };
 
-    // A refit keeps the previous version's segment ids where the centres match.
-    let matched = catalog::current_model(&name).and_then(|(version, previous)| {
-        let new_id = match_to_previous(&model, &previous)?;
-        model.renumber(&new_id);
-        Some(version)
-    });
+        // A refit keeps the previous version's segment ids where the centres match.
+        let matched = catalog::current_model(&name).and_then(|(version, previous)| {
+            let new_id = match_to_previous(&model, &previous)?;
+            model.renumber(&new_id);
+            Some(version)
+        });
 
-    let metrics = serde_json::json!({
-        "ids_matched_to_version": matched,
-        "inertia": report.inertia,
-        "silhouette": report.silhouette,
-        "silhouette_rows": report.silhouette_rows,
-        "iterations": report.iterations,
-        "converged": report.converged,
-        "rows_fitted": report.rows_fitted,
-        "sampled": report.rows_fitted < report.rows_used,
-        "rows_noise": report.rows_noise,
-        "log_likelihood": report.log_likelihood,
-        "bic": report.bic,
-        "centre_agreement": report.centre_agreement,
-        "k_chosen": scores.map(|scores| serde_json::json!({
-            "rule": "highest silhouette",
-            "scores": scores.iter().map(|s| serde_json::json!({
-                "k": s.k,
-                "inertia": s.inertia,
-                "silhouette": s.silhouette,
-                "calinski_harabasz": s.calinski_harabasz,
-                "davies_bouldin": s.davies_bouldin,
-            })).collect::<Vec<_>>(),
-        })),
-    });
-    let version = catalog::insert(NewVersion {
-        name: &name,
-        source: &source.sql_name,
-        options: serde_json::to_string(&options).expect("options serialize"),
-        model: model.to_json(),
-        metrics: metrics.to_string(),
-        rows_used: report.rows_used as i64,
-        rows_skipped: report.rows_skipped as i64,
-    });
-    TableIterator::once((
-        name,
-        version,
-        report.k as i32,
-        report.rows_used as i64,
-        report.rows_skipped as i64,
-        report.inertia,
-        report.silhouette,
-        report.iterations.map(|i| i as i32),
-        report.silhouette_rows as i64,
-        options.method.name().to_string(),
-        report.rows_fitted as i64,
-    ))
+        let metrics = serde_json::json!({
+            "ids_matched_to_version": matched,
+            "inertia": report.inertia,
+            "silhouette": report.silhouette,
+            "silhouette_rows": report.silhouette_rows,
+            "iterations": report.iterations,
+            "converged": report.converged,
+            "rows_fitted": report.rows_fitted,
+            "sampled": report.rows_fitted < report.rows_used,
+            "rows_noise": report.rows_noise,
+            "log_likelihood": report.log_likelihood,
+            "bic": report.bic,
+            "centre_agreement": report.centre_agreement,
+            "k_chosen": scores.map(|scores| serde_json::json!({
+                "rule": "highest silhouette",
+                "scores": scores.iter().map(|s| serde_json::json!({
+                    "k": s.k,
+                    "inertia": s.inertia,
+                    "silhouette": s.silhouette,
+                    "calinski_harabasz": s.calinski_harabasz,
+                    "davies_bouldin": s.davies_bouldin,
+                })).collect::<Vec<_>>(),
+            })),
+        });
+        let version = catalog::insert(NewVersion {
+            name: &name,
+            source: &source.sql_name,
+            options: serde_json::to_string(&options).expect("options serialize"),
+            model: model.to_json(),
+            metrics: metrics.to_string(),
+            rows_used: report.rows_used as i64,
+            rows_skipped: report.rows_skipped as i64,
+        });
+        TableIterator::once((
+            name,
+            version,
+            report.k as i32,
+            report.rows_used as i64,
+            report.rows_skipped as i64,
+            report.inertia,
+            report.silhouette,
+            report.iterations.map(|i| i as i32),
+            report.silhouette_rows as i64,
+            options.method.name().to_string(),
+            report.rows_fitted as i64,
+        ))
+    })
 }
 
 /// minibatch_kmeans: the source is read several times (summary, epochs, final pass), never held.
@@ -228,42 +233,44 @@ fn segment_choose_k(
         name!(silhouette_rows, i64),
     ),
 > {
-    let rel = require(source, "source");
-    let features = require(features, "features");
-    let k_min = require(k_min, "k_min");
-    let k_max = require(k_max, "k_max");
-    let options = require(options, "options");
-    check_k_scan(k_min as i64, k_max as i64).or_raise();
-    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
-    if options.method != Method::Kmeans {
-        raise(
+    with_notices("segment_choose_k", move || {
+        let rel = require(source, "source");
+        let features = require(features, "features");
+        let k_min = require(k_min, "k_min");
+        let k_max = require(k_max, "k_max");
+        let options = require(options, "options");
+        check_k_scan(k_min as i64, k_max as i64).or_raise();
+        let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+        if options.method != Method::Kmeans {
+            raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             format!("segment_choose_k scans k-means fits, not method {}", options.method.name()),
             Some("Leave method out of the options; compare gmm fits by their bic in segment_models.metrics."),
         );
-    }
-    let source = source::validate(&rel, features);
-    let categories = source::learn_categories(&source, options.max_categories).or_raise();
-    let built =
-        source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes()).or_raise();
-    let scores = choose_k(
-        &prepare(built, &options),
-        k_min as i64,
-        k_max as i64,
-        &options,
-        limits(),
-        &mut interrupt,
-    )
-    .or_raise();
-    TableIterator::new(scores.into_iter().map(|s| {
-        (
-            s.k as i32,
-            s.inertia,
-            s.silhouette,
-            s.calinski_harabasz,
-            s.davies_bouldin,
-            s.recommended,
-            s.silhouette_rows as i64,
+        }
+        let source = source::validate(&rel, features);
+        let categories = source::learn_categories(&source, options.max_categories).or_raise();
+        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let scores = choose_k(
+            &prepare(built, &options),
+            k_min as i64,
+            k_max as i64,
+            &options,
+            limits(),
+            &mut interrupt,
         )
-    }))
+        .or_raise();
+        TableIterator::new(scores.into_iter().map(|s| {
+            (
+                s.k as i32,
+                s.inertia,
+                s.silhouette,
+                s.calinski_harabasz,
+                s.davies_bouldin,
+                s.recommended,
+                s.silhouette_rows as i64,
+            )
+        }))
+    })
 }

@@ -10,6 +10,7 @@ mod fit;
 mod inspect;
 mod planner;
 mod privileges;
+mod progress;
 mod rfm;
 mod search_path;
 mod source;

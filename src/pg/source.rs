@@ -7,6 +7,7 @@ use crate::core::encoding::{check_categories, column_log_mask, one_hot, Columns}
 use crate::core::error::CoreResult;
 use crate::core::matrix::{BuiltMatrix, MatrixBuilder};
 use crate::core::options::FitOptions;
+use crate::core::progress::{self, Progress};
 use pgrx::prelude::*;
 use pgrx::spi::quote_qualified_identifier;
 use pgrx::{PgRelation, PgSqlErrorCode};
@@ -358,11 +359,13 @@ fn scan(
     let columns = Columns::of(&source.features, categories);
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
     let mut one_hot_buffer: Vec<f64> = Vec::new();
+    let mut rows_read = 0u64;
     pinned(|| {
         Spi::connect(|client| -> CoreResult<()> {
             let mut cursor = client.open_cursor(query.as_str(), &[]);
             loop {
                 pgrx::check_for_interrupts!();
+                progress::report(Progress::Reading { rows: rows_read });
                 let n = cursor
                     .fetch(FETCH_ROWS)
                     .unwrap_or_else(|e| {
@@ -376,6 +379,7 @@ fn scan(
                 if n == 0 {
                     break;
                 }
+                rows_read += n as u64;
                 // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
                 // (by value on 64-bit builds) or text, in the order of `select`.
                 unsafe {

@@ -97,12 +97,23 @@ check_latency() { # what latency
     below "$worst" "$2" && worst=$2
     return 0
 }
-for timeout in 1500 4000; do
+# The first run also checks progress NOTICEs: at most one a second (so at most 3 in 4 s), and
+# none once customer_segment.progress is off.
+for run in "4000 on" "1500 off"; do
+    read -r timeout progress <<<"$run"
     t0=$(now)
-    P -c "SET statement_timeout = $timeout" -c "$LONG_FIT" >"$DIR/timeout.out" 2>&1 && fail "the fit finished before its timeout"
+    P -c "SET statement_timeout = $timeout" -c "SET customer_segment.progress = $progress" \
+        -c "$LONG_FIT" >"$DIR/timeout.out" 2>&1 && fail "the fit finished before its timeout"
     t1=$(now)
     grep -q "canceling statement due to statement timeout" "$DIR/timeout.out" || { cat "$DIR/timeout.out" >&2; fail "not stopped by the timeout"; }
     check_latency "statement_timeout = ${timeout}ms" "$(elapsed "$t0" "$t1" "$(awk -v t=$timeout 'BEGIN { print t / 1000 }')")"
+    notices=$(grep -c "NOTICE:  segment_fit: " "$DIR/timeout.out" || true)
+    echo "progress: customer_segment.progress = $progress, $notices NOTICEs in ${timeout}ms: $(grep -m1 "NOTICE:  segment_fit" "$DIR/timeout.out" || true)"
+    if [ "$progress" = on ]; then
+        [ "$notices" -ge 1 ] && [ "$notices" -le 3 ] || { cat "$DIR/timeout.out" >&2; fail "expected 1 to 3 progress NOTICEs in 4 s"; }
+    else
+        [ "$notices" -eq 0 ] || fail "progress NOTICEs while customer_segment.progress is off"
+    fi
 done
 for after in 0.5 3; do
     P -c "SET application_name = 'cs_cancel'" -c "$LONG_FIT" >"$DIR/cancel.out" 2>&1 &

@@ -135,7 +135,9 @@ SELECT segment_drop('pts') AS versions_dropped;
 SELECT count(*) AS left_over FROM segment_models WHERE name = 'pts';
 
 -- segment_assign is PARALLEL SAFE: in a parallel plan every worker loads the model itself and
--- the answers equal the serial ones.
+-- the answers equal the serial ones. VERBOSE shows the call in the target list of the parallel
+-- scan, below the Gather: the workers evaluate it (as segment_assign_columns, the planner's
+-- rewrite of a table row).
 CREATE TABLE many AS
 SELECT i AS id, (i % 7)::float8 AS x, (i % 11)::numeric AS y FROM generate_series(1, 50000) i;
 ANALYZE many;
@@ -145,10 +147,10 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT id, segment_assign('many', m) AS segment FROM many m;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, segment_assign('many', m) AS segment FROM many m;
 SELECT count(*) AS rows, count(*) FILTER (WHERE p.segment IS DISTINCT FROM s.segment) AS differ
 FROM (SELECT id, segment_assign('many', m) AS segment FROM many m) p JOIN serial_answer s USING (id);
-EXPLAIN (COSTS OFF) SELECT sum(segment_assign('many', m)) FROM many m;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT sum(segment_assign('many', m)) FROM many m;
 SELECT sum(segment_assign('many', m)) = (SELECT sum(segment) FROM serial_answer) AS same_sum FROM many m;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
