@@ -381,14 +381,22 @@ impl Tree {
         Tree { nodes }
     }
 
-    /// Checks a stored tree: children in range, leaves numbered 0..leaves, finite thresholds.
+    /// Checks a stored tree: children in range and after their parent (so every walk from the
+    /// root ends: a child pointing back would loop forever), leaves numbered 0..leaves, finite
+    /// thresholds.
     pub fn validate(&self, d: usize) -> Result<(), String> {
         let n = self.nodes.len();
         let mut leaves: Vec<u32> = Vec::new();
-        for node in &self.nodes {
+        for (i, node) in self.nodes.iter().enumerate() {
             match (node.feature, node.leaf) {
                 (Some(f), None) => {
-                    if f >= d || node.left >= n || node.right >= n || !node.threshold.is_finite() {
+                    if f >= d
+                        || node.left >= n
+                        || node.right >= n
+                        || node.left <= i
+                        || node.right <= i
+                        || !node.threshold.is_finite()
+                    {
                         return Err("stored tree has a bad split".into());
                     }
                 }
@@ -478,6 +486,20 @@ mod tests {
         assert_eq!(t.importance(2), vec![1.0, 0.0]);
         assert_eq!(t.leaves()[1].positives(), 2);
         t.validate(2).unwrap();
+    }
+
+    #[test]
+    fn a_stored_tree_whose_child_points_back_is_refused() {
+        // Found by the property tests: a tampered child index made leaf_node loop forever.
+        let x = FeatureMatrix::from_rows(vec![1.0, 2.0, 3.0, 4.0], 1);
+        let t = fit(&x, &[0, 0, 1, 1], 2, &[1.0; 4], PARAMS, &mut || {});
+        t.validate(1).unwrap();
+        let mut bad = t.clone();
+        bad.nodes[0].left = 0;
+        assert!(bad.validate(1).is_err());
+        let mut bad = t.clone();
+        bad.nodes[0].right = 0;
+        assert!(bad.validate(1).is_err());
     }
 
     #[test]
