@@ -14,10 +14,15 @@
 //!    Medians and the silhouette are measured on the sample.
 //!
 //! Memory: the sample (sample_rows x columns x 8 bytes), one batch, and k centres; not the rows.
+//!
+//! The same passes 1 and 4 serve k-means with `engine = aggregate` ([`Refinement::Steps`]):
+//! there steps 2 and 3 are replaced by whole Lloyd steps computed by the caller (the SQL
+//! aggregate `segment_kmeans_step`), from k-means++ starts on the sample (`lloyd_step::drive`).
 
 use super::error::{CoreError, CoreResult, ErrorKind};
 use super::fit::{order_from_counts, FitReport, Limits};
 use super::kmeans::{self, Centres, KMeansParams};
+use super::lloyd_step::{self, StepResult};
 use super::matrix::{check_row, fill_nan, matrix_bytes, FeatureMatrix};
 use super::metrics;
 use super::model::{undo_log, Method, SegmentModel, FORMAT_VERSION};
@@ -70,10 +75,21 @@ pub fn check_options(options: &FitOptions) -> CoreResult<()> {
     Ok(())
 }
 
-/// Fits mini-batch k-means over a source read through `scan` (several passes). `columns` are
-/// the matrix column names, `log` per column whether it takes log(1 + x).
+/// How the centres are found between the summary pass and the final pass.
+pub enum Refinement<'a> {
+    /// Mini-batch epochs from the best of n_init k-means fits on the sample.
+    MiniBatch,
+    /// Whole Lloyd steps: given the model's preprocessing and centres (scaled, row-major), the
+    /// sums of the step over every row (`engine = aggregate`).
+    Steps(&'a mut dyn FnMut(&SegmentModel, &[f64]) -> CoreResult<StepResult>),
+}
+
+/// Fits mini-batch k-means (or, with `Refinement::Steps`, k-means) over a source read through
+/// `scan` (several passes). `columns` are the matrix column names, `log` per column whether it
+/// takes log(1 + x).
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
+    refinement: Refinement<'_>,
     scan: &mut Scan<'_>,
     features: Vec<String>,
     categories: Vec<Option<Vec<String>>>,
@@ -184,19 +200,6 @@ pub fn fit(
     scaler.transform(&mut sample);
     check();
 
-    // 2. Start on the sample.
-    let start = kmeans::fit(
-        &sample,
-        &KMeansParams {
-            k,
-            n_init: options.n_init,
-            max_iter: options.max_iter,
-            tol: options.tol,
-            seed: options.seed,
-            threads: limits.threads,
-        },
-        check,
-    )?;
     let mut model = SegmentModel {
         format_version: FORMAT_VERSION,
         method: Method::MinibatchKmeans,
@@ -205,7 +208,7 @@ pub fn fit(
         log: Vec::new(),
         imputer,
         scaler,
-        centres: (0..k).map(|c| start.centres.row(c).to_vec()).collect(),
+        centres: vec![vec![0.0; d]; k],
         mixture: None,
         density: None,
         churn: None,
@@ -217,45 +220,30 @@ pub fn fit(
         .filter(|f| options.log.contains(f))
         .cloned()
         .collect();
-    let prepare = model.assigner();
-
-    // 3. Mini-batch epochs.
     let tol = options.tol * scaled_mean_variance(&stats, &model.scaler, rows_used);
-    let batch_size = options.batch_size as usize;
-    let mut centres: Vec<f64> = model.centres.concat();
-    let mut counts = vec![0.0f64; k];
-    let mut batch: Vec<f64> = Vec::with_capacity(batch_size * d);
-    let mut epochs = 0;
-    let mut converged = false;
+    let (centres, epochs, converged) = match refinement {
+        Refinement::MiniBatch => epochs(scan, &sample, &mut model, tol, k, options, limits, check)?,
+        Refinement::Steps(step) => {
+            model.method = Method::Kmeans;
+            let skeleton = model.clone();
+            let driven = lloyd_step::drive(
+                &sample,
+                k,
+                options.n_init,
+                options.max_iter,
+                tol,
+                options.seed,
+                limits.threads,
+                &mut |centres| step(&skeleton, centres),
+                check,
+            )?;
+            (driven.centres, driven.iterations, driven.converged)
+        }
+    };
+    model.centres = centres.chunks_exact(d).map(<[f64]>::to_vec).collect();
+    let prepare = model.assigner();
     let mut scratch = vec![0.0; k];
     let mut row = vec![0.0; d];
-    while epochs < options.epochs && !converged {
-        check();
-        let before = centres.clone();
-        scan(&mut |values| {
-            fill_nan(&mut row, values);
-            if prepare.scale_raw(&mut row)? {
-                batch.extend_from_slice(&row);
-                if batch.len() == batch_size * d {
-                    step(&mut centres, &mut counts, &batch, d, &mut scratch);
-                    batch.clear();
-                }
-            }
-            Ok(())
-        })?;
-        if !batch.is_empty() {
-            step(&mut centres, &mut counts, &batch, d, &mut scratch);
-            batch.clear();
-        }
-        epochs += 1;
-        let shift: f64 = centres
-            .iter()
-            .zip(&before)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum();
-        converged = shift <= tol;
-    }
-    model.centres = centres.chunks_exact(d).map(<[f64]>::to_vec).collect();
 
     // 4. Final pass: the segment of every row; then ids in canonical order (largest first).
     let final_centres = Centres::new(centres, d);
@@ -319,6 +307,71 @@ pub fn fit(
         centre_agreement: None,
     };
     Ok((model, report))
+}
+
+/// Steps 2 and 3 of mini-batch k-means: the best of n_init k-means fits on the sample, then
+/// `epochs` passes of mini-batch updates. Returns the centres (row-major), epochs run and convergence.
+#[allow(clippy::too_many_arguments)]
+fn epochs(
+    scan: &mut Scan<'_>,
+    sample: &FeatureMatrix,
+    model: &mut SegmentModel,
+    tol: f64,
+    k: usize,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(Vec<f64>, u32, bool)> {
+    let d = sample.n_cols();
+    let start = kmeans::fit(
+        sample,
+        &KMeansParams {
+            k,
+            n_init: options.n_init,
+            max_iter: options.max_iter,
+            tol: options.tol,
+            seed: options.seed,
+            threads: limits.threads,
+        },
+        check,
+    )?;
+    model.centres = (0..k).map(|c| start.centres.row(c).to_vec()).collect();
+    let batch_size = options.batch_size as usize;
+    let mut centres: Vec<f64> = model.centres.concat();
+    let mut counts = vec![0.0f64; k];
+    let mut batch: Vec<f64> = Vec::with_capacity(batch_size * d);
+    let mut epochs = 0;
+    let mut converged = false;
+    let mut scratch = vec![0.0; k];
+    let mut row = vec![0.0; d];
+    let prepare = model.assigner();
+    while epochs < options.epochs && !converged {
+        check();
+        let before = centres.clone();
+        scan(&mut |values| {
+            fill_nan(&mut row, values);
+            if prepare.scale_raw(&mut row)? {
+                batch.extend_from_slice(&row);
+                if batch.len() == batch_size * d {
+                    step(&mut centres, &mut counts, &batch, d, &mut scratch);
+                    batch.clear();
+                }
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            step(&mut centres, &mut counts, &batch, d, &mut scratch);
+            batch.clear();
+        }
+        epochs += 1;
+        let shift: f64 = centres
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        converged = shift <= tol;
+    }
+    Ok((centres, epochs, converged))
 }
 
 /// Mean variance of the scaled columns (the k-means tolerance's unit).
@@ -395,6 +448,7 @@ mod tests {
             Ok(())
         };
         let (model, report) = fit(
+            Refinement::MiniBatch,
             &mut scan,
             names.clone(),
             vec![],

@@ -11,6 +11,7 @@ pub mod fit;
 mod fuzz;
 pub mod gmm;
 pub mod kmeans;
+pub mod lloyd_step;
 pub mod matching;
 pub mod matrix;
 pub mod metrics;

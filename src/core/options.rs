@@ -36,6 +36,25 @@ pub enum ImputeMethod {
     Error,
 }
 
+/// Where k-means' Lloyd steps are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// On a matrix held in the backend (the fastest on one server).
+    #[default]
+    Memory,
+    /// By the SQL aggregate `segment_kmeans_step` over the source, one query per step: memory
+    /// does not grow with the rows, PostgreSQL's parallel aggregation splits each step across
+    /// workers, and a distributed PostgreSQL can push it to every shard.
+    Aggregate,
+}
+
+impl Engine {
+    fn is_memory(&self) -> bool {
+        *self == Engine::Memory
+    }
+}
+
 /// Options of a fit. Defaults follow scikit-learn where it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -71,6 +90,9 @@ pub struct FitOptions {
     /// minibatch_kmeans: rows per update, and passes over the source.
     pub batch_size: u32,
     pub epochs: u32,
+    /// k-means only: where the Lloyd steps run (absent from stored options when `memory`).
+    #[serde(skip_serializing_if = "Engine::is_memory")]
+    pub engine: Engine,
 }
 
 /// Default sample for the methods whose cost grows faster than the rows.
@@ -97,6 +119,7 @@ impl Default for FitOptions {
             max_categories: DEFAULT_MAX_CATEGORIES,
             batch_size: 1024,
             epochs: 5,
+            engine: Engine::Memory,
         }
     }
 }
@@ -128,7 +151,7 @@ impl FitOptions {
         )?;
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: method (kmeans | gmm | hierarchical | dbscan | minibatch_kmeans), eps, min_points, sample_rows, max_categories, batch_size, epochs, scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
+                "Known options: method (kmeans | gmm | hierarchical | dbscan | minibatch_kmeans), eps, min_points, sample_rows, max_categories, batch_size, epochs, engine (memory | aggregate), scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
                  seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
             )
         })?;
@@ -229,6 +252,20 @@ impl FitOptions {
                     self.method.name()
                 ))
                 .with_hint("Hierarchical and DBSCAN fits grow quadratically with the sample."));
+            }
+        }
+        if self.engine == Engine::Aggregate {
+            if self.method != Method::Kmeans {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option engine aggregate runs k-means only, not method {}",
+                    self.method.name()
+                )));
+            }
+            if self.scale == ScaleMethod::Robust || self.impute == ImputeMethod::Median {
+                return Err(CoreError::invalid_parameter(
+                    "option engine aggregate streams the rows: it cannot take medians (scale robust, impute median)",
+                )
+                .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
             }
         }
         if !self.tol.is_finite() || self.tol < 0.0 {

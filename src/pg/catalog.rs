@@ -16,7 +16,7 @@ use pgrx::PgSqlErrorCode;
 use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
-fn schema() -> String {
+pub fn schema() -> String {
     // A read-only SPI call: Spi::get_one would mark the transaction mutable, which assigns an
     // XID (and fails inside a parallel worker running segment_assign).
     let schema = pinned(|| {

@@ -3,6 +3,7 @@
 use super::catalog::{self, NewVersion};
 use super::errors::raise;
 use super::errors::{require, OrRaise};
+use super::kmeans_step;
 use super::progress::with_notices;
 use super::source;
 use crate::core::encoding::{column_log_mask, Columns};
@@ -12,8 +13,9 @@ use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare, Limit
 use crate::core::kmeans;
 use crate::core::matching::match_to_previous;
 use crate::core::minibatch;
+use crate::core::minibatch::Refinement;
 use crate::core::model::{Method, SegmentModel};
-use crate::core::options::FitOptions;
+use crate::core::options::{Engine, FitOptions};
 use crate::gucs;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
@@ -55,6 +57,13 @@ fn segment_fit(
         let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
         let options = FitOptions::from_json(&options.0.to_string()).or_raise();
         check_k_for_method(k, options.method);
+        if k.is_none() && options.engine == Engine::Aggregate {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "option engine aggregate needs k",
+                Some("Choose k with segment_choose_k, then pass it."),
+            );
+        }
         if k.is_none() && options.method == Method::Kmeans {
             check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
         }
@@ -63,35 +72,36 @@ fn segment_fit(
         catalog::check_fit_name(&name);
 
         let categories = source::learn_categories(&source, options.max_categories).or_raise();
-        let (mut model, report, scores) = if options.method == Method::MinibatchKmeans {
-            let k = k.expect("check_k_for_method: minibatch_kmeans has k");
-            let (model, report) = fit_streaming(&source, categories, k, &options);
-            (model, report, None)
-        } else {
-            let built =
-                source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
-                    .or_raise();
-            let prepared = prepare(built, &options);
-            let (k, scores) = match (k, options.method) {
-                (None, Method::Kmeans) => {
-                    let (k, scores) =
-                        auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-                    (Some(k), Some(scores))
-                }
-                (k, _) => (k, None),
+        let (mut model, report, scores) =
+            if options.method == Method::MinibatchKmeans || options.engine == Engine::Aggregate {
+                let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
+                let (model, report) = fit_streaming(&source, categories, k, &options);
+                (model, report, None)
+            } else {
+                let built =
+                    source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+                        .or_raise();
+                let prepared = prepare(built, &options);
+                let (k, scores) = match (k, options.method) {
+                    (None, Method::Kmeans) => {
+                        let (k, scores) =
+                            auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+                        (Some(k), Some(scores))
+                    }
+                    (k, _) => (k, None),
+                };
+                let (model, report) = fit_model(
+                    prepared,
+                    source.features.clone(),
+                    categories,
+                    k,
+                    &options,
+                    limits(),
+                    &mut interrupt,
+                )
+                .or_raise();
+                (model, report, scores)
             };
-            let (model, report) = fit_model(
-                prepared,
-                source.features.clone(),
-                categories,
-                k,
-                &options,
-                limits(),
-                &mut interrupt,
-            )
-            .or_raise();
-            (model, report, scores)
-        };
 
         // A refit keeps the previous version's segment ids where the centres match.
         let matched = catalog::current_model(&name).and_then(|(version, previous)| {
@@ -149,7 +159,8 @@ fn segment_fit(
     })
 }
 
-/// minibatch_kmeans: the source is read several times (summary, epochs, final pass), never held.
+/// minibatch_kmeans, and k-means with engine aggregate: the source is read several times
+/// (summary, epochs or aggregate steps, final pass), never held.
 fn fit_streaming(
     source: &source::Source,
     categories: Vec<Option<Vec<String>>>,
@@ -157,6 +168,23 @@ fn fit_streaming(
     options: &FitOptions,
 ) -> (SegmentModel, FitReport) {
     minibatch::check_options(options).or_raise();
+    let mut query: Option<String> = None;
+    let mut by_steps = |model: &SegmentModel, centres: &[f64]| {
+        let q = query.get_or_insert_with(|| kmeans_step::step_query(source, model));
+        Ok(kmeans_step::run_step(q, centres))
+    };
+    let refinement = if options.engine == Engine::Aggregate {
+        if categories.iter().any(Option::is_some) {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "option engine aggregate takes numeric features only",
+                Some("One-hot encode text columns in a view, or use the default engine."),
+            );
+        }
+        Refinement::Steps(&mut by_steps)
+    } else {
+        Refinement::MiniBatch
+    };
     options.log_mask(&source.features).or_raise();
     let columns = Columns::of(&source.features, &categories);
     let log = column_log_mask(&source.features, &categories, &options.log).or_raise();
@@ -164,6 +192,7 @@ fn fit_streaming(
         source::for_each_row(source, &categories, |row| f(row))
     };
     minibatch::fit(
+        refinement,
         &mut scan,
         source.features.clone(),
         categories.clone(),

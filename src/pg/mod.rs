@@ -8,6 +8,7 @@ mod clv;
 mod errors;
 mod fit;
 mod inspect;
+mod kmeans_step;
 mod planner;
 mod privileges;
 mod progress;
