@@ -3,6 +3,7 @@
 pub mod churn;
 pub mod clv;
 pub mod dbscan;
+pub mod drift;
 pub mod encoding;
 pub mod error;
 pub mod evaluate;

@@ -50,113 +50,139 @@ fn segment_fit(
         name!(rows_fitted, i64),
     ),
 > {
-    with_notices("segment_fit", move || {
-        let rel = require(source, "source");
-        let features = require(features, "features");
-        let options = require(options, "options");
-        let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
-        let options = FitOptions::from_json(&options.0.to_string()).or_raise();
-        check_k_for_method(k, options.method);
-        if k.is_none() && options.engine == Engine::Aggregate {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                "option engine aggregate needs k",
-                Some("Choose k with segment_choose_k, then pass it."),
-            );
-        }
-        if k.is_none() && options.method == Method::Kmeans {
-            check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
-        }
-        let source = source::validate(&rel, features);
-        let name = name.unwrap_or_else(|| source.relname.clone());
-        catalog::check_fit_name(&name);
+    let rel = require(source, "source");
+    let features = require(features, "features");
+    let options = require(options, "options");
+    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    TableIterator::once(with_notices("segment_fit", move || {
+        fit_and_store(rel, features, k, name, options)
+    }))
+}
 
-        let categories = source::learn_categories(&source, options.max_categories).or_raise();
-        let (mut model, report, scores) =
-            if options.method == Method::MinibatchKmeans || options.engine == Engine::Aggregate {
-                let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
-                let (model, report) = fit_streaming(&source, categories, k, &options);
-                (model, report, None)
-            } else {
-                let built =
-                    source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
-                        .or_raise();
-                let prepared = prepare(built, &options);
-                let (k, scores) = match (k, options.method) {
-                    (None, Method::Kmeans) => {
-                        let (k, scores) =
-                            auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-                        (Some(k), Some(scores))
-                    }
-                    (k, _) => (k, None),
-                };
-                let (model, report) = fit_model(
-                    prepared,
-                    source.features.clone(),
-                    categories,
-                    k,
-                    &options,
-                    limits(),
-                    &mut interrupt,
-                )
-                .or_raise();
-                (model, report, scores)
-            };
+/// What `segment_fit` and `segment_refit` return: model, version, segments, rows_used,
+/// rows_skipped, inertia, silhouette, iterations, silhouette_rows, method, rows_fitted.
+pub type FitRow = (
+    String,
+    i32,
+    i32,
+    i64,
+    i64,
+    f64,
+    Option<f64>,
+    Option<i32>,
+    i64,
+    String,
+    i64,
+);
 
-        // A refit keeps the previous version's segment ids where the centres match.
-        let matched = catalog::current_model(&name).and_then(|(version, previous)| {
-            let new_id = match_to_previous(&model, &previous)?;
-            model.renumber(&new_id);
-            Some(version)
-        });
+/// Reads, fits and stores a new version of `name` (default: the relation's name).
+pub fn fit_and_store(
+    rel: PgRelation,
+    features: Vec<Option<String>>,
+    k: Option<i32>,
+    name: Option<String>,
+    options: FitOptions,
+) -> FitRow {
+    let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
+    check_k_for_method(k, options.method);
+    if k.is_none() && options.engine == Engine::Aggregate {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "option engine aggregate needs k",
+            Some("Choose k with segment_choose_k, then pass it."),
+        );
+    }
+    if k.is_none() && options.method == Method::Kmeans {
+        check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
+    }
+    let source = source::validate(&rel, features);
+    let name = name.unwrap_or_else(|| source.relname.clone());
+    catalog::check_fit_name(&name);
 
-        let metrics = serde_json::json!({
-            "ids_matched_to_version": matched,
-            "inertia": report.inertia,
-            "silhouette": report.silhouette,
-            "silhouette_rows": report.silhouette_rows,
-            "iterations": report.iterations,
-            "converged": report.converged,
-            "rows_fitted": report.rows_fitted,
-            "sampled": report.rows_fitted < report.rows_used,
-            "rows_noise": report.rows_noise,
-            "log_likelihood": report.log_likelihood,
-            "bic": report.bic,
-            "centre_agreement": report.centre_agreement,
-            "k_chosen": scores.map(|scores| serde_json::json!({
-                "rule": "highest silhouette",
-                "scores": scores.iter().map(|s| serde_json::json!({
-                    "k": s.k,
-                    "inertia": s.inertia,
-                    "silhouette": s.silhouette,
-                    "calinski_harabasz": s.calinski_harabasz,
-                    "davies_bouldin": s.davies_bouldin,
-                })).collect::<Vec<_>>(),
-            })),
-        });
-        let version = catalog::insert(NewVersion {
-            name: &name,
-            source: &source.sql_name,
-            options: serde_json::to_string(&options).expect("options serialize"),
-            model: model.to_json(),
-            metrics: metrics.to_string(),
-            rows_used: report.rows_used as i64,
-            rows_skipped: report.rows_skipped as i64,
-        });
-        TableIterator::once((
-            name,
-            version,
-            report.k as i32,
-            report.rows_used as i64,
-            report.rows_skipped as i64,
-            report.inertia,
-            report.silhouette,
-            report.iterations.map(|i| i as i32),
-            report.silhouette_rows as i64,
-            options.method.name().to_string(),
-            report.rows_fitted as i64,
-        ))
-    })
+    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let (mut model, report, scores) = if options.method == Method::MinibatchKmeans
+        || options.engine == Engine::Aggregate
+    {
+        let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
+        let (model, report) = fit_streaming(&source, categories, k, &options);
+        (model, report, None)
+    } else {
+        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let prepared = prepare(built, &options);
+        let (k, scores) = match (k, options.method) {
+            (None, Method::Kmeans) => {
+                let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+                (Some(k), Some(scores))
+            }
+            (k, _) => (k, None),
+        };
+        let (model, report) = fit_model(
+            prepared,
+            source.features.clone(),
+            categories,
+            k,
+            &options,
+            limits(),
+            &mut interrupt,
+        )
+        .or_raise();
+        (model, report, scores)
+    };
+
+    // A refit keeps the previous version's segment ids where the centres match.
+    let matched = catalog::current_model(&name).and_then(|(version, previous)| {
+        let new_id = match_to_previous(&model, &previous)?;
+        model.renumber(&new_id);
+        Some(version)
+    });
+
+    let metrics = serde_json::json!({
+        "ids_matched_to_version": matched,
+        "inertia": report.inertia,
+        "silhouette": report.silhouette,
+        "silhouette_rows": report.silhouette_rows,
+        "iterations": report.iterations,
+        "converged": report.converged,
+        "rows_fitted": report.rows_fitted,
+        "sampled": report.rows_fitted < report.rows_used,
+        "rows_noise": report.rows_noise,
+        "log_likelihood": report.log_likelihood,
+        "bic": report.bic,
+        "centre_agreement": report.centre_agreement,
+        "k_chosen": scores.map(|scores| serde_json::json!({
+            "rule": "highest silhouette",
+            "scores": scores.iter().map(|s| serde_json::json!({
+                "k": s.k,
+                "inertia": s.inertia,
+                "silhouette": s.silhouette,
+                "calinski_harabasz": s.calinski_harabasz,
+                "davies_bouldin": s.davies_bouldin,
+            })).collect::<Vec<_>>(),
+        })),
+    });
+    let version = catalog::insert(NewVersion {
+        name: &name,
+        source: &source.sql_name,
+        options: serde_json::to_string(&options).expect("options serialize"),
+        model: model.to_json(),
+        metrics: metrics.to_string(),
+        rows_used: report.rows_used as i64,
+        rows_skipped: report.rows_skipped as i64,
+    });
+    (
+        name,
+        version,
+        report.k as i32,
+        report.rows_used as i64,
+        report.rows_skipped as i64,
+        report.inertia,
+        report.silhouette,
+        report.iterations.map(|i| i as i32),
+        report.silhouette_rows as i64,
+        options.method.name().to_string(),
+        report.rows_fitted as i64,
+    )
 }
 
 /// minibatch_kmeans, and k-means with engine aggregate: the source is read several times

@@ -139,20 +139,23 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
     label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
 }
 
+/// The relation a stored model was fitted on.
+pub fn fitted_relation(stored: &Stored) -> PgRelation {
+    PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!(
+                "the relation the model was fitted on, {}, no longer exists",
+                stored.source
+            ),
+            Some("Pass a relation with the model's feature columns as source."),
+        )
+    })
+}
+
 /// The source to read for a stored model: the given relation, or the one it was fitted on.
 pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
-    let rel = source.unwrap_or_else(|| {
-        PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
-            raise(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-                format!(
-                    "the relation the model was fitted on, {}, no longer exists",
-                    stored.source
-                ),
-                Some("Pass a relation with the model's feature columns as source."),
-            )
-        })
-    });
+    let rel = source.unwrap_or_else(|| fitted_relation(stored));
     let src = source::validate(
         &rel,
         stored.model.features.iter().cloned().map(Some).collect(),
