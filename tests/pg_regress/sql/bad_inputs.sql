@@ -34,6 +34,13 @@ SELECT segment_assign('shop_k3', ROW(1.0, 2.0));
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_assign('shop_k3', r) FROM (SELECT 'many'::text AS visits, 1.0 AS spend) r;
 \echo :LAST_ERROR_SQLSTATE
+-- A table row takes the planner's column path (float8 columns: its fast loop).
+CREATE TABLE shop_inf (visits float8, spend float8);
+INSERT INTO shop_inf VALUES (1, 2), (1, NULL), (1, 'Infinity');
+SELECT segment_assign('shop_k3', s) FROM shop_inf s;
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('shop_k3', s) IS NULL AS null_segment FROM shop_inf s WHERE spend IS NULL;
+DROP TABLE shop_inf;
 SELECT segment_assign_columns('shop_k3', ARRAY['visits'], 1.0, 2.0);
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_assign_columns('shop_k3', ARRAY['visits', 'spend'], 1.0, 'x'::text);
