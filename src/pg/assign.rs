@@ -475,7 +475,9 @@ fn not_finite(assigner: &Assigner, j: usize, v: f64) -> ! {
                 pg_float_text(v)
             ),
         )
-        .with_hint("Segments are defined for finite numbers; NULL follows the model's impute rule."),
+        .with_hint(
+            "Segments are defined for finite numbers; NULL follows the model's impute rule.",
+        ),
     )
 }
 

@@ -113,9 +113,8 @@ fn segment_import_text(
     let model_doc = doc
         .get("model")
         .unwrap_or_else(|| refuse("the document has no \"model\""));
-    let model = SegmentModel::from_json(&model_doc.to_string()).unwrap_or_else(|e| {
-        refuse(e.message.replace("stored model", "the model"))
-    });
+    let model = SegmentModel::from_json(&model_doc.to_string())
+        .unwrap_or_else(|e| refuse(e.message.replace("stored model", "the model")));
     let options = doc
         .get("options")
         .cloned()

@@ -18,3 +18,4 @@ mod rfm;
 mod search_path;
 mod source;
 mod tests;
+mod views;

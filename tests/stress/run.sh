@@ -6,6 +6,7 @@
 #   2. cancel: statement_timeout and pg_cancel_backend stop a long fit within 1 s, nothing stored
 #   3. crash: SIGKILL of the backend running a fit; after recovery no partial model, old ones work
 #   4. memory: a fit above customer_segment.max_memory_mb is refused; mini-batches stay bounded
+#   5. a BI client (Python psycopg) lists and reads a segment_create_view view
 # Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
@@ -36,7 +37,7 @@ P -c "CREATE TABLE people AS
       FROM generate_series(1, 20000) i"
 
 # ---------------------------------------------------------------------------------------------
-log "1/4 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
+log "1/5 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
 # The refitting session cycles: refit (version 2), then drop and fit anew (version 1), the drop
 # and the fit either in one transaction (readers never miss the model) or in two (readers between
 # them get "model does not exist", the one documented error).
@@ -85,7 +86,7 @@ grep -q "ERROR" "$work/refit" && { head "$work/refit" >&2; fail "the refitting s
 [ $((saw_a + saw_b)) -gt 0 ] || fail "no statement assigned anything"
 
 # ---------------------------------------------------------------------------------------------
-log "2/4 cancel: statement_timeout and pg_cancel_backend stop a long fit"
+log "2/5 cancel: statement_timeout and pg_cancel_backend stop a long fit"
 P -c "CREATE TABLE slow AS SELECT random() AS a, random() AS b, random() AS c
       FROM generate_series(1, 1000000)"
 LONG_FIT="SELECT * FROM segment_fit('slow', ARRAY['a', 'b', 'c'], 40, name => 'never_stored',
@@ -132,7 +133,7 @@ done
 echo "cancel: worst latency $worst s; catalog rows left by stopped fits: 0"
 
 # ---------------------------------------------------------------------------------------------
-log "3/4 crash: SIGKILL of a backend in the middle of a fit"
+log "3/5 crash: SIGKILL of a backend in the middle of a fit"
 P -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'kept')" >/dev/null
 before=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER BY id)) FROM people p")
 P -c "SET application_name = 'cs_doomed'" -c "${LONG_FIT//never_stored/doomed}" >"$DIR/crash.out" 2>&1 &
@@ -155,7 +156,7 @@ after=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER B
 echo "crash: backend $pid killed mid-fit; after recovery 0 rows of the killed fit, the earlier model assigns the same 20000 rows"
 
 # ---------------------------------------------------------------------------------------------
-log "4/4 memory: customer_segment.max_memory_mb"
+log "4/5 memory: customer_segment.max_memory_mb"
 P -c "CREATE TABLE big AS SELECT random() AS a, random() AS b, random() AS c, random() AS d
       FROM generate_series(1, 2000000)"
 PEAK="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1]::bigint / 1024"
@@ -171,5 +172,13 @@ grow=$((peak - base))
 echo "memory: minibatch_kmeans on the same 2000000 rows with max_memory_mb = 32: rows_used $used," \
      "rows_fitted $fitted, backend peak RSS ${peak} MB (${grow} MB above the session's start)"
 [ "$grow" -le 96 ] || fail "the streamed fit grew the backend by ${grow} MB (bound: 32 MB budget + 64 MB)"
+
+# ---------------------------------------------------------------------------------------------
+log "5/5 a BI tool's view: segment_create_view read by a separate client"
+python3 -c 'import psycopg' 2>/dev/null || python3 -m pip install -q 'psycopg[binary]'
+P -c "ALTER TABLE people ADD PRIMARY KEY (id)"
+P -c "SELECT segment_create_view('kept', 'people', 'people_segments')" >/dev/null
+DSN="host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
+python3 "$REPO/tests/stress/bi_client.py" "$DSN" people_segments 20000 || fail "the BI client could not read the view"
 
 log "stress tier passed"

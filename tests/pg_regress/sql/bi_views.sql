@@ -1,0 +1,42 @@
+-- Views for BI tools (segment_create_view): plain columns a tool lists and reads, owned by the
+-- caller, reading the current model version at query time.
+SELECT model, version FROM segment_fit('wholesale_customers', ARRAY['fresh', 'milk', 'grocery'], 3,
+                                       name => 'bi_spend', options => '{"log": ["fresh", "milk", "grocery"]}');
+SELECT segment_create_view('bi_spend', 'wholesale_customers', 'wholesale_segments');
+-- The source's primary key, then segment and label.
+SELECT column_name, data_type FROM information_schema.columns
+WHERE table_name = 'wholesale_segments' ORDER BY ordinal_position;
+SELECT pg_get_userbyid(c.relowner) = current_user AS owned_by_me
+FROM pg_class c WHERE c.relname = 'wholesale_segments';
+SELECT segment, segment_label, count(*) AS customers
+FROM wholesale_segments GROUP BY 1, 2 ORDER BY 1;
+-- The same segments as segment_assign, and renames show at once.
+SELECT count(*) FILTER (WHERE v.segment <> segment_assign('bi_spend', w)) AS differ
+FROM wholesale_segments v JOIN wholesale_customers w USING (customer_id);
+SELECT segment_rename('bi_spend', 0, 'core buyers');
+SELECT DISTINCT segment_label FROM wholesale_segments WHERE segment = 0;
+
+-- A source without a primary key gives every column; a churn model adds churn_probability.
+CREATE TABLE bi_accounts (account text, tenure float8, calls float8, left_us bool);
+INSERT INTO bi_accounts
+SELECT 'a' || i, i % 40, (i * 7) % 13, (i % 40) < 8 AND (i * 7) % 13 > 6 FROM generate_series(1, 400) i;
+SELECT model FROM segment_churn_fit('bi_accounts', ARRAY['tenure', 'calls'], 'left_us', name => 'bi_churn');
+SELECT segment_create_view('bi_churn', 'bi_accounts', 'Accounts at risk; by leaf');
+SELECT column_name, data_type FROM information_schema.columns
+WHERE table_name = 'Accounts at risk; by leaf' ORDER BY ordinal_position;
+SELECT segment, round(min(churn_probability)::numeric, 3) AS churn_probability, count(*) AS accounts
+FROM "Accounts at risk; by leaf" GROUP BY 1 ORDER BY 1;
+
+-- Bad calls.
+SELECT segment_create_view('bi_spend', 'bi_accounts', 'nope');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_create_view('no_such_model', 'wholesale_customers', 'nope');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_create_view('bi_spend', 'wholesale_customers', '');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_create_view('bi_spend', 'wholesale_customers', NULL);
+\echo :LAST_ERROR_SQLSTATE
+
+DROP VIEW wholesale_segments, "Accounts at risk; by leaf";
+DROP TABLE bi_accounts;
+SELECT segment_drop('bi_spend'), segment_drop('bi_churn');
