@@ -1,0 +1,6 @@
+-- customer_segment 0.1.0 -> 0.2.0 (ALTER EXTENSION customer_segment UPDATE).
+--
+-- No catalog or function changes yet. Every change to the extension's SQL from 0.1.0 on adds its
+-- statements here (ALTER TABLE on the catalog, CREATE OR REPLACE FUNCTION, new objects), so that
+-- a database created at 0.1.0 ends up with what CREATE EXTENSION gives at 0.2.0; the upgrade
+-- test (tests/stress/run.sh, "upgrade") replays the path from sql/released/.
