@@ -7,7 +7,7 @@
 //! into the right error (42704 for a name nobody has, 42501 for someone else's model).
 
 use super::errors::{raise, raise_core};
-use super::search_path::pinned;
+use super::search_path::{pinned, select_text};
 use crate::core::model::SegmentModel;
 use crate::core::options::FitOptions;
 use pgrx::datum::DatumWithOid;
@@ -17,25 +17,12 @@ use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
 pub fn schema() -> String {
-    // A read-only SPI call: Spi::get_one would mark the transaction mutable, which assigns an
-    // XID (and fails inside a parallel worker running segment_assign).
-    let schema = pinned(|| {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
-                     JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
-                     WHERE e.extname = 'customer_segment'",
-                    Some(1),
-                    &[],
-                )
-                .ok()?
-                .first()
-                .get_one::<String>()
-                .ok()
-                .flatten()
-        })
-    })
+    let schema = select_text(
+        "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+         WHERE e.extname = 'customer_segment'",
+        &[],
+    )
     .unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -4,7 +4,7 @@
 
 use super::catalog::{self, NewVersion};
 use super::errors::{raise, raise_core, require};
-use super::search_path::pinned;
+use super::search_path::select_text;
 use crate::core::churn::ChurnOptions;
 use crate::core::model::{Method, SegmentModel};
 use crate::core::options::FitOptions;
@@ -46,18 +46,7 @@ fn segment_export(model: Option<&str>) -> JsonB {
          FROM {}.segment_model WHERE name = $1 ORDER BY version DESC LIMIT 1",
         catalog::schema()
     );
-    let text = pinned(|| {
-        Spi::connect(|client| {
-            client
-                .select(query.as_str(), Some(1), &[DatumWithOid::from(name)])
-                .ok()?
-                .first()
-                .get_one::<String>()
-                .ok()
-                .flatten()
-        })
-    })
-    .unwrap_or_else(|| {
+    let text = select_text(&query, &[DatumWithOid::from(name)]).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),

@@ -6,7 +6,7 @@
 
 use super::catalog;
 use super::errors::{raise, OrRaise};
-use super::search_path::pinned;
+use super::search_path::select_text;
 use crate::core::lloyd_step::{StepResult, StepState};
 use crate::core::model::SegmentModel;
 use pgrx::datum::DatumWithOid;
@@ -235,18 +235,7 @@ pub fn step_query(source: &super::source::Source, model: &SegmentModel) -> Strin
 
 /// Runs one step's query with `centres`.
 pub fn run_step(query: &str, centres: &[f64]) -> StepResult {
-    let text = pinned(|| {
-        Spi::connect(|client| {
-            client
-                .select(query, None, &[DatumWithOid::from(centres.to_vec())])
-                .ok()?
-                .first()
-                .get_one::<String>()
-                .ok()
-                .flatten()
-        })
-    })
-    .unwrap_or_else(|| {
+    let text = select_text(query, &[DatumWithOid::from(centres.to_vec())]).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
             "a k-means step over the source found no rows",

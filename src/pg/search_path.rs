@@ -7,7 +7,9 @@
 //! `segment_assign` stays free of per-call settings and can still run in parallel workers
 //! (a GUC_ACTION_SAVE change is allowed there).
 
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
+use pgrx::spi::Spi;
 
 /// Runs `f` with the search path pinned, restoring the caller's afterwards. On an error the
 /// (sub)transaction's abort pops the setting, as it does for `SET` clauses.
@@ -30,4 +32,21 @@ pub fn pinned<R>(f: impl FnOnce() -> R) -> R {
         pg_sys::AtEOXact_GUC(true, level);
         result
     }
+}
+
+/// The first column of the first row of a read-only query, as text, run pinned. A read-only SPI
+/// call: `Spi::get_one` would mark the transaction mutable, which assigns an XID (and fails in a
+/// parallel worker running segment_assign).
+pub fn select_text(query: &str, args: &[DatumWithOid]) -> Option<String> {
+    pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(query, Some(1), args)
+                .ok()?
+                .first()
+                .get_one::<String>()
+                .ok()
+                .flatten()
+        })
+    })
 }
