@@ -20,6 +20,7 @@ pub mod minibatch;
 pub mod model;
 pub mod options;
 pub mod parallel;
+pub mod plot;
 pub mod preprocess;
 pub mod profile;
 pub mod progress;

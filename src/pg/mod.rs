@@ -12,6 +12,7 @@ mod inspect;
 mod kmeans_step;
 mod monitor;
 mod planner;
+mod plots;
 mod privileges;
 mod progress;
 mod rfm;
