@@ -24,6 +24,8 @@ pub struct StepState {
     inertia: f64,
     rows: u64,
     scratch: Vec<f64>,
+    /// The row being added by `add_values` (kept to avoid an allocation per row).
+    row: Vec<f64>,
 }
 
 /// A finished step: what the aggregate returns (as JSON) and the driver reads.
@@ -78,6 +80,7 @@ impl StepState {
             inertia: 0.0,
             rows: 0,
             scratch: vec![0.0; k],
+            row: Vec::with_capacity(d),
         })
     }
 
@@ -117,6 +120,26 @@ impl StepState {
             *s += v;
         }
         Ok(())
+    }
+
+    /// Adds one row given with its NULLs: a row with a NULL feature is left out (`Ok(false)`).
+    pub fn add_values(&mut self, values: impl Iterator<Item = Option<f64>>) -> CoreResult<bool> {
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        let mut complete = true;
+        for v in values {
+            match v {
+                Some(x) => row.push(x),
+                None => complete = false,
+            }
+        }
+        let added = if complete {
+            self.add(&row).map(|_| true)
+        } else {
+            Ok(false)
+        };
+        self.row = row;
+        added
     }
 
     /// Adds another part of the same step.
@@ -372,6 +395,9 @@ mod tests {
         assert!(s.add(&[1.0, f64::INFINITY]).is_err());
         let other = StepState::new(&[1.0, 1.0], 2).unwrap();
         assert!(s.merge(&other).is_err());
+        assert!(!s.add_values([Some(1.0), None].into_iter()).unwrap());
+        assert!(s.add_values([Some(1.0), Some(2.0)].into_iter()).unwrap());
+        assert_eq!(s.result().rows, 1);
         let bytes = s.to_bytes();
         for cut in 0..bytes.len() {
             assert!(StepState::from_bytes(&bytes[..cut]).is_err());

@@ -128,9 +128,8 @@ fn tick(v: f64) -> String {
     }
 }
 
-/// Legend entries (colour, text) at the right of the plot area.
-fn legend(s: &mut String, entries: &[(&str, String)]) {
-    let x = W - R + 15.0;
+/// Legend entries (colour, text) at the right of the plot area, `x` pixels from the left.
+fn legend(s: &mut String, entries: &[(&str, String)], x: f64) {
     for (i, (c, text)) in entries.iter().enumerate() {
         let y = T + 10.0 + i as f64 * 20.0;
         let _ = write!(
@@ -256,7 +255,7 @@ pub fn scatter(
     if segments.iter().any(Option::is_none) {
         entries.push((NOISE_COLOUR, "noise".into()));
     }
-    legend(&mut s, &entries);
+    legend(&mut s, &entries, W - R + 15.0);
     s.push_str("</svg>");
     s
 }
@@ -342,14 +341,8 @@ pub fn elbow(title: &str, scores: &[(usize, f64, Option<f64>)], chosen: Option<u
     if let Some(k) = chosen {
         entries.push(("#444444", format!("chosen: k = {k}")));
     }
-    let entries: Vec<(&str, String)> = entries.into_iter().collect();
-    // The legend sits below the right-hand silhouette ticks.
-    let mut moved = String::new();
-    legend(&mut moved, &entries);
-    s.push_str(&moved.replace(
-        &format!(r#"x="{}""#, W - R + 15.0),
-        &format!(r#"x="{}""#, W - R + 45.0),
-    ));
+    // Right of the silhouette's tick labels.
+    legend(&mut s, &entries, W - R + 45.0);
     s.push_str("</svg>");
     s
 }

@@ -502,25 +502,25 @@ mod tests {
         assert!(bad.validate(1).is_err());
     }
 
+    /// x = 0..11 with churn at 5 and 8..11, depth 2, at least 4 rows a leaf: leaves 0/4, 1/4
+    /// and 4/4 by x.
+    fn three_leaves() -> Tree {
+        let xs: Vec<f64> = (0..12).map(|i| i as f64).collect();
+        let y = [0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
+        let x = FeatureMatrix::from_rows(xs, 1);
+        let params = TreeParams {
+            max_depth: 2,
+            min_samples_leaf: 4,
+            criterion: Criterion::Entropy,
+        };
+        fit(&x, &y, 2, &[1.0; 12], params, &mut || {})
+    }
+
     #[test]
     fn leaves_with_the_same_majority_are_kept() {
         // Best root split at 7.5 (entropy 0.362 against 0.646 at 6.5), then the left half at
         // 3.5: churn rates 0/4, 1/4 and 4/4. linfa would merge the two "stays" leaves.
-        let xs: Vec<f64> = (0..12).map(|i| i as f64).collect();
-        let y = [0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
-        let x = FeatureMatrix::from_rows(xs, 1);
-        let t = fit(
-            &x,
-            &y,
-            2,
-            &[1.0; 12],
-            TreeParams {
-                max_depth: 2,
-                min_samples_leaf: 4,
-                criterion: Criterion::Entropy,
-            },
-            &mut || {},
-        );
+        let t = three_leaves();
         let rates: Vec<(u64, u64)> = t.leaves().iter().map(|l| (l.positives(), l.rows)).collect();
         assert_eq!(rates, vec![(0, 4), (1, 4), (4, 4)]);
         // Rules agree with prediction for every row.
@@ -593,21 +593,7 @@ mod tests {
     #[test]
     fn merging_keeps_the_majority_partition() {
         // Leaves (0/4, 1/4, 4/4) by x: the first two both have majority 0 and merge.
-        let xs: Vec<f64> = (0..12).map(|i| i as f64).collect();
-        let y = [0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
-        let x = FeatureMatrix::from_rows(xs, 1);
-        let t = fit(
-            &x,
-            &y,
-            2,
-            &[1.0; 12],
-            TreeParams {
-                max_depth: 2,
-                min_samples_leaf: 4,
-                criterion: Criterion::Entropy,
-            },
-            &mut || {},
-        );
+        let t = three_leaves();
         let m = t.merged_by_majority();
         m.validate(1).unwrap();
         let leaves: Vec<(u32, u64)> = m.leaves().iter().map(|l| (l.majority(), l.rows)).collect();

@@ -66,7 +66,12 @@ fn segment_kmeans_step_add(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     // float8[], float8[]).
     unsafe {
         let context = aggregate_context(fcinfo, "segment_kmeans_step_add");
-        let features = floats(fcinfo, 1);
+        // Borrowed, not copied: this runs once per row.
+        let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
+            .then(|| {
+                pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
+            })
+            .flatten();
         let state = match state_arg(fcinfo, 0) {
             Some(s) => s,
             None => {
@@ -88,10 +93,7 @@ fn segment_kmeans_step_add(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
             }
         };
         if let Some(features) = features {
-            if features.iter().all(Option::is_some) {
-                let row: Vec<f64> = features.into_iter().flatten().collect();
-                state.add(&row).or_raise();
-            }
+            state.add_values(features.iter()).or_raise();
         }
         pointer(state)
     }

@@ -12,14 +12,17 @@ pub fn with_notices<R>(function: &'static str, body: impl FnOnce() -> R) -> R {
     }
     let started = Instant::now();
     let mut last_notice = started;
-    // Rows visited by iterations so far, and when the first iteration began.
+    // Rows visited by the iterations reported after the first one, and when the first was
+    // reported: the rate of iterating, without the reading before it.
     let mut iterated_rows = 0u64;
     let mut iterating_since: Option<Instant> = None;
     let listener = move |p: &Progress| {
         let now = Instant::now();
         if let Progress::Iteration { rows, .. } = p {
-            iterated_rows += *rows as u64;
-            iterating_since.get_or_insert(started);
+            match iterating_since {
+                None => iterating_since = Some(now),
+                Some(_) => iterated_rows += *rows as u64,
+            }
         }
         if now.duration_since(last_notice) < Duration::from_secs(1) {
             return;
