@@ -36,6 +36,10 @@ SELECT segment_create_view('bi_spend', 'wholesale_customers', '');
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_create_view('bi_spend', 'wholesale_customers', NULL);
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_labels('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_labels(NULL);
+\echo :LAST_ERROR_SQLSTATE
 
 DROP VIEW wholesale_segments, "Accounts at risk; by leaf";
 DROP TABLE bi_accounts;
