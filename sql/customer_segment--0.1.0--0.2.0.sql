@@ -1,6 +1,32 @@
 -- customer_segment 0.1.0 -> 0.2.0 (ALTER EXTENSION customer_segment UPDATE).
 --
--- No catalog or function changes yet. Every change to the extension's SQL from 0.1.0 on adds its
--- statements here (ALTER TABLE on the catalog, CREATE OR REPLACE FUNCTION, new objects), so that
--- a database created at 0.1.0 ends up with what CREATE EXTENSION gives at 0.2.0; the upgrade
--- test (tests/stress/run.sh, "upgrade") replays the path from sql/released/.
+-- Every change to the extension's SQL from 0.1.0 on adds its statements here (ALTER TABLE on the
+-- catalog, CREATE OR REPLACE FUNCTION, new objects), so that a database created at 0.1.0 ends up
+-- with what CREATE EXTENSION gives at 0.2.0; the upgrade test (tests/stress/run.sh, "upgrade")
+-- replays the path from sql/released/ and compares the extension's objects with a fresh install.
+--
+-- The catalog tables are unchanged: per-group models are stored as ordinary rows (an index
+-- document plus one model per group).
+
+-- Per-group models (segment_fit's group_by option): list a per-group model's groups.
+CREATE FUNCTION "segment_groups"(
+	"model" TEXT
+) RETURNS TABLE (
+	"group_value" TEXT,
+	"rows_used" bigint,
+	"model" TEXT,
+	"version" INT
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_groups_wrapper';
+
+-- Pictures (added after 0.1.0 was cut; found missing by the upgrade test's comparison).
+CREATE FUNCTION "segment_plot"(
+	"model" TEXT,
+	"kind" TEXT DEFAULT 'scatter',
+	"source" regclass DEFAULT NULL
+) RETURNS TEXT
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_plot_wrapper';

@@ -11,6 +11,7 @@ pub mod fit;
 #[cfg(test)]
 mod fuzz;
 pub mod gmm;
+pub mod groups;
 pub mod kmeans;
 pub mod lloyd_step;
 pub mod matching;

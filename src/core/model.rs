@@ -106,6 +106,17 @@ impl SegmentModel {
             )
             .with_hint("Use segment_clv for it."));
         }
+        if super::groups::is_index(&head) {
+            let by = head
+                .get("group_by")
+                .and_then(|g| g.as_str())
+                .unwrap_or_default();
+            return Err(CoreError::new(
+                ErrorKind::BadModel,
+                format!("is fitted per group of \"{by}\", not one segment model"),
+            )
+            .with_hint("List its groups and their models with segment_groups(model); each group's model is named <model>/<value>."));
+        }
         let version = head.get("format_version").and_then(|v| v.as_u64());
         if version != Some(FORMAT_VERSION as u64) {
             let found = version.map_or("none".to_string(), |v| v.to_string());

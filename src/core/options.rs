@@ -93,6 +93,13 @@ pub struct FitOptions {
     /// k-means only: where the Lloyd steps run (absent from stored options when `memory`).
     #[serde(skip_serializing_if = "Engine::is_memory")]
     pub engine: Engine,
+    /// Fit one model per value of this column (see `groups`); absent from stored options when
+    /// not set, like the next one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+    /// With group_by: groups with fewer usable rows are not fitted (their rows get no segment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_group_rows: Option<u32>,
 }
 
 /// Default sample for the methods whose cost grows faster than the rows.
@@ -120,6 +127,8 @@ impl Default for FitOptions {
             batch_size: 1024,
             epochs: 5,
             engine: Engine::Memory,
+            group_by: None,
+            min_group_rows: None,
         }
     }
 }
@@ -152,7 +161,7 @@ impl FitOptions {
         let options: FitOptions = serde_json::from_value(value).map_err(|e| {
             CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
                 "Known options: method (kmeans | gmm | hierarchical | dbscan | minibatch_kmeans), eps, min_points, sample_rows, max_categories, batch_size, epochs, engine (memory | aggregate), scale (zscore | minmax | robust | none), impute (skip | mean | median | error), \
-                 seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max.",
+                 seed, n_init, max_iter, tol, log (array of feature names), k_min, k_max, group_by (a column), min_group_rows.",
             )
         })?;
         options.validate()?;
@@ -268,6 +277,35 @@ impl FitOptions {
                 .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
             }
         }
+        match (&self.group_by, self.min_group_rows) {
+            (Some(g), _) if g.is_empty() => {
+                return Err(CoreError::invalid_parameter(
+                    "option group_by must name a column",
+                ))
+            }
+            (Some(_), _) if self.method == Method::MinibatchKmeans || !self.engine.is_memory() => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option group_by fits each group in memory: it does not combine with {}",
+                    if self.engine.is_memory() {
+                        "method minibatch_kmeans"
+                    } else {
+                        "engine aggregate"
+                    }
+                ))
+                .with_hint("Fit a view per group with minibatch_kmeans, or leave group_by out."))
+            }
+            (Some(_), Some(m)) if !(1..=1_000_000_000).contains(&m) => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option min_group_rows must be between 1 and 1000000000, not {m}"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(CoreError::invalid_parameter(
+                    "option min_group_rows applies with group_by only",
+                ))
+            }
+            _ => {}
+        }
         if !self.tol.is_finite() || self.tol < 0.0 {
             return Err(CoreError::invalid_parameter(format!(
                 "option tol must be a finite number >= 0, not {}",
@@ -320,6 +358,11 @@ mod tests {
             r#"{"max_iter":-1}"#,
             r#"{"tol":-1}"#,
             r#"{"seed":"x"}"#,
+            r#"{"group_by":""}"#,
+            r#"{"min_group_rows":5}"#,
+            r#"{"group_by":"region","min_group_rows":0}"#,
+            r#"{"group_by":"region","method":"minibatch_kmeans"}"#,
+            r#"{"group_by":"region","engine":"aggregate"}"#,
             r#"[1,2]"#,
             r#"not json"#,
         ] {

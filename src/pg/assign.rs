@@ -10,6 +10,7 @@ use super::errors::{raise, raise_core, require};
 use super::source::{category_bytes, text_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
 use crate::core::encoding::one_hot;
 use crate::core::error::{pg_float_text, CoreError, ErrorKind};
+use crate::core::groups::GroupIndex;
 use crate::core::model::Assigner;
 use crate::core::profile::NOISE;
 use pgrx::prelude::*;
@@ -23,11 +24,124 @@ struct RowLayout {
     tupdesc: pg_sys::TupleDesc,
     /// Per feature: attribute number and type.
     columns: Vec<(i32, pg_sys::Oid)>,
+    /// A per-group model's grouping column (attribute number).
+    group: Option<GroupColumn>,
+}
+
+/// Where a per-group model's grouping column is (attribute number in a row, or argument index of
+/// `segment_assign_columns`), its type, and that type's output function.
+#[derive(Clone, Copy)]
+struct GroupColumn {
+    at: usize,
+    typ: pg_sys::Oid,
+    output: pg_sys::Oid,
+}
+
+impl GroupColumn {
+    fn new(at: usize, typ: pg_sys::Oid) -> GroupColumn {
+        let mut output = pg_sys::Oid::INVALID;
+        let mut varlena = false;
+        // SAFETY: a type of a column of the row; the lookup raises for an unknown type.
+        unsafe { pg_sys::getTypeOutputInfo(typ, &mut output, &mut varlena) };
+        GroupColumn { at, typ, output }
+    }
+
+    /// The value as the fit saw it (`::text`): text as is, booleans as true / false, any other
+    /// type through its output function (allocated in the row's memory context).
+    ///
+    /// # Safety
+    /// `datum` is a non-NULL value of type `typ`.
+    unsafe fn text<'a>(&self, datum: pg_sys::Datum) -> &'a [u8] {
+        if CATEGORICAL_TYPES.contains(&self.typ) {
+            category_bytes(datum, self.typ)
+        } else {
+            std::ffi::CStr::from_ptr(pg_sys::OidOutputFunctionCall(self.output, datum)).to_bytes()
+        }
+    }
+}
+
+/// A per-group model at one call site: the grouping column's value picks the group's model,
+/// loaded on the first row of its group.
+struct Routing {
+    index: GroupIndex,
+    /// Parallel to `index.groups`.
+    assigners: Vec<Option<Assigner>>,
+    /// The group of the row being assigned.
+    current: usize,
+}
+
+impl Routing {
+    /// The per-group model `name`: its routing, and its first group's model, whose features and
+    /// matrix columns every group shares (they were fitted together on the same columns).
+    fn load(name: &str, index: GroupIndex) -> (Assigner, Routing) {
+        let mut routing = Routing {
+            assigners: vec![None; index.groups.len()],
+            index,
+            current: 0,
+        };
+        let first = routing
+            .index
+            .groups
+            .iter()
+            .position(|g| g.model.is_some())
+            .expect("a validated index has a fitted group");
+        let template = routing.member(name, first, None).clone();
+        (template, routing)
+    }
+
+    /// The model of group `g` (fitted), loaded once; checked against the template's columns.
+    fn member(&mut self, name: &str, g: usize, template: Option<&Assigner>) -> &Assigner {
+        if self.assigners[g].is_none() {
+            let group = &self.index.groups[g];
+            let member = group.model.as_deref().expect("called for fitted groups");
+            let assigner = catalog::load(member, group.version).model.assigner();
+            if let Some(t) = template {
+                if assigner.features() != t.features() || assigner.columns() != t.columns() {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        format!("model \"{name}\": group model \"{member}\" has other features than its other groups"),
+                        Some(&format!("Refit it: SELECT * FROM segment_refit({});", crate::core::churn::quote_literal(name))),
+                    );
+                }
+            }
+            self.assigners[g] = Some(assigner);
+        }
+        self.assigners[g].as_ref().expect("loaded above")
+    }
+
+    /// Picks the row's group by its value of the grouping column (NULL: None). False when the
+    /// row gets no segment: a NULL, a value not seen at fit time, or a group with too few rows.
+    fn select(&mut self, name: &str, value: Option<&[u8]>, template: &Assigner) -> bool {
+        let Some(g) = value.and_then(|v| self.index.find(v)) else {
+            return false;
+        };
+        if self.index.groups[g].model.is_none() {
+            return false;
+        }
+        self.member(name, g, Some(template));
+        self.current = g;
+        true
+    }
+}
+
+/// The model that assigns the current row: the group's for a per-group model.
+#[inline]
+fn active<'a>(assigner: &'a Assigner, routing: &'a Option<Box<Routing>>) -> &'a Assigner {
+    match routing {
+        None => assigner,
+        Some(r) => r.assigners[r.current]
+            .as_ref()
+            .expect("selected groups are loaded"),
+    }
 }
 
 struct CachedModel {
     name: String,
+    /// The model; for a per-group model, its first group's (the layout every group shares).
     assigner: Assigner,
+    routing: Option<Box<Routing>>,
+    /// For `segment_assign_columns` with a per-group model: the grouping column's argument.
+    group_argument: Option<GroupColumn>,
     values: Vec<f64>,
     scratch: Vec<f64>,
     layout: Option<RowLayout>,
@@ -71,13 +185,20 @@ impl CallSite {
             Some(at) => at,
             None => {
                 let name = String::from_utf8_lossy(name).into_owned();
-                let model = catalog::load(&name, None).model;
-                let assigner = model.assigner();
+                let (assigner, routing) = match catalog::load_index(&name) {
+                    Some(stored) => {
+                        let (assigner, routing) = Routing::load(&name, stored.index);
+                        (assigner, Some(Box::new(routing)))
+                    }
+                    None => (catalog::load(&name, None).model.assigner(), None),
+                };
                 self.models.push(CachedModel {
                     name,
                     values: vec![0.0; assigner.n_columns()],
                     scratch: vec![0.0; assigner.k()],
                     assigner,
+                    routing,
+                    group_argument: None,
                     layout: None,
                     columns: None,
                     all_float8: false,
@@ -113,7 +234,7 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
 }
 
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
-    match m.assigner.assign(&mut m.values, &mut m.scratch) {
+    match active(&m.assigner, &m.routing).assign(&mut m.values, &mut m.scratch) {
         Ok(segment) => segment.map(|s| if s == NOISE { -1 } else { s as i32 }),
         Err(e) => raise_core(CoreError {
             message: format!("model \"{}\": {}", m.name, e.message),
@@ -134,6 +255,16 @@ fn segment_assign_array(
     let features = features?;
     // SAFETY: fcinfo is this call's.
     let m = unsafe { CallSite::of(fcinfo) }.model(name.as_bytes());
+    if let Some(r) = &m.routing {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!(
+                "model \"{name}\" is fitted per group of \"{}\", which an array of features does not carry",
+                r.index.group_by
+            ),
+            Some("Pass the row, segment_assign('model', t) for a table t, or use one group's model (see segment_groups)."),
+        );
+    }
     if m.assigner.has_categories() {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
@@ -199,7 +330,15 @@ unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut C
         .as_ref()
         .is_some_and(|l| l.typid == typid && l.typmod == typmod);
     if !fresh {
-        m.layout = Some(resolve_layout(fcinfo, &m.name, &m.assigner, typid, typmod));
+        let group_by = m.routing.as_ref().map(|r| r.index.group_by.as_str());
+        m.layout = Some(resolve_layout(
+            fcinfo,
+            &m.name,
+            &m.assigner,
+            group_by,
+            typid,
+            typmod,
+        ));
     }
     let layout = m.layout.as_ref().expect("resolved above");
     let mut tuple = pg_sys::HeapTupleData {
@@ -207,6 +346,15 @@ unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut C
         t_data: header,
         ..Default::default()
     };
+    if let (Some(routing), Some(group)) = (m.routing.as_mut(), layout.group) {
+        let mut is_null = false;
+        let datum = pg_sys::heap_getattr(&mut tuple, group.at as i32, layout.tupdesc, &mut is_null);
+        let value = (!is_null).then(|| group.text(datum));
+        if !routing.select(&m.name, value, &m.assigner) {
+            return None;
+        }
+        m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
+    }
     for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
         let mut is_null = false;
         let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
@@ -231,7 +379,7 @@ fn segment_explain(
 ) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
     // SAFETY: the SQL signature is (text, record) returning segment_explanation.
     let m = unsafe { row_argument(fcinfo)? };
-    let e = match m.assigner.explain(&mut m.values, &mut m.scratch) {
+    let e = match active(&m.assigner, &m.routing).explain(&mut m.values, &mut m.scratch) {
         Ok(e) => e?,
         Err(e) => raise_core(CoreError {
             message: format!("model \"{}\": {}", m.name, e.message),
@@ -260,7 +408,7 @@ fn segment_explain(
 fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
-    match m.assigner.memberships(&mut m.values, &mut m.scratch) {
+    match active(&m.assigner, &m.routing).memberships(&mut m.values, &mut m.scratch) {
         Ok(Some(_)) => Some(m.scratch.clone()),
         Ok(None) => None,
         Err(e) => raise_core(CoreError {
@@ -276,7 +424,7 @@ fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
 fn segment_churn_predict(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
-    match m.assigner.churn_probability(&mut m.values) {
+    match active(&m.assigner, &m.routing).churn_probability(&mut m.values) {
         Ok(p) => p,
         Err(e) => raise_core(CoreError {
             message: format!("model \"{}\": {}", m.name, e.message),
@@ -290,6 +438,7 @@ unsafe fn resolve_layout(
     fcinfo: pg_sys::FunctionCallInfo,
     model: &str,
     assigner: &Assigner,
+    group_by: Option<&str>,
     typid: pg_sys::Oid,
     typmod: i32,
 ) -> RowLayout {
@@ -309,11 +458,18 @@ unsafe fn resolve_layout(
             (att.attnum as i32, att.atttypid)
         })
         .collect();
+    let group = group_by.map(|g| {
+        let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == g) else {
+            missing_group_column(model, g)
+        };
+        GroupColumn::new(att.attnum as usize, att.atttypid)
+    });
     RowLayout {
         typid,
         typmod,
         tupdesc,
         columns,
+        group,
     }
 }
 
@@ -322,6 +478,14 @@ fn missing_column(model: &str, feature: &str) -> ! {
         PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
         format!("model \"{model}\" needs column \"{feature}\", which the row does not have"),
         Some("Pass a row that has every feature column of the model, e.g. segment_assign('model', t) for a table t."),
+    )
+}
+
+fn missing_group_column(model: &str, group_by: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+        format!("model \"{model}\" is fitted per group of \"{group_by}\", which the row does not have"),
+        Some("Pass a row that has the grouping column too, e.g. segment_assign('model', t) for a table t."),
     )
 }
 
@@ -384,12 +548,22 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     unsafe {
         let nargs = (*fcinfo).nargs as usize;
         if m.columns.is_none() {
-            let columns = resolve_columns(fcinfo, &m.name, &m.assigner, nargs);
+            let group_by = m.routing.as_ref().map(|r| r.index.group_by.as_str());
+            let (columns, group) = resolve_columns(fcinfo, &m.name, &m.assigner, group_by, nargs);
+            m.group_argument = group;
             m.all_float8 = !m.assigner.has_categories()
                 && columns.iter().all(|&(_, typ)| typ == pg_sys::FLOAT8OID);
             m.columns = Some(columns);
         }
         let args = (*fcinfo).args.as_slice(nargs);
+        if let (Some(routing), Some(group)) = (m.routing.as_mut(), m.group_argument) {
+            let arg = &args[group.at];
+            let value = (!arg.isnull).then(|| group.text(arg.value));
+            if !routing.select(&m.name, value, &m.assigner) {
+                return None;
+            }
+            m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
+        }
         let columns = m.columns.as_ref().expect("resolved above");
         // The usual case, every feature a float8 column without one-hot encoding: one tight
         // loop (measured: fill_feature was 13% of an assign over 1M rows).
@@ -428,8 +602,9 @@ unsafe fn resolve_columns(
     fcinfo: pg_sys::FunctionCallInfo,
     model: &str,
     assigner: &Assigner,
+    group_by: Option<&str>,
     nargs: usize,
-) -> Vec<(usize, pg_sys::Oid)> {
+) -> (Vec<(usize, pg_sys::Oid)>, Option<GroupColumn>) {
     let names: Vec<Option<String>> =
         pgrx::fcinfo::pg_getarg::<Vec<Option<String>>>(fcinfo, 1).unwrap_or_default();
     if names.len() + 2 != nargs {
@@ -443,19 +618,32 @@ unsafe fn resolve_columns(
             Some("Call segment_assign(model, row); segment_assign_columns is its planned form."),
         );
     }
-    assigner
+    let argument = |name: &str| -> Option<(usize, pg_sys::Oid)> {
+        let pos = names.iter().position(|n| n.as_deref() == Some(name))?;
+        Some((
+            pos + 2,
+            pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, (pos + 2) as i32),
+        ))
+    };
+    let columns = assigner
         .features()
         .iter()
         .enumerate()
         .map(|(j, f)| {
-            let Some(pos) = names.iter().position(|n| n.as_deref() == Some(f.as_str())) else {
+            let Some((at, typ)) = argument(f) else {
                 missing_column(model, f)
             };
-            let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, (pos + 2) as i32);
             check_kind(model, assigner, j, typ);
-            (pos + 2, typ)
+            (at, typ)
         })
-        .collect()
+        .collect();
+    let group = group_by.map(|g| {
+        let Some((at, typ)) = argument(g) else {
+            missing_group_column(model, g)
+        };
+        GroupColumn::new(at, typ)
+    });
+    (columns, group)
 }
 
 /// The feature whose value sits in argument `at`.

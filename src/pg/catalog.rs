@@ -8,6 +8,7 @@
 
 use super::errors::{raise, raise_core};
 use super::search_path::{pinned, select_text};
+use crate::core::groups::GroupIndex;
 use crate::core::model::SegmentModel;
 use crate::core::options::FitOptions;
 use pgrx::datum::DatumWithOid;
@@ -333,6 +334,88 @@ pub fn load_document(name: &str) -> serde_json::Value {
     }
 }
 
+/// The current version of a per-group model (`groups`): its index, source and options. None when
+/// the current version is one model, or when there is none the caller can see.
+pub struct StoredIndex {
+    pub index: GroupIndex,
+    pub source: String,
+    pub options: FitOptions,
+}
+
+pub fn load_index(name: &str) -> Option<StoredIndex> {
+    let (version, doc, source, options) = read(
+        "SELECT version, model::text, source, options::text FROM {s}.segment_model \
+         WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            let row = t.first();
+            Some((
+                row.get::<i32>(1).ok()??,
+                row.get::<String>(2).ok()??,
+                row.get::<String>(3).ok()??,
+                row.get::<String>(4).ok()??,
+            ))
+        },
+    )?;
+    if !doc.contains("\"grouped\"") {
+        return None; // cheap test first: this runs once per statement of every assign
+    }
+    let document: serde_json::Value = serde_json::from_str(&doc).ok()?;
+    if !crate::core::groups::is_index(&document) {
+        return None;
+    }
+    let index = GroupIndex::from_json(&doc).unwrap_or_else(|mut e| {
+        e.message = format!("model \"{name}\" version {version}: {}", e.message);
+        raise_core(e)
+    });
+    Some(StoredIndex {
+        index,
+        source,
+        options: FitOptions::from_json(&options).unwrap_or_default(),
+    })
+}
+
+/// Every group model that a version of the per-group model `name` uses (none for one model).
+fn group_members(name: &str) -> Vec<String> {
+    read(
+        "SELECT DISTINCT g ->> 'model' FROM {s}.segment_model m, \
+                jsonb_array_elements(m.model -> 'groups') g \
+         WHERE m.name = $1 AND m.model ->> 'method' = 'grouped' AND g ->> 'model' IS NOT NULL",
+        &[DatumWithOid::from(name)],
+        |t| {
+            Some(
+                t.filter_map(|r| r.get::<String>(1).ok().flatten())
+                    .collect(),
+            )
+        },
+    )
+    .unwrap_or_default()
+}
+
+/// Refuses to drop a group model that a per-group model uses.
+fn check_not_a_group(name: &str) {
+    let parent = read(
+        "SELECT m.name FROM {s}.segment_model m WHERE m.model ->> 'method' = 'grouped' \
+           AND m.model -> 'groups' @> jsonb_build_array(jsonb_build_object('model', $1::text)) \
+         LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| t.first().get_one::<String>().ok()?,
+    );
+    if let Some(parent) = parent {
+        raise(
+            PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            format!("model \"{name}\" is a group of the per-group model \"{parent}\""),
+            Some(&format!(
+                "Drop {} instead, which drops its groups too.",
+                crate::core::churn::quote_literal(&parent)
+            )),
+        );
+    }
+}
+
 /// Sets (or with None, clears) the label of one segment of a version.
 pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
     require_manage(name, false);
@@ -350,10 +433,25 @@ pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
     );
 }
 
-/// Deletes every version of a model and its name; returns how many versions.
+/// Deletes every version of a model and its name, and of a per-group model's group models;
+/// returns how many versions.
 pub fn drop_model(name: &str) -> i64 {
     lock_name(name);
     require_manage(name, false);
+    check_not_a_group(name);
+    let members = group_members(name);
+    let mut n = delete_model(name);
+    for member in members {
+        lock_name(&member);
+        if access(&member).0 != Access::Missing {
+            require_manage(&member, false);
+            n += delete_model(&member);
+        }
+    }
+    n
+}
+
+fn delete_model(name: &str) -> i64 {
     let n = write(
         "DELETE FROM {s}.segment_model WHERE name = $1",
         &[DatumWithOid::from(name)],
@@ -382,6 +480,12 @@ pub fn set_privilege(
 ) {
     lock_name(name);
     require_manage(name, false);
+    // A per-group model's groups follow it (they were created with it).
+    for member in group_members(name) {
+        if access(&member).0 != Access::Missing {
+            set_privilege(&member, role, privilege, grant);
+        }
+    }
     let role = role.map_or(0, |r| r.to_u32()) as i64;
     let query = match (privilege, grant) {
         (Privilege::Use, true) => {

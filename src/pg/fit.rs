@@ -3,13 +3,14 @@
 use super::catalog::{self, NewVersion};
 use super::errors::raise;
 use super::errors::{require, OrRaise};
+use super::groups;
 use super::kmeans_step;
 use super::progress::with_notices;
 use super::source;
 use crate::core::encoding::{column_log_mask, Columns};
 use crate::core::error::CoreResult;
 use crate::core::fit::FitReport;
-use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare, Limits};
+use crate::core::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare, KScore, Limits};
 use crate::core::kmeans;
 use crate::core::matching::match_to_previous;
 use crate::core::minibatch;
@@ -54,7 +55,7 @@ fn segment_fit(
     let features = require(features, "features");
     let options = require(options, "options");
     let options = FitOptions::from_json(&options.0.to_string()).or_raise();
-    TableIterator::once(with_notices("segment_fit", move || {
+    TableIterator::new(with_notices("segment_fit", move || {
         fit_and_store(rel, features, k, name, options)
     }))
 }
@@ -75,14 +76,15 @@ pub type FitRow = (
     i64,
 );
 
-/// Reads, fits and stores a new version of `name` (default: the relation's name).
+/// Reads, fits and stores a new version of `name` (default: the relation's name): one row, or
+/// with the group_by option the per-group model's row and then one per fitted group.
 pub fn fit_and_store(
     rel: PgRelation,
     features: Vec<Option<String>>,
     k: Option<i32>,
     name: Option<String>,
     options: FitOptions,
-) -> FitRow {
+) -> Vec<FitRow> {
     let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
     check_k_for_method(k, options.method);
     if k.is_none() && options.engine == Engine::Aggregate {
@@ -98,9 +100,13 @@ pub fn fit_and_store(
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_fit_name(&name);
+    if let Some(group_by) = options.group_by.clone() {
+        source::check_group_column(&rel, &group_by, &source.features);
+        return groups::fit_and_store(&source, &group_by, k, &name, &options);
+    }
 
     let categories = source::learn_categories(&source, options.max_categories).or_raise();
-    let (mut model, report, scores) = if options.method == Method::MinibatchKmeans
+    let (model, report, scores) = if options.method == Method::MinibatchKmeans
         || options.engine == Engine::Aggregate
     {
         let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
@@ -129,15 +135,36 @@ pub fn fit_and_store(
         .or_raise();
         (model, report, scores)
     };
+    vec![store(
+        &name,
+        &source.sql_name,
+        &options,
+        model,
+        &report,
+        scores,
+        None,
+    )]
+}
 
+/// Stores a fitted model as the next version of `name` and returns its row of `segment_fit`.
+/// `group` goes into the metrics of a per-group model's group model.
+pub fn store(
+    name: &str,
+    source_sql: &str,
+    options: &FitOptions,
+    mut model: SegmentModel,
+    report: &FitReport,
+    scores: Option<Vec<KScore>>,
+    group: Option<serde_json::Value>,
+) -> FitRow {
     // A refit keeps the previous version's segment ids where the centres match.
-    let matched = catalog::current_model(&name).and_then(|(version, previous)| {
+    let matched = catalog::current_model(name).and_then(|(version, previous)| {
         let new_id = match_to_previous(&model, &previous)?;
         model.renumber(&new_id);
         Some(version)
     });
 
-    let metrics = serde_json::json!({
+    let mut metrics = serde_json::json!({
         "ids_matched_to_version": matched,
         "inertia": report.inertia,
         "silhouette": report.silhouette,
@@ -161,17 +188,20 @@ pub fn fit_and_store(
             })).collect::<Vec<_>>(),
         })),
     });
+    if let Some(group) = group {
+        metrics["group"] = group;
+    }
     let version = catalog::insert(NewVersion {
-        name: &name,
-        source: &source.sql_name,
-        options: serde_json::to_string(&options).expect("options serialize"),
+        name,
+        source: source_sql,
+        options: serde_json::to_string(options).expect("options serialize"),
         model: model.to_json(),
         metrics: metrics.to_string(),
         rows_used: report.rows_used as i64,
         rows_skipped: report.rows_skipped as i64,
     });
     (
-        name,
+        name.to_string(),
         version,
         report.k as i32,
         report.rows_used as i64,

@@ -141,13 +141,15 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
 
 /// The relation a stored model was fitted on.
 pub fn fitted_relation(stored: &Stored) -> PgRelation {
-    PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
+    relation_named(&stored.source)
+}
+
+/// The relation a model was fitted on, by its stored name.
+pub fn relation_named(source: &str) -> PgRelation {
+    PgRelation::open_with_name_and_share_lock(source).unwrap_or_else(|_| {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!(
-                "the relation the model was fitted on, {}, no longer exists",
-                stored.source
-            ),
+            format!("the relation the model was fitted on, {source}, no longer exists"),
             Some("Pass a relation with the model's feature columns as source."),
         )
     })

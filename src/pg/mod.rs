@@ -8,6 +8,7 @@ mod clv;
 mod errors;
 mod exchange;
 mod fit;
+mod groups;
 mod inspect;
 mod kmeans_step;
 mod monitor;

@@ -4,7 +4,7 @@
 use super::catalog;
 use super::errors::{raise, require, OrRaise};
 use super::fit::{fit_and_store, FitRow};
-use super::inspect::{fitted_relation, source_for};
+use super::inspect::{fitted_relation, relation_named, source_for};
 use super::progress::with_notices;
 use super::source;
 use crate::core::drift::{advice, drift};
@@ -117,6 +117,16 @@ fn segment_refit(
     ),
 > {
     let name = require(model, "model").to_string();
+    if let Some(stored) = catalog::load_index(&name) {
+        // A per-group model refits every group (with the k it was asked for).
+        let rel = source.unwrap_or_else(|| relation_named(&stored.source));
+        let features = stored.index.features.iter().cloned().map(Some).collect();
+        let k = stored.index.k.map(|k| k as i32);
+        let options = stored.options;
+        return TableIterator::new(with_notices("segment_refit", move || {
+            fit_and_store(rel, features, k, Some(name), options)
+        }));
+    }
     let stored = catalog::load(&name, None);
     if stored.model.method == Method::ChurnTree {
         raise(
@@ -129,8 +139,8 @@ fn segment_refit(
     let features = stored.model.features.iter().cloned().map(Some).collect();
     let k = (stored.model.method != Method::Dbscan).then_some(stored.model.k() as i32);
     let options = stored.options.clone();
-    let row: FitRow = with_notices("segment_refit", move || {
+    let rows: Vec<FitRow> = with_notices("segment_refit", move || {
         fit_and_store(rel, features, k, Some(name), options)
     });
-    TableIterator::once(row)
+    TableIterator::new(rows)
 }

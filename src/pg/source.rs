@@ -184,6 +184,37 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
     }
 }
 
+/// Checks the `group_by` column of a per-group fit: present, and not one of the features (a
+/// group's rows all share its value, so it cannot separate them).
+pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {
+    let tupdesc = rel.tuple_desc();
+    let live = || tupdesc.iter().filter(|a| !a.attisdropped && a.attnum > 0);
+    if !live().any(|a| a.name() == column) {
+        let hint = match live().find(|a| a.name().to_lowercase() == column.to_lowercase()) {
+            Some(a) => format!(
+                "Column names are case sensitive: did you mean \"{}\"?",
+                a.name()
+            ),
+            None => "Check the column names of the source with \\d in psql.".to_string(),
+        };
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!(
+                "group_by column \"{column}\" of relation \"{}\" does not exist",
+                rel.name()
+            ),
+            Some(&hint),
+        );
+    }
+    if features.iter().any(|f| f == column) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("group_by column \"{column}\" is also a feature"),
+            Some("Within a group the column has one value: leave it out of the features."),
+        );
+    }
+}
+
 /// Checks that the source's columns have the kinds a stored model expects (text or boolean
 /// where it one-hot encodes, numbers elsewhere).
 pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {

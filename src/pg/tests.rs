@@ -57,6 +57,59 @@ mod tests {
     }
 
     #[pg_test]
+    fn pg_test_per_group_models_assign_with_the_rows_group() {
+        setup();
+        // Three groups (b = 0, 1, 2), each with a low and a high half of a.
+        let rows = Spi::get_one::<i64>(
+            "SELECT count(*) FROM segment_fit('t', ARRAY['a'], 2, 'per_b', '{\"group_by\": \"b\"}')",
+        )
+        .unwrap();
+        assert_eq!(rows, Some(4), "the per-group model's row and one per group");
+        let groups = Spi::get_one::<String>(
+            "SELECT string_agg(group_value || ':' || model, ',' ORDER BY group_value) FROM segment_groups('per_b')",
+        )
+        .unwrap();
+        assert_eq!(groups.as_deref(), Some("0:per_b/0,1:per_b/1,2:per_b/2"));
+        // Within each group the halves are the two segments, and the group model agrees.
+        let (pairs, agree) = Spi::get_two::<i64, i64>(
+            "SELECT count(DISTINCT (b, id <= 50, segment_assign('per_b', t))),
+                    count(*) FILTER (WHERE segment_assign('per_b', t) = segment_assign('per_b/' || b, t))
+             FROM t",
+        )
+        .unwrap();
+        assert_eq!((pairs, agree), (Some(6), Some(100)));
+        let split =
+            Spi::get_one::<i64>("SELECT count(DISTINCT (b, segment_assign('per_b', t))) FROM t")
+                .unwrap();
+        assert_eq!(split, Some(6));
+        for (sql, code) in [
+            (
+                "SELECT segment_assign('per_b', ARRAY[1.0]::float8[])",
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            ),
+            (
+                "SELECT * FROM segment_profile('per_b')",
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            ),
+            (
+                "SELECT segment_drop('per_b/1')",
+                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            ),
+            (
+                "SELECT * FROM segment_fit('t', ARRAY['a'], 2, 'x', '{\"group_by\": \"nope\"}')",
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            ),
+        ] {
+            assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
+        }
+        // Dropping it drops the three group models too: 4 versions.
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT segment_drop('per_b')").unwrap(),
+            Some(4)
+        );
+    }
+
+    #[pg_test]
     fn pg_test_refit_is_seen_by_the_next_statement() {
         setup();
         Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();

@@ -213,6 +213,29 @@ after=$(U -c "SELECT md5(string_agg(segment_assign('old', p)::text, ',' ORDER BY
 [ "$before" = "$after" ] || fail "the model fitted at $released assigns differently after the update"
 U -c "SET customer_segment.progress = off" -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'old')" | grep -qx 2 \
     || fail "refitting the old model after the update failed"
+# The updated extension has exactly the objects (with their signatures) of a fresh install.
+P -c "CREATE DATABASE fresh_install"
+objects='SELECT pg_describe_object(d.classid, d.objid, 0)
+                || coalesce(format('"'"' (%s) returns %s %s %s'"'"', pg_get_function_arguments(p.oid),
+                                   pg_get_function_result(p.oid), p.provolatile, p.proparallel), '"'"''"'"')
+         FROM pg_depend d LEFT JOIN pg_proc p ON d.classid = '"'"'pg_proc'"'"'::regclass AND p.oid = d.objid
+         WHERE d.refclassid = '"'"'pg_extension'"'"'::regclass AND d.deptype = '"'"'e'"'"'
+           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = '"'"'customer_segment'"'"')
+         UNION ALL
+         SELECT format('"'"'column %s.%s %s'"'"', c.relname, a.attname, format_type(a.atttypid, a.atttypmod))
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+         JOIN pg_depend d ON d.classid = '"'"'pg_class'"'"'::regclass AND d.objid = c.oid AND d.deptype = '"'"'e'"'"'
+         WHERE a.attnum > 0 AND NOT a.attisdropped
+           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = '"'"'customer_segment'"'"')
+         ORDER BY 1'
+cluster_psql "$DIR" "$PORT" -qAt -d fresh_install -c "CREATE EXTENSION customer_segment"
+fresh=$(cluster_psql "$DIR" "$PORT" -qAt -d fresh_install -c "$objects")
+updated=$(U -c "$objects")
+if [ "$fresh" != "$updated" ]; then
+    diff <(echo "$fresh") <(echo "$updated") || true
+    fail "after ALTER EXTENSION UPDATE the extension's objects differ from a fresh install (above: < fresh, > updated); add the missing statements to the upgrade script"
+fi
+echo "upgrade: the updated extension has the $(echo "$fresh" | wc -l) objects of a fresh install"
 echo "upgrade: created at $released, fitted, ALTER EXTENSION UPDATE to $now; the model assigns the same 20000 rows and refits as version 2"
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+-- Per-group models: one model per value of a grouping column (segment_fit's group_by option),
+-- and segment_assign picking the row's group model. The wholesale customers come from three
+-- regions (1 Lisbon: 77, 2 Oporto: 47, 3 other: 316).
+SET extra_float_digits = 0;
+
+-- One row for the per-group model (sums over its groups), then one per group model.
+SELECT model, version, segments, rows_used, rows_skipped, method, round(inertia::numeric, 4) AS inertia
+FROM segment_fit('customer_features',
+                 ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'],
+                 3, 'by_region', '{"group_by": "region", "seed": 1}');
+
+SELECT * FROM segment_groups('by_region');
+
+-- The per-group model is stored like any model; its groups are models of their own.
+SELECT name, version, rows_used, options->>'group_by' AS group_by, metrics->>'groups' AS groups,
+       method
+FROM segment_models WHERE name LIKE 'by_region%' ORDER BY name;
+SELECT name, metrics->'group' AS "group" FROM segment_models WHERE name LIKE 'by_region/%' ORDER BY name;
+
+-- Independent check: each group model is exactly the model fitted on a view of that region alone
+-- with the same options (same centres, same segments for every row).
+CREATE VIEW oporto AS SELECT * FROM customer_features WHERE region = 2;
+SELECT model, rows_used FROM segment_fit('oporto',
+       ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'], 3,
+       options => '{"seed": 1}');
+SELECT max(abs(a.value - b.value)) < 1e-9 AS same_centres, count(*) AS values_compared
+FROM segment_centroids('by_region/2') a JOIN segment_centroids('oporto') b USING (segment, feature);
+SELECT count(*) AS oporto_rows,
+       count(*) FILTER (WHERE segment_assign('by_region', c) = segment_assign('oporto', c)) AS same_segment
+FROM oporto c;
+
+-- Every row gets its region's segment: the planned path (columns), the generic row path (a
+-- subquery row is an anonymous record) and each group model by its name agree.
+SELECT c.region, segment_assign('by_region', c) AS segment, count(*)
+FROM customer_features c GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE segment_assign('by_region', s)
+                              = segment_assign('by_region/' || s.region, s)) AS generic_equals_group
+FROM (SELECT * FROM customer_features OFFSET 0) s;
+SELECT count(*) FILTER (WHERE segment_assign('by_region', c)
+                              IS DISTINCT FROM segment_assign('by_region/' || c.region, c)) AS differ
+FROM customer_features c;
+SELECT (segment_explain('by_region', c)).segment = segment_assign('by_region', c) AS explain_agrees
+FROM customer_features c WHERE customer_id = 7;
+
+-- A group is a model: profile it, label it.
+SELECT segment, size FROM segment_profile('by_region/1') WHERE feature = 'milk' ORDER BY segment;
+SELECT segment_rename('by_region/1', 0, 'Lisbon regulars');
+SELECT segment_label('by_region/1', 0);
+
+-- A group with fewer usable rows than k is not fitted (WARNING); its rows, rows with a NULL
+-- group and rows of a value unseen at fit time get no segment (NULL). Text groups here.
+CREATE TABLE shops (id int, shop text, spend float8, visits float8);
+INSERT INTO shops
+SELECT i, CASE WHEN i <= 30 THEN 'north' WHEN i <= 32 THEN 'tiny' ELSE NULL END,
+       (i % 7) * 10.0 + i % 3, (i % 5) * 2.0
+FROM generate_series(1, 33) i;
+SELECT model, segments, rows_used, rows_skipped
+FROM segment_fit('shops', ARRAY['spend', 'visits'], 3, 'by_shop', '{"group_by": "shop"}');
+SELECT * FROM segment_groups('by_shop');
+SELECT coalesce(shop, '(null)') AS shop, segment_assign('by_shop', s) IS NULL AS no_segment, count(*)
+FROM shops s GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT segment_assign('by_shop', s) AS unseen_value
+FROM (SELECT 1 AS id, 'south'::text AS shop, 10.0::float8 AS spend, 2.0::float8 AS visits) s;
+
+-- min_group_rows raises the floor: Oporto (47 rows) is left out at 50.
+SELECT model, rows_used FROM segment_fit('customer_features', ARRAY['milk', 'grocery'], 3,
+       'by_region_50', '{"group_by": "region", "min_group_rows": 50}');
+SELECT group_value, rows_used, model FROM segment_groups('by_region_50');
+
+-- k chosen per group (k NULL): each group scans k_min..k_max itself.
+SELECT model, segments FROM segment_fit('customer_features', ARRAY['milk', 'grocery'], NULL,
+       'by_channel', '{"group_by": "channel", "k_max": 4}');
+
+-- A refit refits every group; segment ids stay matched, so the same rows get the same segments.
+CREATE TABLE before_refit AS SELECT customer_id, segment_assign('by_region', c) AS segment FROM customer_features c;
+SELECT model, version FROM segment_refit('by_region');
+SELECT * FROM segment_groups('by_region');
+SELECT count(*) FILTER (WHERE b.segment IS DISTINCT FROM segment_assign('by_region', c)) AS changed
+FROM customer_features c JOIN before_refit b USING (customer_id);
+
+-- Grants on a per-group model reach its groups.
+CREATE ROLE group_reader;
+GRANT SELECT ON customer_features TO group_reader;
+GRANT USAGE ON SCHEMA public TO group_reader;
+SELECT segment_grant('by_region', 'group_reader');
+SET ROLE group_reader;
+SELECT count(segment_assign('by_region', c)) AS assigned FROM customer_features c;
+SELECT segment, size FROM segment_profile('by_region/3') WHERE feature = 'milk' ORDER BY segment;
+RESET ROLE;
+
+-- What a per-group model is not (SQLSTATE after each): one model, an array's model, a row
+-- without the grouping column, a group model to drop on its own.
+SELECT * FROM segment_profile('by_region');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_export('by_region');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('by_region', ARRAY[1, 2, 3, 4, 5, 6]::float8[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('by_region', s)
+FROM (SELECT fresh, milk, grocery, frozen, detergents_paper, delicassen FROM customer_features LIMIT 1) s;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_groups('oporto');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_groups('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_drop('by_region/1');
+\echo :LAST_ERROR_SQLSTATE
+-- Bad options and columns.
+SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "Region"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', ARRAY['milk', 'region'], 3, 'g', '{"group_by": "region"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "region", "method": "minibatch_kmeans"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"min_group_rows": 10}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "region", "min_group_rows": 0}');
+\echo :LAST_ERROR_SQLSTATE
+-- Every group too small, or no group at all: nothing is stored.
+SELECT * FROM segment_fit('shops', ARRAY['spend'], 40, 'too_small', '{"group_by": "shop"}');
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE no_groups AS SELECT spend, NULL::text AS shop FROM shops;
+SELECT * FROM segment_fit('no_groups', ARRAY['spend'], 3, 'no_groups', '{"group_by": "shop"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS stored FROM segment_models WHERE name IN ('g', 'too_small', 'no_groups');
+
+-- Dropping the per-group model drops its groups (every version of each).
+SELECT segment_drop('by_region');
+SELECT count(*) AS left_over FROM segment_models WHERE name LIKE 'by_region/%' OR name = 'by_region';
+SELECT segment_drop('by_shop'), segment_drop('by_region_50'), segment_drop('by_channel'), segment_drop('oporto');
+REVOKE ALL ON customer_features FROM group_reader;
+REVOKE ALL ON SCHEMA public FROM group_reader;
+DROP ROLE group_reader;
+DROP TABLE shops, no_groups, before_refit;
+DROP VIEW oporto;
