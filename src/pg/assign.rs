@@ -5,7 +5,7 @@
 //! statement). The row's layout (which attribute holds which feature) is resolved once per row
 //! type. Per row: one attribute fetch per feature, scaling, k distances, no allocation.
 
-use super::catalog;
+use super::catalog::{self, Current};
 use super::errors::{raise, raise_core, require};
 use super::source::{category_bytes, text_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
 use crate::core::encoding::one_hot;
@@ -185,12 +185,12 @@ impl CallSite {
             Some(at) => at,
             None => {
                 let name = String::from_utf8_lossy(name).into_owned();
-                let (assigner, routing) = match catalog::load_index(&name) {
-                    Some(stored) => {
+                let (assigner, routing) = match catalog::load_current(&name) {
+                    Current::Grouped(stored) => {
                         let (assigner, routing) = Routing::load(&name, stored.index);
                         (assigner, Some(Box::new(routing)))
                     }
-                    None => (catalog::load(&name, None).model.assigner(), None),
+                    Current::One(stored) => (stored.model.assigner(), None),
                 };
                 self.models.push(CachedModel {
                     name,

@@ -261,7 +261,17 @@ impl Stored {
 
 /// A version of a model (the current, newest one when `version` is None).
 pub fn load(name: &str, version: Option<i32>) -> Stored {
-    let found = read(
+    let Some(row) = read_version(name, version) else {
+        not_found(name, version)
+    };
+    stored(name, row)
+}
+
+/// A model version's row: version, model document, source, labels and options as text.
+type VersionRow = (i32, String, String, String, String);
+
+fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
+    read(
         "SELECT version, model::text, source, labels::text, options::text FROM {s}.segment_model \
          WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
         &[DatumWithOid::from(name), DatumWithOid::from(version)],
@@ -278,10 +288,10 @@ pub fn load(name: &str, version: Option<i32>) -> Stored {
                 row.get::<String>(5).ok()??,
             ))
         },
-    );
-    let Some((version, doc, source, labels, options)) = found else {
-        not_found(name, version)
-    };
+    )
+}
+
+fn stored(name: &str, (version, doc, source, labels, options): VersionRow) -> Stored {
     let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
@@ -291,14 +301,29 @@ pub fn load(name: &str, version: Option<i32>) -> Stored {
         .into_iter()
         .filter_map(|(s, l)| Some((s.parse().ok()?, l)))
         .collect();
-    // Stored options were validated when the model was fitted.
-    let options = FitOptions::from_json(&options).unwrap_or_default();
     Stored {
         version,
         model,
         source,
         labels,
-        options,
+        // Stored options were validated when the model was fitted.
+        options: FitOptions::from_json(&options).unwrap_or_default(),
+    }
+}
+
+/// The current version of a model, one model or a per-group model's index (one catalog read).
+pub enum Current {
+    One(Box<Stored>),
+    Grouped(Box<StoredIndex>),
+}
+
+pub fn load_current(name: &str) -> Current {
+    let Some(row) = read_version(name, None) else {
+        not_found(name, None)
+    };
+    match index_of(name, &row) {
+        Some(index) => Current::Grouped(Box::new(index)),
+        None => Current::One(Box::new(stored(name, row))),
     }
 }
 
@@ -343,38 +368,27 @@ pub struct StoredIndex {
 }
 
 pub fn load_index(name: &str) -> Option<StoredIndex> {
-    let (version, doc, source, options) = read(
-        "SELECT version, model::text, source, options::text FROM {s}.segment_model \
-         WHERE name = $1 ORDER BY version DESC LIMIT 1",
-        &[DatumWithOid::from(name)],
-        |t| {
-            if t.is_empty() {
-                return None;
-            }
-            let row = t.first();
-            Some((
-                row.get::<i32>(1).ok()??,
-                row.get::<String>(2).ok()??,
-                row.get::<String>(3).ok()??,
-                row.get::<String>(4).ok()??,
-            ))
-        },
-    )?;
+    index_of(name, &read_version(name, None)?)
+}
+
+/// The index in a version's row, if it is a per-group model's.
+fn index_of(name: &str, (version, doc, source, _, options): &VersionRow) -> Option<StoredIndex> {
+    // A cheap test first: every assign statement passes here.
     if !doc.contains("\"grouped\"") {
-        return None; // cheap test first: this runs once per statement of every assign
+        return None;
     }
-    let document: serde_json::Value = serde_json::from_str(&doc).ok()?;
+    let document: serde_json::Value = serde_json::from_str(doc).ok()?;
     if !crate::core::groups::is_index(&document) {
         return None;
     }
-    let index = GroupIndex::from_json(&doc).unwrap_or_else(|mut e| {
+    let index = GroupIndex::from_json(doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
     });
     Some(StoredIndex {
         index,
-        source,
-        options: FitOptions::from_json(&options).unwrap_or_default(),
+        source: source.clone(),
+        options: FitOptions::from_json(options).unwrap_or_default(),
     })
 }
 
@@ -393,6 +407,16 @@ fn group_members(name: &str) -> Vec<String> {
         },
     )
     .unwrap_or_default()
+}
+
+/// Gives a per-group model's group model the per-group model's owner and grants (a group that
+/// appears at a refit by a manager would otherwise belong to that manager alone).
+pub fn inherit_access(parent: &str, member: &str) {
+    write(
+        "UPDATE {s}.segment_model_access m SET owner = p.owner, users = p.users, managers = p.managers \
+         FROM {s}.segment_model_access p WHERE p.name = $1 AND m.name = $2",
+        &[DatumWithOid::from(parent), DatumWithOid::from(member)],
+    );
 }
 
 /// Refuses to drop a group model that a per-group model uses.

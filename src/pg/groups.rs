@@ -214,6 +214,9 @@ pub fn fit_and_store(
         rows_used: sum_i64(|r| r.3),
         rows_skipped: rows_skipped as i64,
     });
+    for member in index.members() {
+        catalog::inherit_access(name, member.0);
+    }
     let summary: FitRow = (
         name.to_string(),
         version,

@@ -50,18 +50,18 @@ SELECT segment_label('by_region/1', 0);
 
 -- A group with fewer usable rows than k is not fitted (WARNING); its rows, rows with a NULL
 -- group and rows of a value unseen at fit time get no segment (NULL). Text groups here.
-CREATE TABLE shops (id int, shop text, spend float8, visits float8);
-INSERT INTO shops
+CREATE TABLE outlets (id int, outlet text, spend float8, visits float8);
+INSERT INTO outlets
 SELECT i, CASE WHEN i <= 30 THEN 'north' WHEN i <= 32 THEN 'tiny' ELSE NULL END,
        (i % 7) * 10.0 + i % 3, (i % 5) * 2.0
 FROM generate_series(1, 33) i;
 SELECT model, segments, rows_used, rows_skipped
-FROM segment_fit('shops', ARRAY['spend', 'visits'], 3, 'by_shop', '{"group_by": "shop"}');
-SELECT * FROM segment_groups('by_shop');
-SELECT coalesce(shop, '(null)') AS shop, segment_assign('by_shop', s) IS NULL AS no_segment, count(*)
-FROM shops s GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT segment_assign('by_shop', s) AS unseen_value
-FROM (SELECT 1 AS id, 'south'::text AS shop, 10.0::float8 AS spend, 2.0::float8 AS visits) s;
+FROM segment_fit('outlets', ARRAY['spend', 'visits'], 3, 'by_outlet', '{"group_by": "outlet"}');
+SELECT * FROM segment_groups('by_outlet');
+SELECT coalesce(outlet, '(null)') AS outlet, segment_assign('by_outlet', s) IS NULL AS no_segment, count(*)
+FROM outlets s GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT segment_assign('by_outlet', s) AS unseen_value
+FROM (SELECT 1 AS id, 'south'::text AS outlet, 10.0::float8 AS spend, 2.0::float8 AS visits) s;
 
 -- min_group_rows raises the floor: Oporto (47 rows) is left out at 50.
 SELECT model, rows_used FROM segment_fit('customer_features', ARRAY['milk', 'grocery'], 3,
@@ -88,6 +88,16 @@ SET ROLE group_reader;
 SELECT count(segment_assign('by_region', c)) AS assigned FROM customer_features c;
 SELECT segment, size FROM segment_profile('by_region/3') WHERE feature = 'milk' ORDER BY segment;
 RESET ROLE;
+-- A group that first appears at a refit gets the per-group model's owner and grants too.
+SELECT segment_grant('by_outlet', 'group_reader');
+GRANT SELECT ON outlets TO group_reader;
+INSERT INTO outlets SELECT 100 + i, 'south', i * 3.0, i FROM generate_series(1, 6) i;
+SELECT model, version, rows_used FROM segment_refit('by_outlet');
+SET ROLE group_reader;
+SELECT outlet, count(segment_assign('by_outlet', s)) AS assigned FROM outlets s GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS sizes FROM segment_profile('by_outlet/south') WHERE feature = 'spend';
+RESET ROLE;
+SELECT name, owner FROM segment_models WHERE name LIKE 'by_outlet%' AND is_current ORDER BY name;
 
 -- What a per-group model is not (SQLSTATE after each): one model, an array's model, a row
 -- without the grouping column, a group model to drop on its own.
@@ -118,19 +128,20 @@ SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"min_gro
 SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "region", "min_group_rows": 0}');
 \echo :LAST_ERROR_SQLSTATE
 -- Every group too small, or no group at all: nothing is stored.
-SELECT * FROM segment_fit('shops', ARRAY['spend'], 40, 'too_small', '{"group_by": "shop"}');
+SELECT * FROM segment_fit('outlets', ARRAY['spend'], 40, 'too_small', '{"group_by": "outlet"}');
 \echo :LAST_ERROR_SQLSTATE
-CREATE TABLE no_groups AS SELECT spend, NULL::text AS shop FROM shops;
-SELECT * FROM segment_fit('no_groups', ARRAY['spend'], 3, 'no_groups', '{"group_by": "shop"}');
+CREATE TABLE no_groups AS SELECT spend, NULL::text AS outlet FROM outlets;
+SELECT * FROM segment_fit('no_groups', ARRAY['spend'], 3, 'no_groups', '{"group_by": "outlet"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS stored FROM segment_models WHERE name IN ('g', 'too_small', 'no_groups');
 
 -- Dropping the per-group model drops its groups (every version of each).
 SELECT segment_drop('by_region');
 SELECT count(*) AS left_over FROM segment_models WHERE name LIKE 'by_region/%' OR name = 'by_region';
-SELECT segment_drop('by_shop'), segment_drop('by_region_50'), segment_drop('by_channel'), segment_drop('oporto');
+SELECT segment_drop('by_outlet'), segment_drop('by_region_50'), segment_drop('by_channel'), segment_drop('oporto');
 REVOKE ALL ON customer_features FROM group_reader;
+REVOKE ALL ON outlets FROM group_reader;
 REVOKE ALL ON SCHEMA public FROM group_reader;
 DROP ROLE group_reader;
-DROP TABLE shops, no_groups, before_refit;
+DROP TABLE outlets, no_groups, before_refit;
 DROP VIEW oporto;
