@@ -158,6 +158,21 @@ def main():
 
     sklearn_t = median_time(sklearn_fit)
 
+    # Per-group models: the same rows with a store column (20 stores), one model per store; the
+    # assign reads the store of each row and picks its model. Against the scan and the one-model
+    # assign of the same table.
+    cur.execute("SELECT count(*) FROM pg_class WHERE relname = 'bench_grouped'")
+    if not cur.fetchone()[0]:
+        cur.execute("CREATE TABLE bench_grouped AS SELECT *, (customer_id % 20)::int AS store FROM bench_customers")
+        cur.execute("VACUUM ANALYZE bench_grouped")
+    fit_grouped_sql = (f"SELECT count(*) FROM segment_fit('bench_grouped', ARRAY[{', '.join(repr(f) for f in FEATURES)}], "
+                       f"{K}, 'bench_by_store', options => '{{\"group_by\": \"store\", \"n_init\": 1}}')")
+    cur.execute("SET customer_segment.progress = off")
+    groups_fitted = cur.execute(fit_grouped_sql).fetchone()[0] - 1
+    scan_g = median_time(lambda: cur.execute(f"SELECT sum({' + '.join(FEATURES)}) FROM bench_grouped").fetchall())
+    assign_g_one = median_time(lambda: cur.execute("SELECT sum(segment_assign('bench', t)) FROM bench_grouped t").fetchall())
+    assign_g = median_time(lambda: cur.execute("SELECT sum(segment_assign('bench_by_store', t)) FROM bench_grouped t").fetchall())
+
     matrix_mb = ROWS * 8 * 8 / 2**20
     peak_anon_mb = statistics.median(p[0] for p in peaks) / 1024
     hwm_mb = statistics.median(p[1] for p in peaks) / 1024
@@ -181,6 +196,8 @@ def main():
     print(f"assign (array) / scan         = {assign_array / scan:.2f}")
     print(f"explain / scan                = {explain / scan:.2f}")
     print(f"assign / select, to client    = {assign_out / select_out:.2f}")
+    print(f"per-group assign ({groups_fitted} stores): scan {scan_g:.3f} s, one model {assign_g_one:.3f} s, per store {assign_g:.3f} s")
+    print(f"per-group assign / scan       = {assign_g / scan_g:.2f}   (one model on the same table: {assign_g_one / scan_g:.2f})")
     print(f"fit peak private memory       = {peak_anon_mb:.0f} MB over the idle backend "
           f"(matrix {matrix_mb:.0f} MB; target <= {2 * matrix_mb + 64:.0f} MB); VmHWM {hwm_mb:.0f} MB incl. shared buffers")
 

@@ -21,6 +21,18 @@ STABLE PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_groups_wrapper';
 
+-- ... and the labels of its segments per group (segment_create_view joins them).
+CREATE FUNCTION "segment_group_labels"(
+	"model" TEXT
+) RETURNS TABLE (
+	"group_value" TEXT,
+	"segment" INT,
+	"label" TEXT
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_group_labels_wrapper';
+
 -- Pictures (added after 0.1.0 was cut; found missing by the upgrade test's comparison).
 CREATE FUNCTION "segment_plot"(
 	"model" TEXT,

@@ -1,7 +1,7 @@
 //! BI-ready views: `segment_create_view(model, source, view_name)` and the `segment_labels(model)`
 //! set they join (one catalog read per query, not one per row as `segment_label` would).
 
-use super::catalog;
+use super::catalog::{self, Current};
 use super::errors::{raise, require};
 use super::search_path::pinned;
 use crate::core::profile::automatic_labels;
@@ -23,9 +23,45 @@ fn segment_labels(
     TableIterator::new(rows)
 }
 
+/// A per-group model's segments with their labels, per group (the analyst's label of the group
+/// model's version in use, or the automatic one); groups with too few rows have none.
+#[pg_extern(stable, parallel_safe)]
+fn segment_group_labels(
+    model: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(group_value, String),
+        name!(segment, i32),
+        name!(label, String),
+    ),
+> {
+    let name = require(model, "model");
+    let Current::Grouped(stored) = catalog::load_current(name) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is one model, not fitted per group"),
+            Some("Use segment_labels for it."),
+        )
+    };
+    let mut rows = Vec::new();
+    for group in &stored.index.groups {
+        let (Some(member), Some(version)) = (&group.model, group.version) else {
+            continue;
+        };
+        let member = catalog::load(member, Some(version));
+        let automatic = automatic_labels(&member.model.profile, &member.model.columns().names);
+        for s in 0..member.model.k() as u32 {
+            rows.push((group.value.clone(), s as i32, member.label(s, &automatic)));
+        }
+    }
+    TableIterator::new(rows)
+}
+
 /// Creates (or replaces) a plain view named `view_name` in the caller's current schema, owned
 /// by the caller: the source's primary-key columns (every column when it has none), `segment`
-/// and `segment_label`, and `churn_probability` for churn models. The model is read when the
+/// and `segment_label`, and `churn_probability` for churn models; for a per-group model also
+/// the grouping column, with labels per group. The model is read when the
 /// view is queried, so a refit shows at once. Returns the view's qualified name.
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_create_view(
@@ -43,12 +79,17 @@ fn segment_create_view(
             Some("A view name is 1 to 63 bytes; it is used as one identifier, exactly as given."),
         );
     }
-    let stored = catalog::load(name, None);
+    // A per-group model's view also shows the grouping column, and takes labels per group.
+    let (features, group_by, churn) = match catalog::load_current(name) {
+        Current::One(stored) => (stored.model.features, None, stored.model.churn.is_some()),
+        Current::Grouped(stored) => {
+            let group_by = stored.index.group_by;
+            super::source::check_group_column(&rel, &group_by, &stored.index.features);
+            (stored.index.features, Some(group_by), false)
+        }
+    };
     // The features must be there (and readable) now; the view would fail later otherwise.
-    super::source::validate(
-        &rel,
-        stored.model.features.iter().cloned().map(Some).collect(),
-    );
+    super::source::validate(&rel, features.into_iter().map(Some).collect());
 
     // Read before the search path is pinned: the schema the caller would create in.
     let schema = Spi::get_one::<String>("SELECT current_schema()::text")
@@ -68,9 +109,20 @@ fn segment_create_view(
         .iter()
         .map(|c| format!("s.{}", quote_identifier(c)))
         .collect();
+    if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
+        select.push(format!("s.{}", quote_identifier(g)));
+    }
     select.push("a.segment".into());
     select.push("l.label AS segment_label".into());
-    if stored.model.churn.is_some() {
+    let labels = match &group_by {
+        None => format!("{ext}.segment_labels({model_literal}) l ON l.segment = a.segment"),
+        Some(g) => format!(
+            "{ext}.segment_group_labels({model_literal}) l \
+             ON l.group_value = s.{}::text AND l.segment = a.segment",
+            quote_identifier(g)
+        ),
+    };
+    if churn {
         select.push(format!(
             "{ext}.segment_churn_predict({model_literal}, s) AS churn_probability"
         ));
@@ -80,7 +132,7 @@ fn segment_create_view(
         "CREATE OR REPLACE VIEW {qualified} AS \
          SELECT {} FROM {} s \
          CROSS JOIN LATERAL (SELECT {ext}.segment_assign({model_literal}, s) AS segment) a \
-         LEFT JOIN {ext}.segment_labels({model_literal}) l ON l.segment = a.segment",
+         LEFT JOIN {labels}",
         select.join(", "),
         pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name()),
     );

@@ -99,6 +99,16 @@ SELECT count(*) AS sizes FROM segment_profile('by_outlet/south') WHERE feature =
 RESET ROLE;
 SELECT name, owner FROM segment_models WHERE name LIKE 'by_outlet%' AND is_current ORDER BY name;
 
+-- A view for BI tools: the grouping column comes along, labels are per group.
+SELECT segment_rename('by_outlet/north', 1, 'North regulars');
+SELECT * FROM segment_group_labels('by_outlet') ORDER BY 1, 2;
+SELECT segment_create_view('by_outlet', 'outlets', 'outlet_segments');
+SELECT column_name FROM information_schema.columns WHERE table_name = 'outlet_segments' ORDER BY ordinal_position;
+SELECT outlet, segment, segment_label, count(*) FROM outlet_segments GROUP BY 1, 2, 3 ORDER BY 1, 2;
+DROP VIEW outlet_segments;
+SELECT * FROM segment_group_labels('oporto');
+\echo :LAST_ERROR_SQLSTATE
+
 -- What a per-group model is not (SQLSTATE after each): one model, an array's model, a row
 -- without the grouping column, a group model to drop on its own.
 SELECT * FROM segment_profile('by_region');
