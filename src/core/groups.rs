@@ -53,6 +53,26 @@ pub fn member_name(model: &str, value: &str) -> String {
     format!("{model}/{value}")
 }
 
+/// An integer's decimal text, as int8out writes it (how `segment_assign` reads an integer group
+/// value without calling the output function).
+pub fn decimal_text(v: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    &digits[at..]
+}
+
 /// Whether a stored document is a per-group index (checked before parsing it as a segment model).
 pub fn is_index(document: &serde_json::Value) -> bool {
     document.get("method").and_then(|m| m.as_str()) == Some(GROUPED)
@@ -195,6 +215,27 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::BadModel, "{bad:?}");
         }
         assert!(GroupIndex::from_json(r#"{"method": "grouped"}"#).is_err());
+    }
+
+    #[test]
+    fn decimal_text_writes_integers_like_int8out() {
+        let mut digits = [0u8; 20];
+        for v in [
+            0i64,
+            7,
+            -7,
+            10,
+            1234567,
+            i64::MAX,
+            i64::MIN,
+            i32::MIN as i64,
+        ] {
+            assert_eq!(
+                decimal_text(v, &mut digits),
+                v.to_string().as_bytes(),
+                "{v}"
+            );
+        }
     }
 
     #[test]

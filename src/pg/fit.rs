@@ -326,6 +326,13 @@ fn segment_choose_k(
         let options = require(options, "options");
         check_k_scan(k_min as i64, k_max as i64).or_raise();
         let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+        if options.group_by.is_some() {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "segment_choose_k scans one set of rows: option group_by applies to segment_fit",
+                Some("Scan a view of one group, or fit per group with k NULL: each group then chooses its own k."),
+            );
+        }
         if options.method != Method::Kmeans {
             raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,

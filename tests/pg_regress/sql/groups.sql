@@ -133,6 +133,8 @@ SELECT * FROM segment_fit('customer_features', ARRAY['milk', 'region'], 3, 'g', 
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "region", "method": "minibatch_kmeans"}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('customer_features', ARRAY['milk'], options => '{"group_by": "region"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"min_group_rows": 10}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('customer_features', ARRAY['milk'], 3, 'g', '{"group_by": "region", "min_group_rows": 0}');
