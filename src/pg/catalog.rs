@@ -247,6 +247,9 @@ pub struct Stored {
     pub labels: BTreeMap<u32, String>,
     /// The options it was fitted with.
     pub options: FitOptions,
+    /// A per-group model's group model: the grouping column and this group's value (its rows
+    /// are the source's rows with that value).
+    pub group: Option<(String, String)>,
 }
 
 impl Stored {
@@ -267,12 +270,22 @@ pub fn load(name: &str, version: Option<i32>) -> Stored {
     stored(name, row)
 }
 
-/// A model version's row: version, model document, source, labels and options as text.
-type VersionRow = (i32, String, String, String, String);
+/// A model version's row: version, model document, source, labels and options as text, and for
+/// a group model its grouping column and value.
+struct VersionRow {
+    version: i32,
+    doc: String,
+    source: String,
+    labels: String,
+    options: String,
+    group: Option<(String, String)>,
+}
 
 fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
     read(
-        "SELECT version, model::text, source, labels::text, options::text FROM {s}.segment_model \
+        "SELECT version, model::text, source, labels::text, options::text, \
+                metrics -> 'group' ->> 'group_by', metrics -> 'group' ->> 'value' \
+         FROM {s}.segment_model \
          WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
         &[DatumWithOid::from(name), DatumWithOid::from(version)],
         |t| {
@@ -280,18 +293,29 @@ fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
                 return None;
             }
             let row = t.first();
-            Some((
-                row.get::<i32>(1).ok()??,
-                row.get::<String>(2).ok()??,
-                row.get::<String>(3).ok()??,
-                row.get::<String>(4).ok()??,
-                row.get::<String>(5).ok()??,
-            ))
+            let group_by = row.get::<String>(6).ok()?;
+            let value = row.get::<String>(7).ok()?;
+            Some(VersionRow {
+                version: row.get::<i32>(1).ok()??,
+                doc: row.get::<String>(2).ok()??,
+                source: row.get::<String>(3).ok()??,
+                labels: row.get::<String>(4).ok()??,
+                options: row.get::<String>(5).ok()??,
+                group: group_by.zip(value),
+            })
         },
     )
 }
 
-fn stored(name: &str, (version, doc, source, labels, options): VersionRow) -> Stored {
+fn stored(name: &str, row: VersionRow) -> Stored {
+    let VersionRow {
+        version,
+        doc,
+        source,
+        labels,
+        options,
+        group,
+    } = row;
     let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
@@ -308,6 +332,7 @@ fn stored(name: &str, (version, doc, source, labels, options): VersionRow) -> St
         labels,
         // Stored options were validated when the model was fitted.
         options: FitOptions::from_json(&options).unwrap_or_default(),
+        group,
     }
 }
 
@@ -372,7 +397,14 @@ pub fn load_index(name: &str) -> Option<StoredIndex> {
 }
 
 /// The index in a version's row, if it is a per-group model's.
-fn index_of(name: &str, (version, doc, source, _, options): &VersionRow) -> Option<StoredIndex> {
+fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
+    let VersionRow {
+        version,
+        doc,
+        source,
+        options,
+        ..
+    } = row;
     // A cheap test first: every assign statement passes here.
     if !doc.contains("\"grouped\"") {
         return None;

@@ -155,14 +155,18 @@ pub fn relation_named(source: &str) -> PgRelation {
     })
 }
 
-/// The source to read for a stored model: the given relation, or the one it was fitted on.
+/// The source to read for a stored model: the given relation, or the one it was fitted on (for
+/// a group model, that relation's rows of its group).
 pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
+    // A group model's own rows are its group's rows of the relation it was fitted on.
+    let only = source.is_none().then(|| stored.group.clone()).flatten();
     let rel = source.unwrap_or_else(|| fitted_relation(stored));
-    let src = source::validate(
+    let mut src = source::validate(
         &rel,
         stored.model.features.iter().cloned().map(Some).collect(),
     );
     source::check_kinds(&src, &stored.model.categories);
+    src.only = only;
     src
 }
 

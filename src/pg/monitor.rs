@@ -135,6 +135,13 @@ fn segment_refit(
             Some("Refit it with segment_churn_fit on a relation with fresh labels."),
         );
     }
+    if let (Some((group_by, value)), None) = (&stored.group, &source) {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("model \"{name}\" is the group {group_by} = '{value}' of a per-group model"),
+            Some("Refit the per-group model (it refits every group), or pass a view of this group's rows as source."),
+        );
+    }
     let rel = source.unwrap_or_else(|| fitted_relation(&stored));
     let features = stored.model.features.iter().cloned().map(Some).collect();
     let k = (stored.model.method != Method::Dbscan).then_some(stored.model.k() as i32);

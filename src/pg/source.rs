@@ -48,6 +48,9 @@ pub struct Source {
     pub features: Vec<String>,
     /// Per feature: a text or boolean column, to be one-hot encoded.
     pub categorical: Vec<bool>,
+    /// Read only the rows whose column (first) has this text value (second): a group model's
+    /// rows in the relation its per-group model was fitted on.
+    pub only: Option<(String, String)>,
 }
 
 /// Checks the relation kind and every feature name: present, unique, numeric.
@@ -134,6 +137,7 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
         relname: rel.name().to_string(),
         features: names,
         categorical,
+        only: None,
     }
 }
 
@@ -386,14 +390,22 @@ fn scan(
     if let Some(e) = extra {
         select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
     }
-    let query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
+    let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
+    let mut args = Vec::new();
+    if let Some((column, value)) = &source.only {
+        query.push_str(&format!(
+            " WHERE {}::text = $1",
+            pgrx::spi::quote_identifier(column)
+        ));
+        args.push(pgrx::datum::DatumWithOid::from(value.as_str()));
+    }
     let columns = Columns::of(&source.features, categories);
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
     let mut one_hot_buffer: Vec<f64> = Vec::new();
     let mut rows_read = 0u64;
     pinned(|| {
         Spi::connect(|client| -> CoreResult<()> {
-            let mut cursor = client.open_cursor(query.as_str(), &[]);
+            let mut cursor = client.open_cursor(query.as_str(), &args);
             loop {
                 pgrx::check_for_interrupts!();
                 progress::report(Progress::Reading { rows: rows_read });

@@ -48,6 +48,16 @@ SELECT segment, size FROM segment_profile('by_region/1') WHERE feature = 'milk' 
 SELECT segment_rename('by_region/1', 0, 'Lisbon regulars');
 SELECT segment_label('by_region/1', 0);
 
+-- Functions that read a group model's rows read, by default, its group's rows of the relation
+-- the per-group model was fitted on: evaluate reproduces the group's fit, drift is 0 and stable.
+SELECT e.rows_used, abs(e.inertia - (m.metrics->>'inertia')::float8) < 1e-6 AS same_inertia
+FROM segment_evaluate('by_region/2') e, segment_models m WHERE m.name = 'by_region/2' AND m.is_current;
+SELECT sum(rows_now) AS rows_now, max(psi_total) AS psi_total, min(advice) AS advice
+FROM segment_drift('by_region/2');
+-- A group model is refitted with its per-group model, or on a view of its rows.
+SELECT * FROM segment_refit('by_region/2');
+\echo :LAST_ERROR_SQLSTATE
+
 -- A group with fewer usable rows than k is not fitted (WARNING); its rows, rows with a NULL
 -- group and rows of a value unseen at fit time get no segment (NULL). Text groups here.
 CREATE TABLE outlets (id int, outlet text, spend float8, visits float8);
