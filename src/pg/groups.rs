@@ -1,7 +1,7 @@
 //! Per-group models: `segment_fit` with the `group_by` option (one model per value of a column,
 //! see `core::groups`), and `segment_groups` listing them.
 
-use super::catalog::{self, NewVersion};
+use super::catalog::{self, Current, NewVersion};
 use super::errors::{raise, require, OrRaise};
 use super::fit::{interrupt, limits, store, FitRow};
 use super::source::{self, Source};
@@ -12,6 +12,7 @@ use crate::core::groups::{member_name, min_rows, Group, GroupIndex, GROUPED, MAX
 use crate::core::matrix::{matrix_bytes, MatrixBuilder};
 use crate::core::model::FORMAT_VERSION;
 use crate::core::options::FitOptions;
+use crate::core::profile::automatic_labels;
 use crate::gucs;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
@@ -264,16 +265,7 @@ fn segment_groups(
         name!(version, Option<i32>),
     ),
 > {
-    let name = require(model, "model");
-    let Some(stored) = catalog::load_index(name) else {
-        // Raises "does not exist" or "permission denied" for a model the caller cannot see.
-        catalog::load(name, None);
-        raise(
-            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!("model \"{name}\" is one model, not fitted per group"),
-            Some("Fit per group with options => '{\"group_by\": \"<column>\"}'."),
-        )
-    };
+    let stored = grouped(require(model, "model"));
     TableIterator::new(
         stored
             .index
@@ -281,4 +273,45 @@ fn segment_groups(
             .into_iter()
             .map(|g| (g.value, g.rows as i64, g.model, g.version)),
     )
+}
+
+/// A per-group model's segments with their labels, per group (the analyst's label of the group
+/// model's version in use, or the automatic one); groups with too few rows have none.
+#[pg_extern(stable, parallel_safe)]
+fn segment_group_labels(
+    model: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(group_value, String),
+        name!(segment, i32),
+        name!(label, String),
+    ),
+> {
+    let stored = grouped(require(model, "model"));
+    let mut rows = Vec::new();
+    for group in &stored.index.groups {
+        let (Some(member), Some(version)) = (&group.model, group.version) else {
+            continue;
+        };
+        let member = catalog::load(member, Some(version));
+        let automatic = automatic_labels(&member.model.profile, &member.model.columns().names);
+        for s in 0..member.model.k() as u32 {
+            rows.push((group.value.clone(), s as i32, member.label(s, &automatic)));
+        }
+    }
+    TableIterator::new(rows)
+}
+
+/// The current version of a per-group model; "does not exist", "permission denied" or "one
+/// model" errors otherwise.
+fn grouped(name: &str) -> catalog::StoredIndex {
+    match catalog::load_current(name) {
+        Current::Grouped(stored) => *stored,
+        Current::One(_) => raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is one model, not fitted per group"),
+            Some("Fit per group with options => '{\"group_by\": \"<column>\"}'; segment_labels and segment_profile take one model."),
+        ),
+    }
 }

@@ -99,16 +99,7 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
             .iter()
             .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == f.as_str());
         let Some(att) = att else {
-            let similar = tupdesc.iter().find(|a| {
-                !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == f.to_lowercase()
-            });
-            let hint = match similar {
-                Some(a) => format!(
-                    "Column names are case sensitive: did you mean \"{}\"?",
-                    a.name()
-                ),
-                None => "Check the column names of the source with \\d in psql.".to_string(),
-            };
+            let hint = column_hint(rel, &f);
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
                 format!(
@@ -188,19 +179,30 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
     }
 }
 
+/// The hint for a column name the relation does not have: its case-insensitive match, if any.
+fn column_hint(rel: &PgRelation, name: &str) -> String {
+    let tupdesc = rel.tuple_desc();
+    let similar = tupdesc.iter().find(|a| {
+        !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == name.to_lowercase()
+    });
+    match similar {
+        Some(a) => format!(
+            "Column names are case sensitive: did you mean \"{}\"?",
+            a.name()
+        ),
+        None => "Check the column names of the source with \\d in psql.".to_string(),
+    }
+}
+
 /// Checks the `group_by` column of a per-group fit: present, and not one of the features (a
 /// group's rows all share its value, so it cannot separate them).
 pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {
-    let tupdesc = rel.tuple_desc();
-    let live = || tupdesc.iter().filter(|a| !a.attisdropped && a.attnum > 0);
-    if !live().any(|a| a.name() == column) {
-        let hint = match live().find(|a| a.name().to_lowercase() == column.to_lowercase()) {
-            Some(a) => format!(
-                "Column names are case sensitive: did you mean \"{}\"?",
-                a.name()
-            ),
-            None => "Check the column names of the source with \\d in psql.".to_string(),
-        };
+    let present = rel
+        .tuple_desc()
+        .iter()
+        .any(|a| !a.attisdropped && a.attnum > 0 && a.name() == column);
+    if !present {
+        let hint = column_hint(rel, column);
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             format!(

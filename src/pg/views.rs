@@ -23,41 +23,6 @@ fn segment_labels(
     TableIterator::new(rows)
 }
 
-/// A per-group model's segments with their labels, per group (the analyst's label of the group
-/// model's version in use, or the automatic one); groups with too few rows have none.
-#[pg_extern(stable, parallel_safe)]
-fn segment_group_labels(
-    model: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(group_value, String),
-        name!(segment, i32),
-        name!(label, String),
-    ),
-> {
-    let name = require(model, "model");
-    let Current::Grouped(stored) = catalog::load_current(name) else {
-        raise(
-            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!("model \"{name}\" is one model, not fitted per group"),
-            Some("Use segment_labels for it."),
-        )
-    };
-    let mut rows = Vec::new();
-    for group in &stored.index.groups {
-        let (Some(member), Some(version)) = (&group.model, group.version) else {
-            continue;
-        };
-        let member = catalog::load(member, Some(version));
-        let automatic = automatic_labels(&member.model.profile, &member.model.columns().names);
-        for s in 0..member.model.k() as u32 {
-            rows.push((group.value.clone(), s as i32, member.label(s, &automatic)));
-        }
-    }
-    TableIterator::new(rows)
-}
-
 /// Creates (or replaces) a plain view named `view_name` in the caller's current schema, owned
 /// by the caller: the source's primary-key columns (every column when it has none), `segment`
 /// and `segment_label`, and `churn_probability` for churn models; for a per-group model also

@@ -103,8 +103,9 @@ check_latency() { # what latency
     below "$worst" "$2" && worst=$2
     return 0
 }
-# The first run also checks progress NOTICEs: at most one a second (so at most 3 in 4 s), and
-# none once customer_segment.progress is off.
+# The first run also checks progress NOTICEs: at least one, at most one a second after the first
+# second (so at most 4 before a 4 s timeout: at 1, 2, 3 and 4 s; a CI run saw 4, which the
+# earlier bound of 3 failed), and none once customer_segment.progress is off.
 for run in "4000 on" "1500 off"; do
     read -r timeout progress <<<"$run"
     t0=$(now)
@@ -116,7 +117,7 @@ for run in "4000 on" "1500 off"; do
     notices=$(grep -c "NOTICE:  segment_fit: " "$DIR/timeout.out" || true)
     echo "progress: customer_segment.progress = $progress, $notices NOTICEs in ${timeout}ms: $(grep -m1 "NOTICE:  segment_fit" "$DIR/timeout.out" || true)"
     if [ "$progress" = on ]; then
-        [ "$notices" -ge 1 ] && [ "$notices" -le 3 ] || { cat "$DIR/timeout.out" >&2; fail "expected 1 to 3 progress NOTICEs in 4 s"; }
+        [ "$notices" -ge 1 ] && [ "$notices" -le 4 ] || { cat "$DIR/timeout.out" >&2; fail "expected 1 to 4 progress NOTICEs in 4 s"; }
     else
         [ "$notices" -eq 0 ] || fail "progress NOTICEs while customer_segment.progress is off"
     fi
