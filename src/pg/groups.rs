@@ -1,5 +1,5 @@
 //! Per-group models: `segment_fit` with the `group_by` option (one model per value of a column,
-//! see `core::groups`), and `segment_groups` listing them.
+//! see `core::groups`), `segment_groups` listing them and `segment_group_labels` their labels.
 
 use super::catalog::{self, Current, NewVersion};
 use super::errors::{raise, require, OrRaise};
@@ -10,7 +10,7 @@ use crate::core::error::{CoreError, ErrorKind};
 use crate::core::fit::{auto_k, fit_model, prepare};
 use crate::core::groups::{member_name, min_rows, Group, GroupIndex, GROUPED, MAX_GROUPS};
 use crate::core::matrix::{matrix_bytes, MatrixBuilder};
-use crate::core::model::FORMAT_VERSION;
+use crate::core::model::{Method, FORMAT_VERSION};
 use crate::core::options::FitOptions;
 use crate::core::profile::automatic_labels;
 use crate::gucs;
@@ -124,7 +124,7 @@ pub fn fit_and_store(
         catalog::check_fit_name(&member);
         let prepared = prepare(built, &member_options);
         let (group_k, scores) = match k {
-            None if options.method == crate::core::model::Method::Kmeans => {
+            None if options.method == Method::Kmeans => {
                 let (k, scores) = auto_k(&prepared, &member_options, limits(), &mut interrupt)
                     .map_err(in_group)
                     .or_raise();
