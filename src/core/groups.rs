@@ -90,6 +90,11 @@ pub fn min_rows(options: &FitOptions, k: Option<usize>) -> u64 {
     method_needs.max(options.min_group_rows.unwrap_or(1) as u64)
 }
 
+fn bad_index(message: String) -> CoreError {
+    CoreError::new(ErrorKind::BadModel, message)
+        .with_hint("Refit the model with segment_refit, or drop it with segment_drop.")
+}
+
 impl GroupIndex {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a group index always serializes")
@@ -97,11 +102,23 @@ impl GroupIndex {
 
     /// Reads a stored index, refusing other format versions and inconsistent contents.
     pub fn from_json(text: &str) -> CoreResult<GroupIndex> {
-        let bad = |msg: String| {
-            CoreError::new(ErrorKind::BadModel, msg)
-                .with_hint("Refit the model with segment_refit, or drop it with segment_drop.")
-        };
-        let index: GroupIndex = serde_json::from_str(text)
+        let document = serde_json::from_str(text)
+            .map_err(|e| bad_index(format!("stored per-group model is not valid JSON: {e}")))?;
+        Self::from_value(document)
+    }
+
+    /// A stored model document read as an index if it is one (its method is `GROUPED`), None
+    /// when it is another kind of model: one parse for either answer.
+    pub fn if_index(text: &str) -> CoreResult<Option<GroupIndex>> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(document) if is_index(&document) => Self::from_value(document).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn from_value(document: serde_json::Value) -> CoreResult<GroupIndex> {
+        let bad = bad_index;
+        let index: GroupIndex = serde_json::from_value(document)
             .map_err(|e| bad(format!("stored per-group model is malformed: {e}")))?;
         if index.format_version != FORMAT_VERSION {
             return Err(bad(format!(
@@ -215,6 +232,9 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::BadModel, "{bad:?}");
         }
         assert!(GroupIndex::from_json(r#"{"method": "grouped"}"#).is_err());
+        assert!(GroupIndex::if_index(r#"{"method": "grouped"}"#).is_err());
+        assert_eq!(GroupIndex::if_index(r#"{"method": "kmeans"}"#), Ok(None));
+        assert_eq!(GroupIndex::if_index(&index().to_json()), Ok(Some(index())));
     }
 
     #[test]

@@ -129,6 +129,29 @@ impl Routing {
     }
 }
 
+/// Makes the group of a row's grouping-column value (NULL: None) the active model of a per-group
+/// model; false when the row gets no segment.
+///
+/// # Safety
+/// `datum` is a value of `group.typ`.
+unsafe fn select_group(
+    m: &mut CachedModel,
+    group: GroupColumn,
+    datum: Option<pg_sys::Datum>,
+) -> bool {
+    let Some(routing) = m.routing.as_mut() else {
+        return true;
+    };
+    let mut digits = [0u8; 20];
+    let value = datum.map(|d| group.text(d, &mut digits));
+    if !routing.select(&m.name, value, &m.assigner) {
+        return false;
+    }
+    // Groups may differ in k.
+    m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
+    true
+}
+
 /// The model that assigns the current row: the group's for a per-group model.
 #[inline]
 fn active<'a>(assigner: &'a Assigner, routing: &'a Option<Box<Routing>>) -> &'a Assigner {
@@ -351,16 +374,14 @@ unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut C
         t_data: header,
         ..Default::default()
     };
-    if let (Some(routing), Some(group)) = (m.routing.as_mut(), layout.group) {
+    if let Some(group) = layout.group {
         let mut is_null = false;
         let datum = pg_sys::heap_getattr(&mut tuple, group.at as i32, layout.tupdesc, &mut is_null);
-        let mut digits = [0u8; 20];
-        let value = (!is_null).then(|| group.text(datum, &mut digits));
-        if !routing.select(&m.name, value, &m.assigner) {
+        if !select_group(m, group, (!is_null).then_some(datum)) {
             return None;
         }
-        m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
     }
+    let layout = m.layout.as_ref().expect("resolved above");
     for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
         let mut is_null = false;
         let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
@@ -562,14 +583,11 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
             m.columns = Some(columns);
         }
         let args = (*fcinfo).args.as_slice(nargs);
-        if let (Some(routing), Some(group)) = (m.routing.as_mut(), m.group_argument) {
+        if let Some(group) = m.group_argument {
             let arg = &args[group.at];
-            let mut digits = [0u8; 20];
-            let value = (!arg.isnull).then(|| group.text(arg.value, &mut digits));
-            if !routing.select(&m.name, value, &m.assigner) {
+            if !select_group(m, group, (!arg.isnull).then_some(arg.value)) {
                 return None;
             }
-            m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
         }
         let columns = m.columns.as_ref().expect("resolved above");
         // The usual case, every feature a float8 column without one-hot encoding: one tight

@@ -384,16 +384,11 @@ pub fn load_document(name: &str) -> serde_json::Value {
     }
 }
 
-/// The current version of a per-group model (`groups`): its index, source and options. None when
-/// the current version is one model, or when there is none the caller can see.
+/// The current version of a per-group model (`groups`): its index, source and options.
 pub struct StoredIndex {
     pub index: GroupIndex,
     pub source: String,
     pub options: FitOptions,
-}
-
-pub fn load_index(name: &str) -> Option<StoredIndex> {
-    index_of(name, &read_version(name, None)?)
 }
 
 /// The index in a version's row, if it is a per-group model's.
@@ -409,14 +404,10 @@ fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
     if !doc.contains("\"grouped\"") {
         return None;
     }
-    let document: serde_json::Value = serde_json::from_str(doc).ok()?;
-    if !crate::core::groups::is_index(&document) {
-        return None;
-    }
-    let index = GroupIndex::from_json(doc).unwrap_or_else(|mut e| {
+    let index = GroupIndex::if_index(doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
-    });
+    })?;
     Some(StoredIndex {
         index,
         source: source.clone(),

@@ -1,7 +1,7 @@
 //! Living with a model: `segment_drift` (how today's rows compare with the training rows) and
 //! `segment_refit` (a new version with the same features and options).
 
-use super::catalog;
+use super::catalog::{self, Current};
 use super::errors::{raise, require, OrRaise};
 use super::fit::{fit_and_store, FitRow};
 use super::inspect::{fitted_relation, relation_named, source_for};
@@ -117,17 +117,19 @@ fn segment_refit(
     ),
 > {
     let name = require(model, "model").to_string();
-    if let Some(stored) = catalog::load_index(&name) {
-        // A per-group model refits every group (with the k it was asked for).
-        let rel = source.unwrap_or_else(|| relation_named(&stored.source));
-        let features = stored.index.features.iter().cloned().map(Some).collect();
-        let k = stored.index.k.map(|k| k as i32);
-        let options = stored.options;
-        return TableIterator::new(with_notices("segment_refit", move || {
-            fit_and_store(rel, features, k, Some(name), options)
-        }));
-    }
-    let stored = catalog::load(&name, None);
+    let stored = match catalog::load_current(&name) {
+        Current::One(stored) => *stored,
+        Current::Grouped(stored) => {
+            // A per-group model refits every group (with the k it was asked for).
+            let rel = source.unwrap_or_else(|| relation_named(&stored.source));
+            let features = stored.index.features.iter().cloned().map(Some).collect();
+            let k = stored.index.k.map(|k| k as i32);
+            let options = stored.options;
+            return TableIterator::new(with_notices("segment_refit", move || {
+                fit_and_store(rel, features, k, Some(name), options)
+            }));
+        }
+    };
     if stored.model.method == Method::ChurnTree {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
