@@ -1,13 +1,13 @@
 //! `segment_rfm`: per-customer recency, frequency and monetary value from a transactions table.
 //!
 //! The server does the work: `segment_rfm` (plpgsql, below) runs the query that
-//! `segment_rfm_query` builds from catalog-checked, quoted identifiers (`as_of` is a parameter):
-//! one `GROUP BY customer` over the transactions (sorted by customer, since count(DISTINCT day)
-//! needs it, spilling to disk beyond work_mem), then the quantile scores from the distinct
-//! values (see `rfm::score_lookup_sql`) and the segment name from a constant array, streamed into the
-//! function's result (a tuplestore that also spills beyond work_mem). Nothing is held here. An
-//! earlier version read the aggregated rows into Rust and scored them there: 338 MB at 1M
-//! customers, growing with them.
+//! `segment_rfm_queries` builds from catalog-checked, quoted identifiers (`as_of` is a
+//! parameter): one `GROUP BY customer` over the transactions (sorted by customer, since
+//! count(DISTINCT day) needs it, spilling to disk beyond work_mem), then each score's breaks from
+//! the distinct values (see `rfm::score_breaks_sql`), found per customer by `width_bucket`, and
+//! the segment name from a constant array, streamed into the function's result (a tuplestore that
+//! also spills beyond work_mem). Nothing is held here. An earlier version read the aggregated rows
+//! into Rust and scored them there: 338 MB at 1M customers, growing with them.
 
 use super::errors::{require, OrRaise};
 use super::source::check_transaction_columns;
@@ -54,12 +54,21 @@ fn segment_rfm_queries(
         Returns::Net => "",
         Returns::Ignore => " FILTER (WHERE day IS NOT NULL)",
     };
-    let r = rfm::score_lookup_sql("recency_days", "r_score", bins, false);
-    let f = rfm::score_lookup_sql("frequency", "f_score", bins, true);
-    let m = rfm::score_lookup_sql("monetary_total", "m_score", bins, true);
+    let r = rfm::score_value("recency_days", false);
+    let f = rfm::score_value("frequency", true);
+    let m = rfm::score_value("monetary_total", true);
+    let (r_breaks, f_breaks, m_breaks) = (
+        rfm::score_breaks_sql(&r, bins),
+        rfm::score_breaks_sql(&f, bins),
+        rfm::score_breaks_sql(&m, bins),
+    );
     let segment = rfm::segment_sql("r_score", "f_score", bins);
     // Grouped by the key in its own type (a text cast before grouping made the sort compare
-    // strings: 4.4x the plain GROUP BY on 10M rows); its text form is taken per group.
+    // strings: 4.4x the plain GROUP BY on 10M rows); its text form is taken per group. OFFSET 0
+    // keeps the transactions' subquery apart, so each purchase day is computed once, before the
+    // sort, which then carries a date instead of the time; flattened into the grouping, the CASE
+    // ran once per aggregate reading it, after the sort (measured on 10M rows: about 1 s more).
+    // The breaks are one row, materialized so that each score's subquery runs once.
     let rows = format!(
         "WITH customers AS MATERIALIZED (
              SELECT customer::text AS customer,
@@ -70,15 +79,18 @@ fn segment_rfm_queries(
              FROM (SELECT {c} AS customer, CASE WHEN {a} >= 0 THEN {t}::date END AS day,
                           {a} AS amount
                    FROM {relation}
-                   WHERE {c} IS NOT NULL AND {t} <= $1) tx
+                   WHERE {c} IS NOT NULL AND {t} <= $1
+                   OFFSET 0) tx
              GROUP BY customer
              HAVING pg_catalog.max(day) IS NOT NULL),
-         r AS ({r}), f AS ({f}), m AS ({m})
+         breaks AS MATERIALIZED (SELECT ({r_breaks}) AS r, ({f_breaks}) AS f, ({m_breaks}) AS m)
          SELECT customer, recency_days, frequency, monetary_total, monetary_total / frequency,
                 tenure_days, $1::date - tenure_days, $1::date - recency_days,
                 r_score, f_score, m_score, {segment}
-         FROM customers JOIN r USING (recency_days) JOIN f USING (frequency)
-              JOIN m USING (monetary_total)"
+         FROM (SELECT c.*, 1 + pg_catalog.width_bucket({r}, b.r) AS r_score,
+                      1 + pg_catalog.width_bucket({f}, b.f) AS f_score,
+                      1 + pg_catalog.width_bucket({m}, b.m) AS m_score
+               FROM customers c, breaks b) scored"
     );
     vec![left_out, rows]
 }

@@ -6,11 +6,17 @@ definitions in the README ("RFM"):
   frequency = distinct days with a purchase (amount >= 0);
   monetary_total = sum of the amounts (net: returns would count negatively; there are none);
   recency_days = as_of - last purchase day; tenure_days = as_of - first purchase day.
+  scores (bins 5) = 1 + floor(5 x customers with a strictly worse value / customers), worse
+  being a larger recency, a smaller frequency, a smaller monetary_total;
+  rfm_segment = the first row of the README's table that holds (R, F) (SEGMENTS below, copied
+  from the README, not from the code).
 Sums use Decimal (exact) and are written as the float nearest to the exact sum, as PostgreSQL's
 numeric -> float8 cast gives. Writes cdnow_rfm_reference.csv (customer,recency_days,frequency,
-monetary_total,tenure_days), customers with a purchase up to as_of only.
+monetary_total,tenure_days,r_score,f_score,m_score,rfm_segment), customers with a purchase up to
+as_of only.
 Made with: python3 tests/reference/cdnow_rfm.py. The output is committed; the tests read it.
 """
+import bisect
 import csv
 import datetime
 import os
@@ -19,6 +25,35 @@ from decimal import Decimal
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data", "cdnow", "cdnow_master_transactions.csv")
 AS_OF = datetime.date(1997, 9, 30)
+BINS = 5
+# (name, R range, F range), in the README's order.
+SEGMENTS = [
+    ("Lost", (1, 1), (1, 1)),
+    ("Champions", (5, 5), (4, 5)),
+    ("Loyal", (3, 4), (4, 5)),
+    ("Potential loyalist", (4, 5), (2, 3)),
+    ("New customers", (5, 5), (1, 1)),
+    ("Promising", (4, 4), (1, 1)),
+    ("Need attention", (3, 3), (3, 3)),
+    ("About to sleep", (3, 3), (1, 2)),
+    ("At risk", (1, 2), (3, 4)),
+    ("Cannot lose them", (1, 2), (5, 5)),
+    ("Hibernating", (1, 2), (1, 2)),
+]
+
+
+def quantile_scores(values, higher_is_better):
+    ordered = sorted(values)
+    n = len(values)
+    if higher_is_better:
+        worse = [bisect.bisect_left(ordered, v) for v in values]
+    else:
+        worse = [n - bisect.bisect_right(ordered, v) for v in values]
+    return [1 + BINS * w // n for w in worse]
+
+
+def segment(r, f):
+    return next(name for name, (r0, r1), (f0, f1) in SEGMENTS if r0 <= r <= r1 and f0 <= f <= f1)
 
 days, spend = {}, {}
 with open(DATA, newline="") as f:
@@ -32,10 +67,18 @@ with open(DATA, newline="") as f:
         if amount >= 0:
             days.setdefault(c, set()).add(day)
 
+customers = sorted(days, key=int)
+recency = [(AS_OF - max(days[c])).days for c in customers]
+frequency = [len(days[c]) for c in customers]
+monetary = [float(spend[c]) for c in customers]
+r_scores = quantile_scores(recency, higher_is_better=False)
+f_scores = quantile_scores(frequency, higher_is_better=True)
+m_scores = quantile_scores(monetary, higher_is_better=True)
 with open(os.path.join(HERE, "cdnow_rfm_reference.csv"), "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["customer", "recency_days", "frequency", "monetary_total", "tenure_days"])
-    for c in sorted(days, key=int):
-        d = days[c]
-        w.writerow([c, (AS_OF - max(d)).days, len(d), repr(float(spend[c])), (AS_OF - min(d)).days])
+    w.writerow(["customer", "recency_days", "frequency", "monetary_total", "tenure_days",
+                "r_score", "f_score", "m_score", "rfm_segment"])
+    for i, c in enumerate(customers):
+        w.writerow([c, recency[i], frequency[i], repr(monetary[i]), (AS_OF - min(days[c])).days,
+                    r_scores[i], f_scores[i], m_scores[i], segment(r_scores[i], f_scores[i])])
 print(f"{len(days)} customers with a purchase up to {AS_OF}")

@@ -7,8 +7,10 @@ CREATE TABLE cdnow (customer_id int, date date, number_of_cds int, dollar_value 
 COPY cdnow FROM :'f' CSV HEADER;
 
 -- Against an independent reference (tests/reference/cdnow_rfm.py, plain Python): every
--- customer's recency, frequency, monetary total and tenure as of 1997-09-30, exactly.
-CREATE TABLE rfm_reference (customer text, recency_days int, frequency bigint, monetary_total float8, tenure_days int);
+-- customer's recency, frequency, monetary total and tenure as of 1997-09-30, exactly, and the
+-- scores and segment names by the definitions below.
+CREATE TABLE rfm_reference (customer text, recency_days int, frequency bigint, monetary_total float8, tenure_days int,
+                            r_score int, f_score int, m_score int, rfm_segment text);
 \set f :abs_srcdir '/reference/cdnow_rfm_reference.csv'
 COPY rfm_reference FROM :'f' CSV HEADER;
 CREATE TABLE cdnow_rfm AS
@@ -16,6 +18,8 @@ SELECT * FROM segment_rfm('cdnow', 'customer_id', 'date', 'dollar_value', as_of 
 SELECT count(*) AS customers,
        count(*) FILTER (WHERE r.recency_days = x.recency_days AND r.frequency = x.frequency
                           AND r.monetary_total = x.monetary_total AND r.tenure_days = x.tenure_days) AS equal,
+       count(*) FILTER (WHERE r.r_score = x.r_score AND r.f_score = x.f_score AND r.m_score = x.m_score
+                          AND r.rfm_segment = x.rfm_segment) AS equal_scores,
        count(*) FILTER (WHERE r.customer IS NULL OR x.customer IS NULL) AS missing
 FROM cdnow_rfm r FULL JOIN rfm_reference x USING (customer);
 
