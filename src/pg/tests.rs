@@ -284,4 +284,56 @@ mod tests {
             assert_eq!(wrong, Some(0), "{rule}");
         }
     }
+
+    /// segment_rfm's scores (breaks in SQL, `width_bucket` per customer) are those of the rule
+    /// written in Rust (`rfm::scores`: a count of worse values per customer), and its names those
+    /// of the segment table, on customers with many ties (returns included), for several bins.
+    #[pg_test]
+    fn pg_test_rfm_scores_follow_the_rule() {
+        use crate::core::rfm;
+        Spi::run(
+            "CREATE TABLE rfm_tx (customer int, at timestamptz, amount numeric);
+             INSERT INTO rfm_tx SELECT 1 + (i * 37) % 300, timestamptz '2024-01-01 12:00+00'
+                                       + ((i * 7919) % 200) * interval '1 day', (i * 31) % 40 - 3
+             FROM generate_series(1, 1500) i;",
+        )
+        .unwrap();
+        for bins in [1, 3, 5, 7, 20] {
+            // Per customer: recency, frequency, monetary; their three scores; the name.
+            let rows: Vec<([f64; 3], [u32; 3], String)> = Spi::connect(|client| {
+                let sql = format!(
+                    "SELECT recency_days, frequency, monetary_total, r_score, f_score, m_score,
+                            rfm_segment
+                     FROM segment_rfm('rfm_tx', 'customer', 'at', 'amount',
+                                      as_of => '2024-09-01', bins => {bins})"
+                );
+                let table = client.select(&sql, None, &[]).unwrap();
+                table
+                    .map(|r| {
+                        let score = |i| r.get::<i32>(i).unwrap().unwrap() as u32;
+                        (
+                            [
+                                r.get::<i32>(1).unwrap().unwrap() as f64,
+                                r.get::<i64>(2).unwrap().unwrap() as f64,
+                                r.get::<f64>(3).unwrap().unwrap(),
+                            ],
+                            [score(4), score(5), score(6)],
+                            r.get::<String>(7).unwrap().unwrap(),
+                        )
+                    })
+                    .collect()
+            });
+            assert!(rows.len() > 250, "{}", rows.len());
+            for (column, higher_is_better) in [(0, false), (1, true), (2, true)] {
+                let values: Vec<f64> = rows.iter().map(|(v, _, _)| v[column]).collect();
+                let expected = rfm::scores(&values, bins, higher_is_better);
+                let got: Vec<u32> = rows.iter().map(|(_, s, _)| s[column]).collect();
+                assert_eq!(got, expected, "column {column}, bins {bins}");
+            }
+            for (_, [r, f, _], name) in &rows {
+                let (r5, f5) = (rfm::on_five(*r, bins), rfm::on_five(*f, bins));
+                assert_eq!(name, rfm::segment(r5, f5), "bins {bins}");
+            }
+        }
+    }
 }
