@@ -63,6 +63,8 @@ pub fn score_value(column: &str, higher_is_better: bool) -> String {
 /// its own; a value where the score rises by j enters the array j times (j > 1 when a large tie
 /// skips scores). `width_bucket` counts the breaks <= value: the rises reached, so the score.
 /// No rise at all (one bin, or one value) is the empty array, not NULL: every score 1.
+/// `width_bucket` compares like PostgreSQL's sort, NaN above every number, so a NaN spend (from a
+/// NaN amount) is scored like any other value.
 /// Equal values share a score whatever the row order. Windows over the distinct values (a small
 /// sort) replace a window sort of every customer per score (9.7 s against 10.9 s on 1M
 /// customers), and a binary search per customer replaces joining every customer back to a
@@ -102,7 +104,8 @@ pub fn score_breaks(values: &[f64], bins: usize) -> Vec<f64> {
     breaks
 }
 
-/// The same rule in Rust, for the tests (and as its executable definition).
+/// The same rule in Rust, for the tests (and as its executable definition). Values are ordered
+/// as PostgreSQL orders floats: NaN above every number.
 pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
     let n = values.len();
     let mut sorted: Vec<f64> = values.to_vec();
@@ -111,9 +114,9 @@ pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
         .iter()
         .map(|&v| {
             let worse = if higher_is_better {
-                sorted.partition_point(|&x| x < v)
+                sorted.partition_point(|x| x.total_cmp(&v).is_lt())
             } else {
-                n - sorted.partition_point(|&x| x <= v)
+                n - sorted.partition_point(|x| x.total_cmp(&v).is_le())
             };
             (1 + bins * worse / n.max(1)) as u32
         })
@@ -193,6 +196,8 @@ mod tests {
         assert_eq!(scores(&[7.0, 1.0], 1, true), vec![1, 1]);
         assert_eq!(scores(&[7.0, 1.0], 10, true), vec![6, 1]);
         assert_eq!(scores(&[2.0, 2.0], 5, false), vec![1, 1]);
+        // NaN ranks above every number, as PostgreSQL orders floats.
+        assert_eq!(scores(&[f64::NAN, 1.0, 2.0], 3, true), vec![3, 1, 2]);
     }
 
     /// The score read from the breaks (what `1 + width_bucket` does) is the score of the rule.

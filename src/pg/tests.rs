@@ -287,7 +287,8 @@ mod tests {
 
     /// segment_rfm's scores (breaks in SQL, `width_bucket` per customer) are those of the rule
     /// written in Rust (`rfm::scores`: a count of worse values per customer), and its names those
-    /// of the segment table, on customers with many ties (returns included), for several bins.
+    /// of the segment table, on customers with many ties (returns and NaN spends included), for
+    /// several bins.
     #[pg_test]
     fn pg_test_rfm_scores_follow_the_rule() {
         use crate::core::rfm;
@@ -295,7 +296,10 @@ mod tests {
             "CREATE TABLE rfm_tx (customer int, at timestamptz, amount numeric);
              INSERT INTO rfm_tx SELECT 1 + (i * 37) % 300, timestamptz '2024-01-01 12:00+00'
                                        + ((i * 7919) % 200) * interval '1 day', (i * 31) % 40 - 3
-             FROM generate_series(1, 1500) i;",
+             FROM generate_series(1, 1500) i;
+             -- A NaN amount makes a NaN spend, which PostgreSQL orders above every number:
+             -- 30 customers, so that the NaN spends reach a score of their own.
+             INSERT INTO rfm_tx SELECT c, '2024-02-01 12:00+00', 'NaN' FROM generate_series(1, 300, 10) c;",
         )
         .unwrap();
         for bins in [1, 3, 5, 7, 20] {
