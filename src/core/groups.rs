@@ -117,16 +117,15 @@ impl GroupIndex {
     }
 
     fn from_value(document: serde_json::Value) -> CoreResult<GroupIndex> {
-        let bad = bad_index;
         let index: GroupIndex = serde_json::from_value(document)
-            .map_err(|e| bad(format!("stored per-group model is malformed: {e}")))?;
+            .map_err(|e| bad_index(format!("stored per-group model is malformed: {e}")))?;
         if index.format_version != FORMAT_VERSION {
-            return Err(bad(format!(
+            return Err(bad_index(format!(
                 "stored per-group model has format version {}, this version of customer_segment reads {FORMAT_VERSION}",
                 index.format_version
             )));
         }
-        index.validate().map_err(bad)?;
+        index.validate().map_err(bad_index)?;
         Ok(index)
     }
 

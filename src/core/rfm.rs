@@ -84,26 +84,6 @@ pub fn score_breaks_sql(value: &str, bins: usize) -> String {
     )
 }
 
-/// `score_breaks_sql` in Rust, for the tests: the breaks of `values` (higher is better).
-pub fn score_breaks(values: &[f64], bins: usize) -> Vec<f64> {
-    let mut distinct: Vec<(f64, usize)> = Vec::new();
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    for v in sorted {
-        match distinct.last_mut() {
-            Some((last, n)) if last.total_cmp(&v).is_eq() => *n += 1,
-            _ => distinct.push((v, 1)),
-        }
-    }
-    let (mut below, mut previous, mut breaks) = (0, 1, Vec::new());
-    for (v, n) in distinct {
-        let score = 1 + bins * below / values.len();
-        breaks.extend(std::iter::repeat_n(v, score - previous));
-        (below, previous) = (below + n, score);
-    }
-    breaks
-}
-
 /// The same rule in Rust, for the tests (and as its executable definition). Values are ordered
 /// as PostgreSQL orders floats: NaN above every number.
 pub fn scores(values: &[f64], bins: usize, higher_is_better: bool) -> Vec<u32> {
@@ -198,6 +178,26 @@ mod tests {
         assert_eq!(scores(&[2.0, 2.0], 5, false), vec![1, 1]);
         // NaN ranks above every number, as PostgreSQL orders floats.
         assert_eq!(scores(&[f64::NAN, 1.0, 2.0], 3, true), vec![3, 1, 2]);
+    }
+
+    /// `score_breaks_sql` in Rust: the breaks of `values` (higher is better).
+    fn score_breaks(values: &[f64], bins: usize) -> Vec<f64> {
+        let mut distinct: Vec<(f64, usize)> = Vec::new();
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        for v in sorted {
+            match distinct.last_mut() {
+                Some((last, n)) if last.total_cmp(&v).is_eq() => *n += 1,
+                _ => distinct.push((v, 1)),
+            }
+        }
+        let (mut below, mut previous, mut breaks) = (0, 1, Vec::new());
+        for (v, n) in distinct {
+            let score = 1 + bins * below / values.len();
+            breaks.extend(std::iter::repeat_n(v, score - previous));
+            (below, previous) = (below + n, score);
+        }
+        breaks
     }
 
     /// The score read from the breaks (what `1 + width_bucket` does) is the score of the rule.
