@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test tier; exits non-zero on the first failing tier and prints what failed.
-#   1. core unit tests (pure Rust, no PostgreSQL)      cargo test --lib core::
+#   1. core unit tests (pure Rust, no PostgreSQL)      cargo test -p segment-core
 #   2. #[pg_test] tests inside a PostgreSQL backend     cargo pgrx test
 #   3. SQL regression tests (tests/pg_regress)          pg_regress on a temporary instance,
 #      including the quality test against scikit-learn's stored results
@@ -18,12 +18,12 @@ want() { [[ " $TIERS " == *" $1 "* ]]; }
 if want core; then
 log "1/4 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
-    cargo fmt --check
-    cargo clippy --all-targets --quiet -- -D warnings
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
 else
     echo "rustfmt or clippy is not installed with this toolchain: lints skipped" >&2
 fi
-cargo test --lib core::
+cargo test -p segment-core
 fi
 
 if want pg; then
@@ -47,9 +47,9 @@ mkdir -p "$WORK/in/data" "$WORK/in/reference"
 cp tests/data/wholesale_customers/wholesale_customers.csv tests/data/bank_marketing/bank.csv \
     tests/data/cdnow/cdnow_master_transactions.csv tests/data/cdnow/cdnow_sample_transactions.csv "$WORK/in/data/"
 cp tests/reference/*.csv "$WORK/in/reference/"
-# The README's walk-through is a test of its own: its SQL, as written there, run from a directory
+# The walk-through (docs/walkthrough.md) is a test of its own: its SQL, as written there, run from a directory
 # laid out like the repository (it reads tests/data/cdnow with \copy).
-sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' README.md |
+sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' docs/walkthrough.md |
     sed '1,2d;$d' | sed '$d' > "$WORK/in/sql/walkthrough.sql"
 mkdir -p "$WORK/tests/data/cdnow"
 cp tests/data/cdnow/cdnow_master_transactions.csv "$WORK/tests/data/cdnow/"

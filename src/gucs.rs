@@ -72,3 +72,11 @@ pub fn progress() -> bool {
 pub fn silhouette_sample() -> usize {
     SILHOUETTE_SAMPLE.get().max(2) as usize
 }
+
+/// The core's limits from the settings: threads and the silhouette sample.
+pub fn limits() -> segment_core::model::fit::Limits {
+    segment_core::model::fit::Limits {
+        threads: threads(),
+        silhouette_rows: silhouette_sample(),
+    }
+}

@@ -1,11 +1,23 @@
 //! customer_segment: customer segmentation inside PostgreSQL.
 //!
-//! `core` is pure Rust (no pgrx types) and holds every algorithm; `pg` is the SQL shell around
-//! it. See README.md for the SQL surface and DESIGN notes.
+//! This crate is the SQL shell over `segment_core` (crates/segment-core), which holds every
+//! algorithm and never sees PostgreSQL. Here: `api` (the SQL functions, one file per feature)
+//! over the shell's services, each a module of its own: `catalog` (stored models and their
+//! privileges), `source` (reading rows of a relation), `planner` (the planner support function
+//! of `segment_assign`), `errors` (core errors to SQLSTATEs), `gucs` (settings), `progress`
+//! (NOTICEs of long fits) and `search_path` (pinned for every query the extension builds).
+//! `api` imports the services; the services never import `api`.
 
-pub mod core;
+mod api;
+mod catalog;
+mod errors;
+mod fitting;
 mod gucs;
-mod pg;
+mod planner;
+mod progress;
+mod search_path;
+mod source;
+mod tests;
 
 ::pgrx::pg_module_magic!();
 

@@ -1,0 +1,308 @@
+//! Property tests (proptest) on everything that parses caller- or catalog-given text: the option
+//! parsers and the stored model document. Any input gives a value or an error, never a panic;
+//! a document that passes validation assigns any row without panicking, whatever was changed in
+//! it. A panic inside the server would be turned into an ERROR by pgrx, but it is still a bug.
+
+use crate::analysis::profile::automatic_labels;
+use crate::model::document::Method;
+use crate::model::document::SegmentModel;
+use crate::model::fit::{fit_model, prepare, Limits};
+use crate::model::options::FitOptions;
+use crate::prep::builder::MatrixBuilder;
+use crate::prep::scaling::ImputeMethod;
+use crate::tree::churn::ChurnOptions;
+use crate::value::rfm::RfmOptions;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Any JSON value, with the numbers that break naive code: huge, tiny, negative, fractional
+/// where an integer is expected.
+fn json_value() -> impl Strategy<Value = Value> {
+    let number = prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e308f64..1e308).prop_map(Value::from),
+        prop_oneof![Just(0.0), Just(-1.0), Just(1e-300), Just(0.5), Just(1e300)]
+            .prop_map(Value::from),
+        (0u64..5).prop_map(Value::from),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        number,
+        "[a-z_=]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,10}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Option objects made of the known keys with values of any type.
+fn option_object() -> impl Strategy<Value = Value> {
+    let key = prop::sample::select(vec![
+        "method",
+        "eps",
+        "min_points",
+        "sample_rows",
+        "max_categories",
+        "batch_size",
+        "epochs",
+        "scale",
+        "impute",
+        "seed",
+        "n_init",
+        "max_iter",
+        "tol",
+        "log",
+        "k_min",
+        "k_max",
+        "max_depth",
+        "min_samples_leaf",
+        "criterion",
+        "test_fraction",
+        "class_weight",
+        "positive",
+        "returns",
+    ]);
+    prop::collection::btree_map(key, json_value(), 0..5)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+}
+
+fn parse_every_option_kind(text: &str) {
+    let _ = FitOptions::from_json(text);
+    let _ = ChurnOptions::from_json(text);
+    let _ = RfmOptions::from_json(text);
+}
+
+/// One valid stored document per kind of model, fitted once on the same small data.
+fn valid_documents() -> &'static Vec<Value> {
+    static DOCS: OnceLock<Vec<Value>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let rows: Vec<[f64; 3]> = (0..60)
+            .map(|i| {
+                let g = (i % 3) as f64;
+                [
+                    g * 10.0 + (i % 5) as f64 * 0.3,
+                    g * -4.0 + (i % 7) as f64 * 0.2,
+                    (i % 2) as f64,
+                ]
+            })
+            .collect();
+        let features: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+        let build = || {
+            let mut b = MatrixBuilder::new(features.clone(), ImputeMethod::Mean, usize::MAX);
+            for r in &rows {
+                b.push(&[Some(r[0]), Some(r[1]), Some(r[2])]).unwrap();
+            }
+            b.finish().unwrap()
+        };
+        let limits = Limits {
+            threads: 1,
+            silhouette_rows: 100,
+        };
+        let mut docs = Vec::new();
+        for (method, k) in [
+            (Method::Kmeans, Some(3)),
+            (Method::Gmm, Some(3)),
+            (Method::Dbscan, None),
+            (Method::Hierarchical, Some(3)),
+        ] {
+            let options = FitOptions {
+                method,
+                eps: Some(1.0),
+                ..FitOptions::default()
+            };
+            let (model, _) = fit_model(
+                prepare(build(), &options),
+                features.clone(),
+                vec![],
+                k,
+                &options,
+                limits,
+                &mut || {},
+            )
+            .unwrap();
+            docs.push(serde_json::from_str(&model.to_json()).unwrap());
+        }
+        let built = build();
+        let y: Vec<bool> = rows.iter().map(|r| r[0] > 5.0).collect();
+        let (model, _) = crate::model::churn_fit::fit(
+            built.matrix,
+            y,
+            built.imputer,
+            0,
+            features.clone(),
+            vec![],
+            "churned".into(),
+            "true".into(),
+            &ChurnOptions::default(),
+            &mut || {},
+        )
+        .unwrap();
+        docs.push(serde_json::from_str(&model.to_json()).unwrap());
+        docs
+    })
+}
+
+/// Replaces the value found by following `path` (indices taken modulo each level's size) with
+/// `replacement`; stops early at a leaf.
+fn replace_at(doc: &mut Value, path: &[usize], replacement: Value) {
+    let Some((&step, rest)) = path.split_first() else {
+        *doc = replacement;
+        return;
+    };
+    match doc {
+        Value::Object(m) if !m.is_empty() => {
+            let key = m.keys().nth(step % m.len()).cloned().unwrap();
+            replace_at(m.get_mut(&key).unwrap(), rest, replacement);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let n = a.len();
+            replace_at(&mut a[step % n], rest, replacement);
+        }
+        leaf => *leaf = replacement,
+    }
+}
+
+/// Every number in a document, as a mutable reference, in document order.
+fn numbers(doc: &mut Value) -> Vec<&mut Value> {
+    match doc {
+        Value::Number(_) => vec![doc],
+        Value::Array(a) => a.iter_mut().flat_map(numbers).collect(),
+        Value::Object(m) => m.values_mut().flat_map(numbers).collect(),
+        _ => vec![],
+    }
+}
+
+/// Numbers that pass serde for the field's type but may break an unchecked index, size or
+/// division: small integers near the sizes (3 segments, 3 features), zero, negatives, extremes.
+fn nasty_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0u64..8).prop_map(Value::from),
+        Just(Value::from(u32::MAX)),
+        Just(Value::from(u64::MAX)),
+        Just(Value::from(-1)),
+        Just(Value::from(0.0)),
+        Just(Value::from(-0.5)),
+        Just(Value::from(1e300)),
+        Just(Value::from(-1e300)),
+        Just(Value::from(1e-320)),
+    ]
+}
+
+/// A model that passed validation must take any row, including NaN, infinities and huge values,
+/// and every reading of it (centroids, labels, rules, importance) must work.
+fn assign_any(model: &SegmentModel, rows: &[Vec<f64>]) {
+    let _ = model.centres_original();
+    let _ = automatic_labels(&model.profile, &model.columns().names);
+    if let Some(c) = &model.churn {
+        let _ = crate::sql::rules::rules_sql(model);
+        let _ = c.tree.importance(model.columns().width());
+        let _ = c.tree.leaves().iter().map(|l| l.churn_rate()).sum::<f64>();
+    }
+    let assigner = model.assigner();
+    let width = model.columns().width();
+    let mut scratch = vec![0.0; model.k()];
+    for r in rows {
+        let mut row: Vec<f64> = r.iter().copied().cycle().take(width).collect();
+        if row.len() < width {
+            row.resize(width, 0.0);
+        }
+        let mut raw = row.clone();
+        let _ = assigner.assign(&mut row, &mut scratch);
+        let _ = assigner.churn_probability(&mut raw);
+    }
+}
+
+fn any_row() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(
+        prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(-1e308),
+            -100.0f64..100.0
+        ],
+        1..8,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn option_parsers_answer_any_text(text in ".{0,200}") {
+        parse_every_option_kind(&text);
+    }
+
+    #[test]
+    fn option_parsers_answer_any_json(value in json_value()) {
+        parse_every_option_kind(&value.to_string());
+    }
+
+    #[test]
+    fn option_parsers_answer_known_keys_with_any_values(value in option_object()) {
+        parse_every_option_kind(&value.to_string());
+    }
+
+    #[test]
+    fn model_parser_answers_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = SegmentModel::from_json(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn model_parser_answers_truncated_documents(which in 0usize..5, cut in 0usize..100_000) {
+        let text = valid_documents()[which].to_string();
+        let _ = SegmentModel::from_json(&text[..cut % text.len()]);
+    }
+
+    #[test]
+    fn changed_documents_are_refused_or_assign_safely(
+        which in 0usize..5,
+        path in prop::collection::vec(any::<usize>(), 0..6),
+        replacement in json_value(),
+        rows in prop::collection::vec(any_row(), 1..4),
+    ) {
+        let mut doc = valid_documents()[which].clone();
+        replace_at(&mut doc, &path, replacement);
+        if let Ok(model) = SegmentModel::from_json(&doc.to_string()) {
+            assign_any(&model, &rows);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn documents_with_a_changed_number_are_refused_or_assign_safely(
+        which in 0usize..5,
+        at in prop::collection::vec(any::<usize>(), 1..4),
+        values in prop::collection::vec(nasty_number(), 3),
+        rows in prop::collection::vec(any_row(), 1..4),
+    ) {
+        let mut doc = valid_documents()[which].clone();
+        let mut slots = numbers(&mut doc);
+        let n = slots.len();
+        for (i, v) in at.iter().zip(values) {
+            *slots[i % n] = v;
+        }
+        if let Ok(model) = SegmentModel::from_json(&doc.to_string()) {
+            assign_any(&model, &rows);
+        }
+    }
+}
+
+#[test]
+fn the_unchanged_documents_are_valid() {
+    // Otherwise the mutation test would only ever see refusals.
+    for doc in valid_documents() {
+        let model = SegmentModel::from_json(&doc.to_string()).unwrap();
+        assign_any(&model, &[vec![1.0, 2.0, 0.0]]);
+    }
+}

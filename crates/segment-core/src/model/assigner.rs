@@ -1,0 +1,218 @@
+//! A stored model prepared for assignment: the row's preprocessing replayed (log, impute, scale)
+//! and the method's rule (nearest centre, mixture, density core points, tree). `assign` allocates
+//! nothing: it runs once per row in `segment_assign`.
+
+use crate::cluster::dbscan::Density;
+use crate::cluster::gmm::MixtureRule;
+use crate::cluster::kmeans::Centres;
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::prep::scaling::{check_log_input, Imputer, Scaler};
+use crate::tree::churn::Churn;
+
+/// How a prepared row finds its segment.
+#[derive(Debug, Clone)]
+pub(crate) enum Rule {
+    NearestCentre,
+    Mixture(MixtureRule),
+    Density(Density),
+    Tree(Box<Churn>),
+}
+
+/// A model prepared for assignment. `assign` allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Assigner {
+    pub(crate) rule: Rule,
+    pub(crate) centres: Centres,
+    pub(crate) log: Vec<bool>,
+    pub(crate) offset: Vec<f64>,
+    pub(crate) inverse_scale: Vec<f64>,
+    pub(crate) imputer: Imputer,
+    pub(crate) features: Vec<String>,
+    pub(crate) categories: Vec<Option<Vec<String>>>,
+    /// First matrix column of each feature.
+    pub(crate) offsets: Vec<usize>,
+    /// Matrix column names (for messages).
+    pub(crate) columns: Vec<String>,
+}
+
+impl Assigner {
+    /// Width of a raw row: one value per matrix column.
+    pub fn n_columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The one-hot values of feature `j`, None when it is numeric.
+    pub fn categories_of(&self, j: usize) -> Option<&[String]> {
+        self.categories.get(j).and_then(|c| c.as_deref())
+    }
+
+    /// Whether any feature is one-hot encoded.
+    pub fn has_categories(&self) -> bool {
+        self.categories.iter().any(|c| c.is_some())
+    }
+
+    /// The matrix column feature `j` starts at.
+    pub fn offset_of(&self, j: usize) -> usize {
+        self.offsets[j]
+    }
+
+    pub fn k(&self) -> usize {
+        self.centres.k()
+    }
+
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    /// Turns raw feature values (NaN for NULL) into the model's scaled space in place: log
+    /// features, imputation, scaling. `Ok(false)` when a NULL is skipped (no segment).
+    #[inline]
+    fn prepare_row(&self, row: &mut [f64]) -> CoreResult<bool> {
+        for (j, v) in row.iter_mut().enumerate() {
+            if self.log[j] && !v.is_nan() {
+                check_log_input(&self.columns[j], *v)?;
+                *v = v.ln_1p();
+            }
+            if v.is_nan() {
+                match &self.imputer {
+                    Imputer::Skip => return Ok(false),
+                    Imputer::Mean { means } => *v = means[j],
+                    Imputer::Median { medians } => *v = medians[j],
+                    Imputer::Error => return Err(CoreError::new(
+                        ErrorKind::NullValue,
+                        format!("feature \"{}\" is NULL", self.columns[j]),
+                    )
+                    .with_hint(
+                        "The model was fitted with impute = error: NULL features are not allowed.",
+                    )),
+                }
+            }
+        }
+        Scaler::apply(&self.offset, &self.inverse_scale, row);
+        Ok(true)
+    }
+
+    /// The segment of one row. `row` holds the raw feature values with NaN for NULL and is
+    /// scaled in place; `scratch` needs `k()` values. `Ok(None)` when a NULL is skipped.
+    #[inline]
+    pub fn assign(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        Ok(Some(self.label_scaled(row, scratch)))
+    }
+
+    /// The segment of a row already in scaled units (`NOISE` for a DBSCAN outlier).
+    #[inline]
+    pub fn label_scaled(&self, row: &[f64], scratch: &mut [f64]) -> u32 {
+        match &self.rule {
+            Rule::NearestCentre => self.centres.nearest_fast(row, scratch).0,
+            Rule::Mixture(m) => m.classify(row, scratch).0,
+            Rule::Density(den) => den.classify(row),
+            Rule::Tree(churn) => churn.tree.leaf_of(row),
+        }
+    }
+
+    /// Churn models only: the churn probability of a raw row (its leaf's training churn
+    /// rate). `Ok(None)` when a NULL is skipped.
+    pub fn churn_probability(&self, row: &mut [f64]) -> CoreResult<Option<f64>> {
+        let Rule::Tree(churn) = &self.rule else {
+            return Err(CoreError::invalid_parameter(
+                "churn probabilities exist for churn models only",
+            )
+            .with_hint("Fit one with segment_churn_fit."));
+        };
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        // The leaf's own counts: no per-row lookup of the leaf list.
+        Ok(Some(churn.tree.leaf_node(row).churn_rate()))
+    }
+
+    /// Mixture models only: the membership probability of each segment into `out` (k values)
+    /// and the row's log-likelihood. `Ok(None)` when a NULL is skipped.
+    pub fn memberships(&self, row: &mut [f64], out: &mut [f64]) -> CoreResult<Option<f64>> {
+        let Rule::Mixture(m) = &self.rule else {
+            return Err(CoreError::invalid_parameter(
+                "membership probabilities exist for Gaussian mixture models only",
+            )
+            .with_hint(
+                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign.",
+            ));
+        };
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        Ok(Some(m.classify(row, out).1))
+    }
+
+    /// `memberships` for a row already in scaled units; returns its log-likelihood.
+    pub fn memberships_scaled(&self, row: &mut [f64], out: &mut [f64]) -> f64 {
+        match &self.rule {
+            Rule::Mixture(m) => m.classify(row, out).1,
+            _ => f64::NAN,
+        }
+    }
+
+    pub fn is_centroid_model(&self) -> bool {
+        matches!(self.rule, Rule::NearestCentre)
+    }
+
+    /// Puts a raw row (NaN for NULL) in the model's scaled space in place: log features,
+    /// imputation, scaling. `Ok(false)` when a NULL is skipped.
+    pub fn scale_raw(&self, row: &mut [f64]) -> CoreResult<bool> {
+        self.prepare_row(row)
+    }
+
+    /// The segment of one row of raw values (NaN for NULL), whatever the method: what
+    /// `segment_assign` returns. `row` is scaled in place. `Ok(None)` when a NULL is skipped.
+    pub fn label_raw(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<u32>> {
+        self.assign(row, scratch)
+    }
+
+    /// Segment centres in scaled units.
+    pub fn centres(&self) -> &Centres {
+        &self.centres
+    }
+
+    /// The segment of one row with how sure it is: the distance to its centre and to the
+    /// runner-up centre (in scaled units). Same input rules as `assign`.
+    pub fn explain(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Explanation>> {
+        if !self.is_centroid_model() {
+            return Err(CoreError::invalid_parameter(
+                "segment_explain measures distances to centres: it explains k-means and hierarchical models only",
+            )
+            .with_hint("For a gmm model use segment_assign_proba."));
+        }
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        let (segment, d2) = self.centres.nearest(row, scratch);
+        // `nearest` left every squared distance in scratch.
+        let second = (0..self.k()).filter(|&c| c != segment as usize).fold(
+            None,
+            |best: Option<(usize, f64)>, c| match best {
+                Some((_, b)) if b <= scratch[c] => best,
+                _ => Some((c, scratch[c])),
+            },
+        );
+        Ok(Some(Explanation {
+            segment,
+            distance: d2.sqrt(),
+            second: second.map(|(c, d)| (c as u32, d.sqrt())),
+        }))
+    }
+}
+
+/// See `Assigner::explain`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub segment: u32,
+    pub distance: f64,
+    /// The runner-up segment and its distance; None for a one-segment model.
+    pub second: Option<(u32, f64)>,
+}

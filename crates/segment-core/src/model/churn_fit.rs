@@ -1,0 +1,200 @@
+//! Fits a churn model: the seeded stratified train/test split, the classification tree on the
+//! training rows, held-out scores, and the stored model whose leaves are churn-risk segments.
+
+use crate::analysis::profile::Profile;
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::prep::matrix::FeatureMatrix;
+use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
+use crate::tree::cart::{self, TreeParams};
+use crate::tree::churn::{Churn, ChurnOptions, ClassWeight};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Held-out scores of a churn tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnReport {
+    pub leaves: usize,
+    pub depth: usize,
+    pub rows_train: u64,
+    pub rows_test: u64,
+    pub rows_skipped: u64,
+    pub accuracy: f64,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub f1: Option<f64>,
+    pub roc_auc: Option<f64>,
+    pub true_positives: u64,
+    pub false_positives: u64,
+    pub true_negatives: u64,
+    pub false_negatives: u64,
+}
+
+/// Rows per class held out: round(test_fraction x class rows), at least one row of each class
+/// left to train on. Seeded and stratified: the same data and seed give the same split.
+fn split(y: &[bool], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for class in [false, true] {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        rows.shuffle(&mut rng);
+        let n_test = ((rows.len() as f64 * test_fraction).round() as usize).min(rows.len() - 1);
+        test.extend_from_slice(&rows[..n_test]);
+        train.extend_from_slice(&rows[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
+
+/// Fits the churn tree on a (unscaled, imputed) matrix and its labels, scores it on the held-out
+/// rows, and builds the stored model: leaves are segments, profiled over every row.
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    matrix: FeatureMatrix,
+    y: Vec<bool>,
+    imputer: Imputer,
+    rows_skipped: u64,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    label: String,
+    positive: String,
+    options: &ChurnOptions,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, ChurnReport)> {
+    let n_pos = y.iter().filter(|&&v| v).count();
+    if n_pos < 2 || y.len() - n_pos < 2 {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "label column \"{label}\" needs at least 2 rows of each class among the usable rows; it has {n_pos} churned and {} not",
+                y.len() - n_pos
+            ),
+        ));
+    }
+    let (train, test) = split(&y, options.test_fraction, options.seed);
+    let x_train = matrix.select_rows(&train);
+    let y_train: Vec<bool> = train.iter().map(|&i| y[i]).collect();
+    let train_pos = y_train.iter().filter(|&&v| v).count() as f64;
+    let n_train = y_train.len() as f64;
+    let (w_pos, w_neg) = match options.class_weight {
+        ClassWeight::None => (1.0, 1.0),
+        ClassWeight::Balanced => (
+            n_train / (2.0 * train_pos),
+            n_train / (2.0 * (n_train - train_pos)),
+        ),
+    };
+    let w: Vec<f64> = y_train
+        .iter()
+        .map(|&v| if v { w_pos } else { w_neg })
+        .collect();
+    let classes: Vec<u32> = y_train.iter().map(|&v| v as u32).collect();
+    let tree = cart::fit(
+        &x_train,
+        &classes,
+        2,
+        &w,
+        TreeParams {
+            max_depth: options.max_depth as usize,
+            min_samples_leaf: options.min_samples_leaf as usize,
+            criterion: options.criterion,
+        },
+        check,
+    );
+    drop(x_train);
+    let base_rate = train_pos / n_train;
+    let threshold = match options.class_weight {
+        ClassWeight::None => 0.5,
+        ClassWeight::Balanced => base_rate,
+    };
+    let churn = Churn {
+        label,
+        positive,
+        tree,
+        base_rate,
+        threshold,
+    };
+
+    // Held-out scores.
+    let (mut tp, mut fp, mut tn, mut fneg) = (0u64, 0u64, 0u64, 0u64);
+    let mut scores = Vec::with_capacity(test.len());
+    let mut truth = Vec::with_capacity(test.len());
+    for &i in &test {
+        let p = churn.tree.leaf_node(matrix.row(i)).churn_rate();
+        let predicted = p >= threshold;
+        match (predicted, y[i]) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fneg += 1,
+        }
+        scores.push(p);
+        truth.push(y[i]);
+    }
+    let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+    let precision = ratio(tp, tp + fp);
+    let recall = ratio(tp, tp + fneg);
+    let f1 = match (precision, recall) {
+        (Some(p), Some(r)) if p + r > 0.0 => Some(2.0 * p * r / (p + r)),
+        (Some(_), Some(_)) => Some(0.0),
+        _ => None,
+    };
+    let report = ChurnReport {
+        leaves: churn.tree.leaves().len(),
+        depth: churn.tree.depth(),
+        rows_train: train.len() as u64,
+        rows_test: test.len() as u64,
+        rows_skipped,
+        accuracy: (tp + tn) as f64 / test.len().max(1) as f64,
+        precision,
+        recall,
+        f1,
+        roc_auc: cart::roc_auc(&scores, &truth),
+        true_positives: tp,
+        false_positives: fp,
+        true_negatives: tn,
+        false_negatives: fneg,
+    };
+
+    // The stored model: leaves are segments, profiled (and centred) over every row.
+    let d = matrix.n_cols();
+    let k = report.leaves;
+    let labels: Vec<u32> = matrix.rows().map(|r| churn.tree.leaf_of(r)).collect();
+    let scaler = Scaler {
+        method: ScaleMethod::None,
+        offset: vec![0.0; d],
+        scale: vec![1.0; d],
+    };
+    let profile = Profile::measure(&matrix, &labels, k, &scaler, &vec![false; d]);
+    let centres = profile.means.clone();
+    let model = SegmentModel {
+        format_version: FORMAT_VERSION,
+        method: Method::ChurnTree,
+        features,
+        categories,
+        log: Vec::new(),
+        imputer,
+        scaler,
+        centres,
+        mixture: None,
+        density: None,
+        churn: Some(churn),
+        profile,
+    };
+    Ok((model, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_split_keeps_the_class_shares() {
+        let y: Vec<bool> = (0..100).map(|i| i % 10 == 0).collect();
+        let (train, test) = split(&y, 0.2, 7);
+        assert_eq!((train.len(), test.len()), (80, 20));
+        assert_eq!(test.iter().filter(|&&i| y[i]).count(), 2);
+        assert_eq!(split(&y, 0.2, 7), (train, test));
+    }
+}

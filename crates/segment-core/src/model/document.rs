@@ -1,0 +1,404 @@
+//! The stored model: everything `segment_assign` needs (features, imputation, scaling, centres)
+//! plus the profile computed at fit time, as one serde document with a format version.
+
+use crate::analysis::profile::Profile;
+use crate::cluster::dbscan::Density;
+use crate::cluster::gmm::{Mixture, MixtureRule};
+use crate::cluster::kmeans::Centres;
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::assigner::{Assigner, Rule};
+use crate::prep::encoding::{column_log_mask, Columns};
+use crate::prep::scaling::{undo_log, Imputer, Scaler};
+use crate::tree::churn::Churn;
+use serde::{Deserialize, Serialize};
+
+/// Bump when the document changes shape; `SegmentModel::from_json` says what it can read.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The clustering method; every method stores centres and assigns with `segment_assign`.
+/// The `method` of an index document (no segment model has it).
+pub const GROUPED: &str = "grouped";
+
+/// Whether a stored document is a per-group index (checked before parsing it as a segment model).
+pub fn is_index(document: &serde_json::Value) -> bool {
+    document.get("method").and_then(|m| m.as_str()) == Some(GROUPED)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// k-means (our kernel): a row joins the nearest centre.
+    #[default]
+    Kmeans,
+    /// Gaussian mixture, full covariances (linfa): a row joins the most probable component.
+    Gmm,
+    /// Agglomerative Ward on a sample; a row joins the nearest segment centre.
+    Hierarchical,
+    /// Mini-batch k-means over the streamed rows (memory independent of the rows): a row joins
+    /// the nearest centre.
+    #[serde(rename = "minibatch_kmeans")]
+    MinibatchKmeans,
+    /// A churn classification tree (`segment_churn_fit`): a row's segment is its leaf.
+    #[serde(rename = "churn_tree")]
+    ChurnTree,
+    /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
+    /// eps, or is noise (segment -1).
+    Dbscan,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentModel {
+    pub format_version: u32,
+    pub method: Method,
+    /// Source column names: what `segment_assign` looks up in a row.
+    pub features: Vec<String>,
+    /// Empty when every feature is numeric; else one entry per feature: None for numeric, the
+    /// one-hot values (sorted) for a text or boolean feature. The matrix columns every vector
+    /// below is laid out on are `columns()`: a numeric feature is one column, a categorical one
+    /// a column per value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Option<Vec<String>>>,
+    /// Features taken as log(1 + x) before imputation and scaling (the `log` option).
+    #[serde(default)]
+    pub log: Vec<String>,
+    pub imputer: Imputer,
+    pub scaler: Scaler,
+    /// One centre per segment, in scaled units (k-means centres, mixture means, member means for
+    /// hierarchical and DBSCAN). Segment ids are indexes: 0 is the largest segment at a first fit.
+    pub centres: Vec<Vec<f64>>,
+    /// Method gmm: weights and covariances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixture: Option<Mixture>,
+    /// Method dbscan: eps and the core points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density: Option<Density>,
+    /// Method churn_tree: the tree, the label and how leaves read as churn risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Churn>,
+    pub profile: Profile,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Kmeans => "kmeans",
+            Method::Gmm => "gmm",
+            Method::Hierarchical => "hierarchical",
+            Method::Dbscan => "dbscan",
+            Method::MinibatchKmeans => "minibatch_kmeans",
+            Method::ChurnTree => "churn_tree",
+        }
+    }
+}
+
+impl SegmentModel {
+    pub fn k(&self) -> usize {
+        self.centres.len()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a model always serializes")
+    }
+
+    /// Reads a stored document, refusing other format versions and inconsistent shapes.
+    pub fn from_json(text: &str) -> CoreResult<SegmentModel> {
+        let bad = |msg: String| {
+            CoreError::new(ErrorKind::BadModel, msg)
+                .with_hint("Refit the model with segment_fit, or drop it with segment_drop.")
+        };
+        let head: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
+        if head.get("method").and_then(|m| m.as_str()) == Some("clv") {
+            return Err(CoreError::new(
+                ErrorKind::BadModel,
+                "is a customer lifetime value model, not a segment model",
+            )
+            .with_hint("Use segment_clv for it."));
+        }
+        if is_index(&head) {
+            let by = head
+                .get("group_by")
+                .and_then(|g| g.as_str())
+                .unwrap_or_default();
+            return Err(CoreError::new(
+                ErrorKind::BadModel,
+                format!("is fitted per group of \"{by}\", not one segment model"),
+            )
+            .with_hint("List its groups and their models with segment_groups(model); each group's model is named <model>/<value>."));
+        }
+        let version = head.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(FORMAT_VERSION as u64) {
+            let found = version.map_or("none".to_string(), |v| v.to_string());
+            return Err(bad(format!(
+                "stored model has format version {found}, this version of customer_segment reads {FORMAT_VERSION}"
+            )));
+        }
+        let model: SegmentModel = serde_json::from_value(head)
+            .map_err(|e| bad(format!("stored model is malformed: {e}")))?;
+        model.validate().map_err(bad)?;
+        Ok(model)
+    }
+
+    /// The matrix columns: feature names, "feature=value" for one-hot columns.
+    pub fn columns(&self) -> Columns {
+        Columns::of(&self.features, &self.categories)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.categories.is_empty()
+            && (self.categories.len() != self.features.len()
+                || self.categories.iter().flatten().any(|c| c.is_empty()))
+        {
+            return Err("stored model's categories do not match its features".into());
+        }
+        if column_log_mask(&self.features, &self.categories, &self.log).is_err() {
+            return Err("stored model takes the log of a categorical feature".into());
+        }
+        let d = self.columns().width();
+        let k = self.centres.len();
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        if d == 0 || k == 0 {
+            return Err("stored model has no features or no segments".into());
+        }
+        if self.scaler.offset.len() != d || self.scaler.scale.len() != d {
+            return Err("stored model's scaler does not match its features".into());
+        }
+        if !finite(&self.scaler.offset)
+            || !self.scaler.scale.iter().all(|s| s.is_finite() && *s > 0.0)
+        {
+            return Err("stored model's scaler has non-finite or zero values".into());
+        }
+        if let Some(values) = self.imputer.fill_values() {
+            if values.len() != d || !finite(values) {
+                return Err("stored model's imputer does not match its features".into());
+            }
+        }
+        if self.log.iter().any(|l| !self.features.contains(l)) {
+            return Err("stored model's log features are not among its features".into());
+        }
+        if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
+            return Err("stored model's centres do not match its features".into());
+        }
+        match (&self.churn, self.method) {
+            (Some(c), Method::ChurnTree) => {
+                c.tree.validate(d)?;
+                if c.tree.leaves().len() != k {
+                    return Err("stored model's tree leaves do not match its segments".into());
+                }
+            }
+            (None, Method::ChurnTree) | (Some(_), _) => {
+                return Err("stored model's method does not match its parameters".into())
+            }
+            (None, _) => {}
+        }
+        match (self.method, &self.mixture, &self.density) {
+            (Method::ChurnTree, None, None) => {}
+            (Method::Gmm, Some(mx), None) => {
+                if mx.weights.len() != k
+                    || mx.covariances.len() != k
+                    || mx
+                        .covariances
+                        .iter()
+                        .any(|c| c.len() != d * d || !finite(c))
+                    || !mx.weights.iter().all(|w| w.is_finite() && *w > 0.0)
+                {
+                    return Err("stored model's mixture does not match its segments".into());
+                }
+                MixtureRule::new(mx, &self.centres)
+                    .map_err(|e| format!("stored model's mixture is invalid: {e}"))?;
+            }
+            (Method::Dbscan, None, Some(den)) => {
+                if !(den.eps.is_finite() && den.eps > 0.0)
+                    || den.core_points.len() != den.core_labels.len() * d
+                    || !finite(&den.core_points)
+                    || den.core_labels.iter().any(|&l| l as usize >= k)
+                {
+                    return Err("stored model's core points do not match its segments".into());
+                }
+            }
+            (Method::Kmeans | Method::Hierarchical | Method::MinibatchKmeans, None, None) => {}
+            _ => return Err("stored model's method does not match its parameters".into()),
+        }
+        let p = &self.profile;
+        if p.sizes.len() != k
+            || p.means.len() != k
+            || p.medians.len() != k
+            || p.means.iter().chain(&p.medians).any(|m| m.len() != d)
+            || p.overall_mean.len() != d
+            || p.overall_sd.len() != d
+            || p.anova_f.len() != d
+        {
+            return Err("stored model's profile does not match its segments".into());
+        }
+        Ok(())
+    }
+
+    /// Gives segment i the id `new_id[i]` (a permutation of `0..k`); everything stored per
+    /// segment moves with it.
+    pub fn renumber(&mut self, new_id: &[u32]) {
+        fn permute<T: Clone>(v: &mut [T], new_id: &[u32]) {
+            let old = v.to_vec();
+            for (i, item) in old.into_iter().enumerate() {
+                v[new_id[i] as usize] = item;
+            }
+        }
+        assert_eq!(new_id.len(), self.k());
+        permute(&mut self.centres, new_id);
+        let p = &mut self.profile;
+        permute(&mut p.sizes, new_id);
+        permute(&mut p.means, new_id);
+        permute(&mut p.medians, new_id);
+        if let Some(mx) = &mut self.mixture {
+            permute(&mut mx.weights, new_id);
+            permute(&mut mx.covariances, new_id);
+        }
+        if let Some(den) = &mut self.density {
+            den.renumber(new_id);
+        }
+    }
+
+    /// Per matrix column: whether it is in log units.
+    pub fn log_mask(&self) -> Vec<bool> {
+        column_log_mask(&self.features, &self.categories, &self.log)
+            .expect("validated: log names numeric features")
+    }
+
+    /// Centres in original units, `[segment][feature]`. For a log feature that is exp(c) - 1 of
+    /// the centre c found in log units.
+    pub fn centres_original(&self) -> Vec<Vec<f64>> {
+        let mask = self.log_mask();
+        self.centres
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                self.scaler.inverse_row(&mut c);
+                undo_log(&mask, &mut c);
+                c
+            })
+            .collect()
+    }
+
+    /// What `segment_assign` evaluates per row, laid out for speed.
+    pub fn assigner(&self) -> Assigner {
+        let columns = self.columns();
+        let d = columns.width();
+        let rule = match (&self.mixture, &self.density, &self.churn) {
+            // from_json validated the mixture: the factorization succeeds.
+            (Some(mx), _, _) => Rule::Mixture(
+                MixtureRule::new(mx, &self.centres).expect("a validated mixture factorizes"),
+            ),
+            (_, Some(den), _) => Rule::Density(den.clone()),
+            (_, _, Some(churn)) => Rule::Tree(Box::new(churn.clone())),
+            _ => Rule::NearestCentre,
+        };
+        Assigner {
+            rule,
+            centres: Centres::new(self.centres.concat(), d),
+            log: self.log_mask(),
+            offset: self.scaler.offset.clone(),
+            inverse_scale: self.scaler.inverse_scale(),
+            imputer: self.imputer.clone(),
+            features: self.features.clone(),
+            categories: self.categories.clone(),
+            offsets: columns.offsets,
+            columns: columns.names,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::prep::scaling::ScaleMethod;
+
+    pub(crate) fn tiny_model() -> SegmentModel {
+        SegmentModel {
+            format_version: FORMAT_VERSION,
+            method: Method::Kmeans,
+            features: vec!["a".into(), "b".into()],
+            categories: vec![],
+            log: vec![],
+            imputer: Imputer::Mean {
+                means: vec![5.0, 0.0],
+            },
+            scaler: Scaler {
+                method: ScaleMethod::Zscore,
+                offset: vec![5.0, 0.0],
+                scale: vec![5.0, 1.0],
+            },
+            centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
+            mixture: None,
+            density: None,
+            churn: None,
+            profile: Profile {
+                sizes: vec![2, 2],
+                means: vec![vec![0.0, 0.0], vec![10.0, 0.0]],
+                medians: vec![vec![0.0, 0.0], vec![10.0, 0.0]],
+                overall_mean: vec![5.0, 0.0],
+                overall_sd: vec![5.0, 0.0],
+                anova_f: vec![None, None],
+            },
+        }
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let m = tiny_model();
+        assert_eq!(SegmentModel::from_json(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn other_format_versions_are_refused() {
+        let mut v: serde_json::Value = serde_json::from_str(&tiny_model().to_json()).unwrap();
+        v["format_version"] = 0.into();
+        let e = SegmentModel::from_json(&v.to_string()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadModel);
+        assert!(e.message.contains("format version 0"), "{}", e.message);
+    }
+
+    #[test]
+    fn inconsistent_shapes_are_refused() {
+        let mut m = tiny_model();
+        m.centres[1].push(3.0);
+        assert_eq!(
+            SegmentModel::from_json(&m.to_json()).unwrap_err().kind,
+            ErrorKind::BadModel
+        );
+        let mut m = tiny_model();
+        m.scaler.scale[0] = 0.0;
+        assert!(SegmentModel::from_json(&m.to_json()).is_err());
+    }
+
+    #[test]
+    fn assign_scales_imputes_and_picks_nearest() {
+        let a = tiny_model().assigner();
+        let mut s = vec![0.0; 2];
+        assert_eq!(a.assign(&mut [1.0, 0.0], &mut s).unwrap(), Some(0));
+        assert_eq!(a.assign(&mut [9.0, 0.0], &mut s).unwrap(), Some(1));
+        // NULL a -> mean 5 -> scaled 0, equidistant: ties go to the lowest segment.
+        assert_eq!(a.assign(&mut [f64::NAN, 0.0], &mut s).unwrap(), Some(0));
+        assert_eq!(
+            tiny_model().centres_original(),
+            vec![vec![0.0, 0.0], vec![10.0, 0.0]]
+        );
+    }
+
+    #[test]
+    fn explain_gives_distances_to_the_two_nearest_centres() {
+        // Centres at scaled (-1, 0) and (1, 0); a = 4 scales to -0.2: distances 0.8 and 1.2.
+        let a = tiny_model().assigner();
+        let mut s = vec![0.0; 2];
+        let e = a.explain(&mut [4.0, 0.0], &mut s).unwrap().unwrap();
+        assert_eq!(e.segment, 0);
+        assert!((e.distance - 0.8).abs() < 1e-12);
+        let (second, d) = e.second.unwrap();
+        assert_eq!(second, 1);
+        assert!((d - 1.2).abs() < 1e-12);
+        let mut m = tiny_model();
+        m.imputer = Imputer::Skip;
+        assert_eq!(
+            m.assigner().explain(&mut [f64::NAN, 0.0], &mut s).unwrap(),
+            None
+        );
+    }
+}

@@ -1,0 +1,670 @@
+//! From a built matrix to a stored model and its fit report: scaling, the chosen method,
+//! canonical segment order, profile and metrics. The SQL shell calls `fit_model`.
+
+use crate::analysis::metrics;
+use crate::analysis::profile::Profile;
+use crate::cluster::dbscan::NOISE;
+use crate::cluster::kmeans::{self, KMeansParams};
+use crate::cluster::{dbscan, gmm, ward};
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::model::options::FitOptions;
+use crate::prep::builder::BuiltMatrix;
+use crate::prep::encoding::column_log_mask;
+use crate::prep::matrix::FeatureMatrix;
+use crate::prep::scaling::{Imputer, Scaler};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Settings that come from the server rather than the call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub threads: usize,
+    /// Silhouette is quadratic: above this many rows it is computed on a seeded sample.
+    pub silhouette_rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    pub k: usize,
+    pub rows_used: u64,
+    pub rows_skipped: u64,
+    pub inertia: f64,
+    pub silhouette: Option<f64>,
+    /// Rows the silhouette was computed on (less than rows_used when sampled).
+    pub silhouette_rows: u64,
+    /// Lloyd iterations of the winning k-means start (None for other methods).
+    pub iterations: Option<u32>,
+    pub converged: bool,
+    /// Rows the method was fitted on (a seeded sample when fewer than rows_used).
+    pub rows_fitted: u64,
+    /// Training rows in no segment (DBSCAN noise).
+    pub rows_noise: u64,
+    /// Gaussian mixtures: mean log-likelihood per row (scaled units) and the BIC.
+    pub log_likelihood: Option<f64>,
+    pub bic: Option<f64>,
+    /// Hierarchical: adjusted Rand index between the dendrogram's segments of the fitted rows
+    /// and the nearest-centre segments `segment_assign` gives them (Ward segments are not
+    /// Voronoi cells, so the two differ).
+    pub centre_agreement: Option<f64>,
+}
+
+/// The training matrix once scaled, with what is needed to rebuild rows at assign time.
+pub struct Prepared {
+    /// Scaled in place: a fit holds one copy of the data.
+    pub matrix: FeatureMatrix,
+    pub scaler: Scaler,
+    pub imputer: Imputer,
+    pub rows_skipped: u64,
+}
+
+/// Learns the scaling from the rows and applies it.
+pub fn prepare(built: BuiltMatrix, options: &FitOptions) -> Prepared {
+    let BuiltMatrix {
+        mut matrix,
+        imputer,
+        rows_skipped,
+    } = built;
+    let scaler = Scaler::fit(options.scale, &matrix);
+    scaler.transform(&mut matrix);
+    Prepared {
+        matrix,
+        scaler,
+        imputer,
+        rows_skipped,
+    }
+}
+
+fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
+    KMeansParams {
+        k,
+        n_init: options.n_init,
+        max_iter: options.max_iter,
+        tol: options.tol,
+        seed: options.seed,
+        threads: limits.threads,
+    }
+}
+
+/// One row of `segment_choose_k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KScore {
+    pub k: usize,
+    pub inertia: f64,
+    pub silhouette: Option<f64>,
+    pub silhouette_rows: u64,
+    pub calinski_harabasz: Option<f64>,
+    pub davies_bouldin: Option<f64>,
+    pub recommended: bool,
+}
+
+/// Widest k range one `segment_choose_k` call may scan (each k is a full fit).
+pub const MAX_K_RANGE: usize = 50;
+
+/// Checks a k range before any data is read.
+pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
+    if k_min < 2 || k_max < k_min || k_max - k_min >= MAX_K_RANGE as i64 {
+        return Err(CoreError::invalid_parameter(format!(
+            "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + {MAX_K_RANGE}, not {k_min} and {k_max}"
+        ))
+        .with_hint("Scores such as the silhouette need at least 2 segments; scan a narrower range."));
+    }
+    Ok((k_min as usize, kmeans::check_k_range(k_max)?))
+}
+
+/// The k that `segment_fit` uses when called with k NULL: `choose_k` over the options' range,
+/// with k_max lowered to rows - 1 (a silhouette needs a segment with two rows). Returns the k
+/// and the scores it was chosen from.
+pub fn auto_k(
+    prepared: &Prepared,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(usize, Vec<KScore>)> {
+    let rows = prepared.matrix.n_rows() as i64;
+    kmeans::check_k(1, rows as usize)?; // an empty source gets the usual message
+    let k_max = (options.k_max as i64).min(rows - 1);
+    if rows < 3 || k_max < options.k_min as i64 {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "{rows} usable rows are too few to choose k between {} and {}",
+                options.k_min, options.k_max
+            ),
+        )
+        .with_hint("Pass k explicitly, or lower the k_min option."));
+    }
+    let scores = choose_k(
+        prepared,
+        options.k_min as i64,
+        k_max,
+        options,
+        limits,
+        check,
+    )?;
+    let k = scores
+        .iter()
+        .find(|s| s.recommended)
+        .map_or(options.k_min as usize, |s| s.k);
+    Ok((k, scores))
+}
+
+/// Fits k-means for every k in `k_min..=k_max` on the same scaled matrix and scores each.
+/// Recommendation rule: the k with the highest silhouette (the smaller k on a tie); when no
+/// silhouette is defined, the k with the highest Calinski-Harabasz index.
+pub fn choose_k(
+    prepared: &Prepared,
+    k_min: i64,
+    k_max: i64,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<Vec<KScore>> {
+    let (k_min, k_max) = check_k_scan(k_min, k_max)?;
+    let matrix = &prepared.matrix;
+    kmeans::check_k(k_max, matrix.n_rows())?;
+    let mut scores = Vec::with_capacity(k_max - k_min + 1);
+    for k in k_min..=k_max {
+        let params = kmeans_params(options, k, limits);
+        let fit = kmeans::fit(matrix, &params, check)?;
+        check();
+        let sil = metrics::silhouette(
+            matrix,
+            &fit.labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        );
+        scores.push(KScore {
+            k,
+            inertia: fit.inertia,
+            silhouette: sil.map(|(s, _)| s),
+            silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+            calinski_harabasz: metrics::calinski_harabasz(matrix, &fit.labels, k),
+            davies_bouldin: metrics::davies_bouldin(matrix, &fit.labels, k),
+            recommended: false,
+        });
+    }
+    let key = |s: &KScore| {
+        s.silhouette
+            .or(s.calinski_harabasz)
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    let uses_silhouette = scores.iter().any(|s| s.silhouette.is_some());
+    let best = (0..scores.len())
+        .filter(|&i| !uses_silhouette || scores[i].silhouette.is_some())
+        .fold(None, |best: Option<usize>, i| match best {
+            Some(b) if key(&scores[b]) >= key(&scores[i]) => Some(b),
+            _ => Some(i),
+        });
+    if let Some(b) = best {
+        scores[b].recommended = true;
+    }
+    Ok(scores)
+}
+
+/// New ids so that segment 0 is the largest (ties: lower centre first), whatever the start
+/// that won: `new_id[segment]`. `NOISE` labels are not counted.
+pub fn canonical_order(labels: &[u32], centres: &[Vec<f64>]) -> Vec<u32> {
+    let mut counts = vec![0u64; centres.len()];
+    for &l in labels.iter().filter(|&&l| l != NOISE) {
+        counts[l as usize] += 1;
+    }
+    order_from_counts(&counts, centres)
+}
+
+/// `canonical_order` from the rows per segment.
+pub fn order_from_counts(counts: &[u64], centres: &[Vec<f64>]) -> Vec<u32> {
+    let k = centres.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        counts[b].cmp(&counts[a]).then_with(|| {
+            centres[a]
+                .iter()
+                .zip(&centres[b])
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    let mut new_id = vec![0u32; k];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = new as u32;
+    }
+    new_id
+}
+
+/// Mean of the rows of each label `0..k` (NOISE ignored): the centre of a segment found by a
+/// method that has none of its own.
+fn label_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> Vec<Vec<f64>> {
+    let d = x.n_cols();
+    let mut sums = vec![vec![0.0; d]; k];
+    let mut counts = vec![0usize; k];
+    for (row, &l) in x.rows().zip(labels) {
+        if l != NOISE {
+            counts[l as usize] += 1;
+            sums[l as usize]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, v)| *s += v);
+        }
+    }
+    for (s, &c) in sums.iter_mut().zip(&counts) {
+        s.iter_mut().for_each(|v| *v /= c.max(1) as f64);
+    }
+    sums
+}
+
+/// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
+/// own), assigns every training row with the stored rule (so the profile describes what
+/// `segment_assign` gives), orders segments largest first, and scores the result.
+pub fn fit_model(
+    prepared: Prepared,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    k: Option<usize>,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, FitReport)> {
+    let Prepared {
+        matrix,
+        scaler,
+        imputer,
+        rows_skipped,
+    } = prepared;
+    let n = matrix.n_rows();
+    options.log_mask(&features)?; // every name in log is a feature
+    let log_mask = column_log_mask(&features, &categories, &options.log)?;
+    let sampled_rows: Option<Vec<usize>> =
+        options.sample_limit().filter(|&s| n as u64 > s).map(|s| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
+            let mut idx = sample(&mut rng, n, s as usize).into_vec();
+            idx.sort_unstable();
+            idx
+        });
+    let sampled = sampled_rows.as_ref().map(|rows| matrix.select_rows(rows));
+    let fit_on = sampled.as_ref().unwrap_or(&matrix);
+    let rows_fitted = fit_on.n_rows() as u64;
+    let need_k = |k: Option<usize>| -> CoreResult<usize> {
+        let k = k.expect("the SQL layer requires k for this method");
+        kmeans::check_k(k, fit_on.n_rows())?;
+        Ok(k)
+    };
+
+    let mut kmeans_result = None;
+    let mut ward_labels = None;
+    let (centres, mixture, density) = match options.method {
+        Method::Kmeans => {
+            let fit = kmeans::fit(fit_on, &kmeans_params(options, need_k(k)?, limits), check)?;
+            let centres = (0..fit.centres.k())
+                .map(|c| fit.centres.row(c).to_vec())
+                .collect();
+            kmeans_result = Some(fit);
+            (centres, None, None)
+        }
+        Method::Gmm => {
+            let k = need_k(k)?;
+            let fit = gmm::fit(
+                fit_on,
+                &gmm::GmmParams {
+                    k,
+                    n_init: options.n_init,
+                    max_iter: options.max_iter,
+                    tol: options.tol,
+                    seed: options.seed,
+                },
+                check,
+            )?;
+            (fit.means, Some(fit.mixture), None)
+        }
+        Method::Hierarchical => {
+            let k = need_k(k)?;
+            let labels = ward::ward(fit_on, k, check);
+            let centres = label_means(fit_on, &labels, k);
+            ward_labels = Some(labels);
+            (centres, None, None)
+        }
+        Method::MinibatchKmeans | Method::ChurnTree => {
+            return Err(CoreError::invalid_parameter(format!(
+                "method {} is fitted by its own function, not from a clustering matrix",
+                options.method.name()
+            )))
+        }
+        Method::Dbscan => {
+            let eps = options.eps.expect("validated: dbscan has eps");
+            let fit = dbscan::fit(fit_on, eps, options.min_points)?;
+            (
+                label_means(fit_on, &fit.labels, fit.k),
+                None,
+                Some(fit.density),
+            )
+        }
+    };
+    check();
+    let k = centres.len();
+    let log = features
+        .iter()
+        .filter(|f| options.log.contains(f))
+        .cloned()
+        .collect();
+    let mut model = SegmentModel {
+        format_version: FORMAT_VERSION,
+        method: options.method,
+        features,
+        categories,
+        log,
+        imputer,
+        scaler,
+        centres,
+        mixture,
+        density,
+        churn: None,
+        profile: Profile::empty(),
+    };
+
+    // Every training row through the model's own rule (k-means on every row already has it).
+    let assigner = model.assigner();
+    let mut labels = match (&kmeans_result, &sampled_rows) {
+        (Some(fit), None) => fit.labels.clone(),
+        _ => {
+            let mut scratch = vec![0.0; k];
+            matrix
+                .rows()
+                .map(|row| assigner.label_scaled(row, &mut scratch))
+                .collect()
+        }
+    };
+    let centre_agreement = ward_labels.map(|dendrogram| {
+        let mut scratch = vec![0.0; k];
+        let nearest: Vec<u32> = fit_on
+            .rows()
+            .map(|row| assigner.label_scaled(row, &mut scratch))
+            .collect();
+        metrics::adjusted_rand_index(&dendrogram, &nearest)
+    });
+    let log_likelihood = model.mixture.as_ref().map(|_| {
+        let mut out = vec![0.0; k];
+        let total: f64 = matrix
+            .rows()
+            .map(|row| {
+                let mut r = row.to_vec();
+                assigner.memberships_scaled(&mut r, &mut out)
+            })
+            .sum();
+        total / n as f64
+    });
+    check();
+    let new_id = canonical_order(&labels, &model.centres);
+    model.renumber(&new_id);
+    for l in labels.iter_mut().filter(|l| **l != NOISE) {
+        *l = new_id[*l as usize];
+    }
+    model.profile = Profile::measure(&matrix, &labels, k, &model.scaler, &log_mask);
+
+    let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
+    let inertia = match (&kmeans_result, &sampled_rows) {
+        (Some(fit), None) => fit.inertia,
+        _ => matrix
+            .rows()
+            .zip(&labels)
+            .filter(|(_, &l)| l != NOISE)
+            .map(|(row, &l)| {
+                row.iter()
+                    .zip(&model.centres[l as usize])
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+            })
+            .sum(),
+    };
+    check();
+    let sil = if rows_noise > 0 {
+        let kept: Vec<usize> = (0..n).filter(|&i| labels[i] != NOISE).collect();
+        let kept_labels: Vec<u32> = kept.iter().map(|&i| labels[i]).collect();
+        metrics::silhouette(
+            &matrix.select_rows(&kept),
+            &kept_labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        )
+    } else {
+        metrics::silhouette(
+            &matrix,
+            &labels,
+            k,
+            limits.silhouette_rows,
+            options.seed,
+            limits.threads,
+        )
+    };
+    let d = model.columns().width();
+    let bic = log_likelihood.map(|ll| {
+        // Free parameters of a full-covariance mixture: weights, means, covariances.
+        let p = (k - 1) + k * d + k * d * (d + 1) / 2;
+        -2.0 * ll * n as f64 + p as f64 * (n as f64).ln()
+    });
+    let report = FitReport {
+        k,
+        rows_used: n as u64,
+        rows_skipped,
+        inertia,
+        silhouette: sil.map(|(s, _)| s),
+        silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+        iterations: kmeans_result.as_ref().map(|f| f.iterations),
+        converged: kmeans_result.as_ref().is_none_or(|f| f.converged),
+        rows_fitted,
+        rows_noise,
+        log_likelihood,
+        bic,
+        centre_agreement,
+    };
+    Ok((model, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prep::builder::MatrixBuilder;
+    use crate::prep::scaling::ImputeMethod;
+
+    fn built(rows: &[[f64; 2]]) -> BuiltMatrix {
+        let mut b =
+            MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX);
+        for r in rows {
+            b.push(&[Some(r[0]), Some(r[1])]).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    const LIMITS: Limits = Limits {
+        threads: 1,
+        silhouette_rows: 10_000,
+    };
+
+    #[test]
+    fn choose_k_scores_every_k_and_recommends_the_true_one() {
+        // Three tight groups: k = 3 has the best silhouette.
+        let mut rows = Vec::new();
+        for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+            for i in 0..10 {
+                rows.push([cx + (i % 3) as f64 * 0.1, cy + (i / 3) as f64 * 0.1]);
+            }
+        }
+        let scores = choose_k(
+            &prepare(built(&rows), &FitOptions::default()),
+            2,
+            6,
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(
+            scores.iter().map(|s| s.k).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6]
+        );
+        assert_eq!(scores.iter().filter(|s| s.recommended).count(), 1);
+        assert!(scores[1].recommended, "{scores:?}");
+        assert!(scores
+            .windows(2)
+            .all(|w| w[1].inertia <= w[0].inertia * 1.0001));
+        assert!(scores
+            .iter()
+            .all(|s| s.calinski_harabasz.is_some() && s.davies_bouldin.is_some()));
+        assert_eq!(scores[0].silhouette_rows, 30);
+    }
+
+    #[test]
+    fn auto_k_picks_the_recommended_k_and_caps_k_max_at_the_rows() {
+        let mut rows = Vec::new();
+        for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+            for i in 0..4 {
+                rows.push([cx + (i % 2) as f64 * 0.1, cy + (i / 2) as f64 * 0.1]);
+            }
+        }
+        let options = FitOptions::default();
+        let (k, scores) = auto_k(
+            &prepare(built(&rows), &options),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(k, 3);
+        // 12 rows: k_max 10 stays; with 5 rows it would be lowered to 4.
+        assert_eq!(scores.last().unwrap().k, 10);
+        let few = &rows[..5];
+        let (_, scores) =
+            auto_k(&prepare(built(few), &options), &options, LIMITS, &mut || {}).unwrap();
+        assert_eq!(scores.last().unwrap().k, 4);
+        let e = auto_k(
+            &prepare(built(&rows[..2]), &options),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InsufficientData);
+    }
+
+    #[test]
+    fn log_option_profiles_raw_means_and_assigns_raw_rows() {
+        // x spans orders of magnitude; in log units the two groups are {1, 3} and {999, 2999}.
+        let rows = [[1.0, 0.0], [3.0, 0.0], [999.0, 0.0], [2999.0, 0.0]];
+        let options = FitOptions::from_json(r#"{"log": ["x"], "scale": "none"}"#).unwrap();
+        let mut b =
+            MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX)
+                .with_log(vec![true, false]);
+        for r in &rows {
+            b.push(&[Some(r[0]), Some(r[1])]).unwrap();
+        }
+        let prepared = prepare(b.finish().unwrap(), &options);
+        let (model, _) = fit_model(
+            prepared,
+            vec!["x".into(), "y".into()],
+            vec![],
+            Some(2),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(model.log, vec!["x".to_string()]);
+        let mut means: Vec<f64> = model.profile.means.iter().map(|m| m[0]).collect();
+        means.sort_by(f64::total_cmp);
+        assert!(
+            (means[0] - 2.0).abs() < 1e-9 && (means[1] - 1999.0).abs() < 1e-9,
+            "{means:?}"
+        );
+        assert!((model.profile.overall_mean[0] - 1000.5).abs() < 1e-9);
+        // Centre of {1, 3} in log units is (ln 2 + ln 4) / 2 = ln(sqrt 8): exp - 1 = 2 sqrt 2 - 1.
+        let mut c: Vec<f64> = model.centres_original().iter().map(|c| c[0]).collect();
+        c.sort_by(f64::total_cmp);
+        assert!((c[0] - (8f64.sqrt() - 1.0)).abs() < 1e-9, "{c:?}");
+        let a = model.assigner();
+        let mut s = vec![0.0; 2];
+        let low = a.assign(&mut [2.0, 0.0], &mut s).unwrap();
+        let high = a.assign(&mut [1500.0, 0.0], &mut s).unwrap();
+        assert_ne!(low, high);
+        assert!(a.assign(&mut [-1.0, 0.0], &mut s).is_err());
+    }
+
+    #[test]
+    fn choose_k_range_is_checked() {
+        let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
+        for (lo, hi) in [(1, 3), (3, 2), (2, 60)] {
+            let e = choose_k(
+                &prepare(built(&rows), &FitOptions::default()),
+                lo,
+                hi,
+                &FitOptions::default(),
+                LIMITS,
+                &mut || {},
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.kind,
+                crate::error::ErrorKind::InvalidParameter,
+                "{lo}..{hi}"
+            );
+        }
+        let e = choose_k(
+            &prepare(built(&rows), &FitOptions::default()),
+            2,
+            4,
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::InsufficientData);
+    }
+
+    #[test]
+    fn profile_and_order_by_hand() {
+        // Three rows near (0, 0) and two near (10, 100): segment 0 is the larger group.
+        let rows = [
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [2.0, 3.0],
+            [10.0, 100.0],
+            [12.0, 100.0],
+        ];
+        let (model, report) = fit_model(
+            prepare(built(&rows), &FitOptions::default()),
+            vec!["x".into(), "y".into()],
+            vec![],
+            Some(2),
+            &FitOptions::default(),
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(model.profile.sizes, vec![3, 2]);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        assert!(close(&model.profile.means[0], &[1.0, 1.0]));
+        assert!(close(&model.profile.means[1], &[11.0, 100.0]));
+        assert!(close(&model.profile.overall_mean, &[5.0, 40.6]));
+        // population sd of x: values 0,1,2,10,12 around 5 -> sqrt((25+16+9+25+49)/5)
+        assert!((model.profile.overall_sd[0] - 24.8f64.sqrt()).abs() < 1e-9);
+        // Centres in original units equal the segment means once converged.
+        for (c, m) in model.centres_original().iter().zip(&model.profile.means) {
+            assert!(close(c, m));
+        }
+        assert_eq!((report.rows_used, report.rows_skipped, report.k), (5, 0, 2));
+        assert!(report.silhouette.unwrap() > 0.5);
+        assert_eq!(report.silhouette_rows, 5);
+        // Assigning the training rows gives the training labels.
+        let a = model.assigner();
+        let mut s = vec![0.0; 2];
+        let got: Vec<u32> = rows
+            .iter()
+            .map(|r| a.assign(&mut r.clone(), &mut s).unwrap().unwrap())
+            .collect();
+        assert_eq!(got, vec![0, 0, 0, 1, 1]);
+    }
+}

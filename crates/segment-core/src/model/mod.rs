@@ -1,0 +1,14 @@
+//! The stored model and everything that makes or reads one: the document (`document`) and its
+//! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
+//! in memory, `streaming` over a re-read source, `churn_fit`), per-group indexes (`groups`), id
+//! matching across refits (`matching`) and evaluation on other rows (`evaluate`).
+
+pub mod assigner;
+pub mod churn_fit;
+pub mod document;
+pub mod evaluate;
+pub mod fit;
+pub mod groups;
+pub mod matching;
+pub mod options;
+pub mod streaming;

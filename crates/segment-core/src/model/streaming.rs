@@ -1,0 +1,501 @@
+//! Fits that stream the source instead of holding it: mini-batch k-means for sources larger than
+//! memory, and k-means with `engine = aggregate`. The rows are read several times, never held.
+//!
+//! Our own (linfa-clustering's incremental k-means takes whole in-memory batches through
+//! ndarray and has no streaming scaler or profile): the source is read several times through
+//! the `scan` callback, each time in a fixed order-independent way.
+//! 1. Summary pass: per column count, mean and spread (Welford), min and max, and a seeded
+//!    reservoir sample of `sample_rows` rows; this gives the imputer and the scaler.
+//! 2. Start: k-means (best of n_init k-means++ starts) on the scaled sample.
+//! 3. `epochs` passes of mini-batch updates (Sculley 2010, as scikit-learn's MiniBatchKMeans
+//!    without reassignment): each batch of `batch_size` rows moves every centre towards the
+//!    mean of its rows in the batch, with a step of (its rows in the batch) / (its rows so far).
+//!    Stops early when an epoch moves the centres by less than the k-means tolerance.
+//! 4. Final pass: every row's segment, the exact inertia, sizes, means, spreads and ANOVA F.
+//!    Medians and the silhouette are measured on the sample.
+//!
+//! Memory: the sample (sample_rows x columns x 8 bytes), one batch, and k centres; not the rows.
+//!
+//! The same passes 1 and 4 serve k-means with `engine = aggregate` ([`Refinement::Steps`]):
+//! there steps 2 and 3 are replaced by whole Lloyd steps computed by the caller (the SQL
+//! aggregate `segment_kmeans_step`), from k-means++ starts on the sample (`lloyd_step::drive`).
+
+use crate::analysis::metrics;
+use crate::analysis::profile::{segment_medians, Profile, ProfileAccumulator};
+use crate::cluster::kmeans::Centres;
+use crate::cluster::kmeans::{self, KMeansParams};
+use crate::cluster::lloyd_step::{self, StepResult};
+use crate::cluster::minibatch;
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::model::fit::{order_from_counts, FitReport, Limits};
+use crate::model::options::FitOptions;
+use crate::prep::builder::check_row;
+use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
+use crate::prep::scaling::undo_log;
+use crate::prep::scaling::{ImputeMethod, ScaleMethod};
+use crate::prep::scaling::{Imputer, Scaler};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Rows of the summary pass's reservoir when `sample_rows` is not given.
+pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
+
+/// Re-reads the source: calls the row callback with every row (matrix columns, NULL as None).
+pub type Scan<'a> =
+    dyn FnMut(&mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>) -> CoreResult<()> + 'a;
+
+/// Running per-column statistics of non-NULL values.
+#[derive(Clone, Default)]
+struct ColumnStats {
+    count: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl ColumnStats {
+    fn push(&mut self, x: f64) {
+        if self.count == 0 {
+            self.min = x;
+            self.max = x;
+        }
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+}
+
+/// Checks what the streaming fit supports before any row is read.
+pub fn check_options(options: &FitOptions) -> CoreResult<()> {
+    if options.scale == ScaleMethod::Robust || options.impute == ImputeMethod::Median {
+        return Err(CoreError::invalid_parameter(
+            "method minibatch_kmeans streams the rows: it cannot take medians (scale robust, impute median)",
+        )
+        .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
+    }
+    Ok(())
+}
+
+/// How the centres are found between the summary pass and the final pass.
+pub enum Refinement<'a> {
+    /// Mini-batch epochs from the best of n_init k-means fits on the sample.
+    MiniBatch,
+    /// Whole Lloyd steps: given the model's preprocessing and centres (scaled, row-major), the
+    /// sums of the step over every row (`engine = aggregate`).
+    Steps(&'a mut dyn FnMut(&SegmentModel, &[f64]) -> CoreResult<StepResult>),
+}
+
+/// Fits mini-batch k-means (or, with `Refinement::Steps`, k-means) over a source read through
+/// `scan` (several passes). `columns` are the matrix column names, `log` per column whether it
+/// takes log(1 + x).
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    refinement: Refinement<'_>,
+    scan: &mut Scan<'_>,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    columns: &[String],
+    log: &[bool],
+    k: usize,
+    options: &FitOptions,
+    limits: Limits,
+    max_bytes: usize,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, FitReport)> {
+    check_options(options)?;
+    let d = columns.len();
+    let cap = options.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS) as usize;
+    if matrix_bytes(cap, d) > max_bytes {
+        return Err(CoreError::new(
+            ErrorKind::ResourceLimit,
+            format!(
+                "a sample of {cap} rows would exceed customer_segment.max_memory_mb ({} MB)",
+                max_bytes / (1024 * 1024)
+            ),
+        )
+        .with_hint("Lower the sample_rows option."));
+    }
+
+    // 1. Summary pass.
+    let mut stats = vec![ColumnStats::default(); d];
+    let mut rows_used = 0u64;
+    let mut rows_skipped = 0u64;
+    let mut sample: Vec<f64> = Vec::new();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
+    let mut raw = vec![0.0; d];
+    scan(&mut |values| {
+        let has_null = check_row(columns, log, options.impute, values)?;
+        if has_null && options.impute == ImputeMethod::Skip {
+            rows_skipped += 1;
+            return Ok(());
+        }
+        for (j, v) in values.iter().enumerate() {
+            raw[j] = match v {
+                Some(x) if log[j] => x.ln_1p(),
+                Some(x) => *x,
+                None => f64::NAN,
+            };
+            if !raw[j].is_nan() {
+                stats[j].push(raw[j]);
+            }
+        }
+        rows_used += 1;
+        // Reservoir sampling (Algorithm R): every row kept with probability cap / rows so far.
+        if sample.len() < cap * d {
+            sample.extend_from_slice(&raw);
+        } else {
+            let at = rng.gen_range(0..rows_used) as usize;
+            if at < cap {
+                sample[at * d..(at + 1) * d].copy_from_slice(&raw);
+            }
+        }
+        Ok(())
+    })?;
+    kmeans::check_k(k, rows_used as usize)?;
+    if let Some(j) = (0..d).find(|&j| stats[j].count == 0) {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!("feature column \"{}\" is NULL in every row", columns[j]),
+        )
+        .with_hint("Remove the column from the features array."));
+    }
+    let imputer = match options.impute {
+        ImputeMethod::Skip => Imputer::Skip,
+        ImputeMethod::Error => Imputer::Error,
+        _ => Imputer::Mean {
+            means: stats.iter().map(|s| s.mean).collect(),
+        },
+    };
+    // Imputed values sit on the mean: they add rows to the spread's denominator, nothing to
+    // its numerator, as when the in-memory path scales the imputed matrix.
+    let non_zero = |s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 };
+    let (offset, scale) = match options.scale {
+        ScaleMethod::Zscore => (
+            stats.iter().map(|s| s.mean).collect(),
+            stats
+                .iter()
+                .map(|s| non_zero((s.m2 / rows_used as f64).sqrt()))
+                .collect(),
+        ),
+        ScaleMethod::Minmax => (
+            stats.iter().map(|s| s.min).collect(),
+            stats.iter().map(|s| non_zero(s.max - s.min)).collect(),
+        ),
+        _ => (vec![0.0; d], vec![1.0; d]),
+    };
+    let scaler = Scaler {
+        method: options.scale,
+        offset,
+        scale,
+    };
+    let mut sample = FeatureMatrix::from_rows(sample, d);
+    if let Some(fill) = imputer.fill_values() {
+        for row in sample.as_mut_slice().chunks_exact_mut(d) {
+            for (x, m) in row.iter_mut().zip(fill) {
+                if x.is_nan() {
+                    *x = *m;
+                }
+            }
+        }
+    }
+    scaler.transform(&mut sample);
+    check();
+
+    let mut model = SegmentModel {
+        format_version: FORMAT_VERSION,
+        method: Method::MinibatchKmeans,
+        features,
+        categories,
+        log: Vec::new(),
+        imputer,
+        scaler,
+        centres: vec![vec![0.0; d]; k],
+        mixture: None,
+        density: None,
+        churn: None,
+        profile: Profile::empty(),
+    };
+    model.log = model
+        .features
+        .iter()
+        .filter(|f| options.log.contains(f))
+        .cloned()
+        .collect();
+    let tol = options.tol * scaled_mean_variance(&stats, &model.scaler, rows_used);
+    let (centres, epochs, converged) = match refinement {
+        Refinement::MiniBatch => epochs(scan, &sample, &mut model, tol, k, options, limits, check)?,
+        Refinement::Steps(step) => {
+            model.method = Method::Kmeans;
+            let skeleton = model.clone();
+            let driven = lloyd_step::drive(
+                &sample,
+                k,
+                options.n_init,
+                options.max_iter,
+                tol,
+                options.seed,
+                limits.threads,
+                &mut |centres| step(&skeleton, centres),
+                check,
+            )?;
+            (driven.centres, driven.iterations, driven.converged)
+        }
+    };
+    model.centres = centres.chunks_exact(d).map(<[f64]>::to_vec).collect();
+    let prepare = model.assigner();
+    let mut scratch = vec![0.0; k];
+    let mut row = vec![0.0; d];
+
+    // 4. Final pass: the segment of every row; then ids in canonical order (largest first).
+    let final_centres = Centres::new(centres, d);
+    let log_mask = model.log_mask();
+    let mut acc = ProfileAccumulator::new(k, d);
+    let mut inertia = 0.0;
+    let mut raw = vec![0.0; d];
+    check();
+    scan(&mut |values| {
+        fill_nan(&mut row, values);
+        if prepare.scale_raw(&mut row)? {
+            let (label, d2) = final_centres.nearest(&row, &mut scratch);
+            inertia += d2;
+            raw.copy_from_slice(&row);
+            model.scaler.inverse_row(&mut raw);
+            undo_log(&log_mask, &mut raw);
+            acc.push(&raw, label);
+        }
+        Ok(())
+    })?;
+    let new_id = order_from_counts(acc.sizes(), &model.centres);
+    let sample_labels: Vec<u32> = sample
+        .rows()
+        .map(|r| new_id[final_centres.nearest(r, &mut scratch).0 as usize])
+        .collect();
+    let to_raw = |r: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(r);
+        model.scaler.inverse_row(out);
+        undo_log(&log_mask, out);
+    };
+    // Medians in the final numbering; the rest is renumbered with the centres below.
+    let mut medians = segment_medians(&sample, &sample_labels, k, &to_raw);
+    let mut old_order = medians.clone();
+    for (old, &new) in new_id.iter().enumerate() {
+        old_order[old] = std::mem::take(&mut medians[new as usize]);
+    }
+    model.profile = acc.finish(old_order);
+    model.renumber(&new_id);
+    check();
+    let sil = metrics::silhouette(
+        &sample,
+        &sample_labels,
+        k,
+        limits.silhouette_rows,
+        options.seed,
+        limits.threads,
+    );
+    let report = FitReport {
+        k,
+        rows_used,
+        rows_skipped,
+        inertia,
+        silhouette: sil.map(|(s, _)| s),
+        silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
+        iterations: Some(epochs),
+        converged,
+        rows_fitted: rows_used,
+        rows_noise: 0,
+        log_likelihood: None,
+        bic: None,
+        centre_agreement: None,
+    };
+    Ok((model, report))
+}
+
+/// Steps 2 and 3 of mini-batch k-means: the best of n_init k-means fits on the sample, then
+/// `epochs` passes of mini-batch updates. Returns the centres (row-major), epochs run and convergence.
+#[allow(clippy::too_many_arguments)]
+fn epochs(
+    scan: &mut Scan<'_>,
+    sample: &FeatureMatrix,
+    model: &mut SegmentModel,
+    tol: f64,
+    k: usize,
+    options: &FitOptions,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(Vec<f64>, u32, bool)> {
+    let d = sample.n_cols();
+    let start = kmeans::fit(
+        sample,
+        &KMeansParams {
+            k,
+            n_init: options.n_init,
+            max_iter: options.max_iter,
+            tol: options.tol,
+            seed: options.seed,
+            threads: limits.threads,
+        },
+        check,
+    )?;
+    model.centres = (0..k).map(|c| start.centres.row(c).to_vec()).collect();
+    let batch_size = options.batch_size as usize;
+    let mut centres: Vec<f64> = model.centres.concat();
+    let mut counts = vec![0.0f64; k];
+    let mut batch: Vec<f64> = Vec::with_capacity(batch_size * d);
+    let mut epochs = 0;
+    let mut converged = false;
+    let mut scratch = vec![0.0; k];
+    let mut row = vec![0.0; d];
+    let prepare = model.assigner();
+    while epochs < options.epochs && !converged {
+        check();
+        let before = centres.clone();
+        scan(&mut |values| {
+            fill_nan(&mut row, values);
+            if prepare.scale_raw(&mut row)? {
+                batch.extend_from_slice(&row);
+                if batch.len() == batch_size * d {
+                    minibatch::step(&mut centres, &mut counts, &batch, d, &mut scratch);
+                    batch.clear();
+                }
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            minibatch::step(&mut centres, &mut counts, &batch, d, &mut scratch);
+            batch.clear();
+        }
+        epochs += 1;
+        let shift: f64 = centres
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        converged = shift <= tol;
+    }
+    Ok((centres, epochs, converged))
+}
+
+/// Mean variance of the scaled columns (the k-means tolerance's unit).
+fn scaled_mean_variance(stats: &[ColumnStats], scaler: &Scaler, rows: u64) -> f64 {
+    let d = stats.len();
+    stats
+        .iter()
+        .zip(&scaler.scale)
+        .map(|(s, sc)| s.m2 / rows.max(1) as f64 / (sc * sc))
+        .sum::<f64>()
+        / d as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fit::{fit_model, prepare};
+    use crate::prep::builder::MatrixBuilder;
+
+    const LIMITS: Limits = Limits {
+        threads: 1,
+        silhouette_rows: 10_000,
+    };
+
+    fn rows() -> Vec<[f64; 2]> {
+        // Three well separated groups, deterministic jitter.
+        let mut rows = Vec::new();
+        for i in 0..3000 {
+            let g = (i % 3) as f64;
+            let jitter = ((i * 7919) % 101) as f64 / 101.0 - 0.5;
+            let other = ((i * 104729) % 97) as f64 / 97.0 - 0.5;
+            rows.push([g * 10.0 + jitter, g * -5.0 + other]);
+        }
+        rows
+    }
+
+    #[test]
+    fn streams_to_the_same_segments_as_in_memory_k_means() {
+        let data = rows();
+        let names = vec!["x".to_string(), "y".to_string()];
+        let mut options = FitOptions::from_json(r#"{"sample_rows": 500, "epochs": 3}"#).unwrap();
+        options.method = Method::MinibatchKmeans;
+        let mut passes = 0;
+        let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
+            passes += 1;
+            for r in &data {
+                f(&[Some(r[0]), Some(r[1])])?;
+            }
+            Ok(())
+        };
+        let (model, report) = fit(
+            Refinement::MiniBatch,
+            &mut scan,
+            names.clone(),
+            vec![],
+            &names,
+            &[false, false],
+            3,
+            &options,
+            LIMITS,
+            usize::MAX,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(report.rows_used, 3000);
+        assert!(report.iterations.unwrap() >= 1 && report.iterations.unwrap() <= 3);
+        assert_eq!(model.profile.sizes, vec![1000, 1000, 1000]);
+
+        // The in-memory k-means on the same rows: same inertia within 0.1%, same segments.
+        let mut b = MatrixBuilder::new(names.clone(), ImputeMethod::Skip, usize::MAX);
+        for r in &data {
+            b.push(&[Some(r[0]), Some(r[1])]).unwrap();
+        }
+        let kopts = FitOptions::default();
+        let (full, full_report) = fit_model(
+            prepare(b.finish().unwrap(), &kopts),
+            names,
+            vec![],
+            Some(3),
+            &kopts,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert!(
+            (report.inertia / full_report.inertia - 1.0).abs() < 1e-3,
+            "{} vs {}",
+            report.inertia,
+            full_report.inertia
+        );
+        let (a, b) = (model.assigner(), full.assigner());
+        let mut s = vec![0.0; 3];
+        let same = data
+            .iter()
+            .filter(|r| {
+                let x = a.assign(&mut r.to_vec(), &mut s).unwrap();
+                let y = b.assign(&mut r.to_vec(), &mut s).unwrap();
+                x == y
+            })
+            .count();
+        assert_eq!(same, 3000);
+        // Means over every row are exact (streamed), within floating error.
+        for (m, f) in model.profile.means.iter().zip(&full.profile.means) {
+            assert!((m[0] - f[0]).abs() < 1e-9 && (m[1] - f[1]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn medians_and_robust_scaling_are_refused() {
+        let robust = FitOptions {
+            scale: ScaleMethod::Robust,
+            ..Default::default()
+        };
+        assert!(check_options(&robust).is_err());
+        let median = FitOptions {
+            impute: ImputeMethod::Median,
+            ..Default::default()
+        };
+        assert!(check_options(&median).is_err());
+    }
+}

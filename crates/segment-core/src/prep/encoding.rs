@@ -1,0 +1,129 @@
+//! One-hot encoding of text and boolean feature columns. A categorical feature with values
+//! v1..vm becomes m matrix columns named "feature=v1".."feature=vm" (1 for its value, 0 for the
+//! others); a value not seen at fit time is all zeros, a NULL is NULL in every column (and then
+//! follows the impute option). Numeric features keep one column each.
+
+use crate::error::{CoreError, CoreResult, ErrorKind};
+
+/// Default and largest number of distinct values a categorical feature may have.
+pub const DEFAULT_MAX_CATEGORIES: u32 = 50;
+pub const MAX_CATEGORIES: u32 = 1000;
+
+/// The matrix columns of a list of features. `categories` is empty (all numeric) or has one
+/// entry per feature: None for numeric, the sorted values for categorical.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub names: Vec<String>,
+    /// First column of each feature.
+    pub offsets: Vec<usize>,
+}
+
+impl Columns {
+    pub fn of(features: &[String], categories: &[Option<Vec<String>>]) -> Columns {
+        let mut names = Vec::new();
+        let mut offsets = Vec::with_capacity(features.len());
+        for (j, f) in features.iter().enumerate() {
+            offsets.push(names.len());
+            match categories.get(j).and_then(|c| c.as_ref()) {
+                Some(values) => names.extend(values.iter().map(|v| format!("{f}={v}"))),
+                None => names.push(f.clone()),
+            }
+        }
+        Columns { names, offsets }
+    }
+
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Per matrix column: whether it takes log(1 + x) (numeric features named in `log` only).
+pub fn column_log_mask(
+    features: &[String],
+    categories: &[Option<Vec<String>>],
+    log: &[String],
+) -> CoreResult<Vec<bool>> {
+    let mut mask = Vec::new();
+    for (j, f) in features.iter().enumerate() {
+        match categories.get(j).and_then(|c| c.as_ref()) {
+            Some(values) => {
+                if log.contains(f) {
+                    return Err(CoreError::invalid_parameter(format!(
+                        "option log names \"{f}\", a text or boolean feature"
+                    ))
+                    .with_hint("The log option applies to numeric features only."));
+                }
+                mask.extend(std::iter::repeat_n(false, values.len()));
+            }
+            None => mask.push(log.contains(f)),
+        }
+    }
+    Ok(mask)
+}
+
+/// Checks the distinct values found for a categorical feature (at most `max` + 1 are read).
+pub fn check_categories(feature: &str, values: &[String], max: u32) -> CoreResult<()> {
+    if values.len() > max as usize {
+        return Err(CoreError::new(
+            ErrorKind::InvalidData,
+            format!(
+                "text feature \"{feature}\" has more than {max} distinct values, too many to one-hot encode"
+            ),
+        )
+        .with_hint(format!(
+            "Group rare values in a view, leave the column out, or raise the max_categories option (at most {MAX_CATEGORIES})."
+        )));
+    }
+    if values.is_empty() {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!("text feature \"{feature}\" is NULL in every row"),
+        )
+        .with_hint("Remove the column from the features array."));
+    }
+    Ok(())
+}
+
+/// Writes the one-hot columns of one categorical value into `out` (its `values.len()` slots):
+/// NaN everywhere for NULL, zeros for a value not among `values`.
+#[inline]
+pub fn one_hot(values: &[String], value: Option<&[u8]>, out: &mut [f64]) {
+    match value {
+        None => out.fill(f64::NAN),
+        Some(v) => {
+            for (slot, known) in out.iter_mut().zip(values) {
+                *slot = if known.as_bytes() == v { 1.0 } else { 0.0 };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_and_one_hot() {
+        let features = vec!["spend".to_string(), "channel".to_string()];
+        let cats = vec![None, Some(vec!["retail".to_string(), "web".to_string()])];
+        let c = Columns::of(&features, &cats);
+        assert_eq!(c.names, vec!["spend", "channel=retail", "channel=web"]);
+        assert_eq!(c.offsets, vec![0, 1]);
+        assert_eq!(Columns::of(&features, &[]).names, features);
+        let mut out = [9.0; 2];
+        one_hot(&cats[1].clone().unwrap(), Some(b"web"), &mut out);
+        assert_eq!(out, [0.0, 1.0]);
+        one_hot(&cats[1].clone().unwrap(), Some(b"phone"), &mut out);
+        assert_eq!(out, [0.0, 0.0]);
+        one_hot(&cats[1].clone().unwrap(), None, &mut out);
+        assert!(out.iter().all(|v| v.is_nan()));
+        assert_eq!(
+            column_log_mask(&features, &cats, &["spend".into()]).unwrap(),
+            vec![true, false, false]
+        );
+        assert!(column_log_mask(&features, &cats, &["channel".into()]).is_err());
+        let many: Vec<String> = (0..51).map(|i| i.to_string()).collect();
+        let e = check_categories("city", &many, 50).unwrap_err();
+        assert!(e.message.contains("more than 50"), "{}", e.message);
+    }
+}

@@ -1,0 +1,66 @@
+//! The feature matrix: one contiguous row-major block of f64 (what the k-means kernel and ndarray
+//! views want). `builder` fills it row by row while a source is read.
+
+/// Rows × columns of f64, row-major, contiguous (what the k-means kernel and ndarray views want).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMatrix {
+    data: Vec<f64>,
+    n_cols: usize,
+}
+
+impl FeatureMatrix {
+    pub fn from_rows(data: Vec<f64>, n_cols: usize) -> FeatureMatrix {
+        assert!(
+            n_cols > 0 && data.len().is_multiple_of(n_cols),
+            "ragged matrix"
+        );
+        FeatureMatrix { data, n_cols }
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.data.len() / self.n_cols
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.n_cols
+    }
+
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.n_cols..(i + 1) * self.n_cols]
+    }
+
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+
+    /// The rows at `rows` (indexes), in that order, as a matrix of their own.
+    pub fn select_rows(&self, rows: &[usize]) -> FeatureMatrix {
+        let data = rows
+            .iter()
+            .flat_map(|&i| self.row(i).iter().copied())
+            .collect();
+        FeatureMatrix::from_rows(data, self.n_cols())
+    }
+
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.data.chunks_exact(self.n_cols)
+    }
+}
+
+/// Bytes a matrix of `rows` × `cols` f64 takes.
+/// Copies a source row into raw values, NULL as NaN (what `Assigner` expects).
+#[inline]
+pub fn fill_nan(row: &mut [f64], values: &[Option<f64>]) {
+    for (slot, v) in row.iter_mut().zip(values) {
+        *slot = v.unwrap_or(f64::NAN);
+    }
+}
+
+pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
+    rows.saturating_mul(cols)
+        .saturating_mul(std::mem::size_of::<f64>())
+}

@@ -1,0 +1,8 @@
+//! Rows into numbers: the feature matrix and its builder, one-hot encoding of text and boolean
+//! columns, log, imputation and scaling. Everything a fit learns about the columns before any
+//! method sees them, and what assignment replays on a new row.
+
+pub mod builder;
+pub mod encoding;
+pub mod matrix;
+pub mod scaling;

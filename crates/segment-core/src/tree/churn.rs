@@ -1,0 +1,197 @@
+//! Churn trees: the options of a churn fit, which label value counts as churn, and what a churn
+//! model stores beyond a segment model (`Churn`: the tree and how its leaves read as risk).
+//! The fit itself, which builds the stored model, is `model::churn_fit`; the leaves' rules as
+//! SQL are `sql::rules`.
+
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::prep::scaling::ImputeMethod;
+use crate::tree::cart::{Criterion, Tree};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every row weighs 1.
+    #[default]
+    None,
+    /// Each class weighs the same in total (scikit-learn's "balanced").
+    Balanced,
+}
+
+/// Options of `segment_churn_fit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChurnOptions {
+    pub max_depth: u32,
+    pub min_samples_leaf: u32,
+    pub criterion: Criterion,
+    /// Share of rows held out (stratified by the label) to score the tree.
+    pub test_fraction: f64,
+    pub seed: u64,
+    pub class_weight: ClassWeight,
+    /// The label value that counts as churn (as text). Default: true, 1, or a text value such
+    /// as "yes" / "churned" when exactly one of the two values reads like that.
+    pub positive: Option<String>,
+    pub impute: ImputeMethod,
+    pub max_categories: u32,
+}
+
+impl Default for ChurnOptions {
+    fn default() -> Self {
+        ChurnOptions {
+            max_depth: 5,
+            min_samples_leaf: 20,
+            criterion: Criterion::Gini,
+            test_fraction: 0.2,
+            seed: 0,
+            class_weight: ClassWeight::None,
+            positive: None,
+            impute: ImputeMethod::Skip,
+            max_categories: crate::prep::encoding::DEFAULT_MAX_CATEGORIES,
+        }
+    }
+}
+
+impl ChurnOptions {
+    pub fn from_json(text: &str) -> CoreResult<ChurnOptions> {
+        let value = crate::params::options_object(text, None)?;
+        let o: ChurnOptions = serde_json::from_value(value).map_err(|e| {
+            CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
+                "Known options: max_depth, min_samples_leaf, criterion (gini | entropy), test_fraction, \
+                 seed, class_weight (none | balanced), positive, impute (skip | mean | median | error), max_categories.",
+            )
+        })?;
+        if o.max_depth < 1 || o.max_depth > 30 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option max_depth must be between 1 and 30, not {}",
+                o.max_depth
+            )));
+        }
+        if o.min_samples_leaf < 1 {
+            return Err(CoreError::invalid_parameter(
+                "option min_samples_leaf must be at least 1",
+            ));
+        }
+        if !(o.test_fraction > 0.0 && o.test_fraction < 1.0) {
+            return Err(CoreError::invalid_parameter(format!(
+                "option test_fraction must be between 0 and 1 (exclusive), not {}",
+                o.test_fraction
+            ))
+            .with_hint("The held-out share scores the tree, e.g. 0.2."));
+        }
+        if o.max_categories < 1 || o.max_categories > crate::prep::encoding::MAX_CATEGORIES {
+            return Err(CoreError::invalid_parameter(format!(
+                "option max_categories must be between 1 and {}, not {}",
+                crate::prep::encoding::MAX_CATEGORIES,
+                o.max_categories
+            )));
+        }
+        Ok(o)
+    }
+}
+
+/// What a churn model stores beyond the segment model: the tree and how to read its leaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Churn {
+    /// The label column and the value that counts as churn.
+    pub label: String,
+    pub positive: String,
+    pub tree: Tree,
+    /// Churn rate of the training rows.
+    pub base_rate: f64,
+    /// A leaf whose churn rate is at least this predicts churn: 0.5, or the base rate with
+    /// class_weight balanced (the tree's weighted majority).
+    pub threshold: f64,
+}
+
+/// Which of a label's two values counts as churn.
+pub fn choose_positive(label: &str, values: &[String], asked: Option<&str>) -> CoreResult<String> {
+    if values.len() != 2 {
+        let what = if values.len() < 2 {
+            format!("only one value ({})", values.join(", "))
+        } else {
+            format!(
+                "more than two values ({}, ...)",
+                values[..3.min(values.len())].join(", ")
+            )
+        };
+        return Err(CoreError::new(
+            ErrorKind::InvalidData,
+            format!("label column \"{label}\" has {what}; a churn model needs exactly two"),
+        )
+        .with_hint("Use a boolean, a 0/1 column, or a text column with two values."));
+    }
+    if let Some(p) = asked {
+        return values
+            .iter()
+            .find(|v| v.as_str() == p)
+            .cloned()
+            .ok_or_else(|| {
+                CoreError::invalid_parameter(format!(
+                    "option positive is \"{p}\", but label column \"{label}\" holds {} and {}",
+                    values[0], values[1]
+                ))
+            });
+    }
+    const CHURN_WORDS: [&str; 8] = ["true", "1", "yes", "y", "t", "churn", "churned", "left"];
+    let matches: Vec<&String> = values
+        .iter()
+        .filter(|v| CHURN_WORDS.contains(&v.to_lowercase().as_str()))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => Err(CoreError::invalid_parameter(format!(
+            "label column \"{label}\" holds {} and {}: say which one counts as churn",
+            values[0], values[1]
+        ))
+        .with_hint(format!(
+            r#"Pass options '{{"positive": "{}"}}'."#,
+            values[1].replace('"', "\\\"")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_value_rules() {
+        let two = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert_eq!(
+            choose_positive("y", &two("no", "yes"), None).unwrap(),
+            "yes"
+        );
+        assert_eq!(
+            choose_positive("y", &two("false", "true"), None).unwrap(),
+            "true"
+        );
+        assert_eq!(choose_positive("y", &two("0", "1"), None).unwrap(), "1");
+        assert_eq!(
+            choose_positive("y", &two("a", "b"), Some("b")).unwrap(),
+            "b"
+        );
+        let e = choose_positive("y", &two("stayed", "moved"), None).unwrap_err();
+        assert!(e.message.contains("say which one"), "{}", e.message);
+        assert!(choose_positive("y", &two("a", "b"), Some("c")).is_err());
+        let e = choose_positive("y", &["no".to_string()], None).unwrap_err();
+        assert!(e.message.contains("only one value"), "{}", e.message);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        for bad in [
+            r#"{"max_depth": 0}"#,
+            r#"{"test_fraction": 1}"#,
+            r#"{"test_fraction": 0}"#,
+            r#"{"criterion": "mse"}"#,
+            r#"{"depth": 3}"#,
+        ] {
+            assert!(ChurnOptions::from_json(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            ChurnOptions::from_json("{}").unwrap(),
+            ChurnOptions::default()
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! `segment_fit`: validate, read, fit in the core, store a new model version.
+
+use super::groups;
+use super::kmeans_step;
+use crate::catalog;
+use crate::errors::raise;
+use crate::errors::{require, OrRaise};
+use crate::fitting::{store, FitRow};
+use crate::gucs::{self, limits};
+use crate::progress::interrupt;
+use crate::progress::with_notices;
+use crate::source;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
+use segment_core::cluster::kmeans;
+use segment_core::error::CoreResult;
+use segment_core::model::document::{Method, SegmentModel};
+use segment_core::model::fit::FitReport;
+use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare};
+use segment_core::model::options::{Engine, FitOptions};
+use segment_core::model::streaming;
+use segment_core::model::streaming::Refinement;
+use segment_core::prep::encoding::{column_log_mask, Columns};
+
+/// Clusters the rows of `source` on `features` with the method in the options (k-means by
+/// default; gmm, hierarchical, dbscan) and stores the model as a new version of `name`
+/// (default: the relation's name). With k NULL, k is chosen by
+/// `segment_choose_k`'s rule over the options k_min..k_max (the scores go to the model's
+/// metrics). Returns one row describing the fit.
+// The row type stays inline: pgrx reads the `name!` columns from the signature itself.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_fit(
+    source: Option<PgRelation>,
+    features: Option<Vec<Option<String>>>,
+    k: default!(Option<i32>, "NULL"),
+    name: default!(Option<String>, "NULL"),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(model, String),
+        name!(version, i32),
+        name!(segments, i32),
+        name!(rows_used, i64),
+        name!(rows_skipped, i64),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(iterations, Option<i32>),
+        name!(silhouette_rows, i64),
+        name!(method, String),
+        name!(rows_fitted, i64),
+    ),
+> {
+    let rel = require(source, "source");
+    let features = require(features, "features");
+    let options = require(options, "options");
+    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    TableIterator::new(with_notices("segment_fit", move || {
+        fit_and_store(rel, features, k, name, options)
+    }))
+}
+
+/// Reads, fits and stores a new version of `name` (default: the relation's name): one row, or
+/// with the group_by option the per-group model's row and then one per fitted group.
+pub fn fit_and_store(
+    rel: PgRelation,
+    features: Vec<Option<String>>,
+    k: Option<i32>,
+    name: Option<String>,
+    options: FitOptions,
+) -> Vec<FitRow> {
+    let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
+    check_k_for_method(k, options.method);
+    if k.is_none() && options.engine == Engine::Aggregate {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "option engine aggregate needs k",
+            Some("Choose k with segment_choose_k, then pass it."),
+        );
+    }
+    if k.is_none() && options.method == Method::Kmeans {
+        check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
+    }
+    let source = source::validate(&rel, features);
+    let name = name.unwrap_or_else(|| source.relname.clone());
+    catalog::check_fit_name(&name);
+    if let Some(group_by) = options.group_by.clone() {
+        source::check_group_column(&rel, &group_by, &source.features);
+        return groups::fit_and_store(&source, &group_by, k, &name, &options);
+    }
+
+    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let (model, report, scores) = if options.method == Method::MinibatchKmeans
+        || options.engine == Engine::Aggregate
+    {
+        let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
+        let (model, report) = fit_streaming(&source, categories, k, &options);
+        (model, report, None)
+    } else {
+        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let prepared = prepare(built, &options);
+        let (k, scores) = match (k, options.method) {
+            (None, Method::Kmeans) => {
+                let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
+                (Some(k), Some(scores))
+            }
+            (k, _) => (k, None),
+        };
+        let (model, report) = fit_model(
+            prepared,
+            source.features.clone(),
+            categories,
+            k,
+            &options,
+            limits(),
+            &mut interrupt,
+        )
+        .or_raise();
+        (model, report, scores)
+    };
+    vec![store(
+        &name,
+        &source.sql_name,
+        &options,
+        model,
+        &report,
+        scores,
+        None,
+    )]
+}
+
+/// minibatch_kmeans, and k-means with engine aggregate: the source is read several times
+/// (summary, epochs or aggregate steps, final pass), never held.
+fn fit_streaming(
+    source: &source::Source,
+    categories: Vec<Option<Vec<String>>>,
+    k: usize,
+    options: &FitOptions,
+) -> (SegmentModel, FitReport) {
+    streaming::check_options(options).or_raise();
+    let mut query: Option<String> = None;
+    let mut by_steps = |model: &SegmentModel, centres: &[f64]| {
+        let q = query.get_or_insert_with(|| kmeans_step::step_query(source, model));
+        Ok(kmeans_step::run_step(q, centres))
+    };
+    let refinement = if options.engine == Engine::Aggregate {
+        if categories.iter().any(Option::is_some) {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "option engine aggregate takes numeric features only",
+                Some("One-hot encode text columns in a view, or use the default engine."),
+            );
+        }
+        Refinement::Steps(&mut by_steps)
+    } else {
+        Refinement::MiniBatch
+    };
+    options.log_mask(&source.features).or_raise();
+    let columns = Columns::of(&source.features, &categories);
+    let log = column_log_mask(&source.features, &categories, &options.log).or_raise();
+    let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
+        source::for_each_row(source, &categories, |row| f(row))
+    };
+    streaming::fit(
+        refinement,
+        &mut scan,
+        source.features.clone(),
+        categories.clone(),
+        &columns.names,
+        &log,
+        k,
+        options,
+        limits(),
+        gucs::max_memory_bytes(),
+        &mut interrupt,
+    )
+    .or_raise()
+}
+
+/// dbscan finds the number of segments itself; gmm and hierarchical need it given (k-means can
+/// choose it).
+fn check_k_for_method(k: Option<usize>, method: Method) {
+    match (k, method) {
+        (Some(_), Method::Dbscan) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "method dbscan finds the number of segments itself: k must be NULL",
+            Some("Call segment_fit(source, features, NULL, options => '{\"method\": \"dbscan\", \"eps\": 0.5}')."),
+        ),
+        (None, Method::Gmm | Method::Hierarchical | Method::MinibatchKmeans) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("method {} needs k", method.name()),
+            Some("Choose k with segment_choose_k (k-means scores), then pass it."),
+        ),
+        _ => {}
+    }
+}
+
+/// Fits k-means for every k from `k_min` to `k_max` on the same rows and options as
+/// `segment_fit` would, stores nothing, and scores each k: inertia, silhouette (on a seeded sample
+/// above customer_segment.silhouette_sample rows; `silhouette_rows` says how many), Calinski-
+/// Harabasz (higher is better) and Davies-Bouldin (lower is better). `recommended` marks one row:
+/// the highest silhouette, the smaller k on a tie.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_choose_k(
+    source: Option<PgRelation>,
+    features: Option<Vec<Option<String>>>,
+    k_min: default!(Option<i32>, 2),
+    k_max: default!(Option<i32>, 10),
+    options: default!(Option<JsonB>, "'{}'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(k, i32),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(calinski_harabasz, Option<f64>),
+        name!(davies_bouldin, Option<f64>),
+        name!(recommended, bool),
+        name!(silhouette_rows, i64),
+    ),
+> {
+    with_notices("segment_choose_k", move || {
+        let rel = require(source, "source");
+        let features = require(features, "features");
+        let k_min = require(k_min, "k_min");
+        let k_max = require(k_max, "k_max");
+        let options = require(options, "options");
+        check_k_scan(k_min as i64, k_max as i64).or_raise();
+        let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+        if options.group_by.is_some() {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "segment_choose_k scans one set of rows: option group_by applies to segment_fit",
+                Some("Scan a view of one group, or fit per group with k NULL: each group then chooses its own k."),
+            );
+        }
+        if options.method != Method::Kmeans {
+            raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("segment_choose_k scans k-means fits, not method {}", options.method.name()),
+            Some("Leave method out of the options; compare gmm fits by their bic in segment_models.metrics."),
+        );
+        }
+        let source = source::validate(&rel, features);
+        let categories = source::learn_categories(&source, options.max_categories).or_raise();
+        let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let scores = choose_k(
+            &prepare(built, &options),
+            k_min as i64,
+            k_max as i64,
+            &options,
+            limits(),
+            &mut interrupt,
+        )
+        .or_raise();
+        TableIterator::new(scores.into_iter().map(|s| {
+            (
+                s.k as i32,
+                s.inertia,
+                s.silhouette,
+                s.calinski_harabasz,
+                s.davies_bouldin,
+                s.recommended,
+                s.silhouette_rows as i64,
+            )
+        }))
+    })
+}

@@ -1,0 +1,252 @@
+//! Reading models back: centres, profiles, labels, evaluation on a relation, comparing versions,
+//! dropping.
+
+use crate::catalog::{self, Stored};
+use crate::errors::{raise, require, OrRaise};
+use crate::gucs;
+use crate::gucs::limits;
+use crate::source;
+use pgrx::prelude::*;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use segment_core::analysis::profile::automatic_labels;
+use segment_core::model::evaluate::{Comparison, Evaluation};
+
+/// Centre of every segment in original units (long form: one row per segment and feature).
+#[pg_extern(stable, parallel_safe)]
+fn segment_centroids(
+    model: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(segment, i32),
+        name!(feature, String),
+        name!(value, f64),
+    ),
+> {
+    let name = require(model, "model");
+    let m = catalog::load(name, None).model;
+    let columns = m.columns().names;
+    let rows: Vec<_> = m
+        .centres_original()
+        .into_iter()
+        .enumerate()
+        .flat_map(|(s, centre)| {
+            columns
+                .clone()
+                .into_iter()
+                .zip(centre)
+                .map(move |(f, v)| (s as i32, f, v))
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Per segment and feature, measured on the training rows at fit time: the segment's label, size
+/// and share of rows, its mean and median against the overall mean, the difference in overall
+/// standard deviations (NULL for a constant feature), and the feature's ANOVA F across segments
+/// (the same on every row of a feature; larger separates the segments more; NULL when undefined).
+// The row type stays inline: pgrx reads the `name!` columns from the signature itself.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, parallel_safe)]
+fn segment_profile(
+    model: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(segment, i32),
+        name!(label, String),
+        name!(size, i64),
+        name!(share, f64),
+        name!(feature, String),
+        name!(segment_mean, f64),
+        name!(segment_median, f64),
+        name!(overall_mean, f64),
+        name!(difference_sd, Option<f64>),
+        name!(anova_f, Option<f64>),
+    ),
+> {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let m = &stored.model;
+    let p = &m.profile;
+    let columns = m.columns().names;
+    let automatic = automatic_labels(p, &columns);
+    let total: u64 = p.sizes.iter().sum();
+    let mut rows = Vec::with_capacity(m.k() * columns.len());
+    for (s, &size) in p.sizes.iter().enumerate() {
+        let label = stored.label(s as u32, &automatic);
+        for (j, f) in columns.iter().enumerate() {
+            rows.push((
+                s as i32,
+                label.clone(),
+                size as i64,
+                size as f64 / total.max(1) as f64,
+                f.clone(),
+                p.means[s][j],
+                p.medians[s][j],
+                p.overall_mean[j],
+                p.difference_sd(s, j),
+                p.anova_f[j],
+            ));
+        }
+    }
+    TableIterator::new(rows)
+}
+
+fn check_segment(stored: &Stored, name: &str, segment: i32) -> u32 {
+    let k = stored.model.k();
+    if segment < 0 || segment as usize >= k {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("model \"{name}\" has no segment {segment}"),
+            Some(&format!("Its segments are 0 to {}.", k - 1)),
+        );
+    }
+    segment as u32
+}
+
+/// A readable name for a segment of the current version: the one set with `segment_rename`, or
+/// an automatic one from the segment's most distinguishing features ("high monetary · recent").
+#[pg_extern(stable, parallel_safe)]
+fn segment_label(model: Option<&str>, segment: Option<i32>) -> String {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let s = check_segment(&stored, name, require(segment, "segment"));
+    stored.label(
+        s,
+        &automatic_labels(&stored.model.profile, &stored.model.columns().names),
+    )
+}
+
+/// Sets the analyst's own label of a segment of the current version (NULL goes back to the
+/// automatic one). Returns the label now in force. A refit starts from automatic labels again.
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>) -> String {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let s = check_segment(&stored, name, require(segment, "segment"));
+    if let Some(l) = label {
+        if l.trim().is_empty() || l.len() > 200 {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("invalid segment label \"{}\"", l.escape_default()),
+                Some("A label is 1 to 200 characters, not only spaces; NULL restores the automatic label."),
+            );
+        }
+    }
+    catalog::set_label(name, stored.version, s, label);
+    let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
+    label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
+}
+
+/// The relation a stored model was fitted on.
+pub fn fitted_relation(stored: &Stored) -> PgRelation {
+    relation_named(&stored.source)
+}
+
+/// The relation a model was fitted on, by its stored name.
+pub fn relation_named(source: &str) -> PgRelation {
+    PgRelation::open_with_name_and_share_lock(source).unwrap_or_else(|_| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("the relation the model was fitted on, {source}, no longer exists"),
+            Some("Pass a relation with the model's feature columns as source."),
+        )
+    })
+}
+
+/// The source to read for a stored model: the given relation, or the one it was fitted on (for
+/// a group model, that relation's rows of its group).
+pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source {
+    // A group model's own rows are its group's rows of the relation it was fitted on.
+    let only = source.is_none().then(|| stored.group.clone()).flatten();
+    let rel = source.unwrap_or_else(|| fitted_relation(stored));
+    let mut src = source::validate(
+        &rel,
+        stored.model.features.iter().cloned().map(Some).collect(),
+    );
+    source::check_kinds(&src, &stored.model.categories);
+    src.only = only;
+    src
+}
+
+/// Scores the current version on a relation with the same feature columns (default: the one it
+/// was fitted on), through the model's own preprocessing: inertia, silhouette (sampled above
+/// customer_segment.silhouette_sample rows), Calinski-Harabasz and Davies-Bouldin, in scaled
+/// units. On the training source these equal what `segment_fit` reported.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_evaluate(
+    model: Option<&str>,
+    source: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(rows_used, i64),
+        name!(rows_skipped, i64),
+        name!(rows_noise, i64),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(silhouette_rows, i64),
+        name!(calinski_harabasz, Option<f64>),
+        name!(davies_bouldin, Option<f64>),
+    ),
+> {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let src = source_for(&stored, source);
+    let mut e = Evaluation::new(stored.model.assigner(), gucs::max_memory_bytes());
+    source::for_each_row(&src, &stored.model.categories, |row| e.push(row)).or_raise();
+    let s = e.finish(stored.options.seed, limits());
+    TableIterator::once((
+        s.rows_used as i64,
+        s.rows_skipped as i64,
+        s.rows_noise as i64,
+        s.inertia,
+        s.silhouette,
+        s.silhouette_rows as i64,
+        s.calinski_harabasz,
+        s.davies_bouldin,
+    ))
+}
+
+/// How the rows of a relation (default: the one version b was fitted on) move between the
+/// segments of two versions of a model: one row per (segment in a, segment in b) pair that has
+/// rows, with the share of segment a's rows, and the adjusted Rand index of the two labelings
+/// (1 = the same segments; the same value on every row). Noise is segment -1.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_compare(
+    model: Option<&str>,
+    version_a: Option<i32>,
+    version_b: Option<i32>,
+    source: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(segment_a, i32),
+        name!(segment_b, i32),
+        name!(rows, i64),
+        name!(share_of_a, f64),
+        name!(adjusted_rand_index, f64),
+    ),
+> {
+    let name = require(model, "model");
+    let a = catalog::load(name, Some(require(version_a, "version_a")));
+    let b = catalog::load(name, Some(require(version_b, "version_b")));
+    let src = source_for(&b, source);
+    let mut c = Comparison::new(a.model.assigner(), b.model.assigner()).or_raise();
+    source::for_each_row(&src, &b.model.categories, |row| c.push(row)).or_raise();
+    let (cells, ari, _) = c.finish();
+    TableIterator::new(
+        cells
+            .into_iter()
+            .map(move |m| (m.segment_a, m.segment_b, m.rows as i64, m.share_of_a, ari)),
+    )
+}
+
+/// Drops every version of a model. Returns the number of versions dropped.
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_drop(model: Option<&str>) -> i64 {
+    catalog::drop_model(require(model, "model"))
+}

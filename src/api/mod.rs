@@ -1,0 +1,17 @@
+//! The SQL surface: one file per feature, each `#[pg_extern]` a few lines over a core call.
+//! Below it: `catalog` (stored models), `source` (reading rows), `errors`, `gucs`, `planner`,
+//! `progress`, `search_path`.
+
+mod assign;
+mod churn;
+mod clv;
+mod exchange;
+mod fit;
+mod groups;
+mod inspect;
+mod kmeans_step;
+mod monitor;
+mod plots;
+mod privileges;
+mod rfm;
+mod views;

@@ -1,0 +1,157 @@
+//! Living with a model: `segment_drift` (how today's rows compare with the training rows) and
+//! `segment_refit` (a new version with the same features and options).
+
+use super::fit::fit_and_store;
+use super::inspect::{fitted_relation, relation_named, source_for};
+use crate::catalog::{self, Current};
+use crate::errors::{raise, require, OrRaise};
+use crate::fitting::FitRow;
+use crate::progress::with_notices;
+use crate::source;
+use pgrx::prelude::*;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use segment_core::analysis::drift::{advice, drift};
+use segment_core::analysis::profile::{automatic_labels, ProfileAccumulator};
+use segment_core::model::document::Method;
+use segment_core::prep::matrix::fill_nan;
+use segment_core::prep::scaling::undo_log;
+
+/// Per segment: its share of the training rows and of the rows of `source` now (default: the
+/// relation it was fitted on), the population stability index (its term and the total), each
+/// feature's segment mean moved (in training standard deviations), and advice from the total
+/// PSI: stable (< 0.1), watch (< 0.25), refit. Streams the source. DBSCAN noise rows count in
+/// no segment's share.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_drift(
+    model: Option<&str>,
+    source: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(segment, i32),
+        name!(label, String),
+        name!(share_fit, f64),
+        name!(share_now, f64),
+        name!(rows_now, i64),
+        name!(psi, f64),
+        name!(psi_total, f64),
+        name!(mean_shift, Vec<Option<f64>>),
+        name!(advice, String),
+    ),
+> {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let m = &stored.model;
+    if m.churn.is_some() {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is a churn model"),
+            Some("segment_drift compares the segments of clustering models; refit churn models on fresh labels."),
+        );
+    }
+    let src = source_for(&stored, source);
+    let assigner = m.assigner();
+    let (k, d) = (m.k(), m.columns().width());
+    let log = m.log_mask();
+    let mut acc = ProfileAccumulator::new(k, d);
+    let (mut row, mut raw, mut scratch) = (vec![0.0; d], vec![0.0; d], vec![0.0; k]);
+    source::for_each_row(&src, &m.categories, |values| {
+        fill_nan(&mut row, values);
+        if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
+            // Back to original units, imputed as the fit saw them.
+            raw.copy_from_slice(&row);
+            m.scaler.inverse_row(&mut raw);
+            undo_log(&log, &mut raw);
+            acc.push(&raw, label);
+        }
+        Ok(())
+    })
+    .or_raise();
+    let now = acc.finish(vec![vec![]; k]);
+    let rows_now = now.sizes.clone();
+    let d = drift(&m.profile, &now);
+    let automatic = automatic_labels(&m.profile, &m.columns().names);
+    let verdict = advice(d.psi_total).to_string();
+    let rows: Vec<_> = d
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(s, seg)| {
+            (
+                s as i32,
+                stored.label(s as u32, &automatic),
+                seg.share_fit,
+                seg.share_now,
+                rows_now[s] as i64,
+                seg.psi,
+                d.psi_total,
+                seg.mean_shift,
+                verdict.clone(),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Fits a new version of a clustering model with its features, options and number of segments
+/// (dbscan finds its own) on `source` (default: the relation it was fitted on). Segment ids are
+/// matched to the current version's, as for any refit.
+#[allow(clippy::type_complexity)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_refit(
+    model: Option<&str>,
+    source: default!(Option<PgRelation>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(model, String),
+        name!(version, i32),
+        name!(segments, i32),
+        name!(rows_used, i64),
+        name!(rows_skipped, i64),
+        name!(inertia, f64),
+        name!(silhouette, Option<f64>),
+        name!(iterations, Option<i32>),
+        name!(silhouette_rows, i64),
+        name!(method, String),
+        name!(rows_fitted, i64),
+    ),
+> {
+    let name = require(model, "model").to_string();
+    let stored = match catalog::load_current(&name) {
+        Current::One(stored) => *stored,
+        Current::Grouped(stored) => {
+            // A per-group model refits every group (with the k it was asked for).
+            let rel = source.unwrap_or_else(|| relation_named(&stored.source));
+            let features = stored.index.features.iter().cloned().map(Some).collect();
+            let k = stored.index.k.map(|k| k as i32);
+            let options = stored.options;
+            return TableIterator::new(with_notices("segment_refit", move || {
+                fit_and_store(rel, features, k, Some(name), options)
+            }));
+        }
+    };
+    if stored.model.method == Method::ChurnTree {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is a churn model"),
+            Some("Refit it with segment_churn_fit on a relation with fresh labels."),
+        );
+    }
+    if let (Some((group_by, value)), None) = (&stored.group, &source) {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("model \"{name}\" is the group {group_by} = '{value}' of a per-group model"),
+            Some("Refit the per-group model (it refits every group), or pass a view of this group's rows as source."),
+        );
+    }
+    let rel = source.unwrap_or_else(|| fitted_relation(&stored));
+    let features = stored.model.features.iter().cloned().map(Some).collect();
+    let k = (stored.model.method != Method::Dbscan).then_some(stored.model.k() as i32);
+    let options = stored.options.clone();
+    let rows: Vec<FitRow> = with_notices("segment_refit", move || {
+        fit_and_store(rel, features, k, Some(name), options)
+    });
+    TableIterator::new(rows)
+}

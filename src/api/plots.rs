@@ -1,0 +1,143 @@
+//! `segment_plot(model, kind, source)`: a model as an SVG picture (see `segment_core::plot`).
+
+use super::inspect::source_for;
+use crate::catalog;
+use crate::errors::{raise, require, OrRaise};
+use crate::search_path::select_text;
+use crate::source;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use segment_core::analysis::profile::automatic_labels;
+use segment_core::cluster::dbscan::NOISE;
+use segment_core::plot;
+use segment_core::prep::matrix::fill_nan;
+
+/// Rows drawn in a scatter: enough to see the shapes, few enough for a light document.
+const SCATTER_ROWS: usize = 2000;
+
+fn lacks(name: &str, what: &str, hint: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        format!("model \"{name}\" {what}"),
+        Some(hint),
+    )
+}
+
+/// An SVG document (text) of a model: `scatter` (rows of `source`, default the training relation,
+/// projected on the first two principal components of the scaled features, coloured by segment;
+/// a seeded sample of 2,000 rows on larger sources), `elbow` (inertia and silhouette per k of the
+/// scan made by a fit with k NULL), `profile` (per-segment feature deviations as bars), `tree` (a
+/// churn model's tree). Labels set with segment_rename are used.
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_plot(
+    model: Option<&str>,
+    kind: default!(Option<&str>, "'scatter'"),
+    source: default!(Option<PgRelation>, "NULL"),
+) -> String {
+    let name = require(model, "model");
+    let kind = require(kind, "kind");
+    let stored = catalog::load(name, None);
+    let m = &stored.model;
+    let columns = m.columns().names;
+    let automatic = automatic_labels(&m.profile, &columns);
+    let labels: Vec<String> = (0..m.k() as u32)
+        .map(|s| stored.label(s, &automatic))
+        .collect();
+    let title = format!("{name} (version {}): {kind}", stored.version);
+    match kind {
+        "scatter" => {
+            let src = source_for(&stored, source);
+            let assigner = m.assigner();
+            let d = columns.len();
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(stored.options.seed);
+            let (mut rows, mut segments) = (Vec::new(), Vec::new());
+            let (mut row, mut scratch, mut seen) = (vec![0.0; d], vec![0.0; m.k()], 0usize);
+            source::for_each_row(&src, &m.categories, |values| {
+                fill_nan(&mut row, values);
+                if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
+                    let segment = (label != NOISE).then_some(label);
+                    seen += 1;
+                    // Reservoir sample: every row kept with probability SCATTER_ROWS / seen.
+                    if segments.len() < SCATTER_ROWS {
+                        rows.extend_from_slice(&row);
+                        segments.push(segment);
+                    } else {
+                        let at = rng.gen_range(0..seen);
+                        if at < SCATTER_ROWS {
+                            rows[at * d..(at + 1) * d].copy_from_slice(&row);
+                            segments[at] = segment;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .or_raise();
+            if segments.is_empty() {
+                lacks(name, "has no rows to draw in this source", "Pass a source with rows.");
+            }
+            let title = format!("{title}, {} of {seen} rows", segments.len());
+            plot::scatter(&title, &rows, d, &segments, &labels)
+        }
+        "elbow" => {
+            let metrics = select_text(
+                &format!(
+                    "SELECT metrics::text FROM {}.segment_model WHERE name = $1 AND version = $2",
+                    catalog::schema()
+                ),
+                &[DatumWithOid::from(name), DatumWithOid::from(stored.version)],
+            )
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .unwrap_or_default();
+            let scores: Vec<(usize, f64, Option<f64>)> = metrics["k_chosen"]["scores"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| {
+                            Some((s["k"].as_u64()? as usize, s["inertia"].as_f64()?, s["silhouette"].as_f64()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if scores.len() < 2 {
+                lacks(
+                    name,
+                    "was fitted with a given k: there is no scan of k to draw",
+                    "Fit with k => NULL (segment_fit scans options k_min..k_max), or look at segment_choose_k.",
+                );
+            }
+            plot::elbow(&title, &scores, Some(m.k()))
+        }
+        "profile" => {
+            let p = &m.profile;
+            let deviations: Vec<Vec<f64>> = p
+                .means
+                .iter()
+                .map(|means| {
+                    means
+                        .iter()
+                        .zip(&p.overall_mean)
+                        .zip(&p.overall_sd)
+                        .map(|((m, o), sd)| if *sd > 0.0 { (m - o) / sd } else { 0.0 })
+                        .collect()
+                })
+                .collect();
+            plot::profile(&title, &columns, &labels, &deviations)
+        }
+        "tree" => match &m.churn {
+            Some(churn) => plot::tree(&title, &churn.tree, &columns),
+            None => lacks(
+                name,
+                "is not a churn model: the tree plot draws churn trees",
+                "Fit one with segment_churn_fit; for clustering models try kind 'profile' or 'scatter'.",
+            ),
+        },
+        other => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown plot kind \"{}\"", other.escape_default()),
+            Some("Kinds: scatter, elbow, profile, tree."),
+        ),
+    }
+}

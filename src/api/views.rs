@@ -1,0 +1,140 @@
+//! BI-ready views: `segment_create_view(model, source, view_name)` and the `segment_labels(model)`
+//! set they join (one catalog read per query, not one per row as `segment_label` would).
+
+use crate::catalog::{self, Current};
+use crate::errors::{raise, require};
+use crate::search_path::pinned;
+use pgrx::prelude::*;
+use pgrx::spi::quote_identifier;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use segment_core::analysis::profile::automatic_labels;
+
+/// Every segment of the current version with its label (the analyst's, or the automatic one).
+#[pg_extern(stable, parallel_safe)]
+fn segment_labels(
+    model: Option<&str>,
+) -> TableIterator<'static, (name!(segment, i32), name!(label, String))> {
+    let name = require(model, "model");
+    let stored = catalog::load(name, None);
+    let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
+    let rows: Vec<_> = (0..stored.model.k() as u32)
+        .map(|s| (s as i32, stored.label(s, &automatic)))
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Creates (or replaces) a plain view named `view_name` in the caller's current schema, owned
+/// by the caller: the source's primary-key columns (every column when it has none), `segment`
+/// and `segment_label`, and `churn_probability` for churn models; for a per-group model also
+/// the grouping column, with labels per group. The model is read when the
+/// view is queried, so a refit shows at once. Returns the view's qualified name.
+#[pg_extern(volatile, parallel_unsafe)]
+fn segment_create_view(
+    model: Option<&str>,
+    source: Option<PgRelation>,
+    view_name: Option<&str>,
+) -> String {
+    let name = require(model, "model");
+    let rel = require(source, "source");
+    let view = require(view_name, "view_name");
+    if view.is_empty() || view.len() > 63 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_NAME,
+            format!("invalid view name \"{}\"", view.escape_default()),
+            Some("A view name is 1 to 63 bytes; it is used as one identifier, exactly as given."),
+        );
+    }
+    // A per-group model's view also shows the grouping column, and takes labels per group.
+    let (features, group_by, churn) = match catalog::load_current(name) {
+        Current::One(stored) => (stored.model.features, None, stored.model.churn.is_some()),
+        Current::Grouped(stored) => {
+            let group_by = stored.index.group_by;
+            crate::source::check_group_column(&rel, &group_by, &stored.index.features);
+            (stored.index.features, Some(group_by), false)
+        }
+    };
+    // The features must be there (and readable) now; the view would fail later otherwise.
+    crate::source::validate(&rel, features.into_iter().map(Some).collect());
+
+    // Read before the search path is pinned: the schema the caller would create in.
+    let schema = Spi::get_one::<String>("SELECT current_schema()::text")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_SCHEMA_NAME,
+                "no schema has been selected to create the view in",
+                Some("Set search_path to the schema the view belongs in."),
+            )
+        });
+    let keys = key_columns(&rel);
+    let ext = catalog::schema();
+    let model_literal = segment_core::sql::quote_literal(name);
+    let mut select: Vec<String> = keys
+        .iter()
+        .map(|c| format!("s.{}", quote_identifier(c)))
+        .collect();
+    if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
+        select.push(format!("s.{}", quote_identifier(g)));
+    }
+    select.push("a.segment".into());
+    select.push("l.label AS segment_label".into());
+    let labels = match &group_by {
+        None => format!("{ext}.segment_labels({model_literal}) l ON l.segment = a.segment"),
+        Some(g) => format!(
+            "{ext}.segment_group_labels({model_literal}) l \
+             ON l.group_value = s.{}::text AND l.segment = a.segment",
+            quote_identifier(g)
+        ),
+    };
+    if churn {
+        select.push(format!(
+            "{ext}.segment_churn_predict({model_literal}, s) AS churn_probability"
+        ));
+    }
+    let qualified = format!("{}.{}", quote_identifier(&schema), quote_identifier(view));
+    let sql = format!(
+        "CREATE OR REPLACE VIEW {qualified} AS \
+         SELECT {} FROM {} s \
+         CROSS JOIN LATERAL (SELECT {ext}.segment_assign({model_literal}, s) AS segment) a \
+         LEFT JOIN {labels}",
+        select.join(", "),
+        pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name()),
+    );
+    pinned(|| Spi::run(&sql)).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+            format!("could not create view {qualified}: {e}"),
+            None,
+        )
+    });
+    qualified
+}
+
+/// The primary key's columns in key order, or every column when there is none.
+fn key_columns(rel: &PgRelation) -> Vec<String> {
+    let query = "SELECT a.attname::text FROM pg_catalog.pg_index i \
+                 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n";
+    let keys: Vec<String> = pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(query, None, &[rel.oid().into()])
+                .map(|t| {
+                    t.filter_map(|r| r.get::<String>(1).ok().flatten())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    });
+    if !keys.is_empty() {
+        return keys;
+    }
+    let tupdesc = rel.tuple_desc();
+    tupdesc
+        .iter()
+        .filter(|a| !a.is_dropped())
+        .map(|a| a.name().to_string())
+        .collect()
+}

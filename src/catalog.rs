@@ -1,0 +1,557 @@
+//! The model catalog (`segment_model` and `segment_model_access`, created by sql/catalog.sql):
+//! who may use a model name, writing versions, reading the current one, dropping. Every
+//! statement names the tables through the extension's own schema, looked up in pg_extension, and
+//! runs with the search path pinned, so a caller's search_path cannot redirect it.
+//!
+//! Row-level security on the tables decides what the caller sees; this module turns "not visible"
+//! into the right error (42704 for a name nobody has, 42501 for someone else's model).
+
+use crate::errors::{raise, raise_core};
+use crate::search_path::{pinned, select_text};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use segment_core::model::document::SegmentModel;
+use segment_core::model::groups::GroupIndex;
+use segment_core::model::options::FitOptions;
+use std::collections::BTreeMap;
+
+/// The extension's schema, quoted.
+pub fn schema() -> String {
+    let schema = select_text(
+        "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+         WHERE e.extname = 'customer_segment'",
+        &[],
+    )
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "extension \"customer_segment\" is not installed in this database",
+            Some("Run CREATE EXTENSION customer_segment."),
+        )
+    });
+    pgrx::spi::quote_identifier(schema)
+}
+
+/// Runs a read-only query with the search path pinned; `{s}` in `query` is the extension schema.
+fn read<R>(
+    query: &str,
+    args: &[DatumWithOid],
+    row: impl for<'c> FnOnce(pgrx::spi::SpiTupleTable<'c>) -> Option<R>,
+) -> Option<R> {
+    let query = query.replace("{s}", &schema());
+    pinned(|| Spi::connect(|client| row(client.select(query.as_str(), None, args).ok()?)))
+}
+
+/// Runs a writing query with the search path pinned; returns the rows it affected.
+fn write(query: &str, args: &[DatumWithOid]) -> usize {
+    let query = query.replace("{s}", &schema());
+    pinned(|| {
+        Spi::connect_mut(|client| {
+            client
+                .update(query.as_str(), None, args)
+                .map(|t| t.len())
+                .unwrap_or_else(|e| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                        format!("could not write the model catalog: {e}"),
+                        None,
+                    )
+                })
+        })
+    })
+}
+
+/// Checks a name the caller wants to fit, before the work: well formed, and not someone else's
+/// model (`insert` checks again under the name's lock).
+pub fn check_fit_name(name: &str) {
+    if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid model name \"{}\"", name.escape_default()),
+            Some("A model name is 1 to 128 printable characters."),
+        );
+    }
+    require_manage(name, true);
+}
+
+/// What the current role may do with a model name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    /// No model has this name.
+    Missing,
+    /// Someone else's model, not granted to this role.
+    Denied,
+    /// Granted for reading and assigning.
+    Use,
+    /// Owned, or granted for managing: refit, rename, grant, drop.
+    Manage,
+}
+
+/// The caller's access to `name`, and the owner's role name.
+pub fn access(name: &str) -> (Access, String) {
+    read(
+        "SELECT pg_catalog.pg_get_userbyid(owner)::text, \
+                {s}.segment_model_allowed(name, false), {s}.segment_model_allowed(name, true) \
+         FROM {s}.segment_model_access WHERE name = $1",
+        &[DatumWithOid::from(name)],
+        |t| {
+            if t.is_empty() {
+                return Some((Access::Missing, String::new()));
+            }
+            let row = t.first();
+            let owner = row.get::<String>(1).ok()??;
+            let access = match (row.get::<bool>(2).ok()??, row.get::<bool>(3).ok()??) {
+                (_, true) => Access::Manage,
+                (true, false) => Access::Use,
+                (false, false) => Access::Denied,
+            };
+            Some((access, owner))
+        },
+    )
+    .unwrap_or((Access::Missing, String::new()))
+}
+
+fn current_role() -> String {
+    read("SELECT current_user::text", &[], |t| {
+        t.first().get_one::<String>().ok()?
+    })
+    .unwrap_or_default()
+}
+
+/// Raises 42501 for a model the caller may not use, or may use but not manage.
+fn deny(name: &str, access: Access, owner: &str) -> ! {
+    let me = current_role();
+    let quoted = segment_core::sql::quote_literal(name);
+    match access {
+        Access::Use => raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("role \"{me}\" may use model \"{name}\" but not refit, rename, grant or drop it"),
+            Some(&format!(
+                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, '{me}', 'manage');"
+            )),
+        ),
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for model \"{name}\", which belongs to role \"{owner}\""),
+            Some(&format!(
+                "Its owner can share it: SELECT segment_grant({quoted}, '{me}'); or fit under another name."
+            )),
+        ),
+    }
+}
+
+fn missing(name: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        format!("model \"{name}\" does not exist"),
+        Some("See SELECT name, version FROM segment_models; fit one with segment_fit."),
+    )
+}
+
+/// Raises unless the caller may manage `name`; `Missing` passes only when `create` is set (a fit
+/// creating the name).
+pub fn require_manage(name: &str, create: bool) {
+    match access(name) {
+        (Access::Manage, _) => {}
+        (Access::Missing, _) if create => {}
+        (Access::Missing, _) => missing(name),
+        (a, owner) => deny(name, a, &owner),
+    }
+}
+
+/// Raises the right error for a model the caller found no rows of.
+fn not_found(name: &str, version: Option<i32>) -> ! {
+    match (access(name), version) {
+        ((Access::Missing, _), _) => missing(name),
+        ((Access::Denied, owner), _) => deny(name, Access::Denied, &owner),
+        (_, Some(v)) => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" has no version {v}"),
+            Some("See SELECT name, version FROM segment_models."),
+        ),
+        // Dropped by another session between the two reads.
+        (_, None) => missing(name),
+    }
+}
+
+/// Serializes fits, drops and grants of one name until the transaction ends. A statement of its
+/// own, so the following statements' snapshots see everything committed before the lock.
+fn lock_name(name: &str) {
+    read(
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_segment:' || $1))::text",
+        &[DatumWithOid::from(name)],
+        |_| Some(()),
+    );
+}
+
+pub struct NewVersion<'a> {
+    pub name: &'a str,
+    pub source: &'a str,
+    pub options: String,
+    pub model: String,
+    pub metrics: String,
+    pub rows_used: i64,
+    pub rows_skipped: i64,
+}
+
+/// Inserts the next version of `name` (creating the name, owned by the caller, on its first fit)
+/// and returns its number. A transaction-scoped advisory lock on the name, taken in a statement of
+/// its own so the next statements' snapshots see every version committed before it, serializes
+/// concurrent fits and drops of one name.
+pub fn insert(v: NewVersion<'_>) -> i32 {
+    lock_name(v.name);
+    require_manage(v.name, true);
+    write(
+        "INSERT INTO {s}.segment_model_access (name, owner) \
+         SELECT $1, r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user \
+         ON CONFLICT (name) DO NOTHING",
+        &[DatumWithOid::from(v.name)],
+    );
+    let query =
+        "INSERT INTO {s}.segment_model (name, version, format_version, source, options, model, \
+                                      metrics, rows_used, rows_skipped) \
+         SELECT $1, coalesce((SELECT max(version) FROM {s}.segment_model WHERE name = $1), 0) + 1, \
+                ($4::jsonb ->> 'format_version')::int, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7 \
+         RETURNING version"
+            .replace("{s}", &schema());
+    pinned(|| {
+        Spi::connect_mut(|client| {
+            let args = [
+                DatumWithOid::from(v.name),
+                DatumWithOid::from(v.source),
+                DatumWithOid::from(v.options.as_str()),
+                DatumWithOid::from(v.model.as_str()),
+                DatumWithOid::from(v.metrics.as_str()),
+                DatumWithOid::from(v.rows_used),
+                DatumWithOid::from(v.rows_skipped),
+            ];
+            client
+                .update(query.as_str(), None, &args)
+                .and_then(|t| t.first().get_one::<i32>())
+                .ok()
+                .flatten()
+                .expect("INSERT .. RETURNING gives one row")
+        })
+    })
+}
+
+/// A model version as stored.
+pub struct Stored {
+    pub version: i32,
+    pub model: SegmentModel,
+    /// The relation it was fitted on, as quoted SQL.
+    pub source: String,
+    /// Labels set with segment_rename, by segment.
+    pub labels: BTreeMap<u32, String>,
+    /// The options it was fitted with.
+    pub options: FitOptions,
+    /// A per-group model's group model: the grouping column and this group's value (its rows
+    /// are the source's rows with that value).
+    pub group: Option<(String, String)>,
+}
+
+impl Stored {
+    /// The analyst's label of a segment, or the automatic one.
+    pub fn label(&self, segment: u32, automatic: &[String]) -> String {
+        self.labels
+            .get(&segment)
+            .cloned()
+            .unwrap_or_else(|| automatic[segment as usize].clone())
+    }
+}
+
+/// A version of a model (the current, newest one when `version` is None).
+pub fn load(name: &str, version: Option<i32>) -> Stored {
+    let Some(row) = read_version(name, version) else {
+        not_found(name, version)
+    };
+    stored(name, row)
+}
+
+/// A model version's row: version, model document, source, labels and options as text, and for
+/// a group model its grouping column and value.
+struct VersionRow {
+    version: i32,
+    doc: String,
+    source: String,
+    labels: String,
+    options: String,
+    group: Option<(String, String)>,
+}
+
+fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
+    read(
+        "SELECT version, model::text, source, labels::text, options::text, \
+                metrics -> 'group' ->> 'group_by', metrics -> 'group' ->> 'value' \
+         FROM {s}.segment_model \
+         WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
+        &[DatumWithOid::from(name), DatumWithOid::from(version)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            let row = t.first();
+            let group_by = row.get::<String>(6).ok()?;
+            let value = row.get::<String>(7).ok()?;
+            Some(VersionRow {
+                version: row.get::<i32>(1).ok()??,
+                doc: row.get::<String>(2).ok()??,
+                source: row.get::<String>(3).ok()??,
+                labels: row.get::<String>(4).ok()??,
+                options: row.get::<String>(5).ok()??,
+                group: group_by.zip(value),
+            })
+        },
+    )
+}
+
+fn stored(name: &str, row: VersionRow) -> Stored {
+    let VersionRow {
+        version,
+        doc,
+        source,
+        labels,
+        options,
+        group,
+    } = row;
+    let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
+        e.message = format!("model \"{name}\" version {version}: {}", e.message);
+        raise_core(e)
+    });
+    let labels: BTreeMap<String, String> = serde_json::from_str(&labels).unwrap_or_default();
+    let labels = labels
+        .into_iter()
+        .filter_map(|(s, l)| Some((s.parse().ok()?, l)))
+        .collect();
+    Stored {
+        version,
+        model,
+        source,
+        labels,
+        // Stored options were validated when the model was fitted.
+        options: FitOptions::from_json(&options).unwrap_or_default(),
+        group,
+    }
+}
+
+/// The current version of a model, one model or a per-group model's index (one catalog read).
+pub enum Current {
+    One(Box<Stored>),
+    Grouped(Box<StoredIndex>),
+}
+
+pub fn load_current(name: &str) -> Current {
+    let Some(row) = read_version(name, None) else {
+        not_found(name, None)
+    };
+    match index_of(name, &row) {
+        Some(index) => Current::Grouped(Box::new(index)),
+        None => Current::One(Box::new(stored(name, row))),
+    }
+}
+
+/// The current version's document, if the caller can see one.
+fn current_document(name: &str) -> Option<(i32, String)> {
+    read(
+        "SELECT version, model::text FROM {s}.segment_model WHERE name = $1 \
+         ORDER BY version DESC LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            let (version, doc) = t.first().get_two::<i32, String>().ok()?;
+            Some((version?, doc?))
+        },
+    )
+}
+
+/// The current document of a model if there is a readable one (a refit matches its segments to
+/// it); None otherwise, without raising.
+pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
+    let (version, doc) = current_document(name)?;
+    Some((version, SegmentModel::from_json(&doc).ok()?))
+}
+
+/// The current version's model document as JSON, whatever its kind (CLV models are not segment
+/// models).
+pub fn load_document(name: &str) -> serde_json::Value {
+    match current_document(name) {
+        Some((_, d)) => serde_json::from_str(&d).unwrap_or(serde_json::Value::Null),
+        None => not_found(name, None),
+    }
+}
+
+/// The current version of a per-group model (`groups`): its index, source and options.
+pub struct StoredIndex {
+    pub index: GroupIndex,
+    pub source: String,
+    pub options: FitOptions,
+}
+
+/// The index in a version's row, if it is a per-group model's.
+fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
+    let VersionRow {
+        version,
+        doc,
+        source,
+        options,
+        ..
+    } = row;
+    // A cheap test first: every assign statement passes here.
+    if !doc.contains("\"grouped\"") {
+        return None;
+    }
+    let index = GroupIndex::if_index(doc).unwrap_or_else(|mut e| {
+        e.message = format!("model \"{name}\" version {version}: {}", e.message);
+        raise_core(e)
+    })?;
+    Some(StoredIndex {
+        index,
+        source: source.clone(),
+        options: FitOptions::from_json(options).unwrap_or_default(),
+    })
+}
+
+/// Every group model that a version of the per-group model `name` uses (none for one model).
+fn group_members(name: &str) -> Vec<String> {
+    read(
+        "SELECT DISTINCT g ->> 'model' FROM {s}.segment_model m, \
+                jsonb_array_elements(m.model -> 'groups') g \
+         WHERE m.name = $1 AND m.model ->> 'method' = 'grouped' AND g ->> 'model' IS NOT NULL",
+        &[DatumWithOid::from(name)],
+        |t| {
+            Some(
+                t.filter_map(|r| r.get::<String>(1).ok().flatten())
+                    .collect(),
+            )
+        },
+    )
+    .unwrap_or_default()
+}
+
+/// Gives a per-group model's group model the per-group model's owner and grants (a group that
+/// appears at a refit by a manager would otherwise belong to that manager alone).
+pub fn inherit_access(parent: &str, member: &str) {
+    write(
+        "UPDATE {s}.segment_model_access m SET owner = p.owner, users = p.users, managers = p.managers \
+         FROM {s}.segment_model_access p WHERE p.name = $1 AND m.name = $2",
+        &[DatumWithOid::from(parent), DatumWithOid::from(member)],
+    );
+}
+
+/// Refuses to drop a group model that a per-group model uses.
+fn check_not_a_group(name: &str) {
+    let parent = read(
+        "SELECT m.name FROM {s}.segment_model m WHERE m.model ->> 'method' = 'grouped' \
+           AND m.model -> 'groups' @> jsonb_build_array(jsonb_build_object('model', $1::text)) \
+         LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| t.first().get_one::<String>().ok()?,
+    );
+    if let Some(parent) = parent {
+        raise(
+            PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            format!("model \"{name}\" is a group of the per-group model \"{parent}\""),
+            Some(&format!(
+                "Drop {} instead, which drops its groups too.",
+                segment_core::sql::quote_literal(&parent)
+            )),
+        );
+    }
+}
+
+/// Sets (or with None, clears) the label of one segment of a version.
+pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
+    require_manage(name, false);
+    write(
+        "UPDATE {s}.segment_model \
+         SET labels = CASE WHEN $4::text IS NULL THEN labels - $3::text \
+                           ELSE labels || jsonb_build_object($3::text, $4::text) END \
+         WHERE name = $1 AND version = $2",
+        &[
+            DatumWithOid::from(name),
+            DatumWithOid::from(version),
+            DatumWithOid::from(segment.to_string().as_str()),
+            DatumWithOid::from(label),
+        ],
+    );
+}
+
+/// Deletes every version of a model and its name, and of a per-group model's group models;
+/// returns how many versions.
+pub fn drop_model(name: &str) -> i64 {
+    lock_name(name);
+    require_manage(name, false);
+    check_not_a_group(name);
+    let members = group_members(name);
+    let mut n = delete_model(name);
+    for member in members {
+        lock_name(&member);
+        if access(&member).0 != Access::Missing {
+            require_manage(&member, false);
+            n += delete_model(&member);
+        }
+    }
+    n
+}
+
+fn delete_model(name: &str) -> i64 {
+    let n = write(
+        "DELETE FROM {s}.segment_model WHERE name = $1",
+        &[DatumWithOid::from(name)],
+    );
+    write(
+        "DELETE FROM {s}.segment_model_access WHERE name = $1",
+        &[DatumWithOid::from(name)],
+    );
+    n as i64
+}
+
+/// Which list of `segment_model_access` a privilege lives in.
+#[derive(Clone, Copy)]
+pub enum Privilege {
+    Use,
+    Manage,
+}
+
+/// Adds (`grant`) or removes a role (None: PUBLIC) to or from a model's users or managers.
+/// Revoking `Use` also revokes `Manage`, as managing includes using.
+pub fn set_privilege(
+    name: &str,
+    role: Option<pgrx::pg_sys::Oid>,
+    privilege: Privilege,
+    grant: bool,
+) {
+    lock_name(name);
+    require_manage(name, false);
+    // A per-group model's groups follow it (they were created with it).
+    for member in group_members(name) {
+        if access(&member).0 != Access::Missing {
+            set_privilege(&member, role, privilege, grant);
+        }
+    }
+    let role = role.map_or(0, |r| r.to_u32()) as i64;
+    let query = match (privilege, grant) {
+        (Privilege::Use, true) => {
+            "UPDATE {s}.segment_model_access \
+             SET users = array_append(array_remove(users, $2::oid), $2::oid) WHERE name = $1"
+        }
+        (Privilege::Manage, true) => {
+            "UPDATE {s}.segment_model_access \
+             SET managers = array_append(array_remove(managers, $2::oid), $2::oid) WHERE name = $1"
+        }
+        (Privilege::Use, false) => {
+            "UPDATE {s}.segment_model_access \
+             SET users = array_remove(users, $2::oid), managers = array_remove(managers, $2::oid) \
+             WHERE name = $1"
+        }
+        (Privilege::Manage, false) => {
+            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid) \
+             WHERE name = $1"
+        }
+    };
+    write(query, &[DatumWithOid::from(name), DatumWithOid::from(role)]);
+}

@@ -1,0 +1,471 @@
+//! The relation a model is fitted on: checking its kind and feature columns against the catalog,
+//! and reading the features through an SPI cursor in bounded batches into one f64 matrix.
+
+use crate::errors::raise;
+use crate::search_path::pinned;
+use pgrx::prelude::*;
+use pgrx::spi::quote_qualified_identifier;
+use pgrx::{PgRelation, PgSqlErrorCode};
+use segment_core::error::CoreResult;
+use segment_core::model::options::FitOptions;
+use segment_core::prep::builder::{BuiltMatrix, MatrixBuilder};
+use segment_core::prep::encoding::{check_categories, column_log_mask, one_hot, Columns};
+use segment_core::progress::{self, Progress};
+
+/// Rows fetched per SPI round trip: the only part of the result held outside the matrix.
+const FETCH_ROWS: i64 = 10_000;
+
+/// Column types read as features (cast to float8 by the server, so numeric keeps its rules).
+pub const NUMERIC_TYPES: [pg_sys::Oid; 6] = [
+    pg_sys::INT2OID,
+    pg_sys::INT4OID,
+    pg_sys::INT8OID,
+    pg_sys::FLOAT4OID,
+    pg_sys::FLOAT8OID,
+    pg_sys::NUMERICOID,
+];
+
+pub fn type_name(oid: pg_sys::Oid) -> String {
+    unsafe {
+        let p = pg_sys::format_type_be(oid);
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// Column types one-hot encoded as categories (read as text; booleans as 'true' / 'false').
+pub const CATEGORICAL_TYPES: [pg_sys::Oid; 4] = [
+    pg_sys::TEXTOID,
+    pg_sys::VARCHAROID,
+    pg_sys::BPCHAROID,
+    pg_sys::BOOLOID,
+];
+
+/// A validated source: its name as SQL (quoted by the server's rules) and its feature columns.
+pub struct Source {
+    /// Schema-qualified and quoted from the catalog (never from the caller's text).
+    pub sql_name: String,
+    pub relname: String,
+    pub features: Vec<String>,
+    /// Per feature: a text or boolean column, to be one-hot encoded.
+    pub categorical: Vec<bool>,
+    /// Read only the rows whose column (first) has this text value (second): a group model's
+    /// rows in the relation its per-group model was fitted on.
+    pub only: Option<(String, String)>,
+}
+
+/// Checks the relation kind and every feature name: present, unique, numeric.
+pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
+    let usable = rel.is_table()
+        || rel.is_view()
+        || rel.is_matview()
+        || rel.is_partitioned_table()
+        || rel.is_foreign_table();
+    if !usable {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!(
+                "\"{}\" is not a table, view or materialized view",
+                rel.name()
+            ),
+            Some("Pass the table or view that holds one row per customer."),
+        );
+    }
+    if features.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "features must name at least one column",
+            Some("Pass the feature columns as ARRAY['col1', 'col2']."),
+        );
+    }
+    let tupdesc = rel.tuple_desc();
+    let mut names: Vec<String> = Vec::with_capacity(features.len());
+    let mut categorical = Vec::with_capacity(features.len());
+    for f in features {
+        let Some(f) = f else {
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "features must not contain NULL",
+                None,
+            )
+        };
+        if names.contains(&f) {
+            raise(
+                PgSqlErrorCode::ERRCODE_DUPLICATE_COLUMN,
+                format!("feature \"{f}\" is listed more than once"),
+                Some("List each feature column once."),
+            );
+        }
+        let att = tupdesc
+            .iter()
+            .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == f.as_str());
+        let Some(att) = att else {
+            let hint = column_hint(rel, &f);
+            raise(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!(
+                    "column \"{f}\" of relation \"{}\" does not exist",
+                    rel.name()
+                ),
+                Some(&hint),
+            )
+        };
+        if !NUMERIC_TYPES.contains(&att.atttypid) && !CATEGORICAL_TYPES.contains(&att.atttypid) {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!(
+                    "column \"{f}\" of relation \"{}\" has type {}, not a numeric, text or boolean type",
+                    rel.name(),
+                    type_name(att.atttypid)
+                ),
+                Some("Feature columns must be numbers (smallint, integer, bigint, real, double precision, numeric), or text, varchar, char or boolean (one-hot encoded)."),
+            );
+        }
+        categorical.push(CATEGORICAL_TYPES.contains(&att.atttypid));
+        names.push(f);
+    }
+    Source {
+        sql_name: quote_qualified_identifier(rel.namespace(), rel.name()),
+        relname: rel.name().to_string(),
+        features: names,
+        categorical,
+        only: None,
+    }
+}
+
+/// Checks the columns of a transactions table (`segment_rfm`, `segment_clv_fit`): the customer
+/// column exists, the time column is a date or timestamp, the amount column is a number.
+pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, amount: &str) {
+    let column_type = |column: &str, role: &str| -> pg_sys::Oid {
+        rel.tuple_desc()
+            .iter()
+            .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
+            .map(|a| a.atttypid)
+            .unwrap_or_else(|| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                    format!(
+                        "{role} column \"{column}\" of relation \"{}\" does not exist",
+                        rel.name()
+                    ),
+                    Some("Column names are case sensitive; check them with \\d in psql."),
+                )
+            })
+    };
+    column_type(customer, "customer");
+    let time_type = column_type(time, "time");
+    if ![
+        pg_sys::DATEOID,
+        pg_sys::TIMESTAMPOID,
+        pg_sys::TIMESTAMPTZOID,
+    ]
+    .contains(&time_type)
+    {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!("time column \"{time}\" has type {}", type_name(time_type)),
+            Some("The time column is a date, timestamp or timestamp with time zone."),
+        );
+    }
+    let amount_type = column_type(amount, "amount");
+    if !NUMERIC_TYPES.contains(&amount_type) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "amount column \"{amount}\" has type {}",
+                type_name(amount_type)
+            ),
+            Some("The amount column is a number (numeric, integer or float)."),
+        );
+    }
+}
+
+/// The hint for a column name the relation does not have: its case-insensitive match, if any.
+fn column_hint(rel: &PgRelation, name: &str) -> String {
+    let tupdesc = rel.tuple_desc();
+    let similar = tupdesc.iter().find(|a| {
+        !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == name.to_lowercase()
+    });
+    match similar {
+        Some(a) => format!(
+            "Column names are case sensitive: did you mean \"{}\"?",
+            a.name()
+        ),
+        None => "Check the column names of the source with \\d in psql.".to_string(),
+    }
+}
+
+/// Checks the `group_by` column of a per-group fit: present, and not one of the features (a
+/// group's rows all share its value, so it cannot separate them).
+pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {
+    let present = rel
+        .tuple_desc()
+        .iter()
+        .any(|a| !a.attisdropped && a.attnum > 0 && a.name() == column);
+    if !present {
+        let hint = column_hint(rel, column);
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!(
+                "group_by column \"{column}\" of relation \"{}\" does not exist",
+                rel.name()
+            ),
+            Some(&hint),
+        );
+    }
+    if features.iter().any(|f| f == column) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("group_by column \"{column}\" is also a feature"),
+            Some("Within a group the column has one value: leave it out of the features."),
+        );
+    }
+}
+
+/// Checks that the source's columns have the kinds a stored model expects (text or boolean
+/// where it one-hot encodes, numbers elsewhere).
+pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
+    for (j, f) in source.features.iter().enumerate() {
+        let expected = categories.get(j).is_some_and(|c| c.is_some());
+        if source.categorical[j] != expected {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!(
+                    "column \"{f}\" of relation \"{}\" is {}, the model was fitted on {}",
+                    source.relname,
+                    if source.categorical[j] {
+                        "text or boolean"
+                    } else {
+                        "numeric"
+                    },
+                    if expected {
+                        "text or boolean values"
+                    } else {
+                        "numbers"
+                    }
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// The distinct values of every categorical feature, sorted by byte order (None for numeric
+/// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
+/// are read: more is an error naming the column.
+pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<String>>>> {
+    if !source.categorical.contains(&true) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(source.features.len());
+    for (f, &is_categorical) in source.features.iter().zip(&source.categorical) {
+        if !is_categorical {
+            out.push(None);
+            continue;
+        }
+        pgrx::check_for_interrupts!();
+        let column = pgrx::spi::quote_identifier(f);
+        let query = format!(
+            "SELECT DISTINCT {column}::text COLLATE \"C\" AS v FROM {} WHERE {column} IS NOT NULL \
+             ORDER BY v LIMIT {}",
+            source.sql_name,
+            max as i64 + 1
+        );
+        let values: Vec<String> = pinned(|| {
+            Spi::connect(|client| {
+                client.select(query.as_str(), None, &[]).map(|t| {
+                    t.filter_map(|row| row.get::<String>(1).ok().flatten())
+                        .collect()
+                })
+            })
+        })
+        .unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("reading the values of \"{f}\" failed: {e}"),
+                None,
+            )
+        });
+        check_categories(f, &values, max)?;
+        out.push(Some(values));
+    }
+    Ok(out)
+}
+
+/// The bytes of a text-like datum (detoasted when needed), without a copy for the usual
+/// in-line value (a plain in-line text, the usual constant, needs no detoasting call). bpchar's padding is stripped, as its cast to text does.
+///
+/// # Safety
+/// `datum` is a non-NULL value of type `typ`, one of `CATEGORICAL_TYPES` but boolean.
+pub unsafe fn text_bytes<'a>(datum: pg_sys::Datum, typ: pg_sys::Oid) -> &'a [u8] {
+    let mut text: *mut pg_sys::varlena = datum.cast_mut_ptr();
+    if !(pgrx::varlena::varatt_is_4b_u(text)
+        || (pgrx::varlena::varatt_is_1b(text) && !pgrx::varlena::varatt_is_1b_e(text)))
+    {
+        text = pg_sys::pg_detoast_datum_packed(text);
+    }
+    let bytes = std::slice::from_raw_parts(
+        pgrx::varlena::vardata_any(text) as *const u8,
+        pgrx::varlena::varsize_any_exhdr(text),
+    );
+    if typ == pg_sys::BPCHAROID {
+        let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+        &bytes[..end]
+    } else {
+        bytes
+    }
+}
+
+/// The bytes a categorical value is matched by: text as is, booleans as "true" / "false".
+///
+/// # Safety
+/// As `text_bytes`, booleans included.
+pub unsafe fn category_bytes<'a>(datum: pg_sys::Datum, typ: pg_sys::Oid) -> &'a [u8] {
+    if typ == pg_sys::BOOLOID {
+        if datum.value() != 0 {
+            b"true"
+        } else {
+            b"false"
+        }
+    } else {
+        text_bytes(datum, typ)
+    }
+}
+
+/// Reads every row of the source into a matrix, `FETCH_ROWS` at a time, one-hot encoding the
+/// categorical features with `categories`. Runs with the caller's privileges (a plain SELECT),
+/// so a missing SELECT grant fails here with 42501.
+pub fn read_matrix(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    options: &FitOptions,
+    max_bytes: usize,
+) -> CoreResult<BuiltMatrix> {
+    options.log_mask(&source.features)?;
+    let columns = Columns::of(&source.features, categories);
+    let mut builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
+        .with_log(column_log_mask(&source.features, categories, &options.log)?);
+    for_each_row(source, categories, |row| builder.push(row).map(|_| ()))?;
+    builder.finish()
+}
+
+/// Calls `f` with every row of the source as matrix columns (NULL as None; categorical features
+/// one-hot encoded with `categories`: an unknown value is all zeros, NULL is NULL in each of its
+/// columns), reading `FETCH_ROWS` rows per cursor fetch and freeing each batch before the next.
+/// Checks for interrupts between batches.
+pub fn for_each_row(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    mut f: impl FnMut(&[Option<f64>]) -> CoreResult<()>,
+) -> CoreResult<()> {
+    scan(source, categories, None, |row, _| f(row))
+}
+
+/// `for_each_row` that also reads one more column as text (a label), passed as its bytes.
+pub fn for_each_row_with(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    extra: &str,
+    f: impl FnMut(&[Option<f64>], Option<&[u8]>) -> CoreResult<()>,
+) -> CoreResult<()> {
+    scan(source, categories, Some(extra), f)
+}
+
+fn scan(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    extra: Option<&str>,
+    mut f: impl FnMut(&[Option<f64>], Option<&[u8]>) -> CoreResult<()>,
+) -> CoreResult<()> {
+    let mut select: Vec<String> = source
+        .features
+        .iter()
+        .zip(&source.categorical)
+        .map(|(f, &cat)| {
+            let q = pgrx::spi::quote_identifier(f);
+            if cat {
+                format!("{q}::text")
+            } else {
+                format!("{q}::float8")
+            }
+        })
+        .collect();
+    if let Some(e) = extra {
+        select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
+    }
+    let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
+    let mut args = Vec::new();
+    if let Some((column, value)) = &source.only {
+        query.push_str(&format!(
+            " WHERE {}::text = $1",
+            pgrx::spi::quote_identifier(column)
+        ));
+        args.push(pgrx::datum::DatumWithOid::from(value.as_str()));
+    }
+    let columns = Columns::of(&source.features, categories);
+    let mut row: Vec<Option<f64>> = vec![None; columns.width()];
+    let mut one_hot_buffer: Vec<f64> = Vec::new();
+    let mut rows_read = 0u64;
+    pinned(|| {
+        Spi::connect(|client| -> CoreResult<()> {
+            let mut cursor = client.open_cursor(query.as_str(), &args);
+            loop {
+                pgrx::check_for_interrupts!();
+                progress::report(Progress::Reading { rows: rows_read });
+                let n = cursor
+                    .fetch(FETCH_ROWS)
+                    .unwrap_or_else(|e| {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                            format!("reading the source failed: {e}"),
+                            None,
+                        )
+                    })
+                    .len();
+                if n == 0 {
+                    break;
+                }
+                rows_read += n as u64;
+                // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
+                // (by value on 64-bit builds) or text, in the order of `select`.
+                unsafe {
+                    let table = pg_sys::SPI_tuptable;
+                    let tupdesc = (*table).tupdesc;
+                    for &tuple in std::slice::from_raw_parts((*table).vals, n) {
+                        for (j, &at) in columns.offsets.iter().enumerate() {
+                            let mut is_null = false;
+                            let datum =
+                                pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
+                            match categories.get(j).and_then(|c| c.as_ref()) {
+                                None => {
+                                    row[at] =
+                                        (!is_null).then(|| f64::from_bits(datum.value() as u64))
+                                }
+                                Some(values) => {
+                                    one_hot_buffer.resize(values.len(), 0.0);
+                                    let value =
+                                        (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID));
+                                    one_hot(values, value, &mut one_hot_buffer);
+                                    for (slot, &v) in
+                                        row[at..at + values.len()].iter_mut().zip(&one_hot_buffer)
+                                    {
+                                        *slot = (!v.is_nan()).then_some(v);
+                                    }
+                                }
+                            }
+                        }
+                        let extra_value = extra.and_then(|_| {
+                            let mut is_null = false;
+                            let at = source.features.len() as i32 + 1;
+                            let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
+                            (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
+                        });
+                        f(&row, extra_value)?;
+                    }
+                    // Free each batch now: SPI would otherwise keep them all until the end.
+                    pg_sys::SPI_freetuptable(table);
+                }
+            }
+            Ok(())
+        })
+    })
+}

@@ -1,0 +1,343 @@
+//! `#[pg_test]`s: the SQL functions inside a real backend, including the SQLSTATE of errors
+//! (pg_regress shows messages; here the codes are asserted one by one).
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::pg_sys::panic::CaughtError;
+    use pgrx::prelude::*;
+    use pgrx::PgSqlErrorCode;
+
+    fn setup() {
+        Spi::run(
+            "CREATE TABLE t (id int, a float8, b int, c text, d date);
+             INSERT INTO t SELECT i, CASE WHEN i <= 50 THEN 0 ELSE 100 END + (i % 5), i % 3, 'x',
+                                  date '2026-01-01' + i
+             FROM generate_series(1, 100) i;",
+        )
+        .unwrap();
+    }
+
+    /// The SQLSTATE a statement fails with, or None when it succeeds.
+    fn sqlstate_of(sql: &str) -> Option<PgSqlErrorCode> {
+        let sql = sql.to_string();
+        PgTryBuilder::new(move || {
+            Spi::run(&sql).unwrap();
+            None
+        })
+        .catch_others(|e| match e {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => Some(r.sql_error_code()),
+            _ => None,
+        })
+        .execute()
+    }
+
+    #[pg_test]
+    fn pg_test_fit_then_assign_every_row() {
+        setup();
+        let (model, version, k) = Spi::get_three::<String, i32, i32>(
+            "SELECT model, version, segments FROM segment_fit('t', ARRAY['a'], 2)",
+        )
+        .unwrap();
+        assert_eq!(
+            (model.as_deref(), version, k),
+            (Some("t"), Some(1), Some(2))
+        );
+        // The low and the high halves are the two segments, 50 rows each.
+        let split =
+            Spi::get_one::<i64>("SELECT count(DISTINCT (id <= 50, segment_assign('t', t))) FROM t")
+                .unwrap();
+        assert_eq!(split, Some(2));
+        let sizes = Spi::get_one::<String>(
+            "SELECT string_agg(size::text, ',' ORDER BY segment) FROM
+             (SELECT DISTINCT segment, size FROM segment_profile('t')) p",
+        )
+        .unwrap();
+        assert_eq!(sizes.as_deref(), Some("50,50"));
+    }
+
+    #[pg_test]
+    fn pg_test_per_group_models_assign_with_the_rows_group() {
+        setup();
+        // Three groups (b = 0, 1, 2), each with a low and a high half of a.
+        let rows = Spi::get_one::<i64>(
+            "SELECT count(*) FROM segment_fit('t', ARRAY['a'], 2, 'per_b', '{\"group_by\": \"b\"}')",
+        )
+        .unwrap();
+        assert_eq!(rows, Some(4), "the per-group model's row and one per group");
+        let groups = Spi::get_one::<String>(
+            "SELECT string_agg(group_value || ':' || model, ',' ORDER BY group_value) FROM segment_groups('per_b')",
+        )
+        .unwrap();
+        assert_eq!(groups.as_deref(), Some("0:per_b/0,1:per_b/1,2:per_b/2"));
+        // Within each group the halves are the two segments, and the group model agrees.
+        let (pairs, agree) = Spi::get_two::<i64, i64>(
+            "SELECT count(DISTINCT (b, id <= 50, segment_assign('per_b', t))),
+                    count(*) FILTER (WHERE segment_assign('per_b', t) = segment_assign('per_b/' || b, t))
+             FROM t",
+        )
+        .unwrap();
+        assert_eq!((pairs, agree), (Some(6), Some(100)));
+        let split =
+            Spi::get_one::<i64>("SELECT count(DISTINCT (b, segment_assign('per_b', t))) FROM t")
+                .unwrap();
+        assert_eq!(split, Some(6));
+        for (sql, code) in [
+            (
+                "SELECT segment_assign('per_b', ARRAY[1.0]::float8[])",
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            ),
+            (
+                "SELECT * FROM segment_profile('per_b')",
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            ),
+            (
+                "SELECT segment_drop('per_b/1')",
+                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            ),
+            (
+                "SELECT * FROM segment_fit('t', ARRAY['a'], 2, 'x', '{\"group_by\": \"nope\"}')",
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            ),
+        ] {
+            assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
+        }
+        // Dropping it drops the three group models too: 4 versions.
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT segment_drop('per_b')").unwrap(),
+            Some(4)
+        );
+    }
+
+    #[pg_test]
+    fn pg_test_refit_is_seen_by_the_next_statement() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();
+        let before =
+            Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 6, name => 'm')").unwrap();
+        let after =
+            Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
+        assert_eq!((before, after), (Some(2), Some(6)));
+    }
+
+    #[pg_test]
+    fn pg_test_choose_k_recommends_the_two_halves() {
+        setup();
+        let rows = Spi::get_two::<i64, i32>(
+            "SELECT count(*), max(k) FILTER (WHERE recommended)
+             FROM segment_choose_k('t', ARRAY['a'], 2, 5)",
+        )
+        .unwrap();
+        assert_eq!(rows, (Some(4), Some(2)));
+        // Nothing is stored.
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap(),
+            Some(0)
+        );
+    }
+
+    #[pg_test]
+    fn pg_test_array_and_row_forms_agree() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['b', 'a'], 3, name => 'm')").unwrap();
+        let disagree = Spi::get_one::<i64>(
+            "SELECT count(*) FROM t WHERE segment_assign('m', t) <> segment_assign('m', ARRAY[b, a])",
+        )
+        .unwrap();
+        assert_eq!(disagree, Some(0));
+    }
+
+    #[pg_test]
+    fn pg_test_error_sqlstates() {
+        setup();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();
+        use PgSqlErrorCode::*;
+        let cases = [
+            (
+                "SELECT segment_fit('t', ARRAY['nope'], 2)",
+                ERRCODE_UNDEFINED_COLUMN,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['d'], 2)",
+                ERRCODE_DATATYPE_MISMATCH,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY[]::text[], 2)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a', 'a'], 2)",
+                ERRCODE_DUPLICATE_COLUMN,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 0)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 101)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], NULL, options => '{\"k_min\": 1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit(NULL, ARRAY['a'], 2)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"x\": 1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"seed\": -1}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_assign('nope', ARRAY[1.0])",
+                ERRCODE_UNDEFINED_OBJECT,
+            ),
+            (
+                "SELECT segment_assign('m', ARRAY[1.0, 2.0])",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_assign('m', ARRAY['Infinity'::float8])",
+                ERRCODE_DATA_EXCEPTION,
+            ),
+            (
+                "SELECT segment_assign('m', r) FROM (SELECT 1 AS b) r",
+                ERRCODE_UNDEFINED_COLUMN,
+            ),
+            ("SELECT segment_drop('nope')", ERRCODE_UNDEFINED_OBJECT),
+            (
+                "SELECT segment_choose_k('t', ARRAY['a'], 1, 3)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_choose_k('t', ARRAY['a'], 2, NULL)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
+            (
+                "SELECT * FROM segment_profile(NULL)",
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ),
+        ];
+        for (sql, code) in cases {
+            assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
+        }
+        Spi::run("UPDATE t SET a = 'NaN' WHERE id = 1").unwrap();
+        assert_eq!(
+            sqlstate_of("SELECT segment_fit('t', ARRAY['a'], 2)"),
+            Some(ERRCODE_DATA_EXCEPTION)
+        );
+        // Every failed fit above wrote nothing: only 'm' version 1 exists.
+        let versions = Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap();
+        assert_eq!(versions, Some(1));
+    }
+
+    /// A churn tree learns a rule planted in the data, and its SQL rules select exactly the
+    /// rows its predictions put in each leaf.
+    #[pg_test]
+    fn pg_test_churn_rules_agree_with_predictions() {
+        Spi::run(
+            "CREATE TABLE c (tenure int, plan text, churned bool);
+             INSERT INTO c SELECT i % 48, CASE WHEN i % 3 = 0 THEN 'monthly' ELSE 'yearly' END,
+                                  (i % 48) < 12 AND i % 3 = 0
+             FROM generate_series(1, 600) i;",
+        )
+        .unwrap();
+        let leaves = Spi::get_one::<i32>(
+            "SELECT leaves FROM segment_churn_fit('c', ARRAY['tenure', 'plan'], 'churned',
+                                                  options => '{\"min_samples_leaf\": 5}')",
+        )
+        .unwrap();
+        assert!(leaves.unwrap() >= 2);
+        // The planted rule is learnt exactly: the held-out accuracy is 1.
+        let accuracy = Spi::get_one::<f64>(
+            "SELECT (metrics->>'accuracy')::float8 FROM segment_models WHERE name = 'c_churn'",
+        )
+        .unwrap();
+        assert_eq!(accuracy, Some(1.0));
+        let rules: Vec<(i32, String)> = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT segment, rule FROM segment_churn_rules('c_churn')",
+                    None,
+                    &[],
+                )
+                .unwrap()
+                .map(|r| {
+                    (
+                        r.get::<i32>(1).unwrap().unwrap(),
+                        r.get::<String>(2).unwrap().unwrap(),
+                    )
+                })
+                .collect()
+        });
+        for (segment, rule) in rules {
+            let wrong = Spi::get_one::<i64>(&format!(
+                "SELECT count(*) FROM c WHERE ({rule}) <> (segment_churn_assign('c_churn', c) = {segment})"
+            ))
+            .unwrap();
+            assert_eq!(wrong, Some(0), "{rule}");
+        }
+    }
+
+    /// segment_rfm's scores (breaks in SQL, `width_bucket` per customer) are those of the rule
+    /// written in Rust (`rfm::scores`: a count of worse values per customer), and its names those
+    /// of the segment table, on customers with many ties (returns and NaN spends included), for
+    /// several bins.
+    #[pg_test]
+    fn pg_test_rfm_scores_follow_the_rule() {
+        use segment_core::value::rfm;
+        Spi::run(
+            "CREATE TABLE rfm_tx (customer int, at timestamptz, amount numeric);
+             INSERT INTO rfm_tx SELECT 1 + (i * 37) % 300, timestamptz '2024-01-01 12:00+00'
+                                       + ((i * 7919) % 200) * interval '1 day', (i * 31) % 40 - 3
+             FROM generate_series(1, 1500) i;
+             -- A NaN amount makes a NaN spend, which PostgreSQL orders above every number:
+             -- 30 customers, so that the NaN spends reach a score of their own.
+             INSERT INTO rfm_tx SELECT c, '2024-02-01 12:00+00', 'NaN' FROM generate_series(1, 300, 10) c;",
+        )
+        .unwrap();
+        for bins in [1, 3, 5, 7, 20] {
+            // Per customer: recency, frequency, monetary; their three scores; the name.
+            let rows: Vec<([f64; 3], [u32; 3], String)> = Spi::connect(|client| {
+                let sql = format!(
+                    "SELECT recency_days, frequency, monetary_total, r_score, f_score, m_score,
+                            rfm_segment
+                     FROM segment_rfm('rfm_tx', 'customer', 'at', 'amount',
+                                      as_of => '2024-09-01', bins => {bins})"
+                );
+                let table = client.select(&sql, None, &[]).unwrap();
+                table
+                    .map(|r| {
+                        let score = |i| r.get::<i32>(i).unwrap().unwrap() as u32;
+                        (
+                            [
+                                r.get::<i32>(1).unwrap().unwrap() as f64,
+                                r.get::<i64>(2).unwrap().unwrap() as f64,
+                                r.get::<f64>(3).unwrap().unwrap(),
+                            ],
+                            [score(4), score(5), score(6)],
+                            r.get::<String>(7).unwrap().unwrap(),
+                        )
+                    })
+                    .collect()
+            });
+            assert!(rows.len() > 250, "{}", rows.len());
+            for (column, higher_is_better) in [(0, false), (1, true), (2, true)] {
+                let values: Vec<f64> = rows.iter().map(|(v, _, _)| v[column]).collect();
+                let expected = rfm::scores(&values, bins, higher_is_better);
+                let got: Vec<u32> = rows.iter().map(|(_, s, _)| s[column]).collect();
+                assert_eq!(got, expected, "column {column}, bins {bins}");
+            }
+            for (_, [r, f, _], name) in &rows {
+                let (r5, f5) = (rfm::on_five(*r, bins), rfm::on_five(*f, bins));
+                assert_eq!(name, rfm::segment(r5, f5), "bins {bins}");
+            }
+        }
+    }
+}
