@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Independent reference for segment_rfm (tests/pg_regress/sql/rfm.sql): recency, frequency and
 monetary value of every CDNOW customer (tests/data/cdnow), computed with plain Python from the
-definitions in the README ("RFM"):
+definitions in docs/rfm.md:
   as of 1997-09-30 (transactions on or before that day count);
   frequency = distinct days with a purchase (amount >= 0);
   monetary_total = sum of the amounts (net: returns would count negatively; there are none);
   recency_days = as_of - last purchase day; tenure_days = as_of - first purchase day.
   scores (bins 5) = 1 + floor(5 x customers with a strictly worse value / customers), worse
   being a larger recency, a smaller frequency, a smaller monetary_total;
-  rfm_segment = the first row of the README's table that holds (R, F) (SEGMENTS below, copied
-  from the README, not from the code).
+  rfm_segment = the first row of docs/rfm.md's table that holds (R, F) (SEGMENTS below, copied
+  from docs/rfm.md, not from the code).
 Sums use Decimal (exact) and are written as the float nearest to the exact sum, as PostgreSQL's
 numeric -> float8 cast gives. Writes cdnow_rfm_reference.csv (customer,recency_days,frequency,
 monetary_total,tenure_days,r_score,f_score,m_score,rfm_segment), customers with a purchase up to
