@@ -32,6 +32,45 @@ mod tests {
         .execute()
     }
 
+    /// Random doubles (every exponent, subnormals, extremes) go into jsonb as a model document's
+    /// numbers do and come back bit for bit: serde_json's float_roundtrip parser and PostgreSQL's
+    /// numeric keep every digit (-0 comes back as 0, which compares equal).
+    #[pg_test]
+    fn pg_test_doubles_survive_jsonb_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut values = vec![
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            f64::EPSILON,
+            5e-324,
+            -5e-324,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2283.3,
+            -0.0,
+        ];
+        while values.len() < 5_000 {
+            let x = f64::from_bits(rng.gen::<u64>());
+            if x.is_finite() {
+                values.push(x);
+            }
+        }
+        let sent = serde_json::to_string(&values).unwrap();
+        let back: String = Spi::get_one(&format!("SELECT '{sent}'::jsonb::text"))
+            .unwrap()
+            .unwrap();
+        let read: Vec<f64> = serde_json::from_str(&back).unwrap();
+        assert_eq!(read.len(), values.len());
+        for (a, b) in values.iter().zip(&read) {
+            assert!(
+                a == b && (*a == 0.0 || a.to_bits() == b.to_bits()),
+                "{a:e} came back as {b:e}"
+            );
+        }
+    }
+
     #[pg_test]
     fn pg_test_fit_then_assign_every_row() {
         setup();

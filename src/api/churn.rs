@@ -166,7 +166,7 @@ fn segment_churn_fit(
     let metrics = serde_json::json!({
         "label": label,
         "positive": positive,
-        "base_rate": model.churn.as_ref().map(|c| c.base_rate),
+        "base_rate": model.churn().map(|c| c.base_rate),
         "leaves": report.leaves,
         "depth": report.depth,
         "rows_train": report.rows_train,
@@ -220,12 +220,12 @@ fn sorted(values: &mut [String]) -> Vec<String> {
 fn load_churn(model: Option<&str>) -> segment_core::model::document::SegmentModel {
     let name = require(model, "model");
     let m = catalog::load(name, None).model;
-    if m.churn.is_none() {
+    if m.churn().is_none() {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!(
                 "model \"{name}\" is a {} model, not a churn model",
-                m.method.name()
+                m.method().name()
             ),
             Some("Fit a churn model with segment_churn_fit; segment_profile describes clustering models."),
         );
@@ -253,7 +253,7 @@ fn segment_churn_rules(
     ),
 > {
     let m = load_churn(model);
-    let churn = m.churn.as_ref().expect("checked");
+    let churn = m.churn().expect("checked");
     let rules = rules::rules_sql(&m);
     let rows: Vec<_> = churn
         .tree
@@ -288,12 +288,7 @@ fn segment_churn_importance(
 ) -> TableIterator<'static, (name!(feature, String), name!(importance, f64))> {
     let m = load_churn(model);
     let columns = m.columns().names;
-    let imp = m
-        .churn
-        .as_ref()
-        .expect("checked")
-        .tree
-        .importance(columns.len());
+    let imp = m.churn().expect("checked").tree.importance(columns.len());
     let mut rows: Vec<(String, f64)> = columns.into_iter().zip(imp).collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     TableIterator::new(rows)
@@ -304,7 +299,7 @@ fn segment_churn_importance(
 #[pg_extern(stable, parallel_safe)]
 fn segment_churn_tree(model: Option<&str>) -> String {
     let m = load_churn(model);
-    let churn = m.churn.as_ref().expect("checked");
+    let churn = m.churn().expect("checked");
     let columns = m.columns().names;
     let mut out = String::new();
     fn walk(
@@ -389,7 +384,7 @@ fn segment_rules(
         );
     }
     let stored = catalog::load(name, None);
-    if stored.model.churn.is_some() {
+    if stored.model.churn().is_some() {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!("model \"{name}\" is a churn model: its leaves have rules already"),

@@ -108,7 +108,7 @@ fn segment_import_text(
         .get("options")
         .cloned()
         .unwrap_or(Value::Object(Default::default()));
-    let options_ok = match model.method {
+    let options_ok = match model.method() {
         Method::ChurnTree => ChurnOptions::from_json(&options.to_string()).map(|_| ()),
         _ => FitOptions::from_json(&options.to_string()).map(|_| ()),
     };

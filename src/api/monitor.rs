@@ -43,7 +43,7 @@ fn segment_drift(
     let name = require(model, "model");
     let stored = catalog::load(name, None);
     let m = &stored.model;
-    if m.churn.is_some() {
+    if m.churn().is_some() {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!("model \"{name}\" is a churn model"),
@@ -132,7 +132,7 @@ fn segment_refit(
             }));
         }
     };
-    if stored.model.method == Method::ChurnTree {
+    if stored.model.method() == Method::ChurnTree {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!("model \"{name}\" is a churn model"),
@@ -148,7 +148,7 @@ fn segment_refit(
     }
     let rel = source.unwrap_or_else(|| fitted_relation(&stored));
     let features = stored.model.features.iter().cloned().map(Some).collect();
-    let k = (stored.model.method != Method::Dbscan).then_some(stored.model.k() as i32);
+    let k = (stored.model.method() != Method::Dbscan).then_some(stored.model.k() as i32);
     let options = stored.options.clone();
     let rows: Vec<FitRow> = with_notices("segment_refit", move || {
         fit_and_store(rel, features, k, Some(name), options)

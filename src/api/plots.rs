@@ -126,7 +126,7 @@ fn segment_plot(
                 .collect();
             plot::profile(&title, &columns, &labels, &deviations)
         }
-        "tree" => match &m.churn {
+        "tree" => match m.churn() {
             Some(churn) => plot::tree(&title, &churn.tree, &columns),
             None => lacks(
                 name,

@@ -46,7 +46,10 @@ fn segment_create_view(
     }
     // A per-group model's view also shows the grouping column, and takes labels per group.
     let (features, group_by, churn) = match catalog::load_current(name) {
-        Current::One(stored) => (stored.model.features, None, stored.model.churn.is_some()),
+        Current::One(stored) => {
+            let is_churn = stored.model.churn().is_some();
+            (stored.model.features, None, is_churn)
+        }
         Current::Grouped(stored) => {
             let group_by = stored.index.group_by;
             crate::source::check_group_column(&rel, &group_by, &stored.index.features);

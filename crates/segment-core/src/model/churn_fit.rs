@@ -3,7 +3,7 @@
 
 use crate::analysis::profile::Profile;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
 use crate::tree::cart::{self, TreeParams};
@@ -170,16 +170,13 @@ pub fn fit(
     let centres = profile.means.clone();
     let model = SegmentModel {
         format_version: FORMAT_VERSION,
-        method: Method::ChurnTree,
         features,
         categories,
         log: Vec::new(),
         imputer,
         scaler,
         centres,
-        mixture: None,
-        density: None,
-        churn: Some(churn),
+        rule: MethodRule::ChurnTree { churn },
         profile,
     };
     Ok((model, report))

@@ -49,7 +49,6 @@ pub enum Method {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentModel {
     pub format_version: u32,
-    pub method: Method,
     /// Source column names: what `segment_assign` looks up in a row.
     pub features: Vec<String>,
     /// Empty when every feature is numeric; else one entry per feature: None for numeric, the
@@ -66,16 +65,56 @@ pub struct SegmentModel {
     /// One centre per segment, in scaled units (k-means centres, mixture means, member means for
     /// hierarchical and DBSCAN). Segment ids are indexes: 0 is the largest segment at a first fit.
     pub centres: Vec<Vec<f64>>,
-    /// Method gmm: weights and covariances.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mixture: Option<Mixture>,
-    /// Method dbscan: eps and the core points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub density: Option<Density>,
-    /// Method churn_tree: the tree, the label and how leaves read as churn risk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub churn: Option<Churn>,
+    /// The method and what it stores to assign a row beyond the centres: the document's
+    /// `method` key and, for some methods, one more key (`mixture`, `density`, `churn`).
+    #[serde(flatten)]
+    pub rule: MethodRule,
     pub profile: Profile,
+}
+
+/// What each method stores to assign a row, told apart by the document's `method` key. Methods
+/// that assign to the nearest centre store nothing more than the centres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum MethodRule {
+    Kmeans,
+    Hierarchical,
+    MinibatchKmeans,
+    /// Weights and covariances: a row joins the most probable component.
+    Gmm {
+        mixture: Mixture,
+    },
+    /// eps and the core points: a row joins its nearest core point's segment within eps.
+    Dbscan {
+        density: Density,
+    },
+    /// The tree, the label and how leaves read as churn risk: a row's segment is its leaf.
+    ChurnTree {
+        churn: Churn,
+    },
+}
+
+impl MethodRule {
+    pub fn method(&self) -> Method {
+        match self {
+            MethodRule::Kmeans => Method::Kmeans,
+            MethodRule::Hierarchical => Method::Hierarchical,
+            MethodRule::MinibatchKmeans => Method::MinibatchKmeans,
+            MethodRule::Gmm { .. } => Method::Gmm,
+            MethodRule::Dbscan { .. } => Method::Dbscan,
+            MethodRule::ChurnTree { .. } => Method::ChurnTree,
+        }
+    }
+
+    /// The rule of a method that assigns to the nearest centre (no parameters beyond centres).
+    pub fn nearest_centre(method: Method) -> Option<MethodRule> {
+        match method {
+            Method::Kmeans => Some(MethodRule::Kmeans),
+            Method::Hierarchical => Some(MethodRule::Hierarchical),
+            Method::MinibatchKmeans => Some(MethodRule::MinibatchKmeans),
+            Method::Gmm | Method::Dbscan | Method::ChurnTree => None,
+        }
+    }
 }
 
 impl Method {
@@ -94,6 +133,18 @@ impl Method {
 impl SegmentModel {
     pub fn k(&self) -> usize {
         self.centres.len()
+    }
+
+    pub fn method(&self) -> Method {
+        self.rule.method()
+    }
+
+    /// Churn models only: the tree and how its leaves read as churn risk.
+    pub fn churn(&self) -> Option<&Churn> {
+        match &self.rule {
+            MethodRule::ChurnTree { churn } => Some(churn),
+            _ => None,
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -179,21 +230,14 @@ impl SegmentModel {
         if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
             return Err("stored model's centres do not match its features".into());
         }
-        match (&self.churn, self.method) {
-            (Some(c), Method::ChurnTree) => {
-                c.tree.validate(d)?;
-                if c.tree.leaves().len() != k {
+        match &self.rule {
+            MethodRule::ChurnTree { churn } => {
+                churn.tree.validate(d)?;
+                if churn.tree.leaves().len() != k {
                     return Err("stored model's tree leaves do not match its segments".into());
                 }
             }
-            (None, Method::ChurnTree) | (Some(_), _) => {
-                return Err("stored model's method does not match its parameters".into())
-            }
-            (None, _) => {}
-        }
-        match (self.method, &self.mixture, &self.density) {
-            (Method::ChurnTree, None, None) => {}
-            (Method::Gmm, Some(mx), None) => {
+            MethodRule::Gmm { mixture: mx } => {
                 if mx.weights.len() != k
                     || mx.covariances.len() != k
                     || mx
@@ -207,7 +251,7 @@ impl SegmentModel {
                 MixtureRule::new(mx, &self.centres)
                     .map_err(|e| format!("stored model's mixture is invalid: {e}"))?;
             }
-            (Method::Dbscan, None, Some(den)) => {
+            MethodRule::Dbscan { density: den } => {
                 if !(den.eps.is_finite() && den.eps > 0.0)
                     || den.core_points.len() != den.core_labels.len() * d
                     || !finite(&den.core_points)
@@ -216,8 +260,7 @@ impl SegmentModel {
                     return Err("stored model's core points do not match its segments".into());
                 }
             }
-            (Method::Kmeans | Method::Hierarchical | Method::MinibatchKmeans, None, None) => {}
-            _ => return Err("stored model's method does not match its parameters".into()),
+            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {}
         }
         let p = &self.profile;
         if p.sizes.len() != k
@@ -248,12 +291,15 @@ impl SegmentModel {
         permute(&mut p.sizes, new_id);
         permute(&mut p.means, new_id);
         permute(&mut p.medians, new_id);
-        if let Some(mx) = &mut self.mixture {
-            permute(&mut mx.weights, new_id);
-            permute(&mut mx.covariances, new_id);
-        }
-        if let Some(den) = &mut self.density {
-            den.renumber(new_id);
+        match &mut self.rule {
+            MethodRule::Gmm { mixture } => {
+                permute(&mut mixture.weights, new_id);
+                permute(&mut mixture.covariances, new_id);
+            }
+            MethodRule::Dbscan { density } => density.renumber(new_id),
+            // A tree's leaves are its segments: their ids follow the tree, never renumbered.
+            MethodRule::ChurnTree { .. } => {}
+            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {}
         }
     }
 
@@ -282,14 +328,16 @@ impl SegmentModel {
     pub fn assigner(&self) -> Assigner {
         let columns = self.columns();
         let d = columns.width();
-        let rule = match (&self.mixture, &self.density, &self.churn) {
+        let rule = match &self.rule {
             // from_json validated the mixture: the factorization succeeds.
-            (Some(mx), _, _) => Rule::Mixture(
-                MixtureRule::new(mx, &self.centres).expect("a validated mixture factorizes"),
+            MethodRule::Gmm { mixture } => Rule::Mixture(
+                MixtureRule::new(mixture, &self.centres).expect("a validated mixture factorizes"),
             ),
-            (_, Some(den), _) => Rule::Density(den.clone()),
-            (_, _, Some(churn)) => Rule::Tree(Box::new(churn.clone())),
-            _ => Rule::NearestCentre,
+            MethodRule::Dbscan { density } => Rule::Density(density.clone()),
+            MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
+            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {
+                Rule::NearestCentre
+            }
         };
         Assigner {
             rule,
@@ -314,7 +362,6 @@ pub(crate) mod tests {
     pub(crate) fn tiny_model() -> SegmentModel {
         SegmentModel {
             format_version: FORMAT_VERSION,
-            method: Method::Kmeans,
             features: vec!["a".into(), "b".into()],
             categories: vec![],
             log: vec![],
@@ -327,9 +374,7 @@ pub(crate) mod tests {
                 scale: vec![5.0, 1.0],
             },
             centres: vec![vec![-1.0, 0.0], vec![1.0, 0.0]],
-            mixture: None,
-            density: None,
-            churn: None,
+            rule: MethodRule::Kmeans,
             profile: Profile {
                 sizes: vec![2, 2],
                 means: vec![vec![0.0, 0.0], vec![10.0, 0.0]],

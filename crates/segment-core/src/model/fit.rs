@@ -7,7 +7,7 @@ use crate::cluster::dbscan::NOISE;
 use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::{dbscan, gmm, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::options::FitOptions;
 use crate::prep::builder::BuiltMatrix;
 use crate::prep::encoding::column_log_mask;
@@ -296,14 +296,14 @@ pub fn fit_model(
 
     let mut kmeans_result = None;
     let mut ward_labels = None;
-    let (centres, mixture, density) = match options.method {
+    let (centres, rule) = match options.method {
         Method::Kmeans => {
             let fit = kmeans::fit(fit_on, &kmeans_params(options, need_k(k)?, limits), check)?;
             let centres = (0..fit.centres.k())
                 .map(|c| fit.centres.row(c).to_vec())
                 .collect();
             kmeans_result = Some(fit);
-            (centres, None, None)
+            (centres, MethodRule::Kmeans)
         }
         Method::Gmm => {
             let k = need_k(k)?;
@@ -318,14 +318,19 @@ pub fn fit_model(
                 },
                 check,
             )?;
-            (fit.means, Some(fit.mixture), None)
+            (
+                fit.means,
+                MethodRule::Gmm {
+                    mixture: fit.mixture,
+                },
+            )
         }
         Method::Hierarchical => {
             let k = need_k(k)?;
             let labels = ward::ward(fit_on, k, check);
             let centres = label_means(fit_on, &labels, k);
             ward_labels = Some(labels);
-            (centres, None, None)
+            (centres, MethodRule::Hierarchical)
         }
         Method::MinibatchKmeans | Method::ChurnTree => {
             return Err(CoreError::invalid_parameter(format!(
@@ -338,8 +343,9 @@ pub fn fit_model(
             let fit = dbscan::fit(fit_on, eps, options.min_points)?;
             (
                 label_means(fit_on, &fit.labels, fit.k),
-                None,
-                Some(fit.density),
+                MethodRule::Dbscan {
+                    density: fit.density,
+                },
             )
         }
     };
@@ -352,16 +358,13 @@ pub fn fit_model(
         .collect();
     let mut model = SegmentModel {
         format_version: FORMAT_VERSION,
-        method: options.method,
         features,
         categories,
         log,
         imputer,
         scaler,
         centres,
-        mixture,
-        density,
-        churn: None,
+        rule,
         profile: Profile::empty(),
     };
 
@@ -385,7 +388,8 @@ pub fn fit_model(
             .collect();
         metrics::adjusted_rand_index(&dendrogram, &nearest)
     });
-    let log_likelihood = model.mixture.as_ref().map(|_| {
+    let is_mixture = matches!(model.rule, MethodRule::Gmm { .. });
+    let log_likelihood = is_mixture.then(|| {
         let mut out = vec![0.0; k];
         let total: f64 = matrix
             .rows()

@@ -27,7 +27,7 @@ use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::lloyd_step::{self, StepResult};
 use crate::cluster::minibatch;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{Method, SegmentModel, FORMAT_VERSION};
+use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::fit::{order_from_counts, FitReport, Limits};
 use crate::model::options::FitOptions;
 use crate::prep::builder::check_row;
@@ -208,16 +208,13 @@ pub fn fit(
 
     let mut model = SegmentModel {
         format_version: FORMAT_VERSION,
-        method: Method::MinibatchKmeans,
         features,
         categories,
         log: Vec::new(),
         imputer,
         scaler,
         centres: vec![vec![0.0; d]; k],
-        mixture: None,
-        density: None,
-        churn: None,
+        rule: MethodRule::MinibatchKmeans,
         profile: Profile::empty(),
     };
     model.log = model
@@ -230,7 +227,7 @@ pub fn fit(
     let (centres, epochs, converged) = match refinement {
         Refinement::MiniBatch => epochs(scan, &sample, &mut model, tol, k, options, limits, check)?,
         Refinement::Steps(step) => {
-            model.method = Method::Kmeans;
+            model.rule = MethodRule::Kmeans;
             let skeleton = model.clone();
             let driven = lloyd_step::drive(
                 &sample,
@@ -419,7 +416,7 @@ mod tests {
         let data = rows();
         let names = vec!["x".to_string(), "y".to_string()];
         let mut options = FitOptions::from_json(r#"{"sample_rows": 500, "epochs": 3}"#).unwrap();
-        options.method = Method::MinibatchKmeans;
+        options.method = crate::model::document::Method::MinibatchKmeans;
         let mut passes = 0;
         let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
             passes += 1;

@@ -12,7 +12,7 @@ use crate::tree::cart::{self, Condition, Criterion, Tree, TreeParams};
 /// (booleans as `= true`). An empty path (a tree of one leaf) is `true`. The rules describe rows
 /// without NULL features (a NULL makes a condition unknown).
 pub fn rules_sql(model: &SegmentModel) -> Vec<String> {
-    match &model.churn {
+    match model.churn() {
         Some(churn) => tree_rules_sql(&churn.tree, &model.features, &model.categories),
         None => Vec::new(),
     }
