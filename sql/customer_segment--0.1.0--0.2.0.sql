@@ -42,3 +42,18 @@ CREATE FUNCTION "segment_plot"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_plot_wrapper';
+
+-- engine aggregate applies the model's preprocessing in Rust: the step over raw features.
+CREATE FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) RETURNS internal
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_raw_wrapper';
+CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[], preprocessing float8[]) (
+    SFUNC = segment_kmeans_step_add_raw,
+    STYPE = internal,
+    COMBINEFUNC = segment_kmeans_step_combine,
+    SERIALFUNC = segment_kmeans_step_serialize,
+    DESERIALFUNC = segment_kmeans_step_deserialize,
+    FINALFUNC = segment_kmeans_step_result,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[], float8[]) IS
+    'one k-means (Lloyd) step over raw feature arrays put through a model''s preprocessing (log, imputation, scaling; the array a fit with engine aggregate builds): what such fits run once per iteration';

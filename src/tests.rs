@@ -37,8 +37,15 @@ mod tests {
     /// numeric keep every digit (-0 comes back as 0, which compares equal).
     #[pg_test]
     fn pg_test_doubles_survive_jsonb_bit_for_bit() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        // splitmix64: every bit pattern is as likely (no generator crate in the shell).
+        let mut state = 7u64;
+        let mut next_bits = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
         let mut values = vec![
             f64::MAX,
             f64::MIN,
@@ -52,7 +59,7 @@ mod tests {
             -0.0,
         ];
         while values.len() < 5_000 {
-            let x = f64::from_bits(rng.gen::<u64>());
+            let x = f64::from_bits(next_bits());
             if x.is_finite() {
                 values.push(x);
             }

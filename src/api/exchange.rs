@@ -102,6 +102,16 @@ fn segment_import_text(
     let model_doc = doc
         .get("model")
         .unwrap_or_else(|| refuse("the document has no \"model\""));
+    // The export states the model's format beside it: a document whose two disagree was edited
+    // or assembled by hand, and which one to believe cannot be told.
+    let stated = doc.get("format_version");
+    if stated.is_some_and(|v| Some(v) != model_doc.get("format_version")) {
+        refuse(format!(
+            "the document says format version {}, its model {}",
+            stated.expect("some"),
+            model_doc.get("format_version").unwrap_or(&Value::Null)
+        ));
+    }
     let model = SegmentModel::from_json(&model_doc.to_string())
         .unwrap_or_else(|e| refuse(e.message.replace("stored model", "the model")));
     let options = doc

@@ -16,11 +16,12 @@ use segment_core::cluster::kmeans;
 use segment_core::error::CoreResult;
 use segment_core::model::document::{Method, SegmentModel};
 use segment_core::model::fit::FitReport;
-use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model, prepare};
+use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model};
 use segment_core::model::options::{Engine, FitOptions};
 use segment_core::model::streaming;
 use segment_core::model::streaming::Refinement;
 use segment_core::prep::encoding::{column_log_mask, Columns};
+use segment_core::prep::preprocessor::fit_matrix;
 
 /// Clusters the rows of `source` on `features` with the method in the options (k-means by
 /// default; gmm, hierarchical, dbscan) and stores the model as a new version of `name`
@@ -100,7 +101,7 @@ pub fn fit_and_store(
     } else {
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
-        let prepared = prepare(built, &options);
+        let prepared = fit_matrix(built, options.scale);
         let (k, scores) = match (k, options.method) {
             (None, Method::Kmeans) => {
                 let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
@@ -140,10 +141,15 @@ fn fit_streaming(
     options: &FitOptions,
 ) -> (SegmentModel, FitReport) {
     streaming::check_options(options).or_raise();
-    let mut query: Option<String> = None;
+    let mut query: Option<(String, Vec<f64>)> = None;
     let mut by_steps = |model: &SegmentModel, centres: &[f64]| {
-        let q = query.get_or_insert_with(|| kmeans_step::step_query(source, model));
-        Ok(kmeans_step::run_step(q, centres))
+        let (q, prep) = query.get_or_insert_with(|| {
+            (
+                kmeans_step::step_query(source),
+                model.preprocessor().to_floats(),
+            )
+        });
+        Ok(kmeans_step::run_step(q, centres, prep))
     };
     let refinement = if options.engine == Engine::Aggregate {
         if categories.iter().any(Option::is_some) {
@@ -249,7 +255,7 @@ fn segment_choose_k(
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
         let scores = choose_k(
-            &prepare(built, &options),
+            &fit_matrix(built, options.scale),
             k_min as i64,
             k_max as i64,
             &options,

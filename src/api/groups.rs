@@ -14,12 +14,13 @@ use segment_core::analysis::profile::automatic_labels;
 use segment_core::error::{CoreError, ErrorKind};
 use segment_core::model::document::GROUPED;
 use segment_core::model::document::{Method, FORMAT_VERSION};
-use segment_core::model::fit::{auto_k, fit_model, prepare};
+use segment_core::model::fit::{auto_k, fit_model};
 use segment_core::model::groups::{member_name, min_rows, Group, GroupIndex, MAX_GROUPS};
 use segment_core::model::options::FitOptions;
 use segment_core::prep::builder::MatrixBuilder;
 use segment_core::prep::encoding::{column_log_mask, Columns};
 use segment_core::prep::matrix::matrix_bytes;
+use segment_core::prep::preprocessor::fit_matrix;
 use std::collections::HashMap;
 
 /// Reads the source once, routing each row to its group's matrix; fits every group with enough
@@ -126,7 +127,7 @@ pub fn fit_and_store(
         }
         let member = member_name(name, &value);
         catalog::check_fit_name(&member);
-        let prepared = prepare(built, &member_options);
+        let prepared = fit_matrix(built, member_options.scale);
         let (group_k, scores) = match k {
             None if options.method == Method::Kmeans => {
                 let (k, scores) = auto_k(&prepared, &member_options, limits(), &mut interrupt)

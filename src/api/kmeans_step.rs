@@ -1,4 +1,6 @@
-//! The SQL aggregate `segment_kmeans_step(features float8[], centres float8[]) → jsonb`: one Lloyd
+//! The SQL aggregate `segment_kmeans_step(features float8[], centres float8[]) → jsonb` (features
+//! already scaled), and its three-argument form over raw features and a model's preprocessing
+//! (what `engine = aggregate` fits run): one Lloyd
 //! step (see `segment_core::cluster::lloyd_step`) with a combine function and serial / deserial functions,
 //! PARALLEL SAFE, so PostgreSQL's parallel aggregation splits a step across workers and a
 //! distributed PostgreSQL can compute partial steps on every shard. `engine = aggregate` fits
@@ -12,7 +14,7 @@ use pgrx::datum::Internal;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, PgMemoryContexts, PgSqlErrorCode};
 use segment_core::cluster::lloyd_step::{StepResult, StepState};
-use segment_core::model::document::SegmentModel;
+use segment_core::prep::preprocessor::Preprocessor;
 
 /// The aggregate's memory context; outside an aggregate call these functions refuse to run.
 unsafe fn aggregate_context(
@@ -99,6 +101,53 @@ fn segment_kmeans_step_add(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     }
 }
 
+/// Transition of the three-argument form: adds one raw row, preprocessed in Rust by the
+/// preprocessing array (third argument, read with the centres from the first row only).
+#[pg_extern(immutable, parallel_safe, sql = false)]
+fn segment_kmeans_step_add_raw(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    // SAFETY: called by the executor as an aggregate transition function with (internal,
+    // float8[], float8[], float8[]).
+    unsafe {
+        let context = aggregate_context(fcinfo, "segment_kmeans_step_add_raw");
+        // Borrowed, not copied: this runs once per row.
+        let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
+            .then(|| {
+                pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
+            })
+            .flatten();
+        let state = match state_arg(fcinfo, 0) {
+            Some(s) => s,
+            None => {
+                if features.is_none() {
+                    return Internal::from(None);
+                }
+                let not_null = |n: usize, what: &str| {
+                    floats(fcinfo, n)
+                        .unwrap_or_else(|| {
+                            raise(
+                                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                                format!("segment_kmeans_step: {what} must not be NULL"),
+                                None,
+                            )
+                        })
+                        .into_iter()
+                        .map(|c| c.unwrap_or(f64::NAN))
+                        .collect::<Vec<f64>>()
+                };
+                let centres = not_null(2, "centres");
+                let prep = Preprocessor::from_floats(&not_null(3, "preprocessing")).or_raise();
+                let state = StepState::with_preprocessor(&centres, prep).or_raise();
+                let kept = keep(context, state).unwrap().expect("just kept");
+                &mut *kept.cast_mut_ptr::<StepState>()
+            }
+        };
+        if let Some(features) = features {
+            state.add_raw(features.iter()).or_raise();
+        }
+        pointer(state)
+    }
+}
+
 /// Combine: merges two partial states (from parallel workers or shards).
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_combine(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
@@ -156,6 +205,8 @@ pgrx::extension_sql!(
     r#"
 CREATE FUNCTION segment_kmeans_step_add(internal, float8[], float8[]) RETURNS internal
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_wrapper';
+CREATE FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) RETURNS internal
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_raw_wrapper';
 CREATE FUNCTION segment_kmeans_step_combine(internal, internal) RETURNS internal
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_combine_wrapper';
 CREATE FUNCTION segment_kmeans_step_serialize(internal) RETURNS bytea
@@ -173,12 +224,24 @@ CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[]) (
     FINALFUNC = segment_kmeans_step_result,
     PARALLEL = SAFE
 );
+CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[], preprocessing float8[]) (
+    SFUNC = segment_kmeans_step_add_raw,
+    STYPE = internal,
+    COMBINEFUNC = segment_kmeans_step_combine,
+    SERIALFUNC = segment_kmeans_step_serialize,
+    DESERIALFUNC = segment_kmeans_step_deserialize,
+    FINALFUNC = segment_kmeans_step_result,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[], float8[]) IS
+    'one k-means (Lloyd) step over raw feature arrays put through a model''s preprocessing (log, imputation, scaling; the array a fit with engine aggregate builds): what such fits run once per iteration';
 COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[]) IS
     'one k-means (Lloyd) step: rows, inertia, counts and the next centres, from scaled feature arrays and the current centres (k x d values)';
 "#,
     name = "segment_kmeans_step_aggregate",
     requires = [
         segment_kmeans_step_add,
+        segment_kmeans_step_add_raw,
         segment_kmeans_step_combine,
         segment_kmeans_step_serialize,
         segment_kmeans_step_deserialize,
@@ -186,58 +249,30 @@ COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[]) IS
     ]
 );
 
-/// A float8 as a SQL literal that reads back to the same bits.
-fn literal(v: f64) -> String {
-    format!("'{v:?}'::float8")
-}
-
-/// The query of one step for a model's preprocessing over `source`: each feature through
-/// log(1 + x) (where the model says), mean imputation, and the scaler, in SQL; rows with a NULL
-/// feature left out when the model skips them (with impute error the summary pass has already
-/// refused them). `$1` is the centres.
-pub fn step_query(source: &crate::source::Source, model: &SegmentModel) -> String {
-    let log = model.log_mask();
-    let fill = model.imputer.fill_values();
+/// The query of one step over `source`: the raw feature columns, the centres (`$1`) and the
+/// model's preprocessing (`$2`, `Preprocessor::to_floats`), which the aggregate applies to every
+/// row in Rust (log, imputation, scaling, rows skipped for a NULL) exactly as assign does.
+pub fn step_query(source: &crate::source::Source) -> String {
     let columns: Vec<String> = source
         .features
         .iter()
-        .enumerate()
-        .map(|(j, f)| {
-            let mut e = format!("{}::float8", pgrx::spi::quote_identifier(f));
-            if log[j] {
-                e = format!("ln(1 + {e})");
-            }
-            if let Some(fill) = fill {
-                e = format!("coalesce({e}, {})", literal(fill[j]));
-            }
-            format!(
-                "(({e} - {}) * {})",
-                literal(model.scaler.offset[j]),
-                literal(1.0 / model.scaler.scale[j])
-            )
-        })
+        .map(|f| format!("{}::float8", pgrx::spi::quote_identifier(f)))
         .collect();
-    let skip_nulls = if fill.is_none() {
-        let conditions: Vec<String> = source
-            .features
-            .iter()
-            .map(|f| format!("{} IS NOT NULL", pgrx::spi::quote_identifier(f)))
-            .collect();
-        format!(" WHERE {}", conditions.join(" AND "))
-    } else {
-        String::new()
-    };
     format!(
-        "SELECT {}.segment_kmeans_step(ARRAY[{}], $1)::text FROM {}{skip_nulls}",
+        "SELECT {}.segment_kmeans_step(ARRAY[{}], $1, $2)::text FROM {}",
         catalog::schema(),
         columns.join(", "),
         source.sql_name
     )
 }
 
-/// Runs one step's query with `centres`.
-pub fn run_step(query: &str, centres: &[f64]) -> StepResult {
-    let text = select_text(query, &[DatumWithOid::from(centres.to_vec())]).unwrap_or_else(|| {
+/// Runs one step's query with `centres` and the preprocessing array.
+pub fn run_step(query: &str, centres: &[f64], preprocessing: &[f64]) -> StepResult {
+    let args = [
+        DatumWithOid::from(centres.to_vec()),
+        DatumWithOid::from(preprocessing.to_vec()),
+    ];
+    let text = select_text(query, &args).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
             "a k-means step over the source found no rows",

@@ -8,12 +8,11 @@ use crate::source;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use segment_core::analysis::profile::automatic_labels;
 use segment_core::cluster::dbscan::NOISE;
 use segment_core::plot;
 use segment_core::prep::matrix::fill_nan;
+use segment_core::prep::reservoir::Reservoir;
 
 /// Rows drawn in a scatter: enough to see the shapes, few enough for a light document.
 const SCATTER_ROWS: usize = 2000;
@@ -52,24 +51,17 @@ fn segment_plot(
             let src = source_for(&stored, source);
             let assigner = m.assigner();
             let d = columns.len();
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(stored.options.seed);
-            let (mut rows, mut segments) = (Vec::new(), Vec::new());
-            let (mut row, mut scratch, mut seen) = (vec![0.0; d], vec![0.0; m.k()], 0usize);
+            let mut sample = Reservoir::new(SCATTER_ROWS, d, stored.options.seed);
+            let mut segments = Vec::new();
+            let (mut row, mut scratch) = (vec![0.0; d], vec![0.0; m.k()]);
             source::for_each_row(&src, &m.categories, |values| {
                 fill_nan(&mut row, values);
                 if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
                     let segment = (label != NOISE).then_some(label);
-                    seen += 1;
-                    // Reservoir sample: every row kept with probability SCATTER_ROWS / seen.
-                    if segments.len() < SCATTER_ROWS {
-                        rows.extend_from_slice(&row);
-                        segments.push(segment);
-                    } else {
-                        let at = rng.gen_range(0..seen);
-                        if at < SCATTER_ROWS {
-                            rows[at * d..(at + 1) * d].copy_from_slice(&row);
-                            segments[at] = segment;
-                        }
+                    match sample.push(&row) {
+                        Some(at) if at == segments.len() => segments.push(segment),
+                        Some(at) => segments[at] = segment,
+                        None => {}
                     }
                 }
                 Ok(())
@@ -78,8 +70,8 @@ fn segment_plot(
             if segments.is_empty() {
                 lacks(name, "has no rows to draw in this source", "Pass a source with rows.");
             }
-            let title = format!("{title}, {} of {seen} rows", segments.len());
-            plot::scatter(&title, &rows, d, &segments, &labels)
+            let title = format!("{title}, {} of {} rows", segments.len(), sample.seen());
+            plot::scatter(&title, &sample.into_rows(), d, &segments, &labels)
         }
         "elbow" => {
             let metrics = select_text(

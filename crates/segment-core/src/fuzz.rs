@@ -6,9 +6,10 @@
 use crate::analysis::profile::automatic_labels;
 use crate::model::document::Method;
 use crate::model::document::SegmentModel;
-use crate::model::fit::{fit_model, prepare, Limits};
+use crate::model::fit::{fit_model, Limits};
 use crate::model::options::FitOptions;
 use crate::prep::builder::MatrixBuilder;
+use crate::prep::preprocessor::fit_matrix;
 use crate::prep::scaling::ImputeMethod;
 use crate::tree::churn::ChurnOptions;
 use crate::value::rfm::RfmOptions;
@@ -118,7 +119,7 @@ fn valid_documents() -> &'static Vec<Value> {
                 ..FitOptions::default()
             };
             let (model, _) = fit_model(
-                prepare(build(), &options),
+                fit_matrix(build(), options.scale),
                 features.clone(),
                 vec![],
                 k,

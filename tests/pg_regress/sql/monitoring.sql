@@ -67,6 +67,8 @@ SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{model,forma
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{customer_segment_export}', '2'), 'bad');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{format_version}', '2'), 'bad');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{labels}', '{"7": "x"}'), 'bad');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{options}', '{"n_init": 0}'), 'bad');

@@ -5,8 +5,8 @@
 use crate::cluster::dbscan::Density;
 use crate::cluster::gmm::MixtureRule;
 use crate::cluster::kmeans::Centres;
-use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::prep::scaling::{check_log_input, Imputer, Scaler};
+use crate::error::{CoreError, CoreResult};
+use crate::prep::preprocessor::Preprocessor;
 use crate::tree::churn::Churn;
 
 /// How a prepared row finds its segment.
@@ -23,26 +23,27 @@ pub(crate) enum Rule {
 pub struct Assigner {
     pub(crate) rule: Rule,
     pub(crate) centres: Centres,
-    pub(crate) log: Vec<bool>,
-    pub(crate) offset: Vec<f64>,
-    pub(crate) inverse_scale: Vec<f64>,
-    pub(crate) imputer: Imputer,
+    /// Log, imputation and scaling of a raw row (it names the matrix columns in messages).
+    pub(crate) prep: Preprocessor,
     pub(crate) features: Vec<String>,
     pub(crate) categories: Vec<Option<Vec<String>>>,
     /// First matrix column of each feature.
     pub(crate) offsets: Vec<usize>,
-    /// Matrix column names (for messages).
-    pub(crate) columns: Vec<String>,
 }
 
 impl Assigner {
     /// Width of a raw row: one value per matrix column.
     pub fn n_columns(&self) -> usize {
-        self.columns.len()
+        self.prep.width()
     }
 
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        self.prep.columns()
+    }
+
+    /// The model's preprocessing.
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.prep
     }
 
     /// The one-hot values of feature `j`, None when it is numeric.
@@ -68,32 +69,9 @@ impl Assigner {
         &self.features
     }
 
-    /// Turns raw feature values (NaN for NULL) into the model's scaled space in place: log
-    /// features, imputation, scaling. `Ok(false)` when a NULL is skipped (no segment).
     #[inline]
     fn prepare_row(&self, row: &mut [f64]) -> CoreResult<bool> {
-        for (j, v) in row.iter_mut().enumerate() {
-            if self.log[j] && !v.is_nan() {
-                check_log_input(&self.columns[j], *v)?;
-                *v = v.ln_1p();
-            }
-            if v.is_nan() {
-                match &self.imputer {
-                    Imputer::Skip => return Ok(false),
-                    Imputer::Mean { means } => *v = means[j],
-                    Imputer::Median { medians } => *v = medians[j],
-                    Imputer::Error => return Err(CoreError::new(
-                        ErrorKind::NullValue,
-                        format!("feature \"{}\" is NULL", self.columns[j]),
-                    )
-                    .with_hint(
-                        "The model was fitted with impute = error: NULL features are not allowed.",
-                    )),
-                }
-            }
-        }
-        Scaler::apply(&self.offset, &self.inverse_scale, row);
-        Ok(true)
+        self.prep.apply(row)
     }
 
     /// The segment of one row. `row` holds the raw feature values with NaN for NULL and is

@@ -8,6 +8,7 @@ use crate::cluster::kmeans::Centres;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::assigner::{Assigner, Rule};
 use crate::prep::encoding::{column_log_mask, Columns};
+use crate::prep::preprocessor::Preprocessor;
 use crate::prep::scaling::{undo_log, Imputer, Scaler};
 use crate::tree::churn::Churn;
 use serde::{Deserialize, Serialize};
@@ -324,6 +325,16 @@ impl SegmentModel {
             .collect()
     }
 
+    /// The preprocessing every row goes through before the method's rule.
+    pub fn preprocessor(&self) -> Preprocessor {
+        Preprocessor::new(
+            self.log_mask(),
+            self.imputer.clone(),
+            &self.scaler,
+            self.columns().names,
+        )
+    }
+
     /// What `segment_assign` evaluates per row, laid out for speed.
     pub fn assigner(&self) -> Assigner {
         let columns = self.columns();
@@ -342,14 +353,10 @@ impl SegmentModel {
         Assigner {
             rule,
             centres: Centres::new(self.centres.concat(), d),
-            log: self.log_mask(),
-            offset: self.scaler.offset.clone(),
-            inverse_scale: self.scaler.inverse_scale(),
-            imputer: self.imputer.clone(),
+            prep: self.preprocessor(),
             features: self.features.clone(),
             categories: self.categories.clone(),
             offsets: columns.offsets,
-            columns: columns.names,
         }
     }
 }

@@ -9,10 +9,9 @@ use crate::cluster::{dbscan, gmm, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::options::FitOptions;
-use crate::prep::builder::BuiltMatrix;
 use crate::prep::encoding::column_log_mask;
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::{Imputer, Scaler};
+use crate::prep::preprocessor::Prepared;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -48,32 +47,6 @@ pub struct FitReport {
     /// and the nearest-centre segments `segment_assign` gives them (Ward segments are not
     /// Voronoi cells, so the two differ).
     pub centre_agreement: Option<f64>,
-}
-
-/// The training matrix once scaled, with what is needed to rebuild rows at assign time.
-pub struct Prepared {
-    /// Scaled in place: a fit holds one copy of the data.
-    pub matrix: FeatureMatrix,
-    pub scaler: Scaler,
-    pub imputer: Imputer,
-    pub rows_skipped: u64,
-}
-
-/// Learns the scaling from the rows and applies it.
-pub fn prepare(built: BuiltMatrix, options: &FitOptions) -> Prepared {
-    let BuiltMatrix {
-        mut matrix,
-        imputer,
-        rows_skipped,
-    } = built;
-    let scaler = Scaler::fit(options.scale, &matrix);
-    scaler.transform(&mut matrix);
-    Prepared {
-        matrix,
-        scaler,
-        imputer,
-        rows_skipped,
-    }
 }
 
 fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
@@ -472,7 +445,8 @@ pub fn fit_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prep::builder::MatrixBuilder;
+    use crate::prep::builder::{BuiltMatrix, MatrixBuilder};
+    use crate::prep::preprocessor::fit_matrix;
     use crate::prep::scaling::ImputeMethod;
 
     fn built(rows: &[[f64; 2]]) -> BuiltMatrix {
@@ -499,7 +473,7 @@ mod tests {
             }
         }
         let scores = choose_k(
-            &prepare(built(&rows), &FitOptions::default()),
+            &fit_matrix(built(&rows), FitOptions::default().scale),
             2,
             6,
             &FitOptions::default(),
@@ -532,7 +506,7 @@ mod tests {
         }
         let options = FitOptions::default();
         let (k, scores) = auto_k(
-            &prepare(built(&rows), &options),
+            &fit_matrix(built(&rows), options.scale),
             &options,
             LIMITS,
             &mut || {},
@@ -542,11 +516,16 @@ mod tests {
         // 12 rows: k_max 10 stays; with 5 rows it would be lowered to 4.
         assert_eq!(scores.last().unwrap().k, 10);
         let few = &rows[..5];
-        let (_, scores) =
-            auto_k(&prepare(built(few), &options), &options, LIMITS, &mut || {}).unwrap();
+        let (_, scores) = auto_k(
+            &fit_matrix(built(few), options.scale),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!(scores.last().unwrap().k, 4);
         let e = auto_k(
-            &prepare(built(&rows[..2]), &options),
+            &fit_matrix(built(&rows[..2]), options.scale),
             &options,
             LIMITS,
             &mut || {},
@@ -566,7 +545,7 @@ mod tests {
         for r in &rows {
             b.push(&[Some(r[0]), Some(r[1])]).unwrap();
         }
-        let prepared = prepare(b.finish().unwrap(), &options);
+        let prepared = fit_matrix(b.finish().unwrap(), options.scale);
         let (model, _) = fit_model(
             prepared,
             vec!["x".into(), "y".into()],
@@ -602,7 +581,7 @@ mod tests {
         let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
         for (lo, hi) in [(1, 3), (3, 2), (2, 60)] {
             let e = choose_k(
-                &prepare(built(&rows), &FitOptions::default()),
+                &fit_matrix(built(&rows), FitOptions::default().scale),
                 lo,
                 hi,
                 &FitOptions::default(),
@@ -617,7 +596,7 @@ mod tests {
             );
         }
         let e = choose_k(
-            &prepare(built(&rows), &FitOptions::default()),
+            &fit_matrix(built(&rows), FitOptions::default().scale),
             2,
             4,
             &FitOptions::default(),
@@ -639,7 +618,7 @@ mod tests {
             [12.0, 100.0],
         ];
         let (model, report) = fit_model(
-            prepare(built(&rows), &FitOptions::default()),
+            fit_matrix(built(&rows), FitOptions::default().scale),
             vec!["x".into(), "y".into()],
             vec![],
             Some(2),

@@ -32,11 +32,10 @@ use crate::model::fit::{order_from_counts, FitReport, Limits};
 use crate::model::options::FitOptions;
 use crate::prep::builder::check_row;
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
+use crate::prep::preprocessor::Moments;
+use crate::prep::reservoir::Reservoir;
 use crate::prep::scaling::undo_log;
-use crate::prep::scaling::{ImputeMethod, ScaleMethod};
-use crate::prep::scaling::{Imputer, Scaler};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use crate::prep::scaling::ImputeMethod;
 
 /// Rows of the summary pass's reservoir when `sample_rows` is not given.
 pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
@@ -45,40 +44,9 @@ pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
 pub type Scan<'a> =
     dyn FnMut(&mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>) -> CoreResult<()> + 'a;
 
-/// Running per-column statistics of non-NULL values.
-#[derive(Clone, Default)]
-struct ColumnStats {
-    count: u64,
-    mean: f64,
-    m2: f64,
-    min: f64,
-    max: f64,
-}
-
-impl ColumnStats {
-    fn push(&mut self, x: f64) {
-        if self.count == 0 {
-            self.min = x;
-            self.max = x;
-        }
-        self.count += 1;
-        let delta = x - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (x - self.mean);
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-    }
-}
-
 /// Checks what the streaming fit supports before any row is read.
 pub fn check_options(options: &FitOptions) -> CoreResult<()> {
-    if options.scale == ScaleMethod::Robust || options.impute == ImputeMethod::Median {
-        return Err(CoreError::invalid_parameter(
-            "method minibatch_kmeans streams the rows: it cannot take medians (scale robust, impute median)",
-        )
-        .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
-    }
-    Ok(())
+    Moments::supports(options.impute, options.scale)
 }
 
 /// How the centres are found between the summary pass and the final pass.
@@ -122,11 +90,10 @@ pub fn fit(
     }
 
     // 1. Summary pass.
-    let mut stats = vec![ColumnStats::default(); d];
+    let mut moments = Moments::new(d);
     let mut rows_used = 0u64;
     let mut rows_skipped = 0u64;
-    let mut sample: Vec<f64> = Vec::new();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
+    let mut sample = Reservoir::new(cap, d, options.seed);
     let mut raw = vec![0.0; d];
     scan(&mut |values| {
         let has_null = check_row(columns, log, options.impute, values)?;
@@ -140,60 +107,22 @@ pub fn fit(
                 Some(x) => *x,
                 None => f64::NAN,
             };
-            if !raw[j].is_nan() {
-                stats[j].push(raw[j]);
-            }
         }
+        moments.push(&raw);
         rows_used += 1;
-        // Reservoir sampling (Algorithm R): every row kept with probability cap / rows so far.
-        if sample.len() < cap * d {
-            sample.extend_from_slice(&raw);
-        } else {
-            let at = rng.gen_range(0..rows_used) as usize;
-            if at < cap {
-                sample[at * d..(at + 1) * d].copy_from_slice(&raw);
-            }
-        }
+        sample.push(&raw);
         Ok(())
     })?;
     kmeans::check_k(k, rows_used as usize)?;
-    if let Some(j) = (0..d).find(|&j| stats[j].count == 0) {
+    if let Some(j) = moments.empty_column() {
         return Err(CoreError::new(
             ErrorKind::InsufficientData,
             format!("feature column \"{}\" is NULL in every row", columns[j]),
         )
         .with_hint("Remove the column from the features array."));
     }
-    let imputer = match options.impute {
-        ImputeMethod::Skip => Imputer::Skip,
-        ImputeMethod::Error => Imputer::Error,
-        _ => Imputer::Mean {
-            means: stats.iter().map(|s| s.mean).collect(),
-        },
-    };
-    // Imputed values sit on the mean: they add rows to the spread's denominator, nothing to
-    // its numerator, as when the in-memory path scales the imputed matrix.
-    let non_zero = |s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 };
-    let (offset, scale) = match options.scale {
-        ScaleMethod::Zscore => (
-            stats.iter().map(|s| s.mean).collect(),
-            stats
-                .iter()
-                .map(|s| non_zero((s.m2 / rows_used as f64).sqrt()))
-                .collect(),
-        ),
-        ScaleMethod::Minmax => (
-            stats.iter().map(|s| s.min).collect(),
-            stats.iter().map(|s| non_zero(s.max - s.min)).collect(),
-        ),
-        _ => (vec![0.0; d], vec![1.0; d]),
-    };
-    let scaler = Scaler {
-        method: options.scale,
-        offset,
-        scale,
-    };
-    let mut sample = FeatureMatrix::from_rows(sample, d);
+    let (imputer, scaler) = moments.finish(options.impute, options.scale)?;
+    let mut sample = FeatureMatrix::from_rows(sample.into_rows(), d);
     if let Some(fill) = imputer.fill_values() {
         for row in sample.as_mut_slice().chunks_exact_mut(d) {
             for (x, m) in row.iter_mut().zip(fill) {
@@ -223,7 +152,7 @@ pub fn fit(
         .filter(|f| options.log.contains(f))
         .cloned()
         .collect();
-    let tol = options.tol * scaled_mean_variance(&stats, &model.scaler, rows_used);
+    let tol = options.tol * moments.scaled_mean_variance(&model.scaler);
     let (centres, epochs, converged) = match refinement {
         Refinement::MiniBatch => epochs(scan, &sample, &mut model, tol, k, options, limits, check)?,
         Refinement::Steps(step) => {
@@ -377,22 +306,13 @@ fn epochs(
     Ok((centres, epochs, converged))
 }
 
-/// Mean variance of the scaled columns (the k-means tolerance's unit).
-fn scaled_mean_variance(stats: &[ColumnStats], scaler: &Scaler, rows: u64) -> f64 {
-    let d = stats.len();
-    stats
-        .iter()
-        .zip(&scaler.scale)
-        .map(|(s, sc)| s.m2 / rows.max(1) as f64 / (sc * sc))
-        .sum::<f64>()
-        / d as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fit::{fit_model, prepare};
+    use crate::model::fit::fit_model;
     use crate::prep::builder::MatrixBuilder;
+    use crate::prep::preprocessor::fit_matrix;
+    use crate::prep::scaling::ScaleMethod;
 
     const LIMITS: Limits = Limits {
         threads: 1,
@@ -450,7 +370,7 @@ mod tests {
         }
         let kopts = FitOptions::default();
         let (full, full_report) = fit_model(
-            prepare(b.finish().unwrap(), &kopts),
+            fit_matrix(b.finish().unwrap(), kopts.scale),
             names,
             vec![],
             Some(3),

@@ -5,4 +5,6 @@
 pub mod builder;
 pub mod encoding;
 pub mod matrix;
+pub mod preprocessor;
+pub mod reservoir;
 pub mod scaling;
