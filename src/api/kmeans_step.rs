@@ -60,6 +60,53 @@ unsafe fn floats(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<Vec<Optio
     Vec::<Option<f64>>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n), false)
 }
 
+/// One call of a transition function: the row's features (borrowed, not copied: this runs once
+/// per row), the state (made by `start` from the first row with features, in the aggregate's
+/// memory context), then `add`. A NULL features array leaves the state as it is.
+///
+/// # Safety
+/// `fcinfo` is an aggregate transition call with (internal, float8[], ...).
+unsafe fn transition(
+    fcinfo: pg_sys::FunctionCallInfo,
+    function: &str,
+    start: impl FnOnce(usize) -> StepState,
+    add: impl FnOnce(&mut StepState, pgrx::Array<f64>) -> segment_core::error::CoreResult<bool>,
+) -> Internal {
+    let context = aggregate_context(fcinfo, function);
+    let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
+        .then(|| {
+            pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
+        })
+        .flatten();
+    let state = match (state_arg(fcinfo, 0), &features) {
+        (Some(s), _) => s,
+        (None, None) => return Internal::from(None),
+        (None, Some(f)) => {
+            let kept = keep(context, start(f.len())).unwrap().expect("just kept");
+            &mut *kept.cast_mut_ptr::<StepState>()
+        }
+    };
+    if let Some(features) = features {
+        add(state, features).or_raise();
+    }
+    pointer(state)
+}
+
+/// A float8[] argument that must be there (read once, with the first row), NULL elements as NaN.
+unsafe fn required_floats(fcinfo: pg_sys::FunctionCallInfo, n: usize, what: &str) -> Vec<f64> {
+    floats(fcinfo, n)
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("segment_kmeans_step: {what} must not be NULL"),
+                None,
+            )
+        })
+        .into_iter()
+        .map(|c| c.unwrap_or(f64::NAN))
+        .collect()
+}
+
 /// Transition: adds one row. A row that is NULL or has a NULL feature is left out (filter them
 /// in WHERE to count them); the centres are read from the first row only.
 #[pg_extern(immutable, parallel_safe, sql = false)]
@@ -67,37 +114,12 @@ fn segment_kmeans_step_add(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     // SAFETY: called by the executor as an aggregate transition function with (internal,
     // float8[], float8[]).
     unsafe {
-        let context = aggregate_context(fcinfo, "segment_kmeans_step_add");
-        // Borrowed, not copied: this runs once per row.
-        let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
-            .then(|| {
-                pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
-            })
-            .flatten();
-        let state = match state_arg(fcinfo, 0) {
-            Some(s) => s,
-            None => {
-                let Some(features) = &features else {
-                    return Internal::from(None);
-                };
-                let centres = floats(fcinfo, 2).unwrap_or_else(|| {
-                    raise(
-                        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                        "segment_kmeans_step: centres must not be NULL",
-                        None,
-                    )
-                });
-                let centres: Vec<f64> =
-                    centres.into_iter().map(|c| c.unwrap_or(f64::NAN)).collect();
-                let state = StepState::new(&centres, features.len()).or_raise();
-                let kept = keep(context, state).unwrap().expect("just kept");
-                &mut *kept.cast_mut_ptr::<StepState>()
-            }
-        };
-        if let Some(features) = features {
-            state.add_values(features.iter()).or_raise();
-        }
-        pointer(state)
+        transition(
+            fcinfo,
+            "segment_kmeans_step_add",
+            |d| StepState::new(&required_floats(fcinfo, 2, "centres"), d).or_raise(),
+            |state, features| state.add_values(features.iter()),
+        )
     }
 }
 
@@ -108,43 +130,17 @@ fn segment_kmeans_step_add_raw(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     // SAFETY: called by the executor as an aggregate transition function with (internal,
     // float8[], float8[], float8[]).
     unsafe {
-        let context = aggregate_context(fcinfo, "segment_kmeans_step_add_raw");
-        // Borrowed, not copied: this runs once per row.
-        let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
-            .then(|| {
-                pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
-            })
-            .flatten();
-        let state = match state_arg(fcinfo, 0) {
-            Some(s) => s,
-            None => {
-                if features.is_none() {
-                    return Internal::from(None);
-                }
-                let not_null = |n: usize, what: &str| {
-                    floats(fcinfo, n)
-                        .unwrap_or_else(|| {
-                            raise(
-                                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                                format!("segment_kmeans_step: {what} must not be NULL"),
-                                None,
-                            )
-                        })
-                        .into_iter()
-                        .map(|c| c.unwrap_or(f64::NAN))
-                        .collect::<Vec<f64>>()
-                };
-                let centres = not_null(2, "centres");
-                let prep = Preprocessor::from_floats(&not_null(3, "preprocessing")).or_raise();
-                let state = StepState::with_preprocessor(&centres, prep).or_raise();
-                let kept = keep(context, state).unwrap().expect("just kept");
-                &mut *kept.cast_mut_ptr::<StepState>()
-            }
-        };
-        if let Some(features) = features {
-            state.add_raw(features.iter()).or_raise();
-        }
-        pointer(state)
+        transition(
+            fcinfo,
+            "segment_kmeans_step_add_raw",
+            |_| {
+                let centres = required_floats(fcinfo, 2, "centres");
+                let prep = required_floats(fcinfo, 3, "preprocessing");
+                let prep = Preprocessor::from_floats(&prep).or_raise();
+                StepState::with_preprocessor(&centres, prep).or_raise()
+            },
+            |state, features| state.add_raw(features.iter()),
+        )
     }
 }
 
