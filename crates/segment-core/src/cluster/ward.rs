@@ -6,6 +6,7 @@
 //! algorithm below runs in O(m²·d) time and O(m·d) memory, and gives the same dendrogram.
 
 use crate::prep::matrix::FeatureMatrix;
+use serde::{Deserialize, Serialize};
 
 /// Cuts the Ward dendrogram of the rows of `x` into `k` clusters; returns a label per row
 /// (`0..k`, numbered by first row). Calls `check` now and then (it may not return).
@@ -92,6 +93,98 @@ pub fn ward(x: &FeatureMatrix, k: usize, check: &mut dyn FnMut()) -> Vec<u32> {
             id[r]
         })
         .collect()
+}
+
+/// What a Ward model keeps to assign a row: the fitted sample with each point's dendrogram
+/// segment. A row joins the segment of its nearest sample point, so every fitted row gets the
+/// segment the dendrogram gave it (nearest centres would not: Ward's clusters are not Voronoi
+/// cells), and a new row the segment of the fitted rows it is closest to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WardSample {
+    /// Sample points, row-major in scaled units, sorted by their first coordinate (so a search
+    /// measures only the points that can be nearer on that axis).
+    pub points: Vec<f64>,
+    /// The dendrogram segment of each point.
+    pub labels: Vec<u32>,
+}
+
+impl WardSample {
+    pub fn new(x: &FeatureMatrix, labels: &[u32]) -> WardSample {
+        let mut order: Vec<usize> = (0..x.n_rows()).collect();
+        order.sort_by(|&a, &b| x.row(a)[0].total_cmp(&x.row(b)[0]).then(a.cmp(&b)));
+        WardSample {
+            points: order
+                .iter()
+                .flat_map(|&i| x.row(i).iter().copied())
+                .collect(),
+            labels: order.iter().map(|&i| labels[i]).collect(),
+        }
+    }
+
+    /// The segment of the nearest sample point (exact; the first such point on a tie). The
+    /// search walks out from `x[0]`'s place on the first axis, nearer gap first, and stops when
+    /// the gap on that axis alone is farther than the best point found.
+    pub fn classify(&self, x: &[f64]) -> u32 {
+        let d = x.len();
+        let n = self.labels.len();
+        let first = |i: usize| self.points[i * d];
+        let d2 = |i: usize| -> f64 {
+            self.points[i * d..(i + 1) * d]
+                .iter()
+                .zip(x)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum()
+        };
+        let start = self.points_before(x[0], n, d);
+        let (mut left, mut right) = (start, start); // candidates: left - 1 and right
+        let mut best = (f64::INFINITY, usize::MAX);
+        loop {
+            let gap_left = (left > 0).then(|| x[0] - first(left - 1));
+            let gap_right = (right < n).then(|| first(right) - x[0]);
+            let (i, gap) = match (gap_left, gap_right) {
+                (Some(l), Some(r)) if l <= r => (left - 1, l),
+                (_, Some(r)) => (right, r),
+                (Some(l), None) => (left - 1, l),
+                (None, None) => break,
+            };
+            if gap * gap > best.0 {
+                break;
+            }
+            if i < left {
+                left -= 1;
+            } else {
+                right += 1;
+            }
+            let dist = d2(i);
+            // The first point measured is taken whatever its distance: a row far outside
+            // (an infinite distance) still gets a segment.
+            if best.1 == usize::MAX || dist < best.0 || (dist == best.0 && i < best.1) {
+                best = (dist, i);
+            }
+        }
+        self.labels[best.1]
+    }
+
+    /// Points whose first coordinate is below `x0`.
+    fn points_before(&self, x0: f64, n: usize, d: usize) -> usize {
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.points[mid * d] < x0 {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Gives segment i the id `new_id[i]`.
+    pub fn renumber(&mut self, new_id: &[u32]) {
+        for l in &mut self.labels {
+            *l = new_id[*l as usize];
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +279,38 @@ mod tests {
             for k in [1, 2, 3, 5, 8] {
                 assert_eq!(ward(&x, k, &mut || {}), naive(&x, k), "m {m} k {k}");
             }
+        }
+    }
+
+    /// The nearest-point search with its pruning gives what a plain scan over every point gives,
+    /// and every sample point gets its own label back.
+    #[test]
+    fn nearest_point_search_equals_a_full_scan() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        let (n, d) = (400, 3);
+        let data: Vec<f64> = (0..n * d).map(|_| rng.gen_range(-5.0..5.0)).collect();
+        let x = FeatureMatrix::from_rows(data, d);
+        let labels: Vec<u32> = (0..n as u32).map(|i| i % 7).collect();
+        let sample = WardSample::new(&x, &labels);
+        for (row, &label) in x.rows().zip(&labels) {
+            assert_eq!(sample.classify(row), label);
+        }
+        for _ in 0..2000 {
+            let q: Vec<f64> = (0..d).map(|_| rng.gen_range(-7.0..7.0)).collect();
+            let scan = (0..n)
+                .map(|i| {
+                    let dist: f64 = x
+                        .row(i)
+                        .iter()
+                        .zip(&q)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum();
+                    (dist, i)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap();
+            assert_eq!(sample.classify(&q), labels[scan.1]);
         }
     }
 }

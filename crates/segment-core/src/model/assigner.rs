@@ -5,6 +5,7 @@
 use crate::cluster::dbscan::Density;
 use crate::cluster::gmm::MixtureRule;
 use crate::cluster::kmeans::Centres;
+use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult};
 use crate::prep::preprocessor::Preprocessor;
 use crate::tree::churn::Churn;
@@ -13,6 +14,8 @@ use crate::tree::churn::Churn;
 #[derive(Debug, Clone)]
 pub(crate) enum Rule {
     NearestCentre,
+    /// Ward: the segment of the nearest fitted sample point.
+    NearestPoint(WardSample),
     Mixture(MixtureRule),
     Density(Density),
     Tree(Box<Churn>),
@@ -89,6 +92,7 @@ impl Assigner {
     pub fn label_scaled(&self, row: &[f64], scratch: &mut [f64]) -> u32 {
         match &self.rule {
             Rule::NearestCentre => self.centres.nearest_fast(row, scratch).0,
+            Rule::NearestPoint(sample) => sample.classify(row),
             Rule::Mixture(m) => m.classify(row, scratch).0,
             Rule::Density(den) => den.classify(row),
             Rule::Tree(churn) => churn.tree.leaf_of(row),
@@ -136,8 +140,10 @@ impl Assigner {
         }
     }
 
+    /// Whether the segments are told by distances to centres or to points (k-means, Ward):
+    /// what `explain` can measure.
     pub fn is_centroid_model(&self) -> bool {
-        matches!(self.rule, Rule::NearestCentre)
+        matches!(self.rule, Rule::NearestCentre | Rule::NearestPoint(_))
     }
 
     /// Puts a raw row (NaN for NULL) in the model's scaled space in place: log features,
@@ -158,7 +164,9 @@ impl Assigner {
     }
 
     /// The segment of one row with how sure it is: the distance to its centre and to the
-    /// runner-up centre (in scaled units). Same input rules as `assign`.
+    /// runner-up centre (in scaled units). Same input rules as `assign`. For Ward the segment is
+    /// the one `assign` gives (its nearest sample point's) and the runner-up the nearest other
+    /// centre.
     pub fn explain(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Explanation>> {
         if !self.is_centroid_model() {
             return Err(CoreError::invalid_parameter(
@@ -169,8 +177,15 @@ impl Assigner {
         if !self.prepare_row(row)? {
             return Ok(None);
         }
-        let (segment, d2) = self.centres.nearest(row, scratch);
+        let (nearest, d2) = self.centres.nearest(row, scratch);
         // `nearest` left every squared distance in scratch.
+        let (segment, d2) = match &self.rule {
+            Rule::NearestPoint(sample) => {
+                let s = sample.classify(row);
+                (s, scratch[s as usize])
+            }
+            _ => (nearest, d2),
+        };
         let second = (0..self.k()).filter(|&c| c != segment as usize).fold(
             None,
             |best: Option<(usize, f64)>, c| match best {

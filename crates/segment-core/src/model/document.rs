@@ -5,6 +5,7 @@ use crate::analysis::profile::Profile;
 use crate::cluster::dbscan::Density;
 use crate::cluster::gmm::{Mixture, MixtureRule};
 use crate::cluster::kmeans::Centres;
+use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::assigner::{Assigner, Rule};
 use crate::prep::encoding::{column_log_mask, Columns};
@@ -79,7 +80,13 @@ pub struct SegmentModel {
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum MethodRule {
     Kmeans,
-    Hierarchical,
+    /// The fitted sample with each point's dendrogram segment: a row joins its nearest sample
+    /// point's segment. Documents written before the sample was kept have none: their rows join
+    /// the nearest centre.
+    Hierarchical {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample: Option<WardSample>,
+    },
     MinibatchKmeans,
     /// Weights and covariances: a row joins the most probable component.
     Gmm {
@@ -99,21 +106,11 @@ impl MethodRule {
     pub fn method(&self) -> Method {
         match self {
             MethodRule::Kmeans => Method::Kmeans,
-            MethodRule::Hierarchical => Method::Hierarchical,
+            MethodRule::Hierarchical { .. } => Method::Hierarchical,
             MethodRule::MinibatchKmeans => Method::MinibatchKmeans,
             MethodRule::Gmm { .. } => Method::Gmm,
             MethodRule::Dbscan { .. } => Method::Dbscan,
             MethodRule::ChurnTree { .. } => Method::ChurnTree,
-        }
-    }
-
-    /// The rule of a method that assigns to the nearest centre (no parameters beyond centres).
-    pub fn nearest_centre(method: Method) -> Option<MethodRule> {
-        match method {
-            Method::Kmeans => Some(MethodRule::Kmeans),
-            Method::Hierarchical => Some(MethodRule::Hierarchical),
-            Method::MinibatchKmeans => Some(MethodRule::MinibatchKmeans),
-            Method::Gmm | Method::Dbscan | Method::ChurnTree => None,
         }
     }
 }
@@ -261,7 +258,25 @@ impl SegmentModel {
                     return Err("stored model's core points do not match its segments".into());
                 }
             }
-            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {}
+            MethodRule::Hierarchical {
+                sample: Some(sample),
+            } => {
+                if sample.labels.is_empty()
+                    || sample.points.len() != sample.labels.len() * d
+                    || !finite(&sample.points)
+                    || sample.labels.iter().any(|&l| l as usize >= k)
+                    || sample
+                        .points
+                        .chunks_exact(d)
+                        .zip(sample.points.chunks_exact(d).skip(1))
+                        .any(|(a, b)| a[0] > b[0])
+                {
+                    return Err("stored model's sample points do not match its segments".into());
+                }
+            }
+            MethodRule::Kmeans
+            | MethodRule::Hierarchical { sample: None }
+            | MethodRule::MinibatchKmeans => {}
         }
         let p = &self.profile;
         if p.sizes.len() != k
@@ -300,7 +315,12 @@ impl SegmentModel {
             MethodRule::Dbscan { density } => density.renumber(new_id),
             // A tree's leaves are its segments: their ids follow the tree, never renumbered.
             MethodRule::ChurnTree { .. } => {}
-            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {}
+            MethodRule::Hierarchical {
+                sample: Some(sample),
+            } => sample.renumber(new_id),
+            MethodRule::Kmeans
+            | MethodRule::Hierarchical { sample: None }
+            | MethodRule::MinibatchKmeans => {}
         }
     }
 
@@ -346,9 +366,12 @@ impl SegmentModel {
             ),
             MethodRule::Dbscan { density } => Rule::Density(density.clone()),
             MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
-            MethodRule::Kmeans | MethodRule::Hierarchical | MethodRule::MinibatchKmeans => {
-                Rule::NearestCentre
-            }
+            MethodRule::Hierarchical {
+                sample: Some(sample),
+            } => Rule::NearestPoint(sample.clone()),
+            MethodRule::Kmeans
+            | MethodRule::Hierarchical { sample: None }
+            | MethodRule::MinibatchKmeans => Rule::NearestCentre,
         };
         Assigner {
             rule,

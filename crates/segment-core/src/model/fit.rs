@@ -5,6 +5,7 @@ use crate::analysis::metrics;
 use crate::analysis::profile::Profile;
 use crate::cluster::dbscan::NOISE;
 use crate::cluster::kmeans::{self, KMeansParams};
+use crate::cluster::ward::WardSample;
 use crate::cluster::{dbscan, gmm, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
@@ -302,8 +303,14 @@ pub fn fit_model(
             let k = need_k(k)?;
             let labels = ward::ward(fit_on, k, check);
             let centres = label_means(fit_on, &labels, k);
+            let sample = WardSample::new(fit_on, &labels);
             ward_labels = Some(labels);
-            (centres, MethodRule::Hierarchical)
+            (
+                centres,
+                MethodRule::Hierarchical {
+                    sample: Some(sample),
+                },
+            )
         }
         Method::MinibatchKmeans | Method::ChurnTree => {
             return Err(CoreError::invalid_parameter(format!(
@@ -649,5 +656,56 @@ mod tests {
             .map(|r| a.assign(&mut r.clone(), &mut s).unwrap().unwrap())
             .collect();
         assert_eq!(got, vec![0, 0, 0, 1, 1]);
+    }
+
+    /// Ward's clusters are not Voronoi cells: on two long parallel bands Ward's cut at k = 2 is
+    /// 64 / 56 rows along the bands, and nearest centres would move some of them (adjusted Rand
+    /// index 0.93 against the dendrogram, computed with scikit-learn). Assign follows the
+    /// dendrogram: every fitted row gets the segment Ward gave it, and a new row the segment of
+    /// its nearest fitted row.
+    #[test]
+    fn hierarchical_assign_reproduces_the_dendrogram() {
+        let mut rows = Vec::new();
+        for i in 0..60 {
+            let x = i as f64 * 0.5;
+            rows.push([x, 0.0]);
+            rows.push([x, 3.0]);
+        }
+        let options = FitOptions {
+            method: Method::Hierarchical,
+            scale: crate::prep::scaling::ScaleMethod::None,
+            ..Default::default()
+        };
+        let prepared = fit_matrix(built(&rows), options.scale);
+        let dendrogram = ward::ward(&prepared.matrix, 2, &mut || {});
+        let (model, report) = fit_model(
+            prepared,
+            vec!["x".into(), "y".into()],
+            vec![],
+            Some(2),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(report.centre_agreement, Some(1.0));
+        let assigner = model.assigner();
+        let mut scratch = vec![0.0; 2];
+        let assigned: Vec<u32> = rows
+            .iter()
+            .map(|r| {
+                assigner
+                    .label_raw(&mut r.to_vec(), &mut scratch)
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(metrics::adjusted_rand_index(&dendrogram, &assigned), 1.0);
+        // (29.5, 1.4) is nearest to the fitted row (29.5, 0).
+        let low = assigned[118];
+        assert_eq!(
+            assigner.label_raw(&mut [29.5, 1.4], &mut scratch).unwrap(),
+            Some(low)
+        );
     }
 }
