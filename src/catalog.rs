@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
 pub fn schema() -> String {
+    if let Some(s) = SCHEMA.with(|c| c.borrow().clone()) {
+        return s;
+    }
     let schema = select_text(
         "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
@@ -31,7 +34,32 @@ pub fn schema() -> String {
             Some("Run CREATE EXTENSION customer_segment."),
         )
     });
-    pgrx::spi::quote_identifier(schema)
+    let quoted = pgrx::spi::quote_identifier(schema);
+    SCHEMA.with(|c| *c.borrow_mut() = Some(quoted.clone()));
+    quoted
+}
+
+thread_local! {
+    /// The extension's schema, read once per backend (every catalog read needs it). It lives as
+    /// long as no function changes: CREATE, DROP and ALTER EXTENSION ... SET SCHEMA all change
+    /// pg_proc, whose invalidations clear it (`forget_schema`).
+    static SCHEMA: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Registers the invalidation that clears the cached schema; called once, from `_PG_init`.
+pub fn init() {
+    unsafe extern "C-unwind" fn forget_schema(_: pg_sys::Datum, _: i32, _: u32) {
+        SCHEMA.with(|c| *c.borrow_mut() = None);
+    }
+    // SAFETY: registering a syscache callback from _PG_init is what the API is for; the
+    // callback touches only this module's cache.
+    unsafe {
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            Some(forget_schema),
+            pg_sys::Datum::from(0usize),
+        );
+    }
 }
 
 /// Runs a read-only query with the search path pinned; `{s}` in `query` is the extension schema.

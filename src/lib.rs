@@ -26,6 +26,7 @@ mod tests;
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    catalog::init();
 }
 
 /// Required by `cargo pgrx test`.

@@ -94,7 +94,10 @@ fn segment_profile(
 }
 
 fn check_segment(stored: &Stored, name: &str, segment: i32) -> u32 {
-    let k = stored.model.k();
+    check_segment_of(name, segment, stored.model.k())
+}
+
+fn check_segment_of(name: &str, segment: i32, k: usize) -> u32 {
     if segment < 0 || segment as usize >= k {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -107,16 +110,38 @@ fn check_segment(stored: &Stored, name: &str, segment: i32) -> u32 {
 
 /// A readable name for a segment of the current version: the one set with `segment_rename`, or
 /// an automatic one from the segment's most distinguishing features ("high monetary · recent").
+/// The labels are read once per call site and statement (as `segment_assign` reads its model), so
+/// a view that labels every row reads the catalog once.
 #[pg_extern(stable, parallel_safe)]
-fn segment_label(model: Option<&str>, segment: Option<i32>) -> String {
+fn segment_label(
+    model: Option<&str>,
+    segment: Option<i32>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> String {
     let name = require(model, "model");
-    let stored = catalog::load(name, None);
-    let s = check_segment(&stored, name, require(segment, "segment"));
-    stored.label(
-        s,
-        &automatic_labels(&stored.model.profile, &stored.model.columns().names),
-    )
+    let segment = require(segment, "segment");
+    // SAFETY: fcinfo is this call's; its fn_extra is used by this function only, and lives in
+    // fn_mcxt (the statement's expression).
+    let mut cache = unsafe { pgrx::fcinfo::pg_func_extra(fcinfo, LabelCache::default) };
+    let at = match cache.0.iter().position(|(n, _)| n == name) {
+        Some(at) => at,
+        None => {
+            let stored = catalog::load(name, None);
+            let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
+            let labels = (0..stored.model.k() as u32)
+                .map(|s| stored.label(s, &automatic))
+                .collect();
+            cache.0.push((name.to_string(), labels));
+            cache.0.len() - 1
+        }
+    };
+    let labels = &cache.0[at].1;
+    labels[check_segment_of(name, segment, labels.len()) as usize].clone()
 }
+
+/// What `segment_label` keeps per call site: each model's labels, by name.
+#[derive(Default)]
+struct LabelCache(Vec<(String, Vec<String>)>);
 
 /// Sets the analyst's own label of a segment of the current version (NULL goes back to the
 /// automatic one). Returns the label now in force. A refit starts from automatic labels again.

@@ -34,6 +34,15 @@ SELECT seq_scan + coalesce(idx_scan, 0) - :scans_before AS catalog_reads
 FROM pg_stat_xact_user_tables WHERE relname = 'segment_model';
 COMMIT;
 
+-- Labels too: segment_label on every row reads the model's labels once per statement.
+BEGIN;
+SELECT seq_scan + coalesce(idx_scan, 0) AS scans_before
+FROM pg_stat_xact_user_tables WHERE relname = 'segment_model' \gset
+SELECT count(DISTINCT segment_label('pts', segment_assign('pts', p))) AS labels FROM points p;
+SELECT seq_scan + coalesce(idx_scan, 0) - :scans_before AS catalog_reads
+FROM pg_stat_xact_user_tables WHERE relname = 'segment_model';
+COMMIT;
+
 -- For a table or view row the planner passes the row's columns instead of a built row value
 -- (cheaper per row); the answer is the same as through the generic record path.
 EXPLAIN (VERBOSE, COSTS OFF) SELECT segment_assign('pts', p) FROM points p;
