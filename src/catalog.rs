@@ -278,6 +278,8 @@ pub struct Stored {
     /// A per-group model's group model: the grouping column and this group's value (its rows
     /// are the source's rows with that value).
     pub group: Option<(String, String)>,
+    /// Made by segment_import (its source is usually in the database it was exported from).
+    pub imported: bool,
 }
 
 impl Stored {
@@ -307,12 +309,14 @@ struct VersionRow {
     labels: String,
     options: String,
     group: Option<(String, String)>,
+    imported: bool,
 }
 
 fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
     read(
         "SELECT version, model::text, source, labels::text, options::text, \
-                metrics -> 'group' ->> 'group_by', metrics -> 'group' ->> 'value' \
+                metrics -> 'group' ->> 'group_by', metrics -> 'group' ->> 'value', \
+                metrics ? 'imported_from' \
          FROM {s}.segment_model \
          WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
         &[DatumWithOid::from(name), DatumWithOid::from(version)],
@@ -330,6 +334,7 @@ fn read_version(name: &str, version: Option<i32>) -> Option<VersionRow> {
                 labels: row.get::<String>(4).ok()??,
                 options: row.get::<String>(5).ok()??,
                 group: group_by.zip(value),
+                imported: row.get::<bool>(8).ok()?.unwrap_or(false),
             })
         },
     )
@@ -343,6 +348,7 @@ fn stored(name: &str, row: VersionRow) -> Stored {
         labels,
         options,
         group,
+        imported,
     } = row;
     let model = SegmentModel::from_json(&doc).unwrap_or_else(|mut e| {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
@@ -361,6 +367,7 @@ fn stored(name: &str, row: VersionRow) -> Stored {
         // Stored options were validated when the model was fitted.
         options: FitOptions::from_json(&options).unwrap_or_default(),
         group,
+        imported,
     }
 }
 

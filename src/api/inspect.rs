@@ -164,9 +164,22 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
     label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
 }
 
-/// The relation a stored model was fitted on.
+/// The relation a stored model was fitted on. An imported model's relation is usually in the
+/// database it was exported from: say so rather than that it was dropped.
 pub fn fitted_relation(stored: &Stored) -> PgRelation {
-    relation_named(&stored.source)
+    if !stored.imported {
+        return relation_named(&stored.source);
+    }
+    PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!(
+                "the model was imported with segment_import: the relation it was fitted on, {}, is not in this database",
+                stored.source
+            ),
+            Some("Pass a relation with the model's feature columns as source."),
+        )
+    })
 }
 
 /// The relation a model was fitted on, by its stored name.

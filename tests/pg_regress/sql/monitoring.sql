@@ -57,6 +57,13 @@ SELECT count(*) FILTER (WHERE segment_assign('drifting', c) IS DISTINCT FROM seg
 FROM drift_customers c;
 SELECT segment_label('drifting_copy', 1) AS label, metrics->'imported_from' AS imported_from
 FROM segment_models WHERE name = 'drifting_copy';
+-- A model imported from another database whose source relation is not here: functions that
+-- read the fitted source say so, and take a source instead.
+SELECT model FROM segment_import(jsonb_set(segment_export('drifting'), '{source}', '"elsewhere.customers"'),
+                                 'drifting_elsewhere');
+SELECT rows_used FROM segment_evaluate('drifting_elsewhere');
+\echo :LAST_ERROR_SQLSTATE
+SELECT rows_used FROM segment_evaluate('drifting_elsewhere', 'drift_customers');
 
 -- Bad documents are refused with the reason, and nothing is stored.
 SELECT * FROM segment_import(jsonb_set(segment_export('drifting'), '{model,centres,0,0}', '1e400'), 'bad');
