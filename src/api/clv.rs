@@ -3,7 +3,7 @@
 //! and spend, CLV).
 
 use crate::catalog::{self, NewVersion};
-use crate::errors::{raise, require};
+use crate::errors::{raise, require, OrRaise};
 use crate::progress::interrupt;
 use crate::search_path::pinned;
 use crate::source::check_transaction_columns;
@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::error::CoreError;
+use segment_core::params::Given;
 use segment_core::value::clv::{self, BgNbd, GammaGamma, History};
 use serde::{Deserialize, Serialize};
 
@@ -47,30 +48,13 @@ impl ClvOptions {
     }
 
     fn parse(options: &JsonB) -> ClvOptions {
-        let o: ClvOptions = serde_json::from_value(options.0.clone()).unwrap_or_else(|e| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("invalid option: {e}"),
-                Some("Known options: unit (day | week | month), occasion (day | transaction), penalizer."),
-            )
-        });
-        if !["day", "week", "month"].contains(&o.unit.as_str()) {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("option unit must be day, week or month, not \"{}\"", o.unit),
-                None,
-            );
-        }
-        if !["day", "transaction"].contains(&o.occasion.as_str()) {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!(
-                    "option occasion must be day or transaction, not \"{}\"",
-                    o.occasion
-                ),
-                None,
-            );
-        }
+        let given = Given::read(&options.0, &clv::OPTION_KEYS).or_raise();
+        let d = ClvOptions::default();
+        let o = ClvOptions {
+            unit: given.text("unit").map_or(d.unit, str::to_string),
+            occasion: given.text("occasion").map_or(d.occasion, str::to_string),
+            penalizer: given.number("penalizer").unwrap_or(d.penalizer),
+        };
         if !(o.penalizer.is_finite() && o.penalizer >= 0.0) {
             raise(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

@@ -17,7 +17,7 @@ use segment_core::error::CoreResult;
 use segment_core::model::document::{Method, SegmentModel};
 use segment_core::model::fit::FitReport;
 use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model};
-use segment_core::model::options::{Engine, FitOptions};
+use segment_core::model::options::{Call, Engine, FitOptions};
 use segment_core::model::streaming;
 use segment_core::model::streaming::Refinement;
 use segment_core::prep::encoding::{column_log_mask, Columns};
@@ -56,7 +56,10 @@ fn segment_fit(
     let rel = require(source, "source");
     let features = require(features, "features");
     let options = require(options, "options");
-    let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+    let call = Call::Fit {
+        k_given: k.is_some(),
+    };
+    let options = FitOptions::for_call(&options.0.to_string(), call).or_raise();
     TableIterator::new(with_notices("segment_fit", move || {
         fit_and_store(rel, features, k, name, options)
     }))
@@ -235,7 +238,7 @@ fn segment_choose_k(
         let k_max = require(k_max, "k_max");
         let options = require(options, "options");
         check_k_scan(k_min as i64, k_max as i64).or_raise();
-        let options = FitOptions::from_json(&options.0.to_string()).or_raise();
+        let options = FitOptions::for_call(&options.0.to_string(), Call::ChooseK).or_raise();
         if options.group_by.is_some() {
             raise(
                 PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,

@@ -12,12 +12,13 @@
 //! | 4 | `analysis`, `plot` | metrics, profiles and labels, drift; SVG pictures |
 //! | 3 | `cluster`, `tree`, `value` | the methods: clustering, trees, RFM and CLV |
 //! | 2 | `prep` | the feature matrix, encoding, log, imputing, scaling |
-//! | 1 | `error`, `params`, `parallel`, `progress` | errors with a kind, options objects, row-block threads, progress reports |
+//! | 1 | `error`, `params`, `parallel`, `progress` | errors with a kind, options objects read key by key, row-block threads, progress reports |
 //!
 //! # Where a new method goes
-//! A clustering method is one module in `cluster/` with its parameters, a variant of
-//! `model::document::Method`, its rule in `model::assigner`, the arm that calls it in
-//! `model::fit`, and tests beside each. The SQL shell changes only where the SQL surface does.
+//! A clustering method is one module in `cluster/` with its parameters (its options struct:
+//! `KEYS`, `read`, `ParamGuard::check_ref`), a variant of `model::document::Method`, its keys
+//! in `model::options::applicable_keys`, its rule in `model::assigner`, the arm that calls it
+//! in `model::fit`, and tests beside each. The SQL shell changes only where the SQL surface does.
 
 pub mod analysis;
 pub mod cluster;

@@ -168,5 +168,53 @@ SELECT segment_assign('messy_model', ARRAY[1.0, 2.0]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_drop('messy_model');
 
+-- Options apply per method. A key of another method is refused naming the key and the method
+-- (the hint lists the method's options); k_min and k_max apply only when k is NULL. A value of the
+-- wrong kind names the key and the kind in plain words; an unknown key gets the nearest known one.
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"batch_size": 64}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"epochs": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"min_points": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"k_min": 2, "k_max": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "hierarchical", "n_init": 20}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "hierarchical", "max_iter": 20}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "hierarchical", "tol": 0.1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "gmm", "engine": "memory"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "gmm", "k_max": 4}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], NULL, options => '{"method": "dbscan", "eps": 0.5, "n_init": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "minibatch_kmeans", "min_points": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 2, 3, options => '{"k_max": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"n_init": "20"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"tol": "0.1"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], NULL, options => '{"method": "dbscan", "eps": "0.5"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"n_inti": 20}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "kmean"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount'], 2, options => '{"method": "churn_tree"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_churn_fit('messy', ARRAY['amount'], 'flag', options => '{"max_dpeth": 3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_churn_fit('messy', ARRAY['amount'], 'flag', options => '{"max_depth": "3"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_clv_fit('messy', 'city', 'seen', 'amount', '2026-02-01', options => '{"penalizer": "0.1"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM segment_rfm('messy', 'city', 'seen', 'amount', options => '{"return": "net"}');
+\echo :LAST_ERROR_SQLSTATE
+
 -- None of the failed fits wrote anything.
 SELECT count(*) - :models_before AS models_added FROM segment_models;

@@ -2,7 +2,9 @@
 //! the core points, so a new row joins the segment of its nearest core point within eps, or is
 //! noise (segment -1).
 
+use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::params::{check_range, Given};
 use crate::prep::matrix::FeatureMatrix;
 use linfa::prelude::*;
 use linfa_clustering::Dbscan;
@@ -10,6 +12,49 @@ use linfa_nn::distance::L2Dist;
 use linfa_nn::{CommonNearestNeighbour, NearestNeighbour};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+
+/// The `segment_fit` options of method dbscan beyond those of every method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbscanOptions {
+    /// Neighbourhood radius in scaled units: required.
+    pub eps: Option<f64>,
+    /// Rows (itself included) within eps that make a row a core point.
+    pub min_points: u64,
+    /// Default `DEFAULT_SAMPLE_ROWS`.
+    pub sample_rows: Option<u64>,
+}
+
+impl DbscanOptions {
+    pub const KEYS: [&'static str; 3] = ["eps", "min_points", "sample_rows"];
+
+    pub fn read(given: &Given) -> DbscanOptions {
+        DbscanOptions {
+            eps: given.number("eps"),
+            min_points: given.integer("min_points").unwrap_or(5),
+            sample_rows: given.integer("sample_rows"),
+        }
+    }
+}
+
+impl crate::params::ParamGuard for DbscanOptions {
+    fn check_ref(&self) -> CoreResult<&Self> {
+        match self.eps {
+            None => {
+                return Err(CoreError::invalid_parameter("method dbscan needs the eps option")
+                    .with_hint(r#"Pass the neighbourhood radius in scaled units, e.g. '{"method": "dbscan", "eps": 0.5}'."#))
+            }
+            Some(eps) if !(eps.is_finite() && eps > 0.0) => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option eps must be a finite number > 0, not {eps}"
+                )))
+            }
+            Some(_) => {}
+        }
+        check_range("min_points", self.min_points, 1, 10_000)?;
+        check_sample_rows(self.sample_rows, MAX_SAMPLE_ROWS, "dbscan")?;
+        Ok(self)
+    }
+}
 
 /// The stored density model (scaled units).
 /// Label of a training row that belongs to no segment (DBSCAN noise). Such rows count in the

@@ -6,7 +6,9 @@
 //! -inf for a row far from every component. `segment_assign` needs one row at a time, allocation
 //! free, and finite answers.
 
+use crate::cluster::{check_sample_rows, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::params::Given;
 use crate::prep::matrix::FeatureMatrix;
 use linfa::prelude::*;
 use linfa_clustering::{GaussianMixtureModel, GmmError, GmmInitMethod};
@@ -38,6 +40,33 @@ pub struct GmmParams {
     /// EM stops when the mean log-likelihood per row changes by less than this.
     pub tol: f64,
     pub seed: u64,
+}
+
+/// The `segment_fit` options of method gmm beyond those of every method (EM starts: `n_init`,
+/// `max_iter`, `tol` on the mean log-likelihood).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GmmOptions {
+    pub starts: Starts,
+    pub sample_rows: Option<u64>,
+}
+
+impl GmmOptions {
+    pub const KEYS: [&'static str; 4] = ["n_init", "max_iter", "tol", "sample_rows"];
+
+    pub fn read(given: &Given) -> GmmOptions {
+        GmmOptions {
+            starts: Starts::read(given),
+            sample_rows: given.integer("sample_rows"),
+        }
+    }
+}
+
+impl crate::params::ParamGuard for GmmOptions {
+    fn check_ref(&self) -> CoreResult<&Self> {
+        self.starts.check_ref()?;
+        check_sample_rows(self.sample_rows, u64::MAX, "gmm")?;
+        Ok(self)
+    }
 }
 
 /// Ridge added to covariance diagonals (scikit-learn's and linfa's `reg_covar` default).

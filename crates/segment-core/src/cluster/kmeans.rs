@@ -12,12 +12,15 @@
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
+use crate::cluster::{check_sample_rows, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
+use crate::params::{Given, ParamGuard};
 use crate::prep::matrix::FeatureMatrix;
 use crate::progress::{self, Progress};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
 
 /// Upper bound on k: far above any useful segmentation, low enough to keep per-block state small.
 pub const MAX_K: usize = 1000;
@@ -31,6 +34,78 @@ pub struct KMeansParams {
     pub tol: f64,
     pub seed: u64,
     pub threads: usize,
+}
+
+/// Where k-means' Lloyd steps are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// On a matrix held in the backend (the fastest on one server).
+    #[default]
+    Memory,
+    /// By the SQL aggregate `segment_kmeans_step` over the source, one query per step: memory
+    /// does not grow with the rows, PostgreSQL's parallel aggregation splits each step across
+    /// workers, and a distributed PostgreSQL can push it to every shard.
+    Aggregate,
+}
+
+impl Engine {
+    pub fn is_memory(&self) -> bool {
+        *self == Engine::Memory
+    }
+}
+
+/// The `segment_fit` options of method kmeans beyond those of every method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansOptions {
+    pub starts: Starts,
+    /// Fit on a seeded sample of this many rows (None: every row; with engine aggregate, the
+    /// summary pass's sample).
+    pub sample_rows: Option<u64>,
+    pub engine: Engine,
+    /// The k range scanned when k is NULL.
+    pub k_min: u64,
+    pub k_max: u64,
+}
+
+impl KMeansOptions {
+    pub const KEYS: [&'static str; 7] = [
+        "n_init",
+        "max_iter",
+        "tol",
+        "sample_rows",
+        "engine",
+        "k_min",
+        "k_max",
+    ];
+    /// The keys that apply only when k is chosen (k NULL).
+    pub const CHOOSE_K_KEYS: [&'static str; 2] = ["k_min", "k_max"];
+
+    pub fn read(given: &Given) -> KMeansOptions {
+        KMeansOptions {
+            starts: Starts::read(given),
+            sample_rows: given.integer("sample_rows"),
+            engine: given.choice("engine").unwrap_or_default(),
+            k_min: given.integer("k_min").unwrap_or(2),
+            k_max: given.integer("k_max").unwrap_or(10),
+        }
+    }
+}
+
+impl ParamGuard for KMeansOptions {
+    /// The range itself (2 <= k_min <= k_max, at most 50 values) is checked where k is chosen.
+    fn check_ref(&self) -> CoreResult<&Self> {
+        self.starts.check_ref()?;
+        check_sample_rows(self.sample_rows, u64::MAX, "kmeans")?;
+        for (key, k) in [("k_min", self.k_min), ("k_max", self.k_max)] {
+            if k > MAX_K as u64 {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option {key} must be at most {MAX_K}, not {k}"
+                )));
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -598,6 +673,36 @@ fn best_candidate(x: &FeatureMatrix, candidates: &[usize], min_d: &[f64], thread
         }
     }
     candidates[best]
+}
+
+#[cfg(test)]
+mod options_tests {
+    use super::*;
+    use crate::cluster::OPTION_KEYS;
+
+    fn read(text: &str) -> KMeansOptions {
+        KMeansOptions::read(&Given::from_json(text, None, &OPTION_KEYS).unwrap())
+    }
+
+    #[test]
+    fn kmeans_options_are_read_and_checked() {
+        let o = read(r#"{"n_init": 3, "engine": "aggregate", "k_max": 7, "sample_rows": 100}"#);
+        assert_eq!(o.starts.n_init, 3);
+        assert_eq!(o.engine, Engine::Aggregate);
+        assert_eq!((o.k_min, o.k_max, o.sample_rows), (2, 7, Some(100)));
+        assert!(o.check_ref().is_ok());
+        assert_eq!(read("{}").engine, Engine::Memory);
+        for (text, message) in [
+            (r#"{"n_init": 0}"#, "option n_init must be between 1 and 1000, not 0"),
+            (
+                r#"{"sample_rows": 1}"#,
+                "option sample_rows must be between 2 and 18446744073709551615 for method kmeans, not 1",
+            ),
+            (r#"{"k_max": 5000}"#, "option k_max must be at most 1000, not 5000"),
+        ] {
+            assert_eq!(read(text).check_ref().unwrap_err().message, message);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,51 @@
 //! reassignment). The streaming fit that drives it over a source is `model::streaming`.
 
 use crate::cluster::kmeans::Centres;
+use crate::cluster::{check_sample_rows, Starts};
+use crate::error::CoreResult;
+use crate::params::{check_range, Given, ParamGuard};
+
+/// The `segment_fit` options of method minibatch_kmeans beyond those of every method: the
+/// k-means starts on the sample (`n_init`, `max_iter`, `tol`, which also stops the epochs),
+/// rows per update, passes over the source, and the reservoir sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniBatchOptions {
+    pub starts: Starts,
+    pub batch_size: u64,
+    pub epochs: u64,
+    /// Default `model::streaming::DEFAULT_SAMPLE_ROWS`.
+    pub sample_rows: Option<u64>,
+}
+
+impl MiniBatchOptions {
+    pub const KEYS: [&'static str; 6] = [
+        "n_init",
+        "max_iter",
+        "tol",
+        "batch_size",
+        "epochs",
+        "sample_rows",
+    ];
+
+    pub fn read(given: &Given) -> MiniBatchOptions {
+        MiniBatchOptions {
+            starts: Starts::read(given),
+            batch_size: given.integer("batch_size").unwrap_or(1024),
+            epochs: given.integer("epochs").unwrap_or(5),
+            sample_rows: given.integer("sample_rows"),
+        }
+    }
+}
+
+impl ParamGuard for MiniBatchOptions {
+    fn check_ref(&self) -> CoreResult<&Self> {
+        self.starts.check_ref()?;
+        check_range("batch_size", self.batch_size, 1, 1_000_000)?;
+        check_range("epochs", self.epochs, 1, 1000)?;
+        check_sample_rows(self.sample_rows, u64::MAX, "minibatch_kmeans")?;
+        Ok(self)
+    }
+}
 
 /// One mini-batch update: each centre moves to the running mean of every row it has taken.
 pub fn step(centres: &mut [f64], counts: &mut [f64], batch: &[f64], d: usize, scratch: &mut [f64]) {

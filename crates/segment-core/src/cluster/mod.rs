@@ -10,3 +10,128 @@ pub mod kmeans;
 pub mod lloyd_step;
 pub mod minibatch;
 pub mod ward;
+
+use crate::error::{CoreError, CoreResult};
+use crate::params::{check_range, Given, Key, Kind, ParamGuard};
+
+/// Most k-means++ (or EM) starts a fit may ask for.
+pub const MAX_N_INIT: u32 = 1000;
+/// Most iterations per start.
+pub const MAX_ITER: u32 = 100_000;
+/// Default sample of the methods whose cost grows faster than the rows (hierarchical, dbscan).
+pub const DEFAULT_SAMPLE_ROWS: u64 = 5_000;
+/// Largest sample hierarchical and dbscan accept (time is quadratic in it).
+pub const MAX_SAMPLE_ROWS: u64 = 50_000;
+
+/// The keys of the methods' options and their kinds (`segment_fit` reads every one of them;
+/// which apply to which method is each method's `KEYS`).
+pub const OPTION_KEYS: [Key; 11] = [
+    Key::new("n_init", Kind::PositiveInteger),
+    Key::new("max_iter", Kind::PositiveInteger),
+    Key::new("tol", Kind::Number),
+    Key::nullable("sample_rows", Kind::PositiveInteger),
+    Key::new("engine", Kind::OneOf(&["memory", "aggregate"])),
+    Key::new("k_min", Kind::PositiveInteger),
+    Key::new("k_max", Kind::PositiveInteger),
+    Key::nullable("eps", Kind::Number),
+    Key::new("min_points", Kind::PositiveInteger),
+    Key::new("batch_size", Kind::PositiveInteger),
+    Key::new("epochs", Kind::PositiveInteger),
+];
+
+/// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans): `n_init`
+/// starts of at most `max_iter` iterations, stopping below `tol`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Starts {
+    pub n_init: u64,
+    pub max_iter: u64,
+    pub tol: f64,
+}
+
+impl Starts {
+    pub const KEYS: [&'static str; 3] = ["n_init", "max_iter", "tol"];
+
+    /// The given values, scikit-learn's defaults for the others.
+    pub fn read(given: &Given) -> Starts {
+        Starts {
+            n_init: given.integer("n_init").unwrap_or(10),
+            max_iter: given.integer("max_iter").unwrap_or(300),
+            tol: given.number("tol").unwrap_or(1e-4),
+        }
+    }
+}
+
+impl ParamGuard for Starts {
+    fn check_ref(&self) -> CoreResult<&Self> {
+        check_range("n_init", self.n_init, 1, MAX_N_INIT as u64)?;
+        check_range("max_iter", self.max_iter, 1, MAX_ITER as u64)?;
+        if !self.tol.is_finite() || self.tol < 0.0 {
+            return Err(CoreError::invalid_parameter(format!(
+                "option tol must be a finite number >= 0, not {}",
+                self.tol
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// Checks the `sample_rows` option of `method`: at least 2 rows, at most `max`.
+pub fn check_sample_rows(sample_rows: Option<u64>, max: u64, method: &str) -> CoreResult<()> {
+    match sample_rows {
+        Some(s) if s < 2 || s > max => Err(CoreError::invalid_parameter(format!(
+            "option sample_rows must be between 2 and {max} for method {method}, not {s}"
+        ))
+        .with_hint("Hierarchical and DBSCAN fits grow quadratically with the sample.")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_are_checked() {
+        let given = Given::from_json("{}", None, &OPTION_KEYS).unwrap();
+        let starts = Starts::read(&given);
+        assert_eq!(
+            (starts.n_init, starts.max_iter, starts.tol),
+            (10, 300, 1e-4)
+        );
+        assert!(starts.check_ref().is_ok());
+        for (text, message) in [
+            (
+                r#"{"n_init": 0}"#,
+                "option n_init must be between 1 and 1000, not 0",
+            ),
+            (
+                r#"{"n_init": 5000000000}"#,
+                "option n_init must be between 1 and 1000, not 5000000000",
+            ),
+            (
+                r#"{"max_iter": 1000000000}"#,
+                "option max_iter must be between 1 and 100000, not 1000000000",
+            ),
+            (
+                r#"{"tol": -1}"#,
+                "option tol must be a finite number >= 0, not -1",
+            ),
+        ] {
+            let given = Given::from_json(text, None, &OPTION_KEYS).unwrap();
+            let e = Starts::read(&given).check_ref().unwrap_err();
+            assert_eq!(e.message, message);
+        }
+    }
+
+    #[test]
+    fn sample_rows_has_a_floor_and_the_method_ceiling() {
+        assert!(check_sample_rows(None, 10, "x").is_ok());
+        assert!(check_sample_rows(Some(2), 10, "x").is_ok());
+        let e = check_sample_rows(Some(11), 10, "hierarchical").unwrap_err();
+        assert_eq!(
+            e.message,
+            "option sample_rows must be between 2 and 10 for method hierarchical, not 11"
+        );
+        assert!(check_sample_rows(Some(1), u64::MAX, "kmeans").is_err());
+    }
+}

@@ -5,8 +5,35 @@
 //! merge cost depends only on cluster sizes and centroids, so the nearest-neighbour-chain
 //! algorithm below runs in O(m²·d) time and O(m·d) memory, and gives the same dendrogram.
 
+use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
+use crate::error::CoreResult;
+use crate::params::{Given, ParamGuard};
 use crate::prep::matrix::FeatureMatrix;
 use serde::{Deserialize, Serialize};
+
+/// The `segment_fit` options of method hierarchical beyond those of every method: the sample
+/// (Ward's time is quadratic in it; default `DEFAULT_SAMPLE_ROWS`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WardOptions {
+    pub sample_rows: Option<u64>,
+}
+
+impl WardOptions {
+    pub const KEYS: [&'static str; 1] = ["sample_rows"];
+
+    pub fn read(given: &Given) -> WardOptions {
+        WardOptions {
+            sample_rows: given.integer("sample_rows"),
+        }
+    }
+}
+
+impl ParamGuard for WardOptions {
+    fn check_ref(&self) -> CoreResult<&Self> {
+        check_sample_rows(self.sample_rows, MAX_SAMPLE_ROWS, "hierarchical")?;
+        Ok(self)
+    }
+}
 
 /// Cuts the Ward dendrogram of the rows of `x` into `k` clusters; returns a label per row
 /// (`0..k`, numbered by first row). Calls `check` now and then (it may not return).

@@ -4,6 +4,7 @@
 //! SQL are `sql::rules`.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::params::{check_range, Given, Key, Kind};
 use crate::prep::scaling::ImputeMethod;
 use crate::tree::cart::{Criterion, Tree};
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,8 @@ pub enum ClassWeight {
     Balanced,
 }
 
-/// Options of `segment_churn_fit`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Options of `segment_churn_fit` (stored with the model as JSON; read by `from_json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChurnOptions {
     pub max_depth: u32,
     pub min_samples_leaf: u32,
@@ -52,39 +52,62 @@ impl Default for ChurnOptions {
     }
 }
 
+/// The keys of `segment_churn_fit`'s options and their kinds.
+pub const OPTION_KEYS: [Key; 9] = [
+    Key::new("max_depth", Kind::PositiveInteger),
+    Key::new("min_samples_leaf", Kind::PositiveInteger),
+    Key::new("criterion", Kind::OneOf(&["gini", "entropy"])),
+    Key::new("test_fraction", Kind::Number),
+    Key::new("seed", Kind::NonNegativeInteger),
+    Key::new("class_weight", Kind::OneOf(&["none", "balanced"])),
+    Key::nullable("positive", Kind::Text),
+    Key::new("impute", Kind::OneOf(&["skip", "mean", "median", "error"])),
+    Key::new("max_categories", Kind::PositiveInteger),
+];
+
 impl ChurnOptions {
+    /// Reads the options key by key (plain-word errors, the nearest key for an unknown one) and
+    /// checks them.
     pub fn from_json(text: &str) -> CoreResult<ChurnOptions> {
-        let value = crate::params::options_object(text, None)?;
-        let o: ChurnOptions = serde_json::from_value(value).map_err(|e| {
-            CoreError::invalid_parameter(format!("invalid option: {e}")).with_hint(
-                "Known options: max_depth, min_samples_leaf, criterion (gini | entropy), test_fraction, \
-                 seed, class_weight (none | balanced), positive, impute (skip | mean | median | error), max_categories.",
-            )
-        })?;
-        if o.max_depth < 1 || o.max_depth > 30 {
-            return Err(CoreError::invalid_parameter(format!(
-                "option max_depth must be between 1 and 30, not {}",
-                o.max_depth
-            )));
-        }
-        if o.min_samples_leaf < 1 {
+        let given = Given::from_json(text, None, &OPTION_KEYS)?;
+        let d = ChurnOptions::default();
+        let max_depth = given.integer("max_depth").unwrap_or(d.max_depth.into());
+        check_range("max_depth", max_depth, 1, 30)?;
+        let min_samples_leaf = given
+            .integer("min_samples_leaf")
+            .unwrap_or(d.min_samples_leaf.into());
+        if min_samples_leaf < 1 {
             return Err(CoreError::invalid_parameter(
                 "option min_samples_leaf must be at least 1",
             ));
         }
+        let max_categories = given
+            .integer("max_categories")
+            .unwrap_or(d.max_categories.into());
+        check_range(
+            "max_categories",
+            max_categories,
+            1,
+            crate::prep::encoding::MAX_CATEGORIES.into(),
+        )?;
+        let o = ChurnOptions {
+            max_depth: max_depth as u32,
+            // Checked >= 1; a leaf larger than the rows is one leaf, so a cut is harmless.
+            min_samples_leaf: u32::try_from(min_samples_leaf).unwrap_or(u32::MAX),
+            criterion: given.choice("criterion").unwrap_or(d.criterion),
+            test_fraction: given.number("test_fraction").unwrap_or(d.test_fraction),
+            seed: given.integer("seed").unwrap_or(d.seed),
+            class_weight: given.choice("class_weight").unwrap_or(d.class_weight),
+            positive: given.text("positive").map(str::to_string),
+            impute: given.choice("impute").unwrap_or(d.impute),
+            max_categories: max_categories as u32,
+        };
         if !(o.test_fraction > 0.0 && o.test_fraction < 1.0) {
             return Err(CoreError::invalid_parameter(format!(
                 "option test_fraction must be between 0 and 1 (exclusive), not {}",
                 o.test_fraction
             ))
             .with_hint("The held-out share scores the tree, e.g. 0.2."));
-        }
-        if o.max_categories < 1 || o.max_categories > crate::prep::encoding::MAX_CATEGORIES {
-            return Err(CoreError::invalid_parameter(format!(
-                "option max_categories must be between 1 and {}, not {}",
-                crate::prep::encoding::MAX_CATEGORIES,
-                o.max_categories
-            )));
         }
         Ok(o)
     }
@@ -191,6 +214,84 @@ mod tests {
         }
         assert_eq!(
             ChurnOptions::from_json("{}").unwrap(),
+            ChurnOptions::default()
+        );
+    }
+
+    #[test]
+    fn option_errors_are_in_plain_words() {
+        for (text, message, hint) in [
+            (
+                r#"{"criterion": "chaos"}"#,
+                r#"criterion must be "gini" or "entropy", got the string "chaos""#,
+                None,
+            ),
+            (
+                r#"{"max_depth": "4"}"#,
+                r#"max_depth must be a positive integer, got the string "4""#,
+                None,
+            ),
+            (
+                r#"{"positive": 1}"#,
+                "positive must be a string, got the number 1",
+                None,
+            ),
+            (
+                r#"{"max_dpeth": 4}"#,
+                r#"unknown option "max_dpeth""#,
+                Some(r#"Did you mean "max_depth"?"#),
+            ),
+            (
+                r#"{"min_samples": 4}"#,
+                r#"unknown option "min_samples""#,
+                None,
+            ),
+            (
+                r#"{"max_depth": 0}"#,
+                "option max_depth must be between 1 and 30, not 0",
+                None,
+            ),
+        ] {
+            let e = ChurnOptions::from_json(text).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParameter);
+            assert_eq!(e.message, message);
+            if hint.is_some() {
+                assert_eq!(e.hint.as_deref(), hint);
+            }
+        }
+    }
+
+    #[test]
+    fn every_listed_value_is_taken() {
+        for key in OPTION_KEYS {
+            if let Kind::OneOf(values) = key.kind {
+                for value in values {
+                    let text = serde_json::json!({ key.name: value }).to_string();
+                    let o = ChurnOptions::from_json(&text).unwrap();
+                    let back = serde_json::to_value(&o).unwrap();
+                    assert_eq!(back[key.name], serde_json::json!(value), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stored_options_read_back() {
+        let o = ChurnOptions::from_json(
+            r#"{"max_depth": 4, "criterion": "entropy", "class_weight": "balanced",
+                "positive": "yes", "impute": "mean", "seed": 3, "test_fraction": 0.3,
+                "min_samples_leaf": 7, "max_categories": 9}"#,
+        )
+        .unwrap();
+        assert_eq!(o.criterion, Criterion::Entropy);
+        assert_eq!(o.class_weight, ClassWeight::Balanced);
+        assert_eq!(o.positive.as_deref(), Some("yes"));
+        let stored = serde_json::to_string(&o).unwrap();
+        assert_eq!(ChurnOptions::from_json(&stored).unwrap(), o);
+        let stored = serde_json::to_string(&ChurnOptions::default()).unwrap();
+        assert!(stored.contains(r#""positive":null"#));
+        assert_eq!(
+            ChurnOptions::from_json(&stored).unwrap(),
             ChurnOptions::default()
         );
     }

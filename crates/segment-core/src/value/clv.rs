@@ -7,7 +7,16 @@
 //! method with restarts is small and is tested here on Rosenbrock's function.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::params::{Key, Kind};
 use serde::{Deserialize, Serialize};
+
+/// The keys of `segment_clv_fit`'s options and their kinds: the time unit, what counts as one
+/// purchase occasion, and the fit's L2 penalty.
+pub const OPTION_KEYS: [Key; 3] = [
+    Key::new("unit", Kind::OneOf(&["day", "week", "month"])),
+    Key::new("occasion", Kind::OneOf(&["day", "transaction"])),
+    Key::new("penalizer", Kind::Number),
+];
 
 fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
@@ -448,6 +457,42 @@ pub fn fit_gamma_gamma(
         params,
         converged: m.converged,
     })
+}
+
+#[cfg(test)]
+mod options_tests {
+    use super::*;
+    use crate::params::Given;
+
+    #[test]
+    fn options_are_read_in_plain_words() {
+        let given = Given::from_json(
+            r#"{"unit": "day", "occasion": "transaction", "penalizer": 0.1}"#,
+            None,
+            &OPTION_KEYS,
+        )
+        .unwrap();
+        assert_eq!(given.text("unit"), Some("day"));
+        assert_eq!(given.text("occasion"), Some("transaction"));
+        assert_eq!(given.number("penalizer"), Some(0.1));
+        let e = Given::from_json(r#"{"unit": "year"}"#, None, &OPTION_KEYS).unwrap_err();
+        assert_eq!(
+            e.message,
+            r#"unit must be "day", "week" or "month", got the string "year""#
+        );
+        let e = Given::from_json(r#"{"penalizer": "0.1"}"#, None, &OPTION_KEYS).unwrap_err();
+        assert_eq!(
+            e.message,
+            r#"penalizer must be a number, got the string "0.1""#
+        );
+        let e = Given::from_json(r#"{"units": "day"}"#, None, &OPTION_KEYS).unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "unit"?"#));
+        let e = Given::from_json(r#"{"time_unit": "day"}"#, None, &OPTION_KEYS).unwrap_err();
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("Known options: unit, occasion, penalizer.")
+        );
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Rust for the tests.
 
 use crate::error::{CoreError, CoreResult};
+use crate::params::{Given, Key, Kind};
 use serde::{Deserialize, Serialize};
 
 /// What a negative amount (a return) does.
@@ -16,18 +17,20 @@ pub enum Returns {
     Ignore,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct RfmOptions {
     pub returns: Returns,
 }
 
+/// The keys of `segment_rfm`'s options and their kinds.
+pub const OPTION_KEYS: [Key; 1] = [Key::new("returns", Kind::OneOf(&["net", "ignore"]))];
+
 impl RfmOptions {
+    /// Reads the options key by key (plain-word errors, the nearest key for an unknown one).
     pub fn from_json(text: &str) -> CoreResult<RfmOptions> {
-        let value = crate::params::options_object(text, None)?;
-        serde_json::from_value(value).map_err(|e| {
-            CoreError::invalid_parameter(format!("invalid option: {e}"))
-                .with_hint("Known options: returns (net | ignore).")
+        let given = Given::from_json(text, None, &OPTION_KEYS)?;
+        Ok(RfmOptions {
+            returns: given.choice("returns").unwrap_or_default(),
         })
     }
 }
@@ -101,6 +104,23 @@ pub fn segment(r: u32, f: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_read_in_plain_words() {
+        assert_eq!(RfmOptions::from_json("{}").unwrap().returns, Returns::Net);
+        let o = RfmOptions::from_json(r#"{"returns": "net"}"#).unwrap();
+        assert_eq!(o.returns, Returns::Net);
+        let o = RfmOptions::from_json(r#"{"returns": "ignore"}"#).unwrap();
+        assert_eq!(o.returns, Returns::Ignore);
+        let e = RfmOptions::from_json(r#"{"returns": "sometimes"}"#).unwrap_err();
+        assert_eq!(
+            e.message,
+            r#"returns must be "net" or "ignore", got the string "sometimes""#
+        );
+        let e = RfmOptions::from_json(r#"{"return": "net"}"#).unwrap_err();
+        assert_eq!(e.message, r#"unknown option "return""#);
+        assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "returns"?"#));
+    }
 
     #[test]
     fn quantile_scores_share_ties() {
