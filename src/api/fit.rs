@@ -89,6 +89,13 @@ pub fn fit_and_store(
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_fit_name(&name);
+    let meaning = catalog::Meaning {
+        features: source.features.clone(),
+        method: options.method.name().to_string(),
+        group_by: options.group_by.clone(),
+        label: None,
+    };
+    catalog::check_meaning(&name, &meaning, options.replace);
     if let Some(group_by) = options.group_by.clone() {
         source::check_group_column(&rel, &group_by, &source.features);
         return groups::fit_and_store(&source, &group_by, k, &name, &options);
