@@ -277,7 +277,32 @@ pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
 /// The distinct values of every categorical feature, sorted by byte order (None for numeric
 /// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
 /// are read: more is an error naming the column.
-pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<String>>>> {
+/// The one-hot values of each categorical feature (None for a numeric one), at most `max` each.
+/// A text column whose values all read as numbers is refused unless `asked` (the `categorical`
+/// option) names it: it is most likely a number stored as text, which one-hot encoding would
+/// turn into one column per distinct number.
+pub fn learn_categories(
+    source: &Source,
+    max: u32,
+    asked: &[String],
+) -> CoreResult<Vec<Option<Vec<String>>>> {
+    for name in asked {
+        match source.features.iter().position(|f| f == name) {
+            None => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option categorical names \"{name}\", which is not one of the features"
+                ))
+                .with_hint("List text feature columns only, e.g. {\"categorical\": [\"zip_code\"]}."))
+            }
+            Some(j) if !source.categorical[j] => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option categorical names \"{name}\", a numeric column: only text and boolean columns are one-hot encoded"
+                ))
+                .with_hint("To treat its numbers as categories, fit a view that casts it to text."))
+            }
+            Some(_) => {}
+        }
+    }
     if !source.categorical.contains(&true) {
         return Ok(Vec::new());
     }
@@ -310,6 +335,24 @@ pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<
                 None,
             )
         });
+        if !asked.contains(f) && !values.is_empty() && values.iter().all(|v| reads_as_number(v)) {
+            return Err(CoreError::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "feature column \"{f}\" is text, but every value of it reads as a number (\"{}\", ...): \
+                     one-hot encoding would make a column of each distinct number",
+                    values[0]
+                ),
+            )
+            .with_hint(&format!(
+                "If it is a number, fit a view that casts it: CREATE VIEW v AS SELECT *, \
+                 NULLIF({column}, '')::float8 AS {} FROM {}; then use that column. If it is a code \
+                 (a zip code), say so: options => '{{\"categorical\": [\"{}\"]}}'.",
+                pgrx::spi::quote_identifier(format!("{f}_number")),
+                source.sql_name,
+                f.replace('"', "\\\""),
+            )));
+        }
         check_categories(f, &values, max)?;
         out.push(Some(values));
     }
@@ -542,6 +585,13 @@ fn scan(
             }
         })
     })
+}
+
+/// Whether a text value is a plain number (digits, an optional sign, point and exponent), as a
+/// number stored as text would be; words such as "NaN" or "inf" are not.
+fn reads_as_number(v: &str) -> bool {
+    let v = v.trim();
+    v.bytes().any(|b| b.is_ascii_digit()) && v.parse::<f64>().is_ok()
 }
 
 /// An error about one row's values (a NaN or infinite number, a negative value under log, a

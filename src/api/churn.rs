@@ -109,7 +109,8 @@ fn segment_churn_fit(
     };
     catalog::check_meaning(&name, &meaning, options.replace);
 
-    let categories = source::learn_categories(&src, options.max_categories).or_raise();
+    let categories =
+        source::learn_categories(&src, options.max_categories, &options.categorical).or_raise();
     let columns = segment_core::prep::encoding::Columns::of(&src.features, &categories);
     let mut builder = MatrixBuilder::new(
         columns.names.clone(),

@@ -101,7 +101,8 @@ pub fn fit_and_store(
         return groups::fit_and_store(&source, &group_by, k, &name, &options);
     }
 
-    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let categories =
+        source::learn_categories(&source, options.max_categories, &options.categorical).or_raise();
     let (model, report, scores) = if options.method == Method::MinibatchKmeans
         || options.engine == Engine::Aggregate
     {
@@ -261,7 +262,9 @@ fn segment_choose_k(
         );
         }
         let source = source::validate(&rel, features);
-        let categories = source::learn_categories(&source, options.max_categories).or_raise();
+        let categories =
+            source::learn_categories(&source, options.max_categories, &options.categorical)
+                .or_raise();
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
         let scores = choose_k(
