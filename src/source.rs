@@ -344,7 +344,7 @@ pub fn learn_categories(
                     values[0]
                 ),
             )
-            .with_hint(&format!(
+            .with_hint(format!(
                 "If it is a number, fit a view that casts it: CREATE VIEW v AS SELECT *, \
                  NULLIF({column}, '')::float8 AS {} FROM {}; then use that column. If it is a code \
                  (a zip code), say so: options => '{{\"categorical\": [\"{}\"]}}'.",

@@ -78,11 +78,11 @@ SELECT * FROM segment_fit('dates', ARRAY['fresh', 'seen'], 2);
 -- the numbers are codes.
 CREATE TABLE charges AS
 SELECT i AS id, (i % 9)::float8 AS tenure, ((i % 9) * 29.5 + 20)::text AS total_charges,
-       lpad((i % 4 * 1000 + 1000)::text, 5, '0') AS zip_code
+       lpad((i % 4 * 1000 + 1000)::text, 5, '0') AS zip_code, i % 3 = 0 AS churned
 FROM generate_series(1, 120) i;
 SELECT * FROM segment_fit('charges', ARRAY['tenure', 'total_charges'], 2);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM segment_churn_fit('charges', ARRAY['tenure', 'zip_code'], 'id');
+SELECT * FROM segment_churn_fit('charges', ARRAY['tenure', 'zip_code'], 'churned');
 \echo :LAST_ERROR_SQLSTATE
 -- The fix the hint gives: a view with the cast.
 CREATE VIEW charges_numeric AS SELECT *, NULLIF(total_charges, '')::float8 AS total_charges_number FROM charges;
