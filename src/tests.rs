@@ -331,6 +331,68 @@ mod tests {
         }
     }
 
+    /// Rules select exactly the rows the tree assigns, NULLs included: on a table with NULLs in
+    /// used and unused features (numeric and text), under impute skip and impute mean, every
+    /// leaf's rule is true on the rows segment_churn_assign puts in that leaf and false on every
+    /// other row (a row without a segment matches no rule).
+    #[pg_test]
+    fn pg_test_rules_are_faithful_with_nulls() {
+        Spi::run(
+            "CREATE TABLE cn (tenure float8, plan text, spare float8, churned bool);
+             INSERT INTO cn
+             SELECT CASE WHEN i % 17 = 0 THEN NULL ELSE i % 48 END,
+                    CASE WHEN i % 13 = 0 THEN NULL WHEN i % 3 = 0 THEN 'monthly' ELSE 'yearly' END,
+                    CASE WHEN i % 11 = 0 THEN NULL ELSE i % 7 END,
+                    (i % 48) < 12 AND i % 3 = 0
+             FROM generate_series(1, 900) i;",
+        )
+        .unwrap();
+        for (name, impute) in [("cn_skip", "skip"), ("cn_mean", "mean")] {
+            Spi::run(&format!(
+                "SELECT * FROM segment_churn_fit('cn', ARRAY['tenure', 'plan', 'spare'], 'churned',
+                     name => '{name}', options => '{{\"impute\": \"{impute}\", \"min_samples_leaf\": 5}}')"
+            ))
+            .unwrap();
+            let rules: Vec<(i32, String)> = Spi::connect(|client| {
+                client
+                    .select(
+                        &format!("SELECT segment, rule FROM segment_churn_rules('{name}')"),
+                        None,
+                        &[],
+                    )
+                    .unwrap()
+                    .map(|r| {
+                        (
+                            r.get::<i32>(1).unwrap().unwrap(),
+                            r.get::<String>(2).unwrap().unwrap(),
+                        )
+                    })
+                    .collect()
+            });
+            assert!(rules.len() >= 2, "{name}: {rules:?}");
+            let mut matched = 0;
+            for (segment, rule) in &rules {
+                let wrong = Spi::get_one::<i64>(&format!(
+                    "SELECT count(*) FROM cn WHERE ({rule}) IS DISTINCT FROM
+                         coalesce(segment_churn_assign('{name}', cn) = {segment}, false)"
+                ))
+                .unwrap();
+                assert_eq!(wrong, Some(0), "{name}: {rule}");
+                matched += Spi::get_one::<i64>(&format!("SELECT count(*) FROM cn WHERE {rule}"))
+                    .unwrap()
+                    .unwrap();
+            }
+            let assigned = Spi::get_one::<i64>(&format!(
+                "SELECT count(segment_churn_assign('{name}', cn)) FROM cn"
+            ))
+            .unwrap()
+            .unwrap();
+            assert_eq!(matched, assigned, "{name}");
+            // Skip leaves the rows with a NULL out; mean assigns every row.
+            assert_eq!(assigned < 900, impute == "skip", "{name}");
+        }
+    }
+
     /// segment_rfm's scores (breaks in SQL, `width_bucket` per customer) are those of the rule
     /// written in Rust (`rfm::scores`: a count of worse values per customer), and its names those
     /// of the segment table, on customers with many ties (returns and NaN spends included), for

@@ -449,6 +449,7 @@ fn segment_rules(
         depth as usize,
         &m.features,
         &m.categories,
+        &rules::Nulls::of(m),
         &mut interrupt,
     );
     TableIterator::new(rules.into_iter().map(move |r| {

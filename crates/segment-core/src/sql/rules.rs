@@ -4,16 +4,50 @@
 use crate::model::document::SegmentModel;
 use crate::prep::encoding::Columns;
 use crate::prep::matrix::FeatureMatrix;
+use crate::prep::scaling::undo_log;
 use crate::sql::{quote_ident, quote_literal};
 use crate::tree::cart::{self, Condition, Criterion, Tree, TreeParams};
 
+/// How a model treats a NULL feature, which a rule must say in SQL to select exactly the rows
+/// the model assigns: `Skip` (impute skip, and impute error, which raises) gives such a row no
+/// segment, so every rule requires every feature to be present; `Fill` replaces it, per matrix
+/// column, by the value in raw units (the training mean or median).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Nulls {
+    Skip,
+    Fill(Vec<f64>),
+}
+
+impl Nulls {
+    /// The NULL policy of a stored model.
+    pub fn of(model: &SegmentModel) -> Nulls {
+        match model.imputer.fill_values() {
+            None => Nulls::Skip,
+            Some(values) => {
+                // Fill values are stored in log units for log features: rules read raw columns.
+                let mut raw = values.to_vec();
+                undo_log(&model.log_mask(), &mut raw);
+                Nulls::Fill(raw)
+            }
+        }
+    }
+}
+
 /// Each leaf's rule as a SQL boolean expression over the source's own columns: numeric
 /// conditions as `"col" <= 12.5`, one-hot columns as `"col" = 'value'` / `"col" <> 'value'`
-/// (booleans as `= true`). An empty path (a tree of one leaf) is `true`. The rules describe rows
-/// without NULL features (a NULL makes a condition unknown).
+/// (booleans as `::text = 'true'`), with the model's NULL policy in the SQL: under `Skip` every
+/// rule starts with `num_nulls("a", "b", ...) = 0` over every feature; under `Fill` a condition reads
+/// `coalesce("col", 2283.3) <= 5262.2` (a one-hot one `COALESCE("col" = 'v', false)`). So each
+/// rule selects exactly the rows the tree puts in its leaf, NULLs included. An empty path (a tree
+/// of one leaf) is `true` under `Fill`.
 pub fn rules_sql(model: &SegmentModel) -> Vec<String> {
     match model.churn() {
-        Some(churn) => tree_rules_sql(&churn.tree, &model.features, &model.categories),
+        Some(churn) => tree_rules_sql(
+            &churn.tree,
+            &model.features,
+            &model.categories,
+            &Nulls::of(model),
+        ),
         None => Vec::new(),
     }
 }
@@ -23,6 +57,7 @@ pub fn tree_rules_sql(
     tree: &Tree,
     features: &[String],
     categories: &[Option<Vec<String>>],
+    nulls: &Nulls,
 ) -> Vec<String> {
     let columns = Columns::of(features, categories);
     // Per matrix column: its feature and, for one-hot, its value.
@@ -33,32 +68,68 @@ pub fn tree_rules_sql(
             None => owner.push((j, None)),
         }
     }
+    let fill = |c: usize| match nulls {
+        Nulls::Fill(values) => Some(values[c]),
+        Nulls::Skip => None,
+    };
     let condition = |c: &Condition| -> String {
         let (j, value) = owner[c.feature];
         let col = quote_ident(&features[j]);
         match value {
-            None => format!("{col} {} {}", if c.le { "<=" } else { ">" }, c.threshold),
+            None => {
+                let op = if c.le { "<=" } else { ">" };
+                match fill(c.feature) {
+                    None => format!("{col} {op} {}", c.threshold),
+                    Some(f) => format!("coalesce({col}, {f}) {op} {}", c.threshold),
+                }
+            }
             Some(v) => {
                 // A one-hot column is 0 or 1: "<= t" (t < 1) means another value.
                 let is = !c.le;
                 let op = if is { "=" } else { "<>" };
-                if v == "true" || v == "false" {
+                let test = if v == "true" || v == "false" {
                     // A boolean feature's categories are 'false' / 'true'; ::text reads a boolean
                     // or a text column alike.
                     format!("{col}::text {op} '{v}'")
                 } else {
                     format!("{col} {op} {}", quote_literal(v))
+                };
+                match fill(c.feature) {
+                    None => test,
+                    // A NULL takes the column's fill value, so the condition is a constant.
+                    Some(f) => {
+                        let holds = if c.le {
+                            f <= c.threshold
+                        } else {
+                            f > c.threshold
+                        };
+                        format!("COALESCE({test}, {holds})")
+                    }
                 }
             }
+        }
+    };
+    let present: Vec<String> = match (nulls, features) {
+        (Nulls::Fill(_), _) => Vec::new(),
+        (Nulls::Skip, [one]) => vec![format!("{} IS NOT NULL", quote_ident(one))],
+        // One term however many features: num_nulls counts the NULL arguments.
+        (Nulls::Skip, many) => {
+            let columns: Vec<String> = many.iter().map(|f| quote_ident(f)).collect();
+            vec![format!("num_nulls({}) = 0", columns.join(", "))]
         }
     };
     tree.rules()
         .iter()
         .map(|path| {
-            if path.is_empty() {
+            let parts: Vec<String> = present
+                .iter()
+                .cloned()
+                .chain(path.iter().map(condition))
+                .collect();
+            if parts.is_empty() {
                 "true".to_string()
             } else {
-                path.iter().map(condition).collect::<Vec<_>>().join(" AND ")
+                parts.join(" AND ")
             }
         })
         .collect()
@@ -89,6 +160,7 @@ pub fn surrogate_rules(
     max_depth: usize,
     features: &[String],
     categories: &[Option<Vec<String>>],
+    nulls: &Nulls,
     check: &mut dyn FnMut(),
 ) -> (Vec<SegmentRule>, f64) {
     let n = labels.len();
@@ -105,7 +177,7 @@ pub fn surrogate_rules(
         check,
     )
     .merged_by_majority();
-    let leaf_rules = tree_rules_sql(&tree, features, categories);
+    let leaf_rules = tree_rules_sql(&tree, features, categories, nulls);
     let leaves = tree.leaves();
     let mut rules = Vec::with_capacity(classes);
     let mut agree = 0u64;
@@ -169,14 +241,37 @@ mod tests {
         let x = FeatureMatrix::from_rows(data, 3);
         let features = vec!["a".to_string(), "channel".to_string()];
         let categories = vec![None, Some(vec!["shop".to_string(), "web".to_string()])];
-        let (rules, fidelity) =
-            surrogate_rules(&x, &labels, 3, 3, &features, &categories, &mut || {});
+        let (rules, fidelity) = surrogate_rules(
+            &x,
+            &labels,
+            3,
+            3,
+            &features,
+            &categories,
+            &Nulls::Skip,
+            &mut || {},
+        );
         assert_eq!(fidelity, 1.0);
-        assert_eq!(rules[0].rule, "\"a\" <= 5.5");
+        // Under impute skip a row with any NULL feature has no segment: every rule says so.
+        let present = "num_nulls(\"a\", \"channel\") = 0";
+        assert_eq!(rules[0].rule, format!("{present} AND \"a\" <= 5.5"));
         // channel=shop comes first among the equally good splits: "not shop" is "web" here.
-        assert_eq!(rules[1].rule, "\"a\" > 5.5 AND \"channel\" <> 'shop'");
+        assert_eq!(
+            rules[1].rule,
+            format!("{present} AND \"a\" > 5.5 AND \"channel\" <> 'shop'")
+        );
         assert!(rules
             .iter()
             .all(|r| r.captured == 1.0 && r.precision == 1.0));
+        // Under imputation a NULL takes the fill value: a = 2 (segment 0), channel columns
+        // shop = 0.25, web = 0.75 (so "channel <> 'shop'" holds for a NULL: 0.25 <= 0.5).
+        let fill = Nulls::Fill(vec![2.0, 0.25, 0.75]);
+        let (rules, _) =
+            surrogate_rules(&x, &labels, 3, 3, &features, &categories, &fill, &mut || {});
+        assert_eq!(rules[0].rule, "coalesce(\"a\", 2) <= 5.5");
+        assert_eq!(
+            rules[1].rule,
+            "coalesce(\"a\", 2) > 5.5 AND COALESCE(\"channel\" <> 'shop', true)"
+        );
     }
 }
