@@ -104,6 +104,100 @@ pub fn check_fit_name(name: &str) {
     require_manage(name, true);
 }
 
+/// What a model name means to the views, rules and reports that use it: its features, its
+/// method (for a per-group model, its groups' method and the grouping column) and, for a churn
+/// model, its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meaning {
+    pub features: Vec<String>,
+    pub method: String,
+    pub group_by: Option<String>,
+    pub label: Option<String>,
+}
+
+/// Refuses a fit that would change what an existing name means (new features, label or method),
+/// unless the call says `replace`: a view or rule using the name would silently start serving
+/// something else. A refit with the same meaning (other k, options or rows) is a new version as
+/// always.
+pub fn check_meaning(name: &str, new: &Meaning, replace: bool) {
+    if replace {
+        return;
+    }
+    let Some(current) = read(
+        "SELECT pg_catalog.jsonb_build_object( \
+                'features', model->'features', \
+                'method', COALESCE(model->>'group_method', model->>'method'), \
+                'group_by', model->'group_by', 'label', model->'churn'->'label')::text \
+         FROM {s}.segment_model WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        &[DatumWithOid::from(name)],
+        |t| t.first().get_one::<String>().ok().flatten(),
+    ) else {
+        return;
+    };
+    let current: serde_json::Value = serde_json::from_str(&current).unwrap_or_default();
+    let list = |v: &[String]| {
+        let quoted: Vec<String> = v
+            .iter()
+            .map(|f| segment_core::sql::quote_literal(f))
+            .collect();
+        format!("ARRAY[{}]", quoted.join(", "))
+    };
+    let text = |key: &str| {
+        current
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let features: Vec<String> = current
+        .get("features")
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default();
+    let mut differs = Vec::new();
+    if features != new.features {
+        differs.push(format!(
+            "features {} instead of {}",
+            list(&new.features),
+            list(&features)
+        ));
+    }
+    if text("method").as_deref() != Some(new.method.as_str()) {
+        differs.push(format!(
+            "method {} instead of {}",
+            new.method,
+            text("method").unwrap_or_default()
+        ));
+    }
+    if text("group_by") != new.group_by {
+        let show = |g: Option<String>| g.map_or("none".into(), |g| format!("\"{g}\""));
+        differs.push(format!(
+            "grouping column {} instead of {}",
+            show(new.group_by.clone()),
+            show(text("group_by"))
+        ));
+    }
+    if text("label") != new.label {
+        let show = |l: Option<String>| l.map_or("none".into(), |l| format!("\"{l}\""));
+        differs.push(format!(
+            "label {} instead of {}",
+            show(new.label.clone()),
+            show(text("label"))
+        ));
+    }
+    if !differs.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+            format!(
+                "model \"{name}\" already exists, and this fit would change what it means: {}",
+                differs.join("; ")
+            ),
+            Some(&format!(
+                "Views and rules that use \"{name}\" would start serving the new fit. Fit under \
+                 another name, or pass options => '{{\"replace\": true}}' to replace it on purpose."
+            )),
+        );
+    }
+}
+
 /// What the current role may do with a model name.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Access {

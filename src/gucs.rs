@@ -1,6 +1,6 @@
 //! Server settings (`customer_segment.*`). Private statics, public accessors, one `init()`.
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 
 /// Largest feature matrix a fit may hold, in MB (rows x features x 8 bytes).
 static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(1024);
@@ -10,6 +10,20 @@ static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
 static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Rows above which the silhouette is computed on a seeded sample.
 static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+/// What a row that cannot be scored gives in a SELECT.
+static INVALID_ROWS: GucSetting<InvalidRows> = GucSetting::<InvalidRows>::new(InvalidRows::Null);
+
+/// `customer_segment.invalid_rows`: what segment_assign and the other row functions give for a
+/// row that cannot be scored (a NaN or infinite feature, a negative value under the log option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
+pub enum InvalidRows {
+    /// NULL, as for a row whose NULL feature the model skips: one bad row does not fail a view.
+    #[name = c"null"]
+    Null,
+    /// An ERROR naming the column and the value.
+    #[name = c"error"]
+    Error,
+}
 
 pub fn init() {
     GucRegistry::define_int_guc(
@@ -52,6 +66,16 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::empty(),
     );
+    GucRegistry::define_enum_guc(
+        c"customer_segment.invalid_rows",
+        c"What a row that cannot be scored gives in a SELECT: null (default) or error.",
+        c"A row with a NaN or infinite feature, or a negative value under the log option, gets \
+          NULL from segment_assign and the other row functions, or with error an ERROR naming \
+          the column. Fits always refuse such rows.",
+        &INVALID_ROWS,
+        GucContext::Userset,
+        GucFlags::empty(),
+    );
 }
 
 pub fn max_memory_bytes() -> usize {
@@ -67,6 +91,11 @@ pub fn threads() -> usize {
 
 pub fn progress() -> bool {
     PROGRESS.get()
+}
+
+/// Whether an unscorable row gives NULL (else an ERROR).
+pub fn invalid_rows_give_null() -> bool {
+    INVALID_ROWS.get() == InvalidRows::Null
 }
 
 pub fn silhouette_sample() -> usize {

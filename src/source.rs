@@ -2,11 +2,11 @@
 //! and reading the features through an SPI cursor in bounded batches into one f64 matrix.
 
 use crate::errors::raise;
-use crate::search_path::pinned;
+use crate::search_path::{pinned, select_text};
 use pgrx::prelude::*;
 use pgrx::spi::quote_qualified_identifier;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use segment_core::error::CoreResult;
+use segment_core::error::{CoreError, CoreResult, ErrorKind};
 use segment_core::model::options::FitOptions;
 use segment_core::prep::builder::{BuiltMatrix, MatrixBuilder};
 use segment_core::prep::encoding::{check_categories, column_log_mask, one_hot, Columns};
@@ -51,6 +51,9 @@ pub struct Source {
     /// Read only the rows whose column (first) has this text value (second): a group model's
     /// rows in the relation its per-group model was fitted on.
     pub only: Option<(String, String)>,
+    /// How a row is named in an error: its primary key columns, or `ctid` for a table without
+    /// one, as (SQL to read it as text, how to show it); None for a view (rows are numbered).
+    pub row_key: Option<(String, String)>,
 }
 
 /// Checks the relation kind and every feature name: present, unique, numeric.
@@ -129,7 +132,29 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
         features: names,
         categorical,
         only: None,
+        row_key: row_key(rel),
     }
+}
+
+/// See `Source::row_key`.
+fn row_key(rel: &PgRelation) -> Option<(String, String)> {
+    if !(rel.is_table() || rel.is_matview() || rel.is_partitioned_table()) {
+        return None;
+    }
+    let primary_key = select_text(
+        "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.ord) \
+         FROM pg_catalog.pg_index i, \
+              pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord), \
+              pg_catalog.pg_attribute a \
+         WHERE i.indrelid = $1 AND i.indisprimary \
+           AND a.attrelid = i.indrelid AND a.attnum = k.attnum",
+        &[pgrx::datum::DatumWithOid::from(rel.oid())],
+    );
+    Some(match primary_key {
+        Some(columns) => (format!("ROW({columns})::text"), format!("({columns})")),
+        // A partitioned table's rows have a ctid in their partition only: still a place to look.
+        None => ("ctid::text".to_string(), "ctid".to_string()),
+    })
 }
 
 /// Checks the columns of a transactions table (`segment_rfm`, `segment_clv_fit`): the customer
@@ -252,7 +277,32 @@ pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
 /// The distinct values of every categorical feature, sorted by byte order (None for numeric
 /// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
 /// are read: more is an error naming the column.
-pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<String>>>> {
+/// The one-hot values of each categorical feature (None for a numeric one), at most `max` each.
+/// A text column whose values all read as numbers is refused unless `asked` (the `categorical`
+/// option) names it: it is most likely a number stored as text, which one-hot encoding would
+/// turn into one column per distinct number.
+pub fn learn_categories(
+    source: &Source,
+    max: u32,
+    asked: &[String],
+) -> CoreResult<Vec<Option<Vec<String>>>> {
+    for name in asked {
+        match source.features.iter().position(|f| f == name) {
+            None => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option categorical names \"{name}\", which is not one of the features"
+                ))
+                .with_hint("List text feature columns only, e.g. {\"categorical\": [\"zip_code\"]}."))
+            }
+            Some(j) if !source.categorical[j] => {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option categorical names \"{name}\", a numeric column: only text and boolean columns are one-hot encoded"
+                ))
+                .with_hint("To treat its numbers as categories, fit a view that casts it to text."))
+            }
+            Some(_) => {}
+        }
+    }
     if !source.categorical.contains(&true) {
         return Ok(Vec::new());
     }
@@ -285,6 +335,24 @@ pub fn learn_categories(source: &Source, max: u32) -> CoreResult<Vec<Option<Vec<
                 None,
             )
         });
+        if !asked.contains(f) && !values.is_empty() && values.iter().all(|v| reads_as_number(v)) {
+            return Err(CoreError::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "feature column \"{f}\" is text, but every value of it reads as a number (\"{}\", ...): \
+                     one-hot encoding would make a column of each distinct number",
+                    values[0]
+                ),
+            )
+            .with_hint(format!(
+                "If it is a number, fit a view that casts it: CREATE VIEW v AS SELECT *, \
+                 NULLIF({column}, '')::float8 AS {} FROM {}; then use that column. If it is a code \
+                 (a zip code), say so: options => '{{\"categorical\": [\"{}\"]}}'.",
+                pgrx::spi::quote_identifier(format!("{f}_number")),
+                source.sql_name,
+                f.replace('"', "\\\""),
+            )));
+        }
         check_categories(f, &values, max)?;
         out.push(Some(values));
     }
@@ -392,6 +460,10 @@ fn scan(
     if let Some(e) = extra {
         select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
     }
+    if let Some((key, _)) = &source.row_key {
+        select.push(key.clone());
+    }
+    let key_at = select.len() as i32;
     let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
     let mut args = Vec::new();
     if let Some((column, value)) = &source.only {
@@ -405,6 +477,9 @@ fn scan(
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
     let mut one_hot_buffer: Vec<f64> = Vec::new();
     let mut rows_read = 0u64;
+    // A row whose data cannot be used: the first one's error and name, and how many there are.
+    let mut bad: Option<(CoreError, String)> = None;
+    let mut bad_rows = 0u64;
     pinned(|| {
         Spi::connect(|client| -> CoreResult<()> {
             let mut cursor = client.open_cursor(query.as_str(), &args);
@@ -424,6 +499,7 @@ fn scan(
                 if n == 0 {
                     break;
                 }
+                let mut rows_read_so_far = rows_read;
                 rows_read += n as u64;
                 // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
                 // (by value on 64-bit builds) or text, in the order of `select`.
@@ -459,13 +535,67 @@ fn scan(
                             let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
                             (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
                         });
-                        f(&row, extra_value)?;
+                        rows_read_so_far += 1;
+                        match f(&row, extra_value) {
+                            Ok(()) => {}
+                            Err(e) if is_row_data(&e) => {
+                                bad_rows += 1;
+                                if bad.is_none() {
+                                    let name = match &source.row_key {
+                                        Some((_, shown)) => {
+                                            let mut is_null = false;
+                                            let datum = pg_sys::heap_getattr(
+                                                tuple,
+                                                key_at,
+                                                tupdesc,
+                                                &mut is_null,
+                                            );
+                                            let key = if is_null {
+                                                "NULL".into()
+                                            } else {
+                                                String::from_utf8_lossy(text_bytes(
+                                                    datum,
+                                                    pg_sys::TEXTOID,
+                                                ))
+                                                .into_owned()
+                                            };
+                                            format!("the row with {shown} = {key}")
+                                        }
+                                        None => format!("row {rows_read_so_far} of the source"),
+                                    };
+                                    bad = Some((e, name));
+                                }
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
                     // Free each batch now: SPI would otherwise keep them all until the end.
                     pg_sys::SPI_freetuptable(table);
                 }
             }
-            Ok(())
+            match bad.take() {
+                None => Ok(()),
+                Some((e, row)) => Err(CoreError {
+                    message: format!(
+                        "{} (in {row}; {bad_rows} of the {rows_read} rows read cannot be used)",
+                        e.message
+                    ),
+                    ..e
+                }),
+            }
         })
     })
+}
+
+/// Whether a text value is a plain number (digits, an optional sign, point and exponent), as a
+/// number stored as text would be; words such as "NaN" or "inf" are not.
+fn reads_as_number(v: &str) -> bool {
+    let v = v.trim();
+    v.bytes().any(|b| b.is_ascii_digit()) && v.parse::<f64>().is_ok()
+}
+
+/// An error about one row's values (a NaN or infinite number, a negative value under log, a
+/// NULL under impute error): the scan goes on to count such rows before it reports the first.
+fn is_row_data(e: &CoreError) -> bool {
+    matches!(e.kind, ErrorKind::InvalidData | ErrorKind::NullValue)
 }

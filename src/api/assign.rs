@@ -7,6 +7,7 @@
 
 use crate::catalog::{self, Current};
 use crate::errors::{raise, raise_core, require};
+use crate::gucs;
 use crate::source::{category_bytes, text_bytes, type_name, CATEGORICAL_TYPES, NUMERIC_TYPES};
 use pgrx::prelude::*;
 use pgrx::{PgMemoryContexts, PgSqlErrorCode};
@@ -177,6 +178,9 @@ struct CachedModel {
     columns: Option<Vec<(usize, pg_sys::Oid)>>,
     /// Every feature of `columns` is a float8 and none is one-hot encoded.
     all_float8: bool,
+    /// The current row's first NaN or infinite feature (feature, value): such a row cannot be
+    /// scored (`unscorable`). Set while the row is read, taken when it is scored.
+    bad: Option<(usize, f64)>,
 }
 
 /// What one call site keeps for the statement: usually a single model.
@@ -230,6 +234,7 @@ impl CallSite {
                     layout: None,
                     columns: None,
                     all_float8: false,
+                    bad: None,
                 });
                 self.models.len() - 1
             }
@@ -262,13 +267,33 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
 }
 
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
+    scorable(m)?;
     match active(&m.assigner, &m.routing).assign(&mut m.values, &mut m.scratch) {
         Ok(segment) => segment.map(|s| if s == NOISE { -1 } else { s as i32 }),
-        Err(e) => raise_core(CoreError {
-            message: format!("model \"{}\": {}", m.name, e.message),
-            ..e
-        }),
+        Err(e) => unscorable(m, e),
     }
+}
+
+/// `Some` when the row just read can be scored; for a row with a NaN or infinite feature,
+/// `unscorable`'s answer.
+fn scorable(m: &mut CachedModel) -> Option<()> {
+    match m.bad.take() {
+        None => Some(()),
+        Some((j, v)) => unscorable(m, not_finite(&m.assigner, j, v)),
+    }
+}
+
+/// A row that cannot be scored: its data (a NaN or infinite feature, a negative value under the
+/// log option) gives NULL, or an ERROR with customer_segment.invalid_rows = error; any other
+/// error (a NULL under impute error, a wrong call) is raised.
+fn unscorable<T>(m: &CachedModel, e: CoreError) -> Option<T> {
+    if e.kind == ErrorKind::InvalidData && gucs::invalid_rows_give_null() {
+        return None;
+    }
+    raise_core(CoreError {
+        message: format!("model \"{}\": {}", m.name, e.message),
+        ..e
+    })
 }
 
 /// Segment of `features` (in the model's feature order; NULL elements follow the model's impute
@@ -311,15 +336,14 @@ fn segment_assign_array(
             Some("Pass the features in the order listed by SELECT features FROM segment_models."),
         );
     }
-    for (slot, v) in m.values.iter_mut().zip(features.iter()) {
+    for (j, (slot, v)) in m.values.iter_mut().zip(features.iter()).enumerate() {
         *slot = match v {
             None => f64::NAN,
             Some(x) if x.is_finite() => x,
-            Some(x) => raise(
-                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                format!("features array contains {}", pg_float_text(x)),
-                Some("Features must be finite numbers or NULL."),
-            ),
+            Some(x) => {
+                m.bad.get_or_insert((j, x));
+                f64::NAN
+            }
         };
     }
     assign_values(m)
@@ -385,13 +409,15 @@ unsafe fn row_argument<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut C
     for (j, &(attnum, typ)) in layout.columns.iter().enumerate() {
         let mut is_null = false;
         let datum = pg_sys::heap_getattr(&mut tuple, attnum, layout.tupdesc, &mut is_null);
-        fill_feature(
+        if let Err(v) = fill_feature(
             &m.assigner,
             &mut m.values,
             j,
             (!is_null).then_some(datum),
             typ,
-        );
+        ) {
+            m.bad.get_or_insert((j, v));
+        }
     }
     Some(m)
 }
@@ -406,12 +432,10 @@ fn segment_explain(
 ) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
     // SAFETY: the SQL signature is (text, record) returning segment_explanation.
     let m = unsafe { row_argument(fcinfo)? };
+    scorable(m)?;
     let e = match active(&m.assigner, &m.routing).explain(&mut m.values, &mut m.scratch) {
         Ok(e) => e?,
-        Err(e) => raise_core(CoreError {
-            message: format!("model \"{}\": {}", m.name, e.message),
-            ..e
-        }),
+        Err(e) => return unscorable(m, e),
     };
     let rettype = unsafe { pg_sys::get_fn_expr_rettype((*fcinfo).flinfo) };
     let mut out = PgHeapTuple::new_composite_type_by_oid(rettype).expect("segment_explanation");
@@ -435,13 +459,11 @@ fn segment_explain(
 fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
+    scorable(m)?;
     match active(&m.assigner, &m.routing).memberships(&mut m.values, &mut m.scratch) {
         Ok(Some(_)) => Some(m.scratch.clone()),
         Ok(None) => None,
-        Err(e) => raise_core(CoreError {
-            message: format!("model \"{}\": {}", m.name, e.message),
-            ..e
-        }),
+        Err(e) => unscorable(m, e),
     }
 }
 
@@ -451,12 +473,10 @@ fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
 fn segment_churn_predict(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
+    scorable(m)?;
     match active(&m.assigner, &m.routing).churn_probability(&mut m.values) {
         Ok(p) => p,
-        Err(e) => raise_core(CoreError {
-            message: format!("model \"{}\": {}", m.name, e.message),
-            ..e
-        }),
+        Err(e) => unscorable(m, e),
     }
 }
 
@@ -548,13 +568,21 @@ unsafe fn fill_feature(
     j: usize,
     datum: Option<pg_sys::Datum>,
     typ: pg_sys::Oid,
-) {
+) -> Result<(), f64> {
     let at = assigner.offset_of(j);
     match assigner.categories_of(j) {
         None => {
             values[at] = match datum {
                 None => f64::NAN,
-                Some(d) => datum_to_f64(d, typ, assigner, j),
+                Some(d) => {
+                    let v = datum_to_f64(d, typ);
+                    if !v.is_finite() {
+                        // NaN in the row means NULL: the bad value is reported instead.
+                        values[at] = f64::NAN;
+                        return Err(v);
+                    }
+                    v
+                }
             }
         }
         Some(known) => one_hot(
@@ -563,6 +591,7 @@ unsafe fn fill_feature(
             &mut values[at..at + known.len()],
         ),
     }
+    Ok(())
 }
 
 /// `segment_assign(model, row)` after the planner rewrite (see `planner.rs`): the row's columns
@@ -600,7 +629,7 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
                 } else {
                     let v = f64::from_bits(arg.value.value() as u64);
                     if !v.is_finite() {
-                        not_finite(&m.assigner, slot_feature(columns, at), v);
+                        m.bad.get_or_insert((slot_feature(columns, at), v));
                     }
                     v
                 };
@@ -609,13 +638,15 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
         }
         for (j, &(at, typ)) in columns.iter().enumerate() {
             let arg = &args[at];
-            fill_feature(
+            if let Err(v) = fill_feature(
                 &m.assigner,
                 &mut m.values,
                 j,
                 (!arg.isnull).then_some(arg.value),
                 typ,
-            );
+            ) {
+                m.bad.get_or_insert((j, v));
+            }
         }
     }
     assign_values(m)
@@ -676,31 +707,25 @@ fn slot_feature(columns: &[(usize, pg_sys::Oid)], at: usize) -> usize {
     columns.iter().position(|&(a, _)| a == at).unwrap_or(0)
 }
 
-/// Raises the error for a NaN or infinite feature value (the cold path of every reader).
+/// The error of a NaN or infinite feature value (the cold path of every reader).
 #[cold]
-fn not_finite(assigner: &Assigner, j: usize, v: f64) -> ! {
-    raise_core(
-        CoreError::new(
-            ErrorKind::InvalidData,
-            format!(
-                "column \"{}\" contains {}",
-                assigner.features()[j],
-                pg_float_text(v)
-            ),
-        )
-        .with_hint(
-            "Segments are defined for finite numbers; NULL follows the model's impute rule.",
+fn not_finite(assigner: &Assigner, j: usize, v: f64) -> CoreError {
+    CoreError::new(
+        ErrorKind::InvalidData,
+        format!(
+            "column \"{}\" contains {}",
+            assigner.features()[j],
+            pg_float_text(v)
         ),
+    )
+    .with_hint(
+        "Segments are defined for finite numbers; NULL follows the model's impute rule. \
+         SET customer_segment.invalid_rows = null to get NULL for such rows instead.",
     )
 }
 
-unsafe fn datum_to_f64(
-    datum: pg_sys::Datum,
-    typ: pg_sys::Oid,
-    assigner: &Assigner,
-    j: usize,
-) -> f64 {
-    let v = match typ {
+unsafe fn datum_to_f64(datum: pg_sys::Datum, typ: pg_sys::Oid) -> f64 {
+    match typ {
         pg_sys::INT2OID => datum.value() as i16 as f64,
         pg_sys::INT4OID => datum.value() as i32 as f64,
         pg_sys::INT8OID => datum.value() as i64 as f64,
@@ -708,11 +733,7 @@ unsafe fn datum_to_f64(
         pg_sys::FLOAT8OID => f64::from_bits(datum.value() as u64),
         _ => pgrx::direct_function_call::<f64>(pg_sys::numeric_float8, &[Some(datum)])
             .expect("numeric_float8 of a non-NULL numeric"),
-    };
-    if !v.is_finite() {
-        not_finite(assigner, j, v);
     }
-    v
 }
 
 pgrx::extension_sql!(

@@ -10,6 +10,7 @@ use crate::source::{self, type_name};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::model::churn_fit;
+use segment_core::model::document::Method;
 use segment_core::prep::builder::MatrixBuilder;
 use segment_core::sql::rules;
 use segment_core::tree::churn::{self, ChurnOptions};
@@ -100,8 +101,16 @@ fn segment_churn_fit(
     check_label(&rel, &src.features, &label);
     let name = name.unwrap_or_else(|| format!("{}_churn", src.relname));
     catalog::check_fit_name(&name);
+    let meaning = catalog::Meaning {
+        features: src.features.clone(),
+        method: Method::ChurnTree.name().to_string(),
+        group_by: None,
+        label: Some(label.clone()),
+    };
+    catalog::check_meaning(&name, &meaning, options.replace);
 
-    let categories = source::learn_categories(&src, options.max_categories).or_raise();
+    let categories =
+        source::learn_categories(&src, options.max_categories, &options.categorical).or_raise();
     let columns = segment_core::prep::encoding::Columns::of(&src.features, &categories);
     let mut builder = MatrixBuilder::new(
         columns.names.clone(),

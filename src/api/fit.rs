@@ -89,12 +89,20 @@ pub fn fit_and_store(
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_fit_name(&name);
+    let meaning = catalog::Meaning {
+        features: source.features.clone(),
+        method: options.method.name().to_string(),
+        group_by: options.group_by.clone(),
+        label: None,
+    };
+    catalog::check_meaning(&name, &meaning, options.replace);
     if let Some(group_by) = options.group_by.clone() {
         source::check_group_column(&rel, &group_by, &source.features);
         return groups::fit_and_store(&source, &group_by, k, &name, &options);
     }
 
-    let categories = source::learn_categories(&source, options.max_categories).or_raise();
+    let categories =
+        source::learn_categories(&source, options.max_categories, &options.categorical).or_raise();
     let (model, report, scores) = if options.method == Method::MinibatchKmeans
         || options.engine == Engine::Aggregate
     {
@@ -254,7 +262,9 @@ fn segment_choose_k(
         );
         }
         let source = source::validate(&rel, features);
-        let categories = source::learn_categories(&source, options.max_categories).or_raise();
+        let categories =
+            source::learn_categories(&source, options.max_categories, &options.categorical)
+                .or_raise();
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
         let scores = choose_k(

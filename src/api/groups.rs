@@ -33,7 +33,8 @@ pub fn fit_and_store(
     name: &str,
     options: &FitOptions,
 ) -> Vec<FitRow> {
-    let categories = source::learn_categories(source, options.max_categories).or_raise();
+    let categories =
+        source::learn_categories(source, options.max_categories, &options.categorical).or_raise();
     options.log_mask(&source.features).or_raise();
     let columns = Columns::of(&source.features, &categories);
     let log = column_log_mask(&source.features, &categories, &options.log).or_raise();

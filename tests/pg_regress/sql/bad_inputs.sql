@@ -1,6 +1,9 @@
 -- Bad input for every public function beyond segment_fit (errors.sql covers that one): each is an
 -- ERROR with a fitting SQLSTATE (printed after it) and a message naming what is wrong. None may
 -- crash the server (scripts/test.sh checks the server log for backends killed by a signal).
+-- Rows that cannot be scored (NaN, infinite) are errors here; their default in a SELECT, NULL,
+-- is shown in invalid_rows.sql.
+SET customer_segment.invalid_rows = error;
 CREATE TABLE shop (id int, visits float8, spend float8, churned bool, region text, note text);
 INSERT INTO shop
 SELECT i, i % 9, (i * 37) % 101, i % 4 = 0, CASE WHEN i % 2 = 0 THEN 'north' ELSE 'south' END, 'n'

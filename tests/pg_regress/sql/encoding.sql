@@ -54,7 +54,7 @@ SELECT count(segment_assign('gaps', g)) AS assigned_skip, count(segment_assign('
 FROM with_gaps g;
 
 -- Errors.
-CREATE VIEW many_values AS SELECT customer_id::text AS customer_code, fresh FROM customer_features;
+CREATE VIEW many_values AS SELECT 'c' || customer_id AS customer_code, fresh FROM customer_features;
 SELECT * FROM segment_fit('many_values', ARRAY['fresh', 'customer_code'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('shops', ARRAY['fresh', 'region'], 2, options => '{"max_categories": 2}');
@@ -70,4 +70,28 @@ FROM (SELECT 9.0 AS fresh, 9.0 AS milk, 9.0 AS grocery, 2 AS channel, '1' AS reg
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE dates AS SELECT fresh, now() AS seen FROM shops;
 SELECT * FROM segment_fit('dates', ARRAY['fresh', 'seen'], 2);
+\echo :LAST_ERROR_SQLSTATE
+
+-- A text column whose values all read as numbers is most likely a number stored as text (a real
+-- churn table's total_charges is one): one-hot encoding it would make a column per distinct
+-- number, so it is refused with a hint to cast it in a view, unless the categorical option says
+-- the numbers are codes.
+CREATE TABLE charges AS
+SELECT i AS id, (i % 9)::float8 AS tenure, ((i % 9) * 29.5 + 20)::text AS total_charges,
+       lpad((i % 4 * 1000 + 1000)::text, 5, '0') AS zip_code, i % 3 = 0 AS churned
+FROM generate_series(1, 120) i;
+SELECT * FROM segment_fit('charges', ARRAY['tenure', 'total_charges'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_churn_fit('charges', ARRAY['tenure', 'zip_code'], 'churned');
+\echo :LAST_ERROR_SQLSTATE
+-- The fix the hint gives: a view with the cast.
+CREATE VIEW charges_numeric AS SELECT *, NULLIF(total_charges, '')::float8 AS total_charges_number FROM charges;
+SELECT model, segments FROM segment_fit('charges_numeric', ARRAY['tenure', 'total_charges_number'], 2);
+-- Codes on purpose: one column per zip code.
+SELECT model, segments FROM segment_fit('charges', ARRAY['tenure', 'zip_code'], 2, name => 'by_zip',
+                                        options => '{"categorical": ["zip_code"]}');
+SELECT jsonb_array_length(model->'centres'->0) AS matrix_columns FROM segment_model WHERE name = 'by_zip';
+SELECT * FROM segment_fit('charges', ARRAY['tenure', 'zip_code'], 2, options => '{"categorical": ["tenure"]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('charges', ARRAY['tenure', 'zip_code'], 2, options => '{"categorical": ["zip"]}');
 \echo :LAST_ERROR_SQLSTATE

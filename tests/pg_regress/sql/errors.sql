@@ -1,5 +1,8 @@
 -- Bad input gets an ERROR with a fitting SQLSTATE (printed after each), a message naming what
 -- is wrong, and a hint. Nothing here may crash the server or leave a model behind.
+-- Rows that cannot be scored (NaN, infinite) are errors here; their default in a SELECT, NULL,
+-- is shown in invalid_rows.sql.
+SET customer_segment.invalid_rows = error;
 CREATE TABLE messy (id int, amount float8, score numeric, "MixedCase" float8, city text, flag bool,
                     seen date, tags text[]);
 INSERT INTO messy VALUES (1, 10, 1, 1, 'Porto', true, '2026-01-01', '{a}'),

@@ -33,7 +33,15 @@ pub const PUBLIC_METHODS: [&str; 5] = [
 ];
 
 /// Keys that apply to every method (`method` itself aside).
-pub const COMMON_KEYS: [&str; 5] = ["scale", "impute", "seed", "log", "max_categories"];
+pub const COMMON_KEYS: [&str; 7] = [
+    "scale",
+    "impute",
+    "seed",
+    "log",
+    "max_categories",
+    "categorical",
+    "replace",
+];
 
 /// Keys of the methods that fit in memory (every method but minibatch_kmeans), which can fit one
 /// model per group.
@@ -53,6 +61,8 @@ fn keys() -> Vec<Key> {
         Key::new("seed", Kind::NonNegativeInteger),
         Key::new("log", Kind::Strings),
         Key::new("max_categories", Kind::PositiveInteger),
+        Key::new("categorical", Kind::Strings),
+        Key::new("replace", Kind::Boolean),
         Key::nullable("group_by", Kind::Text),
         Key::nullable("min_group_rows", Kind::PositiveInteger),
     ]
@@ -191,6 +201,14 @@ pub struct FitOptions {
     /// With group_by: groups with fewer usable rows are not fitted (their rows get no segment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_group_rows: Option<u32>,
+    /// Text features whose values read as numbers, one-hot encoded on purpose (otherwise such a
+    /// column is refused: it is probably a number stored as text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
+    /// The fit may change what an existing model name means (its features or method): a call
+    /// option, not stored (`catalog::check_meaning` in the shell).
+    #[serde(skip_serializing)]
+    pub replace: bool,
 }
 
 impl Default for FitOptions {
@@ -278,6 +296,11 @@ impl FitOptions {
             engine: kmeans.engine,
             group_by: given.text("group_by").map(str::to_string),
             min_group_rows: given.integer("min_group_rows").map(small),
+            categorical: given
+                .strings("categorical")
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            replace: given.boolean("replace").unwrap_or(false),
         }
     }
 
@@ -426,13 +449,14 @@ mod applicability_tests {
             "method" => json!("kmeans"),
             "scale" => json!("minmax"),
             "impute" => json!("mean"),
-            "log" => json!(["amount"]),
+            "log" | "categorical" => json!(["amount"]),
             "group_by" => json!("region"),
             "engine" => json!("memory"),
             "tol" => json!(0.001),
             "eps" => json!(0.5),
             "k_min" => json!(3),
             "sample_rows" | "min_group_rows" => json!(100),
+            "replace" => json!(true),
             _ => json!(7),
         }
     }
@@ -484,7 +508,9 @@ mod applicability_tests {
                 "impute",
                 "seed",
                 "log",
-                "max_categories"
+                "max_categories",
+                "categorical",
+                "replace"
             ]
         );
         // k_min and k_max only when k is chosen.
@@ -641,7 +667,7 @@ mod applicability_tests {
         let e = call(Method::Kmeans, json!({"batch_size": 64}), FIT).unwrap_err();
         assert_eq!(
             e.hint.as_deref(),
-            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, scale, impute, seed, log, max_categories, group_by, min_group_rows.")
+            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, scale, impute, seed, log, max_categories, categorical, replace, group_by, min_group_rows.")
         );
         let e = call(Method::Kmeans, json!({"k_min": 3}), Call::ChooseK).unwrap_err();
         assert_eq!(

@@ -34,6 +34,13 @@ pub struct ChurnOptions {
     pub positive: Option<String>,
     pub impute: ImputeMethod,
     pub max_categories: u32,
+    /// Text features whose values read as numbers, one-hot encoded on purpose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
+    /// The fit may change what an existing model name means (its features or label): a call
+    /// option, not stored.
+    #[serde(skip_serializing)]
+    pub replace: bool,
 }
 
 impl Default for ChurnOptions {
@@ -48,12 +55,14 @@ impl Default for ChurnOptions {
             positive: None,
             impute: ImputeMethod::Skip,
             max_categories: crate::prep::encoding::DEFAULT_MAX_CATEGORIES,
+            categorical: Vec::new(),
+            replace: false,
         }
     }
 }
 
 /// The keys of `segment_churn_fit`'s options and their kinds.
-pub const OPTION_KEYS: [Key; 9] = [
+pub const OPTION_KEYS: [Key; 11] = [
     Key::new("max_depth", Kind::PositiveInteger),
     Key::new("min_samples_leaf", Kind::PositiveInteger),
     Key::new("criterion", Kind::OneOf(&["gini", "entropy"])),
@@ -63,6 +72,8 @@ pub const OPTION_KEYS: [Key; 9] = [
     Key::nullable("positive", Kind::Text),
     Key::new("impute", Kind::OneOf(&["skip", "mean", "median", "error"])),
     Key::new("max_categories", Kind::PositiveInteger),
+    Key::new("categorical", Kind::Strings),
+    Key::new("replace", Kind::Boolean),
 ];
 
 impl ChurnOptions {
@@ -101,6 +112,11 @@ impl ChurnOptions {
             positive: given.text("positive").map(str::to_string),
             impute: given.choice("impute").unwrap_or(d.impute),
             max_categories: max_categories as u32,
+            categorical: given
+                .strings("categorical")
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            replace: given.boolean("replace").unwrap_or(false),
         };
         if !(o.test_fraction > 0.0 && o.test_fraction < 1.0) {
             return Err(CoreError::invalid_parameter(format!(
