@@ -100,10 +100,10 @@ SET customer_segment.max_memory_mb = 2;
 SELECT * FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3);
 \echo :LAST_ERROR_SQLSTATE
 SELECT method, segments, rows_used
-FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3, name => 'many',
+FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3, name => 'many_minibatch',
                  options => '{"method": "minibatch_kmeans", "sample_rows": 5000}');
 RESET customer_segment.max_memory_mb;
-SELECT segment, size FROM segment_profile('many') WHERE feature = 'a' ORDER BY segment;
+SELECT segment, size FROM segment_profile('many_minibatch') WHERE feature = 'a' ORDER BY segment;
 
 -- Every method works with the rest of the surface.
 SELECT m.name, m.method, m.k, e.rows_used, e.rows_noise, e.silhouette IS NOT NULL AS scored
