@@ -8,8 +8,11 @@ SELECT customer_id, fresh, milk, grocery,
        channel = 2 AS is_retail
 FROM customer_features;
 
+-- region holds codes 1, 2, 3 as text: the categorical option says they are categories (a text
+-- column of numbers is otherwise refused, see the end of this file).
 SELECT model, segments, rows_used
-FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed');
+FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed',
+                 options => '{"categorical": ["region"]}');
 SELECT features, k FROM segment_models WHERE name = 'mixed';
 
 -- Independent check: the same fit on a view that spells the one-hot columns out as numbers
@@ -20,7 +23,8 @@ SELECT customer_id, fresh, milk, grocery,
        (region = '1')::int AS "region=1", (region = '2')::int AS "region=2", (region = '3')::int AS "region=3"
 FROM shops;
 SELECT abs(m.inertia - s.inertia) < 1e-6 AS same_inertia
-FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed_again') m,
+FROM segment_fit('shops', ARRAY['fresh', 'milk', 'grocery', 'channel', 'region'], 3, name => 'mixed_again',
+                 options => '{"categorical": ["region"]}') m,
      segment_fit('shops_spelled_out', ARRAY['fresh', 'milk', 'grocery', 'channel=horeca', 'channel=retail',
                                             'region=1', 'region=2', 'region=3'], 3, name => 'spelled') s;
 SELECT count(*) AS customers,
@@ -57,7 +61,7 @@ FROM with_gaps g;
 CREATE VIEW many_values AS SELECT 'c' || customer_id AS customer_code, fresh FROM customer_features;
 SELECT * FROM segment_fit('many_values', ARRAY['fresh', 'customer_code'], 2);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM segment_fit('shops', ARRAY['fresh', 'region'], 2, options => '{"max_categories": 2}');
+SELECT * FROM segment_fit('shops', ARRAY['fresh', 'region'], 2, options => '{"max_categories": 2, "categorical": ["region"]}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('shops', ARRAY['fresh', 'channel'], 2, options => '{"max_categories": 5000}');
 \echo :LAST_ERROR_SQLSTATE

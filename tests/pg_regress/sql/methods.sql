@@ -37,10 +37,11 @@ FROM customer_features f WHERE customer_id = 1;
 
 -- Agglomerative Ward on the whole table (440 rows, under the default sample of 5000). The
 -- dendrogram's segments equal scikit-learn's AgglomerativeClustering (ARI 1: checked by the
--- core test ward::tests::wholesale_matches_scikit_learn). segment_assign then puts every row in
--- the segment with the nearest centre, so that any new row can be placed; Ward segments are
--- not Voronoi cells, and metrics.centre_agreement says how far the two labelings agree on the
--- fitted rows (the same ARI as against scikit-learn's labels here; ari() is from quality.sql).
+-- core test ward::tests::wholesale_matches_scikit_learn). The model keeps the fitted rows with
+-- their segments and segment_assign gives a row the segment of its nearest fitted row, so every
+-- fitted row keeps its dendrogram segment (Ward segments are not Voronoi cells: nearest centres
+-- would give 0.682 here). metrics.centre_agreement is the ARI of the assignment against the
+-- dendrogram on the fitted rows; ari() is from quality.sql.
 SELECT method, segments, rows_used, rows_fitted
 FROM segment_fit('customer_features', :spend, 3, name => 'ward', options => '{"method": "hierarchical"}');
 SELECT round((metrics->>'centre_agreement')::numeric, 3) AS centre_agreement,
@@ -99,10 +100,10 @@ SET customer_segment.max_memory_mb = 2;
 SELECT * FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3);
 \echo :LAST_ERROR_SQLSTATE
 SELECT method, segments, rows_used
-FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3, name => 'many',
+FROM segment_fit('many_customers', ARRAY['a', 'b', 'c', 'd'], 3, name => 'many_minibatch',
                  options => '{"method": "minibatch_kmeans", "sample_rows": 5000}');
 RESET customer_segment.max_memory_mb;
-SELECT segment, size FROM segment_profile('many') WHERE feature = 'a' ORDER BY segment;
+SELECT segment, size FROM segment_profile('many_minibatch') WHERE feature = 'a' ORDER BY segment;
 
 -- Every method works with the rest of the surface.
 SELECT m.name, m.method, m.k, e.rows_used, e.rows_noise, e.silhouette IS NOT NULL AS scored

@@ -70,11 +70,11 @@ SELECT segment_kmeans_step(ARRAY[a, b], ARRAY[0, 0]) IS NULL AS no_rows FROM gro
 -- (no log, no fill, offset 0, scale 1) it is the two-argument step; a NULL row is skipped; an
 -- array not written by a fit is refused.
 SELECT segment_kmeans_step(ARRAY[a, b], ARRAY[0, 0, 5, -3, 10, -6],
-                           ARRAY[1, 2, 0,  0, 0,  'NaN', 'NaN',  0, 0,  1, 1])
+                           '{1, 2, 0,  0, 0,  NaN, NaN,  0, 0,  1, 1}'::float8[])
      = segment_kmeans_step(ARRAY[a, b], ARRAY[0, 0, 5, -3, 10, -6]) AS same_step
 FROM groups;
 SELECT (segment_kmeans_step(ARRAY[a, CASE WHEN id <= 10 THEN NULL ELSE b END], ARRAY[0, 0],
-                            ARRAY[1, 2, 0,  0, 0,  'NaN', 'NaN',  0, 0,  1, 1]) ->> 'rows')::int
+                            '{1, 2, 0,  0, 0,  NaN, NaN,  0, 0,  1, 1}'::float8[]) ->> 'rows')::int
        = count(*) - 10 AS null_rows_skipped
 FROM groups;
 SELECT segment_kmeans_step(ARRAY[a, b], ARRAY[0, 0], ARRAY[1, 2, 0]) FROM groups;
