@@ -161,7 +161,11 @@ mod tests {
         Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'm')").unwrap();
         let before =
             Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
-        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 6, name => 'm')").unwrap();
+        Spi::run(
+            "SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 6, name => 'm',
+                                       options => '{\"replace\": true}')",
+        )
+        .unwrap();
         let after =
             Spi::get_one::<i64>("SELECT count(DISTINCT segment_assign('m', t)) FROM t").unwrap();
         assert_eq!((before, after), (Some(2), Some(6)));
@@ -249,8 +253,13 @@ mod tests {
                 ERRCODE_INVALID_PARAMETER_VALUE,
             ),
             (
-                "SELECT segment_assign('m', ARRAY['Infinity'::float8])",
+                "SET LOCAL customer_segment.invalid_rows = error;
+                 SELECT segment_assign('m', ARRAY['Infinity'::float8])",
                 ERRCODE_DATA_EXCEPTION,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a', 'b'], 2, name => 'm')",
+                ERRCODE_DUPLICATE_OBJECT,
             ),
             (
                 "SELECT segment_assign('m', r) FROM (SELECT 1 AS b) r",
@@ -273,6 +282,12 @@ mod tests {
         for (sql, code) in cases {
             assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
         }
+        // By default an unscorable row is NULL, not an error.
+        Spi::run("SET LOCAL customer_segment.invalid_rows = null").unwrap();
+        assert_eq!(
+            Spi::get_one::<i32>("SELECT segment_assign('m', ARRAY['Infinity'::float8])"),
+            Ok(None)
+        );
         Spi::run("UPDATE t SET a = 'NaN' WHERE id = 1").unwrap();
         assert_eq!(
             sqlstate_of("SELECT segment_fit('t', ARRAY['a'], 2)"),
