@@ -283,7 +283,7 @@ mod tests {
             assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
         }
         // By default an unscorable row is NULL, not an error.
-        Spi::run("SET LOCAL customer_segment.invalid_rows = null").unwrap();
+        Spi::run("SET LOCAL customer_segment.invalid_rows = 'null'").unwrap();
         assert_eq!(
             Spi::get_one::<i32>("SELECT segment_assign('m', ARRAY['Infinity'::float8])"),
             Ok(None)

@@ -720,7 +720,7 @@ fn not_finite(assigner: &Assigner, j: usize, v: f64) -> CoreError {
     )
     .with_hint(
         "Segments are defined for finite numbers; NULL follows the model's impute rule. \
-         SET customer_segment.invalid_rows = null to get NULL for such rows instead.",
+         SET customer_segment.invalid_rows = 'null' to get NULL for such rows instead.",
     )
 }
 
