@@ -14,6 +14,7 @@ use pgrx::PgSqlErrorCode;
 use segment_core::model::document::SegmentModel;
 use segment_core::model::groups::GroupIndex;
 use segment_core::model::options::FitOptions;
+use segment_core::model::stored::StoredDocument;
 use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
@@ -506,9 +507,12 @@ pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
 
 /// The current version's model document as JSON, whatever its kind (CLV models are not segment
 /// models).
-pub fn load_document(name: &str) -> serde_json::Value {
+pub fn load_stored(name: &str) -> StoredDocument {
     match current_document(name) {
-        Some((_, d)) => serde_json::from_str(&d).unwrap_or(serde_json::Value::Null),
+        Some((version, d)) => StoredDocument::from_json(&d).unwrap_or_else(|mut e| {
+            e.message = format!("model \"{name}\" version {version}: {}", e.message);
+            raise_core(e)
+        }),
         None => not_found(name, None),
     }
 }

@@ -12,77 +12,8 @@ use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::error::CoreError;
-use segment_core::params::Given;
-use segment_core::value::clv::{self, BgNbd, GammaGamma, History};
-use serde::{Deserialize, Serialize};
-
-/// Options of `segment_clv_fit`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct ClvOptions {
-    /// day | week | month (365.25 / 12 days).
-    unit: String,
-    /// What counts as one purchase occasion: "day" (a calendar day, as the papers do) or
-    /// "transaction" (every distinct time value).
-    occasion: String,
-    penalizer: f64,
-}
-
-impl Default for ClvOptions {
-    fn default() -> Self {
-        ClvOptions {
-            unit: "week".into(),
-            occasion: "day".into(),
-            penalizer: 0.0,
-        }
-    }
-}
-
-impl ClvOptions {
-    fn days_per_unit(&self) -> f64 {
-        match self.unit.as_str() {
-            "day" => 1.0,
-            "week" => 7.0,
-            _ => 365.25 / 12.0,
-        }
-    }
-
-    fn parse(options: &JsonB) -> ClvOptions {
-        let given = Given::read(&options.0, &clv::OPTION_KEYS).or_raise();
-        let d = ClvOptions::default();
-        let o = ClvOptions {
-            unit: given.text("unit").map_or(d.unit, str::to_string),
-            occasion: given.text("occasion").map_or(d.occasion, str::to_string),
-            penalizer: given.number("penalizer").unwrap_or(d.penalizer),
-        };
-        if !(o.penalizer.is_finite() && o.penalizer >= 0.0) {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!(
-                    "option penalizer must be a finite number >= 0, not {}",
-                    o.penalizer
-                ),
-                None,
-            );
-        }
-        o
-    }
-}
-
-/// The stored CLV model (catalog `model` document, method "clv").
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClvModel {
-    format_version: u32,
-    method: String,
-    source: String,
-    customer_column: String,
-    time_column: String,
-    amount_column: String,
-    calibration_end: String,
-    options: ClvOptions,
-    bgnbd: BgNbd,
-    gamma_gamma: GammaGamma,
-}
+use segment_core::model::stored::{ClvModel, StoredDocument};
+use segment_core::value::clv::{self, ClvOptions, History};
 
 struct Summary {
     customer: String,
@@ -206,7 +137,7 @@ fn segment_clv_fit(
     let time = require(time_column, "time_column");
     let amount = require(amount_column, "amount_column");
     let calibration_end = require(calibration_end, "calibration_end");
-    let options = ClvOptions::parse(&require(options, "options"));
+    let options = ClvOptions::from_value(&require(options, "options").0).or_raise();
     check_transaction_columns(&rel, customer, time, amount);
     let name = name.unwrap_or_else(|| format!("{}_clv", rel.name()));
     catalog::check_fit_name(&name);
@@ -231,18 +162,16 @@ fn segment_clv_fit(
             .ok()
             .flatten()
             .unwrap_or_default();
-    let model = ClvModel {
-        format_version: segment_core::model::document::FORMAT_VERSION,
-        method: "clv".into(),
-        source: relation.clone(),
-        customer_column: customer.into(),
-        time_column: time.into(),
-        amount_column: amount.into(),
-        calibration_end: calibration_text,
-        options: options.clone(),
-        bgnbd: bg.params,
-        gamma_gamma: gg.params,
-    };
+    let model = ClvModel::new(
+        relation.clone(),
+        customer.into(),
+        time.into(),
+        amount.into(),
+        calibration_text,
+        options.clone(),
+        bg.params,
+        gg.params,
+    );
     let repeat = histories.iter().filter(|h| h.x > 0.0).count();
     let metrics = serde_json::json!({
         "customers": histories.len(),
@@ -323,14 +252,14 @@ fn segment_clv(
             None,
         );
     }
-    let stored = catalog::load_document(name);
-    let m: ClvModel = serde_json::from_value(stored).unwrap_or_else(|_| {
-        raise(
+    let m = match catalog::load_stored(name) {
+        StoredDocument::Clv(m) => m,
+        _ => raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!("model \"{name}\" is not a CLV model"),
             Some("Fit one with segment_clv_fit."),
-        )
-    });
+        ),
+    };
     let calibration_end = Spi::get_one_with_args::<TimestampWithTimeZone>(
         "SELECT $1::timestamptz",
         &[DatumWithOid::from(m.calibration_end.as_str())],

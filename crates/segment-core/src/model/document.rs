@@ -26,6 +26,19 @@ pub fn is_index(document: &serde_json::Value) -> bool {
     document.get("method").and_then(|m| m.as_str()) == Some(GROUPED)
 }
 
+/// The one check of a stored document's format version (every kind of document has one):
+/// `what` names the document in the message.
+pub fn check_format(document: &serde_json::Value, what: &str) -> Result<(), String> {
+    let version = document.get("format_version").and_then(|v| v.as_u64());
+    if version == Some(FORMAT_VERSION as u64) {
+        return Ok(());
+    }
+    let found = version.map_or("none".to_string(), |v| v.to_string());
+    Err(format!(
+        "{what} has format version {found}, this version of customer_segment reads {FORMAT_VERSION}"
+    ))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
@@ -175,13 +188,7 @@ impl SegmentModel {
             )
             .with_hint("List its groups and their models with segment_groups(model); each group's model is named <model>/<value>."));
         }
-        let version = head.get("format_version").and_then(|v| v.as_u64());
-        if version != Some(FORMAT_VERSION as u64) {
-            let found = version.map_or("none".to_string(), |v| v.to_string());
-            return Err(bad(format!(
-                "stored model has format version {found}, this version of customer_segment reads {FORMAT_VERSION}"
-            )));
-        }
+        check_format(&head, "stored model").map_err(bad)?;
         let model: SegmentModel = serde_json::from_value(head)
             .map_err(|e| bad(format!("stored model is malformed: {e}")))?;
         model.validate().map_err(bad)?;

@@ -8,7 +8,7 @@
 //! what the per-group model assigns until the per-group model itself is refitted.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{is_index, Method, FORMAT_VERSION, GROUPED};
+use crate::model::document::{check_format, is_index, Method, GROUPED};
 use crate::model::options::FitOptions;
 use serde::{Deserialize, Serialize};
 
@@ -109,15 +109,10 @@ impl GroupIndex {
         }
     }
 
-    fn from_value(document: serde_json::Value) -> CoreResult<GroupIndex> {
+    pub fn from_value(document: serde_json::Value) -> CoreResult<GroupIndex> {
+        check_format(&document, "stored per-group model").map_err(bad_index)?;
         let index: GroupIndex = serde_json::from_value(document)
             .map_err(|e| bad_index(format!("stored per-group model is malformed: {e}")))?;
-        if index.format_version != FORMAT_VERSION {
-            return Err(bad_index(format!(
-                "stored per-group model has format version {}, this version of customer_segment reads {FORMAT_VERSION}",
-                index.format_version
-            )));
-        }
         index.validate().map_err(bad_index)?;
         Ok(index)
     }
@@ -170,6 +165,7 @@ impl GroupIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::document::FORMAT_VERSION;
 
     fn index() -> GroupIndex {
         GroupIndex {

@@ -1,7 +1,8 @@
 //! The stored model and everything that makes or reads one: the document (`document`) and its
 //! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
 //! in memory, `streaming` over a re-read source, `churn_fit`), per-group indexes (`groups`), id
-//! matching across refits (`matching`) and evaluation on other rows (`evaluate`).
+//! matching across refits (`matching`), evaluation on other rows (`evaluate`), and every kind of
+//! stored document read once (`stored`: segment model, per-group index, CLV model).
 
 pub mod assigner;
 pub mod churn_fit;
@@ -11,4 +12,5 @@ pub mod fit;
 pub mod groups;
 pub mod matching;
 pub mod options;
+pub mod stored;
 pub mod streaming;

@@ -18,6 +18,56 @@ pub const OPTION_KEYS: [Key; 3] = [
     Key::new("penalizer", Kind::Number),
 ];
 
+/// Options of `segment_clv_fit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClvOptions {
+    /// day | week | month (365.25 / 12 days).
+    pub unit: String,
+    /// What counts as one purchase occasion: "day" (a calendar day, as the papers do) or
+    /// "transaction" (every distinct time value).
+    pub occasion: String,
+    pub penalizer: f64,
+}
+
+impl Default for ClvOptions {
+    fn default() -> Self {
+        ClvOptions {
+            unit: "week".into(),
+            occasion: "day".into(),
+            penalizer: 0.0,
+        }
+    }
+}
+
+impl ClvOptions {
+    pub fn days_per_unit(&self) -> f64 {
+        match self.unit.as_str() {
+            "day" => 1.0,
+            "week" => 7.0,
+            _ => 365.25 / 12.0,
+        }
+    }
+
+    /// Reads the options object key by key and checks the penalty.
+    pub fn from_value(options: &serde_json::Value) -> CoreResult<ClvOptions> {
+        let given = crate::params::Given::read(options, &OPTION_KEYS)?;
+        let d = ClvOptions::default();
+        let o = ClvOptions {
+            unit: given.text("unit").map_or(d.unit, str::to_string),
+            occasion: given.text("occasion").map_or(d.occasion, str::to_string),
+            penalizer: given.number("penalizer").unwrap_or(d.penalizer),
+        };
+        if !(o.penalizer.is_finite() && o.penalizer >= 0.0) {
+            return Err(CoreError::invalid_parameter(format!(
+                "option penalizer must be a finite number >= 0, not {}",
+                o.penalizer
+            )));
+        }
+        Ok(o)
+    }
+}
+
 fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
