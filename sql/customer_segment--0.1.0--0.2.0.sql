@@ -1,3 +1,5 @@
+\echo Use "ALTER EXTENSION customer_segment UPDATE TO '0.2.0'" to load this file. \quit
+
 -- customer_segment 0.1.0 -> 0.2.0 (ALTER EXTENSION customer_segment UPDATE).
 --
 -- Every change to the extension's SQL from 0.1.0 on adds its statements here (ALTER TABLE on the
