@@ -3,9 +3,11 @@
 -- customer_segment 0.1.0 -> 0.2.0 (ALTER EXTENSION customer_segment UPDATE).
 --
 -- Every change to the extension's SQL from 0.1.0 on adds its statements here (ALTER TABLE on the
--- catalog, CREATE OR REPLACE FUNCTION, new objects), so that a database created at 0.1.0 ends up
--- with what CREATE EXTENSION gives at 0.2.0; the upgrade test (tests/stress/run.sh, "upgrade")
--- replays the path from sql/released/ and compares the extension's objects with a fresh install.
+-- catalog, CREATE OR REPLACE FUNCTION, ALTER FUNCTION, COMMENT ON, new objects), so that a
+-- database created at 0.1.0 ends up with what CREATE EXTENSION gives at 0.2.0; the upgrade tier
+-- (tests/upgrade/run.sh) replays the path from sql/released/ and diffs a pg_dump --schema-only of
+-- the updated database against a fresh install's (signatures, volatility, comments, policies,
+-- grants, views: any difference fails).
 --
 -- The catalog tables are unchanged: per-group models are stored as ordinary rows (an index
 -- document plus one model per group).
