@@ -5,7 +5,8 @@
 #   2. the crate's version has an upgrade script from the newest release, and it is installed
 #   3. created at the released version, a model fitted, updated: the model assigns the same rows
 #      and refits
-#   4. pg_dump --schema-only of the updated database equals that of a fresh install: every
+#   4. every object of a fresh install has a COMMENT
+#   5. pg_dump --schema-only of the updated database equals that of a fresh install: every
 #      function (arguments, defaults, result, volatility, parallel safety, strictness, SET
 #      clauses, body or C symbol), aggregate, type, table, view, policy, grant and COMMENT
 # Runs on a throwaway cluster of its own, in well under a minute once the build is installed.
@@ -117,6 +118,14 @@ dump() { # database
     as_pg "$PG_BIN/pg_dump" -h "$DIR" -p "$PORT" -U postgres --schema-only \
         --restrict-key=customersegmentupgrade "$1" >>"$DIR/$1.sql"
 }
+# Every object of the extension says what it is (sql/comments.sql; internal plumbing says so).
+uncommented=$(P -d fresh -c "SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+                             WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+                               AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'customer_segment')
+                               AND obj_description(objid, classid::regclass::name) IS NULL
+                             ORDER BY 1")
+[ -z "$uncommented" ] || { echo "$uncommented" >&2; fail "objects of the extension without a COMMENT (above): add one to sql/comments.sql and the upgrade script"; }
+echo "upgrade: every one of the $(P -d fresh -c "SELECT count(*) FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e' AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'customer_segment')") objects of a fresh install has a COMMENT"
 dump fresh
 dump updated
 if ! diff -u --label "fresh install ($crate_version)" --label "updated ($released -> $now)" \
