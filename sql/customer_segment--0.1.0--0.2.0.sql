@@ -43,9 +43,17 @@ CREATE FUNCTION "segment_plot"(
 	"kind" TEXT DEFAULT 'scatter',
 	"source" regclass DEFAULT NULL
 ) RETURNS TEXT
-VOLATILE PARALLEL UNSAFE
+STABLE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_plot_wrapper';
+
+-- Read-only functions are STABLE: they read the catalog and a relation and write nothing (their
+-- random choices are seeded by the model's options). PARALLEL UNSAFE as before.
+ALTER FUNCTION segment_drift(text, regclass) STABLE;
+ALTER FUNCTION segment_evaluate(text, regclass) STABLE;
+ALTER FUNCTION segment_compare(text, integer, integer, regclass) STABLE;
+ALTER FUNCTION segment_rules(text, integer, regclass) STABLE;
+ALTER FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) STABLE;
 
 -- Comments: every object has one (sql/catalog.sql, sql/comments.sql; the same statements here).
 COMMENT ON FUNCTION segment_model_allowed(text, boolean) IS
