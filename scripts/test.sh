@@ -4,19 +4,22 @@
 #   2. #[pg_test] tests inside a PostgreSQL backend     cargo pgrx test
 #   3. SQL regression tests (tests/pg_regress)          pg_regress on a temporary instance,
 #      including the quality test against scikit-learn's stored results
-#   4. reliability: sessions, cancel, SIGKILL, memory    tests/stress/run.sh
-# Arguments pick tiers for a quicker loop while developing: scripts/test.sh core | pg | sql | stress
+#   4. upgrade: the newest release updated to this build   tests/upgrade/run.sh
+#      equals a fresh install (pg_dump --schema-only)
+#   5. reliability: sessions, cancel, SIGKILL, memory    tests/stress/run.sh
+# Arguments pick tiers for a quicker loop while developing:
+#   scripts/test.sh core | pg | sql | upgrade | stress   (several: scripts/test.sh sql upgrade)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${TEST_WORKDIR:-/tmp/customer_segment_test}
 
 ensure_all
 cd "$REPO"
-TIERS=${*:-core pg sql stress}
+TIERS=${*:-core pg sql upgrade stress}
 want() { [[ " $TIERS " == *" $1 "* ]]; }
 
 if want core; then
-log "1/4 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
+log "1/5 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -27,7 +30,7 @@ cargo test -p segment-core
 fi
 
 if want pg; then
-log "2/4 #[pg_test] tests in PostgreSQL"
+log "2/5 #[pg_test] tests in PostgreSQL"
 if is_root; then
     pg_workdir /var/tmp/customer_segment-pgrx-test
     cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata /var/tmp/customer_segment-pgrx-test/data pg_test_
@@ -37,9 +40,10 @@ fi
 fi
 
 if want sql; then
-log "3/4 SQL regression tests"
+log "3/5 SQL regression tests"
 # `cargo pgrx test` installed a test build into the system PostgreSQL: install the real one last.
 install_extension --release
+installed=yes
 rm -rf "$WORK"
 mkdir -p "$WORK/in"
 cp -r tests/pg_regress/sql tests/pg_regress/expected tests/pg_regress/schedule "$WORK/in/"
@@ -81,8 +85,16 @@ fi
 echo "server log: no backend terminated by a signal ($(grep -c 'ERROR:' "$server_log") ERRORs answered)"
 fi
 
+if want upgrade; then
+log "4/5 upgrade: the newest release, updated, equals a fresh install (tests/upgrade/run.sh)"
+# The tier checks this checkout's build: install it unless the sql tier just did (`cargo pgrx
+# test` installs a test build).
+[ "${installed:-}" = yes ] || install_extension --release
+bash "$REPO/tests/upgrade/run.sh"
+fi
+
 if want stress; then
-log "4/4 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
+log "5/5 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
 bash "$REPO/tests/stress/run.sh"
 fi
 log "test tiers passed: $TIERS"

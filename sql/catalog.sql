@@ -56,6 +56,9 @@ AS $$
                             AND pg_has_role(r.oid, 'USAGE'))))
 $$;
 
+COMMENT ON FUNCTION segment_model_allowed(text, boolean) IS
+    'Internal: whether the current role may use (manage false) or manage (manage true) a model, called by the row-level security policies of segment_model and segment_model_access; not for direct use';
+
 ALTER TABLE segment_model_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY names_are_public ON segment_model_access FOR SELECT USING (true);
 CREATE POLICY owner_is_self ON segment_model_access FOR INSERT

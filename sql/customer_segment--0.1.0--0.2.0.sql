@@ -1,9 +1,13 @@
+\echo Use "ALTER EXTENSION customer_segment UPDATE TO '0.2.0'" to load this file. \quit
+
 -- customer_segment 0.1.0 -> 0.2.0 (ALTER EXTENSION customer_segment UPDATE).
 --
 -- Every change to the extension's SQL from 0.1.0 on adds its statements here (ALTER TABLE on the
--- catalog, CREATE OR REPLACE FUNCTION, new objects), so that a database created at 0.1.0 ends up
--- with what CREATE EXTENSION gives at 0.2.0; the upgrade test (tests/stress/run.sh, "upgrade")
--- replays the path from sql/released/ and compares the extension's objects with a fresh install.
+-- catalog, CREATE OR REPLACE FUNCTION, ALTER FUNCTION, COMMENT ON, new objects), so that a
+-- database created at 0.1.0 ends up with what CREATE EXTENSION gives at 0.2.0; the upgrade tier
+-- (tests/upgrade/run.sh) replays the path from sql/released/ and diffs a pg_dump --schema-only of
+-- the updated database against a fresh install's (signatures, volatility, comments, policies,
+-- grants, views: any difference fails).
 --
 -- The catalog tables are unchanged: per-group models are stored as ordinary rows (an index
 -- document plus one model per group).
@@ -39,9 +43,117 @@ CREATE FUNCTION "segment_plot"(
 	"kind" TEXT DEFAULT 'scatter',
 	"source" regclass DEFAULT NULL
 ) RETURNS TEXT
-VOLATILE PARALLEL UNSAFE
+STABLE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_plot_wrapper';
+
+-- Read-only functions are STABLE: they read the catalog and a relation and write nothing (their
+-- random choices are seeded by the model's options). PARALLEL UNSAFE as before.
+ALTER FUNCTION segment_drift(text, regclass) STABLE;
+ALTER FUNCTION segment_evaluate(text, regclass) STABLE;
+ALTER FUNCTION segment_compare(text, integer, integer, regclass) STABLE;
+ALTER FUNCTION segment_rules(text, integer, regclass) STABLE;
+ALTER FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) STABLE;
+
+-- Comments: every object has one (sql/catalog.sql, sql/comments.sql; the same statements here).
+COMMENT ON FUNCTION segment_model_allowed(text, boolean) IS
+    'Internal: whether the current role may use (manage false) or manage (manage true) a model, called by the row-level security policies of segment_model and segment_model_access; not for direct use';
+
+-- Fitting
+COMMENT ON FUNCTION segment_fit(regclass, text[], integer, text, jsonb) IS
+    'clusters the feature columns of a relation into k segments (k NULL: chosen by a scan of k) and stores a new version of the model; returns one row of fit figures';
+COMMENT ON FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) IS
+    'fits k-means for every k from k_min to k_max, stores nothing, and returns one row of scores per k with the recommended one marked';
+COMMENT ON FUNCTION segment_refit(text, regclass) IS
+    'fits a new version of a model with its features, options and number of segments on source (default: the relation it was fitted on); returns one row of fit figures';
+
+-- Using a model
+COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
+    'segment of a feature array (in the model''s feature order) under the current version of a model';
+COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
+    'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+COMMENT ON FUNCTION segment_assign_support(internal) IS
+    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns; not for direct use';
+
+-- Inspecting a model
+COMMENT ON FUNCTION segment_centroids(text) IS
+    'centre of every segment of the current version, one row per segment and feature, in original units';
+COMMENT ON FUNCTION segment_profile(text) IS
+    'per segment and feature, on the training rows: label, size, share, segment mean and median, overall mean, difference in standard deviations and the feature''s ANOVA F';
+COMMENT ON FUNCTION segment_label(text, integer) IS
+    'name of a segment of the current version: the label set with segment_rename, else an automatic one from its most distinguishing features';
+COMMENT ON FUNCTION segment_labels(text) IS
+    'every segment of the current version with its label';
+COMMENT ON FUNCTION segment_rename(text, integer, text) IS
+    'sets the label of a segment of the current version (NULL restores the automatic one) and returns the label in force';
+COMMENT ON FUNCTION segment_evaluate(text, regclass) IS
+    'scores the current version on source (default: the relation it was fitted on): one row of rows used, skipped and noise, inertia, silhouette, Calinski-Harabasz and Davies-Bouldin';
+COMMENT ON FUNCTION segment_compare(text, integer, integer, regclass) IS
+    'how the rows of source (default: the relation version_b was fitted on) move between the segments of two versions: one row per pair of segments, with the adjusted Rand index';
+COMMENT ON FUNCTION segment_rules(text, integer, regclass) IS
+    'segments of a clustering model as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
+COMMENT ON FUNCTION segment_plot(text, text, regclass) IS
+    'picture of the current version as an SVG document: kind scatter (rows of source), elbow, profile or tree';
+
+-- Monitoring
+COMMENT ON FUNCTION segment_drift(text, regclass) IS
+    'per segment: its share of the training rows and of the rows of source now (default: the relation it was fitted on), the population stability index, feature mean shifts and advice';
+
+-- Managing models
+COMMENT ON FUNCTION segment_drop(text) IS
+    'drops every version of a model and its name (of a per-group model, its group models too); returns how many versions were dropped';
+COMMENT ON FUNCTION segment_grant(text, text, text) IS
+    'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
+COMMENT ON FUNCTION segment_revoke(text, text, text) IS
+    'takes back a grant of segment_grant; revoking use also revokes manage';
+COMMENT ON FUNCTION segment_create_view(text, regclass, text) IS
+    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools; returns its qualified name';
+
+-- Per-group models
+COMMENT ON FUNCTION segment_groups(text) IS
+    'groups of a per-group model: each value of the grouping column, its usable rows at fit time, and the model (name and version) its rows are assigned with';
+COMMENT ON FUNCTION segment_group_labels(text) IS
+    'segments of a per-group model with their labels, per group';
+
+-- Exchange
+COMMENT ON FUNCTION segment_export(text) IS
+    'current version of a model as one jsonb document for segment_import';
+COMMENT ON FUNCTION segment_import_text(text, text) IS
+    'Internal: called by segment_import with the document as text; not for direct use';
+
+-- Churn
+COMMENT ON FUNCTION segment_churn_fit(regclass, text[], text, text, jsonb) IS
+    'trains a decision tree on a labelled history whose leaves are churn-risk segments, stores it as a model, and returns one row of test figures';
+COMMENT ON FUNCTION segment_churn_rules(text) IS
+    'per leaf of a churn model: its rule as a SQL boolean expression, its rows, training churn rate and lift';
+COMMENT ON FUNCTION segment_churn_importance(text) IS
+    'each feature''s share of a churn tree''s total impurity decrease, largest first';
+COMMENT ON FUNCTION segment_churn_tree(text) IS
+    'a churn model''s tree as indented text, one node per line';
+
+-- RFM and customer lifetime value
+COMMENT ON FUNCTION segment_rfm_queries(regclass, text, text, text, integer, jsonb) IS
+    'Internal: called by segment_rfm for the two queries it runs, built from catalog-checked identifiers; not for direct use';
+COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with time zone, text, jsonb) IS
+    'fits BG/NBD and Gamma-Gamma on the transactions up to calibration_end, stores them as a model, and returns one row of fitted parameters';
+COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS
+    'per customer of a CLV model: probability of being alive, expected purchases and spend, and the lifetime value over the horizon';
+
+-- Scale-out: the transition, combine, serial and final functions of segment_kmeans_step
+COMMENT ON FUNCTION segment_kmeans_step_add(internal, double precision[], double precision[]) IS
+    'Internal: transition function of the aggregate segment_kmeans_step; not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_combine(internal, internal) IS
+    'Internal: combine function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_serialize(internal) IS
+    'Internal: serial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_deserialize(bytea, internal) IS
+    'Internal: deserial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_result(internal) IS
+    'Internal: final function of the aggregate segment_kmeans_step; not for direct use';
+
+-- Types
+COMMENT ON TYPE segment_explanation IS
+    'result of segment_explain: a row''s segment and distance, the runner-up segment and distance, and the margin between them';
 
 -- engine aggregate applies the model's preprocessing in Rust: the step over raw features.
 CREATE FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) RETURNS internal
@@ -57,3 +169,6 @@ CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[], prepro
 );
 COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[], float8[]) IS
     'one k-means (Lloyd) step over raw feature arrays put through a model''s preprocessing (log, imputation, scaling; the array a fit with engine aggregate builds): what such fits run once per iteration';
+COMMENT ON FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) IS
+    'Internal: transition function of segment_kmeans_step(features, centres, preprocessing), called by the aggregate for each row; not for direct use';
+

@@ -22,6 +22,8 @@ mod tests;
 ::pgrx::pg_module_magic!();
 
 ::pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+// A COMMENT on every function and type pgrx generates, run after everything is created.
+::pgrx::extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -367,7 +367,7 @@ fn segment_churn_tree(model: Option<&str>) -> String {
 /// put in the model's segment; the same on every row). Noise (dbscan) is segment -1. Rows with
 /// a NULL feature are left out (a rule cannot say where NULLs go).
 #[allow(clippy::type_complexity)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_rules(
     model: Option<&str>,
     max_depth: default!(Option<i32>, 3),

@@ -220,7 +220,7 @@ fn check_k_for_method(k: Option<usize>, method: Method) {
 /// Harabasz (higher is better) and Davies-Bouldin (lower is better). `recommended` marks one row:
 /// the highest silhouette, the smaller k on a tie.
 #[allow(clippy::type_complexity)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_choose_k(
     source: Option<PgRelation>,
     features: Option<Vec<Option<String>>>,

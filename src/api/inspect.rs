@@ -213,7 +213,7 @@ pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source
 /// customer_segment.silhouette_sample rows), Calinski-Harabasz and Davies-Bouldin, in scaled
 /// units. On the training source these equal what `segment_fit` reported.
 #[allow(clippy::type_complexity)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_evaluate(
     model: Option<&str>,
     source: default!(Option<PgRelation>, "NULL"),
@@ -253,7 +253,7 @@ fn segment_evaluate(
 /// rows, with the share of segment a's rows, and the adjusted Rand index of the two labelings
 /// (1 = the same segments; the same value on every row). Noise is segment -1.
 #[allow(clippy::type_complexity)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_compare(
     model: Option<&str>,
     version_a: Option<i32>,

@@ -22,7 +22,7 @@ use segment_core::prep::scaling::undo_log;
 /// PSI: stable (< 0.1), watch (< 0.25), refit. Streams the source. DBSCAN noise rows count in
 /// no segment's share.
 #[allow(clippy::type_complexity)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_drift(
     model: Option<&str>,
     source: default!(Option<PgRelation>, "NULL"),

@@ -30,7 +30,7 @@ fn lacks(name: &str, what: &str, hint: &str) -> ! {
 /// a seeded sample of 2,000 rows on larger sources), `elbow` (inertia and silhouette per k of the
 /// scan made by a fit with k NULL), `profile` (per-segment feature deviations as bars), `tree` (a
 /// churn model's tree). Labels set with segment_rename are used.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(stable, parallel_unsafe)]
 fn segment_plot(
     model: Option<&str>,
     kind: default!(Option<&str>, "'scatter'"),

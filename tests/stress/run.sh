@@ -7,8 +7,8 @@
 #   3. crash: SIGKILL of the backend running a fit; after recovery no partial model, old ones work
 #   4. memory: a fit above customer_segment.max_memory_mb is refused; mini-batches stay bounded
 #   5. a BI client (Python psycopg) lists and reads a segment_create_view view
-#   6. upgrade: a database created with the newest released version updates to this one
-#   7. a picture: segment_plot's SVG rendered to PNG by rsvg-convert, and the PNG is not blank
+#   6. a picture: segment_plot's SVG rendered to PNG by rsvg-convert, and the PNG is not blank
+# (The upgrade path from the newest release has a tier of its own: tests/upgrade/run.sh.)
 # Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
@@ -42,7 +42,7 @@ P -c "CREATE TABLE people AS
       FROM generate_series(1, 20000) i"
 
 # ---------------------------------------------------------------------------------------------
-log "1/7 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
+log "1/6 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
 # The refitting session cycles: refit (version 2), then drop and fit anew (version 1), the drop
 # and the fit either in one transaction (readers never miss the model) or in two (readers between
 # them get "model does not exist", the one documented error).
@@ -91,7 +91,7 @@ grep -q "ERROR" "$work/refit" && { head "$work/refit" >&2; fail "the refitting s
 [ $((saw_a + saw_b)) -gt 0 ] || fail "no statement assigned anything"
 
 # ---------------------------------------------------------------------------------------------
-log "2/7 cancel: statement_timeout and pg_cancel_backend stop a long fit"
+log "2/6 cancel: statement_timeout and pg_cancel_backend stop a long fit"
 P -c "CREATE TABLE slow AS SELECT random() AS a, random() AS b, random() AS c
       FROM generate_series(1, 1000000)"
 LONG_FIT="SELECT * FROM segment_fit('slow', ARRAY['a', 'b', 'c'], 40, name => 'never_stored',
@@ -139,7 +139,7 @@ done
 echo "cancel: worst latency $worst s; catalog rows left by stopped fits: 0"
 
 # ---------------------------------------------------------------------------------------------
-log "3/7 crash: SIGKILL of a backend in the middle of a fit"
+log "3/6 crash: SIGKILL of a backend in the middle of a fit"
 P -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'kept')" >/dev/null
 before=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER BY id)) FROM people p")
 P -c "SET application_name = 'cs_doomed'" -c "${LONG_FIT//never_stored/doomed}" >"$DIR/crash.out" 2>&1 &
@@ -162,7 +162,7 @@ after=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER B
 echo "crash: backend $pid killed mid-fit; after recovery 0 rows of the killed fit, the earlier model assigns the same 20000 rows"
 
 # ---------------------------------------------------------------------------------------------
-log "4/7 memory: customer_segment.max_memory_mb"
+log "4/6 memory: customer_segment.max_memory_mb"
 P -c "CREATE TABLE big AS SELECT random() AS a, random() AS b, random() AS c, random() AS d
       FROM generate_series(1, 2000000)"
 PEAK="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1]::bigint / 1024"
@@ -180,7 +180,7 @@ echo "memory: minibatch_kmeans on the same 2000000 rows with max_memory_mb = 32:
 [ "$grow" -le 96 ] || fail "the streamed fit grew the backend by ${grow} MB (bound: 32 MB budget + 64 MB)"
 
 # ---------------------------------------------------------------------------------------------
-log "5/7 a BI tool's view: segment_create_view read by a separate client"
+log "5/6 a BI tool's view: segment_create_view read by a separate client"
 python3 -c 'import psycopg' 2>/dev/null || python3 -m pip install -q 'psycopg[binary]'
 P -c "ALTER TABLE people ADD PRIMARY KEY (id)"
 P -c "SELECT segment_create_view('kept', 'people', 'people_segments')" >/dev/null
@@ -188,59 +188,7 @@ DSN="host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
 python3 "$REPO/tests/stress/bi_client.py" "$DSN" people_segments 20000 || fail "the BI client could not read the view"
 
 # ---------------------------------------------------------------------------------------------
-log "6/7 upgrade: from the newest released version to this build"
-crate_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -1)
-released=$(ls "$REPO"/sql/released/customer_segment--*.sql | sed 's/.*customer_segment--\(.*\)\.sql/\1/' | sort -V | tail -1)
-if [ "$released" != "$crate_version" ]; then
-    [ -f "$REPO/sql/customer_segment--$released--$crate_version.sql" ] \
-        || fail "no upgrade script sql/customer_segment--$released--$crate_version.sql for the crate's version"
-fi
-sharedir=$("$PG_CONFIG" --sharedir)/extension
-[ -f "$sharedir/customer_segment--$released--$crate_version.sql" ] || [ "$released" = "$crate_version" ] \
-    || fail "the installed extension lacks its upgrade script (cargo pgrx install copies sql/*--*--*.sql)"
-cp "$REPO/sql/released/customer_segment--$released.sql" "$sharedir/"
-P -c "CREATE DATABASE upgrade_test"
-U() { cluster_psql "$DIR" "$PORT" -qAt -d upgrade_test "$@"; }
-U -c "CREATE EXTENSION customer_segment VERSION '$released'"
-U -c "CREATE TABLE people AS
-          SELECT i AS id, ((i * 7919) % 1000) / 10.0 AS spend, ((i * 104729) % 997) / 10.0 AS visits
-          FROM generate_series(1, 20000) i"
-U -c "SET customer_segment.progress = off" -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'old')" >/dev/null
-before=$(U -c "SELECT md5(string_agg(segment_assign('old', p)::text, ',' ORDER BY id)) FROM people p")
-U -c "ALTER EXTENSION customer_segment UPDATE"
-now=$(U -c "SELECT extversion FROM pg_extension WHERE extname = 'customer_segment'")
-[ "$now" = "$crate_version" ] || fail "ALTER EXTENSION UPDATE left version $now, not $crate_version"
-after=$(U -c "SELECT md5(string_agg(segment_assign('old', p)::text, ',' ORDER BY id)) FROM people p")
-[ "$before" = "$after" ] || fail "the model fitted at $released assigns differently after the update"
-U -c "SET customer_segment.progress = off" -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'old')" | grep -qx 2 \
-    || fail "refitting the old model after the update failed"
-# The updated extension has exactly the objects (with their signatures) of a fresh install.
-P -c "CREATE DATABASE fresh_install"
-objects='SELECT pg_describe_object(d.classid, d.objid, 0)
-                || coalesce(format('"'"' (%s) returns %s %s %s'"'"', pg_get_function_arguments(p.oid),
-                                   pg_get_function_result(p.oid), p.provolatile, p.proparallel), '"'"''"'"')
-         FROM pg_depend d LEFT JOIN pg_proc p ON d.classid = '"'"'pg_proc'"'"'::regclass AND p.oid = d.objid
-         WHERE d.refclassid = '"'"'pg_extension'"'"'::regclass AND d.deptype = '"'"'e'"'"'
-           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = '"'"'customer_segment'"'"')
-         UNION ALL
-         SELECT format('"'"'column %s.%s %s'"'"', c.relname, a.attname, format_type(a.atttypid, a.atttypmod))
-         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-         JOIN pg_depend d ON d.classid = '"'"'pg_class'"'"'::regclass AND d.objid = c.oid AND d.deptype = '"'"'e'"'"'
-         WHERE a.attnum > 0 AND NOT a.attisdropped
-           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = '"'"'customer_segment'"'"')
-         ORDER BY 1'
-cluster_psql "$DIR" "$PORT" -qAt -d fresh_install -c "CREATE EXTENSION customer_segment"
-fresh=$(cluster_psql "$DIR" "$PORT" -qAt -d fresh_install -c "$objects")
-updated=$(U -c "$objects")
-if [ "$fresh" != "$updated" ]; then
-    diff <(echo "$fresh") <(echo "$updated") || true
-    fail "after ALTER EXTENSION UPDATE the extension's objects differ from a fresh install (above: < fresh, > updated); add the missing statements to the upgrade script"
-fi
-echo "upgrade: the updated extension has the $(echo "$fresh" | wc -l) objects of a fresh install"
-echo "upgrade: created at $released, fitted, ALTER EXTENSION UPDATE to $now; the model assigns the same 20000 rows and refits as version 2"
-
-# ---------------------------------------------------------------------------------------------
-log "7/7 a picture: segment_plot rendered by a real SVG renderer"
+log "6/6 a picture: segment_plot rendered by a real SVG renderer"
 if ! command -v rsvg-convert >/dev/null; then
     if is_root; then
         apt-get install -y -qq librsvg2-bin >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq librsvg2-bin >/dev/null; }
