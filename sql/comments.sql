@@ -2,9 +2,7 @@
 -- pgrx generates from #[pg_extern] (src/api/*.rs), the internal plumbing of the hand-written
 -- SQL blocks, and the segment_explanation type. Run last (finalize, src/lib.rs), after every
 -- CREATE. Tables, the view and segment_model_allowed are commented in catalog.sql; functions
--- created in an extension_sql! block are commented next to their CREATE, except
--- segment_assign_columns, whose comment here (internal plumbing) replaces the one in
--- src/api/assign.rs.
+-- created in an extension_sql! block are commented next to their CREATE.
 --
 -- One sentence each, in the words of docs/reference.md: what it does and what it returns.
 -- Internal plumbing says so and names its caller. A database updated from 0.1.0 gets the same
@@ -22,8 +20,6 @@ COMMENT ON FUNCTION segment_refit(text, regclass) IS
 -- Using a model
 COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
     'segment of a feature array (in the model''s feature order) under the current version of a model';
-COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
-    'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
 COMMENT ON FUNCTION segment_assign_support(internal) IS
     'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns; not for direct use';
 

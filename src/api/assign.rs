@@ -742,7 +742,7 @@ CREATE FUNCTION segment_assign_columns(model text, columns text[], VARIADIC "val
     RETURNS integer STABLE PARALLEL SAFE
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_columns_wrapper';
 COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
-    'planned form of segment_assign(model, row): the row''s columns as arguments, after their names';
+    'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
 CREATE FUNCTION segment_assign(model text, "row" record) RETURNS integer
     STABLE PARALLEL SAFE
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper'
