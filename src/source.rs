@@ -205,7 +205,7 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
 }
 
 /// The hint for a column name the relation does not have: its case-insensitive match, if any.
-fn column_hint(rel: &PgRelation, name: &str) -> String {
+pub fn column_hint(rel: &PgRelation, name: &str) -> String {
     let tupdesc = rel.tuple_desc();
     let similar = tupdesc.iter().find(|a| {
         !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == name.to_lowercase()

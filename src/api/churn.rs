@@ -46,7 +46,10 @@ fn check_label(rel: &PgRelation, features: &[String], label: &str) {
                 "label column \"{label}\" of relation \"{}\" does not exist",
                 rel.name()
             ),
-            Some("Pass the column that says whether the customer churned."),
+            Some(&format!(
+                "Pass the column that says whether the customer churned. {}",
+                source::column_hint(rel, label)
+            )),
         )
     };
     if !LABEL_TYPES.contains(&att.atttypid) {

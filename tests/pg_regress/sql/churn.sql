@@ -129,6 +129,8 @@ SELECT * FROM segment_churn_fit('bank_flags', ARRAY['age'], 'status');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('bank', ARRAY['age'], 'no_such_label');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_churn_fit('bank', ARRAY['age'], 'Y');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('bank', ARRAY['age', 'y'], 'y');
 \echo :LAST_ERROR_SQLSTATE
 CREATE VIEW one_class AS SELECT * FROM bank WHERE y = 'no';
