@@ -168,8 +168,8 @@ pub fn check_meaning(name: &str, new: &Meaning, replace: bool) {
             text("method").unwrap_or_default()
         ));
     }
+    let show = |v: Option<String>| v.map_or("none".into(), |v| format!("\"{v}\""));
     if text("group_by") != new.group_by {
-        let show = |g: Option<String>| g.map_or("none".into(), |g| format!("\"{g}\""));
         differs.push(format!(
             "grouping column {} instead of {}",
             show(new.group_by.clone()),
@@ -177,7 +177,6 @@ pub fn check_meaning(name: &str, new: &Meaning, replace: bool) {
         ));
     }
     if text("label") != new.label {
-        let show = |l: Option<String>| l.map_or("none".into(), |l| format!("\"{l}\""));
         differs.push(format!(
             "label {} instead of {}",
             show(new.label.clone()),

@@ -51,9 +51,10 @@ pub struct Source {
     /// Read only the rows whose column (first) has this text value (second): a group model's
     /// rows in the relation its per-group model was fitted on.
     pub only: Option<(String, String)>,
-    /// How a row is named in an error: its primary key columns, or `ctid` for a table without
-    /// one, as (SQL to read it as text, how to show it); None for a view (rows are numbered).
-    pub row_key: Option<(String, String)>,
+    /// How a row is named in an error: its primary key columns (quoted), or `ctid` for a table
+    /// without one, and how to show them; None for a view, or a caller without SELECT on the
+    /// whole table (rows are then numbered).
+    pub row_key: Option<(Vec<String>, String)>,
 }
 
 /// Checks the relation kind and every feature name: present, unique, numeric.
@@ -136,9 +137,18 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
     }
 }
 
-/// See `Source::row_key`.
-fn row_key(rel: &PgRelation) -> Option<(String, String)> {
+/// See `Source::row_key`. Only for a caller with SELECT on the whole table: the key columns (or
+/// ctid) may lie outside a column-level grant, and a fit must not fail for naming a row.
+fn row_key(rel: &PgRelation) -> Option<(Vec<String>, String)> {
     if !(rel.is_table() || rel.is_matview() || rel.is_partitioned_table()) {
+        return None;
+    }
+    let oid = || pgrx::datum::DatumWithOid::from(rel.oid());
+    let may_read = select_text(
+        "SELECT pg_catalog.has_table_privilege($1, 'SELECT')::text",
+        &[oid()],
+    );
+    if may_read.as_deref() != Some("true") {
         return None;
     }
     let primary_key = select_text(
@@ -148,12 +158,15 @@ fn row_key(rel: &PgRelation) -> Option<(String, String)> {
               pg_catalog.pg_attribute a \
          WHERE i.indrelid = $1 AND i.indisprimary \
            AND a.attrelid = i.indrelid AND a.attnum = k.attnum",
-        &[pgrx::datum::DatumWithOid::from(rel.oid())],
+        &[oid()],
     );
     Some(match primary_key {
-        Some(columns) => (format!("ROW({columns})::text"), format!("({columns})")),
+        Some(columns) => (
+            columns.split(", ").map(str::to_string).collect(),
+            format!("({columns})"),
+        ),
         // A partitioned table's rows have a ctid in their partition only: still a place to look.
-        None => ("ctid::text".to_string(), "ctid".to_string()),
+        None => (vec!["ctid".to_string()], "ctid".to_string()),
     })
 }
 
@@ -276,9 +289,7 @@ pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
 
 /// The distinct values of every categorical feature, sorted by byte order (None for numeric
 /// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
-/// are read: more is an error naming the column.
-/// The one-hot values of each categorical feature (None for a numeric one), at most `max` each.
-/// A text column whose values all read as numbers is refused unless `asked` (the `categorical`
+/// are read: more is an error naming the column. A text column whose values all read as numbers is refused unless `asked` (the `categorical`
 /// option) names it: it is most likely a number stored as text, which one-hot encoding would
 /// turn into one column per distinct number.
 pub fn learn_categories(
@@ -460,10 +471,11 @@ fn scan(
     if let Some(e) = extra {
         select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
     }
+    // The key columns are read as they are, and turned into text for the first bad row only.
+    let key_at = select.len() as i32 + 1;
     if let Some((key, _)) = &source.row_key {
-        select.push(key.clone());
+        select.extend(key.iter().cloned());
     }
-    let key_at = select.len() as i32;
     let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
     let mut args = Vec::new();
     if let Some((column, value)) = &source.only {
@@ -479,7 +491,7 @@ fn scan(
     let mut rows_read = 0u64;
     // A row whose data cannot be used: the first one's error and name, and how many there are.
     let mut bad: Option<(CoreError, String)> = None;
-    let mut bad_rows = 0u64;
+    let mut bad_rows_seen = 0u64;
     pinned(|| {
         Spi::connect(|client| -> CoreResult<()> {
             let mut cursor = client.open_cursor(query.as_str(), &args);
@@ -539,34 +551,47 @@ fn scan(
                         match f(&row, extra_value) {
                             Ok(()) => {}
                             Err(e) if is_row_data(&e) => {
-                                bad_rows += 1;
+                                bad_rows_seen += 1;
                                 if bad.is_none() {
                                     let name = match &source.row_key {
-                                        Some((_, shown)) => {
-                                            let mut is_null = false;
-                                            let datum = pg_sys::heap_getattr(
-                                                tuple,
-                                                key_at,
-                                                tupdesc,
-                                                &mut is_null,
-                                            );
-                                            let key = if is_null {
-                                                "NULL".into()
+                                        Some((key, shown)) => {
+                                            let values: Vec<String> = (0..key.len() as i32)
+                                                .map(|i| {
+                                                    let v = pg_sys::SPI_getvalue(
+                                                        tuple,
+                                                        tupdesc,
+                                                        key_at + i,
+                                                    );
+                                                    if v.is_null() {
+                                                        "NULL".into()
+                                                    } else {
+                                                        std::ffi::CStr::from_ptr(v)
+                                                            .to_string_lossy()
+                                                            .into_owned()
+                                                    }
+                                                })
+                                                .collect();
+                                            if shown == "ctid" {
+                                                format!("the row at ctid {}", values.join(", "))
                                             } else {
-                                                String::from_utf8_lossy(text_bytes(
-                                                    datum,
-                                                    pg_sys::TEXTOID,
-                                                ))
-                                                .into_owned()
-                                            };
-                                            format!("the row with {shown} = {key}")
+                                                format!(
+                                                    "the row with {shown} = ({})",
+                                                    values.join(", ")
+                                                )
+                                            }
                                         }
                                         None => format!("row {rows_read_so_far} of the source"),
                                     };
                                     bad = Some((e, name));
                                 }
                             }
-                            Err(e) => return Err(e),
+                            // A later error (memory, say) must not hide the first bad row.
+                            Err(e) => {
+                                return Err(match bad.take() {
+                                    Some((b, row)) => bad_rows(b, &row, bad_rows_seen, rows_read),
+                                    None => e,
+                                })
+                            }
                         }
                     }
                     // Free each batch now: SPI would otherwise keep them all until the end.
@@ -575,13 +600,7 @@ fn scan(
             }
             match bad.take() {
                 None => Ok(()),
-                Some((e, row)) => Err(CoreError {
-                    message: format!(
-                        "{} (in {row}; {bad_rows} of the {rows_read} rows read cannot be used)",
-                        e.message
-                    ),
-                    ..e
-                }),
+                Some((e, row)) => Err(bad_rows(e, &row, bad_rows_seen, rows_read)),
             }
         })
     })
@@ -592,6 +611,17 @@ fn scan(
 fn reads_as_number(v: &str) -> bool {
     let v = v.trim();
     v.bytes().any(|b| b.is_ascii_digit()) && v.parse::<f64>().is_ok()
+}
+
+/// The first unusable row's error, naming the row and counting such rows.
+fn bad_rows(first: CoreError, row: &str, count: u64, rows_read: u64) -> CoreError {
+    CoreError {
+        message: format!(
+            "{} (in {row}; {count} of the {rows_read} rows read cannot be used)",
+            first.message
+        ),
+        ..first
+    }
 }
 
 /// An error about one row's values (a NaN or infinite number, a negative value under log, a

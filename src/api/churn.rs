@@ -421,7 +421,7 @@ fn segment_rules(
         if row.iter().any(|v| v.is_none()) {
             return Ok(());
         }
-        segment_core::prep::matrix::fill_nan(&mut raw, row);
+        segment_core::prep::matrix::fill_nan(&mut raw, row, assigner.columns())?;
         let Some(label) = assigner.label_raw(&mut raw, &mut scratch)? else {
             return Ok(());
         };

@@ -1,5 +1,5 @@
 //! Per-group models: `segment_fit` with the `group_by` option (one model per value of a column,
-//! see `core::groups`), `segment_groups` listing them and `segment_group_labels` their labels.
+//! see `segment_core::model::groups`), `segment_groups` listing them and `segment_group_labels` their labels.
 
 use crate::catalog::{self, Current, NewVersion};
 use crate::errors::{raise, require, OrRaise};

@@ -57,7 +57,7 @@ fn segment_drift(
     let mut acc = ProfileAccumulator::new(k, d);
     let (mut row, mut raw, mut scratch) = (vec![0.0; d], vec![0.0; d], vec![0.0; k]);
     source::for_each_row(&src, &m.categories, |values| {
-        fill_nan(&mut row, values);
+        fill_nan(&mut row, values, assigner.columns())?;
         if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
             // Back to original units, imputed as the fit saw them.
             raw.copy_from_slice(&row);

@@ -55,7 +55,7 @@ fn segment_plot(
             let mut segments = Vec::new();
             let (mut row, mut scratch) = (vec![0.0; d], vec![0.0; m.k()]);
             source::for_each_row(&src, &m.categories, |values| {
-                fill_nan(&mut row, values);
+                fill_nan(&mut row, values, assigner.columns())?;
                 if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
                     let segment = (label != NOISE).then_some(label);
                     match sample.push(&row) {

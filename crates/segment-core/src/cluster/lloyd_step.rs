@@ -99,13 +99,6 @@ impl StepState {
         self.centres.d()
     }
 
-    /// Whether `centres` (row-major) are the ones this step started from.
-    pub fn same_centres(&self, centres: &[f64]) -> bool {
-        (0..self.centres.k())
-            .all(|c| self.centres.row(c) == &centres[c * self.d()..(c + 1) * self.d()])
-            && centres.len() == self.centres.k() * self.d()
-    }
-
     /// Adds one row (already scaled like the centres).
     pub fn add(&mut self, row: &[f64]) -> CoreResult<()> {
         let d = self.d();
@@ -161,8 +154,25 @@ impl StepState {
         };
         let mut row = std::mem::take(&mut self.row);
         row.clear();
-        row.extend(values.map(|v| v.unwrap_or(f64::NAN)));
-        let added = if row.len() != prep.width() {
+        let mut not_finite = None;
+        row.extend(values.map(|v| match v {
+            Some(x) if !x.is_finite() => {
+                not_finite.get_or_insert(x);
+                f64::NAN
+            }
+            other => other.unwrap_or(f64::NAN),
+        }));
+        let added = if let Some(x) = not_finite {
+            // NaN in the row stands for NULL: a NaN value must not pass as one.
+            Err(CoreError::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "segment_kmeans_step: a feature is {}",
+                    crate::error::pg_float_text(x)
+                ),
+            )
+            .with_hint("Filter such rows out; NULL features follow the model's impute rule."))
+        } else if row.len() != prep.width() {
             Err(bad(format!(
                 "segment_kmeans_step: a row has {} features, the preprocessing {}",
                 row.len(),
@@ -461,6 +471,10 @@ mod tests {
         assert!(s.add_raw([Some(1.0)].into_iter()).is_err());
         assert!(s.add_raw([Some(-1.0), Some(1.0)].into_iter()).unwrap());
         assert_eq!(s.result().rows, 1);
+        assert!(s.add_raw([Some(f64::NAN), Some(1.0)].into_iter()).is_err());
+        assert!(s
+            .add_raw([Some(1.0), Some(f64::INFINITY)].into_iter())
+            .is_err());
         assert!(StepState::new(&centres, 2)
             .unwrap()
             .add_raw([Some(1.0), Some(1.0)].into_iter())

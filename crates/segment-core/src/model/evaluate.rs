@@ -52,7 +52,7 @@ impl Evaluation {
 
     /// One source row, NULLs as None. A row whose NULL the model skips is counted, not kept.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        fill_nan(&mut self.row, values);
+        fill_nan(&mut self.row, values, self.assigner.columns())?;
         let Some(label) = self.assigner.label_raw(&mut self.row, &mut self.scratch)? else {
             self.rows_skipped += 1;
             return Ok(());
@@ -167,9 +167,9 @@ impl Comparison {
 
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
         // Each assigner scales the row in place: refill it for the second.
-        fill_nan(&mut self.row, values);
+        fill_nan(&mut self.row, values, self.a.columns())?;
         let la = self.a.label_raw(&mut self.row, &mut self.scratch)?;
-        fill_nan(&mut self.row, values);
+        fill_nan(&mut self.row, values, self.b.columns())?;
         let lb = self.b.label_raw(&mut self.row, &mut self.scratch)?;
         match (la, lb) {
             (Some(la), Some(lb)) => {

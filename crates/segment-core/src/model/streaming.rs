@@ -185,7 +185,7 @@ pub fn fit(
     let mut raw = vec![0.0; d];
     check();
     scan(&mut |values| {
-        fill_nan(&mut row, values);
+        fill_nan(&mut row, values, columns)?;
         if prepare.scale_raw(&mut row)? {
             let (label, d2) = final_centres.nearest(&row, &mut scratch);
             inertia += d2;
@@ -281,7 +281,7 @@ fn epochs(
         check();
         let before = centres.clone();
         scan(&mut |values| {
-            fill_nan(&mut row, values);
+            fill_nan(&mut row, values, prepare.columns())?;
             if prepare.scale_raw(&mut row)? {
                 batch.extend_from_slice(&row);
                 if batch.len() == batch_size * d {

@@ -1,8 +1,8 @@
 //! Builds a `FeatureMatrix` row by row while the source is read, with the NULL policy (`impute`)
 //! and the finiteness check applied on the way in.
 
-use crate::error::{pg_float_text, CoreError, CoreResult, ErrorKind};
-use crate::prep::matrix::{matrix_bytes, FeatureMatrix};
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::prep::matrix::{matrix_bytes, not_finite, FeatureMatrix};
 use crate::prep::scaling::{check_log_input, ImputeMethod, Imputer};
 
 /// Checks one source row before it is used: NaN and ±Infinity are refused (naming the column),
@@ -18,20 +18,7 @@ pub fn check_row(
     let mut has_null = false;
     for (j, v) in values.iter().enumerate() {
         match v {
-            Some(x) if !x.is_finite() => {
-                return Err(CoreError::new(
-                    ErrorKind::InvalidData,
-                    format!(
-                        "feature column \"{}\" contains {}",
-                        names[j],
-                        pg_float_text(*x)
-                    ),
-                )
-                .with_hint(
-                    "Filter those rows out with a view, or replace the value with NULL \
-                     (NULLs follow the impute option).",
-                ));
-            }
+            Some(x) if !x.is_finite() => return Err(not_finite(&names[j], *x)),
             Some(x) if log[j] => check_log_input(&names[j], *x)?,
             Some(_) => {}
             None => {

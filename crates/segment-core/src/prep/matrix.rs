@@ -1,6 +1,8 @@
 //! The feature matrix: one contiguous row-major block of f64 (what the k-means kernel and ndarray
 //! views want). `builder` fills it row by row while a source is read.
 
+use crate::error::{pg_float_text, CoreError, CoreResult, ErrorKind};
+
 /// Rows × columns of f64, row-major, contiguous (what the k-means kernel and ndarray views want).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureMatrix {
@@ -52,14 +54,35 @@ impl FeatureMatrix {
 }
 
 /// Bytes a matrix of `rows` × `cols` f64 takes.
-/// Copies a source row into raw values, NULL as NaN (what `Assigner` expects).
+/// Copies a source row into raw values, NULL as NaN (what `Assigner` expects). A NaN or
+/// infinite value is refused naming its column (`columns`: the matrix column names): in the raw
+/// row NaN means NULL, so it must not pass as one.
 #[inline]
-pub fn fill_nan(row: &mut [f64], values: &[Option<f64>]) {
-    for (slot, v) in row.iter_mut().zip(values) {
-        *slot = v.unwrap_or(f64::NAN);
+pub fn fill_nan(row: &mut [f64], values: &[Option<f64>], columns: &[String]) -> CoreResult<()> {
+    for (j, (slot, v)) in row.iter_mut().zip(values).enumerate() {
+        *slot = match v {
+            None => f64::NAN,
+            Some(x) if x.is_finite() => *x,
+            Some(x) => return Err(not_finite(&columns[j], *x)),
+        };
     }
+    Ok(())
 }
 
+/// The error of a NaN or infinite value in a feature column.
+#[cold]
+pub fn not_finite(column: &str, x: f64) -> CoreError {
+    CoreError::new(
+        ErrorKind::InvalidData,
+        format!("feature column \"{column}\" contains {}", pg_float_text(x)),
+    )
+    .with_hint(
+        "Filter those rows out with a view, or replace the value with NULL \
+         (NULLs follow the impute option).",
+    )
+}
+
+/// Bytes a matrix of `rows` × `cols` f64 takes.
 pub fn matrix_bytes(rows: usize, cols: usize) -> usize {
     rows.saturating_mul(cols)
         .saturating_mul(std::mem::size_of::<f64>())

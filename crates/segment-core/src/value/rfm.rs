@@ -1,6 +1,6 @@
-//! RFM (recency, frequency, monetary): the scoring rule and the segment names, written as SQL for
-//! the query src/pg/rfm.rs builds (the server aggregates, scores and streams the rows), and in
-//! Rust for the tests.
+//! RFM (recency, frequency, monetary): the scoring rule and the segment names. The query that
+//! scores in the server is assembled by the shell (`segment_rfm`) from `sql::rfm`'s pieces; here
+//! the same rule in Rust, for the tests.
 
 use crate::error::{CoreError, CoreResult};
 use crate::params::{Given, Key, Kind};
