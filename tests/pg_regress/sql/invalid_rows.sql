@@ -46,6 +46,17 @@ SELECT segment_assign('sc', ARRAY['NaN', 1]::float8[]);
 \echo :LAST_ERROR_SQLSTATE
 RESET customer_segment.invalid_rows;
 SHOW customer_segment.invalid_rows;
+
+-- Fits refuse such rows whatever the setting, naming the first (by primary key; in a view by
+-- position) and counting them.
+SELECT model FROM segment_fit('scores', ARRAY['spend', 'visits'], 2, name => 'sc_again');
+\echo :LAST_ERROR_SQLSTATE
+CREATE VIEW scores_view AS SELECT * FROM scores ORDER BY id;
+SELECT model FROM segment_fit('scores_view', ARRAY['spend', 'visits'], 2, name => 'sc_again');
+\echo :LAST_ERROR_SQLSTATE
+SELECT rows_used FROM segment_evaluate('sc', 'scores');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW scores_view;
 SET customer_segment.invalid_rows = maybe;
 \echo :LAST_ERROR_SQLSTATE
 DROP VIEW scored;
