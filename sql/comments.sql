@@ -54,8 +54,8 @@ COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS
     'takes back a grant of segment_grant; revoking use also revokes manage';
-COMMENT ON FUNCTION segment_create_view(text, regclass, text) IS
-    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools; returns its qualified name';
+COMMENT ON FUNCTION segment_create_view(text, regclass, text, text[]) IS
+    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools, and grants use of the model and SELECT on the view to the roles in grant_to; returns its qualified name';
 
 -- Per-group models
 COMMENT ON FUNCTION segment_groups(text) IS

@@ -47,6 +47,19 @@ STABLE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_plot_wrapper';
 
+-- segment_create_view takes the roles to share the view with (grant_to): a new signature, so the
+-- old function goes (nothing in the extension depends on it).
+DROP FUNCTION segment_create_view(text, regclass, text);
+CREATE FUNCTION "segment_create_view"(
+	"model" TEXT,
+	"source" regclass,
+	"view_name" TEXT,
+	"grant_to" TEXT[] DEFAULT NULL
+) RETURNS TEXT
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_create_view_wrapper';
+
 -- Read-only functions are STABLE: they read the catalog and a relation and write nothing (their
 -- random choices are seeded by the model's options). PARALLEL UNSAFE as before.
 ALTER FUNCTION segment_drift(text, regclass) STABLE;
@@ -106,8 +119,8 @@ COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS
     'takes back a grant of segment_grant; revoking use also revokes manage';
-COMMENT ON FUNCTION segment_create_view(text, regclass, text) IS
-    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools; returns its qualified name';
+COMMENT ON FUNCTION segment_create_view(text, regclass, text, text[]) IS
+    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools, and grants use of the model and SELECT on the view to the roles in grant_to; returns its qualified name';
 
 -- Per-group models
 COMMENT ON FUNCTION segment_groups(text) IS

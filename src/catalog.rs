@@ -252,14 +252,18 @@ fn deny(name: &str, access: Access, owner: &str) -> ! {
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("role \"{me}\" may use model \"{name}\" but not refit, rename, grant or drop it"),
             Some(&format!(
-                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, '{me}', 'manage');"
+                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, {}, 'manage');",
+                segment_core::sql::quote_literal(&me)
             )),
         ),
+        // Also what a BI role reading a view of segment_create_view gets: models are checked as
+        // the caller, so the hint gives the exact call that lets this role read it.
         _ => raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("permission denied for model \"{name}\", which belongs to role \"{owner}\""),
             Some(&format!(
-                "Its owner can share it: SELECT segment_grant({quoted}, '{me}'); or fit under another name."
+                "Its owner can share it: SELECT segment_grant({quoted}, {}, 'use'); or fit under another name.",
+                segment_core::sql::quote_literal(&me)
             )),
         ),
     }

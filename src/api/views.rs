@@ -28,15 +28,36 @@ fn segment_labels(
 /// and `segment_label`, and `churn_probability` for churn models; for a per-group model also
 /// the grouping column, with labels per group. The model is read when the
 /// view is queried, so a refit shows at once. Returns the view's qualified name.
+///
+/// The model is read as the role querying the view (like every model read): `grant_to` lists
+/// roles (or 'public') that get `use` on the model and SELECT on the view, so a BI role can read
+/// it at once.
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_create_view(
     model: Option<&str>,
     source: Option<PgRelation>,
     view_name: Option<&str>,
+    grant_to: default!(Option<Vec<Option<String>>>, "NULL"),
 ) -> String {
     let name = require(model, "model");
     let rel = require(source, "source");
     let view = require(view_name, "view_name");
+    // Every role must exist before anything is made (a typo fails the whole call).
+    let grantees: Vec<(String, Option<pg_sys::Oid>)> = grant_to
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let r = r.unwrap_or_else(|| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    "grant_to must not contain NULL",
+                    Some("List role names, or 'public'."),
+                )
+            });
+            let oid = crate::api::privileges::role_oid(&r);
+            (r, oid)
+        })
+        .collect();
     if view.is_empty() || view.len() > 63 {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_NAME,
@@ -111,6 +132,22 @@ fn segment_create_view(
             None,
         )
     });
+    for (role, oid) in grantees {
+        catalog::set_privilege(name, oid, catalog::Privilege::Use, true);
+        let grantee = match oid {
+            None => "PUBLIC".to_string(),
+            Some(_) => quote_identifier(&role),
+        };
+        pinned(|| Spi::run(&format!("GRANT SELECT ON {qualified} TO {grantee}"))).unwrap_or_else(
+            |e| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("could not grant SELECT on {qualified} to {grantee}: {e}"),
+                    None,
+                )
+            },
+        );
+    }
     qualified
 }
 

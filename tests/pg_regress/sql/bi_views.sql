@@ -27,6 +27,38 @@ WHERE table_name = 'Accounts at risk; by leaf' ORDER BY ordinal_position;
 SELECT segment, round(min(churn_probability)::numeric, 3) AS churn_probability, count(*) AS accounts
 FROM "Accounts at risk; by leaf" GROUP BY 1 ORDER BY 1;
 
+-- A role with SELECT on a view still reads the model as itself: without `use` on it the view
+-- fails with 42501, and the hint names the exact grant. grant_to gives both at once.
+CREATE ROLE regress_cs_bi_owner;
+CREATE ROLE regress_cs_bi;
+GRANT SELECT ON wholesale_customers TO regress_cs_bi_owner;
+GRANT CREATE ON SCHEMA public TO regress_cs_bi_owner;
+SET ROLE regress_cs_bi_owner;
+SELECT model, version FROM segment_fit('wholesale_customers', ARRAY['fresh', 'milk'], 3, name => 'bi_owned');
+SELECT segment_create_view('bi_owned', 'wholesale_customers', 'bi_plain');
+GRANT SELECT ON bi_plain TO regress_cs_bi;
+SET ROLE regress_cs_bi;
+SELECT count(*) FROM bi_plain;
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_cs_bi_owner;
+SELECT segment_create_view('bi_owned', 'wholesale_customers', 'bi_shared', grant_to => ARRAY['regress_cs_bi']);
+SET ROLE regress_cs_bi;
+SELECT count(*) AS customers FROM bi_shared;
+SELECT count(*) AS customers FROM bi_plain;
+SELECT name, owner FROM segment_models;
+RESET ROLE;
+SELECT grantee, privilege_type FROM information_schema.role_table_grants
+WHERE table_name = 'bi_shared' AND grantee = 'regress_cs_bi';
+-- A role that does not exist fails the call before anything is made.
+SELECT segment_create_view('bi_spend', 'wholesale_customers', 'nope', grant_to => ARRAY['regress_cs_nobody']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT to_regclass('nope') IS NULL AS not_created;
+DROP VIEW bi_plain, bi_shared;
+SELECT segment_drop('bi_owned');
+REVOKE CREATE ON SCHEMA public FROM regress_cs_bi_owner;
+REVOKE SELECT ON wholesale_customers FROM regress_cs_bi_owner;
+DROP ROLE regress_cs_bi_owner, regress_cs_bi;
+
 -- Bad calls.
 SELECT segment_create_view('bi_spend', 'bi_accounts', 'nope');
 \echo :LAST_ERROR_SQLSTATE
