@@ -60,6 +60,16 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_create_view_wrapper';
 
+-- segment_drop refuses while a view of segment_create_view reads the model, unless cascade.
+DROP FUNCTION segment_drop(text);
+CREATE FUNCTION "segment_drop"(
+	"model" TEXT,
+	"cascade" bool DEFAULT false
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_drop_wrapper';
+
 -- Read-only functions are STABLE: they read the catalog and a relation and write nothing (their
 -- random choices are seeded by the model's options). PARALLEL UNSAFE as before.
 ALTER FUNCTION segment_drift(text, regclass) STABLE;
@@ -113,8 +123,8 @@ COMMENT ON FUNCTION segment_drift(text, regclass) IS
     'per segment: its share of the training rows and of the rows of source now (default: the relation it was fitted on), the population stability index, feature mean shifts and advice';
 
 -- Managing models
-COMMENT ON FUNCTION segment_drop(text) IS
-    'drops every version of a model and its name (of a per-group model, its group models too); returns how many versions were dropped';
+COMMENT ON FUNCTION segment_drop(text, boolean) IS
+    'drops every version of a model and its name (of a per-group model, its group models too); refuses while a view made by segment_create_view reads it, unless cascade, which drops those views; returns how many versions were dropped';
 COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS

@@ -59,6 +59,20 @@ REVOKE CREATE ON SCHEMA public FROM regress_cs_bi_owner;
 REVOKE SELECT ON wholesale_customers FROM regress_cs_bi_owner;
 DROP ROLE regress_cs_bi_owner, regress_cs_bi;
 
+-- A model that a view of segment_create_view reads cannot be dropped under it: 2BP01 names the
+-- view, and the view still reads; cascade => true drops the views with the model.
+SELECT segment_drop('bi_spend');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS still_reads FROM wholesale_segments;
+SELECT model, version FROM segment_fit('wholesale_customers', ARRAY['fresh', 'milk'], 2, name => 'bi''s cascade');
+SELECT segment_create_view('bi''s cascade', 'wholesale_customers', 'bi_cascaded');
+SELECT segment_create_view('bi''s cascade', 'wholesale_customers', 'bi_cascaded_too');
+SELECT segment_drop('bi''s cascade');
+\echo :LAST_ERROR_SQLSTATE
+SELECT segment_drop('bi''s cascade', cascade => true);
+SELECT to_regclass('bi_cascaded') IS NULL AND to_regclass('bi_cascaded_too') IS NULL AS views_dropped;
+SELECT to_regclass('wholesale_segments') IS NOT NULL AS others_kept;
+
 -- Bad calls.
 SELECT segment_create_view('bi_spend', 'bi_accounts', 'nope');
 \echo :LAST_ERROR_SQLSTATE
