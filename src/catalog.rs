@@ -741,19 +741,22 @@ pub fn set_privilege(
     let query = match (privilege, grant) {
         (Privilege::Use, true) => {
             "UPDATE {s}.segment_model_access \
-             SET users = array_append(array_remove(users, $2::oid), $2::oid) WHERE name = $1"
+             SET users = array_append(array_remove(users, $2::oid::regrole), $2::oid::regrole) \
+             WHERE name = $1"
         }
         (Privilege::Manage, true) => {
             "UPDATE {s}.segment_model_access \
-             SET managers = array_append(array_remove(managers, $2::oid), $2::oid) WHERE name = $1"
+             SET managers = array_append(array_remove(managers, $2::oid::regrole), $2::oid::regrole) \
+             WHERE name = $1"
         }
         (Privilege::Use, false) => {
             "UPDATE {s}.segment_model_access \
-             SET users = array_remove(users, $2::oid), managers = array_remove(managers, $2::oid) \
+             SET users = array_remove(users, $2::oid::regrole), \
+                 managers = array_remove(managers, $2::oid::regrole) \
              WHERE name = $1"
         }
         (Privilege::Manage, false) => {
-            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid) \
+            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid::regrole) \
              WHERE name = $1"
         }
     };
