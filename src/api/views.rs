@@ -117,6 +117,47 @@ fn segment_create_view(
         ));
     }
     let qualified = format!("{}.{}", quote_identifier(&schema), quote_identifier(view));
+    // CREATE OR REPLACE VIEW keeps a view's grants but cannot change its columns (42P16): a view
+    // of this name whose columns are not the new ones (or the first of them) is dropped first.
+    let mut wanted: Vec<Column> = Vec::new();
+    let tupdesc = rel.tuple_desc();
+    let source_column = |c: &str| {
+        let a = tupdesc
+            .iter()
+            .find(|a| !a.is_dropped() && a.name() == c)
+            .expect("key and grouping columns are the source's");
+        (c.to_string(), a.atttypid, a.atttypmod, a.attcollation)
+    };
+    wanted.extend(keys.iter().map(|c| source_column(c)));
+    if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
+        wanted.push(source_column(g));
+    }
+    wanted.push(("segment".into(), pg_sys::INT4OID, -1, pg_sys::InvalidOid));
+    wanted.push((
+        "segment_label".into(),
+        pg_sys::TEXTOID,
+        -1,
+        pg_sys::DEFAULT_COLLATION_OID,
+    ));
+    if churn {
+        wanted.push((
+            "churn_probability".into(),
+            pg_sys::FLOAT8OID,
+            -1,
+            pg_sys::InvalidOid,
+        ));
+    }
+    drop(tupdesc);
+    let existing = view_columns(&schema, view);
+    if !existing.is_empty() && !wanted.starts_with(&existing) {
+        pinned(|| Spi::run(&format!("DROP VIEW {qualified}"))).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+                format!("could not drop view {qualified} to re-create it with other columns: {e}"),
+                None,
+            )
+        });
+    }
     let sql = format!(
         "CREATE OR REPLACE VIEW {qualified} AS \
          SELECT {} FROM {} s \
@@ -149,6 +190,37 @@ fn segment_create_view(
         );
     }
     qualified
+}
+
+/// A view column: name, type, type modifier, collation.
+type Column = (String, pg_sys::Oid, i32, pg_sys::Oid);
+
+/// The columns of the view `schema.name` in order; none when there is no view of that name.
+fn view_columns(schema: &str, name: &str) -> Vec<Column> {
+    let query = "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attcollation \
+                 FROM pg_catalog.pg_attribute a \
+                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'v' \
+                   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(query, None, &[schema.into(), name.into()])
+                .map(|t| {
+                    t.filter_map(|r| {
+                        Some((
+                            r.get::<String>(1).ok()??,
+                            r.get::<pg_sys::Oid>(2).ok()??,
+                            r.get::<i32>(3).ok()??,
+                            r.get::<pg_sys::Oid>(4).ok()??,
+                        ))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default()
+        })
+    })
 }
 
 /// The primary key's columns in key order, or every column when there is none.

@@ -73,6 +73,26 @@ SELECT segment_drop('bi''s cascade', cascade => true);
 SELECT to_regclass('bi_cascaded') IS NULL AND to_regclass('bi_cascaded_too') IS NULL AS views_dropped;
 SELECT to_regclass('wholesale_segments') IS NOT NULL AS others_kept;
 
+-- Making a view again: with the same columns it is replaced in place and keeps its grants; with
+-- other columns (here the churn view's name reused for bi_spend, and a hand-made view) it is
+-- dropped and made again (CREATE OR REPLACE VIEW alone fails with 42P16), without its grants.
+GRANT SELECT ON wholesale_segments, "Accounts at risk; by leaf" TO PUBLIC;
+SELECT segment_create_view('bi_spend', 'wholesale_customers', 'wholesale_segments');
+SELECT relacl IS NOT NULL AS grants_kept FROM pg_class WHERE relname = 'wholesale_segments';
+SELECT segment_create_view('bi_spend', 'wholesale_customers', 'Accounts at risk; by leaf');
+SELECT column_name FROM information_schema.columns
+WHERE table_name = 'Accounts at risk; by leaf' ORDER BY ordinal_position;
+SELECT relacl IS NULL AS grants_dropped FROM pg_class WHERE relname = 'Accounts at risk; by leaf';
+CREATE VIEW bi_by_hand AS SELECT 1 AS one;
+SELECT segment_create_view('bi_spend', 'wholesale_customers', 'bi_by_hand');
+SELECT count(*) AS customers FROM bi_by_hand;
+DROP VIEW bi_by_hand;
+-- A view other views depend on is not dropped from under them: the call fails with 2BP01.
+CREATE VIEW bi_on_top AS SELECT * FROM "Accounts at risk; by leaf";
+SELECT segment_create_view('bi_churn', 'bi_accounts', 'Accounts at risk; by leaf');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW bi_on_top;
+
 -- Bad calls.
 SELECT segment_create_view('bi_spend', 'bi_accounts', 'nope');
 \echo :LAST_ERROR_SQLSTATE
