@@ -6,11 +6,14 @@
 -- Row-level security lets the owner (and members of the owner role), and the roles it granted,
 -- see a model's versions; nobody else can read, refit, rename or drop it. Names themselves are
 -- public, like table names in pg_class, so a fit of someone else's name is refused clearly.
+--
+-- Roles are regrole, not oid: pg_dump writes them as role names, so owners and grants survive a
+-- dump restored into another cluster where the same roles have other OIDs.
 CREATE TABLE segment_model_access (
-    name      text   PRIMARY KEY CHECK (name <> ''),
-    owner     oid    NOT NULL,                       -- pg_roles.oid of the role that fitted it
-    users     oid[]  NOT NULL DEFAULT '{}',          -- may read and assign; 0 means PUBLIC
-    managers  oid[]  NOT NULL DEFAULT '{}'           -- may also refit, rename, grant and drop
+    name      text      PRIMARY KEY CHECK (name <> ''),
+    owner     regrole   NOT NULL,                    -- the role that fitted it
+    users     regrole[] NOT NULL DEFAULT '{}',       -- may read and assign; '-' (0) means PUBLIC
+    managers  regrole[] NOT NULL DEFAULT '{}'        -- may also refit, rename, grant and drop
 );
 
 COMMENT ON TABLE segment_model_access IS
@@ -49,10 +52,10 @@ AS $$
     SELECT EXISTS (
         SELECT 1 FROM @extschema@.segment_model_access a
         WHERE a.name = model
-          AND ((NOT manage AND 0 = ANY (a.users))
+          AND ((NOT manage AND 0::oid = ANY (a.users::oid[]))
                OR EXISTS (SELECT 1 FROM pg_roles r
-                          WHERE r.oid = ANY (ARRAY[a.owner] || a.managers
-                                             || CASE WHEN manage THEN '{}'::oid[] ELSE a.users END)
+                          WHERE r.oid = ANY ((ARRAY[a.owner] || a.managers
+                                              || CASE WHEN manage THEN '{}'::regrole[] ELSE a.users END)::oid[])
                             AND pg_has_role(r.oid, 'USAGE'))))
 $$;
 

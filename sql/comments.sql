@@ -48,14 +48,14 @@ COMMENT ON FUNCTION segment_drift(text, regclass) IS
     'per segment: its share of the training rows and of the rows of source now (default: the relation it was fitted on), the population stability index, feature mean shifts and advice';
 
 -- Managing models
-COMMENT ON FUNCTION segment_drop(text) IS
-    'drops every version of a model and its name (of a per-group model, its group models too); returns how many versions were dropped';
+COMMENT ON FUNCTION segment_drop(text, boolean) IS
+    'drops every version of a model and its name (of a per-group model, its group models too); refuses while a view made by segment_create_view reads it, unless cascade, which drops those views; returns how many versions were dropped';
 COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS
     'takes back a grant of segment_grant; revoking use also revokes manage';
-COMMENT ON FUNCTION segment_create_view(text, regclass, text) IS
-    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools; returns its qualified name';
+COMMENT ON FUNCTION segment_create_view(text, regclass, text, text[]) IS
+    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools, and grants use of the model and SELECT on the view to the roles in grant_to; returns its qualified name';
 
 -- Per-group models
 COMMENT ON FUNCTION segment_groups(text) IS

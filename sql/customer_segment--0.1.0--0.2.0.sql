@@ -9,8 +9,8 @@
 -- the updated database against a fresh install's (signatures, volatility, comments, policies,
 -- grants, views: any difference fails).
 --
--- The catalog tables are unchanged: per-group models are stored as ordinary rows (an index
--- document plus one model per group).
+-- Per-group models are stored as ordinary rows (an index document plus one model per group); the
+-- catalog's owners and grants become regrole (below).
 
 -- Per-group models (segment_fit's group_by option): list a per-group model's groups.
 CREATE FUNCTION "segment_groups"(
@@ -46,6 +46,81 @@ CREATE FUNCTION "segment_plot"(
 STABLE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_plot_wrapper';
+
+-- segment_create_view takes the roles to share the view with (grant_to): a new signature, so the
+-- old function goes (nothing in the extension depends on it).
+DROP FUNCTION segment_create_view(text, regclass, text);
+CREATE FUNCTION "segment_create_view"(
+	"model" TEXT,
+	"source" regclass,
+	"view_name" TEXT,
+	"grant_to" TEXT[] DEFAULT NULL
+) RETURNS TEXT
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_create_view_wrapper';
+
+-- segment_drop refuses while a view of segment_create_view reads the model, unless cascade.
+DROP FUNCTION segment_drop(text);
+CREATE FUNCTION "segment_drop"(
+	"model" TEXT,
+	"cascade" bool DEFAULT false
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_drop_wrapper';
+
+-- Owners and grants are regrole, not oid: pg_dump writes role names, so they survive a dump
+-- restored into another cluster where the roles have other OIDs. A column that a policy or a
+-- view uses cannot change type: owner_is_self and segment_models go and come back unchanged.
+DROP VIEW segment_models;
+DROP POLICY owner_is_self ON segment_model_access;
+ALTER TABLE segment_model_access
+    ALTER COLUMN owner TYPE regrole USING owner::regrole,
+    ALTER COLUMN users DROP DEFAULT,
+    ALTER COLUMN users TYPE regrole[] USING users::regrole[],
+    ALTER COLUMN users SET DEFAULT '{}',
+    ALTER COLUMN managers DROP DEFAULT,
+    ALTER COLUMN managers TYPE regrole[] USING managers::regrole[],
+    ALTER COLUMN managers SET DEFAULT '{}';
+CREATE POLICY owner_is_self ON segment_model_access FOR INSERT
+    WITH CHECK (owner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user));
+CREATE OR REPLACE FUNCTION segment_model_allowed(model text, manage boolean) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM @extschema@.segment_model_access a
+        WHERE a.name = model
+          AND ((NOT manage AND 0::oid = ANY (a.users::oid[]))
+               OR EXISTS (SELECT 1 FROM pg_roles r
+                          WHERE r.oid = ANY ((ARRAY[a.owner] || a.managers
+                                              || CASE WHEN manage THEN '{}'::regrole[] ELSE a.users END)::oid[])
+                            AND pg_has_role(r.oid, 'USAGE'))))
+$$;
+CREATE VIEW segment_models WITH (security_invoker = true) AS
+SELECT m.name,
+       m.version,
+       m.model->>'method'                                        AS method,
+       jsonb_array_length(m.model->'centres')                    AS k,
+       ARRAY(SELECT jsonb_array_elements_text(m.model->'features')) AS features,
+       jsonb_build_object('impute', m.model->'imputer', 'scale', m.model->'scaler') AS preprocessing,
+       m.format_version,
+       m.source,
+       m.options,
+       m.metrics,
+       m.labels,
+       m.rows_used,
+       m.rows_skipped,
+       pg_catalog.pg_get_userbyid(a.owner)                       AS owner,
+       m.fitted_by,
+       m.created_at,
+       m.version = max(m.version) OVER (PARTITION BY m.name)     AS is_current
+FROM segment_model m
+JOIN segment_model_access a ON a.name = m.name;
+COMMENT ON VIEW segment_models IS
+    'customer_segment models the current role may use: every version, is_current marks the one segment_assign uses';
+GRANT SELECT ON segment_models TO PUBLIC;
 
 -- Read-only functions are STABLE: they read the catalog and a relation and write nothing (their
 -- random choices are seeded by the model's options). PARALLEL UNSAFE as before.
@@ -100,14 +175,14 @@ COMMENT ON FUNCTION segment_drift(text, regclass) IS
     'per segment: its share of the training rows and of the rows of source now (default: the relation it was fitted on), the population stability index, feature mean shifts and advice';
 
 -- Managing models
-COMMENT ON FUNCTION segment_drop(text) IS
-    'drops every version of a model and its name (of a per-group model, its group models too); returns how many versions were dropped';
+COMMENT ON FUNCTION segment_drop(text, boolean) IS
+    'drops every version of a model and its name (of a per-group model, its group models too); refuses while a view made by segment_create_view reads it, unless cascade, which drops those views; returns how many versions were dropped';
 COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS
     'takes back a grant of segment_grant; revoking use also revokes manage';
-COMMENT ON FUNCTION segment_create_view(text, regclass, text) IS
-    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools; returns its qualified name';
+COMMENT ON FUNCTION segment_create_view(text, regclass, text, text[]) IS
+    'creates or replaces a plain view of source''s key columns with each row''s segment and label, for BI tools, and grants use of the model and SELECT on the view to the roles in grant_to; returns its qualified name';
 
 -- Per-group models
 COMMENT ON FUNCTION segment_groups(text) IS

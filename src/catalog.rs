@@ -251,14 +251,18 @@ fn deny(name: &str, access: Access, owner: &str) -> ! {
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("role \"{me}\" may use model \"{name}\" but not refit, rename, grant or drop it"),
             Some(&format!(
-                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, '{me}', 'manage');"
+                "Its owner \"{owner}\" can allow that: SELECT segment_grant({quoted}, {}, 'manage');",
+                segment_core::sql::quote_literal(&me)
             )),
         ),
+        // Also what a BI role reading a view of segment_create_view gets: models are checked as
+        // the caller, so the hint gives the exact call that lets this role read it.
         _ => raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("permission denied for model \"{name}\", which belongs to role \"{owner}\""),
             Some(&format!(
-                "Its owner can share it: SELECT segment_grant({quoted}, '{me}'); or fit under another name."
+                "Its owner can share it: SELECT segment_grant({quoted}, {}, 'use'); or fit under another name.",
+                segment_core::sql::quote_literal(&me)
             )),
         ),
     }
@@ -612,12 +616,79 @@ pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
     );
 }
 
+/// The views (schema-qualified, quoted) that read `name` the way segment_create_view writes them:
+/// their rule depends on the extension's segment_labels or segment_group_labels, and their
+/// definition passes the name to it as a constant. Views written by hand that do not join those
+/// functions are not found.
+pub fn views_reading(name: &str) -> Vec<String> {
+    let literal = format!("'{}'::text)", name.replace('\'', "''"));
+    read(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind = 'v' \
+           AND EXISTS ( \
+               SELECT 1 FROM pg_catalog.pg_rewrite r \
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass \
+                    AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
+               JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid \
+               JOIN pg_catalog.pg_extension e ON e.extnamespace = p.pronamespace \
+               WHERE r.ev_class = c.oid AND e.extname = 'customer_segment' \
+                 AND p.proname IN ('segment_labels', 'segment_group_labels')) \
+           AND (pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_labels(' || $1) > 0 \
+                OR pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_group_labels(' || $1) > 0) \
+         ORDER BY 1",
+        &[DatumWithOid::from(literal.as_str())],
+        |t| {
+            Some(
+                t.filter_map(|r| r.get::<String>(1).ok().flatten())
+                    .collect(),
+            )
+        },
+    )
+    .unwrap_or_default()
+}
+
+/// Refuses to drop a model that views made by segment_create_view read, or with `cascade`
+/// drops those views (as the caller: only their owner can).
+fn drop_views_reading(name: &str, cascade: bool) {
+    let views = views_reading(name);
+    if views.is_empty() {
+        return;
+    }
+    if !cascade {
+        raise(
+            PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            format!(
+                "cannot drop model \"{name}\" because {} {} {}",
+                if views.len() == 1 { "view" } else { "views" },
+                views.join(", "),
+                if views.len() == 1 { "reads it" } else { "read it" }
+            ),
+            Some(&format!(
+                "Drop the views first, or drop them with it: SELECT segment_drop({}, cascade => true);",
+                segment_core::sql::quote_literal(name)
+            )),
+        );
+    }
+    for view in views {
+        pinned(|| Spi::run(&format!("DROP VIEW {view}"))).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("could not drop view {view}: {e}"),
+                None,
+            )
+        });
+    }
+}
+
 /// Deletes every version of a model and its name, and of a per-group model's group models;
-/// returns how many versions.
-pub fn drop_model(name: &str) -> i64 {
+/// returns how many versions. Views made by segment_create_view that read it stop the drop, or
+/// with `cascade` are dropped too.
+pub fn drop_model(name: &str, cascade: bool) -> i64 {
     lock_name(name);
     require_manage(name, false);
     check_not_a_group(name);
+    drop_views_reading(name, cascade);
     let members = group_members(name);
     let mut n = delete_model(name);
     for member in members {
@@ -669,19 +740,22 @@ pub fn set_privilege(
     let query = match (privilege, grant) {
         (Privilege::Use, true) => {
             "UPDATE {s}.segment_model_access \
-             SET users = array_append(array_remove(users, $2::oid), $2::oid) WHERE name = $1"
+             SET users = array_append(array_remove(users, $2::oid::regrole), $2::oid::regrole) \
+             WHERE name = $1"
         }
         (Privilege::Manage, true) => {
             "UPDATE {s}.segment_model_access \
-             SET managers = array_append(array_remove(managers, $2::oid), $2::oid) WHERE name = $1"
+             SET managers = array_append(array_remove(managers, $2::oid::regrole), $2::oid::regrole) \
+             WHERE name = $1"
         }
         (Privilege::Use, false) => {
             "UPDATE {s}.segment_model_access \
-             SET users = array_remove(users, $2::oid), managers = array_remove(managers, $2::oid) \
+             SET users = array_remove(users, $2::oid::regrole), \
+                 managers = array_remove(managers, $2::oid::regrole) \
              WHERE name = $1"
         }
         (Privilege::Manage, false) => {
-            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid) \
+            "UPDATE {s}.segment_model_access SET managers = array_remove(managers, $2::oid::regrole) \
              WHERE name = $1"
         }
     };

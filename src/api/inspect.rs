@@ -283,8 +283,9 @@ fn segment_compare(
     )
 }
 
-/// Drops every version of a model. Returns the number of versions dropped.
+/// Drops every version of a model. Returns the number of versions dropped. Refuses (2BP01) while
+/// a view made by segment_create_view reads the model, unless `cascade`, which drops those views.
 #[pg_extern(volatile, parallel_unsafe)]
-fn segment_drop(model: Option<&str>) -> i64 {
-    catalog::drop_model(require(model, "model"))
+fn segment_drop(model: Option<&str>, cascade: default!(Option<bool>, false)) -> i64 {
+    catalog::drop_model(require(model, "model"), cascade.unwrap_or(false))
 }

@@ -21,7 +21,7 @@ fn privilege_of(text: &str) -> Privilege {
 }
 
 /// A role by its exact name; `public` means every role (None).
-fn role_oid(name: &str) -> Option<pg_sys::Oid> {
+pub(crate) fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     if name.eq_ignore_ascii_case("public") {
         return None;
     }

@@ -28,15 +28,36 @@ fn segment_labels(
 /// and `segment_label`, and `churn_probability` for churn models; for a per-group model also
 /// the grouping column, with labels per group. The model is read when the
 /// view is queried, so a refit shows at once. Returns the view's qualified name.
+///
+/// The model is read as the role querying the view (like every model read): `grant_to` lists
+/// roles (or 'public') that get `use` on the model and SELECT on the view, so a BI role can read
+/// it at once.
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_create_view(
     model: Option<&str>,
     source: Option<PgRelation>,
     view_name: Option<&str>,
+    grant_to: default!(Option<Vec<Option<String>>>, "NULL"),
 ) -> String {
     let name = require(model, "model");
     let rel = require(source, "source");
     let view = require(view_name, "view_name");
+    // Every role must exist before anything is made (a typo fails the whole call).
+    let grantees: Vec<(String, Option<pg_sys::Oid>)> = grant_to
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let r = r.unwrap_or_else(|| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    "grant_to must not contain NULL",
+                    Some("List role names, or 'public'."),
+                )
+            });
+            let oid = crate::api::privileges::role_oid(&r);
+            (r, oid)
+        })
+        .collect();
     if view.is_empty() || view.len() > 63 {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_NAME,
@@ -96,6 +117,47 @@ fn segment_create_view(
         ));
     }
     let qualified = format!("{}.{}", quote_identifier(&schema), quote_identifier(view));
+    // CREATE OR REPLACE VIEW keeps a view's grants but cannot change its columns (42P16): a view
+    // of this name whose columns are not the new ones (or the first of them) is dropped first.
+    let mut wanted: Vec<Column> = Vec::new();
+    let tupdesc = rel.tuple_desc();
+    let source_column = |c: &str| {
+        let a = tupdesc
+            .iter()
+            .find(|a| !a.is_dropped() && a.name() == c)
+            .expect("key and grouping columns are the source's");
+        (c.to_string(), a.atttypid, a.atttypmod, a.attcollation)
+    };
+    wanted.extend(keys.iter().map(|c| source_column(c)));
+    if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
+        wanted.push(source_column(g));
+    }
+    wanted.push(("segment".into(), pg_sys::INT4OID, -1, pg_sys::InvalidOid));
+    wanted.push((
+        "segment_label".into(),
+        pg_sys::TEXTOID,
+        -1,
+        pg_sys::DEFAULT_COLLATION_OID,
+    ));
+    if churn {
+        wanted.push((
+            "churn_probability".into(),
+            pg_sys::FLOAT8OID,
+            -1,
+            pg_sys::InvalidOid,
+        ));
+    }
+    drop(tupdesc);
+    let existing = view_columns(&schema, view);
+    if !existing.is_empty() && !wanted.starts_with(&existing) {
+        pinned(|| Spi::run(&format!("DROP VIEW {qualified}"))).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+                format!("could not drop view {qualified} to re-create it with other columns: {e}"),
+                None,
+            )
+        });
+    }
     let sql = format!(
         "CREATE OR REPLACE VIEW {qualified} AS \
          SELECT {} FROM {} s \
@@ -111,7 +173,54 @@ fn segment_create_view(
             None,
         )
     });
+    for (role, oid) in grantees {
+        catalog::set_privilege(name, oid, catalog::Privilege::Use, true);
+        let grantee = match oid {
+            None => "PUBLIC".to_string(),
+            Some(_) => quote_identifier(&role),
+        };
+        pinned(|| Spi::run(&format!("GRANT SELECT ON {qualified} TO {grantee}"))).unwrap_or_else(
+            |e| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("could not grant SELECT on {qualified} to {grantee}: {e}"),
+                    None,
+                )
+            },
+        );
+    }
     qualified
+}
+
+/// A view column: name, type, type modifier, collation.
+type Column = (String, pg_sys::Oid, i32, pg_sys::Oid);
+
+/// The columns of the view `schema.name` in order; none when there is no view of that name.
+fn view_columns(schema: &str, name: &str) -> Vec<Column> {
+    let query = "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attcollation \
+                 FROM pg_catalog.pg_attribute a \
+                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'v' \
+                   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(query, None, &[schema.into(), name.into()])
+                .map(|t| {
+                    t.filter_map(|r| {
+                        Some((
+                            r.get::<String>(1).ok()??,
+                            r.get::<pg_sys::Oid>(2).ok()??,
+                            r.get::<i32>(3).ok()??,
+                            r.get::<pg_sys::Oid>(4).ok()??,
+                        ))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default()
+        })
+    })
 }
 
 /// The primary key's columns in key order, or every column when there is none.

@@ -9,6 +9,7 @@
 #   5. pg_dump --schema-only of the updated database equals that of a fresh install: every
 #      function (arguments, defaults, result, volatility, parallel safety, strictness, SET
 #      clauses, body or C symbol), aggregate, type, table, view, policy, grant and COMMENT
+#   6. owners and grants survive pg_dump and a restore where the roles were re-created
 # Runs on a throwaway cluster of its own, in about 2 s once the build is installed.
 # Usage: tests/upgrade/run.sh (the extension must be installed; scripts/test.sh upgrade does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -138,3 +139,42 @@ echo "upgrade: pg_dump --schema-only of the updated database equals a fresh inst
      "$(count '^CREATE FUNCTION') functions, $(count '^CREATE AGGREGATE') aggregate," \
      "$(count '^CREATE TYPE') type, $(count '^CREATE TABLE') tables, $(count '^CREATE VIEW') view," \
      "$(count '^CREATE POLICY') policies, $(count '^GRANT ') grants, $(count '^COMMENT ON ') comments"
+
+# ---------------------------------------------------------------------------------------------
+# 6. Owners and grants survive pg_dump and a restore where the roles were re-created (other
+#    OIDs): segment_model_access stores regrole, which pg_dump writes as role names.
+P -c "CREATE ROLE regress_cs_owner" -c "CREATE ROLE regress_cs_reader" -c "CREATE DATABASE moved"
+M() { P -d moved "$@"; }
+M -c "CREATE EXTENSION customer_segment" \
+  -c "CREATE TABLE people AS
+          SELECT i AS id, ((i * 7919) % 1000) / 10.0 AS spend, ((i * 104729) % 997) / 10.0 AS visits
+          FROM generate_series(1, 2000) i" \
+  -c "GRANT SELECT ON people TO regress_cs_owner, regress_cs_reader"
+M -c "SET customer_segment.progress = off" -c "SET ROLE regress_cs_owner" \
+  -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 3, name => 'shared')" \
+  -c "SELECT segment_grant('shared', 'regress_cs_reader')" \
+  -c "SELECT segment_grant('shared', 'public')" >/dev/null
+READ="SELECT md5(string_agg(segment_assign('shared', p)::text, ',' ORDER BY id)) FROM people p"
+GRANTS="SELECT owner || ' ' || users::text || ' ' || managers::text FROM segment_model_access WHERE name = 'shared'"
+before=$(M -c "SET ROLE regress_cs_reader" -c "$READ")
+grants_before=$(M -c "$GRANTS")
+old_oids=$(P -c "SELECT string_agg(oid::text, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'regress_cs_%'")
+as_pg "$PG_BIN/pg_dump" -h "$DIR" -p "$PORT" -U postgres --restrict-key=customersegmentmoved moved >"$DIR/moved.sql"
+P -c "DROP DATABASE moved" -c "DROP ROLE regress_cs_owner" -c "DROP ROLE regress_cs_reader"
+# Re-created in the other order, after another role: each gets another OID.
+P -c "CREATE ROLE regress_cs_filler" -c "CREATE ROLE regress_cs_reader" -c "CREATE ROLE regress_cs_owner" \
+  -c "CREATE DATABASE moved"
+new_oids=$(P -c "SELECT string_agg(oid::text, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('regress_cs_owner', 'regress_cs_reader')")
+[ "$old_oids" != "$new_oids" ] || fail "the re-created roles kept their OIDs ($new_oids): the test would prove nothing"
+M -q <"$DIR/moved.sql" >/dev/null
+owner=$(M -c "SELECT owner FROM segment_models WHERE name = 'shared'")
+[ "$owner" = regress_cs_owner ] || fail "after a restore with re-created roles the model's owner reads '$owner', not regress_cs_owner"
+grants_after=$(M -c "$GRANTS")
+[ "$grants_after" = "$grants_before" ] || fail "grants before the dump '$grants_before', after the restore '$grants_after'"
+after=$(M -c "SET ROLE regress_cs_reader" -c "$READ" 2>&1) || fail "the grantee cannot assign after the restore: $after"
+[ "$after" = "$before" ] || fail "the grantee assigns differently after the restore"
+M -c "SET ROLE regress_cs_owner" -c "SELECT segment_grant('shared', 'regress_cs_filler')" >/dev/null \
+    || fail "the owner cannot grant after the restore"
+echo "upgrade: dumped, dropped the database and roles, re-created the roles (other OIDs), restored:" \
+     "owner $owner, grants '$grants_after'; the grantee assigns the same 2000 rows; the owner grants"
+P -c "DROP DATABASE moved" -c "DROP ROLE regress_cs_owner, regress_cs_reader, regress_cs_filler"
