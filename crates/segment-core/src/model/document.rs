@@ -26,6 +26,12 @@ pub fn is_index(document: &serde_json::Value) -> bool {
     document.get("method").and_then(|m| m.as_str()) == Some(GROUPED)
 }
 
+/// A stored segment model that cannot be read, with the way out.
+fn bad_model(msg: String) -> CoreError {
+    CoreError::new(ErrorKind::BadModel, msg)
+        .with_hint("Refit the model with segment_fit, or drop it with segment_drop.")
+}
+
 /// The one check of a stored document's format version (every kind of document has one):
 /// `what` names the document in the message.
 pub fn check_format(document: &serde_json::Value, what: &str) -> Result<(), String> {
@@ -164,12 +170,14 @@ impl SegmentModel {
 
     /// Reads a stored document, refusing other format versions and inconsistent shapes.
     pub fn from_json(text: &str) -> CoreResult<SegmentModel> {
-        let bad = |msg: String| {
-            CoreError::new(ErrorKind::BadModel, msg)
-                .with_hint("Refit the model with segment_fit, or drop it with segment_drop.")
-        };
         let head: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| bad(format!("stored model is not valid JSON: {e}")))?;
+            .map_err(|e| bad_model(format!("stored model is not valid JSON: {e}")))?;
+        SegmentModel::from_value(head)
+    }
+
+    /// `from_json` for a document already parsed.
+    pub fn from_value(head: serde_json::Value) -> CoreResult<SegmentModel> {
+        let bad = bad_model;
         if head.get("method").and_then(|m| m.as_str()) == Some("clv") {
             return Err(CoreError::new(
                 ErrorKind::BadModel,

@@ -34,7 +34,7 @@ impl StoredDocument {
             Some(GROUPED) => {
                 GroupIndex::from_value(head).map(|i| StoredDocument::Grouped(Box::new(i)))
             }
-            _ => SegmentModel::from_json(text).map(|m| StoredDocument::Segment(Box::new(m))),
+            _ => SegmentModel::from_value(head).map(|m| StoredDocument::Segment(Box::new(m))),
         }
     }
 }
