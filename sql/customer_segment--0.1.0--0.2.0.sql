@@ -70,6 +70,37 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_drop_wrapper';
 
+-- segment_churn_fit's row says how many rows it skipped (rows_skipped, after rows_test): a new
+-- result type, so the old function goes and comes back with its comment.
+DROP FUNCTION segment_churn_fit(regclass, text[], text, text, jsonb);
+CREATE FUNCTION "segment_churn_fit"(
+	"source" regclass,
+	"features" TEXT[],
+	"label" TEXT,
+	"name" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS TABLE (
+	"model" TEXT,
+	"version" INT,
+	"leaves" INT,
+	"depth" INT,
+	"rows_train" bigint,
+	"rows_test" bigint,
+	"rows_skipped" bigint,
+	"accuracy" double precision,
+	"precision" double precision,
+	"recall" double precision,
+	"f1" double precision,
+	"roc_auc" double precision,
+	"true_positives" bigint,
+	"false_positives" bigint,
+	"true_negatives" bigint,
+	"false_negatives" bigint
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_churn_fit_wrapper';
+
 -- Owners and grants are regrole, not oid: pg_dump writes role names, so they survive a dump
 -- restored into another cluster where the roles have other OIDs. A column that a policy or a
 -- view uses cannot change type: owner_is_self and segment_models go and come back unchanged.

@@ -11,10 +11,10 @@ use crate::search_path::{pinned, select_text};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
-use segment_core::model::document::SegmentModel;
+use segment_core::model::document::{Meaning, SegmentModel};
 use segment_core::model::groups::GroupIndex;
 use segment_core::model::options::FitOptions;
-use segment_core::model::stored::StoredDocument;
+use segment_core::model::stored::{StoredDocument, CLV};
 use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
@@ -105,37 +105,30 @@ pub fn check_fit_name(name: &str) {
     require_manage(name, true);
 }
 
-/// What a model name means to the views, rules and reports that use it: its features, its
-/// method (for a per-group model, its groups' method and the grouping column) and, for a churn
-/// model, its label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Meaning {
-    pub features: Vec<String>,
-    pub method: String,
-    pub group_by: Option<String>,
-    pub label: Option<String>,
+/// What makes a new version: a fit (which may say `replace` in its options) or an import (which
+/// may not: the model has to be dropped first). Words for `check_meaning`'s refusal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MadeBy {
+    Fit,
+    Import,
 }
 
-/// Refuses a fit that would change what an existing name means (new features, label or method),
-/// unless the call says `replace`: a view or rule using the name would silently start serving
-/// something else. A refit with the same meaning (other k, options or rows) is a new version as
-/// always.
-pub fn check_meaning(name: &str, new: &Meaning, replace: bool) {
+/// Refuses a new version that would change what an existing name means (new features, label or
+/// method: `Meaning`), unless the call says `replace`: a view or rule using the name would
+/// silently start serving something else. A refit with the same meaning (other k, options or
+/// rows) is a new version as always. Fits call it before their work, to fail fast, and `insert`
+/// again under the name's lock, where it cannot race with another session's fit.
+pub fn check_meaning(name: &str, new: &Meaning, replace: bool, by: MadeBy) {
     if replace {
         return;
     }
-    let Some(current) = read(
-        "SELECT pg_catalog.jsonb_build_object( \
-                'features', model->'features', \
-                'method', COALESCE(model->>'group_method', model->>'method'), \
-                'group_by', model->'group_by', 'label', model->'churn'->'label')::text \
-         FROM {s}.segment_model WHERE name = $1 ORDER BY version DESC LIMIT 1",
-        &[DatumWithOid::from(name)],
-        |t| t.first().get_one::<String>().ok().flatten(),
-    ) else {
+    // A damaged current version means nothing a view could rely on: a new one may replace it.
+    let Some(current) = current_document(name)
+        .and_then(|(_, doc)| StoredDocument::from_json(&doc).ok())
+        .map(|d| d.meaning())
+    else {
         return;
     };
-    let current: serde_json::Value = serde_json::from_str(&current).unwrap_or_default();
     let list = |v: &[String]| {
         let quoted: Vec<String> = v
             .iter()
@@ -143,56 +136,61 @@ pub fn check_meaning(name: &str, new: &Meaning, replace: bool) {
             .collect();
         format!("ARRAY[{}]", quoted.join(", "))
     };
-    let text = |key: &str| {
-        current
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let features: Vec<String> = current
-        .get("features")
-        .and_then(|f| serde_json::from_value(f.clone()).ok())
-        .unwrap_or_default();
+    let show = |v: &Option<String>| v.as_ref().map_or("none".into(), |v| format!("\"{v}\""));
     let mut differs = Vec::new();
-    if features != new.features {
+    if current.features != new.features {
+        let what = if new.method == CLV || current.method == CLV {
+            "columns"
+        } else {
+            "features"
+        };
         differs.push(format!(
-            "features {} instead of {}",
+            "{what} {} instead of {}",
             list(&new.features),
-            list(&features)
+            list(&current.features)
         ));
     }
-    if text("method").as_deref() != Some(new.method.as_str()) {
+    if current.method != new.method {
         differs.push(format!(
             "method {} instead of {}",
-            new.method,
-            text("method").unwrap_or_default()
+            new.method, current.method
         ));
     }
-    let show = |v: Option<String>| v.map_or("none".into(), |v| format!("\"{v}\""));
-    if text("group_by") != new.group_by {
+    if current.group_by != new.group_by {
         differs.push(format!(
             "grouping column {} instead of {}",
-            show(new.group_by.clone()),
-            show(text("group_by"))
+            show(&new.group_by),
+            show(&current.group_by)
         ));
     }
-    if text("label") != new.label {
+    if current.label != new.label {
         differs.push(format!(
             "label {} instead of {}",
-            show(new.label.clone()),
-            show(text("label"))
+            show(&new.label),
+            show(&current.label)
         ));
     }
     if !differs.is_empty() {
+        let (this, fix) = match by {
+            MadeBy::Fit => (
+                "this fit",
+                "the new fit. Fit under another name, or pass options => '{\"replace\": true}' \
+                 to replace it on purpose.",
+            ),
+            MadeBy::Import => (
+                "this import",
+                "the imported model. Import it under another name (segment_import's name \
+                 argument), or drop the model first with segment_drop to replace it on purpose.",
+            ),
+        };
         raise(
             PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
             format!(
-                "model \"{name}\" already exists, and this fit would change what it means: {}",
+                "model \"{name}\" already exists, and {this} would change what it means: {}",
                 differs.join("; ")
             ),
             Some(&format!(
-                "Views and rules that use \"{name}\" would start serving the new fit. Fit under \
-                 another name, or pass options => '{{\"replace\": true}}' to replace it on purpose."
+                "Views and rules that use \"{name}\" would start serving {fix}"
             )),
         );
     }
@@ -320,6 +318,12 @@ pub struct NewVersion<'a> {
     pub metrics: String,
     pub rows_used: i64,
     pub rows_skipped: i64,
+    /// What the new version means, checked against the current one under the name's lock.
+    pub meaning: Meaning,
+    /// The call said the meaning may change.
+    pub replace: bool,
+    /// A fit or an import (the refusal's words).
+    pub made_by: MadeBy,
 }
 
 /// Inserts the next version of `name` (creating the name, owned by the caller, on its first fit)
@@ -329,6 +333,7 @@ pub struct NewVersion<'a> {
 pub fn insert(v: NewVersion<'_>) -> i32 {
     lock_name(v.name);
     require_manage(v.name, true);
+    check_meaning(v.name, &v.meaning, v.replace, v.made_by);
     write(
         "INSERT INTO {s}.segment_model_access (name, owner) \
          SELECT $1, r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user \

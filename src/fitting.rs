@@ -76,6 +76,9 @@ pub fn store(
         metrics: metrics.to_string(),
         rows_used: report.rows_used as i64,
         rows_skipped: report.rows_skipped as i64,
+        meaning: model.meaning(),
+        replace: options.replace,
+        made_by: catalog::MadeBy::Fit,
     });
     (
         name.to_string(),

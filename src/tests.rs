@@ -349,7 +349,8 @@ mod tests {
     /// Rules select exactly the rows the tree assigns, NULLs included: on a table with NULLs in
     /// used and unused features (numeric and text), under impute skip and impute mean, every
     /// leaf's rule is true on the rows segment_churn_assign puts in that leaf and false on every
-    /// other row (a row without a segment matches no rule).
+    /// other row (a row without a segment matches no rule); the fit's rows_skipped counts the
+    /// rows with a NULL feature under skip, none under mean.
     #[pg_test]
     fn pg_test_rules_are_faithful_with_nulls() {
         Spi::run(
@@ -362,12 +363,23 @@ mod tests {
              FROM generate_series(1, 900) i;",
         )
         .unwrap();
+        let with_null =
+            Spi::get_one::<i64>("SELECT count(*) FROM cn WHERE num_nulls(tenure, plan, spare) > 0")
+                .unwrap()
+                .unwrap();
         for (name, impute) in [("cn_skip", "skip"), ("cn_mean", "mean")] {
-            Spi::run(&format!(
-                "SELECT * FROM segment_churn_fit('cn', ARRAY['tenure', 'plan', 'spare'], 'churned',
+            // The fit's row reports the rows it left out: those with a NULL feature under skip.
+            let skipped = Spi::get_one::<i64>(&format!(
+                "SELECT rows_skipped FROM segment_churn_fit('cn', ARRAY['tenure', 'plan', 'spare'], 'churned',
                      name => '{name}', options => '{{\"impute\": \"{impute}\", \"min_samples_leaf\": 5}}')"
             ))
+            .unwrap()
             .unwrap();
+            assert_eq!(
+                skipped,
+                if impute == "skip" { with_null } else { 0 },
+                "{name}"
+            );
             let rules: Vec<(i32, String)> = Spi::connect(|client| {
                 client
                     .select(
@@ -404,7 +416,11 @@ mod tests {
             .unwrap();
             assert_eq!(matched, assigned, "{name}");
             // Skip leaves the rows with a NULL out; mean assigns every row.
-            assert_eq!(assigned < 900, impute == "skip", "{name}");
+            assert_eq!(assigned, 900 - skipped, "{name}");
+            assert!(
+                with_null > 100,
+                "the table has rows with a NULL feature: {with_null}"
+            );
         }
     }
 

@@ -10,7 +10,7 @@ use crate::source::{self, type_name};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::model::churn_fit;
-use segment_core::model::document::Method;
+use segment_core::model::document::{Meaning, Method};
 use segment_core::prep::builder::MatrixBuilder;
 use segment_core::sql::rules;
 use segment_core::tree::churn::{self, ChurnOptions};
@@ -66,7 +66,8 @@ fn check_label(rel: &PgRelation, features: &[String], label: &str) {
 
 /// Trains a decision tree on a labelled history (label: boolean, integer 0/1, or text with two
 /// values) and stores it as a model whose segments are the tree's leaves. Scores it on a
-/// seeded, stratified held-out share of the rows.
+/// seeded, stratified held-out share of the rows. `rows_skipped` counts the rows left out for a
+/// NULL feature under `impute: skip`.
 #[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn segment_churn_fit(
@@ -84,6 +85,7 @@ fn segment_churn_fit(
         name!(depth, i32),
         name!(rows_train, i64),
         name!(rows_test, i64),
+        name!(rows_skipped, i64),
         name!(accuracy, f64),
         name!(precision, Option<f64>),
         name!(recall, Option<f64>),
@@ -104,13 +106,13 @@ fn segment_churn_fit(
     check_label(&rel, &src.features, &label);
     let name = name.unwrap_or_else(|| format!("{}_churn", src.relname));
     catalog::check_fit_name(&name);
-    let meaning = catalog::Meaning {
+    let meaning = Meaning {
         features: src.features.clone(),
         method: Method::ChurnTree.name().to_string(),
         group_by: None,
         label: Some(label.clone()),
     };
-    catalog::check_meaning(&name, &meaning, options.replace);
+    catalog::check_meaning(&name, &meaning, options.replace, catalog::MadeBy::Fit);
 
     let categories =
         source::learn_categories(&src, options.max_categories, &options.categorical).or_raise();
@@ -203,6 +205,9 @@ fn segment_churn_fit(
         metrics: metrics.to_string(),
         rows_used: (report.rows_train + report.rows_test) as i64,
         rows_skipped: report.rows_skipped as i64,
+        meaning,
+        replace: options.replace,
+        made_by: catalog::MadeBy::Fit,
     });
     TableIterator::once((
         name,
@@ -211,6 +216,7 @@ fn segment_churn_fit(
         report.depth as i32,
         report.rows_train as i64,
         report.rows_test as i64,
+        report.rows_skipped as i64,
         report.accuracy,
         report.precision,
         report.recall,

@@ -188,6 +188,9 @@ fn segment_clv_fit(
         metrics: metrics.to_string(),
         rows_used: histories.len() as i64,
         rows_skipped: 0,
+        meaning: model.meaning(),
+        replace: options.replace,
+        made_by: catalog::MadeBy::Fit,
     });
     TableIterator::once((
         name,

@@ -178,6 +178,9 @@ fn segment_import_text(
         metrics: Value::Object(metrics).to_string(),
         rows_used: count(&doc, "rows_used", rows_default),
         rows_skipped: count(&doc, "rows_skipped", 0),
+        meaning: model.meaning(),
+        replace: false,
+        made_by: catalog::MadeBy::Import,
     });
     for (segment, label) in labels {
         catalog::set_label(&name, version, segment, Some(&label));

@@ -14,7 +14,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::cluster::kmeans;
 use segment_core::error::CoreResult;
-use segment_core::model::document::{Method, SegmentModel};
+use segment_core::model::document::{Meaning, Method, SegmentModel};
 use segment_core::model::fit::FitReport;
 use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model};
 use segment_core::model::options::{Call, Engine, FitOptions};
@@ -89,13 +89,13 @@ pub fn fit_and_store(
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_fit_name(&name);
-    let meaning = catalog::Meaning {
+    let meaning = Meaning {
         features: source.features.clone(),
         method: options.method.name().to_string(),
         group_by: options.group_by.clone(),
         label: None,
     };
-    catalog::check_meaning(&name, &meaning, options.replace);
+    catalog::check_meaning(&name, &meaning, options.replace, catalog::MadeBy::Fit);
     if let Some(group_by) = options.group_by.clone() {
         source::check_group_column(&rel, &group_by, &source.features);
         return groups::fit_and_store(&source, &group_by, k, &name, &options);

@@ -220,6 +220,9 @@ pub fn fit_and_store(
         metrics: metrics.to_string(),
         rows_used: sum_i64(|r| r.3),
         rows_skipped: rows_skipped as i64,
+        meaning: index.meaning(),
+        replace: options.replace,
+        made_by: catalog::MadeBy::Fit,
     });
     for member in index.members() {
         catalog::inherit_access(name, member.0);

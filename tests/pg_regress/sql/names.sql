@@ -36,3 +36,23 @@ SELECT version, model->'churn'->>'label' AS label FROM segment_model WHERE name 
 -- A segment model's name is not taken over by a churn fit either.
 SELECT model FROM segment_churn_fit('accounts', ARRAY['spend', 'visits'], 'churned', name => 'accounts');
 \echo :LAST_ERROR_SQLSTATE
+
+-- CLV models: their customer, time and amount columns are their meaning.
+CREATE TABLE accounts_tx AS
+SELECT i % 20 AS customer, timestamptz '2026-01-01' + (i * 37 % 300) * interval '1 day' AS at,
+       (i % 9 + 1)::float8 AS amount, (i % 5 + 1)::float8 AS discount
+FROM generate_series(1, 400) i;
+SELECT model, version FROM segment_clv_fit('accounts_tx', 'customer', 'at', 'amount', '2026-09-01');
+SELECT model, version FROM segment_clv_fit('accounts_tx', 'customer', 'at', 'discount', '2026-09-01');
+\echo :LAST_ERROR_SQLSTATE
+SELECT model, version FROM segment_clv_fit('accounts_tx', 'customer', 'at', 'discount', '2026-09-01',
+                                           options => '{"replace": true}');
+SELECT model, version FROM segment_clv_fit('accounts_tx', 'customer', 'at', 'amount', '2026-09-01', name => 'accounts');
+\echo :LAST_ERROR_SQLSTATE
+
+-- Imports too: an export of the churn model imported under the segment model's name is refused
+-- (an import has no replace option: drop the model first); under a name of its own it is stored.
+SELECT model, version FROM segment_import(segment_export('accounts_churn'), 'accounts');
+\echo :LAST_ERROR_SQLSTATE
+SELECT model, version FROM segment_import(segment_export('accounts_churn'), 'accounts_churn_copy');
+SELECT model, version FROM segment_import(segment_export('accounts_churn'), 'accounts_churn_copy');

@@ -67,6 +67,21 @@ pub enum Method {
     Dbscan,
 }
 
+/// What a model name means to the views, rules and reports that use it: the columns it reads
+/// (for a CLV model its customer, time and amount columns), its method (for a per-group model,
+/// its groups' method, and the grouping column) and, for a churn model, its label. A refit with
+/// the same meaning (other k, options or rows) is a new version as always; one that changes the
+/// meaning is refused unless the call says `replace` (the shell's `catalog::check_meaning`).
+/// Each stored kind says its own: `SegmentModel::meaning`, `GroupIndex::meaning`,
+/// `ClvModel::meaning`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meaning {
+    pub features: Vec<String>,
+    pub method: String,
+    pub group_by: Option<String>,
+    pub label: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentModel {
     pub format_version: u32,
@@ -154,6 +169,16 @@ impl SegmentModel {
 
     pub fn method(&self) -> Method {
         self.rule.method()
+    }
+
+    /// Its features and method, and a churn model's label.
+    pub fn meaning(&self) -> Meaning {
+        Meaning {
+            features: self.features.clone(),
+            method: self.method().name().to_string(),
+            group_by: None,
+            label: self.churn().map(|c| c.label.clone()),
+        }
     }
 
     /// Churn models only: the tree and how its leaves read as churn risk.

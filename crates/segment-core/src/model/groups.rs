@@ -8,7 +8,7 @@
 //! what the per-group model assigns until the per-group model itself is refitted.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{check_format, is_index, Method, GROUPED};
+use crate::model::document::{check_format, is_index, Meaning, Method, GROUPED};
 use crate::model::options::FitOptions;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +89,16 @@ fn bad_index(message: String) -> CoreError {
 }
 
 impl GroupIndex {
+    /// Its features, its groups' method and the grouping column.
+    pub fn meaning(&self) -> Meaning {
+        Meaning {
+            features: self.features.clone(),
+            method: self.group_method.name().to_string(),
+            group_by: Some(self.group_by.clone()),
+            label: None,
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a group index always serializes")
     }

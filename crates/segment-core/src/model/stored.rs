@@ -4,7 +4,7 @@
 //! (`document::check_format`) and validates the document's shape before anything uses it.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{check_format, SegmentModel, FORMAT_VERSION, GROUPED};
+use crate::model::document::{check_format, Meaning, SegmentModel, FORMAT_VERSION, GROUPED};
 use crate::model::groups::GroupIndex;
 use crate::value::clv::{BgNbd, ClvOptions, GammaGamma};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,15 @@ impl StoredDocument {
                 GroupIndex::from_value(head).map(|i| StoredDocument::Grouped(Box::new(i)))
             }
             _ => SegmentModel::from_value(head).map(|m| StoredDocument::Segment(Box::new(m))),
+        }
+    }
+
+    /// What the document's name means to the views, rules and reports that use it.
+    pub fn meaning(&self) -> Meaning {
+        match self {
+            StoredDocument::Segment(m) => m.meaning(),
+            StoredDocument::Grouped(i) => i.meaning(),
+            StoredDocument::Clv(m) => m.meaning(),
         }
     }
 }
@@ -81,6 +90,20 @@ impl ClvModel {
             options,
             bgnbd,
             gamma_gamma,
+        }
+    }
+
+    /// Its three columns, and method clv.
+    pub fn meaning(&self) -> Meaning {
+        Meaning {
+            features: vec![
+                self.customer_column.clone(),
+                self.time_column.clone(),
+                self.amount_column.clone(),
+            ],
+            method: CLV.to_string(),
+            group_by: None,
+            label: None,
         }
     }
 
@@ -154,5 +177,26 @@ mod tests {
         v["bgnbd"]["r"] = (-1.0).into();
         assert!(StoredDocument::from_json(&v.to_string()).is_err());
         assert!(StoredDocument::from_json("[1").is_err());
+    }
+
+    /// The meaning of each kind: a segment model's features and method, a churn model's label,
+    /// a per-group model's grouping column and its groups' method, a CLV model's three columns.
+    #[test]
+    fn meaning_of_each_kind() {
+        let clv = StoredDocument::Clv(Box::new(clv())).meaning();
+        assert_eq!(
+            clv,
+            Meaning {
+                features: vec!["customer".into(), "at".into(), "amount".into()],
+                method: "clv".into(),
+                group_by: None,
+                label: None,
+            }
+        );
+        let model = crate::model::document::tests::tiny_model();
+        let segment = StoredDocument::Segment(Box::new(model.clone())).meaning();
+        assert_eq!(segment.features, model.features);
+        assert_eq!(segment.method, model.method().name());
+        assert_eq!((segment.group_by, segment.label), (None, None));
     }
 }

@@ -11,11 +11,13 @@ use crate::params::{Key, Kind};
 use serde::{Deserialize, Serialize};
 
 /// The keys of `segment_clv_fit`'s options and their kinds: the time unit, what counts as one
-/// purchase occasion, and the fit's L2 penalty.
-pub const OPTION_KEYS: [Key; 3] = [
+/// purchase occasion, the fit's L2 penalty, and whether the fit may change what an existing model
+/// name means.
+pub const OPTION_KEYS: [Key; 4] = [
     Key::new("unit", Kind::OneOf(&["day", "week", "month"])),
     Key::new("occasion", Kind::OneOf(&["day", "transaction"])),
     Key::new("penalizer", Kind::Number),
+    Key::new("replace", Kind::Boolean),
 ];
 
 /// Options of `segment_clv_fit`.
@@ -28,6 +30,10 @@ pub struct ClvOptions {
     /// "transaction" (every distinct time value).
     pub occasion: String,
     pub penalizer: f64,
+    /// The fit may change what an existing model name means (its columns or method): a call
+    /// option, not stored.
+    #[serde(skip_serializing)]
+    pub replace: bool,
 }
 
 impl Default for ClvOptions {
@@ -36,6 +42,7 @@ impl Default for ClvOptions {
             unit: "week".into(),
             occasion: "day".into(),
             penalizer: 0.0,
+            replace: false,
         }
     }
 }
@@ -57,6 +64,7 @@ impl ClvOptions {
             unit: given.text("unit").map_or(d.unit, str::to_string),
             occasion: given.text("occasion").map_or(d.occasion, str::to_string),
             penalizer: given.number("penalizer").unwrap_or(d.penalizer),
+            replace: given.boolean("replace").unwrap_or(false),
         };
         if !(o.penalizer.is_finite() && o.penalizer >= 0.0) {
             return Err(CoreError::invalid_parameter(format!(
@@ -540,7 +548,7 @@ mod options_tests {
         let e = Given::from_json(r#"{"time_unit": "day"}"#, None, &OPTION_KEYS).unwrap_err();
         assert_eq!(
             e.hint.as_deref(),
-            Some("Known options: unit, occasion, penalizer.")
+            Some("Known options: unit, occasion, penalizer, replace.")
         );
     }
 }
