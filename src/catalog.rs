@@ -300,14 +300,25 @@ fn not_found(name: &str, version: Option<i32>) -> ! {
     }
 }
 
-/// Serializes fits, drops and grants of one name until the transaction ends. A statement of its
-/// own, so the following statements' snapshots see everything committed before the lock.
-fn lock_name(name: &str) {
+/// Serializes fits, drops and grants of one name until the transaction ends, and runs `f` under a
+/// snapshot taken once the lock is held. Why the snapshot: `read`'s queries are read-only SPI,
+/// which use the statement's active snapshot, taken before this session waited for the lock; a
+/// check in `f` would then miss the version, grant or drop that the session it waited for
+/// committed (the stress tier's race of two fits caught that). Writes take fresh snapshots of
+/// their own. On an error the abort pops the pushed snapshot.
+fn under_lock<R>(name: &str, f: impl FnOnce() -> R) -> R {
     read(
         "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_segment:' || $1))::text",
         &[DatumWithOid::from(name)],
         |_| Some(()),
     );
+    // SAFETY: pushed and popped on this stack level; GetTransactionSnapshot gives a new snapshot
+    // per call under READ COMMITTED (the transaction's one under REPEATABLE READ), as SPI does for
+    // a query that is not read-only.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
+    let result = f();
+    unsafe { pg_sys::PopActiveSnapshot() };
+    result
 }
 
 pub struct NewVersion<'a> {
@@ -327,11 +338,13 @@ pub struct NewVersion<'a> {
 }
 
 /// Inserts the next version of `name` (creating the name, owned by the caller, on its first fit)
-/// and returns its number. A transaction-scoped advisory lock on the name, taken in a statement of
-/// its own so the next statements' snapshots see every version committed before it, serializes
-/// concurrent fits and drops of one name.
+/// and returns its number. The name's lock (`under_lock`) serializes concurrent fits and drops of
+/// one name; the checks under it see every version committed before it.
 pub fn insert(v: NewVersion<'_>) -> i32 {
-    lock_name(v.name);
+    under_lock(v.name, || insert_locked(v))
+}
+
+fn insert_locked(v: NewVersion<'_>) -> i32 {
     require_manage(v.name, true);
     check_meaning(v.name, &v.meaning, v.replace, v.made_by);
     write(
@@ -690,20 +703,23 @@ fn drop_views_reading(name: &str, cascade: bool) {
 /// returns how many versions. Views made by segment_create_view that read it stop the drop, or
 /// with `cascade` are dropped too.
 pub fn drop_model(name: &str, cascade: bool) -> i64 {
-    lock_name(name);
-    require_manage(name, false);
-    check_not_a_group(name);
-    drop_views_reading(name, cascade);
-    let members = group_members(name);
-    let mut n = delete_model(name);
-    for member in members {
-        lock_name(&member);
-        if access(&member).0 != Access::Missing {
-            require_manage(&member, false);
-            n += delete_model(&member);
+    under_lock(name, || {
+        require_manage(name, false);
+        check_not_a_group(name);
+        drop_views_reading(name, cascade);
+        let members = group_members(name);
+        let mut n = delete_model(name);
+        for member in members {
+            n += under_lock(&member, || {
+                if access(&member).0 == Access::Missing {
+                    return 0;
+                }
+                require_manage(&member, false);
+                delete_model(&member)
+            });
         }
-    }
-    n
+        n
+    })
 }
 
 fn delete_model(name: &str) -> i64 {
@@ -733,7 +749,15 @@ pub fn set_privilege(
     privilege: Privilege,
     grant: bool,
 ) {
-    lock_name(name);
+    under_lock(name, || set_privilege_locked(name, role, privilege, grant));
+}
+
+fn set_privilege_locked(
+    name: &str,
+    role: Option<pgrx::pg_sys::Oid>,
+    privilege: Privilege,
+    grant: bool,
+) {
     require_manage(name, false);
     // A per-group model's groups follow it (they were created with it).
     for member in group_members(name) {

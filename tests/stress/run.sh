@@ -215,7 +215,7 @@ P -c "SELECT version FROM segment_fit('people', ARRAY['visits'], 2, name => 'rac
 wait
 cat "$DIR/race_a" "$DIR/race_b"
 grep -q "ERROR" "$DIR/race_a" && fail "the first fit failed"
-grep -q 'this would change what it means: features' "$DIR/race_b" ||
+grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
     fail "the second fit was not refused after the first committed"
 [ "$(P -c "SELECT string_agg(version || ':' || array_to_string(features, ','), ' ') FROM segment_models WHERE name = 'race'")" = "1:spend" ] ||
     fail "the name holds something other than the first fit's one version"

@@ -120,6 +120,12 @@ SELECT * FROM segment_choose_k('messy', ARRAY['amount'], NULL, 5);
 \echo :LAST_ERROR_SQLSTATE
 
 -- Memory limit: a matrix larger than customer_segment.max_memory_mb is refused before it is built.
+-- The setting is in megabytes; SHOW prints it with PostgreSQL's unit (1024 MB is 1GB), and a
+-- value with a unit is read in that unit.
+SHOW customer_segment.max_memory_mb;
+SET customer_segment.max_memory_mb = '2GB';
+SELECT current_setting('customer_segment.max_memory_mb') AS two_gb,
+       (SELECT setting FROM pg_settings WHERE name = 'customer_segment.max_memory_mb') AS in_mb;
 SET customer_segment.max_memory_mb = 1;
 CREATE TEMP TABLE big AS SELECT i::float8 AS v FROM generate_series(1, 200000) i;
 SELECT * FROM segment_fit('big', ARRAY['v'], 2);
