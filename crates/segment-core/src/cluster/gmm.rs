@@ -137,6 +137,12 @@ enum StartFailure {
 /// is ours). `check` is called between steps (the shell passes its interrupt check).
 pub fn fit(x: &FeatureMatrix, p: &GmmParams, check: &mut dyn FnMut()) -> CoreResult<MixtureFit> {
     kmeans::check_k(p.k, x.n_rows())?;
+    // With fewer distinct rows than components, k-means starts leave a component empty and
+    // random starts give duplicate components: refused whatever the starts.
+    let distinct = distinct_rows(x, p.k);
+    if distinct < p.k {
+        return Err(too_few_distinct_rows(p.k, distinct));
+    }
     let mut master = Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let mut em = Em::new(x, p.k, p.threads);
     let mut best: Option<MixtureFit> = None;
@@ -163,30 +169,27 @@ pub fn fit(x: &FeatureMatrix, p: &GmmParams, check: &mut dyn FnMut()) -> CoreRes
             Err(f) => failure = Some(f),
         }
     }
-    best.ok_or_else(|| failure_error(x, p.k, failure.unwrap_or(StartFailure::NotFinite)))
+    best.ok_or_else(|| failure_error(failure.unwrap_or(StartFailure::NotFinite)))
 }
 
-fn failure_error(x: &FeatureMatrix, k: usize, failure: StartFailure) -> CoreError {
+fn too_few_distinct_rows(k: usize, distinct: usize) -> CoreError {
+    CoreError::new(
+        ErrorKind::InsufficientData,
+        format!(
+            "k = {k} is larger than the number of distinct rows ({distinct}): a Gaussian mixture \
+             needs rows for every component"
+        ),
+    )
+    .with_hint("Choose a k no larger than the number of distinct rows.")
+}
+
+fn failure_error(failure: StartFailure) -> CoreError {
     match failure {
-        StartFailure::EmptyComponent => {
-            let distinct = distinct_rows(x, k);
-            if distinct < k {
-                CoreError::new(
-                    ErrorKind::InsufficientData,
-                    format!(
-                        "k = {k} is larger than the number of distinct rows ({distinct}): a \
-                         Gaussian mixture needs rows for every component"
-                    ),
-                )
-                .with_hint("Choose a k no larger than the number of distinct rows.")
-            } else {
-                CoreError::new(
-                    ErrorKind::InvalidData,
-                    "a Gaussian mixture component lost all its rows",
-                )
-                .with_hint("Use fewer segments, or another seed.")
-            }
-        }
+        StartFailure::EmptyComponent => CoreError::new(
+            ErrorKind::InvalidData,
+            "a Gaussian mixture component lost all its rows",
+        )
+        .with_hint("Use fewer segments, or another seed."),
         StartFailure::Singular => CoreError::new(
             ErrorKind::InvalidData,
             "the Gaussian mixture could not be fitted: a component's covariance is singular",
@@ -681,6 +684,102 @@ mod tests {
         let (a, _) = rule.classify(&[0.0, 0.0], &mut s);
         let (b, _) = rule.classify(&[5.0, 5.0], &mut s);
         assert_ne!(a, b);
+    }
+
+    fn params(k: usize, n_init: u32, threads: usize) -> GmmParams {
+        GmmParams {
+            k,
+            n_init,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            threads,
+        }
+    }
+
+    /// Degenerate data gives a mixture or an error with a hint, never a panic: a constant or
+    /// collinear column is held up by reg_covar; fewer distinct rows than k is refused whatever
+    /// the starts (random starts alone would return duplicate components).
+    #[test]
+    fn degenerate_data_fits_or_says_why() {
+        let constant: Vec<f64> = (0..40)
+            .flat_map(|i| [(i % 7) as f64, 0.0, (i % 3) as f64 * 0.5])
+            .collect();
+        let collinear: Vec<f64> = (0..40)
+            .flat_map(|i| [(i % 5) as f64, (i % 5) as f64 * 2.0 + 1.0])
+            .collect();
+        for (x, k) in [
+            (FeatureMatrix::from_rows(constant, 3), 3),
+            (FeatureMatrix::from_rows(collinear, 2), 3),
+            (FeatureMatrix::from_rows(vec![1.0, 2.0], 2), 1),
+            (
+                FeatureMatrix::from_rows(vec![1.0, 2.0, 3.0, 5.0, 8.0, 13.0], 2),
+                3,
+            ),
+        ] {
+            let fit = fit(&x, &params(k, 3, 1), &mut || {}).unwrap();
+            assert!(fit.log_likelihood.is_finite());
+            assert!((fit.mixture.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        let two: Vec<f64> = (0..40).flat_map(|i| [(i % 2) as f64, 1.0]).collect();
+        for (x, k) in [
+            (FeatureMatrix::from_rows(vec![1.0; 40], 2), 2),
+            (FeatureMatrix::from_rows(two, 2), 3),
+        ] {
+            for n_init in [1, 4] {
+                let e = fit(&x, &params(k, n_init, 1), &mut || {}).err().unwrap();
+                assert_eq!(e.kind, ErrorKind::InsufficientData);
+                assert!(e.message.contains("distinct rows"), "{}", e.message);
+                assert!(e.hint.is_some());
+            }
+        }
+        // Values near the top of the float range: a fit or an error, not a panic.
+        let huge: Vec<f64> = (0..60)
+            .map(|i| if i % 10 == 0 { 1e300 } else { i as f64 })
+            .collect();
+        if let Err(e) = fit(
+            &FeatureMatrix::from_rows(huge, 2),
+            &params(3, 2, 1),
+            &mut || {},
+        ) {
+            assert!(e.hint.is_some());
+        }
+    }
+
+    /// Rows are cut into fixed blocks added in order: the same mixture on 1 or 2 threads.
+    #[test]
+    fn threads_do_not_change_the_fit() {
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let n = 2 * BLOCK_ROWS + 100;
+        let data: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let g = (i % 3) as f64 * 2.0;
+                [g + next(), g * 0.5 + next()]
+            })
+            .collect();
+        let x = FeatureMatrix::from_rows(data, 2);
+        let one = fit(&x, &params(3, 2, 1), &mut || {}).unwrap();
+        let two = fit(&x, &params(3, 2, 2), &mut || {}).unwrap();
+        assert_eq!(one.mixture, two.mixture);
+        assert_eq!(one.means, two.means);
+    }
+
+    /// check() runs between steps: a fit of several starts calls it many times.
+    #[test]
+    fn check_is_called_every_iteration() {
+        let data: Vec<f64> = (0..200)
+            .flat_map(|i| [(i % 4) as f64 + (i % 7) as f64 * 0.1, (i % 3) as f64])
+            .collect();
+        let x = FeatureMatrix::from_rows(data, 2);
+        let mut calls = 0;
+        let fit = fit(&x, &params(3, 2, 1), &mut || calls += 1).unwrap();
+        assert!(calls as u32 > fit.iterations, "{calls} calls");
     }
 
     /// A matrix written by tests/reference/gmm_restarts.py (a header, then rows of numbers).
