@@ -7,7 +7,7 @@
 //! wholesale k 5 and bank k 3, and more starts hardly explored. The causes, in its source:
 //! - its k-means start runs linfa's `KMeans` with that crate's default of 10 k-means++ runs and
 //!   keeps the lowest inertia, so every seed starts EM from (nearly) the same partition: over
-//!   seeds 0..9 it ended on a single optimum for 9 of the 12 data set / k pairs. Starts cannot
+//!   seeds 0..9 it ended on one optimum for 8 of the 12 data set / k pairs. Starts cannot
 //!   be given (only `KMeans` or `Random`), so no seeding of ours could fix that;
 //! - its E-step sums `exp` and then takes `ln` (no log-sum-exp): a row far from every component
 //!   turns the lower bound into -inf and the responsibilities into NaN;
@@ -27,7 +27,7 @@
 //! Random responsibilities (scikit-learn's `"random"`, what linfa's restarts used) were measured
 //! and left out: they found other optima on the small reference sets, but on 100,000 rows every
 //! component starts at the global mean and tol stops EM after 2 iterations on the one-Gaussian
-//! solution (-8.75 nats per row against -7.81..-8.06 from k-means starts), so such starts are
+//! solution (k 4: -8.75 nats per row against -7.81..-8.06 from k-means starts), so such starts are
 //! wasted where fits are large.
 //!
 //! Why the per-row part is ours: `segment_assign` needs one row at a time, allocation free, and
