@@ -1,21 +1,49 @@
-//! Gaussian mixtures (full covariance): fitted by linfa-clustering's EM, stored as weights,
-//! means (the model's centres) and covariances, and evaluated per row by our own code.
+//! Gaussian mixtures (full covariance): fitted by our own EM, stored as weights, means (the
+//! model's centres) and covariances, and evaluated per row by `MixtureRule`.
 //!
-//! Why the per-row part is ours: linfa's `predict` works on whole arrays and allocates per call,
-//! and its log-probabilities are summed with `exp` then `ln` (no log-sum-exp), which underflows to
-//! -inf for a row far from every component. `segment_assign` needs one row at a time, allocation
-//! free, and finite answers.
+//! Why the EM is ours and not linfa-clustering's `GaussianMixtureModel` (0.8.1), used before:
+//! against scikit-learn's `GaussianMixture` with the same tol, max_iter and reg_covar
+//! (tests/reference/gmm_restarts.py), linfa's best of 10 starts fell 0.03 nats per row short on
+//! wholesale k 5 and bank k 3, and more starts hardly explored. The causes, in its source:
+//! - its k-means start runs linfa's `KMeans` with that crate's default of 10 k-means++ runs and
+//!   keeps the lowest inertia, so every seed starts EM from (nearly) the same partition: over
+//!   seeds 0..9 it ended on one optimum for 8 of the 12 data set / k pairs. Starts cannot
+//!   be given (only `KMeans` or `Random`), so no seeding of ours could fix that;
+//! - its E-step sums `exp` and then takes `ln` (no log-sum-exp): a row far from every component
+//!   turns the lower bound into -inf and the responsibilities into NaN;
+//! - it has no per-iteration hook (a long fit could not honour a cancel), copies the matrix per
+//!   component in every E-step and keeps n x k responsibilities.
+//!
+//! The EM here runs as scikit-learn's: a start's first responsibilities, then E-step (log-sum-exp,
+//! by `MixtureRule`) and M-step (`REG_COVAR` added to the diagonals) until the lower bound, the
+//! mean log-likelihood per row, changes by less than `tol` or `max_iter` iterations have run (a
+//! start that runs out of iterations still counts, as in scikit-learn; the fit report says it did
+//! not converge). The start with the best final mean log-likelihood wins. The E-step and the
+//! M-step's sums are one pass over fixed row blocks on `threads`, added in block order: results do
+//! not depend on the thread count, and memory is per block, not n x k.
+//!
+//! Starts are scikit-learn's `init_params="kmeans"`: each one k-means++ / Lloyd run of our
+//! k-means, seeded for that start, gives the first responsibilities (1 for the row's cluster).
+//! Random responsibilities (scikit-learn's `"random"`, what linfa's restarts used) were measured
+//! and left out: they found other optima on the small reference sets, but on 100,000 rows every
+//! component starts at the global mean and tol stops EM after 2 iterations on the one-Gaussian
+//! solution (k 4: -8.75 nats per row against -7.81..-8.06 from k-means starts), so such starts are
+//! wasted where fits are large.
+//!
+//! Why the per-row part is ours: `segment_assign` needs one row at a time, allocation free, and
+//! finite answers for rows far from every component.
 
+use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::{check_sample_rows, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::parallel::{self, BLOCK_ROWS};
 use crate::params::Given;
 use crate::prep::matrix::FeatureMatrix;
-use linfa::prelude::*;
-use linfa_clustering::{GaussianMixtureModel, GmmError, GmmInitMethod};
+use crate::progress::{self, Progress};
 use linfa_linalg::cholesky::Cholesky;
 use linfa_linalg::triangular::{SolveTriangular, UPLO};
-use ndarray::{Array2, ArrayView2};
-use rand::SeedableRng;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +59,13 @@ pub struct Mixture {
 pub struct MixtureFit {
     pub mixture: Mixture,
     pub means: Vec<Vec<f64>>,
+    /// Mean log-likelihood per row of the fitted rows under `mixture`.
+    pub log_likelihood: f64,
+    /// EM iterations of the winning start.
+    pub iterations: u32,
+    /// Whether the winning start's lower bound settled within `tol` before `max_iter`
+    /// (scikit-learn keeps such a start too, with a warning).
+    pub converged: bool,
 }
 
 pub struct GmmParams {
@@ -40,6 +75,8 @@ pub struct GmmParams {
     /// EM stops when the mean log-likelihood per row changes by less than this.
     pub tol: f64,
     pub seed: u64,
+    /// Threads for the passes over the rows (the result does not depend on them).
+    pub threads: usize,
 }
 
 /// The `segment_fit` options of method gmm beyond those of every method (EM starts: `n_init`,
@@ -69,97 +106,357 @@ impl crate::params::ParamGuard for GmmOptions {
     }
 }
 
-/// Ridge added to covariance diagonals (scikit-learn's and linfa's `reg_covar` default).
+/// Ridge added to covariance diagonals (scikit-learn's `reg_covar` default).
 pub const REG_COVAR: f64 = 1e-6;
 
-/// Best of `n_init` EM runs by mean log-likelihood: the first started from linfa's k-means, the
-/// others from random responsibilities, each with its own seed. (linfa's own `n_runs` continues
-/// from the previous run's state instead of restarting, and its k-means start finds the same
-/// partition for every seed, so neither explores other optima.)
+/// The k-means start of every EM start: scikit-learn's `KMeans` defaults (one k-means++ seeding,
+/// Lloyd to tol 1e-4 of the mean variance or 300 iterations).
+const KMEANS_MAX_ITER: u32 = 300;
+const KMEANS_TOL: f64 = 1e-4;
+
+/// Why a start gave no mixture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StartFailure {
+    /// A component's responsibilities summed to (almost) nothing.
+    EmptyComponent,
+    /// A covariance was not positive definite even with `REG_COVAR`.
+    Singular,
+    /// The lower bound or a parameter stopped being finite.
+    NotFinite,
+}
+
+/// Best of `n_init` EM starts by mean log-likelihood (the module documentation says why the EM
+/// is ours). `check` is called between steps (the shell passes its interrupt check).
 pub fn fit(x: &FeatureMatrix, p: &GmmParams, check: &mut dyn FnMut()) -> CoreResult<MixtureFit> {
-    let (n, d) = (x.n_rows(), x.n_cols());
-    let view = ArrayView2::from_shape((n, d), x.as_slice()).expect("row-major n x d");
-    let dataset = DatasetBase::from(view.to_owned());
-    let mut best: Option<(f64, MixtureFit)> = None;
-    let mut last_error = None;
-    for run in 0..p.n_init as u64 {
+    kmeans::check_k(p.k, x.n_rows())?;
+    // With fewer distinct rows than components, a k-means start leaves a component empty.
+    let distinct = distinct_rows(x, p.k);
+    if distinct < p.k {
+        return Err(too_few_distinct_rows(p.k, distinct));
+    }
+    let mut master = Xoshiro256PlusPlus::seed_from_u64(p.seed);
+    let mut em = Em::new(x, p.k, p.threads);
+    let mut best: Option<MixtureFit> = None;
+    let mut failure = None;
+    for start in 0..p.n_init {
         check();
-        let rng = Xoshiro256PlusPlus::seed_from_u64(p.seed.wrapping_add(run));
-        let init = if run == 0 {
-            GmmInitMethod::KMeans
-        } else {
-            GmmInitMethod::Random
-        };
-        let model = match GaussianMixtureModel::params_with_rng(p.k, rng)
-            .init_method(init)
-            .n_runs(1)
-            .max_n_iterations(p.max_iter as u64)
-            .tolerance(p.tol)
-            .reg_covariance(REG_COVAR)
-            .fit(&dataset)
-        {
-            Ok(model) => model,
-            Err(e) => {
-                last_error = Some(e);
-                continue;
+        let seed: u64 = master.gen();
+        match em.run(seed, p, (start + 1, p.n_init), check) {
+            Ok(fit) => {
+                if best
+                    .as_ref()
+                    .is_none_or(|b| fit.log_likelihood > b.log_likelihood)
+                {
+                    best = Some(fit);
+                }
             }
-        };
-        let fit = MixtureFit {
-            means: model
-                .means()
-                .rows()
-                .into_iter()
-                .map(|r| r.to_vec())
-                .collect(),
-            mixture: Mixture {
-                weights: model.weights().to_vec(),
-                covariances: model
-                    .covariances()
-                    .outer_iter()
-                    .map(|c| c.iter().copied().collect())
-                    .collect(),
-            },
-        };
-        let Ok(rule) = MixtureRule::new(&fit.mixture, &fit.means) else {
-            continue;
-        };
-        let mut scratch = vec![0.0; p.k];
-        let ll = x
-            .rows()
-            .map(|row| rule.classify(row, &mut scratch).1)
-            .sum::<f64>()
-            / n as f64;
-        if ll.is_finite() && best.as_ref().is_none_or(|(b, _)| ll > *b) {
-            best = Some((ll, fit));
+            Err(f) => failure = Some(f),
         }
     }
-    match (best, last_error) {
-        (Some((_, fit)), _) => Ok(fit),
-        (None, Some(e)) => Err(gmm_error(e)),
-        (None, None) => Err(CoreError::new(
+    best.ok_or_else(|| failure_error(failure.unwrap_or(StartFailure::NotFinite)))
+}
+
+fn too_few_distinct_rows(k: usize, distinct: usize) -> CoreError {
+    CoreError::new(
+        ErrorKind::InsufficientData,
+        format!(
+            "k = {k} is larger than the number of distinct rows ({distinct}): a Gaussian mixture \
+             needs rows for every component"
+        ),
+    )
+    .with_hint("Choose a k no larger than the number of distinct rows.")
+}
+
+fn failure_error(failure: StartFailure) -> CoreError {
+    match failure {
+        StartFailure::EmptyComponent => CoreError::new(
+            ErrorKind::InvalidData,
+            "a Gaussian mixture component lost all its rows",
+        )
+        .with_hint("Use fewer segments, or another seed."),
+        StartFailure::Singular => CoreError::new(
+            ErrorKind::InvalidData,
+            "the Gaussian mixture could not be fitted: a component's covariance is singular",
+        )
+        .with_hint("Use fewer segments, and check for constant or duplicated feature columns."),
+        StartFailure::NotFinite => CoreError::new(
             ErrorKind::InvalidData,
             "the Gaussian mixture fit became numerically unstable (rows far from every component)",
         )
-        .with_hint("Try fewer segments, the log option for skewed features, or scale robust.")),
+        .with_hint("Try fewer segments, the log option for skewed features, or scale robust."),
     }
 }
 
-fn gmm_error(e: GmmError) -> CoreError {
-    let (message, hint) = match &e {
-        GmmError::NotConverged(_) => (
-            "the Gaussian mixture did not converge".to_string(),
-            "Raise the max_iter option or loosen tol.",
-        ),
-        GmmError::EmptyCluster(_) => (
-            "a Gaussian mixture component lost all its rows".to_string(),
-            "Use fewer segments, or another seed.",
-        ),
-        _ => (
-            format!("the Gaussian mixture could not be fitted: {e}"),
-            "Use fewer segments, and check for constant or duplicated feature columns.",
-        ),
+/// Distinct rows of `x`, counted up to `limit` (only for an error message).
+fn distinct_rows(x: &FeatureMatrix, limit: usize) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for row in x.rows() {
+        // +0.0 and -0.0 are the same value: normalise before comparing bits.
+        seen.insert(row.iter().map(|v| (v + 0.0).to_bits()).collect::<Vec<_>>());
+        if seen.len() >= limit {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// Per component sums of one block of rows, around a shift (the component's current mean, so
+/// the second moments do not lose precision to the mean): sum of responsibilities r, of r z and
+/// of r z z' (lower triangle, packed row by row), z = x - shift.
+#[derive(Clone)]
+struct BlockSums {
+    weight: Vec<f64>,
+    first: Vec<f64>,
+    second: Vec<f64>,
+    /// Sum of ln p(x) over the block's rows (E-steps only).
+    log_likelihood: f64,
+    memberships: Vec<f64>,
+    z: Vec<f64>,
+}
+
+impl BlockSums {
+    fn new(k: usize, d: usize) -> BlockSums {
+        BlockSums {
+            weight: vec![0.0; k],
+            first: vec![0.0; k * d],
+            second: vec![0.0; k * d * (d + 1) / 2],
+            log_likelihood: 0.0,
+            memberships: vec![0.0; k],
+            z: vec![0.0; d],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.weight.fill(0.0);
+        self.first.fill(0.0);
+        self.second.fill(0.0);
+        self.log_likelihood = 0.0;
+    }
+
+    /// Adds row `x` with responsibility `r` to component `c`, whose shift is `shift`. (Index
+    /// loops: several times faster than iterators in unoptimised test builds.)
+    #[inline]
+    #[allow(clippy::needless_range_loop)]
+    fn add(&mut self, c: usize, r: f64, x: &[f64], shift: &[f64]) {
+        let d = x.len();
+        let tri = d * (d + 1) / 2;
+        for i in 0..d {
+            self.z[i] = x[i] - shift[i];
+        }
+        self.weight[c] += r;
+        let first = &mut self.first[c * d..(c + 1) * d];
+        let second = &mut self.second[c * tri..(c + 1) * tri];
+        let mut at = 0;
+        for i in 0..d {
+            let rz = r * self.z[i];
+            first[i] += rz;
+            for j in 0..=i {
+                second[at + j] += rz * self.z[j];
+            }
+            at += i + 1;
+        }
+    }
+}
+
+/// The state of one EM start, reused across starts: the rows, per-block sums, the current
+/// parameters.
+struct Em<'a> {
+    x: &'a FeatureMatrix,
+    k: usize,
+    threads: usize,
+    blocks: Vec<BlockSums>,
+}
+
+/// Parameters after an M-step.
+struct Params {
+    weights: Vec<f64>,
+    means: Vec<Vec<f64>>,
+    covariances: Vec<Vec<f64>>,
+}
+
+impl<'a> Em<'a> {
+    fn new(x: &'a FeatureMatrix, k: usize, threads: usize) -> Em<'a> {
+        let n_blocks = x.n_rows().div_ceil(BLOCK_ROWS);
+        Em {
+            x,
+            k,
+            threads,
+            blocks: vec![BlockSums::new(k, x.n_cols()); n_blocks],
+        }
+    }
+
+    /// One start: k-means with `seed`, then EM until the lower bound settles or `max_iter`.
+    fn run(
+        &mut self,
+        seed: u64,
+        p: &GmmParams,
+        (start, starts): (u32, u32),
+        check: &mut dyn FnMut(),
+    ) -> Result<MixtureFit, StartFailure> {
+        let n = self.x.n_rows();
+        let kp = KMeansParams {
+            k: self.k,
+            n_init: 1,
+            max_iter: KMEANS_MAX_ITER,
+            tol: KMEANS_TOL,
+            seed,
+            threads: self.threads,
+        };
+        // The k-means start's own progress reports (its start 1 of 1, its inertia) would read
+        // as the mixture's: they are not passed on.
+        let start_fit = progress::listen(|_| {}, || kmeans::fit(self.x, &kp, &mut *check))
+            .map_err(|_| StartFailure::EmptyComponent)?;
+        let shift: Vec<Vec<f64>> = (0..self.k)
+            .map(|c| start_fit.centres.row(c).to_vec())
+            .collect();
+        self.hard_sums(&start_fit.labels, &shift);
+        let mut params = self.m_step(&shift)?;
+        let mut lower_bound = f64::NEG_INFINITY;
+        let mut iterations = 0;
+        let mut converged = false;
+        while iterations < p.max_iter {
+            check();
+            let rule = rule_of(&params)?;
+            let previous = lower_bound;
+            lower_bound = self.e_step(&rule, &params.means, true) / n as f64;
+            if !lower_bound.is_finite() {
+                return Err(StartFailure::NotFinite);
+            }
+            params = self.m_step(&params.means)?;
+            iterations += 1;
+            progress::report(Progress::Iteration {
+                start,
+                starts,
+                iteration: iterations,
+                // EM's objective: the negative log-likelihood of the rows.
+                inertia: -lower_bound * n as f64,
+                rows: n,
+            });
+            if (lower_bound - previous).abs() < p.tol {
+                converged = true;
+                break;
+            }
+        }
+        check();
+        let rule = rule_of(&params)?;
+        let log_likelihood = self.e_step(&rule, &params.means, false) / n as f64;
+        if !log_likelihood.is_finite() {
+            return Err(StartFailure::NotFinite);
+        }
+        Ok(MixtureFit {
+            mixture: Mixture {
+                weights: params.weights,
+                covariances: params.covariances,
+            },
+            means: params.means,
+            log_likelihood,
+            iterations,
+            converged,
+        })
+    }
+
+    /// Block sums of a hard partition (responsibility 1 for the row's label).
+    fn hard_sums(&mut self, labels: &[u32], shift: &[Vec<f64>]) {
+        let d = self.x.n_cols();
+        let mut items: Vec<_> = self
+            .x
+            .as_slice()
+            .chunks(BLOCK_ROWS * d)
+            .zip(labels.chunks(BLOCK_ROWS))
+            .zip(self.blocks.iter_mut())
+            .collect();
+        parallel::for_each(&mut items, self.threads, |((rows, labels), b)| {
+            b.clear();
+            for (row, &l) in rows.chunks_exact(d).zip(labels.iter()) {
+                b.add(l as usize, 1.0, row, &shift[l as usize]);
+            }
+        });
+    }
+
+    /// Every row's memberships under `rule`; returns the sum of ln p(x). With `accumulate`, the
+    /// block sums of the M-step too, around `shift`.
+    fn e_step(&mut self, rule: &MixtureRule, shift: &[Vec<f64>], accumulate: bool) -> f64 {
+        let d = self.x.n_cols();
+        let k = self.k;
+        let mut items: Vec<_> = self
+            .x
+            .as_slice()
+            .chunks(BLOCK_ROWS * d)
+            .zip(self.blocks.iter_mut())
+            .collect();
+        parallel::for_each(&mut items, self.threads, |(rows, b)| {
+            b.clear();
+            let mut memberships = std::mem::take(&mut b.memberships);
+            for row in rows.chunks_exact(d) {
+                b.log_likelihood += rule.classify(row, &mut memberships).1;
+                if accumulate {
+                    for (c, &r) in memberships.iter().enumerate().take(k) {
+                        // exp underflowed: adding zeros changes nothing.
+                        if r > 0.0 {
+                            b.add(c, r, row, &shift[c]);
+                        }
+                    }
+                }
+            }
+            b.memberships = memberships;
+        });
+        self.blocks.iter().map(|b| b.log_likelihood).sum()
+    }
+
+    /// Weights, means and covariances (+ `REG_COVAR` on the diagonal) from the block sums, added
+    /// in block order.
+    fn m_step(&self, shift: &[Vec<f64>]) -> Result<Params, StartFailure> {
+        let (k, d, n) = (self.k, self.x.n_cols(), self.x.n_rows());
+        let tri = d * (d + 1) / 2;
+        let mut weight = vec![0.0; k];
+        let mut first = vec![0.0; k * d];
+        let mut second = vec![0.0; k * tri];
+        for b in &self.blocks {
+            weight.iter_mut().zip(&b.weight).for_each(|(s, v)| *s += v);
+            first.iter_mut().zip(&b.first).for_each(|(s, v)| *s += v);
+            second.iter_mut().zip(&b.second).for_each(|(s, v)| *s += v);
+        }
+        let mut params = Params {
+            weights: Vec::with_capacity(k),
+            means: Vec::with_capacity(k),
+            covariances: Vec::with_capacity(k),
+        };
+        for c in 0..k {
+            let w = weight[c];
+            // linfa's and scikit-learn's floor: below it the component has no rows left.
+            if w.is_nan() || w < 10.0 * f64::EPSILON {
+                return Err(StartFailure::EmptyComponent);
+            }
+            let delta: Vec<f64> = first[c * d..(c + 1) * d].iter().map(|s| s / w).collect();
+            let mut cov = vec![0.0; d * d];
+            let mut at = c * tri;
+            for i in 0..d {
+                for j in 0..=i {
+                    let v = second[at + j] / w - delta[i] * delta[j];
+                    cov[i * d + j] = v;
+                    cov[j * d + i] = v;
+                }
+                cov[i * d + i] += REG_COVAR;
+                at += i + 1;
+            }
+            let mean: Vec<f64> = shift[c].iter().zip(&delta).map(|(s, dl)| s + dl).collect();
+            if !mean.iter().chain(&cov).all(|v| v.is_finite()) {
+                return Err(StartFailure::NotFinite);
+            }
+            params.weights.push(w / n as f64);
+            params.means.push(mean);
+            params.covariances.push(cov);
+        }
+        Ok(params)
+    }
+}
+
+fn rule_of(params: &Params) -> Result<MixtureRule, StartFailure> {
+    let mixture = Mixture {
+        weights: params.weights.clone(),
+        covariances: params.covariances.clone(),
     };
-    CoreError::new(ErrorKind::InvalidData, message).with_hint(hint)
+    MixtureRule::new(&mixture, &params.means).map_err(|_| StartFailure::Singular)
 }
 
 /// A mixture prepared for per-row evaluation.
@@ -207,16 +504,16 @@ impl MixtureRule {
         for (c, o) in out.iter_mut().enumerate() {
             let mean = &self.means[c * d..(c + 1) * d];
             let inv = &self.inverse_factors[c * d * d..(c + 1) * d * d];
-            // |L^-1 (x - mean)|^2, L^-1 lower triangular.
+            // |L^-1 (x - mean)|^2, L^-1 lower triangular. (Index loops: the same sums in the
+            // same order as iterators, and several times faster in unoptimised test builds.)
             let mut q = 0.0;
             for i in 0..d {
                 let row = &inv[i * d..i * d + i + 1];
-                let z: f64 = row
-                    .iter()
-                    .zip(x)
-                    .zip(mean)
-                    .map(|((a, xv), m)| a * (xv - m))
-                    .sum();
+                let mut z = 0.0;
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..=i {
+                    z += row[j] * (x[j] - mean[j]);
+                }
                 q += z * z;
             }
             *o = self.constants[c] - 0.5 * q;
@@ -306,6 +603,7 @@ mod tests {
                 max_iter: 100,
                 tol: 1e-4,
                 seed: 0,
+                threads: 1,
             },
             &mut || {},
         )
@@ -321,5 +619,171 @@ mod tests {
         let (a, _) = rule.classify(&[0.0, 0.0], &mut s);
         let (b, _) = rule.classify(&[5.0, 5.0], &mut s);
         assert_ne!(a, b);
+    }
+
+    fn params(k: usize, n_init: u32, threads: usize) -> GmmParams {
+        GmmParams {
+            k,
+            n_init,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            threads,
+        }
+    }
+
+    /// Degenerate data gives a mixture or an error with a hint, never a panic: a constant or
+    /// collinear column is held up by reg_covar; fewer distinct rows than k is refused.
+    #[test]
+    fn degenerate_data_fits_or_says_why() {
+        let constant: Vec<f64> = (0..40)
+            .flat_map(|i| [(i % 7) as f64, 0.0, (i % 3) as f64 * 0.5])
+            .collect();
+        let collinear: Vec<f64> = (0..40)
+            .flat_map(|i| [(i % 5) as f64, (i % 5) as f64 * 2.0 + 1.0])
+            .collect();
+        for (x, k) in [
+            (FeatureMatrix::from_rows(constant, 3), 3),
+            (FeatureMatrix::from_rows(collinear, 2), 3),
+            (FeatureMatrix::from_rows(vec![1.0, 2.0], 2), 1),
+            (
+                FeatureMatrix::from_rows(vec![1.0, 2.0, 3.0, 5.0, 8.0, 13.0], 2),
+                3,
+            ),
+        ] {
+            let fit = fit(&x, &params(k, 3, 1), &mut || {}).unwrap();
+            assert!(fit.log_likelihood.is_finite());
+            assert!((fit.mixture.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        let two: Vec<f64> = (0..40).flat_map(|i| [(i % 2) as f64, 1.0]).collect();
+        for (x, k) in [
+            (FeatureMatrix::from_rows(vec![1.0; 40], 2), 2),
+            (FeatureMatrix::from_rows(two, 2), 3),
+        ] {
+            for n_init in [1, 4] {
+                let e = fit(&x, &params(k, n_init, 1), &mut || {}).err().unwrap();
+                assert_eq!(e.kind, ErrorKind::InsufficientData);
+                assert!(e.message.contains("distinct rows"), "{}", e.message);
+                assert!(e.hint.is_some());
+            }
+        }
+        // Values near the top of the float range: a fit or an error, not a panic.
+        let huge: Vec<f64> = (0..60)
+            .map(|i| if i % 10 == 0 { 1e300 } else { i as f64 })
+            .collect();
+        if let Err(e) = fit(
+            &FeatureMatrix::from_rows(huge, 2),
+            &params(3, 2, 1),
+            &mut || {},
+        ) {
+            assert!(e.hint.is_some());
+        }
+    }
+
+    /// Rows are cut into fixed blocks added in order: the same mixture on 1 or 2 threads.
+    #[test]
+    fn threads_do_not_change_the_fit() {
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let n = 2 * BLOCK_ROWS + 100;
+        let data: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let g = (i % 3) as f64 * 2.0;
+                [g + next(), g * 0.5 + next()]
+            })
+            .collect();
+        let x = FeatureMatrix::from_rows(data, 2);
+        let one = fit(&x, &params(3, 2, 1), &mut || {}).unwrap();
+        let two = fit(&x, &params(3, 2, 2), &mut || {}).unwrap();
+        assert_eq!(one.mixture, two.mixture);
+        assert_eq!(one.means, two.means);
+    }
+
+    /// check() runs between steps: a fit of several starts calls it many times.
+    #[test]
+    fn check_is_called_every_iteration() {
+        let data: Vec<f64> = (0..200)
+            .flat_map(|i| [(i % 4) as f64 + (i % 7) as f64 * 0.1, (i % 3) as f64])
+            .collect();
+        let x = FeatureMatrix::from_rows(data, 2);
+        let mut calls = 0;
+        let fit = fit(&x, &params(3, 2, 1), &mut || calls += 1).unwrap();
+        assert!(calls as u32 > fit.iterations, "{calls} calls");
+    }
+
+    /// A matrix written by tests/reference/gmm_restarts.py (a header, then rows of numbers).
+    fn reference_matrix(name: &str) -> FeatureMatrix {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let text =
+            std::fs::read_to_string(format!("{root}/tests/reference/gmm_restarts_{name}.csv"))
+                .unwrap();
+        let mut lines = text.lines();
+        let d = lines.next().unwrap().split(',').count();
+        let data = lines
+            .flat_map(|l| l.split(','))
+            .map(|v| v.parse::<f64>().unwrap())
+            .collect();
+        FeatureMatrix::from_rows(data, d)
+    }
+
+    fn mean_log_likelihood(x: &FeatureMatrix, fit: &MixtureFit) -> f64 {
+        let rule = MixtureRule::new(&fit.mixture, &fit.means).unwrap();
+        let mut scratch = vec![0.0; fit.means.len()];
+        x.rows()
+            .map(|r| rule.classify(r, &mut scratch).1)
+            .sum::<f64>()
+            / x.n_rows() as f64
+    }
+
+    /// Issue item 10, on every data set the tests ship, k = 2..5 (tests/reference/
+    /// gmm_restarts.py; same tol, max_iter and reg_covar, our defaults). A start is a draw, in
+    /// scikit-learn as here: its own best over random_state 0..9 spans up to 0.24 nats per row
+    /// for one start and 0.08 for ten on these sets. So the floor is the range scikit-learn's
+    /// best of as many starts covers over random_state 0..9 (its minimum - 0.01); the table
+    /// printed compares with its random_state 0. linfa's EM, used before, fell below it on
+    /// wholesale k 5 with 10 starts (-6.326 against a floor of -6.322), its restarts reusing
+    /// one k-means partition.
+    #[test]
+    fn restarts_reach_scikit_learn() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let reference =
+            std::fs::read_to_string(format!("{root}/tests/reference/gmm_restarts.csv")).unwrap();
+        let mut matrices = std::collections::HashMap::new();
+        let mut short = Vec::new();
+        for line in reference.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (name, k, n_init) = (f[0], f[1].parse().unwrap(), f[2].parse().unwrap());
+            let (seed_0, seeds_min): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+            let x = matrices
+                .entry(name)
+                .or_insert_with(|| reference_matrix(name));
+            let params = GmmParams {
+                k,
+                n_init,
+                max_iter: 300,
+                tol: 1e-4,
+                seed: 0,
+                threads: 2,
+            };
+            let fit = fit(x, &params, &mut || {}).unwrap();
+            let ours = mean_log_likelihood(x, &fit);
+            assert!((ours - fit.log_likelihood).abs() < 1e-9);
+            println!(
+                "{name} k={k} n_init={n_init}: ours {ours:.4}, scikit-learn {seed_0:.4} \
+                 (random_state 0..9: from {seeds_min:.4})"
+            );
+            let floor = seeds_min - 0.01;
+            if ours < floor {
+                short.push(format!(
+                    "{name} k={k} n_init={n_init}: {ours:.4} < {floor:.4}"
+                ));
+            }
+        }
+        assert!(short.is_empty(), "below scikit-learn: {short:#?}");
     }
 }

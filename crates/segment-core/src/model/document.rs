@@ -51,7 +51,7 @@ pub enum Method {
     /// k-means (our kernel): a row joins the nearest centre.
     #[default]
     Kmeans,
-    /// Gaussian mixture, full covariances (linfa): a row joins the most probable component.
+    /// Gaussian mixture, full covariances (our EM): a row joins the most probable component.
     Gmm,
     /// Agglomerative Ward on a sample; a row joins the nearest segment centre.
     Hierarchical,

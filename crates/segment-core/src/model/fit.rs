@@ -270,6 +270,7 @@ pub fn fit_model(
 
     let mut kmeans_result = None;
     let mut ward_labels = None;
+    let mut mixture_converged = None;
     let (centres, rule) = match options.method {
         Method::Kmeans => {
             let fit = kmeans::fit(fit_on, &kmeans_params(options, need_k(k)?, limits), check)?;
@@ -289,9 +290,11 @@ pub fn fit_model(
                     max_iter: options.max_iter,
                     tol: options.tol,
                     seed: options.seed,
+                    threads: limits.threads,
                 },
                 check,
             )?;
+            mixture_converged = Some(fit.converged);
             (
                 fit.means,
                 MethodRule::Gmm {
@@ -439,7 +442,8 @@ pub fn fit_model(
         silhouette: sil.map(|(s, _)| s),
         silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
         iterations: kmeans_result.as_ref().map(|f| f.iterations),
-        converged: kmeans_result.as_ref().is_none_or(|f| f.converged),
+        converged: kmeans_result.as_ref().is_none_or(|f| f.converged)
+            && mixture_converged.unwrap_or(true),
         rows_fitted,
         rows_noise,
         log_likelihood,
