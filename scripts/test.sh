@@ -53,6 +53,11 @@ if [ -z "${PG_MAJOR:-}" ] && [ $# -eq 0 ]; then
         passed=$((passed + 1))
     }
     start=$(date +%s)
+    # Every version's PostgreSQL first: pgrx's config.toml then lists them all from the first
+    # build on and never changes during the run (each change rebuilds pgrx-pg-sys everywhere).
+    for major in $matrix; do
+        PG_MAJOR=$major bash -c 'source "$1/scripts/lib.sh"; ensure_system_packages; ensure_postgres' _ "$(dirname "$self")/.."
+    done
     for major in $matrix; do
         if [ "$major" = 15 ]; then
             step 15 core pg sql upgrade stress
