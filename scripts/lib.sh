@@ -137,10 +137,11 @@ ensure_wheel_postgres() {
         # there): every directory above it must let postgres through. A clone in a private
         # temporary directory (mode 700) does not: give others the right to traverse (x, not
         # read) where it is missing.
-        local d=$dir
-        while [ "$d" != / ]; do
+        # From the top down: a directory is reachable only once every one above it is.
+        local d=$dir ancestors=()
+        while [ "$d" != / ]; do ancestors=("$d" "${ancestors[@]}"); d=$(dirname "$d"); done
+        for d in "${ancestors[@]}"; do
             runuser -u postgres -- test -x "$d" || { log "letting postgres traverse $d (chmod o+x)"; chmod o+x "$d"; }
-            d=$(dirname "$d")
         done
     fi
 }
