@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks against a cluster of their own (port 54330), with the release build.
+# Runs the benchmarks against a cluster of their own (port 54330; PG_MAJOR=18: 54630), with the
+# release build.
 #   BENCH_ROWS (default 1000000), BENCH_REPEAT (default 3), BENCH_N_INIT (default 10),
 #   BENCH_METHOD_ROWS (default 100000: the gmm comparison), BENCH_CHURN_ROWS (default 1000000),
 #   BENCH_RFM_TRANSACTIONS (default 10000000), BENCH_RFM_CUSTOMERS (default 1000000),
@@ -7,8 +8,8 @@
 #   BENCH_LABEL_ROWS (default 100000: labels.py),
 #   BENCH_ONLY (fit_assign | methods | scale | churn | rfm | clv | labels)
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench}
-BENCH_PORT=${BENCH_PORT:-54330}
+BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench$PG_SUFFIX}
+BENCH_PORT=${BENCH_PORT:-$((54330 + PG_PORT_OFFSET))}
 ensure_all
 ensure_python_packages
 [ "${BENCH_SKIP_INSTALL:-}" = 1 ] || install_extension --release

@@ -2,16 +2,26 @@
 # Builds and installs customer_segment (release), starts a throwaway PostgreSQL cluster of its
 # own, loads the bundled wholesale customers, segments them and shows the result. Leaves the
 # cluster running. Safe to run again.
-#   DEMO_DIR (default /tmp/customer_segment_demo), DEMO_PORT (default 54329)
+#   PG_MAJOR=18 bash scripts/demo.sh (or --pg 18): on PostgreSQL 15 (default), 16, 17 or 18
+#   DEMO_DIR (default /tmp/customer_segment_demo, for 18 /tmp/customer_segment_demo_pg18),
+#   DEMO_PORT (default 54329; 54429, 54529, 54629 for 16, 17, 18)
+set -euo pipefail
+while [ $# -gt 0 ]; do
+    case $1 in
+        --pg) export PG_MAJOR=$2; shift 2 ;;
+        --pg=*) export PG_MAJOR=${1#--pg=}; shift ;;
+        *) echo "usage: [PG_MAJOR=N] $0 [--pg N]" >&2; exit 2 ;;
+    esac
+done
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DEMO_DIR=${DEMO_DIR:-/tmp/customer_segment_demo}
-DEMO_PORT=${DEMO_PORT:-54329}
+DEMO_DIR=${DEMO_DIR:-/tmp/customer_segment_demo$PG_SUFFIX}
+DEMO_PORT=${DEMO_PORT:-$((54329 + PG_PORT_OFFSET))}
 
 ensure_all
 install_extension --release
 
-log "starting the demo cluster in $DEMO_DIR on port $DEMO_PORT"
+log "starting the demo cluster (PostgreSQL $PG_MAJOR) in $DEMO_DIR on port $DEMO_PORT"
 start_cluster "$DEMO_DIR" "$DEMO_PORT"
 cp "$REPO/tests/data/wholesale_customers/wholesale_customers.csv" "$REPO/examples/demo.sql" "$DEMO_DIR/"
 pg_workdir "$DEMO_DIR"

@@ -1,28 +1,110 @@
 #!/usr/bin/env bash
-# Runs every test tier; exits non-zero on the first failing tier and prints what failed.
+# Runs the test tiers; exits non-zero on the first failing tier and prints what failed.
 #   1. core unit tests (pure Rust, no PostgreSQL)      cargo test -p segment-core
 #   2. #[pg_test] tests inside a PostgreSQL backend     cargo pgrx test
 #   3. SQL regression tests (tests/pg_regress)          pg_regress on a temporary instance,
 #      including the quality test against scikit-learn's stored results
 #   4. upgrade: the newest release updated to this build   tests/upgrade/run.sh
 #      equals a fresh install (pg_dump --schema-only)
-#   5. reliability: sessions, cancel, SIGKILL, memory    tests/stress/run.sh
-# Arguments pick tiers for a quicker loop while developing:
-#   scripts/test.sh core | pg | sql | upgrade | stress   (several: scripts/test.sh sql upgrade)
+#   5. reliability: sessions, cancel, SIGKILL, memory,   tests/stress/run.sh, and on 15 the
+#      and the Debian package                            .deb: tests/package/run.sh
+#   6. crossversion: a database dumped by pg_dump 15     tests/crossversion/run.sh
+#      restored into 18 assigns every row the same
+#
+# Which PostgreSQL: PG_MAJOR=16 bash scripts/test.sh ... (or --pg 16); 15, 16, 17 and 18 are
+# supported (scripts/lib.sh says where each comes from). Without PG_MAJOR and without tiers it
+# runs the whole matrix, which is what CI runs:
+#   15 (the primary version, Debian's): every tier, 1 to 5
+#   16, 17, 18 (PyPI wheels):           pg and sql
+#   then crossversion (15 -> 18)
+# PG_MATRIX="15 18" narrows the matrix. Arguments pick tiers for a quicker loop while
+# developing, for one version (15 unless PG_MAJOR says otherwise):
+#   scripts/test.sh core | pg | sql | upgrade | stress | crossversion   (several: scripts/test.sh sql upgrade)
+#   PG_MAJOR=18 bash scripts/test.sh pg sql
+set -euo pipefail
+while [ $# -gt 0 ]; do
+    case $1 in
+        --pg) export PG_MAJOR=$2; shift 2 ;;
+        --pg=*) export PG_MAJOR=${1#--pg=}; shift ;;
+        *) break ;;
+    esac
+done
+
+# ---------------------------------------------------------------------------------------------
+# The matrix: each version in a run of its own (this script, with PG_MAJOR and tiers).
+if [ -z "${PG_MAJOR:-}" ] && [ $# -eq 0 ]; then
+    self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/test.sh
+    matrix=${PG_MATRIX:-15 16 17 18}
+    summary=()
+    passed=0
+    step() { # MAJOR TIERS...
+        local major=$1 t0 status=0
+        shift
+        t0=$(date +%s)
+        printf '\n==> PostgreSQL %s: %s\n' "$major" "$*" >&2
+        PG_MAJOR=$major bash "$self" "$@" || status=$?
+        summary+=("PostgreSQL $major: $* ($(( $(date +%s) - t0 )) s)")
+        if [ $status -ne 0 ]; then
+            printf '%s\n' "${summary[@]}" >&2
+            echo "the matrix stopped at PostgreSQL $major ($*)" >&2
+            echo "matrix: $passed passed, 1 failed"
+            exit $status
+        fi
+        passed=$((passed + 1))
+    }
+    start=$(date +%s)
+    # Every version's PostgreSQL first: pgrx's config.toml then lists them all from the first
+    # build on and never changes during the run (each change rebuilds pgrx-pg-sys everywhere).
+    for major in $matrix; do
+        PG_MAJOR=$major bash -c 'source "$1/scripts/lib.sh"; ensure_system_packages; ensure_postgres' _ "$(dirname "$self")/.."
+    done
+    for major in $matrix; do
+        if [ "$major" = 15 ]; then
+            step 15 core pg sql upgrade stress
+        else
+            step "$major" pg sql
+        fi
+    done
+    # pg_dump of 15, restored into 18: both were installed (release builds) by their sql tiers.
+    if [[ " $matrix " == *" 15 "* && " $matrix " == *" 18 "* ]]; then
+        step 15 crossversion
+    fi
+    printf '\n==> the matrix passed in %d s:\n' "$(( $(date +%s) - start ))"
+    printf '  %s\n' "${summary[@]}"
+    echo "matrix: $passed passed, 0 failed"
+    exit 0
+fi
+
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-WORK=${TEST_WORKDIR:-/tmp/customer_segment_test}
+# Work directories of their own per version (scripts/lib.sh: PG_SUFFIX), so runs for two
+# versions never share one.
+WORK=${TEST_WORKDIR:-/tmp/customer_segment_test$PG_SUFFIX}
+
+# The build that the sql, upgrade, stress and crossversion tiers install (scripts/lib.sh:
+# test_profile): the release build on the primary version, a debug build on the others.
+TEST_PROFILE=$(test_profile)
+install_for_tests() { install_build "$TEST_PROFILE"; }
 
 ensure_all
 cd "$REPO"
 TIERS=${*:-core pg sql upgrade stress}
 want() { [[ " $TIERS " == *" $1 "* ]]; }
+for t in $TIERS; do
+    case $t in core | pg | sql | upgrade | stress | crossversion) ;; *) echo "unknown tier: $t" >&2; exit 2 ;; esac
+done
+log "PostgreSQL $PG_MAJOR ($("$PG_CONFIG" --version)): $TIERS"
 
 if want core; then
-log "1/5 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
+log "1/6 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
     cargo fmt --all --check
-    cargo clippy --workspace --all-targets --quiet -- -D warnings
+    if [ "$PG_MAJOR" = "$PG_PRIMARY" ]; then
+        cargo clippy --workspace --all-targets --quiet -- -D warnings
+    else
+        # The shell crate as built for this version (the core does not depend on it).
+        cargo clippy --all-targets --quiet "${PG_FEATURES[@]}" -- -D warnings
+    fi
 else
     echo "rustfmt or clippy is not installed with this toolchain: lints skipped" >&2
 fi
@@ -30,19 +112,20 @@ cargo test -p segment-core
 fi
 
 if want pg; then
-log "2/5 #[pg_test] tests in PostgreSQL"
+log "2/6 #[pg_test] tests in PostgreSQL $PG_MAJOR"
 if is_root; then
-    pg_workdir /var/tmp/customer_segment-pgrx-test
-    cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata /var/tmp/customer_segment-pgrx-test/data pg_test_
+    pgdata=/var/tmp/customer_segment-pgrx-test$PG_SUFFIX
+    pg_workdir "$pgdata"
+    cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata "$pgdata/data" pg_test_
 else
     cargo pgrx test pg$PG_MAJOR pg_test_
 fi
 fi
 
 if want sql; then
-log "3/5 SQL regression tests"
-# `cargo pgrx test` installed a test build into the system PostgreSQL: install the real one last.
-install_extension --release
+log "3/6 SQL regression tests on PostgreSQL $PG_MAJOR"
+# `cargo pgrx test` installed a test build into this PostgreSQL: install the real one last.
+install_for_tests
 installed=yes
 rm -rf "$WORK"
 mkdir -p "$WORK/in"
@@ -78,7 +161,7 @@ status=0
     --dbname=regression) || status=$?
 if [ $status -ne 0 ]; then
     [ -f "$WORK/out/regression.diffs" ] && cat "$WORK/out/regression.diffs"
-    echo "SQL regression tests failed (outputs in $WORK/out)" >&2
+    echo "SQL regression tests failed on PostgreSQL $PG_MAJOR (outputs in $WORK/out)" >&2
     exit $status
 fi
 # pg_regress writes the temporary server's log under the output directory.
@@ -92,15 +175,37 @@ echo "server log: no backend terminated by a signal ($(grep -c 'ERROR:' "$server
 fi
 
 if want upgrade; then
-log "4/5 upgrade: the newest release, updated, equals a fresh install (tests/upgrade/run.sh)"
+log "4/6 upgrade: the newest release, updated, equals a fresh install (tests/upgrade/run.sh)"
 # The tier checks this checkout's build: install it unless the sql tier just did (`cargo pgrx
 # test` installs a test build).
-[ "${installed:-}" = yes ] || install_extension --release
+[ "${installed:-}" = yes ] || install_for_tests
+installed=yes
 bash "$REPO/tests/upgrade/run.sh"
 fi
 
 if want stress; then
-log "5/5 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
+log "5/6 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
+[ "${installed:-}" = yes ] || install_for_tests
+installed=yes
 bash "$REPO/tests/stress/run.sh"
+if [ "$PG_MAJOR" = 15 ]; then
+    # The Debian package, installed with apt-get into Debian's PostgreSQL 15 and removed again:
+    # last, since removing it deletes the installed extension's files; the release build goes
+    # back in afterwards (cargo builds nothing: the package is that build), so that what this
+    # machine's PostgreSQL has is this checkout's build, as after every other tier.
+    log "5/6 reliability: the Debian package (tests/package/run.sh)"
+    bash "$REPO/tests/package/run.sh"
+    install_for_tests
 fi
-log "test tiers passed: $TIERS"
+fi
+
+if want crossversion; then
+log "6/6 crossversion: pg_dump of PostgreSQL 15, restored into 18 (tests/crossversion/run.sh)"
+# This checkout's builds in both versions, the ones their own tiers test (each call builds
+# nothing when the matrix built it already).
+for v in 15 18; do
+    PG_MAJOR=$v bash -c 'source "$1/scripts/lib.sh"; ensure_all; install_build "$(test_profile)"' _ "$REPO"
+done
+bash "$REPO/tests/crossversion/run.sh"
+fi
+log "test tiers passed on PostgreSQL $PG_MAJOR: $TIERS"

@@ -53,12 +53,14 @@ unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> 
     }
     let target = columns_function((*call).funcid)?;
 
-    let tupdesc = pg_sys::lookup_rowtype_tupdesc((*var).vartype, -1);
+    // PgTupleDesc reads the attributes on every PostgreSQL version (18 moved them behind
+    // `compact_attrs`) and releases the reference-counted descriptor when dropped.
+    let tupdesc = pgrx::PgTupleDesc::from_pg(pg_sys::lookup_rowtype_tupdesc((*var).vartype, -1));
     let mut names: Vec<String> = Vec::new();
     let mut new_args = PgList::<pg_sys::Node>::new();
     new_args.push(args.get_ptr(0)?);
     let mut columns = PgList::<pg_sys::Node>::new();
-    for att in (*tupdesc).attrs.as_slice((*tupdesc).natts as usize) {
+    for att in tupdesc.iter() {
         if att.attisdropped {
             continue;
         }
@@ -73,7 +75,7 @@ unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> 
         );
         columns.push(column.cast());
     }
-    pg_sys::DecrTupleDescRefCount(tupdesc);
+    drop(tupdesc);
     // A function takes at most FUNC_MAX_ARGS arguments: wider rows keep the generic path.
     if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
         return None;

@@ -491,14 +491,16 @@ unsafe fn resolve_layout(
 ) -> RowLayout {
     let tupdesc = PgMemoryContexts::For((*(*fcinfo).flinfo).fn_mcxt)
         .switch_to(|_| pg_sys::lookup_rowtype_tupdesc_copy(typid, typmod));
-    let natts = (*tupdesc).natts as usize;
-    let attrs = (*tupdesc).attrs.as_slice(natts);
+    // Read through PgTupleDesc: PostgreSQL 18 moved the attributes behind `compact_attrs`, and
+    // its accessor knows each version's layout. Borrowed (no release, no free): RowLayout keeps
+    // the copy for heap_getattr. Once per row type and call site, never per row.
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked(tupdesc);
     let columns = assigner
         .features()
         .iter()
         .enumerate()
         .map(|(j, f)| {
-            let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == f) else {
+            let Some(att) = desc.iter().find(|a| !a.attisdropped && a.name() == f) else {
                 missing_column(model, f)
             };
             check_kind(model, assigner, j, att.atttypid);
@@ -506,7 +508,7 @@ unsafe fn resolve_layout(
         })
         .collect();
     let group = group_by.map(|g| {
-        let Some(att) = attrs.iter().find(|a| !a.attisdropped && a.name() == g) else {
+        let Some(att) = desc.iter().find(|a| !a.attisdropped && a.name() == g) else {
             missing_group_column(model, g)
         };
         GroupColumn::new(att.attnum as usize, att.atttypid)

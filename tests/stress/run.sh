@@ -7,14 +7,16 @@
 #   3. crash: SIGKILL of the backend running a fit; after recovery no partial model, old ones work
 #   4. memory: a fit above customer_segment.max_memory_mb is refused; mini-batches stay bounded
 #   5. a BI client (Python psycopg) lists and reads a segment_create_view view
-#   6. a picture: segment_plot's SVG rendered to PNG by rsvg-convert, and the PNG is not blank
+#   6. pictures: every kind of segment_plot is well-formed XML, rendered to PNG by rsvg-convert,
+#      and the PNG is not blank
 #   7. two fits racing for one new name with different features: the second is refused
 # (The upgrade path from the newest release has a tier of its own: tests/upgrade/run.sh.)
 # Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
-DIR=${STRESS_DIR:-/tmp/customer_segment_stress}
-PORT=${STRESS_PORT:-54340}
+# Per version (scripts/lib.sh): /tmp/customer_segment_stress_pg18 and port 54640 for 18.
+DIR=${STRESS_DIR:-/tmp/customer_segment_stress$PG_SUFFIX}
+PORT=${STRESS_PORT:-$((54340 + PG_PORT_OFFSET))}
 SECONDS_BUDGET=${STRESS_SECONDS:-20}
 SESSIONS=8
 
@@ -189,7 +191,7 @@ DSN="host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
 python3 "$REPO/tests/stress/bi_client.py" "$DSN" people_segments 20000 || fail "the BI client could not read the view"
 
 # ---------------------------------------------------------------------------------------------
-log "6/7 a picture: segment_plot rendered by a real SVG renderer"
+log "6/7 pictures: segment_plot parsed as XML and rendered by a real SVG renderer"
 if ! command -v rsvg-convert >/dev/null; then
     if is_root; then
         apt-get install -y -qq librsvg2-bin >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq librsvg2-bin >/dev/null; }
@@ -197,11 +199,25 @@ if ! command -v rsvg-convert >/dev/null; then
         fail "rsvg-convert is missing: sudo apt-get install -y librsvg2-bin"
     fi
 fi
-for kind in scatter profile; do
-    P -c "SELECT segment_plot('kept', '$kind')" > "$DIR/$kind.svg"
+# Every kind of picture: a model with a scanned k draws the elbow, a churn model the tree. A label
+# with the characters XML escapes shows that the escaping holds. Each SVG must be well-formed XML
+# (Python's parser: the SQL test counts elements in the text, since PostgreSQL builds without
+# libxml cannot parse it) and render to a picture that is not blank.
+P -c "CREATE TABLE accounts AS SELECT (i % 40)::float8 AS tenure, ((i * 7) % 13)::float8 AS calls,
+          (i % 40) < 8 AND (i * 7) % 13 > 6 AS left_us FROM generate_series(1, 400) i" \
+  -c "SELECT segment_rename('kept', 0, 'Retail <grocery & paper>')" \
+  -c "SELECT model FROM segment_fit('people', ARRAY['spend', 'visits'], NULL, name => 'scanned',
+                                    options => '{\"k_min\": 2, \"k_max\": 4}')" \
+  -c "SELECT model FROM segment_churn_fit('accounts', ARRAY['tenure', 'calls'], 'left_us', name => 'accounts_churn')" >/dev/null
+for plot in "kept scatter" "kept profile" "scanned elbow" "accounts_churn tree"; do
+    read -r model kind <<<"$plot"
+    P -c "SELECT segment_plot('$model', '$kind')" > "$DIR/$kind.svg"
+    python3 -c 'import sys, xml.etree.ElementTree as E; root = E.parse(sys.argv[1]).getroot(); assert root.tag.endswith("svg"), root.tag' \
+        "$DIR/$kind.svg" || fail "the $kind plot is not a well-formed SVG document"
     rsvg-convert -o "$DIR/$kind.png" "$DIR/$kind.svg" || fail "rsvg-convert could not render the $kind plot"
     python3 "$REPO/tests/stress/png_check.py" "$DIR/$kind.png" || fail "the $kind picture is blank or broken"
 done
+echo "pictures: scatter, profile, elbow and tree are well-formed SVG documents and render to PNG"
 
 # ---------------------------------------------------------------------------------------------
 log "7/7 two fits racing for one new name with different features"

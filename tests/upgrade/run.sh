@@ -14,8 +14,9 @@
 # Usage: tests/upgrade/run.sh (the extension must be installed; scripts/test.sh upgrade does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
-DIR=${UPGRADE_DIR:-/tmp/customer_segment_upgrade}
-PORT=${UPGRADE_PORT:-54341}
+# Per version (scripts/lib.sh): /tmp/customer_segment_upgrade_pg18 and port 54641 for 18.
+DIR=${UPGRADE_DIR:-/tmp/customer_segment_upgrade$PG_SUFFIX}
+PORT=${UPGRADE_PORT:-$((54341 + PG_PORT_OFFSET))}
 
 fail() { echo "UPGRADE FAILED: $*" >&2; exit 1; }
 
