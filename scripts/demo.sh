@@ -6,13 +6,8 @@
 #   DEMO_DIR (default /tmp/customer_segment_demo, for 18 /tmp/customer_segment_demo_pg18),
 #   DEMO_PORT (default 54329; 54429, 54529, 54629 for 16, 17, 18)
 set -euo pipefail
-while [ $# -gt 0 ]; do
-    case $1 in
-        --pg) export PG_MAJOR=$2; shift 2 ;;
-        --pg=*) export PG_MAJOR=${1#--pg=}; shift ;;
-        *) echo "usage: [PG_MAJOR=N] $0 [--pg N]" >&2; exit 2 ;;
-    esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/pg_option.sh"
+[ $# -eq 0 ] || { echo "usage: [PG_MAJOR=N] $0 [--pg N]" >&2; exit 2; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEMO_DIR=${DEMO_DIR:-/tmp/customer_segment_demo$PG_SUFFIX}

@@ -174,9 +174,8 @@ ensure_cargo_pgrx() {
         log "installing cargo-pgrx $PGRX_VERSION (a few minutes, once)"
         cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
     fi
-    # `cargo pgrx test pgNN` finds each version's pg_config in pgrx's config.toml, and `cargo pgrx
-    # init` rewrites that file whole. Keep every version already listed whose pg_config still
-    # exists, point every version this checkout has installed at this checkout's copy, and
+    # `cargo pgrx test pgNN` finds each version's pg_config in pgrx's config.toml. Keep every
+    # version already listed whose pg_config still exists, point every version this checkout has installed at this checkout's copy, and
     # rewrite only when that changes something: pgrx-pg-sys rebuilds, for every version and
     # profile, whenever the file changes (which is why the matrix installs all its versions
     # before the first build, and the file is written once).
@@ -201,6 +200,10 @@ ensure_cargo_pgrx() {
     local args=()
     for v in "${!want[@]}"; do args+=("--pg$v" "${want[$v]}"); done
     log "pointing pgrx at PostgreSQL $(printf '%s\n' "${!want[@]}" | sort -n | paste -sd' ') (config.toml)"
+    # cargo pgrx init adds and replaces entries but keeps the others, also one whose pg_config is
+    # gone (a removed checkout's), and pgrx-pg-sys then fails to build: start from the wanted ones.
+    mkdir -p "$(dirname "$config")"
+    { echo "[configs]"; for v in "${!want[@]}"; do echo "pg$v = \"${want[$v]}\""; done; } >"$config"
     cargo pgrx init "${args[@]}" >/dev/null
 }
 

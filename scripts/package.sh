@@ -8,13 +8,8 @@
 # Usage: [PG_MAJOR=18] bash scripts/package.sh   (or --pg 18); DEB_DIR sets where it is written
 # (default target/debian/).
 set -euo pipefail
-while [ $# -gt 0 ]; do
-    case $1 in
-        --pg) export PG_MAJOR=$2; shift 2 ;;
-        --pg=*) export PG_MAJOR=${1#--pg=}; shift ;;
-        *) echo "usage: [PG_MAJOR=N] $0 [--pg N]" >&2; exit 2 ;;
-    esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/pg_option.sh"
+[ $# -eq 0 ] || { echo "usage: [PG_MAJOR=N] $0 [--pg N]" >&2; exit 2; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_all

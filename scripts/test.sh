@@ -22,13 +22,7 @@
 #   scripts/test.sh core | pg | sql | upgrade | stress | crossversion   (several: scripts/test.sh sql upgrade)
 #   PG_MAJOR=18 bash scripts/test.sh pg sql
 set -euo pipefail
-while [ $# -gt 0 ]; do
-    case $1 in
-        --pg) export PG_MAJOR=$2; shift 2 ;;
-        --pg=*) export PG_MAJOR=${1#--pg=}; shift ;;
-        *) break ;;
-    esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/pg_option.sh"
 
 # ---------------------------------------------------------------------------------------------
 # The matrix: each version in a run of its own (this script, with PG_MAJOR and tiers).
