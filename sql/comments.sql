@@ -21,7 +21,7 @@ COMMENT ON FUNCTION segment_refit(text, regclass) IS
 COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
     'segment of a feature array (in the model''s feature order) under the current version of a model';
 COMMENT ON FUNCTION segment_assign_support(internal) IS
-    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns; not for direct use';
+    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns, or segment_assign_shipped when the model is shipped in the query; not for direct use';
 
 -- Inspecting a model
 COMMENT ON FUNCTION segment_centroids(text) IS
@@ -87,18 +87,14 @@ COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with t
 COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS
     'per customer of a CLV model: probability of being alive, expected purchases and spend, and the lifetime value over the horizon';
 
--- Scale-out: the transition, combine, serial and final functions of segment_kmeans_step
-COMMENT ON FUNCTION segment_kmeans_step_add(internal, double precision[], double precision[]) IS
+-- Scale-out: the transition, combine and final functions of segment_kmeans_step (bytea state)
+COMMENT ON FUNCTION segment_kmeans_step_add(bytea, double precision[], double precision[]) IS
     'Internal: transition function of the aggregate segment_kmeans_step; not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_add_raw(internal, double precision[], double precision[], double precision[]) IS
+COMMENT ON FUNCTION segment_kmeans_step_add_raw(bytea, double precision[], double precision[], double precision[]) IS
     'Internal: transition function of segment_kmeans_step(features, centres, preprocessing), called by the aggregate for each row; not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_combine(internal, internal) IS
-    'Internal: combine function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_serialize(internal) IS
-    'Internal: serial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_deserialize(bytea, internal) IS
-    'Internal: deserial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_result(internal) IS
+COMMENT ON FUNCTION segment_kmeans_step_combine(bytea, bytea) IS
+    'Internal: combine function of the aggregate segment_kmeans_step (parallel plans, Citus shards); not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_result(bytea) IS
     'Internal: final function of the aggregate segment_kmeans_step; not for direct use';
 
 -- Types

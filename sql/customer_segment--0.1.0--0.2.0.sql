@@ -179,7 +179,7 @@ COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
 COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
     'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
 COMMENT ON FUNCTION segment_assign_support(internal) IS
-    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns; not for direct use';
+    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns, or segment_assign_shipped when the model is shipped in the query; not for direct use';
 
 -- Inspecting a model
 COMMENT ON FUNCTION segment_centroids(text) IS
@@ -245,36 +245,61 @@ COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with t
 COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS
     'per customer of a CLV model: probability of being alive, expected purchases and spend, and the lifetime value over the horizon';
 
--- Scale-out: the transition, combine, serial and final functions of segment_kmeans_step
-COMMENT ON FUNCTION segment_kmeans_step_add(internal, double precision[], double precision[]) IS
-    'Internal: transition function of the aggregate segment_kmeans_step; not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_combine(internal, internal) IS
-    'Internal: combine function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_serialize(internal) IS
-    'Internal: serial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_deserialize(bytea, internal) IS
-    'Internal: deserial function of the aggregate segment_kmeans_step (parallel plans); not for direct use';
-COMMENT ON FUNCTION segment_kmeans_step_result(internal) IS
-    'Internal: final function of the aggregate segment_kmeans_step; not for direct use';
 
 -- Types
 COMMENT ON TYPE segment_explanation IS
     'result of segment_explain: a row''s segment and distance, the runner-up segment and distance, and the margin between them';
 
--- engine aggregate applies the model's preprocessing in Rust: the step over raw features.
-CREATE FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) RETURNS internal
+-- Scale-out: segment_kmeans_step's state is a bytea (was internal), which Citus can send between
+-- nodes to run partial steps on the shards; engine aggregate applies the model's preprocessing in
+-- Rust (the three-argument form). A step is computed within one statement, so no state survives
+-- the update.
+DROP AGGREGATE segment_kmeans_step(float8[], float8[]);
+DROP FUNCTION segment_kmeans_step_add(internal, float8[], float8[]);
+DROP FUNCTION segment_kmeans_step_combine(internal, internal);
+DROP FUNCTION segment_kmeans_step_serialize(internal);
+DROP FUNCTION segment_kmeans_step_deserialize(bytea, internal);
+DROP FUNCTION segment_kmeans_step_result(internal);
+CREATE FUNCTION segment_kmeans_step_add(bytea, float8[], float8[]) RETURNS bytea
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_wrapper';
+CREATE FUNCTION segment_kmeans_step_add_raw(bytea, float8[], float8[], float8[]) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_raw_wrapper';
+CREATE FUNCTION segment_kmeans_step_combine(bytea, bytea) RETURNS bytea
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_combine_wrapper';
+CREATE FUNCTION segment_kmeans_step_result(bytea) RETURNS jsonb
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_result_wrapper';
+CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[]) (
+    SFUNC = segment_kmeans_step_add,
+    STYPE = bytea,
+    COMBINEFUNC = segment_kmeans_step_combine,
+    FINALFUNC = segment_kmeans_step_result,
+    PARALLEL = SAFE
+);
 CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[], preprocessing float8[]) (
     SFUNC = segment_kmeans_step_add_raw,
-    STYPE = internal,
+    STYPE = bytea,
     COMBINEFUNC = segment_kmeans_step_combine,
-    SERIALFUNC = segment_kmeans_step_serialize,
-    DESERIALFUNC = segment_kmeans_step_deserialize,
     FINALFUNC = segment_kmeans_step_result,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[], float8[]) IS
     'one k-means (Lloyd) step over raw feature arrays put through a model''s preprocessing (log, imputation, scaling; the array a fit with engine aggregate builds): what such fits run once per iteration';
-COMMENT ON FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) IS
+COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[]) IS
+    'one k-means (Lloyd) step: rows, inertia, counts and the next centres, from scaled feature arrays and the current centres (k x d values)';
+COMMENT ON FUNCTION segment_kmeans_step_add(bytea, double precision[], double precision[]) IS
+    'Internal: transition function of the aggregate segment_kmeans_step; not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_add_raw(bytea, double precision[], double precision[], double precision[]) IS
     'Internal: transition function of segment_kmeans_step(features, centres, preprocessing), called by the aggregate for each row; not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_combine(bytea, bytea) IS
+    'Internal: combine function of the aggregate segment_kmeans_step (parallel plans, Citus shards); not for direct use';
+COMMENT ON FUNCTION segment_kmeans_step_result(bytea) IS
+    'Internal: final function of the aggregate segment_kmeans_step; not for direct use';
 
+
+-- Citus: segment_assign ships the model inside the query for rows scanned on other nodes
+-- (customer_segment.ship_models).
+CREATE FUNCTION segment_assign_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS integer STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_shipped_wrapper';
+COMMENT ON FUNCTION segment_assign_shipped(text, text[], "any") IS
+    'Internal: segment_assign(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): segment_assign_columns with the model''s document in place of its name; not for direct use';

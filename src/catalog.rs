@@ -318,7 +318,70 @@ fn under_lock<R>(name: &str, f: impl FnOnce() -> R) -> R {
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
     let result = f();
     unsafe { pg_sys::PopActiveSnapshot() };
+    // Every change of a name (new version, drop, grant, revoke) passes here.
+    invalidate_shipped_plans();
     result
+}
+
+/// Makes every cached plan that may carry a shipped model (`shipped`) plan again, in every
+/// session, once this transaction commits: a prepared statement then serves the new version,
+/// and after a drop or a revoke it fails as an unprepared one would. How: a catalog-cache
+/// invalidation of the pg_proc rows of the functions the planner ships models for. PostgreSQL
+/// records every user function a cached query calls and drops the plans of a function whose
+/// row is invalidated; that list is kept by the query (not by the plan, which Citus rebuilds
+/// without it), and it holds exactly the plans that call these functions.
+fn invalidate_shipped_plans() {
+    let oids: Vec<pg_sys::Oid> = read(
+        "SELECT p.oid FROM pg_catalog.pg_proc p \
+         JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass \
+              AND d.objid = p.oid AND d.deptype = 'e' \
+         JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'customer_segment' \
+         WHERE p.proname IN ('segment_assign', 'segment_churn_assign')",
+        &[],
+        |t| {
+            Some(
+                t.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten())
+                    .collect(),
+            )
+        },
+    )
+    .unwrap_or_default();
+    // SAFETY: pg_proc opened and closed here; each tuple is released after use. Invalidating a
+    // tuple that did not change is allowed (its cache entry is just read again).
+    unsafe {
+        let rel = pg_sys::table_open(
+            pg_sys::ProcedureRelationId,
+            pg_sys::AccessShareLock as pg_sys::LOCKMODE,
+        );
+        for oid in oids {
+            let tuple = pg_sys::SearchSysCache1(
+                pg_sys::SysCacheIdentifier::PROCOID as i32,
+                pg_sys::Datum::from(oid),
+            );
+            if !tuple.is_null() {
+                pg_sys::CacheInvalidateHeapTuple(rel, tuple, std::ptr::null_mut());
+                pg_sys::ReleaseSysCache(tuple);
+            }
+        }
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    }
+}
+
+/// The current version of `name` as a shipped model (`segment_core::model::shipped`), read with
+/// the caller's privileges and the usual errors for a missing or forbidden model. None for a
+/// per-group model: its groups are separate models, which are not shipped.
+pub fn shipped(name: &str) -> Option<String> {
+    let Some(row) = read_version(name, None) else {
+        not_found(name, None)
+    };
+    if index_of(name, &row).is_some() {
+        return None;
+    }
+    Some(segment_core::model::shipped::ship(
+        name,
+        row.version,
+        &row.doc,
+    ))
 }
 
 pub struct NewVersion<'a> {

@@ -12,6 +12,25 @@ static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(true);
 static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 /// What a row that cannot be scored gives in a SELECT.
 static INVALID_ROWS: GucSetting<InvalidRows> = GucSetting::<InvalidRows>::new(InvalidRows::Null);
+/// When the planner writes the model into the query instead of a name to look up.
+static SHIP_MODELS: GucSetting<ShipModels> = GucSetting::<ShipModels>::new(ShipModels::Auto);
+
+/// `customer_segment.ship_models`: when `segment_assign(model, t)` carries the model's document
+/// inside the planned query (see planner.rs), so that the node running the scan needs no
+/// catalog: Citus runs the scan of a distributed table on its workers, whose catalogs do not
+/// have the coordinator's models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
+pub enum ShipModels {
+    /// For rows of a Citus table (distributed or reference), where the citus extension is.
+    #[name = c"auto"]
+    Auto,
+    /// For every table: the same answers as by name, one catalog read at planning time.
+    #[name = c"always"]
+    Always,
+    /// Never: every node looks the model up in its own catalog (import it on each).
+    #[name = c"never"]
+    Never,
+}
 
 /// `customer_segment.invalid_rows`: what segment_assign and the other row functions give for a
 /// row that cannot be scored (a NaN or infinite feature, a negative value under the log option).
@@ -76,6 +95,17 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::empty(),
     );
+    GucRegistry::define_enum_guc(
+        c"customer_segment.ship_models",
+        c"When segment_assign sends the model inside the query: auto (Citus tables), always or never.",
+        c"A shipped model is read once when the statement is planned, with the caller's \
+          privileges, and travels with the query to the node that scans the rows, so Citus \
+          workers need no catalog. Every new version, drop, grant or revoke makes cached plans \
+          plan again.",
+        &SHIP_MODELS,
+        GucContext::Userset,
+        GucFlags::empty(),
+    );
 }
 
 pub fn max_memory_bytes() -> usize {
@@ -96,6 +126,10 @@ pub fn progress() -> bool {
 /// Whether an unscorable row gives NULL (else an ERROR).
 pub fn invalid_rows_give_null() -> bool {
     INVALID_ROWS.get() == InvalidRows::Null
+}
+
+pub fn ship_models() -> ShipModels {
+    SHIP_MODELS.get()
 }
 
 pub fn silhouette_sample() -> usize {

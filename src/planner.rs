@@ -2,19 +2,30 @@
 //!
 //! Passing a table row as a `record` makes PostgreSQL build a new row value for every row
 //! (`ExecEvalWholeRowVar`), a quarter of the cost of an assign over a large table (measured with
-//! perf, see README). When the row is a whole-row reference to a relation with a named row type
-//! (`segment_assign('m', t)` for a table or view `t`), the planner support function below
-//! rewrites the call into `segment_assign_columns(model, <column names>, <columns...>)`: the same
-//! answer from the columns the scan has already extracted. The model is still looked up at
-//! execution, so a refit between planning and execution is seen; the column names are those of
-//! the row type, which cannot change without invalidating the plan. Other records (`ROW(...)`,
-//! anonymous subquery rows) and rows wider than a function's argument limit keep the generic
-//! path.
+//! perf, see README). When the row has a named row type (`segment_assign('m', t)` for a table
+//! `t`, or for a view, which the planner turns into `ROW(<the view's columns>)` of the view's
+//! type), the planner support function below rewrites the call into
+//! `segment_assign_columns(model, <column names>, <columns...>)`: the same answer from the
+//! columns the scan has already extracted. The model is still looked up at execution, so a
+//! refit between planning and execution is seen; the column names are those of the row type,
+//! which cannot change without invalidating the plan. Anonymous records (`ROW(...)` without a
+//! type, subquery rows) and rows wider than a function's argument limit keep the generic path.
+//!
+//! Shipping (`customer_segment.ship_models`): on Citus the scan of a distributed table runs on
+//! the workers, whose catalogs do not have the coordinator's models. For rows of a Citus table
+//! (or of every table, with `always`) the rewrite reads the model's current version here, on
+//! the node that plans, with the caller's privileges, and calls `segment_assign_shipped` with
+//! the document as a text constant in place of the name: Citus deparses the planned expression
+//! into each shard's query, so the model travels with it. A cached plan then holds that
+//! version: every change of the name invalidates such plans (`catalog::invalidate_shipped_plans`).
+//! Not shipped: a model named by an expression that is not a constant, and per-group models.
 
+use crate::catalog;
+use crate::gucs::{self, ShipModels};
+use crate::search_path::select_text;
 use pgrx::datum::Internal;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum, PgList};
-use std::ffi::CString;
 
 /// Returns the replacement expression, or a null pointer (not SQL NULL, which the planner
 /// would reject) when the call is left as it is.
@@ -26,7 +37,8 @@ fn segment_assign_support(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
         let replacement = if !request.is_null()
             && (*request).type_ == pg_sys::NodeTag::T_SupportRequestSimplify
         {
-            rewrite((*request.cast::<pg_sys::SupportRequestSimplify>()).fcall)
+            let simplify = request.cast::<pg_sys::SupportRequestSimplify>();
+            rewrite((*simplify).root, (*simplify).fcall)
         } else {
             None
         };
@@ -35,52 +47,37 @@ fn segment_assign_support(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     }
 }
 
-unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> {
+unsafe fn rewrite(
+    root: *mut pg_sys::PlannerInfo,
+    call: *mut pg_sys::FuncExpr,
+) -> Option<*mut pg_sys::FuncExpr> {
     let args = PgList::<pg_sys::Node>::from_pg((*call).args);
     if args.len() != 2 {
         return None;
     }
-    let row = args.get_ptr(1)?;
-    if (*row).type_ != pg_sys::NodeTag::T_Var {
-        return None;
-    }
-    let var = row.cast::<pg_sys::Var>();
-    if (*var).varattno != 0 || (*var).vartype == pg_sys::RECORDOID {
-        return None;
-    }
-    if pg_sys::get_typtype((*var).vartype) != pg_sys::TYPTYPE_COMPOSITE as std::ffi::c_char {
-        return None;
-    }
-    let target = columns_function((*call).funcid)?;
-
-    // PgTupleDesc reads the attributes on every PostgreSQL version (18 moved them behind
-    // `compact_attrs`) and releases the reference-counted descriptor when dropped.
-    let tupdesc = pgrx::PgTupleDesc::from_pg(pg_sys::lookup_rowtype_tupdesc((*var).vartype, -1));
-    let mut names: Vec<String> = Vec::new();
-    let mut new_args = PgList::<pg_sys::Node>::new();
-    new_args.push(args.get_ptr(0)?);
-    let mut columns = PgList::<pg_sys::Node>::new();
-    for att in tupdesc.iter() {
-        if att.attisdropped {
-            continue;
-        }
-        names.push(att.name().to_string());
-        let column = pg_sys::makeVar(
-            (*var).varno,
-            att.attnum,
-            att.atttypid,
-            att.atttypmod,
-            att.attcollation,
-            (*var).varlevelsup,
-        );
-        columns.push(column.cast());
-    }
-    drop(tupdesc);
+    let (names, columns, var) = row_columns(args.get_ptr(1)?)?;
     // A function takes at most FUNC_MAX_ARGS arguments: wider rows keep the generic path.
     if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
         return None;
     }
-
+    let shipped = if ships(root, var) {
+        shipped_model(args.get_ptr(0)?)
+    } else {
+        None
+    };
+    let target = schema_function(
+        (*call).funcid,
+        if shipped.is_some() {
+            c"segment_assign_shipped"
+        } else {
+            c"segment_assign_columns"
+        },
+    )?;
+    let mut new_args = PgList::<pg_sys::Node>::new();
+    new_args.push(match shipped {
+        Some(model) => model,
+        None => args.get_ptr(0)?,
+    });
     let names_datum = names.into_datum()?;
     let names_const = pg_sys::makeConst(
         pg_sys::TEXTARRAYOID,
@@ -92,7 +89,7 @@ unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> 
         false,
     );
     new_args.push(names_const.cast());
-    for column in columns.iter_ptr() {
+    for column in columns {
         new_args.push(column);
     }
     let expr = pg_sys::makeFuncExpr(
@@ -107,13 +104,79 @@ unsafe fn rewrite(call: *mut pg_sys::FuncExpr) -> Option<*mut pg_sys::FuncExpr> 
     Some(expr)
 }
 
-/// `segment_assign_columns(text, text[], VARIADIC "any")` in the schema of `segment_assign`.
-unsafe fn columns_function(assign_oid: pg_sys::Oid) -> Option<pg_sys::Oid> {
+/// The row argument as column names and column expressions, and a column of the scanned table
+/// (for `ships`): a whole-row reference to a table (`t` in `FROM t`), or the row PostgreSQL
+/// builds for a view it pulled up into the query (`ROW(...)` of the view's row type, whose
+/// fields are the view's column expressions). None for other records.
+unsafe fn row_columns(
+    row: *mut pg_sys::Node,
+) -> Option<(
+    Vec<String>,
+    Vec<*mut pg_sys::Node>,
+    Option<*mut pg_sys::Var>,
+)> {
+    let (typid, fields, var) = match (*row).type_ {
+        pg_sys::NodeTag::T_Var => {
+            let var = row.cast::<pg_sys::Var>();
+            if (*var).varattno != 0 {
+                return None;
+            }
+            ((*var).vartype, None, Some(var))
+        }
+        pg_sys::NodeTag::T_RowExpr => {
+            let expr = row.cast::<pg_sys::RowExpr>();
+            let fields = PgList::<pg_sys::Node>::from_pg((*expr).args);
+            let var = fields.iter_ptr().find_map(|f| {
+                ((*f).type_ == pg_sys::NodeTag::T_Var).then(|| f.cast::<pg_sys::Var>())
+            });
+            ((*expr).row_typeid, Some(fields), var)
+        }
+        _ => return None,
+    };
+    if typid == pg_sys::RECORDOID
+        || pg_sys::get_typtype(typid) != pg_sys::TYPTYPE_COMPOSITE as std::ffi::c_char
+    {
+        return None;
+    }
+    // PgTupleDesc reads the attributes on every PostgreSQL version (18 moved them behind
+    // `compact_attrs`) and releases the reference-counted descriptor when dropped.
+    let tupdesc = pgrx::PgTupleDesc::from_pg(pg_sys::lookup_rowtype_tupdesc(typid, -1));
+    if fields.as_ref().is_some_and(|f| f.len() != tupdesc.len()) {
+        return None;
+    }
+    let mut names = Vec::new();
+    let mut columns = Vec::new();
+    for (i, att) in tupdesc.iter().enumerate() {
+        if att.attisdropped {
+            continue;
+        }
+        names.push(att.name().to_string());
+        columns.push(match &fields {
+            // A RowExpr has one field per attribute, dropped ones included (as NULLs).
+            Some(fields) => fields.get_ptr(i)?,
+            None => {
+                let var = var.expect("a whole-row Var");
+                pg_sys::makeVar(
+                    (*var).varno,
+                    att.attnum,
+                    att.atttypid,
+                    att.atttypmod,
+                    att.attcollation,
+                    (*var).varlevelsup,
+                )
+                .cast()
+            }
+        });
+    }
+    Some((names, columns, var))
+}
+
+/// `name(text, text[], VARIADIC "any")` in the schema of `segment_assign`.
+unsafe fn schema_function(assign_oid: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys::Oid> {
     let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(assign_oid));
     if schema.is_null() {
         return None;
     }
-    let name = CString::new("segment_assign_columns").expect("no NUL");
     let qualified = pg_sys::lappend(
         pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(schema).cast()),
         pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
@@ -121,6 +184,74 @@ unsafe fn columns_function(assign_oid: pg_sys::Oid) -> Option<pg_sys::Oid> {
     let types = [pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, pg_sys::ANYOID];
     let oid = pg_sys::LookupFuncName(qualified, 3, types.as_ptr(), true);
     (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// Whether the model of a call over the whole-row `var` is shipped (see the module comment).
+unsafe fn ships(root: *mut pg_sys::PlannerInfo, var: Option<*mut pg_sys::Var>) -> bool {
+    match gucs::ship_models() {
+        ShipModels::Never => false,
+        ShipModels::Always => true,
+        ShipModels::Auto => {
+            if pg_sys::get_extension_oid(c"citus".as_ptr(), true) == pg_sys::InvalidOid {
+                return false;
+            }
+            // Citus plans single-shard queries without a planner root: the relation cannot be
+            // seen, and shipping is what such a query needs.
+            let Some(relid) = var.and_then(|var| relation_of(root, var)) else {
+                return root.is_null();
+            };
+            select_text(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)::text",
+                &[pgrx::datum::DatumWithOid::from(relid)],
+            )
+            .as_deref()
+                == Some("true")
+        }
+    }
+}
+
+/// The table whose rows `var` stands for, when the planner's root shows one.
+unsafe fn relation_of(
+    mut root: *mut pg_sys::PlannerInfo,
+    var: *mut pg_sys::Var,
+) -> Option<pg_sys::Oid> {
+    for _ in 0..(*var).varlevelsup {
+        if root.is_null() {
+            return None;
+        }
+        root = (*root).parent_root;
+    }
+    if root.is_null() || (*root).parse.is_null() {
+        return None;
+    }
+    let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*(*root).parse).rtable);
+    let rte = rtable.get_ptr(((*var).varno as usize).checked_sub(1)?)?;
+    ((*rte).rtekind == pg_sys::RTEKind::RTE_RELATION).then_some((*rte).relid)
+}
+
+/// The model named by the constant `name` as a text constant to ship; None (not shipped) when
+/// the name is not a constant or the model is fitted per group. A missing or forbidden model
+/// raises its usual error here, at planning.
+unsafe fn shipped_model(name: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
+    if (*name).type_ != pg_sys::NodeTag::T_Const {
+        return None;
+    }
+    let name = name.cast::<pg_sys::Const>();
+    if (*name).constisnull || (*name).consttype != pg_sys::TEXTOID {
+        return None;
+    }
+    let name = String::from_datum((*name).constvalue, false)?;
+    let document = catalog::shipped(&name)?;
+    let constant = pg_sys::makeConst(
+        pg_sys::TEXTOID,
+        -1,
+        pg_sys::DEFAULT_COLLATION_OID,
+        -1,
+        document.into_datum()?,
+        false,
+        false,
+    );
+    Some(constant.cast())
 }
 
 pgrx::extension_sql!(

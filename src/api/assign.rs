@@ -183,6 +183,23 @@ struct CachedModel {
     bad: Option<(usize, f64)>,
 }
 
+impl CachedModel {
+    fn new(name: String, assigner: Assigner, routing: Option<Box<Routing>>) -> CachedModel {
+        CachedModel {
+            name,
+            values: vec![0.0; assigner.n_columns()],
+            scratch: vec![0.0; assigner.k()],
+            assigner,
+            routing,
+            group_argument: None,
+            layout: None,
+            columns: None,
+            all_float8: false,
+            bad: None,
+        }
+    }
+}
+
 /// What one call site keeps for the statement: usually a single model.
 #[derive(Default)]
 struct CallSite {
@@ -224,18 +241,7 @@ impl CallSite {
                     }
                     Current::One(stored) => (stored.model.assigner(), None),
                 };
-                self.models.push(CachedModel {
-                    name,
-                    values: vec![0.0; assigner.n_columns()],
-                    scratch: vec![0.0; assigner.k()],
-                    assigner,
-                    routing,
-                    group_argument: None,
-                    layout: None,
-                    columns: None,
-                    all_float8: false,
-                    bad: None,
-                });
+                self.models.push(CachedModel::new(name, assigner, routing));
                 self.models.len() - 1
             }
         };
@@ -264,6 +270,46 @@ unsafe fn cached_by_raw_name<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Ca
         site.constant = Some(at);
     }
     &mut site.models[at]
+}
+
+/// The call site's model shipped in text argument 0 (`segment_core::model::shipped`, written by
+/// the planner: see planner.rs), read once per call site. No catalog read: this runs on nodes
+/// whose catalog does not have the model (Citus workers).
+unsafe fn cached_shipped<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut CachedModel {
+    let site = CallSite::of(fcinfo);
+    if let Some(at) = site.constant {
+        return &mut site.models[at];
+    }
+    if !pg_sys::get_fn_expr_arg_stable((*fcinfo).flinfo, 0) {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "segment_assign_shipped takes its model from the planner, as a constant",
+            Some("Call segment_assign(model, row); the planner writes this call."),
+        );
+    }
+    if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
+        require::<()>(None, "model");
+    }
+    let text = text_bytes(
+        pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0),
+        pg_sys::TEXTOID,
+    );
+    let shipped = std::str::from_utf8(text)
+        .map_err(|e| {
+            CoreError::new(
+                ErrorKind::BadModel,
+                format!("a shipped model is not text: {e}"),
+            )
+        })
+        .and_then(segment_core::model::shipped::unship)
+        .unwrap_or_else(|e| raise_core(e));
+    site.models.push(CachedModel::new(
+        shipped.name,
+        shipped.model.assigner(),
+        None,
+    ));
+    site.constant = Some(site.models.len() - 1);
+    site.models.last_mut().expect("pushed above")
 }
 
 fn assign_values(m: &mut CachedModel) -> Option<i32> {
@@ -602,8 +648,24 @@ unsafe fn fill_feature(
 #[pg_extern(stable, parallel_safe, sql = false)]
 fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
-    let m = unsafe { cached_by_raw_name(fcinfo) };
-    unsafe {
+    unsafe { assign_columns(cached_by_raw_name(fcinfo), fcinfo) }
+}
+
+/// `segment_assign(model, row)` after the planner rewrite with the model shipped in the query
+/// (`customer_segment.ship_models`): `segment_assign_columns` with the model's document in
+/// place of its name.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_assign_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    unsafe { assign_columns(cached_shipped(fcinfo), fcinfo) }
+}
+
+/// The segment of the row whose columns are the arguments of this call.
+///
+/// # Safety
+/// `fcinfo` is a call of a function with the SQL signature (text, text[], VARIADIC "any").
+unsafe fn assign_columns(m: &mut CachedModel, fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
+    {
         let nargs = (*fcinfo).nargs as usize;
         if m.columns.is_none() {
             let group_by = m.routing.as_ref().map(|r| r.index.group_by.as_str());
@@ -741,6 +803,11 @@ CREATE FUNCTION segment_assign_columns(model text, columns text[], VARIADIC "val
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_columns_wrapper';
 COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
     'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_assign_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS integer STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_shipped_wrapper';
+COMMENT ON FUNCTION segment_assign_shipped(text, text[], "any") IS
+    'Internal: segment_assign(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): segment_assign_columns with the model''s document in place of its name; not for direct use';
 CREATE FUNCTION segment_assign(model text, "row" record) RETURNS integer
     STABLE PARALLEL SAFE
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_row_wrapper'
@@ -752,6 +819,7 @@ COMMENT ON FUNCTION segment_assign(text, record) IS
     requires = [
         segment_assign_row,
         segment_assign_columns,
+        segment_assign_shipped,
         "segment_assign_planner"
     ]
 );

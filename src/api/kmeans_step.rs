@@ -1,9 +1,8 @@
 //! The SQL aggregate `segment_kmeans_step(features float8[], centres float8[]) → jsonb` (features
 //! already scaled), and its three-argument form over raw features and a model's preprocessing
-//! (what `engine = aggregate` fits run): one Lloyd
-//! step (see `segment_core::cluster::lloyd_step`) with a combine function and serial / deserial functions,
-//! PARALLEL SAFE, so PostgreSQL's parallel aggregation splits a step across workers and a
-//! distributed PostgreSQL can compute partial steps on every shard. `engine = aggregate` fits
+//! (what `engine = aggregate` fits run): one Lloyd step (see `segment_core::cluster::lloyd_step`)
+//! with a `bytea` state and a combine function, PARALLEL SAFE, so PostgreSQL's parallel
+//! aggregation splits a step across workers and Citus computes partial steps on every shard. `engine = aggregate` fits
 //! drive their iterations through it (`step_query`).
 
 use crate::catalog;
@@ -12,9 +11,18 @@ use crate::search_path::select_text;
 use pgrx::datum::DatumWithOid;
 use pgrx::datum::Internal;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, PgMemoryContexts, PgSqlErrorCode};
-use segment_core::cluster::lloyd_step::{StepResult, StepState};
+use pgrx::{FromDatum, PgSqlErrorCode};
+use segment_core::cluster::lloyd_step::{plan_key, StepPlan, StepResult, StepSums};
 use segment_core::prep::preprocessor::Preprocessor;
+use std::cell::RefCell;
+
+// The state is a `bytea` (`StepSums`' layout), not `internal`: a distributed PostgreSQL (Citus
+// 13) pushes an aggregate's partial steps down to its shards only when the state is a real type
+// it can send between nodes. The transition function updates that bytea in place and returns
+// the same pointer, so PostgreSQL copies nothing per row (as its own float8_accum does).
+//
+// The functions below take and return raw datums; `Internal` is pgrx's wrapper for one (NULL as
+// None), whatever the SQL type.
 
 /// The aggregate's memory context; outside an aggregate call these functions refuse to run.
 unsafe fn aggregate_context(
@@ -32,24 +40,57 @@ unsafe fn aggregate_context(
     context
 }
 
-/// Moves a state into the aggregate's memory context: it is dropped when that context goes
-/// (end of the aggregate, or an error).
-unsafe fn keep(context: pg_sys::MemoryContext, state: StepState) -> Internal {
-    let ptr = PgMemoryContexts::For(context).leak_and_drop_on_delete(state);
-    pointer(ptr)
+/// A new bytea in `context` holding `bytes`.
+unsafe fn new_bytea(context: pg_sys::MemoryContext, bytes: &[u8]) -> *mut pg_sys::varlena {
+    let size = pg_sys::VARHDRSZ + bytes.len();
+    let value = pg_sys::MemoryContextAlloc(context, size).cast::<pg_sys::varlena>();
+    pgrx::set_varsize_4b(value, size as i32);
+    std::ptr::copy_nonoverlapping(
+        bytes.as_ptr(),
+        pgrx::vardata_any(value).cast::<u8>().cast_mut(),
+        bytes.len(),
+    );
+    value
 }
 
-fn pointer(state: *mut StepState) -> Internal {
-    Internal::from(Some(pg_sys::Datum::from(state)))
-}
-
-unsafe fn state_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<&'a mut StepState> {
+/// The state in argument `n` as a bytea this function may change in place: our own plain
+/// 4-byte-header value as it is, anything else (a short header, a compressed or out-of-line
+/// value) copied into `context` first. None for NULL.
+unsafe fn state_arg(
+    fcinfo: pg_sys::FunctionCallInfo,
+    n: usize,
+    context: pg_sys::MemoryContext,
+) -> Option<*mut pg_sys::varlena> {
     if pgrx::fcinfo::pg_arg_is_null(fcinfo, n) {
         return None;
     }
-    pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n)
-        .cast_mut_ptr::<StepState>()
-        .as_mut()
+    let value = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).cast_mut_ptr::<pg_sys::varlena>();
+    if pgrx::varatt_is_4b_u(value) {
+        return Some(value);
+    }
+    Some(new_bytea(context, bytes_of(value)))
+}
+
+/// The bytes of a bytea (any header form, detoasted if needed: a copy then lives in the
+/// current memory context).
+unsafe fn bytes_of<'a>(value: *mut pg_sys::varlena) -> &'a [u8] {
+    let plain = pg_sys::pg_detoast_datum_packed(value);
+    std::slice::from_raw_parts(
+        pgrx::vardata_any(plain).cast::<u8>(),
+        pgrx::varsize_any_exhdr(plain),
+    )
+}
+
+/// The bytes of a bytea this module made or copied (plain 4-byte header), to change in place.
+unsafe fn bytes_mut<'a>(value: *mut pg_sys::varlena) -> &'a mut [u8] {
+    std::slice::from_raw_parts_mut(
+        pgrx::vardata_4b(value).cast::<u8>().cast_mut(),
+        pgrx::varsize_4b(value) - pg_sys::VARHDRSZ,
+    )
+}
+
+fn datum(value: *mut pg_sys::varlena) -> Internal {
+    Internal::from(Some(pg_sys::Datum::from(value)))
 }
 
 /// A float8[] argument's values; NULL elements as None.
@@ -60,39 +101,7 @@ unsafe fn floats(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Option<Vec<Optio
     Vec::<Option<f64>>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n), false)
 }
 
-/// One call of a transition function: the row's features (borrowed, not copied: this runs once
-/// per row), the state (made by `start` from the first row with features, in the aggregate's
-/// memory context), then `add`. A NULL features array leaves the state as it is.
-///
-/// # Safety
-/// `fcinfo` is an aggregate transition call with (internal, float8[], ...).
-unsafe fn transition(
-    fcinfo: pg_sys::FunctionCallInfo,
-    function: &str,
-    start: impl FnOnce(usize) -> StepState,
-    add: impl FnOnce(&mut StepState, pgrx::Array<f64>) -> segment_core::error::CoreResult<bool>,
-) -> Internal {
-    let context = aggregate_context(fcinfo, function);
-    let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
-        .then(|| {
-            pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
-        })
-        .flatten();
-    let state = match (state_arg(fcinfo, 0), &features) {
-        (Some(s), _) => s,
-        (None, None) => return Internal::from(None),
-        (None, Some(f)) => {
-            let kept = keep(context, start(f.len())).unwrap().expect("just kept");
-            &mut *kept.cast_mut_ptr::<StepState>()
-        }
-    };
-    if let Some(features) = features {
-        add(state, features).or_raise();
-    }
-    pointer(state)
-}
-
-/// A float8[] argument that must be there (read once, with the first row), NULL elements as NaN.
+/// A float8[] argument that must be there, NULL elements as NaN.
 unsafe fn required_floats(fcinfo: pg_sys::FunctionCallInfo, n: usize, what: &str) -> Vec<f64> {
     floats(fcinfo, n)
         .unwrap_or_else(|| {
@@ -107,125 +116,188 @@ unsafe fn required_floats(fcinfo: pg_sys::FunctionCallInfo, n: usize, what: &str
         .collect()
 }
 
+thread_local! {
+    /// The plan of the step being run, built from the centres (and preprocessing) arguments and
+    /// kept across rows, statements and shard queries; a state whose key differs gets its plan
+    /// rebuilt from its row's arguments. Not `fn_extra`: Citus calls the transition function
+    /// through a fresh FmgrInfo for every row of a partial aggregate, so `fn_extra` would be
+    /// empty every time. One plan is enough for the fit's one aggregate per query.
+    static PLAN: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+struct Kept {
+    plan: StepPlan,
+    /// The arguments it was made from, as the bytes of the two arrays (the preprocessing's
+    /// empty for the two-argument form): rows whose arguments are not constants of the query
+    /// are compared with them.
+    centres: Vec<u8>,
+    preprocessing: Vec<u8>,
+}
+
+/// The bytes of array argument `n` (empty when there is no such argument or it is NULL).
+unsafe fn array_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a [u8] {
+    if n >= (*fcinfo).nargs as usize || pgrx::fcinfo::pg_arg_is_null(fcinfo, n) {
+        return &[];
+    }
+    bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).cast_mut_ptr())
+}
+
+/// Runs `f` with the plan of this row's arguments (`raw`: the three-argument form with
+/// preprocessing). `key`: the key of the state the row goes into (None: a new state). Rows of
+/// one state must come with the same arguments: when they are constants of the query they are
+/// (nothing to check); otherwise their bytes are compared with the plan's.
+unsafe fn with_plan<T>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    d: usize,
+    raw: bool,
+    key: Option<u64>,
+    f: impl FnOnce(&mut StepPlan) -> T,
+) -> T {
+    PLAN.with(|cell| {
+        let mut kept = cell.borrow_mut();
+        let serves = match (&*kept, key) {
+            (Some(k), Some(key)) if k.plan.key() == key => {
+                let constant = |n| pg_sys::get_fn_expr_arg_stable((*fcinfo).flinfo, n);
+                (constant(2) && (!raw || constant(3)))
+                    || (k.centres == array_bytes(fcinfo, 2)
+                        && (!raw || k.preprocessing == array_bytes(fcinfo, 3)))
+            }
+            _ => false,
+        };
+        if !serves {
+            let centres = required_floats(fcinfo, 2, "centres");
+            let prep = raw.then(|| required_floats(fcinfo, 3, "preprocessing"));
+            let args_key = plan_key(&centres, prep.as_deref().unwrap_or(&[]));
+            if key.is_some_and(|k| k != args_key) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    "segment_kmeans_step: rows of one step came with different centres or preprocessing",
+                    Some("Pass the same centres (and preprocessing) to every row of one aggregate call."),
+                );
+            }
+            if kept.as_ref().is_none_or(|k| k.plan.key() != args_key) {
+                *kept = None;
+                let plan = match prep {
+                    None => StepPlan::new(&centres, d),
+                    Some(p) => Preprocessor::from_floats(&p)
+                        .and_then(|p| StepPlan::with_preprocessor(&centres, p)),
+                };
+                *kept = Some(Kept {
+                    plan: plan.or_raise(),
+                    centres: array_bytes(fcinfo, 2).to_vec(),
+                    preprocessing: if raw { array_bytes(fcinfo, 3).to_vec() } else { Vec::new() },
+                });
+            }
+        }
+        f(&mut kept.as_mut().expect("made above").plan)
+    })
+}
+
+/// One call of a transition function over (state bytea, features float8[], centres float8[]
+/// [, preprocessing float8[]]): the row's features (borrowed, not copied: this runs once per
+/// row) are added to the state, started from the plan on the first row with features. A NULL
+/// features array leaves the state as it is.
+///
+/// # Safety
+/// `fcinfo` is an aggregate transition call with those arguments.
+unsafe fn transition(fcinfo: pg_sys::FunctionCallInfo, function: &str, raw: bool) -> Internal {
+    let context = aggregate_context(fcinfo, function);
+    let features = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, 1))
+        .then(|| {
+            pgrx::Array::<f64>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1), false)
+        })
+        .flatten();
+    let state = state_arg(fcinfo, 0, context);
+    let Some(features) = features else {
+        return state.map_or(Internal::from(None), datum);
+    };
+    let state = match state {
+        Some(s) => s,
+        None => {
+            let start = with_plan(fcinfo, features.len(), raw, None, |plan| plan.start());
+            new_bytea(context, &start)
+        }
+    };
+    let bytes = bytes_mut(state);
+    let (_, d, key) = StepSums::check(bytes).or_raise();
+    with_plan(fcinfo, d, raw, Some(key), |plan| {
+        if raw {
+            plan.add_raw(bytes, features.iter())
+        } else {
+            plan.add_values(bytes, features.iter())
+        }
+    })
+    .or_raise();
+    datum(state)
+}
+
 /// Transition: adds one row. A row that is NULL or has a NULL feature is left out (filter them
-/// in WHERE to count them); the centres are read from the first row only.
+/// in WHERE to count them).
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_add(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    // SAFETY: called by the executor as an aggregate transition function with (internal,
+    // SAFETY: called by the executor as an aggregate transition function with (bytea,
     // float8[], float8[]).
-    unsafe {
-        transition(
-            fcinfo,
-            "segment_kmeans_step_add",
-            |d| StepState::new(&required_floats(fcinfo, 2, "centres"), d).or_raise(),
-            |state, features| state.add_values(features.iter()),
-        )
-    }
+    unsafe { transition(fcinfo, "segment_kmeans_step_add", false) }
 }
 
 /// Transition of the three-argument form: adds one raw row, preprocessed in Rust by the
-/// preprocessing array (third argument, read with the centres from the first row only).
+/// preprocessing array (third argument).
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_add_raw(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    // SAFETY: called by the executor as an aggregate transition function with (internal,
+    // SAFETY: called by the executor as an aggregate transition function with (bytea,
     // float8[], float8[], float8[]).
-    unsafe {
-        transition(
-            fcinfo,
-            "segment_kmeans_step_add_raw",
-            |_| {
-                let centres = required_floats(fcinfo, 2, "centres");
-                let prep = required_floats(fcinfo, 3, "preprocessing");
-                let prep = Preprocessor::from_floats(&prep).or_raise();
-                StepState::with_preprocessor(&centres, prep).or_raise()
-            },
-            |state, features| state.add_raw(features.iter()),
-        )
-    }
+    unsafe { transition(fcinfo, "segment_kmeans_step_add_raw", true) }
 }
 
-/// Combine: merges two partial states (from parallel workers or shards).
+/// Combine: adds the second partial state (from a parallel worker or a shard) into the first.
+/// STRICT: PostgreSQL itself starts from the first non-NULL part.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_combine(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    // SAFETY: called as the aggregate's combine function with (internal, internal).
+    // SAFETY: called as the aggregate's combine function with (bytea, bytea), strict.
     unsafe {
         let context = aggregate_context(fcinfo, "segment_kmeans_step_combine");
-        match (state_arg(fcinfo, 0), state_arg(fcinfo, 1)) {
-            (None, None) => Internal::from(None),
-            // The first argument must end up in the aggregate's context: copy, never alias.
-            (None, Some(b)) => keep(context, b.clone()),
-            (Some(a), None) => pointer(a),
-            (Some(a), Some(b)) => {
-                a.merge(b).or_raise();
-                pointer(a)
-            }
-        }
-    }
-}
-
-/// Serial: a state as bytea, to cross from a parallel worker to the leader.
-#[pg_extern(immutable, parallel_safe, sql = false)]
-fn segment_kmeans_step_serialize(fcinfo: pg_sys::FunctionCallInfo) -> Vec<u8> {
-    // SAFETY: called as the aggregate's serial function with (internal), strict.
-    unsafe {
-        aggregate_context(fcinfo, "segment_kmeans_step_serialize");
-        state_arg(fcinfo, 0).expect("strict").to_bytes()
-    }
-}
-
-/// Deserial: the state back from bytea; anything that is not a serialized state is an error.
-#[pg_extern(immutable, parallel_safe, sql = false)]
-fn segment_kmeans_step_deserialize(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    // SAFETY: called as the aggregate's deserial function with (bytea, internal), strict.
-    unsafe {
-        let context = aggregate_context(fcinfo, "segment_kmeans_step_deserialize");
-        let bytes = <&[u8]>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0), false)
-            .expect("strict");
-        keep(context, StepState::from_bytes(bytes).or_raise())
+        let state = state_arg(fcinfo, 0, context).expect("strict");
+        let other = bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).cast_mut_ptr());
+        StepSums::merge(bytes_mut(state), other).or_raise();
+        datum(state)
     }
 }
 
 /// Final: the step as jsonb (rows, inertia, counts, next centres); NULL when no row took part.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_result(fcinfo: pg_sys::FunctionCallInfo) -> Option<pgrx::JsonB> {
-    // SAFETY: called as the aggregate's final function with (internal).
+    // SAFETY: called as the aggregate's final function with (bytea), strict.
     unsafe {
         aggregate_context(fcinfo, "segment_kmeans_step_result");
-        state_arg(fcinfo, 0).map(|state| {
-            pgrx::JsonB(serde_json::to_value(state.result()).expect("a step result serializes"))
-        })
+        let bytes = bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
+        let result = StepSums::result(bytes).or_raise();
+        Some(pgrx::JsonB(
+            serde_json::to_value(result).expect("a step result serializes"),
+        ))
     }
 }
 
 pgrx::extension_sql!(
     r#"
-CREATE FUNCTION segment_kmeans_step_add(internal, float8[], float8[]) RETURNS internal
+CREATE FUNCTION segment_kmeans_step_add(bytea, float8[], float8[]) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_wrapper';
-CREATE FUNCTION segment_kmeans_step_add_raw(internal, float8[], float8[], float8[]) RETURNS internal
+CREATE FUNCTION segment_kmeans_step_add_raw(bytea, float8[], float8[], float8[]) RETURNS bytea
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_add_raw_wrapper';
-CREATE FUNCTION segment_kmeans_step_combine(internal, internal) RETURNS internal
-    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_combine_wrapper';
-CREATE FUNCTION segment_kmeans_step_serialize(internal) RETURNS bytea
-    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_serialize_wrapper';
-CREATE FUNCTION segment_kmeans_step_deserialize(bytea, internal) RETURNS internal
-    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_deserialize_wrapper';
-CREATE FUNCTION segment_kmeans_step_result(internal) RETURNS jsonb
-    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_result_wrapper';
+CREATE FUNCTION segment_kmeans_step_combine(bytea, bytea) RETURNS bytea
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_combine_wrapper';
+CREATE FUNCTION segment_kmeans_step_result(bytea) RETURNS jsonb
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_kmeans_step_result_wrapper';
 CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[]) (
     SFUNC = segment_kmeans_step_add,
-    STYPE = internal,
+    STYPE = bytea,
     COMBINEFUNC = segment_kmeans_step_combine,
-    SERIALFUNC = segment_kmeans_step_serialize,
-    DESERIALFUNC = segment_kmeans_step_deserialize,
     FINALFUNC = segment_kmeans_step_result,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE segment_kmeans_step(features float8[], centres float8[], preprocessing float8[]) (
     SFUNC = segment_kmeans_step_add_raw,
-    STYPE = internal,
+    STYPE = bytea,
     COMBINEFUNC = segment_kmeans_step_combine,
-    SERIALFUNC = segment_kmeans_step_serialize,
-    DESERIALFUNC = segment_kmeans_step_deserialize,
     FINALFUNC = segment_kmeans_step_result,
     PARALLEL = SAFE
 );
@@ -239,8 +311,6 @@ COMMENT ON AGGREGATE segment_kmeans_step(float8[], float8[]) IS
         segment_kmeans_step_add,
         segment_kmeans_step_add_raw,
         segment_kmeans_step_combine,
-        segment_kmeans_step_serialize,
-        segment_kmeans_step_deserialize,
         segment_kmeans_step_result
     ]
 );

@@ -56,7 +56,25 @@ SELECT abs((m.metrics->>'inertia')::float8 / (a.metrics->>'inertia')::float8 - 1
 FROM segment_models m, segment_models a
 WHERE m.name = 'steps_in_memory' AND a.name = 'steps_by_aggregate';
 
+-- The step's state is a bytea with a combine function: what Citus needs to run partial steps on
+-- its shards and combine them on the coordinator (it refuses an internal state).
+SELECT DISTINCT aggtranstype::regtype AS state, aggcombinefn::regproc AS combine
+FROM pg_aggregate WHERE aggfnoid IN (SELECT oid FROM pg_proc WHERE proname = 'segment_kmeans_step');
+-- Groups may step from centres of their own: each group's step is the one over its rows alone.
+SELECT half, g.s->'counts' AS counts,
+       (SELECT s->'counts' = g.s->'counts' AND abs((s->>'inertia')::float8 / (g.s->>'inertia')::float8 - 1) < 1e-12
+        FROM (SELECT segment_kmeans_step(ARRAY[a, b], centres) AS s FROM groups WHERE id % 2 = half) alone)
+         AS same_as_alone
+FROM (SELECT id % 2 AS half,
+             CASE id % 2 WHEN 0 THEN ARRAY[0, 0, 10, -6]::float8[] ELSE ARRAY[5, -3]::float8[] END AS centres,
+             segment_kmeans_step(ARRAY[a, b],
+                 CASE id % 2 WHEN 0 THEN ARRAY[0, 0, 10, -6]::float8[] ELSE ARRAY[5, -3]::float8[] END) AS s
+      FROM groups GROUP BY 1, 2) g ORDER BY half;
+
 -- What the aggregate and the engine refuse.
+-- Rows of one step with different centres:
+SELECT segment_kmeans_step(ARRAY[a, b], CASE WHEN id < 10 THEN ARRAY[0, 0] ELSE ARRAY[1, 1] END::float8[])
+FROM groups;
 SELECT segment_kmeans_step(ARRAY[a, b], ARRAY[0, 0, 5]) FROM groups;
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_kmeans_step(ARRAY[a, b], NULL) FROM groups;

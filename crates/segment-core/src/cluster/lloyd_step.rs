@@ -16,19 +16,21 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-/// The sums of one step over some rows.
+/// How one step places rows: the centres, and for raw rows the model's preprocessing. It is
+/// built once from the aggregate's constant arguments and kept by the caller across rows; the
+/// sums live apart, in a flat `StepSums` byte string (the aggregate's state), so a distributed
+/// PostgreSQL can ship partial states between nodes as plain `bytea`.
 #[derive(Debug, Clone)]
-pub struct StepState {
+pub struct StepPlan {
     centres: Centres,
-    sums: Vec<f64>,
-    counts: Vec<u64>,
-    inertia: f64,
-    rows: u64,
-    scratch: Vec<f64>,
-    /// The row being added by `add_values` (kept to avoid an allocation per row).
-    row: Vec<f64>,
-    /// Raw rows (`add_raw`) go through it first: the step of a model's own preprocessing.
     prep: Option<Preprocessor>,
+    /// Fingerprint of the centres and preprocessing (`plan_key`), written into every state
+    /// started from this plan: states of different plans are never merged, and a caller can
+    /// tell whether a cached plan serves a given state.
+    key: u64,
+    scratch: Vec<f64>,
+    /// The row being placed (kept to avoid an allocation per row).
+    row: Vec<f64>,
 }
 
 /// A finished step: what the aggregate returns (as JSON) and the driver reads.
@@ -48,13 +50,27 @@ fn bad(message: impl Into<String>) -> CoreError {
     CoreError::invalid_parameter(message)
 }
 
-/// Serialized form: a tag, then k, d, rows (u64), inertia, centres, sums (f64), counts (u64),
-/// little-endian.
-const TAG: &[u8; 8] = b"cskstep1";
+/// The fingerprint of a step's arguments: FNV-1a over the bit patterns of the centres and the
+/// preprocessing array. Our own rather than `std::hash`, whose algorithm may change between
+/// Rust releases: states cross processes and nodes, which must agree on it.
+pub fn plan_key(centres: &[f64], preprocessing: &[f64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(centres.len() as u64);
+    centres.iter().for_each(|v| eat(v.to_bits()));
+    eat(preprocessing.len() as u64);
+    preprocessing.iter().for_each(|v| eat(v.to_bits()));
+    h
+}
 
-impl StepState {
-    /// A step from `centres` (k rows of `d` values, row-major).
-    pub fn new(centres: &[f64], d: usize) -> CoreResult<StepState> {
+impl StepPlan {
+    /// A plan for rows already scaled like `centres` (k rows of `d` values, row-major).
+    pub fn new(centres: &[f64], d: usize) -> CoreResult<StepPlan> {
         if d == 0 || centres.is_empty() || !centres.len().is_multiple_of(d) {
             return Err(bad(format!(
                 "segment_kmeans_step: {} centre values do not make rows of {d} features",
@@ -76,31 +92,52 @@ impl StepState {
                 "segment_kmeans_step: a centre is not finite",
             ));
         }
-        Ok(StepState {
+        Ok(StepPlan {
             centres: Centres::new(centres.to_vec(), d),
-            sums: vec![0.0; k * d],
-            counts: vec![0; k],
-            inertia: 0.0,
-            rows: 0,
+            prep: None,
+            key: plan_key(centres, &[]),
             scratch: vec![0.0; k],
             row: Vec::with_capacity(d),
-            prep: None,
         })
     }
 
-    /// A step over raw rows that `prep` (of width `d`) turns into scaled ones.
-    pub fn with_preprocessor(centres: &[f64], prep: Preprocessor) -> CoreResult<StepState> {
-        let mut state = StepState::new(centres, prep.width())?;
-        state.prep = Some(prep);
-        Ok(state)
+    /// A plan for raw rows that `prep` (of width `d`) turns into scaled ones.
+    pub fn with_preprocessor(centres: &[f64], prep: Preprocessor) -> CoreResult<StepPlan> {
+        let mut plan = StepPlan::new(centres, prep.width())?;
+        plan.key = plan_key(centres, &prep.to_floats());
+        plan.prep = Some(prep);
+        Ok(plan)
     }
 
     pub fn d(&self) -> usize {
         self.centres.d()
     }
 
-    /// Adds one row (already scaled like the centres).
-    pub fn add(&mut self, row: &[f64]) -> CoreResult<()> {
+    pub fn k(&self) -> usize {
+        self.centres.k()
+    }
+
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
+    /// A new, empty state of this plan (see `StepSums` for the layout).
+    pub fn start(&self) -> Vec<u8> {
+        let (k, d) = (self.k(), self.d());
+        let mut out = vec![0u8; StepSums::size(k, d)];
+        out[..8].copy_from_slice(TAG);
+        for (at, v) in [(8, k as u64), (16, d as u64), (40, self.key)] {
+            out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        for (i, v) in self.centres.rows().iter().enumerate() {
+            let at = CENTRES + 8 * i;
+            out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Adds one row (already scaled like the centres) to `state`, a state of this plan.
+    pub fn add(&mut self, state: &mut [u8], row: &[f64]) -> CoreResult<()> {
         let d = self.d();
         if row.len() != d {
             return Err(bad(format!(
@@ -116,18 +153,16 @@ impl StepState {
             .with_hint("Filter such rows out, or leave NULL features out with a WHERE clause."));
         }
         let (c, dist) = self.centres.nearest(row, &mut self.scratch);
-        let c = c as usize;
-        self.counts[c] += 1;
-        self.inertia += dist;
-        self.rows += 1;
-        for (s, v) in self.sums[c * d..(c + 1) * d].iter_mut().zip(row) {
-            *s += v;
-        }
+        StepSums::add(state, self.k(), c as usize, dist, row);
         Ok(())
     }
 
     /// Adds one row given with its NULLs: a row with a NULL feature is left out (`Ok(false)`).
-    pub fn add_values(&mut self, values: impl Iterator<Item = Option<f64>>) -> CoreResult<bool> {
+    pub fn add_values(
+        &mut self,
+        state: &mut [u8],
+        values: impl Iterator<Item = Option<f64>>,
+    ) -> CoreResult<bool> {
         let mut row = std::mem::take(&mut self.row);
         row.clear();
         let mut complete = true;
@@ -138,7 +173,7 @@ impl StepState {
             }
         }
         let added = if complete {
-            self.add(&row).map(|_| true)
+            self.add(state, &row).map(|_| true)
         } else {
             Ok(false)
         };
@@ -146,9 +181,13 @@ impl StepState {
         added
     }
 
-    /// Adds one raw row (NULL as None) through the state's preprocessing: log, imputation,
+    /// Adds one raw row (NULL as None) through the plan's preprocessing: log, imputation,
     /// scaling. A row the preprocessing skips (a NULL under impute skip) is left out (`Ok(false)`).
-    pub fn add_raw(&mut self, values: impl Iterator<Item = Option<f64>>) -> CoreResult<bool> {
+    pub fn add_raw(
+        &mut self,
+        state: &mut [u8],
+        values: impl Iterator<Item = Option<f64>>,
+    ) -> CoreResult<bool> {
         let Some(prep) = &self.prep else {
             return Err(bad("segment_kmeans_step: this step has no preprocessing"));
         };
@@ -180,115 +219,140 @@ impl StepState {
             )))
         } else {
             match prep.apply(&mut row) {
-                Ok(true) => self.add(&row).map(|_| true),
+                Ok(true) => self.add(state, &row).map(|_| true),
                 other => other,
             }
         };
         self.row = row;
         added
     }
+}
 
-    /// Adds another part of the same step.
-    pub fn merge(&mut self, other: &StepState) -> CoreResult<()> {
-        if self.centres != other.centres {
+/// Serialized form of a step's sums, which is also the aggregate's state, updated in place row
+/// by row: a tag, then k, d, rows (u64), inertia (f64), the plan's key (u64), the centres, the
+/// sums (f64, k x d each), the counts (u64, k), all little-endian. Read and written with byte
+/// copies, never as aligned `f64`s: PostgreSQL may hand the state back at any alignment (a short
+/// varlena header, a value read from a tuple).
+pub struct StepSums;
+
+const TAG: &[u8; 8] = b"cskstep2";
+const ROWS: usize = 24;
+const INERTIA: usize = 32;
+const KEY: usize = 40;
+const CENTRES: usize = 48;
+
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn read_f64(bytes: &[u8], at: usize) -> f64 {
+    f64::from_bits(read_u64(bytes, at))
+}
+
+fn write_u64(bytes: &mut [u8], at: usize, v: u64) {
+    bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn write_f64(bytes: &mut [u8], at: usize, v: f64) {
+    write_u64(bytes, at, v.to_bits());
+}
+
+impl StepSums {
+    /// Bytes of a state with `k` centres of `d` features.
+    pub fn size(k: usize, d: usize) -> usize {
+        CENTRES + 8 * (2 * k * d + k)
+    }
+
+    /// (k, d, key) of a well-formed state; anything else is an error.
+    pub fn check(bytes: &[u8]) -> CoreResult<(usize, usize, u64)> {
+        let broken = || bad("segment_kmeans_step: not a step state");
+        if bytes.len() < CENTRES || &bytes[..8] != TAG {
+            return Err(broken());
+        }
+        let (k, d) = (read_u64(bytes, 8), read_u64(bytes, 16));
+        if k == 0 || d == 0 || k > MAX_K as u64 || d > 1 << 20 {
+            return Err(broken());
+        }
+        let (k, d) = (k as usize, d as usize);
+        if bytes.len() != StepSums::size(k, d) {
+            return Err(broken());
+        }
+        Ok((k, d, read_u64(bytes, KEY)))
+    }
+
+    /// The key of a state `check` accepted.
+    pub fn key(bytes: &[u8]) -> u64 {
+        read_u64(bytes, KEY)
+    }
+
+    fn add(bytes: &mut [u8], k: usize, c: usize, dist: f64, row: &[f64]) {
+        let d = row.len();
+        write_u64(bytes, ROWS, read_u64(bytes, ROWS) + 1);
+        write_f64(bytes, INERTIA, read_f64(bytes, INERTIA) + dist);
+        let sums = CENTRES + 8 * (k * d + c * d);
+        for (j, v) in row.iter().enumerate() {
+            let at = sums + 8 * j;
+            write_f64(bytes, at, read_f64(bytes, at) + v);
+        }
+        let count = CENTRES + 8 * (2 * k * d + c);
+        write_u64(bytes, count, read_u64(bytes, count) + 1);
+    }
+
+    /// Adds `other`, another part of the same step, into `state`.
+    pub fn merge(state: &mut [u8], other: &[u8]) -> CoreResult<()> {
+        let (k, d, key) = StepSums::check(state)?;
+        let (k2, d2, key2) = StepSums::check(other)?;
+        if (k, d, key) != (k2, d2, key2)
+            || state[CENTRES..][..8 * k * d] != other[CENTRES..][..8 * k * d]
+        {
             return Err(bad(
                 "segment_kmeans_step: parts of one step were started from different centres",
             )
             .with_hint("Pass the same centres to every row of one aggregate call."));
         }
-        self.sums
-            .iter_mut()
-            .zip(&other.sums)
-            .for_each(|(a, b)| *a += b);
-        self.counts
-            .iter_mut()
-            .zip(&other.counts)
-            .for_each(|(a, b)| *a += b);
-        self.inertia += other.inertia;
-        self.rows += other.rows;
+        write_u64(state, ROWS, read_u64(state, ROWS) + read_u64(other, ROWS));
+        write_f64(
+            state,
+            INERTIA,
+            read_f64(state, INERTIA) + read_f64(other, INERTIA),
+        );
+        for i in 0..k * d {
+            let at = CENTRES + 8 * (k * d + i);
+            write_f64(state, at, read_f64(state, at) + read_f64(other, at));
+        }
+        for c in 0..k {
+            let at = CENTRES + 8 * (2 * k * d + c);
+            write_u64(state, at, read_u64(state, at) + read_u64(other, at));
+        }
         Ok(())
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let (k, d) = (self.centres.k(), self.d());
-        let mut out = Vec::with_capacity(8 + 32 + 8 * (2 * k * d + k));
-        out.extend_from_slice(TAG);
-        for v in [k as u64, d as u64, self.rows] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&self.inertia.to_le_bytes());
-        for c in 0..k {
-            for v in self.centres.row(c) {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        for v in &self.sums {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in &self.counts {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out
-    }
-
-    /// Reads `to_bytes`' output; anything else is an error.
-    pub fn from_bytes(bytes: &[u8]) -> CoreResult<StepState> {
-        let broken = || bad("segment_kmeans_step: not a serialized step state");
-        let rest = bytes.strip_prefix(TAG.as_slice()).ok_or_else(broken)?;
-        let mut words = rest
-            .chunks_exact(8)
-            .map(|w| <[u8; 8]>::try_from(w).expect("8 bytes"));
-        let mut next_u64 = || words.next().map(u64::from_le_bytes).ok_or_else(broken);
-        let (k, d, rows) = (next_u64()? as usize, next_u64()? as usize, next_u64()?);
-        if rest.len() % 8 != 0
-            || k == 0
-            || d == 0
-            || k > MAX_K
-            || d > 1 << 20
-            || rest.len() != 8 * (4 + 2 * k * d + k)
-        {
-            return Err(broken());
-        }
-        let floats: Vec<f64> = rest[24..]
-            .chunks_exact(8)
-            .map(|w| f64::from_le_bytes(w.try_into().expect("8 bytes")))
+    /// The finished step of a state.
+    pub fn result(bytes: &[u8]) -> CoreResult<StepResult> {
+        let (k, d, _) = StepSums::check(bytes)?;
+        let counts: Vec<u64> = (0..k)
+            .map(|c| read_u64(bytes, CENTRES + 8 * (2 * k * d + c)))
             .collect();
-        let (inertia, floats) = (floats[0], &floats[1..]);
-        let centres = &floats[..k * d];
-        let sums = floats[k * d..2 * k * d].to_vec();
-        let counts = rest[8 * (4 + 2 * k * d)..]
-            .chunks_exact(8)
-            .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")))
-            .collect();
-        let mut state = StepState::new(centres, d)?;
-        state.sums = sums;
-        state.counts = counts;
-        state.inertia = inertia;
-        state.rows = rows;
-        Ok(state)
-    }
-
-    pub fn result(&self) -> StepResult {
-        let d = self.d();
-        let centres = (0..self.centres.k())
+        let centres = (0..k)
             .map(|c| {
-                let n = self.counts[c];
-                if n == 0 {
-                    self.centres.row(c).to_vec()
-                } else {
-                    self.sums[c * d..(c + 1) * d]
-                        .iter()
-                        .map(|s| s / n as f64)
-                        .collect()
-                }
+                (0..d)
+                    .map(|j| {
+                        let n = counts[c];
+                        if n == 0 {
+                            read_f64(bytes, CENTRES + 8 * (c * d + j))
+                        } else {
+                            read_f64(bytes, CENTRES + 8 * (k * d + c * d + j)) / n as f64
+                        }
+                    })
+                    .collect()
             })
             .collect();
-        StepResult {
-            rows: self.rows,
-            inertia: self.inertia,
-            counts: self.counts.clone(),
+        Ok(StepResult {
+            rows: read_u64(bytes, ROWS),
+            inertia: read_f64(bytes, INERTIA),
+            counts,
             centres,
-        }
+        })
     }
 }
 
@@ -389,31 +453,33 @@ mod tests {
         parts: usize,
     ) -> impl FnMut(&[f64]) -> CoreResult<StepResult> + '_ {
         move |centres| {
-            // Split the rows into parts, serialize each part, merge: what parallel workers do.
+            // Split the rows into parts, each with a plan of its own, merge the states: what
+            // parallel workers and shards do.
             let n = x.n_rows();
-            let mut total: Option<StepState> = None;
+            let mut total: Option<Vec<u8>> = None;
             for p in 0..parts {
-                let mut part = StepState::new(centres, x.n_cols())?;
+                let mut plan = StepPlan::new(centres, x.n_cols())?;
+                let mut part = plan.start();
                 for i in (p * n / parts)..((p + 1) * n / parts) {
-                    part.add(x.row(i))?;
+                    plan.add(&mut part, x.row(i))?;
                 }
-                let part = StepState::from_bytes(&part.to_bytes())?;
                 match &mut total {
                     None => total = Some(part),
-                    Some(t) => t.merge(&part)?,
+                    Some(t) => StepSums::merge(t, &part)?,
                 }
             }
-            Ok(total.unwrap().result())
+            StepSums::result(&total.unwrap())
         }
     }
 
     #[test]
     fn a_step_is_the_mean_of_each_centres_rows() {
-        let mut s = StepState::new(&[0.0, 0.0, 10.0, 10.0], 2).unwrap();
+        let mut plan = StepPlan::new(&[0.0, 0.0, 10.0, 10.0], 2).unwrap();
+        let mut s = plan.start();
         for r in [[1.0, 1.0], [3.0, 1.0], [9.0, 9.0]] {
-            s.add(&r).unwrap();
+            plan.add(&mut s, &r).unwrap();
         }
-        let r = s.result();
+        let r = StepSums::result(&s).unwrap();
         assert_eq!(r.counts, vec![2, 1]);
         assert_eq!(r.centres, vec![vec![2.0, 1.0], vec![9.0, 9.0]]);
         assert_eq!(r.inertia, 2.0 + 10.0 + 2.0); // squared distances to (0, 0), (0, 0), (10, 10)
@@ -454,50 +520,101 @@ mod tests {
             [Some(20.0), None],
             [Some(3.0), Some(9.0)],
         ];
-        let mut by_state = StepState::with_preprocessor(&centres, prep).unwrap();
-        let mut by_hand = StepState::new(&centres, 2).unwrap();
+        let mut by_state = StepPlan::with_preprocessor(&centres, prep).unwrap();
+        let mut by_hand = StepPlan::new(&centres, 2).unwrap();
+        let (mut a, mut b) = (by_state.start(), by_hand.start());
         for r in raw {
-            assert!(by_state.add_raw(r.into_iter()).unwrap());
+            assert!(by_state.add_raw(&mut a, r.into_iter()).unwrap());
             let x = [
                 (r[0].unwrap().ln_1p() - 1.0) / 0.5,
                 (r[1].unwrap_or(6.0) - 4.0) / 2.0,
             ];
-            by_hand.add(&x).unwrap();
+            by_hand.add(&mut b, &x).unwrap();
         }
-        assert_eq!(by_state.result(), by_hand.result());
+        assert_eq!(StepSums::result(&a).unwrap(), StepSums::result(&b).unwrap());
+        // The preprocessing is part of the plan's key: the two states are not parts of one step.
+        assert_ne!(by_state.key(), by_hand.key());
+        assert!(StepSums::merge(&mut a, &b).is_err());
         let skip = Preprocessor::new(vec![false, false], Imputer::Skip, &scaler, names);
-        let mut s = StepState::with_preprocessor(&centres, skip).unwrap();
-        assert!(!s.add_raw([Some(1.0), None].into_iter()).unwrap());
-        assert!(s.add_raw([Some(1.0)].into_iter()).is_err());
-        assert!(s.add_raw([Some(-1.0), Some(1.0)].into_iter()).unwrap());
-        assert_eq!(s.result().rows, 1);
-        assert!(s.add_raw([Some(f64::NAN), Some(1.0)].into_iter()).is_err());
-        assert!(s
-            .add_raw([Some(1.0), Some(f64::INFINITY)].into_iter())
+        let mut p = StepPlan::with_preprocessor(&centres, skip).unwrap();
+        let mut s = p.start();
+        assert!(!p.add_raw(&mut s, [Some(1.0), None].into_iter()).unwrap());
+        assert!(p.add_raw(&mut s, [Some(1.0)].into_iter()).is_err());
+        assert!(p
+            .add_raw(&mut s, [Some(-1.0), Some(1.0)].into_iter())
+            .unwrap());
+        assert_eq!(StepSums::result(&s).unwrap().rows, 1);
+        assert!(p
+            .add_raw(&mut s, [Some(f64::NAN), Some(1.0)].into_iter())
             .is_err());
-        assert!(StepState::new(&centres, 2)
-            .unwrap()
-            .add_raw([Some(1.0), Some(1.0)].into_iter())
+        assert!(p
+            .add_raw(&mut s, [Some(1.0), Some(f64::INFINITY)].into_iter())
+            .is_err());
+        let mut no_prep = StepPlan::new(&centres, 2).unwrap();
+        let mut s = no_prep.start();
+        assert!(no_prep
+            .add_raw(&mut s, [Some(1.0), Some(1.0)].into_iter())
             .is_err());
     }
 
     #[test]
     fn bad_states_and_rows_are_errors() {
-        assert!(StepState::new(&[1.0, 2.0, 3.0], 2).is_err());
-        assert!(StepState::new(&[f64::NAN, 2.0], 2).is_err());
-        let mut s = StepState::new(&[0.0, 0.0], 2).unwrap();
-        assert!(s.add(&[1.0]).is_err());
-        assert!(s.add(&[1.0, f64::INFINITY]).is_err());
-        let other = StepState::new(&[1.0, 1.0], 2).unwrap();
-        assert!(s.merge(&other).is_err());
-        assert!(!s.add_values([Some(1.0), None].into_iter()).unwrap());
-        assert!(s.add_values([Some(1.0), Some(2.0)].into_iter()).unwrap());
-        assert_eq!(s.result().rows, 1);
-        let bytes = s.to_bytes();
-        for cut in 0..bytes.len() {
-            assert!(StepState::from_bytes(&bytes[..cut]).is_err());
+        assert!(StepPlan::new(&[1.0, 2.0, 3.0], 2).is_err());
+        assert!(StepPlan::new(&[f64::NAN, 2.0], 2).is_err());
+        let mut plan = StepPlan::new(&[0.0, 0.0], 2).unwrap();
+        let mut s = plan.start();
+        assert!(plan.add(&mut s, &[1.0]).is_err());
+        assert!(plan.add(&mut s, &[1.0, f64::INFINITY]).is_err());
+        let other = StepPlan::new(&[1.0, 1.0], 2).unwrap().start();
+        assert!(StepSums::merge(&mut s, &other).is_err());
+        assert!(!plan
+            .add_values(&mut s, [Some(1.0), None].into_iter())
+            .unwrap());
+        assert!(plan
+            .add_values(&mut s, [Some(1.0), Some(2.0)].into_iter())
+            .unwrap());
+        assert_eq!(StepSums::result(&s).unwrap().rows, 1);
+        assert_eq!(StepSums::check(&s).unwrap(), (1, 2, plan.key()));
+        for cut in 0..s.len() {
+            assert!(StepSums::check(&s[..cut]).is_err());
+            assert!(StepSums::result(&s[..cut]).is_err());
         }
-        assert!(StepState::from_bytes(b"cskstep1 and then some garbage bytes!!!!").is_err());
+        let mut longer = s.clone();
+        longer.push(0);
+        assert!(StepSums::check(&longer).is_err());
+        assert!(StepSums::check(b"cskstep2 and then some garbage bytes!!!!!!!!!!!!!!").is_err());
+        // The version 1 layout (an internal state's serial form) is not a state any more.
+        let mut v1 = s.clone();
+        v1[..8].copy_from_slice(b"cskstep1");
+        assert!(StepSums::check(&v1).is_err());
+    }
+
+    /// A state read at any alignment (PostgreSQL may hand one back behind a 1-byte header)
+    /// gives the same step.
+    #[test]
+    fn states_work_at_any_alignment() {
+        let x = blobs(90);
+        let mut plan = StepPlan::new(&[0.0, 0.0, 5.0, -3.0], 2).unwrap();
+        let whole = {
+            let mut s = plan.start();
+            (0..90).for_each(|i| plan.add(&mut s, x.row(i)).unwrap());
+            StepSums::result(&s).unwrap()
+        };
+        for shift in 1..8 {
+            let mut buffer = vec![0u8; shift];
+            buffer.extend(plan.start());
+            let s = &mut buffer[shift..];
+            (0..90).for_each(|i| plan.add(s, x.row(i)).unwrap());
+            assert_eq!(StepSums::result(s).unwrap(), whole);
+        }
+    }
+
+    #[test]
+    fn keys_tell_plans_apart() {
+        assert_eq!(plan_key(&[1.0, 2.0], &[]), plan_key(&[1.0, 2.0], &[]));
+        assert_ne!(plan_key(&[1.0, 2.0], &[]), plan_key(&[2.0, 1.0], &[]));
+        assert_ne!(plan_key(&[1.0, 2.0], &[]), plan_key(&[1.0], &[2.0]));
+        assert_ne!(plan_key(&[0.0], &[]), plan_key(&[-0.0], &[]));
     }
 
     #[test]

@@ -12,5 +12,6 @@ pub mod fit;
 pub mod groups;
 pub mod matching;
 pub mod options;
+pub mod shipped;
 pub mod stored;
 pub mod streaming;
