@@ -267,10 +267,19 @@ fn deny(name: &str, access: Access, owner: &str) -> ! {
 }
 
 fn missing(name: &str) -> ! {
+    let citus = crate::citus::installed();
     raise(
         PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
         format!("model \"{name}\" does not exist"),
-        Some("See SELECT name, version FROM segment_models; fit one with segment_fit."),
+        Some(if citus {
+            // A worker asked by a shard query of a statement whose model was not shipped.
+            "See SELECT name, version FROM segment_models; fit one with segment_fit. On Citus \
+             the models live on the node they were fitted on: a Citus worker sees them only when \
+             the coordinator ships them in the query (segment_assign(model, t) with the model \
+             named by a constant; see customer_segment.ship_models)."
+        } else {
+            "See SELECT name, version FROM segment_models; fit one with segment_fit."
+        }),
     )
 }
 

@@ -5,11 +5,13 @@
 //! over the shell's services, each a module of its own: `catalog` (stored models and their
 //! privileges), `source` (reading rows of a relation), `planner` (the planner support function
 //! of `segment_assign`), `errors` (core errors to SQLSTATEs), `gucs` (settings), `progress`
-//! (NOTICEs of long fits) and `search_path` (pinned for every query the extension builds).
+//! (NOTICEs of long fits), `search_path` (pinned for every query the extension builds) and
+//! `citus` (whether Citus is there, and which tables are its).
 //! `api` imports the services; the services never import `api`.
 
 mod api;
 mod catalog;
+mod citus;
 mod errors;
 mod fitting;
 mod gucs;

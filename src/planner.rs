@@ -21,8 +21,8 @@
 //! Not shipped: a model named by an expression that is not a constant, and per-group models.
 
 use crate::catalog;
+use crate::citus;
 use crate::gucs::{self, ShipModels};
-use crate::search_path::select_text;
 use pgrx::datum::Internal;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum, PgList};
@@ -192,20 +192,15 @@ unsafe fn ships(root: *mut pg_sys::PlannerInfo, var: Option<*mut pg_sys::Var>) -
         ShipModels::Never => false,
         ShipModels::Always => true,
         ShipModels::Auto => {
-            if pg_sys::get_extension_oid(c"citus".as_ptr(), true) == pg_sys::InvalidOid {
+            if !citus::installed() {
                 return false;
             }
             // Citus plans single-shard queries without a planner root: the relation cannot be
             // seen, and shipping is what such a query needs.
-            let Some(relid) = var.and_then(|var| relation_of(root, var)) else {
-                return root.is_null();
-            };
-            select_text(
-                "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)::text",
-                &[pgrx::datum::DatumWithOid::from(relid)],
-            )
-            .as_deref()
-                == Some("true")
+            match var.and_then(|var| relation_of(root, var)) {
+                Some(relid) => citus::is_citus_table(relid),
+                None => root.is_null(),
+            }
         }
     }
 }

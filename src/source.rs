@@ -55,6 +55,11 @@ pub struct Source {
     /// without one, and how to show them; None for a view, or a caller without SELECT on the
     /// whole table (rows are then numbered).
     pub row_key: Option<(Vec<String>, String)>,
+    /// Read the rows in the order of their primary key: for a Citus table, whose rows come from
+    /// its shards in an order that changes from one read to the next, so that a seeded fit gives
+    /// the same model every time (and the same as on a plain table holding the rows in that
+    /// order). A plain table is read in its stored order, which only writes change.
+    pub ordered: bool,
 }
 
 /// Checks the relation kind and every feature name: present, unique, numeric.
@@ -127,13 +132,17 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
         categorical.push(CATEGORICAL_TYPES.contains(&att.atttypid));
         names.push(f);
     }
+    let row_key = row_key(rel);
+    let ordered = row_key.as_ref().is_some_and(|(key, _)| key != &["ctid"])
+        && crate::citus::is_citus_table(rel.oid());
     Source {
         sql_name: quote_qualified_identifier(rel.namespace(), rel.name()),
         relname: rel.name().to_string(),
         features: names,
         categorical,
         only: None,
-        row_key: row_key(rel),
+        row_key,
+        ordered,
     }
 }
 
@@ -484,6 +493,9 @@ fn scan(
             pgrx::spi::quote_identifier(column)
         ));
         args.push(pgrx::datum::DatumWithOid::from(value.as_str()));
+    }
+    if let (true, Some((key, _))) = (source.ordered, &source.row_key) {
+        query.push_str(&format!(" ORDER BY {}", key.join(", ")));
     }
     let columns = Columns::of(&source.features, categories);
     let mut row: Vec<Option<f64>> = vec![None; columns.width()];
