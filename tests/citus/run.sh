@@ -22,8 +22,9 @@
 # directory emptied, by the next run).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$REPO/tests/citus/cluster.sh"
 
-if [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
+if ! citus_installed; then
     echo "citus tier: skipped (Citus is not installed for PostgreSQL $PG_MAJOR)"
     exit 0
 fi
@@ -31,26 +32,10 @@ fi
 # Per version (scripts/lib.sh): ports 54380, 54381, 54382 for 15 (54680.. for 18).
 DIR=${CITUS_DIR:-${TEST_WORKDIR:-/tmp/customer_segment_test$PG_SUFFIX}/citus}
 PORT=${CITUS_PORT:-$((54380 + PG_PORT_OFFSET))}
-NODES="coordinator worker1 worker2"
-port_of() { case $1 in coordinator) echo "$PORT" ;; worker1) echo $((PORT + 1)) ;; worker2) echo $((PORT + 2)) ;; esac; }
 started=$(date +%s)
 
-stop_all() { for n in $NODES; do stop_cluster "$DIR/$n"; done; }
-for n in $NODES; do stop_cluster "$DIR/$n" 2>/dev/null || true; done
-rm -rf "$DIR"
-pg_workdir "$DIR"
-[ "${CITUS_KEEP:-}" = 1 ] || trap stop_all EXIT
-for n in $NODES; do
-    pg_workdir "$DIR/$n"
-    as_pg "$PG_BIN/initdb" -D "$DIR/$n/data" -A trust -U postgres >/dev/null
-    cat >>"$DIR/$n/data/postgresql.conf" <<EOF
-shared_preload_libraries = 'citus'
-shared_buffers = '64MB'
-max_connections = 60
-customer_segment.progress = off
-EOF
-    start_cluster "$DIR/$n" "$(port_of "$n")"
-done
+[ "${CITUS_KEEP:-}" = 1 ] || trap 'citus_stop "$DIR"' EXIT
+citus_start "$DIR" "$PORT"
 # psql runs as the postgres user when we are root: work from a directory it may enter, with the
 # SQL files and the data where it may read them.
 mkdir -p "$DIR/sql" "$DIR/data"
@@ -60,17 +45,12 @@ cp "$REPO/tests/data/wholesale_customers/wholesale_customers.csv" "$REPO/tests/d
 pg_workdir "$DIR"
 cd "$DIR"
 
-# on NODE [psql args...]: psql on one node, unaligned, tuples only.
-on() { local n=$1; shift; cluster_psql "$DIR/$n" "$(port_of "$n")" -qAt "$@"; }
+on() { citus_psql "$DIR" "$PORT" "$@"; }   # on NODE [psql args...]
 C() { on coordinator "$@"; }
-
-for n in $NODES; do on "$n" -c "CREATE EXTENSION citus"; done
-C -c "SELECT citus_set_coordinator_host('127.0.0.1', $PORT)" >/dev/null
-for n in worker1 worker2; do C -c "SELECT citus_add_node('127.0.0.1', $(port_of "$n"))" >/dev/null; done
 echo "citus: $(C -c "SELECT citus_version()" | sed 's/ on .*//'), coordinator on port $PORT," \
      "$(C -c "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND groupid > 0") workers"
 : >"$DIR/results"
-C -v data="$DIR/data" -f sql/setup.sql | grep -v '^$' | sed 's/^/rows: /' 
+C -v data="$DIR/data" -f sql/setup.sql | grep -v '^$' | sed 's/^/rows: /'
 
 # ---------------------------------------------------------------------------------------------
 # The checks. Each file runs in a session of its own and prints its verdicts, whole lines
