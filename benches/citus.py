@@ -10,13 +10,18 @@ loopback, ports 54390-54392 for PostgreSQL 15; PG_MAJOR picks the version as for
          with citus.coordinator_aggregation_strategy at its default and 'disabled'
   steps  what the coordinator receives per Lloyd step (Citus's "Tuple data received from
          nodes" under EXPLAIN ANALYZE), against the rows' feature bytes (rows x 8 x 8 B):
-         - the fit's own steps: the distributed fit runs with auto_explain (nested statements,
-           ANALYZE without timing) and the coordinator's log gives every step query's figure
          - one step by hand, the query of src/api/kmeans_step.rs step_query,
            SELECT segment_kmeans_step(ARRAY[f1, ..., f8], centres, preprocessing)::text FROM t,
-           with the plain fit's centres and preprocessing, under EXPLAIN (ANALYZE, VERBOSE):
-           once with the two arrays written as literals, once as parameters of a prepared
-           statement (as the fit passes them)
+           with the plain fit's centres and preprocessing, once with the two arrays written as
+           literals, once as parameters of a prepared statement (as the fit passes them): its
+           wall time, then EXPLAIN (ANALYZE, VERBOSE). Citus cannot EXPLAIN ANALYZE a step it
+           pushes down as worker_partial_agg (its tasks return cstring: ERROR 42P16 column
+           "field_0" has pseudo-type cstring); then the figure is computed instead: each
+           task's query, from EXPLAIN (VERBOSE) with citus.explain_all_tasks, run on its
+           worker, and the text size of its result summed (what the coordinator receives)
+         - the fit's own steps: the distributed fit runs with auto_explain (nested statements,
+           no ANALYZE, which would fail as above): how many step queries, how long each, and
+           whether its plan pushes the step to the shards (worker_partial_agg)
 
 Run it directly (python3 benches/citus.py, as root or as a user who may run PostgreSQL) after
 installing the release build (bash scripts/test.sh citus does, or cargo pgrx install --release);
@@ -50,8 +55,7 @@ RECEIVED = re.compile(r"Tuple data received from nodes: (\d+) (bytes|kB|MB|GB|TB
 UNITS = {"bytes": 1, "kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
 COORDINATOR_LOG = Path(DIR) / "coordinator" / "server.log"
 AUTO_EXPLAIN = ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
-                "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_analyze = on",
-                "SET auto_explain.log_timing = off")
+                "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_verbose = on")
 
 
 def received(text):
@@ -88,8 +92,8 @@ def float8_array(values):
 
 def step(conn, table, centres, preprocessing, settings=(), parameters=False):
     """One Lloyd step, the arrays as literals or as parameters of a prepared statement: run once
-    for its wall time, then under EXPLAIN (ANALYZE, VERBOSE) for Citus's figure. (bytes received
-    from the nodes or None, seconds) or the error."""
+    for its wall time, then its figure (see the module's doc). (bytes received from the nodes,
+    how they were found, seconds) or the error."""
     columns = ", ".join(f'"{f}"::float8' for f in FEATURES)
     query = f"SELECT public.segment_kmeans_step(ARRAY[{columns}], %s, %s)::text FROM {table}"
     arrays = (float8_array(centres), float8_array(preprocessing))
@@ -104,24 +108,38 @@ def step(conn, table, centres, preprocessing, settings=(), parameters=False):
         t0 = time.perf_counter()
         conn.execute(sql).fetchall()
         seconds = time.perf_counter() - t0
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, VERBOSE) " + sql).fetchall())
+        try:
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, VERBOSE) " + sql).fetchall())
+            got = received(plan)
+            return (got[0] if got else None), "EXPLAIN ANALYZE", seconds
+        except psycopg.errors.InvalidTableDefinition:  # 42P16: see the module's doc
+            conn.execute("SET citus.explain_all_tasks = on")
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (VERBOSE) " + sql).fetchall())
+            return tasks_result_bytes(plan), "computed from the tasks' results", seconds
     except psycopg.Error as e:
         return e
     finally:
         conn.execute("DEALLOCATE ALL")
         conn.execute("RESET ALL")
-    got = received(plan)
-    return (got[0] if got else None), seconds
+
+
+def tasks_result_bytes(plan):
+    """Runs every task of an EXPLAIN (VERBOSE) with citus.explain_all_tasks on its worker and
+    sums the text size of what it returns (tasks of one column, as a pushed-down step's)."""
+    total = 0
+    for query, port in re.findall(r"Query: (.*)\n\s*Node: host=\S+ port=(\d+)", plan):
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres") as w:
+            total += w.execute(f"SELECT coalesce(sum(octet_length(x::text)), 0) FROM ({query}) q(x)").fetchone()[0]
+    return total
 
 
 def fit_steps(log_text):
-    """The step queries auto_explain logged during a fit: [(ms, bytes received), ...]."""
+    """The step queries auto_explain logged during a fit: [(ms, pushed down to the shards)]."""
     steps = []
     for entry in re.split(r"\n(?=\S)", log_text):
         if "segment_kmeans_step(" in entry and "Query Text:" in entry:
             ms = float(re.search(r"duration: ([\d.]+) ms", entry).group(1))
-            got = received(entry)
-            steps.append((ms, got[0] if got else None))
+            steps.append((ms, "worker_partial_agg" in entry))
     return steps
 
 
@@ -197,18 +215,17 @@ def run():
     print(f"{'fit engine aggregate, distributed (' + default_strategy + ')':58s} {t_dist:8.2f} s  {shown(r_dist)}")
     print(f"{'fit engine aggregate, distributed (disabled)':58s} {t_off:8.2f} s  {shown(r_off)}")
     print()
-    fmt_bytes = lambda b: "not shown" if b is None else f"{b} bytes ({b / feature_bytes:.4f} x the {feature_bytes} feature bytes)"
+    fmt_bytes = lambda b: "not shown" if b is None else f"{b} bytes ({b / feature_bytes:.6f} x the {feature_bytes} feature bytes)"
     if steps:
-        per_step = sorted(b for _, b in steps if b is not None)
         ms = sorted(m for m, _ in steps)
+        pushed = sum(p for _, p in steps)
         print(f"the distributed fit's own steps ({default_strategy}, auto_explain): {len(steps)} step queries, "
-              f"median {ms[len(ms) // 2]:.0f} ms each, received per step: "
-              f"{fmt_bytes(per_step[len(per_step) // 2] if per_step else None)}")
-    print(f"one Lloyd step by hand, plain table: {f'{s_plain[1] * 1000:.0f} ms' if isinstance(s_plain, tuple) else shown(s_plain)}")
+              f"median {ms[len(ms) // 2]:.0f} ms each, {pushed} of them pushed to the shards (worker_partial_agg)")
+    print(f"one Lloyd step by hand, plain table: {f'{s_plain[2] * 1000:.0f} ms' if isinstance(s_plain, tuple) else shown(s_plain)}")
     for label, s in ((f"{default_strategy}, literal arrays", s_dist), (f"{default_strategy}, parameters", s_param),
                      ("disabled, literal arrays", s_off), ("disabled, parameters", s_off_param)):
         if isinstance(s, tuple):
-            print(f"one Lloyd step by hand, distributed ({label}): {s[1] * 1000:.0f} ms, received: {fmt_bytes(s[0])}")
+            print(f"one Lloyd step by hand, distributed ({label}): {s[2] * 1000:.0f} ms, received: {fmt_bytes(s[0])} ({s[1]})")
         else:
             print(f"one Lloyd step by hand, distributed ({label}): {shown(s)}")
     print()
@@ -221,7 +238,7 @@ def run():
     if ok(r_off) and ok(r_agg):
         print(f"aggregate distributed (disabled) / plain  = {t_off / t_agg:.2f}")
     if isinstance(s_param, tuple) and isinstance(s_plain, tuple):
-        print(f"one step, distributed (parameters) / plain = {s_param[1] / s_plain[1]:.2f}")
+        print(f"one step, distributed (parameters) / plain = {s_param[2] / s_plain[2]:.2f}")
     return 0
 
 

@@ -1,7 +1,7 @@
 -- a. A model fitted on the plain table assigns every row of the distributed copy as it assigns
 -- the same row of the plain table. Over the distributed table segment_assign runs on the
--- workers, one query per shard; they have no model of their own (the catalog is the
--- coordinator's).
+-- workers, one query per shard, and their catalogs do not have the coordinator's models: the
+-- model has to travel with the query (customer_segment.ship_models).
 -- psql variables: model (its name, also the label), k, options (segment_fit's).
 SELECT version AS fitted FROM segment_fit('wholesale',
     ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'],
