@@ -10,16 +10,19 @@
 #      and the Debian package                            .deb: tests/package/run.sh
 #   6. crossversion: a database dumped by pg_dump 15     tests/crossversion/run.sh
 #      restored into 18 assigns every row the same
+#   7. citus: on a coordinator and two workers, each     tests/citus/run.sh; skipped (one
+#      function's answer on distributed tables equals     line, nothing built or started)
+#      its answer on plain ones, or is a refusal          where Citus is not installed
 #
 # Which PostgreSQL: PG_MAJOR=16 bash scripts/test.sh ... (or --pg 16); 15, 16, 17 and 18 are
 # supported (scripts/lib.sh says where each comes from). Without PG_MAJOR and without tiers it
 # runs the whole matrix, which is what CI runs:
-#   15 (the primary version, Debian's): every tier, 1 to 5
-#   16, 17, 18 (PyPI wheels):           pg and sql
+#   15 (the primary version, Debian's): every tier, 1 to 5, then 7
+#   16, 17, 18 (PyPI wheels):           pg and sql, then 7 (skipped: no Citus built for them here)
 #   then crossversion (15 -> 18)
 # PG_MATRIX="15 18" narrows the matrix. Arguments pick tiers for a quicker loop while
 # developing, for one version (15 unless PG_MAJOR says otherwise):
-#   scripts/test.sh core | pg | sql | upgrade | stress | crossversion   (several: scripts/test.sh sql upgrade)
+#   scripts/test.sh core | pg | sql | upgrade | stress | crossversion | citus   (several: scripts/test.sh sql upgrade)
 #   PG_MAJOR=18 bash scripts/test.sh pg sql
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/pg_option.sh"
@@ -54,9 +57,9 @@ if [ -z "${PG_MAJOR:-}" ] && [ $# -eq 0 ]; then
     done
     for major in $matrix; do
         if [ "$major" = 15 ]; then
-            step 15 core pg sql upgrade stress
+            step 15 core pg sql upgrade stress citus
         else
-            step "$major" pg sql
+            step "$major" pg sql citus
         fi
     done
     # pg_dump of 15, restored into 18: both were installed (release builds) by their sql tiers.
@@ -82,15 +85,15 @@ install_for_tests() { install_build "$TEST_PROFILE"; }
 
 ensure_all
 cd "$REPO"
-TIERS=${*:-core pg sql upgrade stress}
+TIERS=${*:-core pg sql upgrade stress citus}
 want() { [[ " $TIERS " == *" $1 "* ]]; }
 for t in $TIERS; do
-    case $t in core | pg | sql | upgrade | stress | crossversion) ;; *) echo "unknown tier: $t" >&2; exit 2 ;; esac
+    case $t in core | pg | sql | upgrade | stress | crossversion | citus) ;; *) echo "unknown tier: $t" >&2; exit 2 ;; esac
 done
 log "PostgreSQL $PG_MAJOR ($("$PG_CONFIG" --version)): $TIERS"
 
 if want core; then
-log "1/6 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
+log "1/7 core unit tests (and the lints: rustfmt, clippy with warnings as errors)"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
     cargo fmt --all --check
     if [ "$PG_MAJOR" = "$PG_PRIMARY" ]; then
@@ -106,7 +109,7 @@ cargo test -p segment-core
 fi
 
 if want pg; then
-log "2/6 #[pg_test] tests in PostgreSQL $PG_MAJOR"
+log "2/7 #[pg_test] tests in PostgreSQL $PG_MAJOR"
 if is_root; then
     pgdata=/var/tmp/customer_segment-pgrx-test$PG_SUFFIX
     pg_workdir "$pgdata"
@@ -117,7 +120,7 @@ fi
 fi
 
 if want sql; then
-log "3/6 SQL regression tests on PostgreSQL $PG_MAJOR"
+log "3/7 SQL regression tests on PostgreSQL $PG_MAJOR"
 # `cargo pgrx test` installed a test build into this PostgreSQL: install the real one last.
 install_for_tests
 installed=yes
@@ -169,7 +172,7 @@ echo "server log: no backend terminated by a signal ($(grep -c 'ERROR:' "$server
 fi
 
 if want upgrade; then
-log "4/6 upgrade: the newest release, updated, equals a fresh install (tests/upgrade/run.sh)"
+log "4/7 upgrade: the newest release, updated, equals a fresh install (tests/upgrade/run.sh)"
 # The tier checks this checkout's build: install it unless the sql tier just did (`cargo pgrx
 # test` installs a test build).
 [ "${installed:-}" = yes ] || install_for_tests
@@ -178,7 +181,7 @@ bash "$REPO/tests/upgrade/run.sh"
 fi
 
 if want stress; then
-log "5/6 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
+log "5/7 reliability: concurrency, cancel, crash recovery, memory (tests/stress/run.sh)"
 [ "${installed:-}" = yes ] || install_for_tests
 installed=yes
 bash "$REPO/tests/stress/run.sh"
@@ -187,19 +190,28 @@ if [ "$PG_MAJOR" = 15 ]; then
     # last, since removing it deletes the installed extension's files; the release build goes
     # back in afterwards (cargo builds nothing: the package is that build), so that what this
     # machine's PostgreSQL has is this checkout's build, as after every other tier.
-    log "5/6 reliability: the Debian package (tests/package/run.sh)"
+    log "5/7 reliability: the Debian package (tests/package/run.sh)"
     bash "$REPO/tests/package/run.sh"
     install_for_tests
 fi
 fi
 
 if want crossversion; then
-log "6/6 crossversion: pg_dump of PostgreSQL 15, restored into 18 (tests/crossversion/run.sh)"
+log "6/7 crossversion: pg_dump of PostgreSQL 15, restored into 18 (tests/crossversion/run.sh)"
 # This checkout's builds in both versions, the ones their own tiers test (each call builds
 # nothing when the matrix built it already).
 for v in 15 18; do
     PG_MAJOR=$v bash -c 'source "$1/scripts/lib.sh"; ensure_all; install_build "$(test_profile)"' _ "$REPO"
 done
 bash "$REPO/tests/crossversion/run.sh"
+fi
+if want citus; then
+log "7/7 citus: distributed tables against plain ones on a Citus cluster (tests/citus/run.sh)"
+# Without Citus the tier only prints that it is skipped: build nothing for it.
+if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
+    [ "${installed:-}" = yes ] || install_for_tests
+    installed=yes
+fi
+bash "$REPO/tests/citus/run.sh"
 fi
 log "test tiers passed on PostgreSQL $PG_MAJOR: $TIERS"
