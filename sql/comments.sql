@@ -21,7 +21,7 @@ COMMENT ON FUNCTION segment_refit(text, regclass) IS
 COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
     'segment of a feature array (in the model''s feature order) under the current version of a model';
 COMMENT ON FUNCTION segment_assign_support(internal) IS
-    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns, or segment_assign_shipped when the model is shipped in the query; not for direct use';
+    'Internal: planner support function of the row functions (segment_assign, segment_churn_assign, segment_churn_predict, segment_assign_proba, segment_explain) and segment_label, called by the planner to pass a row''s columns instead of the row (segment_assign_columns), or the model (or its labels) shipped in the query (the *_shipped functions); not for direct use';
 
 -- Inspecting a model
 COMMENT ON FUNCTION segment_centroids(text) IS

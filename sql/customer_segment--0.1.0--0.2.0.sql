@@ -179,7 +179,7 @@ COMMENT ON FUNCTION segment_assign(text, double precision[]) IS
 COMMENT ON FUNCTION segment_assign_columns(text, text[], "any") IS
     'Internal: called by segment_assign(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
 COMMENT ON FUNCTION segment_assign_support(internal) IS
-    'Internal: planner support function of segment_assign(model, row) and segment_churn_assign, called by the planner to rewrite them into segment_assign_columns, or segment_assign_shipped when the model is shipped in the query; not for direct use';
+    'Internal: planner support function of the row functions (segment_assign, segment_churn_assign, segment_churn_predict, segment_assign_proba, segment_explain) and segment_label, called by the planner to pass a row''s columns instead of the row (segment_assign_columns), or the model (or its labels) shipped in the query (the *_shipped functions); not for direct use';
 
 -- Inspecting a model
 COMMENT ON FUNCTION segment_centroids(text) IS
@@ -303,3 +303,27 @@ CREATE FUNCTION segment_assign_shipped(model text, columns text[], VARIADIC "val
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_shipped_wrapper';
 COMMENT ON FUNCTION segment_assign_shipped(text, text[], "any") IS
     'Internal: segment_assign(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): segment_assign_columns with the model''s document in place of its name; not for direct use';
+ALTER FUNCTION segment_explain(text, record) SUPPORT segment_assign_support;
+ALTER FUNCTION segment_churn_predict(text, record) SUPPORT segment_assign_support;
+ALTER FUNCTION segment_assign_proba(text, record) SUPPORT segment_assign_support;
+CREATE FUNCTION segment_explain_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS segment_explanation STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_shipped_wrapper';
+COMMENT ON FUNCTION segment_explain_shipped(text, text[], "any") IS
+    'Internal: segment_explain(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+CREATE FUNCTION segment_churn_predict_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_churn_predict_shipped_wrapper';
+COMMENT ON FUNCTION segment_churn_predict_shipped(text, text[], "any") IS
+    'Internal: segment_churn_predict(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+CREATE FUNCTION segment_assign_proba_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_proba_shipped_wrapper';
+COMMENT ON FUNCTION segment_assign_proba_shipped(text, text[], "any") IS
+    'Internal: segment_assign_proba(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+ALTER FUNCTION segment_label(text, integer) SUPPORT segment_assign_support;
+CREATE FUNCTION segment_label_shipped(labels text, segment integer) RETURNS text
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_label_shipped_wrapper';
+COMMENT ON FUNCTION segment_label_shipped(text, integer) IS
+    'Internal: segment_label(model, segment) as planned with the labels shipped in the query (customer_segment.ship_models, Citus workers); not for direct use';

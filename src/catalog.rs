@@ -332,7 +332,8 @@ fn under_lock<R>(name: &str, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Makes every cached plan that may carry a shipped model (`shipped`) plan again, in every
+/// Makes every cached plan that may carry a shipped model (`shipped`, `shipped_labels`: the
+/// functions with the planner support function) plan again, in every
 /// session, once this transaction commits: a prepared statement then serves the new version,
 /// and after a drop or a revoke it fails as an unprepared one would. How: a catalog-cache
 /// invalidation of the pg_proc rows of the functions the planner ships models for. PostgreSQL
@@ -345,7 +346,7 @@ fn invalidate_shipped_plans() {
          JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass \
               AND d.objid = p.oid AND d.deptype = 'e' \
          JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'customer_segment' \
-         WHERE p.proname IN ('segment_assign', 'segment_churn_assign')",
+         WHERE p.prosupport::oid <> 0",
         &[],
         |t| {
             Some(
@@ -391,6 +392,18 @@ pub fn shipped(name: &str) -> Option<String> {
         row.version,
         &row.doc,
     ))
+}
+
+/// The segment labels of the current version of `name` to ship (`segment_label`), read as
+/// `shipped` reads a model; None for a per-group model.
+pub fn shipped_labels(name: &str) -> Option<String> {
+    match load_current(name) {
+        Current::One(stored) => Some(segment_core::model::shipped::ship_labels(
+            name,
+            &stored.labels(),
+        )),
+        Current::Grouped(_) => None,
+    }
 }
 
 pub struct NewVersion<'a> {
@@ -471,6 +484,17 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// Every segment's label, by segment: the analyst's, or the automatic one.
+    pub fn labels(&self) -> Vec<String> {
+        let automatic = segment_core::analysis::profile::automatic_labels(
+            &self.model.profile,
+            &self.model.columns().names,
+        );
+        (0..self.model.k() as u32)
+            .map(|s| self.label(s, &automatic))
+            .collect()
+    }
+
     /// The analyst's label of a segment, or the automatic one.
     pub fn label(&self, segment: u32, automatic: &[String]) -> String {
         self.labels
@@ -704,10 +728,12 @@ pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
             DatumWithOid::from(label),
         ],
     );
+    invalidate_shipped_plans();
 }
 
 /// The views (schema-qualified, quoted) that read `name` the way segment_create_view writes them:
-/// their rule depends on the extension's segment_labels or segment_group_labels, and their
+/// their rule depends on the extension's segment_label, segment_labels or segment_group_labels,
+/// and their
 /// definition passes the name to it as a constant. Views written by hand that do not join those
 /// functions are not found.
 pub fn views_reading(name: &str) -> Vec<String> {
@@ -723,11 +749,16 @@ pub fn views_reading(name: &str) -> Vec<String> {
                JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid \
                JOIN pg_catalog.pg_extension e ON e.extnamespace = p.pronamespace \
                WHERE r.ev_class = c.oid AND e.extname = 'customer_segment' \
-                 AND p.proname IN ('segment_labels', 'segment_group_labels')) \
-           AND (pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_labels(' || $1) > 0 \
+                 AND p.proname IN ('segment_label', 'segment_labels', 'segment_group_labels')) \
+           AND (pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_label(' || $2) > 0 \
+                OR pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_labels(' || $1) > 0 \
                 OR pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), 'segment_group_labels(' || $1) > 0) \
          ORDER BY 1",
-        &[DatumWithOid::from(literal.as_str())],
+        &[
+            DatumWithOid::from(literal.as_str()),
+            // segment_label(name, segment): the name is followed by a comma.
+            DatumWithOid::from(format!("{},", &literal[..literal.len() - 1]).as_str()),
+        ],
         |t| {
             Some(
                 t.filter_map(|r| r.get::<String>(1).ok().flatten())

@@ -19,6 +19,9 @@
 //! into each shard's query, so the model travels with it. A cached plan then holds that
 //! version: every change of the name invalidates such plans (`catalog::invalidate_shipped_plans`).
 //! Not shipped: a model named by an expression that is not a constant, and per-group models.
+//! The same support function serves `segment_churn_assign`, `segment_churn_predict`,
+//! `segment_assign_proba` and `segment_explain`, each with its own shipped form, and
+//! `segment_label(model, segment)`, whose labels are shipped when the query reads a Citus table.
 
 use crate::catalog;
 use crate::citus;
@@ -55,11 +58,26 @@ unsafe fn rewrite(
     if args.len() != 2 {
         return None;
     }
+    let called = std::ffi::CStr::from_ptr(pg_sys::get_func_name((*call).funcid));
+    if called.to_bytes() == b"segment_label" {
+        return rewrite_label(root, call, &args);
+    }
     let (names, columns, var) = row_columns(args.get_ptr(1)?)?;
     // A function takes at most FUNC_MAX_ARGS arguments: wider rows keep the generic path.
     if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
         return None;
     }
+    // Each row function's planned forms: by name (only segment_assign's, whose speed matters
+    // most), and with the model shipped.
+    let (by_name, shipped_form) = match called.to_bytes() {
+        b"segment_assign" | b"segment_churn_assign" => {
+            (Some(c"segment_assign_columns"), c"segment_assign_shipped")
+        }
+        b"segment_churn_predict" => (None, c"segment_churn_predict_shipped"),
+        b"segment_assign_proba" => (None, c"segment_assign_proba_shipped"),
+        b"segment_explain" => (None, c"segment_explain_shipped"),
+        _ => return None,
+    };
     let shipped = if ships(root, var) {
         shipped_model(args.get_ptr(0)?)
     } else {
@@ -68,9 +86,9 @@ unsafe fn rewrite(
     let target = schema_function(
         (*call).funcid,
         if shipped.is_some() {
-            c"segment_assign_shipped"
+            shipped_form
         } else {
-            c"segment_assign_columns"
+            by_name?
         },
     )?;
     let mut new_args = PgList::<pg_sys::Node>::new();
@@ -94,7 +112,7 @@ unsafe fn rewrite(
     }
     let expr = pg_sys::makeFuncExpr(
         target,
-        pg_sys::INT4OID,
+        (*call).funcresulttype,
         new_args.into_pg(),
         pg_sys::InvalidOid,
         (*call).inputcollid,
@@ -102,6 +120,60 @@ unsafe fn rewrite(
     );
     (*expr).location = (*call).location;
     Some(expr)
+}
+
+/// `segment_label(model, segment)` with the model's labels shipped: when the query reads a Citus
+/// table (the segment is not a row, so the table it comes from is not known: any in the query).
+unsafe fn rewrite_label(
+    root: *mut pg_sys::PlannerInfo,
+    call: *mut pg_sys::FuncExpr,
+    args: &PgList<pg_sys::Node>,
+) -> Option<*mut pg_sys::FuncExpr> {
+    let ship = match gucs::ship_models() {
+        ShipModels::Never => false,
+        ShipModels::Always => true,
+        ShipModels::Auto => citus::installed() && (root.is_null() || reads_citus_table(root)),
+    };
+    if !ship {
+        return None;
+    }
+    let labels = constant_name(args.get_ptr(0)?).and_then(|name| catalog::shipped_labels(&name))?;
+    let target = schema_function_of(
+        (*call).funcid,
+        c"segment_label_shipped",
+        &[pg_sys::TEXTOID, pg_sys::INT4OID],
+    )?;
+    let mut new_args = PgList::<pg_sys::Node>::new();
+    new_args.push(text_constant(labels)?);
+    new_args.push(args.get_ptr(1)?);
+    let expr = pg_sys::makeFuncExpr(
+        target,
+        (*call).funcresulttype,
+        new_args.into_pg(),
+        pg_sys::InvalidOid,
+        (*call).inputcollid,
+        pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
+    );
+    (*expr).location = (*call).location;
+    Some(expr)
+}
+
+/// Whether the query being planned (or one it is nested in) reads a Citus table.
+unsafe fn reads_citus_table(mut root: *mut pg_sys::PlannerInfo) -> bool {
+    while !root.is_null() {
+        if !(*root).parse.is_null() {
+            let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*(*root).parse).rtable);
+            for rte in rtable.iter_ptr() {
+                if (*rte).rtekind == pg_sys::RTEKind::RTE_RELATION
+                    && citus::is_citus_table((*rte).relid)
+                {
+                    return true;
+                }
+            }
+        }
+        root = (*root).parent_root;
+    }
+    false
 }
 
 /// The row argument as column names and column expressions, and a column of the scanned table
@@ -173,7 +245,20 @@ unsafe fn row_columns(
 
 /// `name(text, text[], VARIADIC "any")` in the schema of `segment_assign`.
 unsafe fn schema_function(assign_oid: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys::Oid> {
-    let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(assign_oid));
+    schema_function_of(
+        assign_oid,
+        name,
+        &[pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, pg_sys::ANYOID],
+    )
+}
+
+/// The function `name(types)` in the schema of the function `sibling`.
+unsafe fn schema_function_of(
+    sibling: pg_sys::Oid,
+    name: &std::ffi::CStr,
+    types: &[pg_sys::Oid],
+) -> Option<pg_sys::Oid> {
+    let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace(sibling));
     if schema.is_null() {
         return None;
     }
@@ -181,8 +266,7 @@ unsafe fn schema_function(assign_oid: pg_sys::Oid, name: &std::ffi::CStr) -> Opt
         pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(schema).cast()),
         pg_sys::makeString(pg_sys::pstrdup(name.as_ptr())).cast(),
     );
-    let types = [pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, pg_sys::ANYOID];
-    let oid = pg_sys::LookupFuncName(qualified, 3, types.as_ptr(), true);
+    let oid = pg_sys::LookupFuncName(qualified, types.len() as i32, types.as_ptr(), true);
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
@@ -228,21 +312,28 @@ unsafe fn relation_of(
 /// the name is not a constant or the model is fitted per group. A missing or forbidden model
 /// raises its usual error here, at planning.
 unsafe fn shipped_model(name: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
-    if (*name).type_ != pg_sys::NodeTag::T_Const {
+    text_constant(catalog::shipped(&constant_name(name)?)?)
+}
+
+/// The text of a non-NULL text constant.
+unsafe fn constant_name(node: *mut pg_sys::Node) -> Option<String> {
+    if (*node).type_ != pg_sys::NodeTag::T_Const {
         return None;
     }
-    let name = name.cast::<pg_sys::Const>();
-    if (*name).constisnull || (*name).consttype != pg_sys::TEXTOID {
+    let constant = node.cast::<pg_sys::Const>();
+    if (*constant).constisnull || (*constant).consttype != pg_sys::TEXTOID {
         return None;
     }
-    let name = String::from_datum((*name).constvalue, false)?;
-    let document = catalog::shipped(&name)?;
+    String::from_datum((*constant).constvalue, false)
+}
+
+unsafe fn text_constant(text: String) -> Option<*mut pg_sys::Node> {
     let constant = pg_sys::makeConst(
         pg_sys::TEXTOID,
         -1,
         pg_sys::DEFAULT_COLLATION_OID,
         -1,
-        document.into_datum()?,
+        text.into_datum()?,
         false,
         false,
     );

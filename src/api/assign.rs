@@ -478,11 +478,20 @@ fn segment_explain(
 ) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
     // SAFETY: the SQL signature is (text, record) returning segment_explanation.
     let m = unsafe { row_argument(fcinfo)? };
+    explanation(m, fcinfo)
+}
+
+/// `segment_explain` of the row just read into `m`, as the function's composite result.
+fn explanation(
+    m: &mut CachedModel,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
     scorable(m)?;
     let e = match active(&m.assigner, &m.routing).explain(&mut m.values, &mut m.scratch) {
         Ok(e) => e?,
         Err(e) => return unscorable(m, e),
     };
+    // SAFETY: fcinfo is the current call, whose result type is segment_explanation.
     let rettype = unsafe { pg_sys::get_fn_expr_rettype((*fcinfo).flinfo) };
     let mut out = PgHeapTuple::new_composite_type_by_oid(rettype).expect("segment_explanation");
     let second = e.second;
@@ -505,6 +514,11 @@ fn segment_explain(
 fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
+    memberships(m)
+}
+
+/// `segment_assign_proba` of the row just read into `m`.
+fn memberships(m: &mut CachedModel) -> Option<Vec<f64>> {
     scorable(m)?;
     match active(&m.assigner, &m.routing).memberships(&mut m.values, &mut m.scratch) {
         Ok(Some(_)) => Some(m.scratch.clone()),
@@ -519,6 +533,11 @@ fn segment_assign_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
 fn segment_churn_predict(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     // SAFETY: the SQL signature is (text, record).
     let m = unsafe { row_argument(fcinfo)? };
+    churn_probability(m)
+}
+
+/// `segment_churn_predict` of the row just read into `m`.
+fn churn_probability(m: &mut CachedModel) -> Option<f64> {
     scorable(m)?;
     match active(&m.assigner, &m.routing).churn_probability(&mut m.values) {
         Ok(p) => p,
@@ -651,13 +670,35 @@ fn segment_assign_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     unsafe { assign_columns(cached_by_raw_name(fcinfo), fcinfo) }
 }
 
-/// `segment_assign(model, row)` after the planner rewrite with the model shipped in the query
-/// (`customer_segment.ship_models`): `segment_assign_columns` with the model's document in
-/// place of its name.
+// The row functions after the planner rewrite with the model shipped in the query
+// (`customer_segment.ship_models`, see planner.rs): each takes the model's document in place of
+// its name, then the row's column names and columns, as `segment_assign_columns`.
+
 #[pg_extern(stable, parallel_safe, sql = false)]
 fn segment_assign_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
     // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
     unsafe { assign_columns(cached_shipped(fcinfo), fcinfo) }
+}
+
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_churn_predict_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    churn_probability(unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? })
+}
+
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_assign_proba_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    memberships(unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? })
+}
+
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_explain_shipped(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any") returning segment_explanation.
+    let m = unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? };
+    explanation(m, fcinfo)
 }
 
 /// The segment of the row whose columns are the arguments of this call.
@@ -665,6 +706,18 @@ fn segment_assign_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
 /// # Safety
 /// `fcinfo` is a call of a function with the SQL signature (text, text[], VARIADIC "any").
 unsafe fn assign_columns(m: &mut CachedModel, fcinfo: pg_sys::FunctionCallInfo) -> Option<i32> {
+    assign_values(column_arguments(m, fcinfo)?)
+}
+
+/// `m` with `values` filled from the row whose columns are the arguments of this call; None when
+/// a per-group model has no group for the row.
+///
+/// # Safety
+/// `fcinfo` is a call of a function with the SQL signature (text, text[], VARIADIC "any").
+unsafe fn column_arguments<'a>(
+    m: &'a mut CachedModel,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<&'a mut CachedModel> {
     {
         let nargs = (*fcinfo).nargs as usize;
         if m.columns.is_none() {
@@ -699,7 +752,7 @@ unsafe fn assign_columns(m: &mut CachedModel, fcinfo: pg_sys::FunctionCallInfo) 
                     v
                 };
             }
-            return assign_values(m);
+            return Some(m);
         }
         for (j, &(at, typ)) in columns.iter().enumerate() {
             let arg = &args[at];
@@ -714,7 +767,7 @@ unsafe fn assign_columns(m: &mut CachedModel, fcinfo: pg_sys::FunctionCallInfo) 
             }
         }
     }
-    assign_values(m)
+    Some(m)
 }
 
 /// Which argument holds each feature: the names come in argument 1 (a constant made by the
@@ -835,19 +888,35 @@ CREATE TYPE segment_explanation AS (
 );
 CREATE FUNCTION segment_explain(model text, "row" record) RETURNS segment_explanation
     STABLE PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_wrapper';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_wrapper'
+    SUPPORT segment_assign_support;
 COMMENT ON FUNCTION segment_explain(text, record) IS
     'segment of a row with its distance, the runner-up segment and the margin between them';
+CREATE FUNCTION segment_explain_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS segment_explanation STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_shipped_wrapper';
+COMMENT ON FUNCTION segment_explain_shipped(text, text[], "any") IS
+    'Internal: segment_explain(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
 "#,
     name = "segment_explain_sql",
-    requires = [segment_explain]
+    requires = [
+        segment_explain,
+        segment_explain_shipped,
+        "segment_assign_planner"
+    ]
 );
 
 pgrx::extension_sql!(
     r#"
 CREATE FUNCTION segment_churn_predict(model text, "row" record) RETURNS double precision
     STABLE PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_churn_predict_wrapper';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_churn_predict_wrapper'
+    SUPPORT segment_assign_support;
+CREATE FUNCTION segment_churn_predict_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_churn_predict_shipped_wrapper';
+COMMENT ON FUNCTION segment_churn_predict_shipped(text, text[], "any") IS
+    'Internal: segment_churn_predict(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
 COMMENT ON FUNCTION segment_churn_predict(text, record) IS
     'churn models: the row''s churn probability (its leaf''s training churn rate)';
 CREATE FUNCTION segment_churn_assign(model text, "row" record) RETURNS integer
@@ -858,17 +927,31 @@ COMMENT ON FUNCTION segment_churn_assign(text, record) IS
     'churn models: the row''s leaf, its churn-risk segment (the same as segment_assign)';
 "#,
     name = "segment_churn_row_sql",
-    requires = [segment_churn_predict, "segment_assign_row"]
+    requires = [
+        segment_churn_predict,
+        segment_churn_predict_shipped,
+        "segment_assign_row"
+    ]
 );
 
 pgrx::extension_sql!(
     r#"
 CREATE FUNCTION segment_assign_proba(model text, "row" record) RETURNS double precision[]
     STABLE PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_proba_wrapper';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_proba_wrapper'
+    SUPPORT segment_assign_support;
+CREATE FUNCTION segment_assign_proba_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_assign_proba_shipped_wrapper';
+COMMENT ON FUNCTION segment_assign_proba_shipped(text, text[], "any") IS
+    'Internal: segment_assign_proba(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
 COMMENT ON FUNCTION segment_assign_proba(text, record) IS
     'Gaussian mixture models: membership probability of each segment (element s + 1 is segment s)';
 "#,
     name = "segment_assign_proba_sql",
-    requires = [segment_assign_proba]
+    requires = [
+        segment_assign_proba,
+        segment_assign_proba_shipped,
+        "segment_assign_planner"
+    ]
 );

@@ -112,7 +112,7 @@ fn check_segment_of(name: &str, segment: i32, k: usize) -> u32 {
 /// an automatic one from the segment's most distinguishing features ("high monetary · recent").
 /// The labels are read once per call site and statement (as `segment_assign` reads its model), so
 /// a view that labels every row reads the catalog once.
-#[pg_extern(stable, parallel_safe)]
+#[pg_extern(stable, parallel_safe, sql = false)]
 fn segment_label(
     model: Option<&str>,
     segment: Option<i32>,
@@ -126,12 +126,9 @@ fn segment_label(
     let at = match cache.0.iter().position(|(n, _)| n == name) {
         Some(at) => at,
         None => {
-            let stored = catalog::load(name, None);
-            let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
-            let labels = (0..stored.model.k() as u32)
-                .map(|s| stored.label(s, &automatic))
-                .collect();
-            cache.0.push((name.to_string(), labels));
+            cache
+                .0
+                .push((name.to_string(), catalog::load(name, None).labels()));
             cache.0.len() - 1
         }
     };
@@ -142,6 +139,55 @@ fn segment_label(
 /// What `segment_label` keeps per call site: each model's labels, by name.
 #[derive(Default)]
 struct LabelCache(Vec<(String, Vec<String>)>);
+
+/// `segment_label(model, segment)` as planned with the labels shipped in the query
+/// (`customer_segment.ship_models`, see planner.rs): the labels in place of the model's name,
+/// read once per call site.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_label_shipped(
+    labels: Option<&str>,
+    segment: Option<i32>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> String {
+    let segment = require(segment, "segment");
+    // SAFETY: fcinfo is this call's; fn_extra is used by this function only.
+    let mut cache = unsafe { pgrx::fcinfo::pg_func_extra(fcinfo, || None) };
+    if cache.is_none() {
+        // SAFETY: as above.
+        if !unsafe { pg_sys::get_fn_expr_arg_stable((*fcinfo).flinfo, 0) } {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "segment_label_shipped takes its labels from the planner, as a constant",
+                Some("Call segment_label(model, segment); the planner writes this call."),
+            );
+        }
+        let shipped = segment_core::model::shipped::unship_labels(require(labels, "labels"))
+            .unwrap_or_else(|e| crate::errors::raise_core(e));
+        *cache = Some(shipped);
+    }
+    let shipped = (*cache).as_ref().expect("read above");
+    shipped.labels[check_segment_of(&shipped.name, segment, shipped.labels.len()) as usize].clone()
+}
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION segment_label(model text, segment integer) RETURNS text
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_label_wrapper'
+    SUPPORT segment_assign_support;
+CREATE FUNCTION segment_label_shipped(labels text, segment integer) RETURNS text
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_label_shipped_wrapper';
+COMMENT ON FUNCTION segment_label_shipped(text, integer) IS
+    'Internal: segment_label(model, segment) as planned with the labels shipped in the query (customer_segment.ship_models, Citus workers); not for direct use';
+"#,
+    name = "segment_label_sql",
+    requires = [
+        segment_label,
+        segment_label_shipped,
+        "segment_assign_planner"
+    ]
+);
 
 /// Sets the analyst's own label of a segment of the current version (NULL goes back to the
 /// automatic one). Returns the label now in force. A refit starts from automatic labels again.

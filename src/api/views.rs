@@ -7,7 +7,6 @@ use crate::search_path::pinned;
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use segment_core::analysis::profile::automatic_labels;
 
 /// Every segment of the current version with its label (the analyst's, or the automatic one).
 #[pg_extern(stable, parallel_safe)]
@@ -15,11 +14,8 @@ fn segment_labels(
     model: Option<&str>,
 ) -> TableIterator<'static, (name!(segment, i32), name!(label, String))> {
     let name = require(model, "model");
-    let stored = catalog::load(name, None);
-    let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
-    let rows: Vec<_> = (0..stored.model.k() as u32)
-        .map(|s| (s as i32, stored.label(s, &automatic)))
-        .collect();
+    let labels = catalog::load(name, None).labels();
+    let rows: Vec<_> = (0_i32..).zip(labels).collect();
     TableIterator::new(rows)
 }
 
@@ -94,27 +90,40 @@ fn segment_create_view(
     let keys = key_columns(&rel);
     let ext = catalog::schema();
     let model_literal = segment_core::sql::quote_literal(name);
-    let mut select: Vec<String> = keys
+    let mut inner: Vec<String> = keys
         .iter()
         .map(|c| format!("s.{}", quote_identifier(c)))
         .collect();
     if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
-        select.push(format!("s.{}", quote_identifier(g)));
+        inner.push(format!("s.{}", quote_identifier(g)));
     }
+    let mut select: Vec<String> = inner.iter().map(|c| format!("a.{}", &c[2..])).collect();
+    inner.push(format!("{ext}.segment_assign({model_literal}, s) AS segment"));
     select.push("a.segment".into());
-    select.push("l.label AS segment_label".into());
+    // One model: the label by segment_label, a function of the row, so that on Citus the whole
+    // view is one query each shard runs (with the model and the labels shipped in it). A
+    // per-group model's labels come from a join with its groups' labels.
     let labels = match &group_by {
-        None => format!("{ext}.segment_labels({model_literal}) l ON l.segment = a.segment"),
-        Some(g) => format!(
-            "{ext}.segment_group_labels({model_literal}) l \
-             ON l.group_value = s.{}::text AND l.segment = a.segment",
-            quote_identifier(g)
-        ),
+        None => {
+            select.push(format!(
+                "CASE WHEN a.segment >= 0 THEN {ext}.segment_label({model_literal}, a.segment) END AS segment_label"
+            ));
+            String::new()
+        }
+        Some(g) => {
+            select.push("l.label AS segment_label".into());
+            format!(
+                " LEFT JOIN {ext}.segment_group_labels({model_literal}) l \
+                 ON l.group_value = a.{}::text AND l.segment = a.segment",
+                quote_identifier(g)
+            )
+        }
     };
     if churn {
-        select.push(format!(
+        inner.push(format!(
             "{ext}.segment_churn_predict({model_literal}, s) AS churn_probability"
         ));
+        select.push("a.churn_probability".into());
     }
     let qualified = format!("{}.{}", quote_identifier(&schema), quote_identifier(view));
     // CREATE OR REPLACE VIEW keeps a view's grants but cannot change its columns (42P16): a view
@@ -160,10 +169,9 @@ fn segment_create_view(
     }
     let sql = format!(
         "CREATE OR REPLACE VIEW {qualified} AS \
-         SELECT {} FROM {} s \
-         CROSS JOIN LATERAL (SELECT {ext}.segment_assign({model_literal}, s) AS segment) a \
-         LEFT JOIN {labels}",
+         SELECT {} FROM (SELECT {} FROM {} s) a{labels}",
         select.join(", "),
+        inner.join(", "),
         pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name()),
     );
     pinned(|| Spi::run(&sql)).unwrap_or_else(|e| {

@@ -38,13 +38,15 @@ SELECT model, version FROM segment_fit('wholesale_customers', ARRAY['fresh', 'mi
 SELECT segment_create_view('bi_owned', 'wholesale_customers', 'bi_plain');
 GRANT SELECT ON bi_plain TO regress_cs_bi;
 SET ROLE regress_cs_bi;
-SELECT count(*) FROM bi_plain;
+SELECT segment, count(*) FROM bi_plain GROUP BY 1;
 \echo :LAST_ERROR_SQLSTATE
+-- (A count of the view's rows reads no segment, so it needs no model.)
+SELECT count(*) AS customers FROM bi_plain;
 SET ROLE regress_cs_bi_owner;
 SELECT segment_create_view('bi_owned', 'wholesale_customers', 'bi_shared', grant_to => ARRAY['regress_cs_bi']);
 SET ROLE regress_cs_bi;
-SELECT count(*) AS customers FROM bi_shared;
-SELECT count(*) AS customers FROM bi_plain;
+SELECT count(DISTINCT segment) AS segments FROM bi_shared;
+SELECT count(DISTINCT segment) AS segments FROM bi_plain;
 SELECT name, owner FROM segment_models;
 RESET ROLE;
 SELECT grantee, privilege_type FROM information_schema.role_table_grants

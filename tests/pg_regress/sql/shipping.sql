@@ -23,7 +23,7 @@ CREATE FUNCTION planned_call(query text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE line text; plan text := '';
 BEGIN
     FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || query LOOP plan := plan || line; END LOOP;
-    RETURN CASE WHEN plan LIKE '%segment_assign_shipped(%' THEN 'shipped'
+    RETURN CASE WHEN plan LIKE '%\_shipped(%' THEN 'shipped'
                 WHEN plan LIKE '%segment_assign_columns(%' THEN 'by name'
                 ELSE 'generic' END;
 END $$;
@@ -69,6 +69,41 @@ SELECT count(*) FILTER (WHERE leaf IS DISTINCT FROM segment_churn_assign('shippe
        count(DISTINCT leaf) > 1 AS several_leaves
 FROM shipped_leaves JOIN shipped_accounts a USING (id);
 SET customer_segment.ship_models = always;
+
+-- The other row functions ship their models too: membership probabilities, explanations and
+-- churn probabilities are the same, row by row.
+SELECT planned_call('SELECT segment_assign_proba(''shipped_gmm'', f) FROM customer_features f') AS proba,
+       planned_call('SELECT segment_explain(''shipped_km'', f) FROM customer_features f') AS explain,
+       planned_call('SELECT segment_churn_predict(''shipped_churn'', a) FROM shipped_accounts a') AS churn_predict;
+CREATE TABLE shipped_rows AS
+SELECT customer_id, segment_assign_proba('shipped_gmm', f) AS proba, segment_explain('shipped_km', f) AS explain
+FROM customer_features f;
+CREATE TABLE shipped_churn_rows AS
+SELECT id, segment_churn_predict('shipped_churn', a) AS p FROM shipped_accounts a;
+SET customer_segment.ship_models = never;
+SELECT count(*) FILTER (WHERE proba IS DISTINCT FROM segment_assign_proba('shipped_gmm', f)) AS proba_differ,
+       count(*) FILTER (WHERE explain IS DISTINCT FROM segment_explain('shipped_km', f)) AS explain_differ,
+       count(*) FILTER (WHERE (explain).margin IS NOT NULL) AS with_margin
+FROM shipped_rows JOIN customer_features f USING (customer_id);
+SELECT count(*) FILTER (WHERE p IS DISTINCT FROM segment_churn_predict('shipped_churn', a)) AS churn_differ,
+       count(DISTINCT p) > 1 AS several_rates
+FROM shipped_churn_rows JOIN shipped_accounts a USING (id);
+SET customer_segment.ship_models = always;
+
+-- Labels too: segment_label ships the model's labels (here always; with auto, when the query
+-- reads a Citus table), and a rename makes cached plans plan again.
+SELECT planned_call('SELECT segment_label(''shipped_km'', 1) FROM customer_features f') AS label;
+SELECT count(*) FILTER (WHERE l IS DISTINCT FROM segment_labels.label) AS labels_differ
+FROM (SELECT s, segment_label('shipped_km', s) AS l FROM generate_series(0, 3) s) t
+JOIN segment_labels('shipped_km') ON segment = t.s;
+PREPARE shipped_label AS SELECT segment_label('shipped_km', 1);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE shipped_label;
+SELECT segment_rename('shipped_km', 1, 'renamed');
+EXECUTE shipped_label;
+SELECT segment_label('shipped_km', 7);
+DEALLOCATE shipped_label;
+RESET plan_cache_mode;
 
 -- A prepared statement's plan carries the version it was planned with; every new version, drop,
 -- grant or revoke makes it plan again, so it never serves a stale or dropped model.

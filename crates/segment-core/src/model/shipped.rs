@@ -74,6 +74,44 @@ pub fn unship(text: &str) -> CoreResult<ShippedModel> {
     })
 }
 
+/// A model's segment labels carried inside a planned query (`segment_label` on Citus workers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShippedLabels {
+    pub name: String,
+    /// By segment.
+    pub labels: Vec<String>,
+}
+
+/// The constant to write into a query for the labels of model `name` (by segment).
+pub fn ship_labels(name: &str, labels: &[String]) -> String {
+    serde_json::json!({"shipped_labels": SHIPPED_VERSION, "name": name, "labels": labels})
+        .to_string()
+}
+
+/// Reads what `ship_labels` wrote; anything else is an error.
+pub fn unship_labels(text: &str) -> CoreResult<ShippedLabels> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(broken)?;
+    if doc.get("shipped_labels").and_then(|v| v.as_u64()) != Some(SHIPPED_VERSION) {
+        return Err(broken("not shipped labels of this version"));
+    }
+    let name = doc.get("name").and_then(|v| v.as_str());
+    let labels = doc.get("labels").and_then(|v| v.as_array());
+    match (name, labels) {
+        (Some(name), Some(labels)) if !labels.is_empty() => Ok(ShippedLabels {
+            name: name.to_string(),
+            labels: labels
+                .iter()
+                .map(|l| {
+                    l.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| broken("a label is not text"))
+                })
+                .collect::<CoreResult<_>>()?,
+        }),
+        _ => Err(broken("no name or no labels")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +126,28 @@ mod tests {
         assert_eq!(back.name, "Spend \"Q1\"");
         assert_eq!(back.version, 7);
         assert_eq!(back.model, m);
+    }
+
+    #[test]
+    fn shipped_labels_read_back() {
+        let labels = vec!["high \"fresh\" · low milk".to_string(), "core".to_string()];
+        let back = unship_labels(&ship_labels("m", &labels)).unwrap();
+        assert_eq!(
+            back,
+            ShippedLabels {
+                name: "m".into(),
+                labels
+            }
+        );
+        for bad in [
+            "",
+            "{}",
+            "{\"shipped_labels\":1,\"name\":\"m\",\"labels\":[]}",
+            "{\"shipped_labels\":1,\"name\":\"m\",\"labels\":[1]}",
+            "{\"shipped_labels\":2,\"name\":\"m\",\"labels\":[\"a\"]}",
+        ] {
+            assert!(unship_labels(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
