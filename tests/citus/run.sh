@@ -4,7 +4,8 @@
 # the same rows (never with numbers from an earlier run). One line per check, `ok - ...` or
 # `not ok - ...` (TAP style); the tier fails if any check is not ok.
 #   a. models fitted on a plain table assign every row of the distributed copy as they assign the
-#      plain rows, in a SELECT and in an UPDATE (kmeans, gmm, hierarchical, dbscan,
+#      plain rows, in a SELECT and stored through INSERT ... SELECT into a co-located table (an
+#      UPDATE calling segment_assign is refused by Citus: recorded) (kmeans, gmm, hierarchical, dbscan,
 #      minibatch_kmeans)
 #   b. segment_fit (in memory) on the distributed table gives the plain table's model
 #   c. segment_fit with engine aggregate on the distributed table gives the plain table's model,
