@@ -390,8 +390,27 @@ pub fn shipped(name: &str) -> Option<String> {
     Some(segment_core::model::shipped::ship(
         name,
         row.version,
+        &current_role(),
         &row.doc,
     ))
+}
+
+
+/// Refuses a shipped model or labels read as another role than the one running the statement:
+/// a plan cached by one role and executed after `SET ROLE` (Citus rebuilds plans without
+/// PostgreSQL's own re-planning on a role change). Names, not OIDs: Citus runs the shard
+/// queries as the same role name on every node.
+pub fn check_shipped_role(model: &str, role: &str) {
+    let current = current_role();
+    if current != role {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!(
+                "model \"{model}\" was read for role \"{role}\" when this statement was planned, and it now runs as role \"{current}\""
+            ),
+            Some("Prepare the statement again as this role: a prepared plan keeps the model it read."),
+        );
+    }
 }
 
 /// The segment labels of the current version of `name` to ship (`segment_label`), read as
@@ -400,6 +419,7 @@ pub fn shipped_labels(name: &str) -> Option<String> {
     match load_current(name) {
         Current::One(stored) => Some(segment_core::model::shipped::ship_labels(
             name,
+            &current_role(),
             &stored.labels(),
         )),
         Current::Grouped(_) => None,

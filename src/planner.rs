@@ -79,7 +79,7 @@ unsafe fn rewrite(
         _ => return None,
     };
     let shipped = if ships(root, var) {
-        shipped_model(args.get_ptr(0)?)
+        shipped_model(root, args.get_ptr(0)?)
     } else {
         None
     };
@@ -138,6 +138,7 @@ unsafe fn rewrite_label(
         return None;
     }
     let labels = constant_name(args.get_ptr(0)?).and_then(|name| catalog::shipped_labels(&name))?;
+    depends_on_role(root);
     let target = schema_function_of(
         (*call).funcid,
         c"segment_label_shipped",
@@ -311,8 +312,22 @@ unsafe fn relation_of(
 /// The model named by the constant `name` as a text constant to ship; None (not shipped) when
 /// the name is not a constant or the model is fitted per group. A missing or forbidden model
 /// raises its usual error here, at planning.
-unsafe fn shipped_model(name: *mut pg_sys::Node) -> Option<*mut pg_sys::Node> {
-    text_constant(catalog::shipped(&constant_name(name)?)?)
+unsafe fn shipped_model(
+    root: *mut pg_sys::PlannerInfo,
+    name: *mut pg_sys::Node,
+) -> Option<*mut pg_sys::Node> {
+    let shipped = text_constant(catalog::shipped(&constant_name(name)?)?)?;
+    depends_on_role(root);
+    Some(shipped)
+}
+
+/// The plan holds what the current role may read: PostgreSQL plans it again when a cached plan
+/// is executed by another role. (Citus builds its own plans without this flag; the shipped
+/// document's role, checked where it is read, covers those.)
+unsafe fn depends_on_role(root: *mut pg_sys::PlannerInfo) {
+    if !root.is_null() && !(*root).glob.is_null() {
+        (*(*root).glob).dependsOnRole = true;
+    }
 }
 
 /// The text of a non-NULL text constant.

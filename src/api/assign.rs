@@ -303,6 +303,7 @@ unsafe fn cached_shipped<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Cached
         })
         .and_then(segment_core::model::shipped::unship)
         .unwrap_or_else(|e| raise_core(e));
+    catalog::check_shipped_role(&shipped.name, &shipped.role);
     site.models.push(CachedModel::new(
         shipped.name,
         shipped.model.assigner(),

@@ -163,6 +163,7 @@ fn segment_label_shipped(
         }
         let shipped = segment_core::model::shipped::unship_labels(require(labels, "labels"))
             .unwrap_or_else(|e| crate::errors::raise_core(e));
+        catalog::check_shipped_role(&shipped.name, &shipped.role);
         *cache = Some(shipped);
     }
     let shipped = (*cache).as_ref().expect("read above");

@@ -98,7 +98,9 @@ fn segment_create_view(
         inner.push(format!("s.{}", quote_identifier(g)));
     }
     let mut select: Vec<String> = inner.iter().map(|c| format!("a.{}", &c[2..])).collect();
-    inner.push(format!("{ext}.segment_assign({model_literal}, s) AS segment"));
+    inner.push(format!(
+        "{ext}.segment_assign({model_literal}, s) AS segment"
+    ));
     select.push("a.segment".into());
     // One model: the label by segment_label, a function of the row, so that on Citus the whole
     // view is one query each shard runs (with the model and the labels shipped in it). A

@@ -41,6 +41,24 @@ FROM pg_prepared_statements WHERE name = 'in_segment_0';
 \endif
 \endif
 
+\set label 'd the cached plan, run by a role without use on the model, fails with 42501 (not the owner''s answer)'
+CREATE ROLE d_reader;
+GRANT SELECT ON wholesale_dist TO d_reader;
+SET ROLE d_reader;
+\set ON_ERROR_STOP 0
+EXECUTE in_segment_0 \gset reader_
+\set ON_ERROR_STOP 1
+\if :ERROR
+RESET ROLE;
+SELECT CASE WHEN :'LAST_ERROR_SQLSTATE' = '42501' THEN 'ok' ELSE 'not ok' END
+       || ' - ' || :'label' || ': ERROR ' || :'LAST_ERROR_SQLSTATE' || ' ' || :'LAST_ERROR_MESSAGE';
+\else
+RESET ROLE;
+SELECT 'not ok - ' || :'label' || ': it answered ' || :'reader_customers';
+\endif
+REVOKE SELECT ON wholesale_dist FROM d_reader;
+DROP ROLE d_reader;
+
 \set label 'd after segment_drop, EXECUTE of the prepared statement fails (model does not exist)'
 SELECT segment_drop('d_prepared') \g /dev/null
 \if :answered

@@ -150,6 +150,16 @@ SET ROLE regress_cs_shipping;
 EXECUTE shipped_as_reader;
 DEALLOCATE shipped_as_reader;
 RESET ROLE;
+-- A plan made by the owner is not served to another role: run by regress_cs_shipping it plans
+-- again, as that role, and fails.
+SET plan_cache_mode = force_generic_plan;
+PREPARE shipped_by_owner AS SELECT count(segment_assign('shipped_km', f)) FROM customer_features f;
+EXECUTE shipped_by_owner;
+SET ROLE regress_cs_shipping;
+EXECUTE shipped_by_owner;
+RESET ROLE;
+DEALLOCATE shipped_by_owner;
+RESET plan_cache_mode;
 
 -- Not shipped: a per-group model (its groups are models of their own), and a model named by an
 -- expression rather than a constant. Both are read by name as usual.

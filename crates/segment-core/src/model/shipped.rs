@@ -2,8 +2,10 @@
 //! one holding the catalog (Citus workers), the planner writes the model's current document into
 //! the query as a text constant, and the node scoring the rows reads it from there.
 //!
-//! Layout: `{"shipped": 1, "name": ..., "version": ..., "model": <the stored document>}`. The
-//! stored document is copied verbatim (it is already JSON), so no number is rewritten.
+//! Layout: `{"shipped": 1, "name": ..., "version": ..., "role": ..., "model": <the stored
+//! document>}`. The stored document is copied verbatim (it is already JSON), so no number is
+//! rewritten. `role` is the role whose privileges admitted the read: a node running the query as
+//! another role (a cached plan executed after SET ROLE) must refuse it.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::SegmentModel;
@@ -16,15 +18,18 @@ const SHIPPED_VERSION: u64 = 1;
 pub struct ShippedModel {
     pub name: String,
     pub version: i32,
+    /// The role it was read as.
+    pub role: String,
     pub model: SegmentModel,
 }
 
-/// The constant to write into a query: version `version` of model `name`, whose stored document
-/// (JSON text, as in the catalog) is `document`.
-pub fn ship(name: &str, version: i32, document: &str) -> String {
+/// The constant to write into a query: version `version` of model `name`, read as `role`, whose
+/// stored document (JSON text, as in the catalog) is `document`.
+pub fn ship(name: &str, version: i32, role: &str, document: &str) -> String {
     format!(
-        "{{\"shipped\":{SHIPPED_VERSION},\"name\":{},\"version\":{version},\"model\":{document}}}",
-        serde_json::Value::String(name.to_string())
+        "{{\"shipped\":{SHIPPED_VERSION},\"name\":{},\"version\":{version},\"role\":{},\"model\":{document}}}",
+        serde_json::Value::String(name.to_string()),
+        serde_json::Value::String(role.to_string())
     )
 }
 
@@ -54,6 +59,11 @@ pub fn unship(text: &str) -> CoreResult<ShippedModel> {
         .and_then(|v| v.as_str())
         .ok_or_else(|| broken("no name"))?
         .to_string();
+    let role = doc
+        .get("role")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| broken("no role"))?
+        .to_string();
     let version = doc
         .get("version")
         .and_then(|v| v.as_i64())
@@ -70,6 +80,7 @@ pub fn unship(text: &str) -> CoreResult<ShippedModel> {
     Ok(ShippedModel {
         name,
         version,
+        role,
         model,
     })
 }
@@ -78,13 +89,16 @@ pub fn unship(text: &str) -> CoreResult<ShippedModel> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShippedLabels {
     pub name: String,
+    /// The role they were read as.
+    pub role: String,
     /// By segment.
     pub labels: Vec<String>,
 }
 
-/// The constant to write into a query for the labels of model `name` (by segment).
-pub fn ship_labels(name: &str, labels: &[String]) -> String {
-    serde_json::json!({"shipped_labels": SHIPPED_VERSION, "name": name, "labels": labels})
+/// The constant to write into a query for the labels of model `name` (by segment), read as
+/// `role`.
+pub fn ship_labels(name: &str, role: &str, labels: &[String]) -> String {
+    serde_json::json!({"shipped_labels": SHIPPED_VERSION, "name": name, "role": role, "labels": labels})
         .to_string()
 }
 
@@ -95,10 +109,12 @@ pub fn unship_labels(text: &str) -> CoreResult<ShippedLabels> {
         return Err(broken("not shipped labels of this version"));
     }
     let name = doc.get("name").and_then(|v| v.as_str());
+    let role = doc.get("role").and_then(|v| v.as_str());
     let labels = doc.get("labels").and_then(|v| v.as_array());
-    match (name, labels) {
-        (Some(name), Some(labels)) if !labels.is_empty() => Ok(ShippedLabels {
+    match (name, role, labels) {
+        (Some(name), Some(role), Some(labels)) if !labels.is_empty() => Ok(ShippedLabels {
             name: name.to_string(),
+            role: role.to_string(),
             labels: labels
                 .iter()
                 .map(|l| {
@@ -121,30 +137,33 @@ mod tests {
     fn a_shipped_model_reads_back_bit_for_bit() {
         let mut m = tiny_model();
         m.centres[0][0] = 0.1 + 0.2; // not a short decimal
-        let text = ship("Spend \"Q1\"", 7, &m.to_json());
+        let text = ship("Spend \"Q1\"", 7, "analyst", &m.to_json());
         let back = unship(&text).unwrap();
         assert_eq!(back.name, "Spend \"Q1\"");
         assert_eq!(back.version, 7);
+        assert_eq!(back.role, "analyst");
         assert_eq!(back.model, m);
     }
 
     #[test]
     fn shipped_labels_read_back() {
         let labels = vec!["high \"fresh\" · low milk".to_string(), "core".to_string()];
-        let back = unship_labels(&ship_labels("m", &labels)).unwrap();
+        let back = unship_labels(&ship_labels("m", "bi", &labels)).unwrap();
         assert_eq!(
             back,
             ShippedLabels {
                 name: "m".into(),
+                role: "bi".into(),
                 labels
             }
         );
         for bad in [
             "",
             "{}",
-            "{\"shipped_labels\":1,\"name\":\"m\",\"labels\":[]}",
-            "{\"shipped_labels\":1,\"name\":\"m\",\"labels\":[1]}",
-            "{\"shipped_labels\":2,\"name\":\"m\",\"labels\":[\"a\"]}",
+            "{\"shipped_labels\":1,\"name\":\"m\",\"role\":\"r\",\"labels\":[]}",
+            "{\"shipped_labels\":1,\"name\":\"m\",\"role\":\"r\",\"labels\":[1]}",
+            "{\"shipped_labels\":1,\"name\":\"m\",\"labels\":[\"a\"]}",
+            "{\"shipped_labels\":2,\"name\":\"m\",\"role\":\"r\",\"labels\":[\"a\"]}",
         ] {
             assert!(unship_labels(bad).is_err(), "{bad}");
         }
@@ -152,7 +171,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused() {
-        let good = ship("m", 1, &tiny_model().to_json());
+        let good = ship("m", 1, "r", &tiny_model().to_json());
         let other_layout = good.replacen("\"shipped\":1", "\"shipped\":2", 1);
         let e = unship(&other_layout).unwrap_err();
         assert!(e.message.contains("layout 2"), "{}", e.message);
@@ -161,8 +180,9 @@ mod tests {
             "m",
             "{}",
             "{\"shipped\":1,\"name\":\"m\",\"version\":1}",
-            "{\"shipped\":1,\"version\":1,\"model\":{}}",
             "{\"shipped\":1,\"name\":\"m\",\"version\":1,\"model\":{}}",
+            "{\"shipped\":1,\"version\":1,\"model\":{}}",
+            "{\"shipped\":1,\"name\":\"m\",\"version\":1,\"role\":\"r\",\"model\":{}}",
             &good[..good.len() - 1],
         ] {
             let e = unship(bad).unwrap_err();
