@@ -4,7 +4,8 @@
 A BI view names every row's segment. Two ways, measured on the same LABEL_ROWS rows (default
 100,000; 4 float8 features, k = 4, seeded):
   per row:  SELECT count(segment_label('bench_labels', segment_assign('bench_labels', t))) FROM t
-  view:     the view segment_create_view makes (segment_assign joined once to segment_labels)
+  view:     the view segment_create_view makes (a subquery with segment_assign, and
+            segment_label per row where the segment is not NULL or noise)
 both against the assign alone (SELECT count(segment_assign(...))). The labels are read once per
 statement either way, so both should cost about what the assign costs. Medians of REPEAT runs;
 only ratios are comparable between machines.
