@@ -395,7 +395,6 @@ pub fn shipped(name: &str) -> Option<String> {
     ))
 }
 
-
 /// Refuses a shipped model or labels read as another role than the one running the statement:
 /// a plan cached by one role and executed after `SET ROLE` (Citus rebuilds plans without
 /// PostgreSQL's own re-planning on a role change). Names, not OIDs: Citus runs the shard

@@ -277,6 +277,30 @@ fn segment_kmeans_step_result(fcinfo: pg_sys::FunctionCallInfo) -> Option<pgrx::
     }
 }
 
+/// Version 0.1.0's serial and deserial functions, for a database whose extension is not updated
+/// yet: its SQL still declares them against this library, so their symbols must be here (CREATE
+/// EXTENSION ... VERSION '0.1.0' checks them). They refuse and ask for the update, which drops
+/// them (the state is a bytea since 0.2.0).
+#[pg_extern(immutable, parallel_safe, sql = false)]
+fn segment_kmeans_step_serialize(_fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    not_updated("segment_kmeans_step_serialize")
+}
+
+#[pg_extern(immutable, parallel_safe, sql = false)]
+fn segment_kmeans_step_deserialize(_fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    not_updated("segment_kmeans_step_deserialize")
+}
+
+fn not_updated(function: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        format!(
+            "{function} belongs to customer_segment 0.1.0, whose files this server no longer has"
+        ),
+        Some("Update the extension: ALTER EXTENSION customer_segment UPDATE;"),
+    )
+}
+
 pgrx::extension_sql!(
     r#"
 CREATE FUNCTION segment_kmeans_step_add(bytea, float8[], float8[]) RETURNS bytea
