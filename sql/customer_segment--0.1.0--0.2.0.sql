@@ -327,3 +327,13 @@ CREATE FUNCTION segment_label_shipped(labels text, segment integer) RETURNS text
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_label_shipped_wrapper';
 COMMENT ON FUNCTION segment_label_shipped(text, integer) IS
     'Internal: segment_label(model, segment) as planned with the labels shipped in the query (customer_segment.ship_models, Citus workers); not for direct use';
+-- Every change of the catalog (also one written by hand) makes cached plans carrying a shipped
+-- model plan again.
+CREATE FUNCTION segment_catalog_changed() RETURNS trigger
+    VOLATILE LANGUAGE c AS 'MODULE_PATHNAME', 'segment_catalog_changed_wrapper';
+COMMENT ON FUNCTION segment_catalog_changed() IS
+    'Internal: trigger of the model catalog, makes cached plans that carry a shipped model plan again after any change; not for direct use';
+CREATE TRIGGER segment_model_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON segment_model
+    FOR EACH STATEMENT EXECUTE FUNCTION segment_catalog_changed();
+CREATE TRIGGER segment_model_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON segment_model_access
+    FOR EACH STATEMENT EXECUTE FUNCTION segment_catalog_changed();

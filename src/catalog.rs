@@ -327,26 +327,25 @@ fn under_lock<R>(name: &str, f: impl FnOnce() -> R) -> R {
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
     let result = f();
     unsafe { pg_sys::PopActiveSnapshot() };
-    // Every change of a name (new version, drop, grant, revoke) passes here.
-    invalidate_shipped_plans();
     result
 }
 
-/// Makes every cached plan that may carry a shipped model (`shipped`, `shipped_labels`: the
-/// functions with the planner support function) plan again, in every
-/// session, once this transaction commits: a prepared statement then serves the new version,
-/// and after a drop or a revoke it fails as an unprepared one would. How: a catalog-cache
-/// invalidation of the pg_proc rows of the functions the planner ships models for. PostgreSQL
-/// records every user function a cached query calls and drops the plans of a function whose
-/// row is invalidated; that list is kept by the query (not by the plan, which Citus rebuilds
-/// without it), and it holds exactly the plans that call these functions.
-fn invalidate_shipped_plans() {
+/// Makes every cached plan that may carry a shipped model (`shipped`, `shipped_labels`) plan
+/// again, in every session, once this transaction commits: a prepared statement then serves the
+/// new version, and after a drop or a revoke it fails as an unprepared one would. Called by the
+/// catalog's trigger (api/catalog_changes.rs) after every change. How: a catalog-cache
+/// invalidation of the pg_proc rows of the functions involved. PostgreSQL records every user
+/// function a cached query calls (the query's list, which Citus's rebuilt plans keep) and every
+/// function its plan calls (where an inlined SQL function's `segment_assign` shows as the
+/// `*_shipped` call), and drops the plans of a function whose row is invalidated: the functions
+/// with the planner support function and their shipped forms.
+pub fn invalidate_shipped_plans() {
     let oids: Vec<pg_sys::Oid> = read(
         "SELECT p.oid FROM pg_catalog.pg_proc p \
          JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass \
               AND d.objid = p.oid AND d.deptype = 'e' \
          JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'customer_segment' \
-         WHERE p.prosupport::oid <> 0",
+         WHERE p.prosupport::oid <> 0 OR p.proname LIKE '%\\_shipped'",
         &[],
         |t| {
             Some(
@@ -747,7 +746,6 @@ pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
             DatumWithOid::from(label),
         ],
     );
-    invalidate_shipped_plans();
 }
 
 /// The views (schema-qualified, quoted) that read `name` the way segment_create_view writes them:

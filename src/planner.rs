@@ -114,7 +114,7 @@ unsafe fn rewrite(
         target,
         (*call).funcresulttype,
         new_args.into_pg(),
-        pg_sys::InvalidOid,
+        (*call).funccollid,
         (*call).inputcollid,
         pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
     );
@@ -151,7 +151,7 @@ unsafe fn rewrite_label(
         target,
         (*call).funcresulttype,
         new_args.into_pg(),
-        pg_sys::InvalidOid,
+        (*call).funccollid,
         (*call).inputcollid,
         pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
     );

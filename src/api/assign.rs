@@ -715,10 +715,10 @@ unsafe fn assign_columns(m: &mut CachedModel, fcinfo: pg_sys::FunctionCallInfo) 
 ///
 /// # Safety
 /// `fcinfo` is a call of a function with the SQL signature (text, text[], VARIADIC "any").
-unsafe fn column_arguments<'a>(
-    m: &'a mut CachedModel,
+unsafe fn column_arguments(
+    m: &mut CachedModel,
     fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<&'a mut CachedModel> {
+) -> Option<&mut CachedModel> {
     {
         let nargs = (*fcinfo).nargs as usize;
         if m.columns.is_none() {

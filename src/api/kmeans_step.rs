@@ -13,7 +13,6 @@ use pgrx::datum::Internal;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, PgSqlErrorCode};
 use segment_core::cluster::lloyd_step::{plan_key, StepPlan, StepResult, StepSums};
-use segment_core::prep::preprocessor::Preprocessor;
 use std::cell::RefCell;
 
 // The state is a `bytea` (`StepSums`' layout), not `internal`: a distributed PostgreSQL (Citus
@@ -142,10 +141,35 @@ unsafe fn array_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a [u8
     bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).cast_mut_ptr())
 }
 
+/// Whether the centres (and preprocessing) arguments of the aggregate call are constants of the
+/// query (a literal, or a parameter such as the fit's `$1`): then every row of a state comes with
+/// the same ones, and they need no comparison. The transition function's own call expression
+/// has placeholder arguments, so this looks at the aggregate's (`AggGetAggref`); under Citus's
+/// `worker_partial_agg` there is none of ours, and the arguments are compared.
+unsafe fn constant_arguments(fcinfo: pg_sys::FunctionCallInfo, raw: bool) -> bool {
+    let aggref = pg_sys::AggGetAggref(fcinfo);
+    if aggref.is_null() {
+        return false;
+    }
+    let args = pgrx::PgList::<pg_sys::TargetEntry>::from_pg((*aggref).args);
+    let constant = |n: usize| {
+        args.get_ptr(n).is_some_and(|tle| {
+            let expr = (*tle).expr.cast::<pg_sys::Node>();
+            !expr.is_null()
+                && ((*expr).type_ == pg_sys::NodeTag::T_Const
+                    || ((*expr).type_ == pg_sys::NodeTag::T_Param
+                        && (*expr.cast::<pg_sys::Param>()).paramkind
+                            == pg_sys::ParamKind::PARAM_EXTERN))
+        })
+    };
+    args.len() == if raw { 3 } else { 2 } && constant(1) && (!raw || constant(2))
+}
+
 /// Runs `f` with the plan of this row's arguments (`raw`: the three-argument form with
-/// preprocessing). `key`: the key of the state the row goes into (None: a new state). Rows of
-/// one state must come with the same arguments: when they are constants of the query they are
-/// (nothing to check); otherwise their bytes are compared with the plan's.
+/// preprocessing), for rows of `d` features. `key`: the key of the state the row goes into
+/// (None: a new state). A kept plan serves only arguments equal to its own (compared byte for
+/// byte, unless they are constants of the query and the state was started from this plan);
+/// rows of one state must come with the same arguments.
 unsafe fn with_plan<T>(
     fcinfo: pg_sys::FunctionCallInfo,
     d: usize,
@@ -155,19 +179,21 @@ unsafe fn with_plan<T>(
 ) -> T {
     PLAN.with(|cell| {
         let mut kept = cell.borrow_mut();
+        let same_arguments = |k: &Kept| {
+            k.plan.d() == d
+                && k.centres == array_bytes(fcinfo, 2)
+                && (!raw || k.preprocessing == array_bytes(fcinfo, 3))
+        };
         let serves = match (&*kept, key) {
             (Some(k), Some(key)) if k.plan.key() == key => {
-                let constant = |n| pg_sys::get_fn_expr_arg_stable((*fcinfo).flinfo, n);
-                (constant(2) && (!raw || constant(3)))
-                    || (k.centres == array_bytes(fcinfo, 2)
-                        && (!raw || k.preprocessing == array_bytes(fcinfo, 3)))
+                constant_arguments(fcinfo, raw) || same_arguments(k)
             }
             _ => false,
         };
         if !serves {
             let centres = required_floats(fcinfo, 2, "centres");
             let prep = raw.then(|| required_floats(fcinfo, 3, "preprocessing"));
-            let args_key = plan_key(&centres, prep.as_deref().unwrap_or(&[]));
+            let args_key = plan_key(d, &centres, prep.as_deref().unwrap_or(&[]));
             if key.is_some_and(|k| k != args_key) {
                 raise(
                     PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -175,17 +201,16 @@ unsafe fn with_plan<T>(
                     Some("Pass the same centres (and preprocessing) to every row of one aggregate call."),
                 );
             }
-            if kept.as_ref().is_none_or(|k| k.plan.key() != args_key) {
+            if !kept.as_ref().is_some_and(same_arguments) {
                 *kept = None;
-                let plan = match prep {
-                    None => StepPlan::new(&centres, d),
-                    Some(p) => Preprocessor::from_floats(&p)
-                        .and_then(|p| StepPlan::with_preprocessor(&centres, p)),
-                };
                 *kept = Some(Kept {
-                    plan: plan.or_raise(),
+                    plan: StepPlan::for_arguments(&centres, d, prep.as_deref()).or_raise(),
                     centres: array_bytes(fcinfo, 2).to_vec(),
-                    preprocessing: if raw { array_bytes(fcinfo, 3).to_vec() } else { Vec::new() },
+                    preprocessing: if raw {
+                        array_bytes(fcinfo, 3).to_vec()
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
         }
@@ -219,8 +244,16 @@ unsafe fn transition(fcinfo: pg_sys::FunctionCallInfo, function: &str, raw: bool
         }
     };
     let bytes = bytes_mut(state);
-    let (_, d, key) = StepSums::check(bytes).or_raise();
+    let (k, d, key) = StepSums::check(bytes).or_raise();
     with_plan(fcinfo, d, raw, Some(key), |plan| {
+        if plan.k() != k {
+            // Only a state not made by this aggregate (an INITCOND) can get here.
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "segment_kmeans_step: the state does not belong to these centres",
+                None,
+            );
+        }
         if raw {
             plan.add_raw(bytes, features.iter())
         } else {
@@ -250,25 +283,39 @@ fn segment_kmeans_step_add_raw(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
 }
 
 /// Combine: adds the second partial state (from a parallel worker or a shard) into the first.
-/// STRICT: PostgreSQL itself starts from the first non-NULL part.
+/// Declared STRICT (PostgreSQL itself starts from the first non-NULL part), and NULL-safe all the
+/// same: version 0.1.0 declared it without STRICT, and a database not yet updated calls it so.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_combine(fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    // SAFETY: called as the aggregate's combine function with (bytea, bytea), strict.
+    // SAFETY: called as the aggregate's combine function with (bytea, bytea).
     unsafe {
         let context = aggregate_context(fcinfo, "segment_kmeans_step_combine");
-        let state = state_arg(fcinfo, 0, context).expect("strict");
+        let state = state_arg(fcinfo, 0, context);
+        if pgrx::fcinfo::pg_arg_is_null(fcinfo, 1) {
+            return state.map_or(Internal::from(None), datum);
+        }
         let other = bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).cast_mut_ptr());
-        StepSums::merge(bytes_mut(state), other).or_raise();
-        datum(state)
+        match state {
+            // The result must live in the aggregate's context: a copy, never the argument.
+            None => datum(new_bytea(context, other)),
+            Some(state) => {
+                StepSums::merge(bytes_mut(state), other).or_raise();
+                datum(state)
+            }
+        }
     }
 }
 
 /// Final: the step as jsonb (rows, inertia, counts, next centres); NULL when no row took part.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn segment_kmeans_step_result(fcinfo: pg_sys::FunctionCallInfo) -> Option<pgrx::JsonB> {
-    // SAFETY: called as the aggregate's final function with (bytea), strict.
+    // SAFETY: called as the aggregate's final function with (bytea); NULL (no row took part)
+    // is checked although it is declared STRICT, as version 0.1.0 did not.
     unsafe {
         aggregate_context(fcinfo, "segment_kmeans_step_result");
+        if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
+            return None;
+        }
         let bytes = bytes_of(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
         let result = StepSums::result(bytes).or_raise();
         Some(pgrx::JsonB(

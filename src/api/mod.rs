@@ -3,6 +3,7 @@
 //! `progress`, `search_path`.
 
 mod assign;
+mod catalog_changes;
 mod churn;
 mod clv;
 mod exchange;

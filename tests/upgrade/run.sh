@@ -65,6 +65,12 @@ U -c "SET customer_segment.progress = off" \
   -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'old')" >/dev/null
 ASSIGNED="SELECT md5(string_agg(segment_assign('old', p)::text, ',' ORDER BY id)) FROM people p"
 before=$(U -c "$ASSIGNED")
+# Before the update, the released SQL runs against this library: its aggregate's functions are
+# this library's, declared without STRICT. A step over no rows (a NULL state into the final
+# function) must give NULL, not crash the server. (Its serial and deserial functions, gone since,
+# are refusals asking for the update: CREATE EXTENSION above found their symbols.)
+[ "$(U -c "SELECT segment_kmeans_step(ARRAY[spend, visits]::float8[], '{0,0}') IS NULL FROM people WHERE false")" = t ] ||
+    fail "a step over no rows under the released SQL did not give NULL"
 U -c "ALTER EXTENSION customer_segment UPDATE"
 now=$(U -c "SELECT extversion FROM pg_extension WHERE extname = 'customer_segment'")
 [ "$now" = "$crate_version" ] || fail "ALTER EXTENSION UPDATE left version $now, not $crate_version"

@@ -102,8 +102,17 @@ EXECUTE shipped_label;
 SELECT segment_rename('shipped_km', 1, 'renamed');
 EXECUTE shipped_label;
 SELECT segment_label('shipped_km', 7);
+-- Also after a change written by hand into the catalog (as docs/privileges.md allows a DBA).
+UPDATE segment_model SET labels = labels || '{"1": "renamed by hand"}'
+WHERE name = 'shipped_km' AND version = (SELECT max(version) FROM segment_model WHERE name = 'shipped_km');
+EXECUTE shipped_label;
 DEALLOCATE shipped_label;
 RESET plan_cache_mode;
+-- Shipped labels sort and group like any text.
+SELECT segment_label('shipped_km', s) AS label FROM generate_series(0, 3) s ORDER BY 1 LIMIT 1;
+SELECT count(DISTINCT segment_label('shipped_km', s)) AS labels FROM generate_series(0, 3) s;
+-- The catalog's trigger function is not for calling.
+SELECT segment_catalog_changed();
 
 -- A prepared statement's plan carries the version it was planned with; every new version, drop,
 -- grant or revoke makes it plan again, so it never serves a stale or dropped model.
@@ -129,6 +138,16 @@ SELECT model, version FROM segment_fit('customer_features', ARRAY['fresh', 'milk
     name => 'shipped_km', options => '{"replace": true}');
 SELECT shipped_segments();
 DEALLOCATE shipped_count;
+-- An SQL function that calls segment_assign is inlined into the query that calls it: its plan
+-- follows refits too.
+CREATE FUNCTION shipped_segment_of(f customer_features) RETURNS integer LANGUAGE sql STABLE
+    AS $$ SELECT segment_assign('shipped_km', f) $$;
+PREPARE shipped_inlined AS SELECT count(DISTINCT shipped_segment_of(f)) FROM customer_features f;
+EXECUTE shipped_inlined;
+SELECT model, version FROM segment_fit('customer_features', ARRAY['fresh', 'milk'], 2,
+    name => 'shipped_km', options => '{"replace": true}');
+EXECUTE shipped_inlined;
+DEALLOCATE shipped_inlined;
 RESET plan_cache_mode;
 
 -- Privileges are checked when the statement is planned, as the caller: a role without use gets

@@ -50,10 +50,12 @@ fn bad(message: impl Into<String>) -> CoreError {
     CoreError::invalid_parameter(message)
 }
 
-/// The fingerprint of a step's arguments: FNV-1a over the bit patterns of the centres and the
-/// preprocessing array. Our own rather than `std::hash`, whose algorithm may change between
-/// Rust releases: states cross processes and nodes, which must agree on it.
-pub fn plan_key(centres: &[f64], preprocessing: &[f64]) -> u64 {
+/// The fingerprint of a step's arguments: FNV-1a over the width `d` and the bit patterns of the
+/// centres and the preprocessing array as given. Our own rather than `std::hash`, whose algorithm
+/// may change between Rust releases: states cross processes and nodes, which must agree on it.
+/// It tells states of different steps apart (merging them is refused); a caller keeping a plan
+/// across calls compares the arguments themselves before reusing it.
+pub fn plan_key(d: usize, centres: &[f64], preprocessing: &[f64]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |v: u64| {
         for b in v.to_le_bytes() {
@@ -61,6 +63,7 @@ pub fn plan_key(centres: &[f64], preprocessing: &[f64]) -> u64 {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     };
+    eat(d as u64);
     eat(centres.len() as u64);
     centres.iter().for_each(|v| eat(v.to_bits()));
     eat(preprocessing.len() as u64);
@@ -95,7 +98,7 @@ impl StepPlan {
         Ok(StepPlan {
             centres: Centres::new(centres.to_vec(), d),
             prep: None,
-            key: plan_key(centres, &[]),
+            key: plan_key(d, centres, &[]),
             scratch: vec![0.0; k],
             row: Vec::with_capacity(d),
         })
@@ -103,8 +106,30 @@ impl StepPlan {
 
     /// A plan for raw rows that `prep` (of width `d`) turns into scaled ones.
     pub fn with_preprocessor(centres: &[f64], prep: Preprocessor) -> CoreResult<StepPlan> {
-        let mut plan = StepPlan::new(centres, prep.width())?;
-        plan.key = plan_key(centres, &prep.to_floats());
+        let floats = prep.to_floats();
+        StepPlan::for_arguments(centres, prep.width(), Some(&floats))
+    }
+
+    /// The plan of the aggregate's arguments: `centres` for rows of `d` features, and for raw
+    /// rows the model's preprocessing array (`Preprocessor::to_floats`), keyed on the arrays
+    /// exactly as given.
+    pub fn for_arguments(
+        centres: &[f64],
+        d: usize,
+        preprocessing: Option<&[f64]>,
+    ) -> CoreResult<StepPlan> {
+        let Some(floats) = preprocessing else {
+            return StepPlan::new(centres, d);
+        };
+        let prep = Preprocessor::from_floats(floats)?;
+        if prep.width() != d {
+            return Err(bad(format!(
+                "segment_kmeans_step: a row has {d} features, the preprocessing {}",
+                prep.width()
+            )));
+        }
+        let mut plan = StepPlan::new(centres, d)?;
+        plan.key = plan_key(d, centres, floats);
         plan.prep = Some(prep);
         Ok(plan)
     }
@@ -611,10 +636,13 @@ mod tests {
 
     #[test]
     fn keys_tell_plans_apart() {
-        assert_eq!(plan_key(&[1.0, 2.0], &[]), plan_key(&[1.0, 2.0], &[]));
-        assert_ne!(plan_key(&[1.0, 2.0], &[]), plan_key(&[2.0, 1.0], &[]));
-        assert_ne!(plan_key(&[1.0, 2.0], &[]), plan_key(&[1.0], &[2.0]));
-        assert_ne!(plan_key(&[0.0], &[]), plan_key(&[-0.0], &[]));
+        assert_eq!(plan_key(2, &[1.0, 2.0], &[]), plan_key(2, &[1.0, 2.0], &[]));
+        assert_ne!(plan_key(2, &[1.0, 2.0], &[]), plan_key(2, &[2.0, 1.0], &[]));
+        assert_ne!(plan_key(2, &[1.0, 2.0], &[]), plan_key(2, &[1.0], &[2.0]));
+        assert_ne!(plan_key(1, &[0.0], &[]), plan_key(1, &[-0.0], &[]));
+        // The same numbers as 3 centres of 2 features, or 2 of 3.
+        let six = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_ne!(plan_key(2, &six, &[]), plan_key(3, &six, &[]));
     }
 
     #[test]
