@@ -6,13 +6,22 @@
 #   BENCH_RFM_TRANSACTIONS (default 10000000), BENCH_RFM_CUSTOMERS (default 1000000),
 #   BENCH_CLV_CUSTOMERS (default 1000000), BENCH_BIG_ROWS (default 10000000: scale.py),
 #   BENCH_LABEL_ROWS (default 100000: labels.py),
-#   BENCH_ONLY (fit_assign | methods | scale | churn | rfm | clv | labels | citus); citus.py runs a
+#   BENCH_ONLY (targets | fit_assign | methods | scale | churn | rfm | clv | labels | citus); citus.py runs a
 #   Citus cluster of its own (ports 54390-54392) and prints that it is skipped without Citus
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench$PG_SUFFIX}
 BENCH_PORT=${BENCH_PORT:-$((54330 + PG_PORT_OFFSET))}
 ensure_all
-ensure_python_packages
+# The benchmarks' own Python environment (.bench-venv, gitignored): the peers of
+# benches/requirements.txt, scikit-learn-intelex among them; made once, remade when the list
+# changes.
+VENV="$REPO/.bench-venv"
+if [ ! -x "$VENV/bin/python" ] || [ "$REPO/benches/requirements.txt" -nt "$VENV/.installed" ]; then
+    log "making the benchmarks' Python environment ($VENV) from benches/requirements.txt"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q -r "$REPO/benches/requirements.txt"
+    touch "$VENV/.installed"
+fi
 [ "${BENCH_SKIP_INSTALL:-}" = 1 ] || install_extension --release
 start_cluster "$BENCH_DIR" "$BENCH_PORT"
 cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres \
@@ -22,9 +31,9 @@ cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d bench -c 'DROP EXTENSION IF EXISTS
     -c 'CREATE EXTENSION customer_segment'
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
 # slow a current numpy down: unset both for the benchmark process only.
-for bench in fit_assign methods scale churn rfm clv labels citus; do
+for bench in targets fit_assign methods scale churn rfm clv labels citus; do
     [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$bench" ] && continue
     log "benches/$bench.py"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BENCH_DSN="host=127.0.0.1 port=$BENCH_PORT user=postgres dbname=bench" \
-        python3 "$REPO/benches/$bench.py"
+        "$VENV/bin/python" "$REPO/benches/$bench.py"
 done
