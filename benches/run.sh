@@ -12,12 +12,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench$PG_SUFFIX}
 BENCH_PORT=${BENCH_PORT:-$((54330 + PG_PORT_OFFSET))}
 ensure_all
-# The benchmarks' own Python environment (.bench-venv, gitignored): the peers of
+# The benchmarks' own Python environment (BENCH_VENV, default outside the checkout): the peers of
 # benches/requirements.txt, scikit-learn-intelex among them; made once, remade when the list
 # changes.
-VENV="$REPO/.bench-venv"
+VENV=${BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/customer_segment/bench-venv}
 if [ ! -x "$VENV/bin/python" ] || [ "$REPO/benches/requirements.txt" -nt "$VENV/.installed" ]; then
     log "making the benchmarks' Python environment ($VENV) from benches/requirements.txt"
+    mkdir -p "$(dirname "$VENV")"
     python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q -r "$REPO/benches/requirements.txt"
     touch "$VENV/.installed"

@@ -17,8 +17,8 @@ environment, which has scikit-learn-intelex):
   sum(segment_assign(model, row)) / sum(f1 + ... + f8)         <= 1.2
 
 Each time is the median of BENCH_REPEAT runs (default 3); each fit's inertia is printed next to
-it (on z-scored features: scikit-learn's scaler divides by the population standard deviation,
-ours by the sample one, so inertias differ by the factor n / (n - 1) at most). The other targets
+it (on the same z-scored features: a faster fit that reaches a worse inertia does not count).
+The other targets
 of the speed issue (gmm, dbscan, mini-batch, RFM, CLV, 10M rows) are measured by methods.py,
 rfm.py, clv.py and scale.py against their stock peers, not yet against these bounds here.
 Only ratios are comparable between machines.

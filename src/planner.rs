@@ -110,16 +110,7 @@ unsafe fn rewrite(
     for column in columns {
         new_args.push(column);
     }
-    let expr = pg_sys::makeFuncExpr(
-        target,
-        (*call).funcresulttype,
-        new_args.into_pg(),
-        (*call).funccollid,
-        (*call).inputcollid,
-        pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
-    );
-    (*expr).location = (*call).location;
-    Some(expr)
+    Some(replacement(call, target, new_args))
 }
 
 /// `segment_label(model, segment)` with the model's labels shipped: when the query reads a Citus
@@ -147,16 +138,26 @@ unsafe fn rewrite_label(
     let mut new_args = PgList::<pg_sys::Node>::new();
     new_args.push(text_constant(labels)?);
     new_args.push(args.get_ptr(1)?);
+    Some(replacement(call, target, new_args))
+}
+
+/// A call of `target` with `args` in place of `call`: the same result type, collations and
+/// position in the query text.
+unsafe fn replacement(
+    call: *mut pg_sys::FuncExpr,
+    target: pg_sys::Oid,
+    args: PgList<pg_sys::Node>,
+) -> *mut pg_sys::FuncExpr {
     let expr = pg_sys::makeFuncExpr(
         target,
         (*call).funcresulttype,
-        new_args.into_pg(),
+        args.into_pg(),
         (*call).funccollid,
         (*call).inputcollid,
         pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
     );
     (*expr).location = (*call).location;
-    Some(expr)
+    expr
 }
 
 /// Whether the query being planned (or one it is nested in) reads a Citus table.
