@@ -78,7 +78,11 @@ unsafe fn rewrite(
         b"segment_explain" => (None, c"segment_explain_shipped"),
         _ => return None,
     };
-    let shipped = if ships(root, var) {
+    let on_citus = || {
+        var.and_then(|var| relation_of(root, var))
+            .is_some_and(citus::is_citus_table)
+    };
+    let shipped = if ships(root, on_citus) {
         shipped_model(root, args.get_ptr(0)?)
     } else {
         None
@@ -120,12 +124,7 @@ unsafe fn rewrite_label(
     call: *mut pg_sys::FuncExpr,
     args: &PgList<pg_sys::Node>,
 ) -> Option<*mut pg_sys::FuncExpr> {
-    let ship = match gucs::ship_models() {
-        ShipModels::Never => false,
-        ShipModels::Always => true,
-        ShipModels::Auto => citus::installed() && (root.is_null() || reads_citus_table(root)),
-    };
-    if !ship {
+    if !ships(root, || reads_citus_table(root)) {
         return None;
     }
     let labels = constant_name(args.get_ptr(0)?).and_then(|name| catalog::shipped_labels(&name))?;
@@ -272,22 +271,15 @@ unsafe fn schema_function_of(
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
-/// Whether the model of a call over the whole-row `var` is shipped (see the module comment).
-unsafe fn ships(root: *mut pg_sys::PlannerInfo, var: Option<*mut pg_sys::Var>) -> bool {
+/// Whether a call ships its model (see the module comment); under `auto`, `on_citus` says
+/// whether what the call reads is on Citus (its row's table, or any table of the query).
+unsafe fn ships(root: *mut pg_sys::PlannerInfo, on_citus: impl FnOnce() -> bool) -> bool {
     match gucs::ship_models() {
         ShipModels::Never => false,
         ShipModels::Always => true,
-        ShipModels::Auto => {
-            if !citus::installed() {
-                return false;
-            }
-            // Citus plans single-shard queries without a planner root: the relation cannot be
-            // seen, and shipping is what such a query needs.
-            match var.and_then(|var| relation_of(root, var)) {
-                Some(relid) => citus::is_citus_table(relid),
-                None => root.is_null(),
-            }
-        }
+        // Citus plans single-shard queries without a planner root: what they read cannot be
+        // seen, and shipping is what such a query needs.
+        ShipModels::Auto => citus::installed() && (root.is_null() || on_citus()),
     }
 }
 

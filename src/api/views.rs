@@ -90,14 +90,14 @@ fn segment_create_view(
     let keys = key_columns(&rel);
     let ext = catalog::schema();
     let model_literal = segment_core::sql::quote_literal(name);
-    let mut inner: Vec<String> = keys
+    // The source's columns the view shows: its key, and a per-group model's grouping column.
+    let shown: Vec<String> = keys
         .iter()
-        .map(|c| format!("s.{}", quote_identifier(c)))
+        .chain(group_by.iter().filter(|g| !keys.contains(g)))
+        .map(quote_identifier)
         .collect();
-    if let Some(g) = group_by.as_ref().filter(|g| !keys.contains(g)) {
-        inner.push(format!("s.{}", quote_identifier(g)));
-    }
-    let mut select: Vec<String> = inner.iter().map(|c| format!("a.{}", &c[2..])).collect();
+    let mut inner: Vec<String> = shown.iter().map(|c| format!("s.{c}")).collect();
+    let mut select: Vec<String> = shown.iter().map(|c| format!("a.{c}")).collect();
     inner.push(format!(
         "{ext}.segment_assign({model_literal}, s) AS segment"
     ));
