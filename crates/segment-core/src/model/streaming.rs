@@ -21,7 +21,7 @@
 //! aggregate `segment_kmeans_step`), from k-means++ starts on the sample (`lloyd_step::drive`).
 
 use crate::analysis::metrics;
-use crate::analysis::profile::{segment_medians, Profile, ProfileAccumulator};
+use crate::analysis::profile::{raw_value, segment_medians, Profile, ProfileAccumulator};
 use crate::cluster::kmeans::Centres;
 use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::lloyd_step::{self, StepResult};
@@ -201,13 +201,10 @@ pub fn fit(
         .rows()
         .map(|r| new_id[final_centres.nearest(r, &mut scratch).0 as usize])
         .collect();
-    let to_raw = |r: &[f64], out: &mut [f64]| {
-        out.copy_from_slice(r);
-        model.scaler.inverse_row(out);
-        undo_log(&log_mask, out);
-    };
     // Medians in the final numbering; the rest is renumbered with the centres below.
-    let mut medians = segment_medians(&sample, &sample_labels, k, &to_raw);
+    let mut medians = segment_medians(&sample, &sample_labels, k, &|j, v| {
+        raw_value(&model.scaler, &log_mask, j, v)
+    });
     let mut old_order = medians.clone();
     for (old, &new) in new_id.iter().enumerate() {
         old_order[old] = std::mem::take(&mut medians[new as usize]);

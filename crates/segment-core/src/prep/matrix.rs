@@ -41,11 +41,11 @@ impl FeatureMatrix {
 
     /// The rows at `rows` (indexes), in that order, as a matrix of their own.
     pub fn select_rows(&self, rows: &[usize]) -> FeatureMatrix {
-        let data = rows
-            .iter()
-            .flat_map(|&i| self.row(i).iter().copied())
-            .collect();
-        FeatureMatrix::from_rows(data, self.n_cols())
+        let mut data = Vec::with_capacity(rows.len() * self.n_cols);
+        for &i in rows {
+            data.extend_from_slice(self.row(i));
+        }
+        FeatureMatrix::from_rows(data, self.n_cols)
     }
 
     pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {

@@ -170,6 +170,12 @@ impl Scaler {
         }
     }
 
+    /// Column `j`'s value back to original units (`inverse_row` for one value).
+    #[inline]
+    pub fn inverse_value(&self, j: usize, v: f64) -> f64 {
+        v * self.scale[j] + self.offset[j]
+    }
+
     /// Back to original units.
     pub fn inverse_row(&self, row: &mut [f64]) {
         for ((v, o), s) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
