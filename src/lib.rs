@@ -17,6 +17,7 @@ mod fitting;
 mod gucs;
 mod planner;
 mod progress;
+mod query_rows;
 mod search_path;
 mod source;
 mod tests;

@@ -1,19 +1,20 @@
 //! The relation a model is fitted on: checking its kind and feature columns against the catalog,
-//! and reading the features through an SPI cursor in bounded batches into one f64 matrix.
+//! and reading the features row by row from the executor (`query_rows`) into one f64 matrix.
 
 use crate::errors::raise;
+use crate::query_rows;
 use crate::search_path::{pinned, select_text};
 use pgrx::prelude::*;
 use pgrx::spi::quote_qualified_identifier;
-use pgrx::{PgRelation, PgSqlErrorCode};
+use pgrx::{PgMemoryContexts, PgRelation, PgSqlErrorCode};
 use segment_core::error::{CoreError, CoreResult, ErrorKind};
 use segment_core::model::options::FitOptions;
 use segment_core::prep::builder::{BuiltMatrix, MatrixBuilder};
 use segment_core::prep::encoding::{check_categories, column_log_mask, one_hot, Columns};
 use segment_core::progress::{self, Progress};
 
-/// Rows fetched per SPI round trip: the only part of the result held outside the matrix.
-const FETCH_ROWS: i64 = 10_000;
+/// Rows between progress reports (and between resets of the per-row memory context).
+const FETCH_ROWS: u64 = 10_000;
 
 /// Column types read as features (cast to float8 by the server, so numeric keeps its rules).
 pub const NUMERIC_TYPES: [pg_sys::Oid; 6] = [
@@ -419,7 +420,7 @@ pub unsafe fn category_bytes<'a>(datum: pg_sys::Datum, typ: pg_sys::Oid) -> &'a 
     }
 }
 
-/// Reads every row of the source into a matrix, `FETCH_ROWS` at a time, one-hot encoding the
+/// Reads every row of the source into a matrix, one-hot encoding the
 /// categorical features with `categories`. Runs with the caller's privileges (a plain SELECT),
 /// so a missing SELECT grant fails here with 42501.
 pub fn read_matrix(
@@ -438,8 +439,8 @@ pub fn read_matrix(
 
 /// Calls `f` with every row of the source as matrix columns (NULL as None; categorical features
 /// one-hot encoded with `categories`: an unknown value is all zeros, NULL is NULL in each of its
-/// columns), reading `FETCH_ROWS` rows per cursor fetch and freeing each batch before the next.
-/// Checks for interrupts between batches.
+/// columns), as the executor produces them: no row is kept. The executor checks for interrupts
+/// on every row.
 pub fn for_each_row(
     source: &Source,
     categories: &[Option<Vec<String>>],
@@ -481,18 +482,18 @@ fn scan(
         select.push(format!("{}::text", pgrx::spi::quote_identifier(e)));
     }
     // The key columns are read as they are, and turned into text for the first bad row only.
-    let key_at = select.len() as i32 + 1;
+    let key_at = select.len();
     if let Some((key, _)) = &source.row_key {
         select.extend(key.iter().cloned());
     }
     let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
-    let mut args = Vec::new();
+    let mut params: Vec<&str> = Vec::new();
     if let Some((column, value)) = &source.only {
         query.push_str(&format!(
             " WHERE {}::text = $1",
             pgrx::spi::quote_identifier(column)
         ));
-        args.push(pgrx::datum::DatumWithOid::from(value.as_str()));
+        params.push(value);
     }
     if let (true, Some((key, _))) = (source.ordered, &source.row_key) {
         query.push_str(&format!(" ORDER BY {}", key.join(", ")));
@@ -504,49 +505,37 @@ fn scan(
     // A row whose data cannot be used: the first one's error and name, and how many there are.
     let mut bad: Option<(CoreError, String)> = None;
     let mut bad_rows_seen = 0u64;
+    // Any other error stops the read.
+    let mut failed: Option<CoreError> = None;
+    // A text value stored compressed or out of line is expanded in this context, emptied every
+    // FETCH_ROWS rows: the executor's own context lives as long as the whole read.
+    let mut scratch = PgMemoryContexts::new("customer_segment source row");
     pinned(|| {
-        Spi::connect(|client| -> CoreResult<()> {
-            let mut cursor = client.open_cursor(query.as_str(), &args);
-            loop {
-                pgrx::check_for_interrupts!();
-                progress::report(Progress::Reading { rows: rows_read });
-                let n = cursor
-                    .fetch(FETCH_ROWS)
-                    .unwrap_or_else(|e| {
-                        raise(
-                            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                            format!("reading the source failed: {e}"),
-                            None,
-                        )
-                    })
-                    .len();
-                if n == 0 {
-                    break;
+        Spi::connect(|_| {
+            query_rows::for_each(&query, &params, |values| {
+                if rows_read % FETCH_ROWS == 0 {
+                    // The executor checks on every row it scans, not on rows out of a sort.
+                    pgrx::check_for_interrupts!();
+                    // SAFETY: nothing allocated in it is kept past the row.
+                    unsafe { scratch.reset() };
+                    progress::report(Progress::Reading { rows: rows_read });
                 }
-                let mut rows_read_so_far = rows_read;
-                rows_read += n as u64;
-                // SAFETY: the fetch just filled SPI_tuptable with n tuples whose columns are float8
-                // (by value on 64-bit builds) or text, in the order of `select`.
-                unsafe {
-                    let table = pg_sys::SPI_tuptable;
-                    let tupdesc = (*table).tupdesc;
-                    for &tuple in std::slice::from_raw_parts((*table).vals, n) {
+                rows_read += 1;
+                // SAFETY: the columns are float8 (by value on 64-bit builds) or text, in the
+                // order of `select`.
+                let result = unsafe {
+                    scratch.switch_to(|_| {
                         for (j, &at) in columns.offsets.iter().enumerate() {
-                            let mut is_null = false;
-                            let datum =
-                                pg_sys::heap_getattr(tuple, j as i32 + 1, tupdesc, &mut is_null);
+                            let datum = values.datum(j);
                             match categories.get(j).and_then(|c| c.as_ref()) {
-                                None => {
-                                    row[at] =
-                                        (!is_null).then(|| f64::from_bits(datum.value() as u64))
-                                }
-                                Some(values) => {
-                                    one_hot_buffer.resize(values.len(), 0.0);
-                                    let value =
-                                        (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID));
-                                    one_hot(values, value, &mut one_hot_buffer);
-                                    for (slot, &v) in
-                                        row[at..at + values.len()].iter_mut().zip(&one_hot_buffer)
+                                None => row[at] = datum.map(|d| f64::from_bits(d.value() as u64)),
+                                Some(categories) => {
+                                    one_hot_buffer.resize(categories.len(), 0.0);
+                                    let value = datum.map(|d| text_bytes(d, pg_sys::TEXTOID));
+                                    one_hot(categories, value, &mut one_hot_buffer);
+                                    for (slot, &v) in row[at..at + categories.len()]
+                                        .iter_mut()
+                                        .zip(&one_hot_buffer)
                                     {
                                         *slot = (!v.is_nan()).then_some(v);
                                     }
@@ -554,68 +543,53 @@ fn scan(
                             }
                         }
                         let extra_value = extra.and_then(|_| {
-                            let mut is_null = false;
-                            let at = source.features.len() as i32 + 1;
-                            let datum = pg_sys::heap_getattr(tuple, at, tupdesc, &mut is_null);
-                            (!is_null).then(|| text_bytes(datum, pg_sys::TEXTOID))
+                            values
+                                .datum(source.features.len())
+                                .map(|d| text_bytes(d, pg_sys::TEXTOID))
                         });
-                        rows_read_so_far += 1;
-                        match f(&row, extra_value) {
-                            Ok(()) => {}
-                            Err(e) if is_row_data(&e) => {
-                                bad_rows_seen += 1;
-                                if bad.is_none() {
-                                    let name = match &source.row_key {
-                                        Some((key, shown)) => {
-                                            let values: Vec<String> = (0..key.len() as i32)
-                                                .map(|i| {
-                                                    let v = pg_sys::SPI_getvalue(
-                                                        tuple,
-                                                        tupdesc,
-                                                        key_at + i,
-                                                    );
-                                                    if v.is_null() {
-                                                        "NULL".into()
-                                                    } else {
-                                                        std::ffi::CStr::from_ptr(v)
-                                                            .to_string_lossy()
-                                                            .into_owned()
-                                                    }
-                                                })
-                                                .collect();
-                                            if shown == "ctid" {
-                                                format!("the row at ctid {}", values.join(", "))
-                                            } else {
-                                                format!(
-                                                    "the row with {shown} = ({})",
-                                                    values.join(", ")
-                                                )
-                                            }
-                                        }
-                                        None => format!("row {rows_read_so_far} of the source"),
-                                    };
-                                    bad = Some((e, name));
-                                }
-                            }
-                            // A later error (memory, say) must not hide the first bad row.
-                            Err(e) => {
-                                return Err(match bad.take() {
-                                    Some((b, row)) => bad_rows(b, &row, bad_rows_seen, rows_read),
-                                    None => e,
-                                })
-                            }
+                        f(&row, extra_value)
+                    })
+                };
+                match result {
+                    Ok(()) => true,
+                    Err(e) if is_row_data(&e) => {
+                        bad_rows_seen += 1;
+                        if bad.is_none() {
+                            bad = Some((e, row_name(source, values, key_at, rows_read)));
                         }
+                        true
                     }
-                    // Free each batch now: SPI would otherwise keep them all until the end.
-                    pg_sys::SPI_freetuptable(table);
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
                 }
-            }
-            match bad.take() {
-                None => Ok(()),
-                Some((e, row)) => Err(bad_rows(e, &row, bad_rows_seen, rows_read)),
-            }
+            })
         })
-    })
+    });
+    // A later error (memory, say) must not hide the first bad row.
+    match (bad, failed) {
+        (Some((e, row)), _) => Err(bad_rows(e, &row, bad_rows_seen, rows_read)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Ok(()),
+    }
+}
+
+/// How an unusable row is named in the error: by its key (or ctid), else by its number.
+fn row_name(source: &Source, values: &query_rows::Row, key_at: usize, number: u64) -> String {
+    match &source.row_key {
+        Some((key, shown)) => {
+            let values: Vec<String> = (0..key.len())
+                .map(|i| values.text(key_at + i).unwrap_or_else(|| "NULL".into()))
+                .collect();
+            if shown == "ctid" {
+                format!("the row at ctid {}", values.join(", "))
+            } else {
+                format!("the row with {shown} = ({})", values.join(", "))
+            }
+        }
+        None => format!("row {number} of the source"),
+    }
 }
 
 /// Whether a text value is a plain number (digits, an optional sign, point and exponent), as a

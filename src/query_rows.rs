@@ -1,0 +1,140 @@
+//! Running a SELECT the extension built, each row handed to Rust as the executor produces it.
+//!
+//! A fit reads every row of its source. An SPI cursor copies each row into a new heap tuple
+//! (`spi_printtup`) that the caller then takes apart again, and a cursor's plan never uses
+//! parallel workers. A `DestReceiver` given to `SPI_execute_extended` sees the executor's own
+//! slot: nothing is copied, and the planner may choose a parallel plan. Everything else is SPI's:
+//! the caller's privileges and row-level security, views, partitioned and foreign tables, Citus,
+//! and the executor's interrupt checks (cancel, `statement_timeout`) on every row.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::{c_int, c_void, CString};
+
+/// One row of the result, its columns already deformed.
+pub struct Row {
+    slot: *mut pg_sys::TupleTableSlot,
+}
+
+impl Row {
+    /// Column `i` (from 0), None for NULL. The datum lives as long as the row.
+    #[inline]
+    pub fn datum(&self, i: usize) -> Option<pg_sys::Datum> {
+        // SAFETY: `receive` deformed every attribute of this slot before handing it out, and
+        // callers ask only for columns of their own SELECT list.
+        unsafe {
+            let slot = &*self.slot;
+            assert!(i < (*slot.tts_tupleDescriptor).natts as usize);
+            (!*slot.tts_isnull.add(i)).then(|| *slot.tts_values.add(i))
+        }
+    }
+
+    /// Column `i` as its type's text output (to name a row in an error), or None for NULL.
+    pub fn text(&self, i: usize) -> Option<String> {
+        let datum = self.datum(i)?;
+        // SAFETY: the type comes from the slot's own descriptor; the output function returns a
+        // palloc'd C string.
+        unsafe {
+            let attr = (*(*self.slot).tts_tupleDescriptor).attrs.as_slice(i + 1)[i];
+            let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
+            pg_sys::getTypeOutputInfo(attr.atttypid, &mut output, &mut varlena);
+            let text = pg_sys::OidOutputFunctionCall(output, datum);
+            Some(
+                std::ffi::CStr::from_ptr(text)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        }
+    }
+}
+
+/// Our receiver: PostgreSQL's struct first, so a pointer to it is a pointer to ours.
+#[repr(C)]
+struct Receiver {
+    base: pg_sys::DestReceiver,
+    /// Points at the caller's `&mut dyn FnMut(&Row) -> bool`, alive for the whole query.
+    on_row: *mut c_void,
+}
+
+type OnRow<'a> = &'a mut dyn FnMut(&Row) -> bool;
+
+#[pg_guard]
+unsafe extern "C-unwind" fn receive(
+    slot: *mut pg_sys::TupleTableSlot,
+    this: *mut pg_sys::DestReceiver,
+) -> bool {
+    let on_row = &mut *((*(this as *mut Receiver)).on_row as *mut OnRow);
+    pg_sys::slot_getallattrs(slot);
+    on_row(&Row { slot })
+}
+
+// Nothing to set up or tear down: the receiver lives on the caller's stack. (Plain functions:
+// they cannot fail, so need no guard.)
+unsafe extern "C-unwind" fn startup(
+    _this: *mut pg_sys::DestReceiver,
+    _operation: c_int,
+    _typeinfo: pg_sys::TupleDesc,
+) {
+}
+
+unsafe extern "C-unwind" fn shutdown(_this: *mut pg_sys::DestReceiver) {}
+
+/// Runs `query` (a SELECT, with text parameters `$1`, `$2`, ...) and calls `on_row` with every
+/// row until it returns false. Needs an SPI connection (inside `Spi::connect`). Returns the rows
+/// handed out. An error of the query (a missing privilege, a failed cast) is raised as usual.
+pub fn for_each(query: &str, params: &[&str], mut on_row: impl FnMut(&Row) -> bool) -> u64 {
+    let query = CString::new(query).expect("the extension's queries contain no NUL");
+    let mut on_row: OnRow = &mut on_row;
+    let mut receiver = Receiver {
+        base: pg_sys::DestReceiver {
+            receiveSlot: Some(receive),
+            rStartup: Some(startup),
+            rShutdown: Some(shutdown),
+            rDestroy: Some(shutdown),
+            mydest: pg_sys::CommandDest::DestNone,
+        },
+        on_row: &mut on_row as *mut OnRow as *mut c_void,
+    };
+    // SAFETY: the parameter list is sized for `params`; the receiver and the closure it points
+    // at outlive the call; SPI is connected (documented requirement).
+    unsafe {
+        let list = if params.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            let list = pg_sys::makeParamList(params.len() as c_int);
+            for (slot, value) in (*list)
+                .params
+                .as_mut_slice(params.len())
+                .iter_mut()
+                .zip(params)
+            {
+                *slot = pg_sys::ParamExternData {
+                    value: value.into_datum().expect("text is never NULL"),
+                    isnull: false,
+                    pflags: pg_sys::PARAM_FLAG_CONST as u16,
+                    ptype: pg_sys::TEXTOID,
+                };
+            }
+            list
+        };
+        let options = pg_sys::SPIExecuteOptions {
+            params: list,
+            read_only: false,
+            allow_nonatomic: false,
+            must_return_tuples: false,
+            tcount: 0,
+            dest: &mut receiver.base,
+            owner: std::ptr::null_mut(),
+        };
+        let rc = pg_sys::SPI_execute_extended(query.as_ptr(), &options);
+        // A SELECT whose receiver is not SPI's own reports SPI_OK_UTILITY (nothing kept).
+        if rc != pg_sys::SPI_OK_SELECT as c_int && rc != pg_sys::SPI_OK_UTILITY as c_int {
+            crate::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("reading the source failed: SPI result {rc}"),
+                None,
+            );
+        }
+        pg_sys::SPI_processed
+    }
+}
