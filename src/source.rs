@@ -513,7 +513,7 @@ fn scan(
     pinned(|| {
         Spi::connect(|_| {
             query_rows::for_each(&query, &params, |values| {
-                if rows_read % FETCH_ROWS == 0 {
+                if rows_read.is_multiple_of(FETCH_ROWS) {
                     // The executor checks on every row it scans, not on rows out of a sort.
                     pgrx::check_for_interrupts!();
                     // SAFETY: nothing allocated in it is kept past the row.
