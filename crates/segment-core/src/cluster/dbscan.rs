@@ -1,16 +1,21 @@
-//! DBSCAN: linfa-clustering finds the clusters of the (sampled) training rows; the model keeps
-//! the core points, so a new row joins the segment of its nearest core point within eps, or is
-//! noise (segment -1).
+//! DBSCAN on the (sampled) training rows, as scikit-learn's `DBSCAN`: a row with at least
+//! `min_points` rows within eps (itself included) is a core point; core points within eps of each
+//! other share a segment; a non-core row within eps of a core point joins the lowest-numbered such
+//! segment; segments are numbered in the order of their first row. The model keeps the core
+//! points, so a new row joins the segment of its nearest core point within eps, or is noise
+//! (segment -1).
+//!
+//! Our own rather than linfa-clustering's `Dbscan` 0.8.1 (kept as the tests' oracle): on 5,000
+//! z-scored rows at eps 1.5 linfa's fit took 0.5 s, 14x scikit-learn-intelex's, because its k-d
+//! tree returns every neighbour list in full and wide neighbourhoods make them most of the rows.
+//! Here rows are sorted on one feature and only pairs within eps on it are measured; neighbour
+//! lists are never stored (counts, then a union-find over core pairs, then border rows).
 
 use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::parallel;
 use crate::params::{check_range, Given};
 use crate::prep::matrix::FeatureMatrix;
-use linfa::prelude::*;
-use linfa_clustering::Dbscan;
-use linfa_nn::distance::L2Dist;
-use linfa_nn::{CommonNearestNeighbour, NearestNeighbour};
-use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 /// The `segment_fit` options of method dbscan beyond those of every method.
@@ -79,24 +84,56 @@ pub struct DensityFit {
     pub k: usize,
 }
 
-pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32) -> CoreResult<DensityFit> {
-    let (n, d) = (x.n_rows(), x.n_cols());
-    let view = ArrayView2::from_shape((n, d), x.as_slice()).expect("row-major n x d");
-    let memberships = Dbscan::params(min_points as usize)
-        .tolerance(eps)
-        .check()
-        .map_err(|e| CoreError::invalid_parameter(format!("invalid DBSCAN parameters: {e}")))?
-        .transform(&view);
-    let labels: Vec<u32> = memberships
-        .iter()
-        .map(|m| m.map_or(NOISE, |c| c as u32))
+pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32, threads: usize) -> CoreResult<DensityFit> {
+    let n = x.n_rows();
+    let sweep = Sweep::new(x, eps);
+    // 1. Core points: count the rows within eps of each row (itself included).
+    let mut counts = vec![0u32; n];
+    let mut items: Vec<(usize, &mut [u32])> = counts
+        .chunks_mut(BLOCK)
+        .enumerate()
+        .map(|(b, c)| (b * BLOCK, c))
         .collect();
-    let k = labels
-        .iter()
-        .filter(|&&l| l != NOISE)
-        .map(|&l| l as usize + 1)
-        .max()
-        .unwrap_or(0);
+    parallel::for_each(&mut items, threads, |(first, block)| {
+        for (at, count) in block.iter_mut().enumerate() {
+            let mut c = 0;
+            sweep.for_each_within(*first + at, false, |_| c += 1);
+            *count = c;
+        }
+    });
+    let core: Vec<bool> =
+        sweep
+            .order
+            .iter()
+            .zip(&counts)
+            .fold(vec![false; n], |mut core, (&row, &c)| {
+                core[row] = c >= min_points;
+                core
+            });
+    // 2. Segments: core points within eps of each other, joined (positions in sorted order).
+    let mut parent: Vec<usize> = (0..n).collect();
+    for p in 0..n {
+        if core[sweep.order[p]] {
+            sweep.for_each_within(p, true, |q| {
+                if core[sweep.order[q]] {
+                    union(&mut parent, p, q);
+                }
+            });
+        }
+    }
+    // Numbered in the order of each segment's first row, as scikit-learn discovers them.
+    let mut first_row = vec![usize::MAX; n];
+    for p in (0..n).filter(|&p| core[sweep.order[p]]) {
+        let root = find(&mut parent, p);
+        first_row[root] = first_row[root].min(sweep.order[p]);
+    }
+    let mut roots: Vec<usize> = (0..n).filter(|&r| first_row[r] != usize::MAX).collect();
+    roots.sort_by_key(|&r| first_row[r]);
+    let mut segment_of_root = vec![NOISE; n];
+    for (id, &r) in roots.iter().enumerate() {
+        segment_of_root[r] = id as u32;
+    }
+    let k = roots.len();
     if k == 0 {
         return Err(CoreError::new(
             ErrorKind::InsufficientData,
@@ -104,22 +141,27 @@ pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32) -> CoreResult<DensityFi
         )
         .with_hint("Raise eps or lower min_points (distances are in scaled units: with zscore, standard deviations)."));
     }
-    // Core points: at least min_points rows (itself included) within eps, as DBSCAN counts them.
-    let index = CommonNearestNeighbour::KdTree
-        .from_batch(&view, L2Dist)
-        .map_err(|e| CoreError::invalid_parameter(format!("could not index the rows: {e}")))?;
-    let mut cores: Vec<(usize, u32)> = Vec::new();
-    for (i, &l) in labels.iter().enumerate() {
-        if l == NOISE {
-            continue;
-        }
-        let within = index
-            .within_range(view.row(i), eps)
-            .map_err(|e| CoreError::invalid_parameter(format!("neighbour search failed: {e}")))?;
-        if within.len() >= min_points as usize {
-            cores.push((i, l));
-        }
+    // 3. Rows: a core point's segment; a border row the lowest segment among its core
+    // neighbours (scikit-learn expands segments in order, and the first to reach a row keeps it).
+    let mut labels = vec![NOISE; n];
+    for p in 0..n {
+        let row = sweep.order[p];
+        labels[row] = if core[row] {
+            segment_of_root[find(&mut parent, p)]
+        } else {
+            let mut lowest = NOISE;
+            sweep.for_each_within(p, false, |q| {
+                if core[sweep.order[q]] {
+                    lowest = lowest.min(segment_of_root[find_const(&parent, q)]);
+                }
+            });
+            lowest
+        };
     }
+    let mut cores: Vec<(usize, u32)> = (0..n)
+        .filter(|&i| core[i])
+        .map(|i| (i, labels[i]))
+        .collect();
     cores.sort_by(|a, b| x.row(a.0)[0].total_cmp(&x.row(b.0)[0]).then(a.0.cmp(&b.0)));
     let density = Density {
         eps,
@@ -131,6 +173,88 @@ pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32) -> CoreResult<DensityFi
         core_labels: cores.iter().map(|&(_, l)| l).collect(),
     };
     Ok(DensityFit { density, labels, k })
+}
+
+/// Rows per parallel block of the neighbour counts.
+const BLOCK: usize = 256;
+
+/// The rows sorted on their first feature, copied in that order: the rows within eps of a row
+/// lie in a window of that order, found by binary search.
+struct Sweep {
+    /// Original row of each sorted position.
+    order: Vec<usize>,
+    rows: Vec<f64>,
+    d: usize,
+    eps: f64,
+}
+
+impl Sweep {
+    fn new(x: &FeatureMatrix, eps: f64) -> Sweep {
+        let d = x.n_cols();
+        let mut order: Vec<usize> = (0..x.n_rows()).collect();
+        order.sort_by(|&a, &b| x.row(a)[0].total_cmp(&x.row(b)[0]).then(a.cmp(&b)));
+        let mut rows = Vec::with_capacity(x.n_rows() * d);
+        for &i in &order {
+            rows.extend_from_slice(x.row(i));
+        }
+        Sweep {
+            order,
+            rows,
+            d,
+            eps,
+        }
+    }
+
+    fn row(&self, p: usize) -> &[f64] {
+        &self.rows[p * self.d..(p + 1) * self.d]
+    }
+
+    /// Calls `f` with every position within eps of position `p` (itself included; with
+    /// `after_only`, only the positions after it).
+    #[inline]
+    fn for_each_within(&self, p: usize, after_only: bool, mut f: impl FnMut(usize)) {
+        let n = self.order.len();
+        let x = self.row(p);
+        let eps2 = self.eps * self.eps;
+        let start = if after_only {
+            p + 1
+        } else {
+            partition_point(n, |q| self.rows[q * self.d] < x[0] - self.eps)
+        };
+        for q in start..n {
+            let y = self.row(q);
+            if y[0] > x[0] + self.eps {
+                break;
+            }
+            let d2: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d2 <= eps2 {
+                f(q);
+            }
+        }
+    }
+}
+
+fn find(parent: &mut [usize], mut p: usize) -> usize {
+    while parent[p] != p {
+        parent[p] = parent[parent[p]];
+        p = parent[p];
+    }
+    p
+}
+
+fn find_const(parent: &[usize], mut p: usize) -> usize {
+    while parent[p] != p {
+        p = parent[p];
+    }
+    p
+}
+
+/// Joins two sets under the lower root, so the result does not depend on the order of unions.
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        parent[ra.max(rb)] = ra.min(rb);
+    }
 }
 
 impl Density {
@@ -199,7 +323,7 @@ mod tests {
         }
         data.extend_from_slice(&[50.0, 0.0]);
         let x = FeatureMatrix::from_rows(data, 2);
-        let fit = fit(&x, 0.25, 3).unwrap();
+        let fit = fit(&x, 0.25, 3, 2).unwrap();
         assert_eq!(fit.k, 2);
         assert_eq!(fit.labels[20], NOISE);
         assert!(fit.labels[..10].iter().all(|&l| l == fit.labels[0]));
@@ -212,7 +336,130 @@ mod tests {
         assert_eq!(fit.density.classify(&[10.95, 0.0]), fit.labels[10]);
         assert_eq!(fit.density.classify(&[5.0, 0.0]), NOISE);
         assert_eq!(fit.density.classify(&[0.5, 0.3]), NOISE);
-        let e = super::fit(&x, 0.01, 3).unwrap_err();
+        let e = super::fit(&x, 0.01, 3, 2).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InsufficientData);
+    }
+
+    /// scikit-learn's algorithm written plainly (all neighbour lists, then a depth-first
+    /// expansion from each unlabelled core point in row order): the reference for labels.
+    fn reference(x: &FeatureMatrix, eps: f64, min_points: usize) -> Vec<u32> {
+        let n = x.n_rows();
+        let within = |i: usize| -> Vec<usize> {
+            (0..n)
+                .filter(|&j| {
+                    x.row(i)
+                        .iter()
+                        .zip(x.row(j))
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        <= eps * eps
+                })
+                .collect()
+        };
+        let neighbours: Vec<Vec<usize>> = (0..n).map(within).collect();
+        let core: Vec<bool> = neighbours.iter().map(|v| v.len() >= min_points).collect();
+        let mut labels = vec![NOISE; n];
+        let mut next = 0;
+        for i in 0..n {
+            if labels[i] != NOISE || !core[i] {
+                continue;
+            }
+            let mut stack = vec![i];
+            while let Some(p) = stack.pop() {
+                if labels[p] != NOISE {
+                    continue;
+                }
+                labels[p] = next;
+                if core[p] {
+                    stack.extend(neighbours[p].iter().filter(|&&q| labels[q] == NOISE));
+                }
+            }
+            next += 1;
+        }
+        labels
+    }
+
+    #[test]
+    fn labels_match_scikit_learns_algorithm() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        let (mut borders, mut noisy, mut segments) = (0, 0, 0);
+        for (n, d, eps, min_points) in [
+            (300, 2, 0.12, 6),
+            (500, 3, 0.3, 8),
+            (400, 5, 0.6, 6),
+            (200, 1, 0.01, 2),
+        ] {
+            // Clumps (a fifth of the rows scattered), so there are cores, borders, and noise.
+            let mut data = Vec::with_capacity(n * d);
+            for i in 0..n {
+                let scattered = i % 5 == 0;
+                for _ in 0..d {
+                    let centre = (i % 4) as f64 * 2.0;
+                    data.push(if scattered {
+                        rng.gen::<f64>() * 8.0
+                    } else {
+                        centre + rng.gen::<f64>() * 0.6
+                    });
+                }
+            }
+            let x = FeatureMatrix::from_rows(data, d);
+            let expected = reference(&x, eps, min_points);
+            match fit(&x, eps, min_points as u32, 3) {
+                Ok(fit) => {
+                    assert_eq!(fit.labels, expected, "n={n} d={d} eps={eps}");
+                    let noise = expected.iter().filter(|&&l| l == NOISE).count();
+                    borders += n - noise - fit.density.core_labels.len();
+                    noisy += noise;
+                    segments = segments.max(fit.k);
+                    assert_eq!(
+                        fit.k,
+                        expected
+                            .iter()
+                            .filter(|&&l| l != NOISE)
+                            .map(|&l| l as usize + 1)
+                            .max()
+                            .unwrap()
+                    );
+                }
+                Err(_) => assert!(expected.iter().all(|&l| l == NOISE)),
+            }
+        }
+        // The cases cover border rows, noise and several segments.
+        assert!(borders > 0 && noisy > 0 && segments > 1);
+    }
+
+    /// linfa's DBSCAN (the implementation this replaced) finds the same core points and splits
+    /// them the same way.
+    #[test]
+    fn core_points_and_segments_agree_with_linfa() {
+        use linfa::prelude::*;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(8);
+        let (n, d) = (600, 2);
+        let data: Vec<f64> = (0..n * d)
+            .map(|i| ((i / d) % 3) as f64 * 2.0 + rng.gen::<f64>())
+            .collect();
+        let x = FeatureMatrix::from_rows(data, d);
+        let ours = fit(&x, 0.15, 5, 2).unwrap();
+        let view = ndarray::ArrayView2::from_shape((n, d), x.as_slice()).unwrap();
+        let theirs = linfa_clustering::Dbscan::params(5)
+            .tolerance(0.15)
+            .transform(&view)
+            .unwrap();
+        // The same pairs of core points share a segment.
+        let cores: Vec<usize> = (0..n)
+            .filter(|&i| {
+                let p = x.row(i);
+                ours.density.core_points.chunks_exact(d).any(|c| c == p)
+            })
+            .collect();
+        assert!(cores.len() > 100);
+        for &i in &cores {
+            assert!(theirs[i].is_some());
+            for &j in &cores {
+                assert_eq!(ours.labels[i] == ours.labels[j], theirs[i] == theirs[j]);
+            }
+        }
     }
 }

@@ -323,7 +323,7 @@ pub fn fit_model(
         }
         Method::Dbscan => {
             let eps = options.eps.expect("validated: dbscan has eps");
-            let fit = dbscan::fit(fit_on, eps, options.min_points)?;
+            let fit = dbscan::fit(fit_on, eps, options.min_points, limits.threads)?;
             (
                 label_means(fit_on, &fit.labels, fit.k),
                 MethodRule::Dbscan {
