@@ -50,8 +50,8 @@ def simulate(n, seed=7):
     return pd.DataFrame({"customer": c + 1, "day": day.date, "amount": np.round(amount, 2)})
 
 
-def main():
-    conn = psycopg.connect(DSN, autocommit=True)
+def measure(conn):
+    """The simulated transactions (made once), then one fit each; returns the figures."""
     cur = conn.cursor()
     have = cur.execute("SELECT count(*) FROM pg_class WHERE relname = 'bench_clv_tx'").fetchone()[0]
     if not have or cur.execute("SELECT count(DISTINCT customer) FROM bench_clv_tx").fetchone()[0] != CUSTOMERS:
@@ -88,20 +88,27 @@ def main():
     gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
     t_theirs = time.perf_counter() - t0
 
-    names = ["r", "alpha", "a", "b", "p", "q", "gamma"]
     theirs = [bg.params_["r"], bg.params_["alpha"], bg.params_["a"], bg.params_["b"],
               gg.params_["p"], gg.params_["q"], gg.params_["v"]]
-    print(f"customers={CUSTOMERS} transactions={rows}")
+    recovered = all(abs(o / TRUTH[n] - 1) < 0.10 for n, o in zip(NAMES, ours))
+    return dict(rows=rows, ours=ours, theirs=theirs, t_ours=t_ours, t_theirs=t_theirs, recovered=recovered)
+
+
+NAMES = ["r", "alpha", "a", "b", "p", "q", "gamma"]
+
+
+def main():
+    m = measure(psycopg.connect(DSN, autocommit=True))
+    ours, theirs, t_ours, t_theirs = m["ours"], m["theirs"], m["t_ours"], m["t_theirs"]
+    print(f"customers={CUSTOMERS} transactions={m['rows']}")
     print(f"{'param':6s} {'truth':>8s} {'ours':>9s} {'lifetimes':>10s}")
-    ok = True
-    for n, o, l in zip(names, ours, theirs):
+    for n, o, l in zip(NAMES, ours, theirs):
         within = abs(o / TRUTH[n] - 1) < 0.10
-        ok &= within
         print(f"{n:6s} {TRUTH[n]:8.3f} {o:9.4f} {l:10.4f}   {'within 10%' if within else 'OFF'}")
     print(f"{'segment_clv_fit':44s} {t_ours:8.3f} s")
     print(f"{'export + lifetimes summary + both fits':44s} {t_theirs:8.3f} s")
     print(f"clv fit / (export + lifetimes) = {t_ours / t_theirs:.2f}")
-    return 0 if ok else 1
+    return 0 if m["recovered"] else 1
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ def rss_anon(pid):
         return int(re.search(r"RssAnon:\s+(\d+) kB", f.read()).group(1))
 
 
-def main():
-    conn = psycopg.connect(DSN, autocommit=True)
+def measure(conn):
+    """The purchase log (made once), then REPEAT interleaved rounds; returns the figures."""
     cur = conn.cursor()
     have = cur.execute("SELECT count(*) FROM pg_class WHERE relname = 'bench_log'").fetchone()[0]
     if not have or cur.execute("SELECT count(*) FROM bench_log").fetchone()[0] != TRANSACTIONS:
@@ -94,14 +94,21 @@ def main():
     ratio = statistics.median(r[0] / r[1] for r in rounds)
     ratio_cheap = statistics.median(r[0] / r[2] for r in rounds)
     customers = cur.execute(ours_sql).fetchone()[0]
-    print(f"transactions={TRANSACTIONS} customers={customers} work_mem=64MB repeat={REPEAT} (medians)")
+    return dict(ours=ours, base=base, cheap=cheap, ratio=ratio, ratio_cheap=ratio_cheap, rounds=rounds,
+                peak_mb=(peak[0] - idle) / 1024, customers=customers)
+
+
+def main():
+    m = measure(psycopg.connect(DSN, autocommit=True))
+    ours, base, cheap, ratio, ratio_cheap, rounds = (m[k] for k in ("ours", "base", "cheap", "ratio", "ratio_cheap", "rounds"))
+    print(f"transactions={TRANSACTIONS} customers={m['customers']} work_mem=64MB repeat={REPEAT} (medians)")
     print(f"{'segment_rfm (count of its rows)':52s} {ours:8.3f} s")
     print(f"{'GROUP BY customer: count(DISTINCT day), sum, min, max':52s} {base:8.3f} s")
     print(f"{'GROUP BY customer: count(*), sum (the cheapest)':52s} {cheap:8.3f} s")
     print("per round (ours / GROUP BY): " + ", ".join(f"{o / b:.2f}" for o, b, _ in rounds))
     print(f"segment_rfm / same GROUP BY   = {ratio:.2f}   (median of the rounds; issue 5 target <= 1.5)")
     print(f"segment_rfm / cheapest        = {ratio_cheap:.2f}")
-    print(f"segment_rfm peak private memory = {(peak[0] - idle) / 1024:.0f} MB over the idle backend")
+    print(f"segment_rfm peak private memory = {m['peak_mb']:.0f} MB over the idle backend")
 
 
 if __name__ == "__main__":

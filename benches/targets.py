@@ -1,27 +1,29 @@
 #!/usr/bin/env python3
-"""The k-means speed targets, each printed as met or missed with its ratio, all measured in one
-run against the fastest peer a user can pick (run by benches/run.sh, in the benches' own Python
-environment, which has scikit-learn-intelex):
+"""Every speed target of the speed issue, each printed as met or missed with its ratio, all
+measured in one run against the fastest peer a user can pick (run by benches/run.sh, in the
+benches' own Python environment, which has scikit-learn-intelex and lifetimes):
 
   table   BENCH_ROWS (1M) synthetic customers x 8 float8 features (fit_assign.py's, seeded)
   peers   the rows exported with psycopg (COPY ... TO STDOUT (FORMAT binary) into numpy),
-          z-scored (StandardScaler), then KMeans.fit of stock scikit-learn and of
-          scikit-learn-intelex (sklearnex.cluster.KMeans, oneDAL) with the same k, n_init,
-          max_iter and tol
-  ours    segment_fit on the table (reads its rows, z-scores, fits), same k, n_init, max_iter, tol
+          z-scored (StandardScaler), then the peer's fit on the in-memory array
 
-  target                                                       bound
-  segment_fit / intelex fit, n_init 1, max_iter 100            <= 1.0
-  segment_fit / intelex fit, n_init 10, max_iter 300           <= 1.0
-  segment_fit / (export + intelex fit), n_init 1               <= 0.25
-  sum(segment_assign(model, row)) / sum(f1 + ... + f8)         <= 1.2
+  target                                                              bound
+  segment_fit / intelex KMeans.fit, n_init 1, max_iter 100            <= 1.0
+  segment_fit / intelex KMeans.fit, n_init 10, max_iter 300           <= 1.0
+  segment_fit / (export + intelex fit), n_init 1                      <= 0.25
+  sum(segment_assign(model, row)) / sum(f1 + ... + f8)                <= 1.2
+  gmm (k 8, full, n_init 1, tol 1e-3) / GaussianMixture, 100k rows    <= 1.0
+  dbscan (eps 1.5, min_points 5) / intelex DBSCAN, 5,000 rows         <= 1.0
+  minibatch_kmeans (batch 1024, 5 epochs, 3 starts) / MiniBatchKMeans <= 1.0
+      (same batch_size, max_iter = epochs, n_init; ours reads its rows, the peer has the array)
+  segment_rfm / the plain GROUP BY of the same aggregates, 10M purchases   <= 1.3   (rfm.py)
+  segment_clv_fit / (export + lifetimes summary + both fits), 1M customers <= 0.5   (clv.py)
+  segment_fit at 10M rows / at 1M rows (in memory, n_init 10)         <= 10.5
 
-Each time is the median of BENCH_REPEAT runs (default 3); each fit's inertia is printed next to
-it (on the same z-scored features: a faster fit that reaches a worse inertia does not count).
-The other targets
-of the speed issue (gmm, dbscan, mini-batch, RFM, CLV, 10M rows) are measured by methods.py,
-rfm.py, clv.py and scale.py against their stock peers, not yet against these bounds here.
-Only ratios are comparable between machines.
+Each time is the median of BENCH_REPEAT runs (default 3; the 10M fits and CLV run once); each
+k-means fit's inertia is printed next to it (a faster fit that reaches a worse inertia does not
+count). Only ratios are comparable between machines. BENCH_TARGETS (default "kmeans methods rfm
+clv scale") picks the groups to run.
 """
 import os
 import statistics
@@ -31,20 +33,25 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 
 try:
+    from sklearnex.cluster import DBSCAN as IntelDBSCAN
     from sklearnex.cluster import KMeans as IntelKMeans
 except ImportError:  # not in this environment: say so rather than compare with nothing
-    IntelKMeans = None
+    IntelKMeans = IntelDBSCAN = None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_assign import make_table  # noqa: E402
 
 DSN = os.environ["BENCH_DSN"]
 ROWS = int(os.environ.get("BENCH_ROWS", 1_000_000))
+BIG_ROWS = int(os.environ.get("BENCH_BIG_ROWS", 10_000_000))
 REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+GROUPS = os.environ.get("BENCH_TARGETS", "kmeans methods rfm clv scale").split()
+GMM_ROWS, DBSCAN_ROWS = 100_000, 5_000
 K, TOL = 8, 1e-4
 FEATURES = [f"f{i}" for i in range(1, 9)]
 TABLE = "bench_targets"
@@ -62,11 +69,11 @@ def median_time(fn):
     return statistics.median(times), result
 
 
-def export(conn):
+def export(conn, table=TABLE):
     """The rows as a float64 array, the fastest way psycopg offers."""
     buf = bytearray()
     with conn.cursor().copy(
-        f"COPY (SELECT {', '.join(FEATURES)} FROM {TABLE}) TO STDOUT (FORMAT binary)"
+        f"COPY (SELECT {', '.join(FEATURES)} FROM {table}) TO STDOUT (FORMAT binary)"
     ) as copy:
         for block in copy:
             buf += block
@@ -86,8 +93,114 @@ def fit_peer(cls, x, n_init, max_iter):
     return cls(n_clusters=K, n_init=n_init, max_iter=max_iter, tol=TOL, random_state=0).fit(x).inertia_
 
 
-def verdict(name, ratio, bound):
-    print(f"{'MET   ' if ratio <= bound else 'MISSED'} {name:58s} {ratio:6.2f}  (bound {bound})")
+VERDICTS = []
+
+
+def verdict(name, ratio, bound, note=""):
+    VERDICTS.append(f"{'MET   ' if ratio <= bound else 'MISSED'} {name:62s} {ratio:6.2f}  (bound {bound}){note}")
+
+
+def line(label, seconds, extra=""):
+    print(f"{label:56s} {seconds:8.3f} s   {extra}")
+
+
+def kmeans_targets(conn, cur, x, t_export):
+    times = {}
+    for n_init, max_iter in ((1, 100), (10, 300)):
+        for who, fn in (
+            ("segment_fit", lambda: fit_ours(cur, n_init, max_iter)),
+            ("scikit-learn", lambda: fit_peer(KMeans, x, n_init, max_iter)),
+            ("scikit-learn-intelex", lambda: fit_peer(IntelKMeans, x, n_init, max_iter)),
+        ):
+            t, inertia = median_time(fn)
+            times[(who, n_init)] = t
+            line(f"{who} fit, n_init {n_init}, max_iter {max_iter}", t, f"inertia {inertia:.1f}")
+    cur.execute(f"SELECT * FROM segment_fit('{TABLE}', ARRAY{FEATURES}, {K}, name => 'bench_targets', "
+                "options => '{\"n_init\": 1, \"seed\": 0}')")
+    features_sum = " + ".join(FEATURES)
+    t_scan, _ = median_time(lambda: cur.execute(f"SELECT sum({features_sum}) FROM {TABLE}").fetchone())
+    t_assign, _ = median_time(
+        lambda: cur.execute(f"SELECT sum(segment_assign('bench_targets', t)) FROM {TABLE} t").fetchone()
+    )
+    line("SELECT sum(f1 + ... + f8)", t_scan)
+    line("SELECT sum(segment_assign(model, t))", t_assign)
+    verdict("segment_fit / intelex fit, n_init 1, max_iter 100",
+            times[("segment_fit", 1)] / times[("scikit-learn-intelex", 1)], 1.0)
+    verdict("segment_fit / intelex fit, n_init 10, max_iter 300",
+            times[("segment_fit", 10)] / times[("scikit-learn-intelex", 10)], 1.0)
+    verdict("segment_fit / (export + intelex fit), n_init 1",
+            times[("segment_fit", 1)] / (t_export + times[("scikit-learn-intelex", 1)]), 0.25)
+    verdict("sum(segment_assign) / sum(f1 + ... + f8)", t_assign / t_scan, 1.2)
+    print(f"(stock scikit-learn / intelex: n_init 1 {times[('scikit-learn', 1)] / times[('scikit-learn-intelex', 1)]:.2f}, "
+          f"n_init 10 {times[('scikit-learn', 10)] / times[('scikit-learn-intelex', 10)]:.2f})")
+
+
+def method_targets(conn, cur, x):
+    def ours(table, k, options):
+        k_sql = "NULL" if k is None else str(k)
+        method = options.split('"method": "')[1].split('"')[0]
+        return median_time(lambda: cur.execute(
+            f"SELECT segments FROM segment_fit('{table}', ARRAY{FEATURES}, {k_sql}, name => 'bench_targets_{method}', "
+            f"options => '{options}')").fetchone()[0])
+
+    for n in (GMM_ROWS, DBSCAN_ROWS):
+        cur.execute(f"DROP TABLE IF EXISTS bench_targets_{n}")
+        cur.execute(f"CREATE TABLE bench_targets_{n} AS SELECT * FROM {TABLE} ORDER BY customer_id LIMIT {n}")
+    xs = StandardScaler().fit_transform(export(conn, f"bench_targets_{GMM_ROWS}"))
+    t_ours, _ = ours(f"bench_targets_{GMM_ROWS}", K, '{"method": "gmm", "n_init": 1, "max_iter": 300, "tol": 1e-3}')
+    t_peer, _ = median_time(lambda: GaussianMixture(K, covariance_type="full", n_init=1, max_iter=300, tol=1e-3,
+                                                    random_state=0).fit(xs))
+    line(f"gmm segment_fit, {GMM_ROWS} rows", t_ours)
+    line("scikit-learn GaussianMixture(full).fit", t_peer)
+    verdict(f"gmm / GaussianMixture, {GMM_ROWS} rows", t_ours / t_peer, 1.0)
+
+    xs = StandardScaler().fit_transform(export(conn, f"bench_targets_{DBSCAN_ROWS}"))
+    t_ours, segments = ours(f"bench_targets_{DBSCAN_ROWS}", None, '{"method": "dbscan", "eps": 1.5, "min_points": 5}')
+    t_peer, fitted = median_time(lambda: IntelDBSCAN(eps=1.5, min_samples=5).fit(xs))
+    line(f"dbscan segment_fit, {DBSCAN_ROWS} rows", t_ours, f"{segments} segments")
+    line("scikit-learn-intelex DBSCAN.fit", t_peer, f"{len(set(fitted.labels_) - {-1})} clusters")
+    verdict(f"dbscan / intelex DBSCAN, {DBSCAN_ROWS} rows", t_ours / t_peer, 1.0)
+
+    t_ours, _ = ours(TABLE, K, '{"method": "minibatch_kmeans", "batch_size": 1024, "epochs": 5, "n_init": 3, "tol": 0.0001}')
+    t_peer, _ = median_time(lambda: MiniBatchKMeans(K, batch_size=1024, max_iter=5, n_init=3, tol=1e-4,
+                                                    random_state=0).fit(x))
+    line(f"minibatch_kmeans segment_fit, {ROWS} rows (reads them)", t_ours)
+    line("scikit-learn MiniBatchKMeans.fit (array in memory)", t_peer)
+    verdict("minibatch_kmeans / MiniBatchKMeans", t_ours / t_peer, 1.0)
+
+
+def rfm_target(conn):
+    import rfm
+    m = rfm.measure(conn)
+    line(f"segment_rfm, {rfm.TRANSACTIONS} purchases", m["ours"])
+    line("the same aggregates by GROUP BY customer", m["base"])
+    verdict("segment_rfm / GROUP BY (median of the rounds' ratios)", m["ratio"], 1.3)
+
+
+def clv_target(conn):
+    import clv
+    m = clv.measure(conn)
+    line(f"segment_clv_fit, {clv.CUSTOMERS} customers", m["t_ours"],
+         "parameters within 10% of the truth" if m["recovered"] else "PARAMETERS OFF")
+    line("export + lifetimes summary + both fits", m["t_theirs"])
+    verdict("segment_clv_fit / (export + lifetimes)", m["t_ours"] / m["t_theirs"], 0.5,
+            "" if m["recovered"] else "  (parameters off: does not count)")
+
+
+def scale_target(conn, cur):
+    make_table(conn, BIG_ROWS, "bench_customers_big")
+    cur.execute("SET customer_segment.max_memory_mb = 4096")
+    fit = lambda table: cur.execute(
+        f"SELECT inertia FROM segment_fit('{table}', ARRAY{FEATURES}, {K}, name => 'bench_targets_s', "
+        "options => '{\"seed\": 0}')").fetchone()[0]
+    t1 = median_time(lambda: fit(TABLE))[0]
+    t0 = time.perf_counter()
+    fit("bench_customers_big")
+    t10 = time.perf_counter() - t0
+    cur.execute("RESET customer_segment.max_memory_mb")
+    line(f"segment_fit {ROWS} rows, n_init 10", t1)
+    line(f"segment_fit {BIG_ROWS} rows, n_init 10 (one run)", t10)
+    verdict(f"segment_fit {BIG_ROWS} rows / {ROWS} rows", t10 / t1, 10.5 * BIG_ROWS / ROWS / 10)
 
 
 def main():
@@ -100,39 +213,21 @@ def main():
     if IntelKMeans is None:
         print("scikit-learn-intelex is not installed in this environment: targets not measured")
         return 1
-
     t_export, x = median_time(lambda: export(conn))
     x = StandardScaler().fit_transform(x)
-    print(f"{'export (COPY binary into numpy)':44s} {t_export:8.3f} s")
-    times = {}
-    for n_init, max_iter in ((1, 100), (10, 300)):
-        for who, fn in (
-            ("segment_fit", lambda: fit_ours(cur, n_init, max_iter)),
-            ("scikit-learn", lambda: fit_peer(KMeans, x, n_init, max_iter)),
-            ("scikit-learn-intelex", lambda: fit_peer(IntelKMeans, x, n_init, max_iter)),
-        ):
-            t, inertia = median_time(fn)
-            times[(who, n_init)] = t
-            print(f"{who + f' fit, n_init {n_init}, max_iter {max_iter}':44s} {t:8.3f} s   inertia {inertia:.1f}")
-    cur.execute(f"SELECT * FROM segment_fit('{TABLE}', ARRAY{FEATURES}, {K}, name => 'bench_targets', "
-                "options => '{\"n_init\": 1, \"seed\": 0}')")
-    features_sum = " + ".join(FEATURES)
-    t_scan, _ = median_time(lambda: cur.execute(f"SELECT sum({features_sum}) FROM {TABLE}").fetchone())
-    t_assign, _ = median_time(
-        lambda: cur.execute(f"SELECT sum(segment_assign('bench_targets', t)) FROM {TABLE} t").fetchone()
-    )
-    print(f"{'SELECT sum(f1 + ... + f8)':44s} {t_scan:8.3f} s")
-    print(f"{'SELECT sum(segment_assign(model, t))':44s} {t_assign:8.3f} s")
+    line("export (COPY binary into numpy)", t_export)
+    if "kmeans" in GROUPS:
+        kmeans_targets(conn, cur, x, t_export)
+    if "methods" in GROUPS:
+        method_targets(conn, cur, x)
+    if "rfm" in GROUPS:
+        rfm_target(conn)
+    if "clv" in GROUPS:
+        clv_target(conn)
+    if "scale" in GROUPS:
+        scale_target(conn, cur)
     print()
-    verdict("segment_fit / intelex fit, n_init 1, max_iter 100",
-            times[("segment_fit", 1)] / times[("scikit-learn-intelex", 1)], 1.0)
-    verdict("segment_fit / intelex fit, n_init 10, max_iter 300",
-            times[("segment_fit", 10)] / times[("scikit-learn-intelex", 10)], 1.0)
-    verdict("segment_fit / (export + intelex fit), n_init 1",
-            times[("segment_fit", 1)] / (t_export + times[("scikit-learn-intelex", 1)]), 0.25)
-    verdict("sum(segment_assign) / sum(f1 + ... + f8)", t_assign / t_scan, 1.2)
-    print(f"(stock scikit-learn / intelex: n_init 1 {times[('scikit-learn', 1)] / times[('scikit-learn-intelex', 1)]:.2f}, "
-          f"n_init 10 {times[('scikit-learn', 10)] / times[('scikit-learn-intelex', 10)]:.2f})")
+    print("\n".join(VERDICTS))
     return 0
 
 
