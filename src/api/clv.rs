@@ -155,8 +155,13 @@ fn segment_clv_fit(
         .iter()
         .filter_map(|s| s.repeat_mean.map(|m| (s.history.x, m)))
         .collect();
-    let gg = clv::fit_gamma_gamma(&spend, options.penalizer, &mut interrupt)
-        .unwrap_or_else(|e| raise_fit(e));
+    let gg = clv::fit_gamma_gamma(
+        &spend,
+        options.penalizer,
+        crate::gucs::threads(),
+        &mut interrupt,
+    )
+    .unwrap_or_else(|e| raise_fit(e));
     let calibration_text =
         Spi::get_one_with_args::<String>("SELECT $1::text", &[DatumWithOid::from(calibration_end)])
             .ok()

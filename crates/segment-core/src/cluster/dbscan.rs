@@ -278,6 +278,9 @@ impl Density {
                 .sum();
             if d2 <= eps2 && d2 < best.0 {
                 best = (d2, self.core_labels[i]);
+                if d2 == 0.0 {
+                    break; // nothing is nearer (a training row that is itself a core point)
+                }
             }
         }
         best.1

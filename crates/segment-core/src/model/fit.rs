@@ -10,6 +10,7 @@ use crate::cluster::{dbscan, gmm, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::options::FitOptions;
+use crate::parallel::{self, BLOCK_ROWS};
 use crate::prep::encoding::column_log_mask;
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::preprocessor::Prepared;
@@ -356,11 +357,22 @@ pub fn fit_model(
     let mut labels = match (&kmeans_result, &sampled_rows) {
         (Some(fit), None) => fit.labels.clone(),
         _ => {
-            let mut scratch = vec![0.0; k];
-            matrix
-                .rows()
-                .map(|row| assigner.label_scaled(row, &mut scratch))
-                .collect()
+            // On threads: for DBSCAN each row measures the core points near it, and a sampled
+            // fit labels every row.
+            let mut labels = vec![0u32; n];
+            let d = matrix.n_cols();
+            let mut items: Vec<_> = matrix
+                .as_slice()
+                .chunks(BLOCK_ROWS * d)
+                .zip(labels.chunks_mut(BLOCK_ROWS))
+                .collect();
+            parallel::for_each(&mut items, limits.threads, |(rows, out)| {
+                let mut scratch = vec![0.0; k];
+                for (row, label) in rows.chunks_exact(d).zip(out.iter_mut()) {
+                    *label = assigner.label_scaled(row, &mut scratch);
+                }
+            });
+            labels
         }
     };
     let centre_agreement = ward_labels.map(|dendrogram| {

@@ -2,13 +2,21 @@
 //! "Counting Your Customers the Easy Way") for purchase counts and dropout, Gamma-Gamma (Fader,
 //! Hardie & Lee 2005, "RFM and CLV") for spend per purchase; maximum likelihood in log space.
 //!
-//! The optimizer is our own Nelder-Mead on log parameters: the stack has no optimizer crate,
-//! the problems have 3 or 4 parameters, and the likelihoods are smooth; a well-known simplex
-//! method with restarts is small and is tested here on Rosenbrock's function.
+//! Both likelihoods are maximized over log parameters by L-BFGS (the argmin crate, More-Thuente
+//! line search) with their gradients in closed form (digamma terms, computed once per distinct
+//! purchase count and evaluation). On 200,000 simulated customers (one run, two threads) BG/NBD
+//! took 25 evaluations and 0.21 s where our Nelder-Mead, used before, took 360 and 3.24 s to the
+//! same optimum; Gamma-Gamma 30 and 0.04 s against 305 and 0.27 s. Nelder-Mead stays as the
+//! fallback where the line search fails or stops short (a likelihood that overflows far from the
+//! optimum, say).
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::params::{Key, Kind};
+use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
 use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
 
 /// The keys of `segment_clv_fit`'s options and their kinds: the time unit, what counts as one
 /// purchase occasion, the fit's L2 penalty, and whether the fit may change what an existing model
@@ -90,6 +98,20 @@ fn log_add(a: f64, b: f64) -> f64 {
         return m;
     }
     m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+/// ψ(x), the derivative of ln Γ, for x > 0: the recurrence ψ(x) = ψ(x + 1) - 1/x up to x >= 10,
+/// then the asymptotic series (error below 1e-13 there).
+fn digamma(mut x: f64) -> f64 {
+    let mut shift = 0.0;
+    while x < 10.0 {
+        shift -= 1.0 / x;
+        x += 1.0;
+    }
+    let f = 1.0 / (x * x);
+    let series =
+        f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f / 132.0))));
+    shift + x.ln() - 0.5 / x - series
 }
 
 /// One customer's calibration summary: repeat purchase occasions x, time of the last one t_x
@@ -356,6 +378,244 @@ fn compress(histories: &[History]) -> Vec<(History, f64)> {
     out
 }
 
+/// BG/NBD's data, arranged for its likelihood: identical histories once with their count, and
+/// the distinct purchase counts (the ln Γ, ln B and ψ terms depend on x alone, so they are
+/// computed once per distinct x and evaluation). Sums run on threads over fixed blocks added in
+/// order, so they do not depend on the thread count.
+struct BgNbdData {
+    data: Vec<(History, f64)>,
+    xs: Vec<f64>,
+    /// Per entry of `data`: its x's index in `xs`.
+    group: Vec<u32>,
+    blocks: Vec<std::ops::Range<usize>>,
+}
+
+impl BgNbdData {
+    fn new(histories: &[History]) -> BgNbdData {
+        let data = compress(histories);
+        let mut xs: Vec<f64> = Vec::new();
+        let group: Vec<u32> = data
+            .iter()
+            .map(|(h, _)| {
+                if xs.last() != Some(&h.x) {
+                    xs.push(h.x);
+                }
+                (xs.len() - 1) as u32
+            })
+            .collect();
+        let blocks = (0..data.len())
+            .step_by(crate::parallel::BLOCK_ROWS)
+            .map(|lo| lo..(lo + crate::parallel::BLOCK_ROWS).min(data.len()))
+            .collect();
+        BgNbdData {
+            data,
+            xs,
+            group,
+            blocks,
+        }
+    }
+
+    fn customers(&self) -> f64 {
+        self.data.iter().map(|(_, n)| n).sum()
+    }
+
+    /// ln L and its gradient in (r, alpha, a, b).
+    fn value_and_gradient(&self, params: &BgNbd, threads: usize) -> (f64, [f64; 4]) {
+        let BgNbd { r, alpha, a, b } = *params;
+        let base = ln_beta(a, b);
+        let (psi_r, psi_a, psi_b, psi_ab, psi_a1) = (
+            digamma(r),
+            digamma(a),
+            digamma(b),
+            digamma(a + b),
+            digamma(a + 1.0),
+        );
+        // Per distinct x: the terms of ln L and of its derivatives that depend on x alone.
+        let terms: Vec<XTerms> = self
+            .xs
+            .iter()
+            .map(|&x| {
+                let psi_abx = digamma(a + b + x);
+                XTerms {
+                    common: ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln(),
+                    stays: ln_beta(a, b + x) - base,
+                    dropped: if x > 0.0 {
+                        ln_beta(a + 1.0, b + x - 1.0) - base
+                    } else {
+                        f64::NEG_INFINITY
+                    },
+                    common_r: digamma(r + x) - psi_r + alpha.ln(),
+                    stays_a: psi_ab - psi_abx,
+                    stays_b: digamma(b + x) - psi_abx - psi_b + psi_ab,
+                    dropped_a: psi_a1 - psi_abx - psi_a + psi_ab,
+                    dropped_b: if x > 0.0 {
+                        digamma(b + x - 1.0) - psi_abx - psi_b + psi_ab
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect();
+        let mut partial: Vec<(std::ops::Range<usize>, [f64; 5])> =
+            self.blocks.iter().map(|b| (b.clone(), [0.0; 5])).collect();
+        crate::parallel::for_each(&mut partial, threads, |(range, sums)| {
+            for i in range.clone() {
+                let (h, n) = &self.data[i];
+                let t = &terms[self.group[i] as usize];
+                let (ln_t, rx) = ((alpha + h.t).ln(), r + h.x);
+                let stays = t.stays - rx * ln_t;
+                // The row's ln L is common + ln(e^stays + e^dropped); the weights are the two
+                // parts' shares of that sum.
+                let (term, w_stays, w_dropped, ln_tx) = if h.x > 0.0 {
+                    let ln_tx = (alpha + h.t_x).ln();
+                    let dropped = t.dropped - rx * ln_tx;
+                    let total = log_add(stays, dropped);
+                    (total, (stays - total).exp(), (dropped - total).exp(), ln_tx)
+                } else {
+                    (stays, 1.0, 0.0, 0.0)
+                };
+                sums[0] += n * (t.common + term);
+                sums[1] += n * (t.common_r - w_stays * ln_t - w_dropped * ln_tx);
+                sums[2] += n
+                    * (r / alpha
+                        - w_stays * rx / (alpha + h.t)
+                        - if h.x > 0.0 {
+                            w_dropped * rx / (alpha + h.t_x)
+                        } else {
+                            0.0
+                        });
+                sums[3] += n * (w_stays * t.stays_a + w_dropped * t.dropped_a);
+                sums[4] += n * (w_stays * t.stays_b + w_dropped * t.dropped_b);
+            }
+        });
+        let mut sum = [0.0; 5];
+        for (_, p) in &partial {
+            sum.iter_mut().zip(p).for_each(|(s, v)| *s += v);
+        }
+        (sum[0], [sum[1], sum[2], sum[3], sum[4]])
+    }
+}
+
+/// The parts of one purchase count's BG/NBD log-likelihood and derivatives that do not depend
+/// on the customer's times.
+struct XTerms {
+    common: f64,
+    stays: f64,
+    dropped: f64,
+    /// d common / dr.
+    common_r: f64,
+    stays_a: f64,
+    stays_b: f64,
+    dropped_a: f64,
+    dropped_b: f64,
+}
+
+/// A smooth objective: its value and gradient at a point.
+pub type ValueAndGradient<'a> = dyn FnMut(&[f64]) -> (f64, Vec<f64>) + 'a;
+
+/// A point with the objective's value and gradient there.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
+
+/// `f` (value and gradient at one point) as argmin sees it: one evaluation per point however
+/// often argmin asks for the cost and the gradient there, and `check` before each.
+struct Smooth<'a> {
+    f: RefCell<&'a mut ValueAndGradient<'a>>,
+    check: RefCell<&'a mut dyn FnMut()>,
+    last: RefCell<Option<Evaluated>>,
+    evaluations: &'a Cell<usize>,
+}
+
+impl Smooth<'_> {
+    fn at(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((q, v, g)) = self.last.borrow().as_ref() {
+            if q == p {
+                return (*v, g.clone());
+            }
+        }
+        (self.check.borrow_mut())();
+        self.evaluations.set(self.evaluations.get() + 1);
+        let (v, g) = (self.f.borrow_mut())(p);
+        *self.last.borrow_mut() = Some((p.to_vec(), v, g.clone()));
+        (v, g)
+    }
+}
+
+impl CostFunction for Smooth<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, p: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        match self.at(p).0 {
+            v if v.is_finite() => Ok(v),
+            _ => Err(argmin::core::Error::msg("the likelihood overflows here")),
+        }
+    }
+}
+
+impl Gradient for Smooth<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, p: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.at(p).1)
+    }
+}
+
+/// Minimizes `f` (its value and gradient at a point) from `start` by L-BFGS; if the line search
+/// fails or stops short of convergence, Nelder-Mead goes on from the best point found.
+pub fn minimize(f: &mut ValueAndGradient, start: &[f64], check: &mut dyn FnMut()) -> Minimum {
+    let evaluations = Cell::new(0);
+    let (best, converged) = {
+        let problem = Smooth {
+            f: RefCell::new(&mut *f),
+            check: RefCell::new(&mut *check),
+            last: RefCell::new(None),
+            evaluations: &evaluations,
+        };
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+            .with_tolerance_grad(1e-9)
+            .expect("a tolerance >= 0");
+        let run = Executor::new(problem, solver)
+            .configure(|state| state.param(start.to_vec()).max_iters(1000))
+            .run();
+        match run {
+            Ok(result) => {
+                let state = result.state();
+                let converged = matches!(
+                    state.get_termination_status(),
+                    TerminationStatus::Terminated(TerminationReason::SolverConverged)
+                );
+                (
+                    state
+                        .get_best_param()
+                        .cloned()
+                        .filter(|_| state.get_best_cost().is_finite()),
+                    converged,
+                )
+            }
+            Err(_) => (None, false),
+        }
+    };
+    match best {
+        Some(point) if converged => {
+            let value = f(&point).0;
+            Minimum {
+                point,
+                value,
+                converged,
+                evaluations: evaluations.get() + 1,
+            }
+        }
+        other => {
+            let from = other.unwrap_or_else(|| start.to_vec());
+            let mut value_only = |p: &[f64]| f(p).0;
+            let mut m = nelder_mead(&mut value_only, &from, 0.5, 1e-12, 20_000, check);
+            m.evaluations += evaluations.get();
+            m
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BgNbdFit {
     pub params: BgNbd,
@@ -385,87 +645,108 @@ pub fn fit_bgnbd(
         )
         .with_hint("Move calibration_end later, or use a finer time unit."));
     }
-    let data = compress(histories);
-    // The ln Gamma and ln Beta terms depend on x only: computed once per distinct x and
-    // evaluation. The sum over histories runs on `threads` in fixed blocks added in order, so
-    // the result does not depend on the thread count.
-    let mut xs: Vec<f64> = Vec::new();
-    let group: Vec<u32> = data
-        .iter()
-        .map(|(h, _)| {
-            if xs.last() != Some(&h.x) {
-                xs.push(h.x);
-            }
-            (xs.len() - 1) as u32
-        })
-        .collect();
-    let blocks: Vec<std::ops::Range<usize>> = (0..data.len())
-        .step_by(crate::parallel::BLOCK_ROWS)
-        .map(|lo| lo..(lo + crate::parallel::BLOCK_ROWS).min(data.len()))
-        .collect();
-    let total = |params: &BgNbd| -> f64 {
-        let BgNbd { r, alpha, a, b } = *params;
-        let base = ln_beta(a, b);
-        let terms: Vec<(f64, f64, f64)> = xs
-            .iter()
-            .map(|&x| {
-                let common = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-                let stays = ln_beta(a, b + x) - base;
-                let dropped = if x > 0.0 {
-                    ln_beta(a + 1.0, b + x - 1.0) - base
-                } else {
-                    f64::NEG_INFINITY
-                };
-                (common, stays, dropped)
-            })
-            .collect();
-        let mut partial: Vec<(std::ops::Range<usize>, f64)> =
-            blocks.iter().map(|b| (b.clone(), 0.0)).collect();
-        crate::parallel::for_each(&mut partial, threads, |(range, sum)| {
-            for i in range.clone() {
-                let (h, n) = &data[i];
-                let (common, stays, dropped) = terms[group[i] as usize];
-                let s = stays - (r + h.x) * (alpha + h.t).ln();
-                let term = if h.x > 0.0 {
-                    log_add(s, dropped - (r + h.x) * (alpha + h.t_x).ln())
-                } else {
-                    s
-                };
-                *sum += n * (common + term);
-            }
-        });
-        partial.iter().map(|(_, s)| s).sum()
-    };
-    let mut negative = |p: &[f64]| {
+    let prepared = BgNbdData::new(histories);
+    let value_and_gradient = |params: &BgNbd| prepared.value_and_gradient(params, threads);
+    let customers = prepared.customers();
+    // The negative log-likelihood per customer (so that tolerances do not depend on how many
+    // there are) over log parameters, plus the penalty, and its gradient.
+    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
+        let theta = [u[0].exp(), u[1].exp(), u[2].exp(), u[3].exp()];
         let params = BgNbd {
-            r: p[0].exp(),
-            alpha: p[1].exp(),
-            a: p[2].exp(),
-            b: p[3].exp(),
+            r: theta[0],
+            alpha: theta[1],
+            a: theta[2],
+            b: theta[3],
         };
-        -total(&params)
-            + penalizer
-                * (params.r.powi(2) + params.alpha.powi(2) + params.a.powi(2) + params.b.powi(2))
+        let (ll, grad) = value_and_gradient(&params);
+        let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
+        let gradient = (0..4)
+            .map(|i| (-theta[i] * grad[i] + 2.0 * penalizer * theta[i] * theta[i]) / customers)
+            .collect();
+        ((-ll + penalty) / customers, gradient)
     };
-    let m = nelder_mead(
-        &mut negative,
-        &[0.0, 0.0, 0.0, 0.0],
-        0.5,
-        1e-12,
-        20_000,
-        check,
-    );
+    let m = minimize(&mut objective, &[0.0, 0.0, 0.0, 0.0], check);
     let params = BgNbd {
         r: m.point[0].exp(),
         alpha: m.point[1].exp(),
         a: m.point[2].exp(),
         b: m.point[3].exp(),
     };
+    let log_likelihood = value_and_gradient(&params).0;
     Ok(BgNbdFit {
-        log_likelihood: total(&params),
+        log_likelihood,
         params,
         converged: m.converged,
     })
+}
+
+/// Gamma-Gamma's data, sorted by x: ln Γ and ψ of p x and p x + q are computed once per
+/// distinct x and evaluation; each customer keeps ln m and ln x. Sums run on threads over fixed
+/// blocks added in order.
+struct GammaGammaData {
+    xs: Vec<f64>,
+    /// Per customer: its x's index in `xs`, x, mean spend m, ln m, ln x.
+    rows: Vec<(u32, f64, f64, f64, f64)>,
+    blocks: Vec<std::ops::Range<usize>>,
+}
+
+impl GammaGammaData {
+    fn new(mut data: Vec<(f64, f64)>) -> GammaGammaData {
+        data.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut xs: Vec<f64> = Vec::new();
+        let rows: Vec<(u32, f64, f64, f64, f64)> = data
+            .iter()
+            .map(|&(x, m)| {
+                if xs.last() != Some(&x) {
+                    xs.push(x);
+                }
+                ((xs.len() - 1) as u32, x, m, m.ln(), x.ln())
+            })
+            .collect();
+        let blocks = (0..rows.len())
+            .step_by(crate::parallel::BLOCK_ROWS)
+            .map(|lo| lo..(lo + crate::parallel::BLOCK_ROWS).min(rows.len()))
+            .collect();
+        GammaGammaData { xs, rows, blocks }
+    }
+
+    /// ln L and its gradient in (p, q, gamma).
+    fn value_and_gradient(&self, params: &GammaGamma, threads: usize) -> (f64, [f64; 3]) {
+        let GammaGamma { p, q, gamma } = *params;
+        let (ln_gamma_q, psi_q, ln_g) = (ln_gamma(q), digamma(q), gamma.ln());
+        // Per x: ln Γ(px + q) - ln Γ(px), ψ(px + q), ψ(px).
+        let terms: Vec<(f64, f64, f64)> = self
+            .xs
+            .iter()
+            .map(|&x| {
+                let px = p * x;
+                (
+                    ln_gamma(px + q) - ln_gamma(px),
+                    digamma(px + q),
+                    digamma(px),
+                )
+            })
+            .collect();
+        let mut partial: Vec<(std::ops::Range<usize>, [f64; 4])> =
+            self.blocks.iter().map(|b| (b.clone(), [0.0; 4])).collect();
+        crate::parallel::for_each(&mut partial, threads, |(range, sums)| {
+            for &(g, x, m, ln_m, ln_x) in &self.rows[range.clone()] {
+                let (ln_ratio, psi_pxq, psi_px) = terms[g as usize];
+                let px = p * x;
+                let ln_rest = (gamma + m * x).ln();
+                sums[0] += ln_ratio - ln_gamma_q + q * ln_g + (px - 1.0) * ln_m + px * ln_x
+                    - (px + q) * ln_rest;
+                sums[1] += x * (psi_pxq - psi_px + ln_m + ln_x - ln_rest);
+                sums[2] += psi_pxq - psi_q + ln_g - ln_rest;
+                sums[3] += q / gamma - (px + q) / (gamma + m * x);
+            }
+        });
+        let mut sum = [0.0; 4];
+        for (_, s) in &partial {
+            sum.iter_mut().zip(s).for_each(|(t, v)| *t += v);
+        }
+        (sum[0], [sum[1], sum[2], sum[3]])
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -479,6 +760,7 @@ pub struct GammaGammaFit {
 pub fn fit_gamma_gamma(
     spend: &[(f64, f64)],
     penalizer: f64,
+    threads: usize,
     check: &mut dyn FnMut(),
 ) -> CoreResult<GammaGammaFit> {
     let data: Vec<(f64, f64)> = spend
@@ -492,26 +774,31 @@ pub fn fit_gamma_gamma(
             "fewer than 2 customers have repeat purchases with a positive spend: Gamma-Gamma cannot be fitted",
         ));
     }
-    let mut negative = |p: &[f64]| {
+    let prepared = GammaGammaData::new(data);
+    let value_and_gradient = |params: &GammaGamma| prepared.value_and_gradient(params, threads);
+    let customers = prepared.rows.len() as f64;
+    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
+        let theta = [u[0].exp(), u[1].exp(), u[2].exp()];
         let params = GammaGamma {
-            p: p[0].exp(),
-            q: p[1].exp(),
-            gamma: p[2].exp(),
+            p: theta[0],
+            q: theta[1],
+            gamma: theta[2],
         };
-        let ll: f64 = data.iter().map(|&(x, m)| params.log_likelihood(x, m)).sum();
-        -ll + penalizer * (params.p.powi(2) + params.q.powi(2) + params.gamma.powi(2))
+        let (ll, grad) = value_and_gradient(&params);
+        let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
+        let gradient = (0..3)
+            .map(|i| (-theta[i] * grad[i] + 2.0 * penalizer * theta[i] * theta[i]) / customers)
+            .collect();
+        ((-ll + penalty) / customers, gradient)
     };
-    let m = nelder_mead(&mut negative, &[0.0, 0.0, 0.0], 0.5, 1e-12, 20_000, check);
+    let m = minimize(&mut objective, &[0.0, 0.0, 0.0], check);
     let params = GammaGamma {
         p: m.point[0].exp(),
         q: m.point[1].exp(),
         gamma: m.point[2].exp(),
     };
     Ok(GammaGammaFit {
-        log_likelihood: data
-            .iter()
-            .map(|&(x, mean)| params.log_likelihood(x, mean))
-            .sum(),
+        log_likelihood: value_and_gradient(&params).0,
         params,
         converged: m.converged,
     })
@@ -706,5 +993,215 @@ mod tests {
             assert!((got / want - 1.0).abs() < 0.15, "{p:?}");
         }
         assert!(fit.converged);
+    }
+
+    #[test]
+    fn digamma_known_values() {
+        // psi(1) = -Euler's gamma, psi(1/2) = -gamma - 2 ln 2, psi(10) from its series.
+        for (x, want) in [
+            (1.0, -0.5772156649015329),
+            (0.5, -1.9635100260214235),
+            (10.0, 2.251752589066721),
+            (0.01, -100.56088545786867),
+        ] {
+            assert!(
+                (digamma(x) - want).abs() < 1e-12 * want.abs().max(1.0),
+                "psi({x})"
+            );
+        }
+    }
+
+    /// Simulated customers of both models, for the fits below.
+    fn simulated(n: usize, seed: u64) -> (Vec<History>, Vec<(f64, f64)>) {
+        use rand::{Rng, SeedableRng};
+        use rand_distr::{Beta, Distribution, Gamma};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let (lambda, drop) = (
+            Gamma::new(0.5, 1.0 / 6.0).unwrap(),
+            Beta::new(0.8, 2.5).unwrap(),
+        );
+        let nu = Gamma::new(4.0, 1.0 / 15.0).unwrap();
+        let (mut hs, mut spend) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let (l, p, v): (f64, f64, f64) = (
+                lambda.sample(&mut rng),
+                drop.sample(&mut rng),
+                nu.sample(&mut rng),
+            );
+            let big_t = 30.0 + rng.gen::<f64>() * 20.0;
+            let (mut t, mut x, mut tx) = (0.0, 0.0, 0.0);
+            loop {
+                t += -rng.gen::<f64>().ln() / l;
+                if t > big_t {
+                    break;
+                }
+                x += 1.0;
+                tx = t;
+                if rng.gen::<f64>() < p {
+                    break;
+                }
+            }
+            hs.push(History {
+                x,
+                t_x: tx,
+                t: big_t,
+            });
+            if x > 0.0 {
+                let per = Gamma::new(6.0, 1.0 / v).unwrap();
+                let total: f64 = (0..x as usize).map(|_| per.sample(&mut rng)).sum();
+                spend.push((x, total / x));
+            }
+        }
+        (hs, spend)
+    }
+
+    /// L-BFGS reaches the optimum Nelder-Mead (the optimizer before it) reaches, on both models,
+    /// plain and penalized: the same log-likelihood to 1e-9 and parameters to 1e-4.
+    #[test]
+    fn lbfgs_reaches_nelder_meads_optimum() {
+        let (hs, spend) = simulated(5_000, 3);
+        for penalizer in [0.0, 0.01] {
+            let fit = fit_bgnbd(&hs, penalizer, 2, &mut || {}).unwrap();
+            let data = compress(&hs);
+            let mut negative = |u: &[f64]| {
+                let b = BgNbd {
+                    r: u[0].exp(),
+                    alpha: u[1].exp(),
+                    a: u[2].exp(),
+                    b: u[3].exp(),
+                };
+                -data
+                    .iter()
+                    .map(|(h, n)| n * b.log_likelihood(h))
+                    .sum::<f64>()
+                    + penalizer * (b.r.powi(2) + b.alpha.powi(2) + b.a.powi(2) + b.b.powi(2))
+            };
+            let nm = nelder_mead(&mut negative, &[0.0; 4], 0.5, 1e-12, 20_000, &mut || {});
+            let p = fit.params;
+            let ours = [p.r.ln(), p.alpha.ln(), p.a.ln(), p.b.ln()];
+            assert!(fit.converged);
+            assert!(
+                (negative(&ours) - nm.value).abs() < 1e-9 * nm.value.abs(),
+                "{p:?} vs {:?}",
+                nm.point
+            );
+            for (o, n) in ours.iter().zip(&nm.point) {
+                assert!(
+                    (o - n).abs() < 1e-4,
+                    "penalizer {penalizer}: {ours:?} vs {:?}",
+                    nm.point
+                );
+            }
+
+            let gg = fit_gamma_gamma(&spend, penalizer, 2, &mut || {}).unwrap();
+            let mut negative = |u: &[f64]| {
+                let g = GammaGamma {
+                    p: u[0].exp(),
+                    q: u[1].exp(),
+                    gamma: u[2].exp(),
+                };
+                -spend
+                    .iter()
+                    .map(|&(x, m)| g.log_likelihood(x, m))
+                    .sum::<f64>()
+                    + penalizer * (g.p.powi(2) + g.q.powi(2) + g.gamma.powi(2))
+            };
+            let nm = nelder_mead(&mut negative, &[0.0; 3], 0.5, 1e-12, 20_000, &mut || {});
+            let p = gg.params;
+            let ours = [p.p.ln(), p.q.ln(), p.gamma.ln()];
+            assert!(gg.converged);
+            assert!(
+                (negative(&ours) - nm.value).abs() < 1e-9 * nm.value.abs(),
+                "{p:?} vs {:?}",
+                nm.point
+            );
+            for (o, n) in ours.iter().zip(&nm.point) {
+                assert!(
+                    (o - n).abs() < 1e-4,
+                    "penalizer {penalizer}: {ours:?} vs {:?}",
+                    nm.point
+                );
+            }
+        }
+    }
+
+    /// d(-ln L)/d(ln theta) of BG/NBD from the closed-form gradient.
+    fn bgnbd_objective_gradient(hs: &[History], p: &BgNbd) -> Vec<f64> {
+        let g = BgNbdData::new(hs).value_and_gradient(p, 2).1;
+        let theta = [p.r, p.alpha, p.a, p.b];
+        (0..4).map(|i| -theta[i] * g[i]).collect()
+    }
+
+    /// d(-ln L)/d(ln theta) of Gamma-Gamma from the closed-form gradient.
+    fn gamma_gamma_objective_gradient(spend: &[(f64, f64)], p: &GammaGamma) -> Vec<f64> {
+        let g = GammaGammaData::new(spend.to_vec())
+            .value_and_gradient(p, 2)
+            .1;
+        let theta = [p.p, p.q, p.gamma];
+        (0..3).map(|i| -theta[i] * g[i]).collect()
+    }
+
+    /// The closed-form gradients against central differences of the likelihoods.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let (hs, spend) = simulated(300, 4);
+        let bg = BgNbd {
+            r: 0.7,
+            alpha: 4.0,
+            a: 1.1,
+            b: 2.0,
+        };
+        let gg = GammaGamma {
+            p: 5.0,
+            q: 3.5,
+            gamma: 12.0,
+        };
+        let negative = |u: &[f64]| {
+            let b = BgNbd {
+                r: u[0].exp(),
+                alpha: u[1].exp(),
+                a: u[2].exp(),
+                b: u[3].exp(),
+            };
+            -hs.iter().map(|h| b.log_likelihood(h)).sum::<f64>()
+        };
+        let u0 = [bg.r.ln(), bg.alpha.ln(), bg.a.ln(), bg.b.ln()];
+        let analytic = bgnbd_objective_gradient(&hs, &bg);
+        for i in 0..4 {
+            let h = 1e-6;
+            let (mut up, mut down) = (u0, u0);
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (negative(&up) - negative(&down)) / (2.0 * h);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
+                "{i}: {numeric} vs {analytic:?}"
+            );
+        }
+        let negative = |u: &[f64]| {
+            let g = GammaGamma {
+                p: u[0].exp(),
+                q: u[1].exp(),
+                gamma: u[2].exp(),
+            };
+            -spend
+                .iter()
+                .map(|&(x, m)| g.log_likelihood(x, m))
+                .sum::<f64>()
+        };
+        let u0 = [gg.p.ln(), gg.q.ln(), gg.gamma.ln()];
+        let analytic = gamma_gamma_objective_gradient(&spend, &gg);
+        for i in 0..3 {
+            let h = 1e-6;
+            let (mut up, mut down) = (u0, u0);
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (negative(&up) - negative(&down)) / (2.0 * h);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
+                "{i}: {numeric} vs {:?}",
+                analytic
+            );
+        }
     }
 }
