@@ -1,12 +1,15 @@
 //! Running a SELECT the extension built, each row handed to Rust as the executor produces it.
 //!
 //! A fit reads every row of its source. An SPI cursor copies each row into a new heap tuple
-//! (`spi_printtup`) that the caller then takes apart again, and a cursor's plan never uses
-//! parallel workers. A `DestReceiver` given to `SPI_execute_extended` sees the executor's own
-//! slot: nothing is copied, and the planner may choose a parallel plan. Everything else is SPI's:
+//! (`spi_printtup`) that the caller then takes apart again. A `DestReceiver` given to
+//! `SPI_execute_plan_extended` sees the executor's own slot: nothing is copied. Parallel plans
+//! are allowed only where the query's ORDER BY fixes the order of its rows (`Plan::Parallel`):
+//! a parallel scan hands rows over in an order that changes from run to run, and a seeded fit
+//! must see its rows in the same order every time. Everything else is SPI's:
 //! the caller's privileges and row-level security, views, partitioned and foreign tables, Citus,
 //! and the executor's interrupt checks (cancel, `statement_timeout`) on every row.
 
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::{c_int, c_void, CString};
@@ -79,10 +82,24 @@ unsafe extern "C-unwind" fn startup(
 
 unsafe extern "C-unwind" fn shutdown(_this: *mut pg_sys::DestReceiver) {}
 
-/// Runs `query` (a SELECT, with text parameters `$1`, `$2`, ...) and calls `on_row` with every
-/// row until it returns false. Needs an SPI connection (inside `Spi::connect`). Returns the rows
+/// Which plans the planner may choose.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// No parallel workers: rows arrive in the order of a serial plan (a table's stored order).
+    Serial,
+    /// Parallel workers allowed: for a query whose ORDER BY fixes the order of the rows.
+    Parallel,
+}
+
+/// Runs `query` (a SELECT, with parameters `$1`, `$2`, ...) and calls `on_row` with every row
+/// until it returns false. Needs an SPI connection (inside `Spi::connect`). Returns the rows
 /// handed out. An error of the query (a missing privilege, a failed cast) is raised as usual.
-pub fn for_each(query: &str, params: &[&str], mut on_row: impl FnMut(&Row) -> bool) -> u64 {
+pub fn for_each(
+    query: &str,
+    params: &[DatumWithOid],
+    plan: Plan,
+    mut on_row: impl FnMut(&Row) -> bool,
+) -> u64 {
     let query = CString::new(query).expect("the extension's queries contain no NUL");
     let mut on_row: OnRow = &mut on_row;
     let mut receiver = Receiver {
@@ -102,21 +119,41 @@ pub fn for_each(query: &str, params: &[&str], mut on_row: impl FnMut(&Row) -> bo
             std::ptr::null_mut()
         } else {
             let list = pg_sys::makeParamList(params.len() as c_int);
-            for (slot, value) in (*list)
+            for (slot, param) in (*list)
                 .params
                 .as_mut_slice(params.len())
                 .iter_mut()
                 .zip(params)
             {
+                let value = param.datum().map(|d| d.sans_lifetime());
                 *slot = pg_sys::ParamExternData {
-                    value: value.into_datum().expect("text is never NULL"),
-                    isnull: false,
+                    value: value.unwrap_or(pg_sys::Datum::from(0)),
+                    isnull: value.is_none(),
                     pflags: pg_sys::PARAM_FLAG_CONST as u16,
-                    ptype: pg_sys::TEXTOID,
+                    ptype: param.oid(),
                 };
             }
             list
         };
+        let mut types: Vec<pg_sys::Oid> = params.iter().map(DatumWithOid::oid).collect();
+        let cursor_options = match plan {
+            Plan::Serial => 0,
+            Plan::Parallel => pg_sys::CURSOR_OPT_PARALLEL_OK as c_int,
+        };
+        let prepared = pg_sys::SPI_prepare_cursor(
+            query.as_ptr(),
+            types.len() as c_int,
+            types.as_mut_ptr(),
+            cursor_options,
+        );
+        if prepared.is_null() {
+            // Only for arguments SPI refuses; errors of the query itself are raised by SPI.
+            crate::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "preparing the read of the source failed",
+                None,
+            );
+        }
         let options = pg_sys::SPIExecuteOptions {
             params: list,
             read_only: false,
@@ -126,7 +163,8 @@ pub fn for_each(query: &str, params: &[&str], mut on_row: impl FnMut(&Row) -> bo
             dest: &mut receiver.base,
             owner: std::ptr::null_mut(),
         };
-        let rc = pg_sys::SPI_execute_extended(query.as_ptr(), &options);
+        let rc = pg_sys::SPI_execute_plan_extended(prepared, &options);
+        pg_sys::SPI_freeplan(prepared);
         // A SELECT whose receiver is not SPI's own reports SPI_OK_UTILITY (nothing kept).
         if rc != pg_sys::SPI_OK_SELECT as c_int && rc != pg_sys::SPI_OK_UTILITY as c_int {
             crate::errors::raise(

@@ -487,13 +487,13 @@ fn scan(
         select.extend(key.iter().cloned());
     }
     let mut query = format!("SELECT {} FROM {}", select.join(", "), source.sql_name);
-    let mut params: Vec<&str> = Vec::new();
+    let mut params: Vec<pgrx::datum::DatumWithOid> = Vec::new();
     if let Some((column, value)) = &source.only {
         query.push_str(&format!(
             " WHERE {}::text = $1",
             pgrx::spi::quote_identifier(column)
         ));
-        params.push(value);
+        params.push(value.as_str().into());
     }
     if let (true, Some((key, _))) = (source.ordered, &source.row_key) {
         query.push_str(&format!(" ORDER BY {}", key.join(", ")));
@@ -512,7 +512,7 @@ fn scan(
     let mut scratch = PgMemoryContexts::new("customer_segment source row");
     pinned(|| {
         Spi::connect(|_| {
-            query_rows::for_each(&query, &params, |values| {
+            query_rows::for_each(&query, &params, query_rows::Plan::Serial, |values| {
                 if rows_read.is_multiple_of(FETCH_ROWS) {
                     // The executor checks on every row it scans, not on rows out of a sort.
                     pgrx::check_for_interrupts!();

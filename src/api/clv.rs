@@ -5,8 +5,9 @@
 use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, require, OrRaise};
 use crate::progress::interrupt;
+use crate::query_rows;
 use crate::search_path::pinned;
-use crate::source::check_transaction_columns;
+use crate::source::{check_transaction_columns, text_bytes};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
@@ -22,8 +23,9 @@ struct Summary {
     repeat_mean: Option<f64>,
 }
 
-/// Every customer's calibration summary, aggregated by the server: occasions (calendar days or
-/// distinct times) with a purchase (amount >= 0) up to calibration_end; x = occasions - 1,
+/// Every customer's calibration summary, in the order of the customer column: the server groups
+/// the occasions (calendar days or distinct times) with a purchase (amount >= 0) up to
+/// calibration_end, and each customer's occasions are summed up here; x = occasions - 1,
 /// t_x = last - first, T = calibration_end - first (in units), and the mean spend of the
 /// repeat occasions (each occasion's amounts summed).
 fn summaries(
@@ -43,61 +45,86 @@ fn summaries(
         "day" => format!("{t}::date::timestamp"),
         _ => format!("{t}::timestamp"),
     };
+    // The occasions, each customer's together and in time order, so that a customer's summary is
+    // complete when the next customer's first row arrives: one grouping (parallel where the
+    // planner chooses it) and one sort, where a window function and a second grouping over the
+    // occasions took two thirds of a fit on 1M customers. (The ORDER BY names the subquery's
+    // columns: the output's `customer` is the text, whose order would cost a sort of its own.)
+    // Amounts are summed as float8, as they are used: numeric sums took a fifth of that query.
+    // date_part gives the epoch as float8 (extract's numeric went through text to float8).
     let query = format!(
-        "WITH occasions AS (
-             SELECT {c} AS customer, {occasion} AS at, sum({a}) AS spend
-             FROM {relation}
-             WHERE {c} IS NOT NULL AND {t} IS NOT NULL AND {a} >= 0 AND {t} <= $1
-             GROUP BY 1, 2),
-         marked AS (SELECT *, min(at) OVER (PARTITION BY customer) AS first FROM occasions)
-         SELECT customer::text, count(*) - 1,
-                extract(epoch FROM max(at) - first) / 86400.0,
-                extract(epoch FROM ($1::timestamptz)::date::timestamp - first) / 86400.0,
-                (avg(spend) FILTER (WHERE at > first))::float8
-         FROM marked GROUP BY customer, first"
+        "SELECT o.customer::text, date_part('epoch', o.at), o.spend
+         FROM (SELECT {c} AS customer, {occasion} AS at, sum({a}::float8) AS spend
+               FROM {relation}
+               WHERE {c} IS NOT NULL AND {t} IS NOT NULL AND {a} >= 0 AND {t} <= $1
+               GROUP BY 1, 2) o
+         ORDER BY o.customer, o.at"
     );
-    let unit = options.days_per_unit();
-    let mut out = Vec::new();
-    pinned(|| {
-        Spi::connect(|client| {
-            let mut cursor =
-                client.open_cursor(query.as_str(), &[DatumWithOid::from(calibration_end)]);
-            loop {
-                pgrx::check_for_interrupts!();
-                let batch = cursor.fetch(10_000).unwrap_or_else(|e| {
-                    raise(
-                        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                        format!("reading the transactions failed: {e}"),
-                        None,
-                    )
-                });
-                if batch.is_empty() {
-                    break;
-                }
-                for row in batch {
-                    let get_f = |i: usize| -> f64 {
-                        row.get::<pgrx::AnyNumeric>(i)
-                            .ok()
-                            .flatten()
-                            .and_then(|n| f64::try_from(n).ok())
-                            .unwrap_or(0.0)
-                    };
-                    let customer = row.get::<String>(1).ok().flatten().unwrap_or_default();
-                    let x = row.get::<i64>(2).ok().flatten().unwrap_or(0) as f64;
-                    out.push(Summary {
-                        customer,
-                        history: History {
-                            x,
-                            t_x: get_f(3) / unit,
-                            // A purchase later in the calibration end's day still counts: T >= t_x.
-                            t: (get_f(4) / unit).max(get_f(3) / unit),
-                        },
-                        repeat_mean: row.get::<f64>(5).ok().flatten(),
-                    });
-                }
+    let end = pinned(|| {
+        Spi::get_one_with_args::<f64>(
+            "SELECT date_part('epoch', ($1::timestamptz)::date::timestamp)",
+            &[DatumWithOid::from(calibration_end)],
+        )
+    })
+    .ok()
+    .flatten()
+    .expect("a timestamptz has an epoch");
+    // Seconds to the model's unit.
+    let unit = options.days_per_unit() * 86_400.0;
+    let mut out: Vec<Summary> = Vec::new();
+    // The customer being summed up: first and last occasion, occasions, spend after the first.
+    let mut open: Option<(Vec<u8>, f64, f64, u64, f64)> = None;
+    let close =
+        |(customer, first, last, occasions, repeat_spend): (Vec<u8>, f64, f64, u64, f64)| {
+            let x = (occasions - 1) as f64;
+            let t_x = (last - first) / unit;
+            Summary {
+                customer: String::from_utf8_lossy(&customer).into_owned(),
+                history: History {
+                    x,
+                    t_x,
+                    // A purchase later in the calibration end's day still counts: T >= t_x.
+                    t: ((end - first) / unit).max(t_x),
+                },
+                repeat_mean: (occasions > 1).then(|| repeat_spend / x),
             }
+        };
+    pinned(|| {
+        Spi::connect(|_| {
+            let params = [DatumWithOid::from(calibration_end)];
+            query_rows::for_each(&query, &params, query_rows::Plan::Parallel, |row| {
+                let (Some(customer), Some(at), Some(spend)) =
+                    (row.datum(0), row.datum(1), row.datum(2))
+                else {
+                    return true; // not produced by the query (its WHERE leaves no NULL)
+                };
+                // SAFETY: column 0 is text, 1 and 2 float8 (by value on 64-bit builds).
+                let customer = unsafe { text_bytes(customer, pg_sys::TEXTOID) };
+                let (at, spend) = (
+                    f64::from_bits(at.value() as u64),
+                    f64::from_bits(spend.value() as u64),
+                );
+                match &mut open {
+                    Some((current, _, last, occasions, repeat_spend))
+                        if current.as_slice() == customer =>
+                    {
+                        *last = at;
+                        *occasions += 1;
+                        *repeat_spend += spend;
+                    }
+                    _ => {
+                        if let Some(done) = open.replace((customer.to_vec(), at, at, 1, 0.0)) {
+                            out.push(close(done));
+                        }
+                    }
+                }
+                true
+            })
         })
     });
+    if let Some(done) = open {
+        out.push(close(done));
+    }
     out
 }
 
