@@ -35,12 +35,13 @@ impl Row {
     /// Column `i` as its type's text output (to name a row in an error), or None for NULL.
     pub fn text(&self, i: usize) -> Option<String> {
         let datum = self.datum(i)?;
-        // SAFETY: the type comes from the slot's own descriptor; the output function returns a
-        // palloc'd C string.
+        // SAFETY: the type comes from the slot's own descriptor (SPI_gettypeid: the descriptor's
+        // layout differs between PostgreSQL versions); the output function returns a palloc'd C
+        // string.
         unsafe {
-            let attr = (*(*self.slot).tts_tupleDescriptor).attrs.as_slice(i + 1)[i];
+            let typ = pg_sys::SPI_gettypeid((*self.slot).tts_tupleDescriptor, i as c_int + 1);
             let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
-            pg_sys::getTypeOutputInfo(attr.atttypid, &mut output, &mut varlena);
+            pg_sys::getTypeOutputInfo(typ, &mut output, &mut varlena);
             let text = pg_sys::OidOutputFunctionCall(output, datum);
             Some(
                 std::ffi::CStr::from_ptr(text)
