@@ -597,10 +597,8 @@ pub fn seed(
     plus_plus(&selection_sample(x, limit, rng), k, threads, rng, check)
 }
 
-/// `m` of the rows, each set of `m` equally likely, kept in row order: Knuth's selection sampling
-/// (Algorithm S) over the row numbers, then one gather in order. Faster on 1M rows than drawing
-/// indices with `rand::seq::index::sample` and sorting them, and than testing row by row while
-/// reading the whole matrix.
+/// `m` of the rows, each set of `m` equally likely, kept in row order without a sort: Knuth's
+/// selection sampling (Algorithm S) over the row numbers, then one gather in order.
 fn selection_sample(x: &FeatureMatrix, m: usize, rng: &mut Xoshiro256PlusPlus) -> FeatureMatrix {
     let n = x.n_rows();
     let mut rows = Vec::with_capacity(m);
