@@ -3,7 +3,8 @@
 //! This crate is the SQL shell over `segment_core` (crates/segment-core), which holds every
 //! algorithm and never sees PostgreSQL. Here: `api` (the SQL functions, one file per feature)
 //! over the shell's services, each a module of its own: `catalog` (stored models and their
-//! privileges), `source` (reading rows of a relation), `planner` (the planner support function
+//! privileges), `source` (reading rows of a relation) over `query_rows` (the executor's rows
+//! handed to Rust one by one), `planner` (the planner support function
 //! of `segment_assign`), `errors` (core errors to SQLSTATEs), `gucs` (settings), `progress`
 //! (NOTICEs of long fits), `search_path` (pinned for every query the extension builds) and
 //! `citus` (whether Citus is there, and which tables are its).
