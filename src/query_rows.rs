@@ -93,14 +93,14 @@ pub enum Plan {
 }
 
 /// Runs `query` (a SELECT, with parameters `$1`, `$2`, ...) and calls `on_row` with every row
-/// until it returns false. Needs an SPI connection (inside `Spi::connect`). Returns the rows
-/// handed out. An error of the query (a missing privilege, a failed cast) is raised as usual.
+/// until it returns false. Needs an SPI connection (inside `Spi::connect`). An error of the
+/// query (a missing privilege, a failed cast) is raised as usual.
 pub fn for_each(
     query: &str,
     params: &[DatumWithOid],
     plan: Plan,
     mut on_row: impl FnMut(&Row) -> bool,
-) -> u64 {
+) {
     let query = CString::new(query).expect("the extension's queries contain no NUL");
     let mut on_row: OnRow = &mut on_row;
     let mut receiver = Receiver {
@@ -174,6 +174,5 @@ pub fn for_each(
                 None,
             );
         }
-        pg_sys::SPI_processed
     }
 }

@@ -14,7 +14,7 @@ use segment_core::prep::encoding::{check_categories, column_log_mask, one_hot, C
 use segment_core::progress::{self, Progress};
 
 /// Rows between progress reports (and between resets of the per-row memory context).
-const FETCH_ROWS: u64 = 10_000;
+const REPORT_ROWS: u64 = 10_000;
 
 /// Column types read as features (cast to float8 by the server, so numeric keeps its rules).
 pub const NUMERIC_TYPES: [pg_sys::Oid; 6] = [
@@ -508,12 +508,12 @@ fn scan(
     // Any other error stops the read.
     let mut failed: Option<CoreError> = None;
     // A text value stored compressed or out of line is expanded in this context, emptied every
-    // FETCH_ROWS rows: the executor's own context lives as long as the whole read.
+    // REPORT_ROWS rows: the executor's own context lives as long as the whole read.
     let mut scratch = PgMemoryContexts::new("customer_segment source row");
     pinned(|| {
         Spi::connect(|_| {
             query_rows::for_each(&query, &params, query_rows::Plan::Serial, |values| {
-                if rows_read.is_multiple_of(FETCH_ROWS) {
+                if rows_read.is_multiple_of(REPORT_ROWS) {
                     // The executor checks on every row it scans, not on rows out of a sort.
                     pgrx::check_for_interrupts!();
                     // SAFETY: nothing allocated in it is kept past the row.

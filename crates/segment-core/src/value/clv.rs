@@ -561,6 +561,32 @@ impl Gradient for Smooth<'_> {
     }
 }
 
+/// Maximizes a penalized log-likelihood over the logs of its `dims` parameters, from all
+/// parameters 1. `ll(theta)` is ln L and its gradient in theta. The objective is the negative
+/// log-likelihood per customer (so that tolerances do not depend on how many there are) plus
+/// penalizer x the sum of squared parameters (lifetimes' convention). The minimum's point is in
+/// log space.
+fn maximize_in_log_space(
+    ll: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    dims: usize,
+    penalizer: f64,
+    customers: f64,
+    check: &mut dyn FnMut(),
+) -> Minimum {
+    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
+        let theta: Vec<f64> = u.iter().map(|v| v.exp()).collect();
+        let (ll, grad) = ll(&theta);
+        let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
+        let gradient = theta
+            .iter()
+            .zip(&grad)
+            .map(|(t, g)| (-t * g + 2.0 * penalizer * t * t) / customers)
+            .collect();
+        ((-ll + penalty) / customers, gradient)
+    };
+    minimize(&mut objective, &vec![0.0; dims], check)
+}
+
 /// Minimizes `f` (its value and gradient at a point) from `start` by L-BFGS; if the line search
 /// fails or stops short of convergence, Nelder-Mead goes on from the best point found.
 pub fn minimize(f: &mut ValueAndGradient, start: &[f64], check: &mut dyn FnMut()) -> Minimum {
@@ -647,25 +673,21 @@ pub fn fit_bgnbd(
     }
     let prepared = BgNbdData::new(histories);
     let value_and_gradient = |params: &BgNbd| prepared.value_and_gradient(params, threads);
-    let customers = prepared.customers();
-    // The negative log-likelihood per customer (so that tolerances do not depend on how many
-    // there are) over log parameters, plus the penalty, and its gradient.
-    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
-        let theta = [u[0].exp(), u[1].exp(), u[2].exp(), u[3].exp()];
-        let params = BgNbd {
-            r: theta[0],
-            alpha: theta[1],
-            a: theta[2],
-            b: theta[3],
-        };
-        let (ll, grad) = value_and_gradient(&params);
-        let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
-        let gradient = (0..4)
-            .map(|i| (-theta[i] * grad[i] + 2.0 * penalizer * theta[i] * theta[i]) / customers)
-            .collect();
-        ((-ll + penalty) / customers, gradient)
-    };
-    let m = minimize(&mut objective, &[0.0, 0.0, 0.0, 0.0], check);
+    let m = maximize_in_log_space(
+        |t| {
+            let (ll, grad) = value_and_gradient(&BgNbd {
+                r: t[0],
+                alpha: t[1],
+                a: t[2],
+                b: t[3],
+            });
+            (ll, grad.to_vec())
+        },
+        4,
+        penalizer,
+        prepared.customers(),
+        check,
+    );
     let params = BgNbd {
         r: m.point[0].exp(),
         alpha: m.point[1].exp(),
@@ -776,22 +798,20 @@ pub fn fit_gamma_gamma(
     }
     let prepared = GammaGammaData::new(data);
     let value_and_gradient = |params: &GammaGamma| prepared.value_and_gradient(params, threads);
-    let customers = prepared.rows.len() as f64;
-    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
-        let theta = [u[0].exp(), u[1].exp(), u[2].exp()];
-        let params = GammaGamma {
-            p: theta[0],
-            q: theta[1],
-            gamma: theta[2],
-        };
-        let (ll, grad) = value_and_gradient(&params);
-        let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
-        let gradient = (0..3)
-            .map(|i| (-theta[i] * grad[i] + 2.0 * penalizer * theta[i] * theta[i]) / customers)
-            .collect();
-        ((-ll + penalty) / customers, gradient)
-    };
-    let m = minimize(&mut objective, &[0.0, 0.0, 0.0], check);
+    let m = maximize_in_log_space(
+        |t| {
+            let (ll, grad) = value_and_gradient(&GammaGamma {
+                p: t[0],
+                q: t[1],
+                gamma: t[2],
+            });
+            (ll, grad.to_vec())
+        },
+        3,
+        penalizer,
+        prepared.rows.len() as f64,
+        check,
+    );
     let params = GammaGamma {
         p: m.point[0].exp(),
         q: m.point[1].exp(),
@@ -1051,22 +1071,9 @@ mod tests {
                     .sum::<f64>()
                     + penalizer * (b.r.powi(2) + b.alpha.powi(2) + b.a.powi(2) + b.b.powi(2))
             };
-            let nm = nelder_mead(&mut negative, &[0.0; 4], 0.5, 1e-12, 20_000, &mut || {});
             let p = fit.params;
-            let ours = [p.r.ln(), p.alpha.ln(), p.a.ln(), p.b.ln()];
             assert!(fit.converged);
-            assert!(
-                (negative(&ours) - nm.value).abs() < 1e-9 * nm.value.abs(),
-                "{p:?} vs {:?}",
-                nm.point
-            );
-            for (o, n) in ours.iter().zip(&nm.point) {
-                assert!(
-                    (o - n).abs() < 1e-4,
-                    "penalizer {penalizer}: {ours:?} vs {:?}",
-                    nm.point
-                );
-            }
+            assert_nelder_mead_agrees(&mut negative, &[p.r, p.alpha, p.a, p.b], penalizer);
 
             let gg = fit_gamma_gamma(&spend, penalizer, 2, &mut || {}).unwrap();
             let mut negative = |u: &[f64]| {
@@ -1081,22 +1088,55 @@ mod tests {
                     .sum::<f64>()
                     + penalizer * (g.p.powi(2) + g.q.powi(2) + g.gamma.powi(2))
             };
-            let nm = nelder_mead(&mut negative, &[0.0; 3], 0.5, 1e-12, 20_000, &mut || {});
             let p = gg.params;
-            let ours = [p.p.ln(), p.q.ln(), p.gamma.ln()];
             assert!(gg.converged);
+            assert_nelder_mead_agrees(&mut negative, &[p.p, p.q, p.gamma], penalizer);
+        }
+    }
+
+    /// Nelder-Mead (the optimizer before L-BFGS) on `negative` (over log parameters) from all
+    /// parameters 1 reaches the value of `theta` to 1e-9 and its logs to 1e-4.
+    fn assert_nelder_mead_agrees(
+        negative: &mut dyn FnMut(&[f64]) -> f64,
+        theta: &[f64],
+        penalizer: f64,
+    ) {
+        let ours: Vec<f64> = theta.iter().map(|t| t.ln()).collect();
+        let nm = nelder_mead(
+            negative,
+            &vec![0.0; theta.len()],
+            0.5,
+            1e-12,
+            20_000,
+            &mut || {},
+        );
+        assert!(
+            (negative(&ours) - nm.value).abs() < 1e-9 * nm.value.abs(),
+            "penalizer {penalizer}: {ours:?} vs {:?}",
+            nm.point
+        );
+        for (o, n) in ours.iter().zip(&nm.point) {
             assert!(
-                (negative(&ours) - nm.value).abs() < 1e-9 * nm.value.abs(),
-                "{p:?} vs {:?}",
+                (o - n).abs() < 1e-4,
+                "penalizer {penalizer}: {ours:?} vs {:?}",
                 nm.point
             );
-            for (o, n) in ours.iter().zip(&nm.point) {
-                assert!(
-                    (o - n).abs() < 1e-4,
-                    "penalizer {penalizer}: {ours:?} vs {:?}",
-                    nm.point
-                );
-            }
+        }
+    }
+
+    /// `analytic` against central differences of `negative` (over log parameters) at `theta`.
+    fn assert_gradient(negative: &dyn Fn(&[f64]) -> f64, theta: &[f64], analytic: &[f64]) {
+        let u0: Vec<f64> = theta.iter().map(|t| t.ln()).collect();
+        let h = 1e-6;
+        for i in 0..u0.len() {
+            let (mut up, mut down) = (u0.clone(), u0.clone());
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (negative(&up) - negative(&down)) / (2.0 * h);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
+                "{i}: {numeric} vs {analytic:?}"
+            );
         }
     }
 
@@ -1140,19 +1180,11 @@ mod tests {
             };
             -hs.iter().map(|h| b.log_likelihood(h)).sum::<f64>()
         };
-        let u0 = [bg.r.ln(), bg.alpha.ln(), bg.a.ln(), bg.b.ln()];
-        let analytic = bgnbd_objective_gradient(&hs, &bg);
-        for i in 0..4 {
-            let h = 1e-6;
-            let (mut up, mut down) = (u0, u0);
-            up[i] += h;
-            down[i] -= h;
-            let numeric = (negative(&up) - negative(&down)) / (2.0 * h);
-            assert!(
-                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
-                "{i}: {numeric} vs {analytic:?}"
-            );
-        }
+        assert_gradient(
+            &negative,
+            &[bg.r, bg.alpha, bg.a, bg.b],
+            &bgnbd_objective_gradient(&hs, &bg),
+        );
         let negative = |u: &[f64]| {
             let g = GammaGamma {
                 p: u[0].exp(),
@@ -1164,19 +1196,10 @@ mod tests {
                 .map(|&(x, m)| g.log_likelihood(x, m))
                 .sum::<f64>()
         };
-        let u0 = [gg.p.ln(), gg.q.ln(), gg.gamma.ln()];
-        let analytic = gamma_gamma_objective_gradient(&spend, &gg);
-        for i in 0..3 {
-            let h = 1e-6;
-            let (mut up, mut down) = (u0, u0);
-            up[i] += h;
-            down[i] -= h;
-            let numeric = (negative(&up) - negative(&down)) / (2.0 * h);
-            assert!(
-                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
-                "{i}: {numeric} vs {:?}",
-                analytic
-            );
-        }
+        assert_gradient(
+            &negative,
+            &[gg.p, gg.q, gg.gamma],
+            &gamma_gamma_objective_gradient(&spend, &gg),
+        );
     }
 }
