@@ -8,7 +8,9 @@ use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult};
 use crate::prep::preprocessor::Preprocessor;
+use crate::tree::cart::Tree;
 use crate::tree::churn::Churn;
+use crate::tree::forest::ForestRule;
 
 /// How a prepared row finds its segment.
 #[derive(Debug, Clone)]
@@ -19,6 +21,10 @@ pub(crate) enum Rule {
     Mixture(MixtureRule),
     Density(Density),
     Tree(Box<Churn>),
+    /// A classifier tree: the leaf's majority class.
+    ClassTree(Box<Tree>),
+    /// A random forest: the class of highest mean leaf share.
+    Forest(Box<ForestRule>),
 }
 
 /// A model prepared for assignment. `assign` allocates nothing.
@@ -96,6 +102,38 @@ impl Assigner {
             Rule::Mixture(m) => m.classify(row, scratch).0,
             Rule::Density(den) => den.classify(row),
             Rule::Tree(churn) => churn.tree.leaf_of(row),
+            Rule::ClassTree(tree) => tree.leaf_node(row).majority(),
+            Rule::Forest(forest) => forest.proba(row, scratch),
+        }
+    }
+
+    /// Classifiers only: the probability of each class into `out` (k values, in class order):
+    /// a tree's leaf class shares, a forest's mean of them. `Ok(false)` when a NULL is skipped.
+    pub fn class_proba(&self, row: &mut [f64], out: &mut [f64]) -> CoreResult<bool> {
+        match &self.rule {
+            Rule::ClassTree(tree) => {
+                if !self.prepare_row(row)? {
+                    return Ok(false);
+                }
+                let leaf = tree.leaf_node(row);
+                for (o, &c) in out.iter_mut().zip(&leaf.counts) {
+                    *o = c as f64 / leaf.rows as f64;
+                }
+                Ok(true)
+            }
+            Rule::Forest(forest) => {
+                if !self.prepare_row(row)? {
+                    return Ok(false);
+                }
+                forest.proba(row, out);
+                Ok(true)
+            }
+            _ => Err(CoreError::invalid_parameter(
+                "class probabilities exist for classifiers only",
+            )
+            .with_hint(
+                "Fit one with segment_classify_fit; for a gmm model use segment_assign_proba.",
+            )),
         }
     }
 

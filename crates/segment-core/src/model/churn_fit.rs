@@ -4,13 +4,11 @@
 use crate::analysis::profile::Profile;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
+use crate::model::holdout::stratified_split;
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
 use crate::tree::cart::{self, TreeParams};
 use crate::tree::churn::{Churn, ChurnOptions, ClassWeight};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Held-out scores of a churn tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,23 +27,6 @@ pub struct ChurnReport {
     pub false_positives: u64,
     pub true_negatives: u64,
     pub false_negatives: u64,
-}
-
-/// Rows per class held out: round(test_fraction x class rows), at least one row of each class
-/// left to train on. Seeded and stratified: the same data and seed give the same split.
-fn split(y: &[bool], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for class in [false, true] {
-        let mut rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
-        rows.shuffle(&mut rng);
-        let n_test = ((rows.len() as f64 * test_fraction).round() as usize).min(rows.len() - 1);
-        test.extend_from_slice(&rows[..n_test]);
-        train.extend_from_slice(&rows[n_test..]);
-    }
-    train.sort_unstable();
-    test.sort_unstable();
-    (train, test)
 }
 
 /// Fits the churn tree on a (unscaled, imputed) matrix and its labels, scores it on the held-out
@@ -73,7 +54,8 @@ pub fn fit(
             ),
         ));
     }
-    let (train, test) = split(&y, options.test_fraction, options.seed);
+    let codes: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+    let (train, test) = stratified_split(&codes, 2, options.test_fraction, options.seed);
     let x_train = matrix.select_rows(&train);
     let y_train: Vec<bool> = train.iter().map(|&i| y[i]).collect();
     let train_pos = y_train.iter().filter(|&&v| v).count() as f64;
@@ -99,6 +81,8 @@ pub fn fit(
             max_depth: options.max_depth as usize,
             min_samples_leaf: options.min_samples_leaf as usize,
             criterion: options.criterion,
+            max_features: None,
+            seed: 0,
         },
         check,
     );
@@ -180,18 +164,4 @@ pub fn fit(
         profile,
     };
     Ok((model, report))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stratified_split_keeps_the_class_shares() {
-        let y: Vec<bool> = (0..100).map(|i| i % 10 == 0).collect();
-        let (train, test) = split(&y, 0.2, 7);
-        assert_eq!((train.len(), test.len()), (80, 20));
-        assert_eq!(test.iter().filter(|&&i| y[i]).count(), 2);
-        assert_eq!(split(&y, 0.2, 7), (train, test));
-    }
 }

@@ -11,7 +11,10 @@ use crate::model::assigner::{Assigner, Rule};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::preprocessor::Preprocessor;
 use crate::prep::scaling::{undo_log, Imputer, Scaler};
+use crate::tree::cart::Tree;
 use crate::tree::churn::Churn;
+use crate::tree::classify::Classes;
+use crate::tree::forest::Forest;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the document changes shape; `SegmentModel::from_json` says what it can read.
@@ -65,6 +68,14 @@ pub enum Method {
     /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
     /// eps, or is noise (segment -1).
     Dbscan,
+    /// A classifier into known segments, one tree (`segment_classify_fit`): a row's segment is
+    /// its leaf's majority class.
+    #[serde(rename = "decision_tree")]
+    DecisionTree,
+    /// A classifier into known segments, a random forest (`segment_classify_fit` with method
+    /// forest): a row's segment is its most probable class.
+    #[serde(rename = "random_forest")]
+    RandomForest,
 }
 
 /// What a model name means to the views, rules and reports that use it: the columns it reads
@@ -134,6 +145,18 @@ pub enum MethodRule {
     ChurnTree {
         churn: Churn,
     },
+    /// The label's classes (the segments, in id order) and the tree: a row's segment is its
+    /// leaf's majority class. `leaf_rows` counts the fitted rows (train and test) per leaf.
+    DecisionTree {
+        classes: Classes,
+        tree: Tree,
+        leaf_rows: Vec<u64>,
+    },
+    /// The label's classes and the forest: a row's segment is its most probable class.
+    RandomForest {
+        classes: Classes,
+        forest: Forest,
+    },
 }
 
 impl MethodRule {
@@ -145,6 +168,8 @@ impl MethodRule {
             MethodRule::Gmm { .. } => Method::Gmm,
             MethodRule::Dbscan { .. } => Method::Dbscan,
             MethodRule::ChurnTree { .. } => Method::ChurnTree,
+            MethodRule::DecisionTree { .. } => Method::DecisionTree,
+            MethodRule::RandomForest { .. } => Method::RandomForest,
         }
     }
 }
@@ -158,7 +183,18 @@ impl Method {
             Method::Dbscan => "dbscan",
             Method::MinibatchKmeans => "minibatch_kmeans",
             Method::ChurnTree => "churn_tree",
+            Method::DecisionTree => "decision_tree",
+            Method::RandomForest => "random_forest",
         }
+    }
+
+    /// Whether its segments are classes of a label learned from labelled rows (churn trees and
+    /// classifiers), not found in the data.
+    pub fn is_supervised(self) -> bool {
+        matches!(
+            self,
+            Method::ChurnTree | Method::DecisionTree | Method::RandomForest
+        )
     }
 }
 
@@ -177,7 +213,20 @@ impl SegmentModel {
             features: self.features.clone(),
             method: self.method().name().to_string(),
             group_by: None,
-            label: self.churn().map(|c| c.label.clone()),
+            label: self
+                .churn()
+                .map(|c| c.label.clone())
+                .or_else(|| self.classes().map(|c| c.label.clone())),
+        }
+    }
+
+    /// Classifiers only: the label column and its classes (the segments, in id order).
+    pub fn classes(&self) -> Option<&Classes> {
+        match &self.rule {
+            MethodRule::DecisionTree { classes, .. } | MethodRule::RandomForest { classes, .. } => {
+                Some(classes)
+            }
+            _ => None,
         }
     }
 
@@ -275,6 +324,30 @@ impl SegmentModel {
                     return Err("stored model's tree leaves do not match its segments".into());
                 }
             }
+            MethodRule::DecisionTree {
+                classes,
+                tree,
+                leaf_rows,
+            } => {
+                tree.validate(d)?;
+                let leaves = tree.leaves();
+                if classes.values.len() != k
+                    || leaf_rows.len() != leaves.len()
+                    || tree.nodes.iter().any(|n| n.counts.len() != k)
+                {
+                    return Err("stored model's tree does not match its classes".into());
+                }
+                // A leaf predicts by its counts: an empty one would predict nothing.
+                if leaves.iter().any(|l| l.rows == 0) {
+                    return Err("stored model's tree has an empty leaf".into());
+                }
+            }
+            MethodRule::RandomForest { classes, forest } => {
+                if classes.values.len() != k {
+                    return Err("stored model's forest does not match its classes".into());
+                }
+                forest.validate(d, k)?;
+            }
             MethodRule::Gmm { mixture: mx } => {
                 if mx.weights.len() != k
                     || mx.covariances.len() != k
@@ -354,7 +427,10 @@ impl SegmentModel {
             }
             MethodRule::Dbscan { density } => density.renumber(new_id),
             // A tree's leaves are its segments: their ids follow the tree, never renumbered.
-            MethodRule::ChurnTree { .. } => {}
+            // A classifier's segments are its classes, in the label's order.
+            MethodRule::ChurnTree { .. }
+            | MethodRule::DecisionTree { .. }
+            | MethodRule::RandomForest { .. } => {}
             MethodRule::Hierarchical {
                 sample: Some(sample),
             } => sample.renumber(new_id),
@@ -406,6 +482,10 @@ impl SegmentModel {
             ),
             MethodRule::Dbscan { density } => Rule::Density(density.clone()),
             MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
+            MethodRule::DecisionTree { tree, .. } => Rule::ClassTree(Box::new(tree.clone())),
+            MethodRule::RandomForest { forest, .. } => {
+                Rule::Forest(Box::new(forest.rule(self.centres.len())))
+            }
             MethodRule::Hierarchical {
                 sample: Some(sample),
             } => Rule::NearestPoint(sample.clone()),

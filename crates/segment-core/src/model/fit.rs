@@ -316,7 +316,10 @@ pub fn fit_model(
                 },
             )
         }
-        Method::MinibatchKmeans | Method::ChurnTree => {
+        Method::MinibatchKmeans
+        | Method::ChurnTree
+        | Method::DecisionTree
+        | Method::RandomForest => {
             return Err(CoreError::invalid_parameter(format!(
                 "method {} is fitted by its own function, not from a clustering matrix",
                 options.method.name()

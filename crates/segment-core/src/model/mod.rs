@@ -1,15 +1,18 @@
 //! The stored model and everything that makes or reads one: the document (`document`) and its
 //! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
-//! in memory, `streaming` over a re-read source, `churn_fit`), per-group indexes (`groups`), id
-//! matching across refits (`matching`), evaluation on other rows (`evaluate`), and every kind of
-//! stored document read once (`stored`: segment model, per-group index, CLV model).
+//! in memory, `streaming` over a re-read source, `churn_fit`, `classify_fit`), held-out scoring
+//! of the supervised fits (`holdout`), per-group indexes (`groups`), id matching across refits
+//! (`matching`), evaluation on other rows (`evaluate`), and every kind of stored document read
+//! once (`stored`: segment model, per-group index, CLV model).
 
 pub mod assigner;
 pub mod churn_fit;
+pub mod classify_fit;
 pub mod document;
 pub mod evaluate;
 pub mod fit;
 pub mod groups;
+pub mod holdout;
 pub mod matching;
 pub mod options;
 pub mod shipped;

@@ -88,11 +88,14 @@ pub fn applicable_keys(method: Method, call: Call) -> Vec<&'static str> {
         Method::Hierarchical => &WardOptions::KEYS,
         Method::Dbscan => &DbscanOptions::KEYS,
         Method::MinibatchKmeans => &MiniBatchOptions::KEYS,
-        Method::ChurnTree => &[],
+        Method::ChurnTree | Method::DecisionTree | Method::RandomForest => &[],
     };
     let k_chosen = call == Call::Fit { k_given: false };
     let groups: &[&'static str] = match method {
-        Method::MinibatchKmeans | Method::ChurnTree => &[],
+        Method::MinibatchKmeans
+        | Method::ChurnTree
+        | Method::DecisionTree
+        | Method::RandomForest => &[],
         _ => &GROUP_KEYS,
     };
     own.iter()
@@ -142,13 +145,19 @@ fn check_method(method: Method, given: &Given) -> CoreResult<()> {
         Method::Hierarchical => WardOptions::read(given).check_ref().map(drop),
         Method::Dbscan => DbscanOptions::read(given).check_ref().map(drop),
         Method::MinibatchKmeans => MiniBatchOptions::read(given).check_ref().map(drop),
-        Method::ChurnTree => Err(churn_tree()),
+        Method::ChurnTree | Method::DecisionTree | Method::RandomForest => {
+            Err(fitted_elsewhere(method))
+        }
     }
 }
 
-fn churn_tree() -> CoreError {
-    wrong_kind("method", &METHOD, &serde_json::json!("churn_tree"))
-        .with_hint("A churn tree is fitted by segment_churn_fit(source, features, label).")
+/// The error of a supervised method named in `segment_fit`'s options: its own function fits it.
+fn fitted_elsewhere(method: Method) -> CoreError {
+    let hint = match method {
+        Method::ChurnTree => "A churn tree is fitted by segment_churn_fit(source, features, label).",
+        _ => "A classifier into known segments is fitted by segment_classify_fit(source, features, label).",
+    };
+    wrong_kind("method", &METHOD, &serde_json::json!(method.name())).with_hint(hint)
 }
 
 /// A value checked to be in range (or one the method does not use) in a u32 field.
@@ -236,8 +245,14 @@ impl FitOptions {
             text,
             Some(r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#),
         )?;
-        if object.get("method").and_then(|m| m.as_str()) == Some("churn_tree") {
-            return Err(churn_tree());
+        let supervised = [
+            Method::ChurnTree,
+            Method::DecisionTree,
+            Method::RandomForest,
+        ];
+        let named = object.get("method").and_then(|m| m.as_str());
+        if let Some(m) = supervised.into_iter().find(|m| Some(m.name()) == named) {
+            return Err(fitted_elsewhere(m));
         }
         let given = Given::read(&object, &keys())?;
         let method = given.choice("method").unwrap_or_default();
@@ -308,7 +323,12 @@ impl FitOptions {
     pub fn sample_limit(&self) -> Option<u64> {
         self.sample_rows.or(match self.method {
             Method::Hierarchical | Method::Dbscan => Some(DEFAULT_SAMPLE_ROWS),
-            Method::Kmeans | Method::Gmm | Method::MinibatchKmeans | Method::ChurnTree => None,
+            Method::Kmeans
+            | Method::Gmm
+            | Method::MinibatchKmeans
+            | Method::ChurnTree
+            | Method::DecisionTree
+            | Method::RandomForest => None,
         })
     }
 
@@ -326,8 +346,8 @@ impl FitOptions {
     /// The rules between options: engine aggregate and group_by combine only with what they
     /// can do, min_group_rows needs group_by.
     pub fn validate(&self) -> CoreResult<()> {
-        if self.method == Method::ChurnTree {
-            return Err(churn_tree());
+        if self.method.is_supervised() {
+            return Err(fitted_elsewhere(self.method));
         }
         if self.engine == Engine::Aggregate {
             if self.method != Method::Kmeans {

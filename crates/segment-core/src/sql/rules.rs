@@ -173,6 +173,8 @@ pub fn surrogate_rules(
             max_depth,
             min_samples_leaf: 1.max(n / 200),
             criterion: Criterion::Gini,
+            max_features: None,
+            seed: 0,
         },
         check,
     )

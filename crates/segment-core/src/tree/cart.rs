@@ -12,6 +12,8 @@
 //! `x <= threshold` both in training and in prediction, and no leaf is merged.
 
 use crate::prep::matrix::FeatureMatrix;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -28,6 +30,11 @@ pub struct TreeParams {
     /// Fewest training rows in a leaf (scikit-learn's min_samples_leaf).
     pub min_samples_leaf: usize,
     pub criterion: Criterion,
+    /// Features tried per split (a random forest's subset, scikit-learn's max_features); None
+    /// tries every feature. Drawn from a generator seeded with `seed`: features that are
+    /// constant within the node do not count, so a split is found whenever one exists.
+    pub max_features: Option<usize>,
+    pub seed: u64,
 }
 
 /// A node. Internal nodes have `feature`; leaves have `leaf` (their segment id, numbered left to
@@ -109,20 +116,52 @@ pub fn fit(
     p: TreeParams,
     check: &mut dyn FnMut(),
 ) -> Tree {
-    let (n, d) = (x.n_rows(), x.n_cols());
-    let value = |i: u32, j: usize| x.row(i as usize)[j];
-    // Per feature, the row indexes sorted by value; every node owns one range of each.
-    let mut sorted: Vec<Vec<u32>> = (0..d)
+    grow(x, y, classes, w, sort_rows(x, None), p, check).0
+}
+
+/// Per feature, the indexes of the rows in `rows` (every row when None) sorted by the feature's
+/// value (ties by index): what `grow` starts from.
+pub fn sort_rows(x: &FeatureMatrix, rows: Option<&[u32]>) -> Vec<Vec<u32>> {
+    let all: Vec<u32>;
+    let rows = match rows {
+        Some(r) => r,
+        None => {
+            all = (0..x.n_rows() as u32).collect();
+            &all
+        }
+    };
+    (0..x.n_cols())
         .map(|j| {
-            let mut idx: Vec<u32> = (0..n as u32).collect();
-            idx.sort_by(|&a, &b| value(a, j).total_cmp(&value(b, j)).then(a.cmp(&b)));
+            let value = |i: u32| x.row(i as usize)[j];
+            let mut idx = rows.to_vec();
+            idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
             idx
         })
-        .collect();
-    let total_weight: f64 = w.iter().sum();
-    let mut goes_left = vec![false; n];
+        .collect()
+}
+
+/// Fits a tree on the rows of `sorted` (each feature's row indexes into `x`, sorted as
+/// `sort_rows` does; a forest passes its bootstrap rows, filtered from one sort of every row).
+/// Returns the tree and each leaf's weighted class totals (by leaf id).
+pub fn grow(
+    x: &FeatureMatrix,
+    y: &[u32],
+    classes: usize,
+    w: &[f64],
+    mut sorted: Vec<Vec<u32>>,
+    p: TreeParams,
+    check: &mut dyn FnMut(),
+) -> (Tree, Vec<Vec<f64>>) {
+    let n = sorted.first().map_or(0, Vec::len);
+    let value = |i: u32, j: usize| x.row(i as usize)[j];
+    let mut rng = p
+        .max_features
+        .map(|_| Xoshiro256PlusPlus::seed_from_u64(p.seed));
+    let total_weight: f64 = sorted[0].iter().map(|&i| w[i as usize]).sum();
+    let mut goes_left = vec![false; x.n_rows()];
     let mut buffer: Vec<u32> = Vec::with_capacity(n);
     let mut nodes: Vec<Node> = Vec::new();
+    let mut leaf_weights: Vec<Vec<f64>> = Vec::new();
     // (node index, range, depth); depth-first, left child first, so leaves number left to right.
     let mut stack = vec![(0usize, 0..n, 0usize)];
     nodes.push(Node {
@@ -135,7 +174,6 @@ pub fn fit(
         counts: vec![0; classes],
         gain: 0.0,
     });
-    let mut next_leaf = 0u32;
     while let Some((at, range, depth)) = stack.pop() {
         check();
         let rows = &sorted[0][range.clone()];
@@ -150,14 +188,24 @@ pub fn fit(
         nodes[at].counts = counts;
         let parent = impurity(p.criterion, &weights, wall);
         let best = if depth < p.max_depth && rows.len() >= 2 * p.min_samples_leaf && parent > 0.0 {
-            best_split(x, y, w, &sorted, range.clone(), p, &weights, wall)
+            best_split(
+                x,
+                y,
+                w,
+                &sorted,
+                range.clone(),
+                p,
+                &weights,
+                wall,
+                rng.as_mut(),
+            )
         } else {
             None
         };
         let Some((feature, threshold, child_impurity)) = best.filter(|b| parent - b.2 > 1e-12)
         else {
-            nodes[at].leaf = Some(next_leaf);
-            next_leaf += 1;
+            nodes[at].leaf = Some(leaf_weights.len() as u32);
+            leaf_weights.push(weights);
             continue;
         };
         // Stable partition of every feature's range: the left rows first, in sorted order.
@@ -197,12 +245,14 @@ pub fn fit(
         stack.push((right, mid..range.end, depth + 1));
         stack.push((left, range.start..mid, depth + 1));
     }
-    Tree { nodes }
+    (Tree { nodes }, leaf_weights)
 }
 
 /// The split of a node's rows with the lowest weighted child impurity: (feature, threshold,
 /// impurity). Thresholds are midpoints between consecutive distinct values; both sides keep at
-/// least `min_samples_leaf` rows. Ties keep the first feature and the lowest threshold.
+/// least `min_samples_leaf` rows. Ties keep the first feature tried and the lowest threshold.
+/// With `p.max_features`, features are tried in an order drawn from `rng` until that many that
+/// are not constant in the node have been (as scikit-learn: constant ones do not count).
 #[allow(clippy::too_many_arguments)]
 fn best_split(
     x: &FeatureMatrix,
@@ -213,13 +263,31 @@ fn best_split(
     p: TreeParams,
     weights: &[f64],
     wall: f64,
+    mut rng: Option<&mut Xoshiro256PlusPlus>,
 ) -> Option<(usize, f64, f64)> {
     let m = range.len();
+    let d = sorted.len();
     let mut best: Option<(usize, f64, f64)> = None;
     let mut left = vec![0.0; weights.len()];
     let mut right = vec![0.0; weights.len()];
-    for (j, idx) in sorted.iter().enumerate() {
-        let rows = &idx[range.clone()];
+    let mut order: Vec<usize> = (0..d).collect();
+    let budget = p.max_features.unwrap_or(d).clamp(1, d);
+    let mut tried = 0;
+    for at in 0..d {
+        if tried == budget {
+            break;
+        }
+        if let Some(rng) = rng.as_deref_mut() {
+            let pick = rng.gen_range(at..d);
+            order.swap(at, pick);
+        }
+        let j = order[at];
+        let rows = &sorted[j][range.clone()];
+        let (first, last) = (rows[0] as usize, rows[m - 1] as usize);
+        if x.row(first)[j] == x.row(last)[j] {
+            continue; // constant in this node
+        }
+        tried += 1;
         left.fill(0.0);
         let mut lall = 0.0;
         for (count, pair) in rows.windows(2).enumerate() {
@@ -461,6 +529,8 @@ mod tests {
         max_depth: 3,
         min_samples_leaf: 1,
         criterion: Criterion::Gini,
+        max_features: None,
+        seed: 0,
     };
 
     #[test]
@@ -512,6 +582,8 @@ mod tests {
             max_depth: 2,
             min_samples_leaf: 4,
             criterion: Criterion::Entropy,
+            max_features: None,
+            seed: 0,
         };
         fit(&x, &y, 2, &[1.0; 12], params, &mut || {})
     }
@@ -567,6 +639,8 @@ mod tests {
                     max_depth: 1,
                     min_samples_leaf: 1,
                     criterion: Criterion::Gini,
+                    max_features: None,
+                    seed: 0,
                 },
                 &mut || {},
             );

@@ -1,0 +1,294 @@
+//! Fits a classifier into known segments: the seeded stratified train/test split, a CART tree
+//! or a random forest on the training rows, held-out scores per class, and the stored model whose
+//! segments are the label's classes.
+
+use crate::analysis::profile::Profile;
+use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
+use crate::model::holdout::{score, stratified_split, Scores};
+use crate::prep::matrix::FeatureMatrix;
+use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
+use crate::tree::cart::{self, TreeParams};
+use crate::tree::classify::{Classes, ClassifierMethod, ClassifyOptions};
+use crate::tree::forest::{self, ForestParams};
+
+/// What a classifier fit reports beside the stored model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyReport {
+    pub rows_train: u64,
+    pub rows_test: u64,
+    pub rows_skipped: u64,
+    /// Held-out scores, per class in the order of `Classes::values`.
+    pub scores: Scores,
+    /// A tree's leaves and depth; for a forest, the mean over its trees.
+    pub leaves: f64,
+    pub depth: f64,
+    /// Features tried per split (every column for a tree).
+    pub max_features: usize,
+}
+
+/// Refuses a label that cannot train a classifier: one class only, or a class too rare to have
+/// a row on each side of the split. `counts` are the usable rows per class.
+pub fn check_classes(classes: &Classes, counts: &[u64]) -> CoreResult<()> {
+    let label = &classes.label;
+    if classes.values.len() < 2 {
+        return Err(CoreError::new(
+            ErrorKind::InvalidData,
+            format!(
+                "label column \"{label}\" has one value ({}) in the usable rows; a classifier needs at least two",
+                classes.values.join(", ")
+            ),
+        )
+        .with_hint("Classify into segments the rows actually differ in; check the view's filter."));
+    }
+    if let Some(c) = counts.iter().position(|&n| n < 2) {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "class \"{}\" of label column \"{label}\" has {} usable row; every class needs at least 2 (one to train on, one to hold out)",
+                classes.values[c], counts[c]
+            ),
+        )
+        .with_hint("Filter the rare class out with a view, or merge it into another class."));
+    }
+    Ok(())
+}
+
+/// Fits the classifier on an (unscaled, imputed) matrix and its classes `y` (indexes into
+/// `classes.values`), scores it on the held-out rows, and builds the stored model: the segments
+/// are the classes, profiled over every row by its true class.
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    matrix: FeatureMatrix,
+    y: Vec<u32>,
+    classes: Classes,
+    imputer: Imputer,
+    rows_skipped: u64,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    options: &ClassifyOptions,
+    threads: usize,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, ClassifyReport)> {
+    let k = classes.values.len();
+    let mut counts = vec![0u64; k];
+    for &c in &y {
+        counts[c as usize] += 1;
+    }
+    check_classes(&classes, &counts)?;
+    let (train, test) = stratified_split(&y, k, options.test_fraction, options.seed);
+    let x_train = matrix.select_rows(&train);
+    let y_train: Vec<u32> = train.iter().map(|&i| y[i]).collect();
+    let d = matrix.n_cols();
+    let (rule, leaves, depth, max_features) = match options.method {
+        ClassifierMethod::Tree => {
+            let tree = cart::fit(
+                &x_train,
+                &y_train,
+                k,
+                &vec![1.0; y_train.len()],
+                TreeParams {
+                    max_depth: options.max_depth as usize,
+                    min_samples_leaf: options.min_samples_leaf as usize,
+                    criterion: options.criterion,
+                    max_features: None,
+                    seed: options.seed,
+                },
+                check,
+            );
+            let mut leaf_rows = vec![0u64; tree.leaves().len()];
+            for row in matrix.rows() {
+                leaf_rows[tree.leaf_of(row) as usize] += 1;
+            }
+            let (leaves, depth) = (leaf_rows.len() as f64, tree.depth() as f64);
+            let rule = MethodRule::DecisionTree {
+                classes: classes.clone(),
+                tree,
+                leaf_rows,
+            };
+            (rule, leaves, depth, d)
+        }
+        ClassifierMethod::Forest => {
+            let max_features = options.max_features.of(d);
+            let forest = forest::fit(
+                &x_train,
+                &y_train,
+                k,
+                &ForestParams {
+                    n_trees: options.n_trees as usize,
+                    max_depth: options.max_depth as usize,
+                    min_samples_leaf: options.min_samples_leaf as usize,
+                    max_features,
+                    criterion: options.criterion,
+                    seed: options.seed,
+                },
+                forest::MAX_NODES,
+                threads,
+                check,
+            )?;
+            let n = forest.trees.len() as f64;
+            let leaves = forest
+                .trees
+                .iter()
+                .map(|t| t.feature.iter().filter(|&&f| f < 0).count() as f64)
+                .sum::<f64>()
+                / n;
+            let depth = forest.trees.iter().map(|t| t.depth() as f64).sum::<f64>() / n;
+            let rule = MethodRule::RandomForest {
+                classes: classes.clone(),
+                forest,
+            };
+            (rule, leaves, depth, max_features)
+        }
+    };
+    drop(x_train);
+    check();
+
+    // The stored model: segments are classes, profiled (and centred) by true class over every
+    // row, in raw units (a tree needs no scale).
+    let scaler = Scaler {
+        method: ScaleMethod::None,
+        offset: vec![0.0; d],
+        scale: vec![1.0; d],
+    };
+    let profile = Profile::measure(&matrix, &y, k, &scaler, &vec![false; d]);
+    let model = SegmentModel {
+        format_version: FORMAT_VERSION,
+        features,
+        categories,
+        log: Vec::new(),
+        imputer,
+        scaler,
+        centres: profile.means.clone(),
+        rule,
+        profile,
+    };
+
+    // Held-out scores through the stored model's own rule.
+    let assigner = model.assigner();
+    let mut scratch = vec![0.0; k];
+    let truth: Vec<u32> = test.iter().map(|&i| y[i]).collect();
+    let predicted: Vec<u32> = test
+        .iter()
+        .map(|&i| assigner.label_scaled(matrix.row(i), &mut scratch))
+        .collect();
+    let report = ClassifyReport {
+        rows_train: train.len() as u64,
+        rows_test: test.len() as u64,
+        rows_skipped,
+        scores: score(&truth, &predicted, k),
+        leaves,
+        depth,
+        max_features,
+    };
+    Ok((model, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::classify::MaxFeatures;
+
+    fn classes(values: &[&str]) -> Classes {
+        Classes {
+            label: "persona".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    /// Three classes by x0 thresholds 10 and 20, x1 noise; 300 rows.
+    fn three_bands() -> (FeatureMatrix, Vec<u32>) {
+        let mut data = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..300u32 {
+            let x0 = (i % 30) as f64;
+            data.extend([x0, ((i * 7919) % 13) as f64]);
+            y.push(if x0 < 10.0 {
+                0
+            } else if x0 < 20.0 {
+                1
+            } else {
+                2
+            });
+        }
+        (FeatureMatrix::from_rows(data, 2), y)
+    }
+
+    #[test]
+    fn a_tree_learns_bands_exactly_and_stores_its_classes() {
+        let (x, y) = three_bands();
+        let o = ClassifyOptions::from_json(r#"{"min_samples_leaf": 5}"#).unwrap();
+        let (model, report) = fit(
+            x,
+            y,
+            classes(&["a", "b", "c"]),
+            Imputer::Skip,
+            0,
+            vec!["x0".into(), "x1".into()],
+            vec![],
+            &o,
+            1,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(report.scores.accuracy, 1.0);
+        assert_eq!(report.scores.macro_f1, 1.0);
+        assert_eq!((report.rows_train, report.rows_test), (240, 60));
+        assert_eq!(report.leaves, 3.0);
+        let back = SegmentModel::from_json(&model.to_json()).unwrap();
+        assert_eq!(back, model);
+        let a = back.assigner();
+        let mut s = vec![0.0; 3];
+        assert_eq!(a.label_raw(&mut [15.0, 3.0], &mut s).unwrap(), Some(1));
+        let mut p = vec![0.0; 3];
+        assert!(a.class_proba(&mut [25.0, 3.0], &mut p).unwrap());
+        assert_eq!(p, vec![0.0, 0.0, 1.0]);
+        assert_eq!(back.profile.sizes, vec![100, 100, 100]);
+        assert_eq!(back.meaning().label.as_deref(), Some("persona"));
+        assert_eq!(back.meaning().method, "decision_tree");
+    }
+
+    #[test]
+    fn a_forest_scores_and_round_trips() {
+        let (x, y) = three_bands();
+        let o = ClassifyOptions::from_json(
+            r#"{"method": "forest", "n_trees": 20, "max_features": "all"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.max_features, MaxFeatures::All);
+        let (model, report) = fit(
+            x,
+            y,
+            classes(&["a", "b", "c"]),
+            Imputer::Skip,
+            0,
+            vec!["x0".into(), "x1".into()],
+            vec![],
+            &o,
+            2,
+            &mut || {},
+        )
+        .unwrap();
+        assert!(report.scores.accuracy > 0.95, "{:?}", report.scores);
+        assert_eq!(report.max_features, 2);
+        let back = SegmentModel::from_json(&model.to_json()).unwrap();
+        assert_eq!(back, model);
+        let mut p = vec![0.0; 3];
+        assert!(back
+            .assigner()
+            .class_proba(&mut [5.0, 1.0], &mut p)
+            .unwrap());
+        assert!(p[0] > 0.9 && (p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rare_and_single_classes_are_refused() {
+        let e = check_classes(&classes(&["a", "b"]), &[10, 1]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "class \"b\" of label column \"persona\" has 1 usable row; every class needs at least 2 (one to train on, one to hold out)"
+        );
+        let e = check_classes(&classes(&["a"]), &[10]).unwrap_err();
+        assert!(e.message.contains("has one value (a)"), "{}", e.message);
+    }
+}
