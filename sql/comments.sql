@@ -79,6 +79,18 @@ COMMENT ON FUNCTION segment_churn_importance(text) IS
 COMMENT ON FUNCTION segment_churn_tree(text) IS
     'a churn model''s tree as indented text, one node per line';
 
+-- Classifiers into known segments
+COMMENT ON FUNCTION segment_classify_fit(regclass, text[], text, text, jsonb) IS
+    'trains a classifier (a decision tree, or a random forest) on labelled rows whose classes are its segments, stores it as a model, and returns one row of held-out figures';
+COMMENT ON FUNCTION segment_classify_classes(text) IS
+    'a classifier''s classes in the order of its segment ids and of segment_classify_proba';
+COMMENT ON FUNCTION segment_classify_report(text) IS
+    'per class of a classifier: held-out precision, recall, F1 and rows';
+COMMENT ON FUNCTION segment_classify_rules(text) IS
+    'per leaf of a tree classifier: the class it predicts, its rule as a SQL boolean expression, its rows and the class share';
+COMMENT ON FUNCTION segment_classify_importance(text) IS
+    'each feature''s share of a classifier''s impurity decrease (a forest: the mean over its trees), largest first';
+
 -- RFM and customer lifetime value
 COMMENT ON FUNCTION segment_rfm_queries(regclass, text, text, text, integer, jsonb) IS
     'Internal: called by segment_rfm for the two queries it runs, built from catalog-checked identifiers; not for direct use';

@@ -337,3 +337,112 @@ CREATE TRIGGER segment_model_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCAT
     FOR EACH STATEMENT EXECUTE FUNCTION segment_catalog_changed();
 CREATE TRIGGER segment_model_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON segment_model_access
     FOR EACH STATEMENT EXECUTE FUNCTION segment_catalog_changed();
+
+-- Classifiers into known segments (segment_classify_fit and what reads its models).
+CREATE FUNCTION "segment_classify_fit"(
+	"source" regclass,
+	"features" TEXT[],
+	"label" TEXT,
+	"name" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS TABLE (
+	"model" TEXT, 
+	"version" INT, 
+	"method" TEXT, 
+	"classes" INT, 
+	"rows_train" bigint, 
+	"rows_test" bigint, 
+	"rows_skipped" bigint, 
+	"accuracy" double precision, 
+	"macro_f1" double precision 
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_classify_fit_wrapper';
+
+CREATE FUNCTION "segment_classify_classes"(
+	"model" TEXT
+) RETURNS TEXT[]
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_classify_classes_wrapper';
+
+CREATE FUNCTION "segment_classify_report"(
+	"model" TEXT
+) RETURNS TABLE (
+	"class" TEXT, 
+	"precision" double precision, 
+	"recall" double precision, 
+	"f1" double precision, 
+	"support" bigint 
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_classify_report_wrapper';
+
+CREATE FUNCTION "segment_classify_rules"(
+	"model" TEXT
+) RETURNS TABLE (
+	"leaf" INT, 
+	"class" TEXT, 
+	"rule" TEXT, 
+	"rows" bigint, 
+	"training_rows" bigint, 
+	"probability" double precision 
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_classify_rules_wrapper';
+
+CREATE FUNCTION "segment_classify_importance"(
+	"model" TEXT
+) RETURNS TABLE (
+	"feature" TEXT, 
+	"importance" double precision 
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_classify_importance_wrapper';
+
+CREATE FUNCTION segment_classify(model text, "row" record) RETURNS text
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_classify(text, record) IS
+    'classifiers: the row''s class, the label value of its most probable class';
+CREATE FUNCTION segment_classify_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS text STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_columns_wrapper';
+COMMENT ON FUNCTION segment_classify_columns(text, text[], "any") IS
+    'Internal: called by segment_classify(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_classify_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS text STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_shipped_wrapper';
+COMMENT ON FUNCTION segment_classify_shipped(text, text[], "any") IS
+    'Internal: segment_classify(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+CREATE FUNCTION segment_classify_proba(model text, "row" record) RETURNS double precision[]
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_classify_proba(text, record) IS
+    'classifiers: the probability of each class, in the order of segment_classify_classes(model)';
+CREATE FUNCTION segment_classify_proba_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_columns_wrapper';
+COMMENT ON FUNCTION segment_classify_proba_columns(text, text[], "any") IS
+    'Internal: called by segment_classify_proba(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_classify_proba_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_shipped_wrapper';
+COMMENT ON FUNCTION segment_classify_proba_shipped(text, text[], "any") IS
+    'Internal: segment_classify_proba(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+COMMENT ON FUNCTION segment_classify_fit(regclass, text[], text, text, jsonb) IS
+    'trains a classifier (a decision tree, or a random forest) on labelled rows whose classes are its segments, stores it as a model, and returns one row of held-out figures';
+COMMENT ON FUNCTION segment_classify_classes(text) IS
+    'a classifier''s classes in the order of its segment ids and of segment_classify_proba';
+COMMENT ON FUNCTION segment_classify_report(text) IS
+    'per class of a classifier: held-out precision, recall, F1 and rows';
+COMMENT ON FUNCTION segment_classify_rules(text) IS
+    'per leaf of a tree classifier: the class it predicts, its rule as a SQL boolean expression, its rows and the class share';
+COMMENT ON FUNCTION segment_classify_importance(text) IS
+    'each feature''s share of a classifier''s impurity decrease (a forest: the mean over its trees), largest first';

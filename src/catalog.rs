@@ -504,10 +504,7 @@ pub struct Stored {
 impl Stored {
     /// Every segment's label, by segment: the analyst's, or the automatic one.
     pub fn labels(&self) -> Vec<String> {
-        let automatic = segment_core::analysis::profile::automatic_labels(
-            &self.model.profile,
-            &self.model.columns().names,
-        );
+        let automatic = self.model.automatic_labels();
         (0..self.model.k() as u32)
             .map(|s| self.label(s, &automatic))
             .collect()
@@ -528,6 +525,23 @@ pub fn load(name: &str, version: Option<i32>) -> Stored {
         not_found(name, version)
     };
     stored(name, row)
+}
+
+/// The metrics stored with version `version` of a model (read after `load`, which checked that
+/// it exists and may be read).
+pub fn metrics(name: &str, version: i32) -> serde_json::Value {
+    read(
+        "SELECT metrics::text FROM {s}.segment_model WHERE name = $1 AND version = $2",
+        &[DatumWithOid::from(name), DatumWithOid::from(version)],
+        |t| {
+            if t.is_empty() {
+                return None;
+            }
+            t.first().get::<String>(1).ok()?
+        },
+    )
+    .and_then(|text| serde_json::from_str(&text).ok())
+    .unwrap_or_else(|| not_found(name, Some(version)))
 }
 
 /// A model version's row: version, model document, source, labels and options as text, and for

@@ -20,7 +20,8 @@
 //! version: every change of the name invalidates such plans (`catalog::invalidate_shipped_plans`).
 //! Not shipped: a model named by an expression that is not a constant, and per-group models.
 //! The same support function serves `segment_churn_assign`, `segment_churn_predict`,
-//! `segment_assign_proba` and `segment_explain`, each with its own shipped form, and
+//! `segment_assign_proba`, `segment_explain`, `segment_classify` and `segment_classify_proba`
+//! (the last two also by name, as `segment_assign`), each with its own shipped form, and
 //! `segment_label(model, segment)`, whose labels are shipped when the query reads a Citus table.
 
 use crate::catalog;
@@ -67,8 +68,8 @@ unsafe fn rewrite(
     if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
         return None;
     }
-    // Each row function's planned forms: by name (only segment_assign's, whose speed matters
-    // most), and with the model shipped.
+    // Each row function's planned forms: by name (segment_assign's and the classifiers', whose
+    // speed matters most over whole tables), and with the model shipped.
     let (by_name, shipped_form) = match called.to_bytes() {
         b"segment_assign" | b"segment_churn_assign" => {
             (Some(c"segment_assign_columns"), c"segment_assign_shipped")
@@ -76,6 +77,14 @@ unsafe fn rewrite(
         b"segment_churn_predict" => (None, c"segment_churn_predict_shipped"),
         b"segment_assign_proba" => (None, c"segment_assign_proba_shipped"),
         b"segment_explain" => (None, c"segment_explain_shipped"),
+        b"segment_classify" => (
+            Some(c"segment_classify_columns"),
+            c"segment_classify_shipped",
+        ),
+        b"segment_classify_proba" => (
+            Some(c"segment_classify_proba_columns"),
+            c"segment_classify_proba_shipped",
+        ),
         _ => return None,
     };
     let on_citus = || {

@@ -242,6 +242,59 @@ pub fn column_hint(rel: &PgRelation, name: &str) -> String {
     }
 }
 
+/// Label column types of the supervised fits: boolean, integers, text.
+const LABEL_TYPES: [pg_sys::Oid; 7] = [
+    pg_sys::BOOLOID,
+    pg_sys::INT2OID,
+    pg_sys::INT4OID,
+    pg_sys::INT8OID,
+    pg_sys::TEXTOID,
+    pg_sys::VARCHAROID,
+    pg_sys::BPCHAROID,
+];
+
+/// Checks the label column of a supervised fit: present, not a feature, of a label type.
+/// `missing_hint` says what the column should hold, `type_hint` which types a label takes.
+pub fn check_label(
+    rel: &PgRelation,
+    features: &[String],
+    label: &str,
+    missing_hint: &str,
+    type_hint: &str,
+) {
+    if features.iter().any(|f| f == label) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("column \"{label}\" is both the label and a feature"),
+            Some("A model that sees the label among its features learns nothing: remove it from the features."),
+        );
+    }
+    let tupdesc = rel.tuple_desc();
+    let Some(att) = tupdesc
+        .iter()
+        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == label)
+    else {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!(
+                "label column \"{label}\" of relation \"{}\" does not exist",
+                rel.name()
+            ),
+            Some(&format!("{missing_hint} {}", column_hint(rel, label))),
+        )
+    };
+    if !LABEL_TYPES.contains(&att.atttypid) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "label column \"{label}\" has type {}",
+                type_name(att.atttypid)
+            ),
+            Some(type_hint),
+        );
+    }
+}
+
 /// Checks the `group_by` column of a per-group fit: present, and not one of the features (a
 /// group's rows all share its value, so it cannot separate them).
 pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {

@@ -546,6 +546,61 @@ fn churn_probability(m: &mut CachedModel) -> Option<f64> {
     }
 }
 
+/// Classifiers: the row's class (the label value of its most probable class). NULL when
+/// `segment_assign` would give NULL.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify(fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    // SAFETY: the SQL signature is (text, record).
+    let m = unsafe { row_argument(fcinfo)? };
+    class_of(m)
+}
+
+/// `segment_classify` of the row just read into `m`.
+fn class_of(m: &mut CachedModel) -> Option<String> {
+    scorable(m)?;
+    let a = active(&m.assigner, &m.routing);
+    if a.class_name(0).is_none() {
+        not_a_classifier(&m.name, "segment_classify");
+    }
+    match a.label_raw(&mut m.values, &mut m.scratch) {
+        Ok(c) => c.and_then(|c| a.class_name(c)).map(str::to_string),
+        Err(e) => unscorable(m, e),
+    }
+}
+
+/// Classifiers: the probability of each class, in the order of `segment_classify_classes`
+/// (element i + 1 is its class i). NULL when `segment_assign` would give NULL.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify_proba(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
+    // SAFETY: the SQL signature is (text, record).
+    let m = unsafe { row_argument(fcinfo)? };
+    class_proba(m)
+}
+
+/// `segment_classify_proba` of the row just read into `m`.
+fn class_proba(m: &mut CachedModel) -> Option<Vec<f64>> {
+    scorable(m)?;
+    let a = active(&m.assigner, &m.routing);
+    if a.class_name(0).is_none() {
+        not_a_classifier(&m.name, "segment_classify_proba");
+    }
+    match a.class_proba(&mut m.values, &mut m.scratch) {
+        Ok(true) => Some(m.scratch.clone()),
+        Ok(false) => None,
+        Err(e) => unscorable(m, e),
+    }
+}
+
+fn not_a_classifier(model: &str, function: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+        format!("{function}: model \"{model}\" is not a classifier"),
+        Some(
+            "Fit one with segment_classify_fit; segment_assign gives a clustering model's segment.",
+        ),
+    )
+}
+
 /// Finds every model feature in the row type by name (once per row type and call site).
 unsafe fn resolve_layout(
     fcinfo: pg_sys::FunctionCallInfo,
@@ -691,6 +746,33 @@ fn segment_churn_predict_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<f64
 fn segment_assign_proba_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
     // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
     memberships(unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? })
+}
+
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    class_of(unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? })
+}
+
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify_proba_shipped(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    class_proba(unsafe { column_arguments(cached_shipped(fcinfo), fcinfo)? })
+}
+
+/// `segment_classify(model, row)` after the planner rewrite: the row's columns as arguments.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    class_of(unsafe { column_arguments(cached_by_raw_name(fcinfo), fcinfo)? })
+}
+
+/// `segment_classify_proba(model, row)` after the planner rewrite: the row's columns as
+/// arguments.
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn segment_classify_proba_columns(fcinfo: pg_sys::FunctionCallInfo) -> Option<Vec<f64>> {
+    // SAFETY: the SQL signature is (text, text[], VARIADIC "any").
+    class_proba(unsafe { column_arguments(cached_by_raw_name(fcinfo), fcinfo)? })
 }
 
 #[pg_extern(stable, parallel_safe, sql = false)]
@@ -953,6 +1035,53 @@ COMMENT ON FUNCTION segment_assign_proba(text, record) IS
     requires = [
         segment_assign_proba,
         segment_assign_proba_shipped,
+        "segment_assign_planner"
+    ]
+);
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION segment_classify(model text, "row" record) RETURNS text
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_classify(text, record) IS
+    'classifiers: the row''s class, the label value of its most probable class';
+CREATE FUNCTION segment_classify_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS text STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_columns_wrapper';
+COMMENT ON FUNCTION segment_classify_columns(text, text[], "any") IS
+    'Internal: called by segment_classify(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_classify_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS text STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_shipped_wrapper';
+COMMENT ON FUNCTION segment_classify_shipped(text, text[], "any") IS
+    'Internal: segment_classify(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+CREATE FUNCTION segment_classify_proba(model text, "row" record) RETURNS double precision[]
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_classify_proba(text, record) IS
+    'classifiers: the probability of each class, in the order of segment_classify_classes(model)';
+CREATE FUNCTION segment_classify_proba_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_columns_wrapper';
+COMMENT ON FUNCTION segment_classify_proba_columns(text, text[], "any") IS
+    'Internal: called by segment_classify_proba(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_classify_proba_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision[] STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_classify_proba_shipped_wrapper';
+COMMENT ON FUNCTION segment_classify_proba_shipped(text, text[], "any") IS
+    'Internal: segment_classify_proba(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+"#,
+    name = "segment_classify_sql",
+    requires = [
+        segment_classify,
+        segment_classify_columns,
+        segment_classify_shipped,
+        segment_classify_proba,
+        segment_classify_proba_columns,
+        segment_classify_proba_shipped,
         "segment_assign_planner"
     ]
 );

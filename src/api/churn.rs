@@ -6,7 +6,7 @@ use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, require, OrRaise};
 use crate::gucs;
 use crate::progress::interrupt;
-use crate::source::{self, type_name};
+use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::model::churn_fit;
@@ -14,55 +14,6 @@ use segment_core::model::document::{Meaning, Method};
 use segment_core::prep::builder::MatrixBuilder;
 use segment_core::sql::rules;
 use segment_core::tree::churn::{self, ChurnOptions};
-
-/// Label column types: boolean, integers, text.
-const LABEL_TYPES: [pg_sys::Oid; 7] = [
-    pg_sys::BOOLOID,
-    pg_sys::INT2OID,
-    pg_sys::INT4OID,
-    pg_sys::INT8OID,
-    pg_sys::TEXTOID,
-    pg_sys::VARCHAROID,
-    pg_sys::BPCHAROID,
-];
-
-/// Checks the label column: present, not a feature, of a usable type.
-fn check_label(rel: &PgRelation, features: &[String], label: &str) {
-    if features.iter().any(|f| f == label) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("column \"{label}\" is both the label and a feature"),
-            Some("A model that sees the label among its features learns nothing: remove it from the features."),
-        );
-    }
-    let tupdesc = rel.tuple_desc();
-    let Some(att) = tupdesc
-        .iter()
-        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == label)
-    else {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-            format!(
-                "label column \"{label}\" of relation \"{}\" does not exist",
-                rel.name()
-            ),
-            Some(&format!(
-                "Pass the column that says whether the customer churned. {}",
-                source::column_hint(rel, label)
-            )),
-        )
-    };
-    if !LABEL_TYPES.contains(&att.atttypid) {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!(
-                "label column \"{label}\" has type {}",
-                type_name(att.atttypid)
-            ),
-            Some("A label is boolean, an integer 0/1, or text with two values."),
-        );
-    }
-}
 
 /// Trains a decision tree on a labelled history (label: boolean, integer 0/1, or text with two
 /// values) and stores it as a model whose segments are the tree's leaves. Scores it on a
@@ -103,7 +54,13 @@ fn segment_churn_fit(
     let options = require(options, "options");
     let options = ChurnOptions::from_json(&options.0.to_string()).or_raise();
     let src = source::validate(&rel, features);
-    check_label(&rel, &src.features, &label);
+    source::check_label(
+        &rel,
+        &src.features,
+        &label,
+        "Pass the column that says whether the customer churned.",
+        "A label is boolean, an integer 0/1, or text with two values.",
+    );
     let name = name.unwrap_or_else(|| format!("{}_churn", src.relname));
     catalog::check_fit_name(&name);
     let meaning = Meaning {

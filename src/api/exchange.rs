@@ -11,6 +11,7 @@ use pgrx::{JsonB, PgSqlErrorCode};
 use segment_core::model::document::{Method, SegmentModel};
 use segment_core::model::options::FitOptions;
 use segment_core::tree::churn::ChurnOptions;
+use segment_core::tree::classify::ClassifyOptions;
 
 pgrx::extension_sql!(
     r#"
@@ -120,6 +121,9 @@ fn segment_import_text(
         .unwrap_or(Value::Object(Default::default()));
     let options_ok = match model.method() {
         Method::ChurnTree => ChurnOptions::from_json(&options.to_string()).map(|_| ()),
+        Method::DecisionTree | Method::RandomForest => {
+            ClassifyOptions::from_json(&options.to_string()).map(|_| ())
+        }
         _ => FitOptions::from_json(&options.to_string()).map(|_| ()),
     };
     options_ok.unwrap_or_else(|mut e| {

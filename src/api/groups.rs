@@ -10,7 +10,6 @@ use crate::progress::interrupt;
 use crate::source::{self, Source};
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
-use segment_core::analysis::profile::automatic_labels;
 use segment_core::error::{CoreError, ErrorKind};
 use segment_core::model::document::GROUPED;
 use segment_core::model::document::{Method, FORMAT_VERSION};
@@ -304,7 +303,7 @@ fn segment_group_labels(
             continue;
         };
         let member = catalog::load(member, Some(version));
-        let automatic = automatic_labels(&member.model.profile, &member.model.columns().names);
+        let automatic = member.model.automatic_labels();
         for s in 0..member.model.k() as u32 {
             rows.push((group.value.clone(), s as i32, member.label(s, &automatic)));
         }

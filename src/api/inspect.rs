@@ -8,7 +8,6 @@ use crate::gucs::limits;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use segment_core::analysis::profile::automatic_labels;
 use segment_core::model::evaluate::{Comparison, Evaluation};
 
 /// Centre of every segment in original units (long form: one row per segment and feature).
@@ -70,7 +69,7 @@ fn segment_profile(
     let m = &stored.model;
     let p = &m.profile;
     let columns = m.columns().names;
-    let automatic = automatic_labels(p, &columns);
+    let automatic = m.automatic_labels();
     let total: u64 = p.sizes.iter().sum();
     let mut rows = Vec::with_capacity(m.k() * columns.len());
     for (s, &size) in p.sizes.iter().enumerate() {
@@ -207,7 +206,7 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
         }
     }
     catalog::set_label(name, stored.version, s, label);
-    let automatic = automatic_labels(&stored.model.profile, &stored.model.columns().names);
+    let automatic = stored.model.automatic_labels();
     label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
 }
 

@@ -5,6 +5,7 @@
 mod assign;
 mod catalog_changes;
 mod churn;
+mod classify;
 mod clv;
 mod exchange;
 mod fit;

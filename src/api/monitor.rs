@@ -11,7 +11,7 @@ use crate::source;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::analysis::drift::{advice, drift};
-use segment_core::analysis::profile::{automatic_labels, ProfileAccumulator};
+use segment_core::analysis::profile::ProfileAccumulator;
 use segment_core::model::document::Method;
 use segment_core::prep::matrix::fill_nan;
 use segment_core::prep::scaling::undo_log;
@@ -71,7 +71,7 @@ fn segment_drift(
     let now = acc.finish(vec![vec![]; k]);
     let rows_now = now.sizes.clone();
     let d = drift(&m.profile, &now);
-    let automatic = automatic_labels(&m.profile, &m.columns().names);
+    let automatic = m.automatic_labels();
     let verdict = advice(d.psi_total).to_string();
     let rows: Vec<_> = d
         .segments
@@ -132,11 +132,17 @@ fn segment_refit(
             }));
         }
     };
-    if stored.model.method() == Method::ChurnTree {
+    if stored.model.method().is_supervised() {
+        let (what, function) = match stored.model.method() {
+            Method::ChurnTree => ("a churn model", "segment_churn_fit"),
+            _ => ("a classifier", "segment_classify_fit"),
+        };
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!("model \"{name}\" is a churn model"),
-            Some("Refit it with segment_churn_fit on a relation with fresh labels."),
+            format!("model \"{name}\" is {what}"),
+            Some(&format!(
+                "Refit it with {function} on a relation with fresh labels."
+            )),
         );
     }
     if let (Some((group_by, value)), None) = (&stored.group, &source) {

@@ -8,7 +8,6 @@ use crate::source;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use segment_core::analysis::profile::automatic_labels;
 use segment_core::cluster::dbscan::NOISE;
 use segment_core::plot;
 use segment_core::prep::matrix::fill_nan;
@@ -41,7 +40,7 @@ fn segment_plot(
     let stored = catalog::load(name, None);
     let m = &stored.model;
     let columns = m.columns().names;
-    let automatic = automatic_labels(&m.profile, &columns);
+    let automatic = m.automatic_labels();
     let labels: Vec<String> = (0..m.k() as u32)
         .map(|s| stored.label(s, &automatic))
         .collect();

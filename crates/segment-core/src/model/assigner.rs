@@ -38,6 +38,8 @@ pub struct Assigner {
     pub(crate) categories: Vec<Option<Vec<String>>>,
     /// First matrix column of each feature.
     pub(crate) offsets: Vec<usize>,
+    /// A classifier's class values, by segment id (empty for other models).
+    pub(crate) classes: Vec<String>,
 }
 
 impl Assigner {
@@ -72,6 +74,11 @@ impl Assigner {
 
     pub fn k(&self) -> usize {
         self.centres.k()
+    }
+
+    /// A classifier's class value of segment `c`; None for other models.
+    pub fn class_name(&self, c: u32) -> Option<&str> {
+        self.classes.get(c as usize).map(String::as_str)
     }
 
     pub fn features(&self) -> &[String] {
@@ -210,7 +217,7 @@ impl Assigner {
             return Err(CoreError::invalid_parameter(
                 "segment_explain measures distances to centres: it explains k-means and hierarchical models only",
             )
-            .with_hint("For a gmm model use segment_assign_proba."));
+            .with_hint("For a gmm model use segment_assign_proba, for a classifier segment_classify_proba."));
         }
         if !self.prepare_row(row)? {
             return Ok(None);

@@ -220,6 +220,27 @@ impl SegmentModel {
         }
     }
 
+    /// Each segment's label when the analyst has not named it: a classifier's class value, or
+    /// words from the profile (`automatic_labels`) for the other models.
+    pub fn automatic_labels(&self) -> Vec<String> {
+        match self.classes() {
+            Some(c) => c.values.clone(),
+            None => {
+                crate::analysis::profile::automatic_labels(&self.profile, &self.columns().names)
+            }
+        }
+    }
+
+    /// Classifiers only: each matrix column's share of the impurity decrease (a tree's, or the
+    /// mean over a forest's trees).
+    pub fn class_importance(&self) -> Option<Vec<f64>> {
+        match &self.rule {
+            MethodRule::DecisionTree { tree, .. } => Some(tree.importance(self.columns().width())),
+            MethodRule::RandomForest { forest, .. } => Some(forest.importance.clone()),
+            _ => None,
+        }
+    }
+
     /// Classifiers only: the label column and its classes (the segments, in id order).
     pub fn classes(&self) -> Option<&Classes> {
         match &self.rule {
@@ -500,6 +521,7 @@ impl SegmentModel {
             features: self.features.clone(),
             categories: self.categories.clone(),
             offsets: columns.offsets,
+            classes: self.classes().map(|c| c.values.clone()).unwrap_or_default(),
         }
     }
 }
