@@ -65,6 +65,11 @@ pub fn store(
             })).collect::<Vec<_>>(),
         })),
     });
+    if let Some(gamma) = report.gamma {
+        // k-prototypes: its objective under its own name, beside the γ it weighs categories by.
+        metrics["cost"] = report.inertia.into();
+        metrics["gamma"] = gamma.into();
+    }
     if let Some(group) = group {
         metrics["group"] = group;
     }

@@ -205,7 +205,10 @@ fn check_k_for_method(k: Option<usize>, method: Method) {
             "method dbscan finds the number of segments itself: k must be NULL",
             Some("Call segment_fit(source, features, NULL, options => '{\"method\": \"dbscan\", \"eps\": 0.5}')."),
         ),
-        (None, Method::Gmm | Method::Hierarchical | Method::MinibatchKmeans) => raise(
+        (
+            None,
+            Method::Gmm | Method::Hierarchical | Method::MinibatchKmeans | Method::Kprototypes,
+        ) => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("method {} needs k", method.name()),
             Some("Choose k with segment_choose_k (k-means scores), then pass it."),

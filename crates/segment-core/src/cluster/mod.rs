@@ -1,12 +1,14 @@
 //! The clustering methods, each on a scaled `FeatureMatrix`: k-means (our kernel), the k-means
 //! Lloyd step as sums that can be combined across workers, the mini-batch update, Gaussian
-//! mixtures (our EM), DBSCAN (linfa's, with our rule), and Ward (ours). A method returns
+//! mixtures (our EM), DBSCAN (ours), Ward (ours) and k-prototypes for numbers with categories
+//! (ours). A method returns
 //! labels and its own rule (centres, mixture, core points); `model::fit` turns that into a stored
 //! model.
 
 pub mod dbscan;
 pub mod gmm;
 pub mod kmeans;
+pub mod kprototypes;
 pub mod lloyd_step;
 pub mod minibatch;
 pub mod ward;
@@ -25,7 +27,7 @@ pub const MAX_SAMPLE_ROWS: u64 = 50_000;
 
 /// The keys of the methods' options and their kinds (`segment_fit` reads every one of them;
 /// which apply to which method is each method's `KEYS`).
-pub const OPTION_KEYS: [Key; 11] = [
+pub const OPTION_KEYS: [Key; 12] = [
     Key::new("n_init", Kind::PositiveInteger),
     Key::new("max_iter", Kind::PositiveInteger),
     Key::new("tol", Kind::Number),
@@ -37,6 +39,7 @@ pub const OPTION_KEYS: [Key; 11] = [
     Key::new("min_points", Kind::PositiveInteger),
     Key::new("batch_size", Kind::PositiveInteger),
     Key::new("epochs", Kind::PositiveInteger),
+    Key::nullable("gamma", Kind::Number),
 ];
 
 /// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans): `n_init`

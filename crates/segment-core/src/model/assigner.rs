@@ -25,6 +25,109 @@ pub(crate) enum Rule {
     ClassTree(Box<Tree>),
     /// A random forest: the class of highest mean leaf share.
     Forest(Box<ForestRule>),
+    /// k-prototypes: the lowest squared distance on the numbers plus γ per mismatched category.
+    Prototypes(Box<PrototypeRule>),
+}
+
+/// k-prototypes' rule on a scaled row of matrix columns: numeric columns as they are; each
+/// categorical feature's one-hot columns read as one category, the column of the highest value
+/// (the one 1 of a known value, the most frequent category when a NULL was imputed with the
+/// columns' means), or none for a value not seen at fit time (all zeros), which matches no mode.
+#[derive(Debug, Clone)]
+pub struct PrototypeRule {
+    gamma: f64,
+    numeric: Vec<usize>,
+    /// Per categorical feature: its first matrix column and its number of values.
+    slices: Vec<(usize, usize)>,
+    /// k × numeric columns.
+    numbers: Vec<f64>,
+    /// k × categorical features: the mode's index within its feature's values.
+    modes: Vec<u32>,
+}
+
+impl PrototypeRule {
+    pub fn new(
+        centres: &[Vec<f64>],
+        categories: &[Option<Vec<String>>],
+        columns: &crate::prep::encoding::Columns,
+        gamma: f64,
+    ) -> PrototypeRule {
+        let mut numeric = Vec::new();
+        let mut slices = Vec::new();
+        for (j, &at) in columns.offsets.iter().enumerate() {
+            match categories.get(j).and_then(|c| c.as_ref()) {
+                Some(values) => slices.push((at, values.len())),
+                None => numeric.push(at),
+            }
+        }
+        let mut rule = PrototypeRule {
+            gamma,
+            numeric,
+            slices,
+            numbers: Vec::new(),
+            modes: Vec::new(),
+        };
+        for c in centres {
+            rule.numbers.extend(rule.numeric.iter().map(|&j| c[j]));
+            let modes: Vec<u32> = rule.slices.iter().map(|&s| category_of(c, s)).collect();
+            rule.modes.extend(modes);
+        }
+        rule
+    }
+
+    /// Each prototype's dissimilarity to a scaled row into `out` (k values).
+    #[inline]
+    pub fn dissimilarities(&self, row: &[f64], out: &mut [f64]) {
+        let (p, q) = (self.numeric.len(), self.slices.len());
+        for (c, o) in out.iter_mut().enumerate() {
+            let centre = &self.numbers[c * p..(c + 1) * p];
+            *o = self
+                .numeric
+                .iter()
+                .zip(centre)
+                .map(|(&j, m)| (row[j] - m) * (row[j] - m))
+                .sum();
+        }
+        for (f, &slice) in self.slices.iter().enumerate() {
+            let code = category_of(row, slice);
+            for (c, o) in out.iter_mut().enumerate() {
+                if self.modes[c * q + f] != code {
+                    *o += self.gamma;
+                }
+            }
+        }
+    }
+
+    /// The nearest prototype (the lowest on a tie); `scratch` needs k values.
+    #[inline]
+    pub fn classify(&self, row: &[f64], scratch: &mut [f64]) -> u32 {
+        self.dissimilarities(row, scratch);
+        let mut best = 0;
+        for c in 1..scratch.len() {
+            if scratch[c] < scratch[best] {
+                best = c;
+            }
+        }
+        best as u32
+    }
+}
+
+/// The category a one-hot slice `(start, len)` of a row holds: the first column of the highest
+/// value, `kprototypes::UNKNOWN` when every value is 0 (a value not seen at fit time).
+#[inline]
+pub fn category_of(row: &[f64], (start, len): (usize, usize)) -> u32 {
+    let slice = &row[start..start + len];
+    let mut best = 0;
+    for (l, &v) in slice.iter().enumerate() {
+        if v > slice[best] {
+            best = l;
+        }
+    }
+    if slice[best] > 0.0 {
+        best as u32
+    } else {
+        crate::cluster::kprototypes::UNKNOWN
+    }
 }
 
 /// A model prepared for assignment. `assign` allocates nothing.
@@ -111,6 +214,7 @@ impl Assigner {
             Rule::Tree(churn) => churn.tree.leaf_of(row),
             Rule::ClassTree(tree) => tree.leaf_node(row).majority(),
             Rule::Forest(forest) => forest.proba(row, scratch),
+            Rule::Prototypes(p) => p.classify(row, scratch),
         }
     }
 

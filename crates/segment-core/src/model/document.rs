@@ -7,7 +7,7 @@ use crate::cluster::gmm::{Mixture, MixtureRule};
 use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::assigner::{Assigner, Rule};
+use crate::model::assigner::{Assigner, PrototypeRule, Rule};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::preprocessor::Preprocessor;
 use crate::prep::scaling::{undo_log, Imputer, Scaler};
@@ -76,6 +76,9 @@ pub enum Method {
     /// forest): a row's segment is its most probable class.
     #[serde(rename = "random_forest")]
     RandomForest,
+    /// k-prototypes (Huang 1998) for numbers and categories: a row joins the prototype of the
+    /// lowest squared distance on the scaled numbers plus γ per mismatched category.
+    Kprototypes,
 }
 
 /// What a model name means to the views, rules and reports that use it: the columns it reads
@@ -157,6 +160,11 @@ pub enum MethodRule {
         classes: Classes,
         forest: Forest,
     },
+    /// γ, the weight of one mismatched category; the prototypes are the centres (scaled means
+    /// on the numeric columns, each category's mode as a one-hot 1 on its columns).
+    Kprototypes {
+        gamma: f64,
+    },
 }
 
 impl MethodRule {
@@ -170,6 +178,7 @@ impl MethodRule {
             MethodRule::ChurnTree { .. } => Method::ChurnTree,
             MethodRule::DecisionTree { .. } => Method::DecisionTree,
             MethodRule::RandomForest { .. } => Method::RandomForest,
+            MethodRule::Kprototypes { .. } => Method::Kprototypes,
         }
     }
 }
@@ -185,6 +194,7 @@ impl Method {
             Method::ChurnTree => "churn_tree",
             Method::DecisionTree => "decision_tree",
             Method::RandomForest => "random_forest",
+            Method::Kprototypes => "kprototypes",
         }
     }
 
@@ -369,6 +379,31 @@ impl SegmentModel {
                 }
                 forest.validate(d, k)?;
             }
+            MethodRule::Kprototypes { gamma } => {
+                let columns = self.columns();
+                let one_hot = |c: &[f64], j: usize, len: usize| {
+                    let slice = &c[columns.offsets[j]..columns.offsets[j] + len];
+                    slice.iter().filter(|&&v| v == 1.0).count() == 1
+                        && slice.iter().all(|&v| v == 0.0 || v == 1.0)
+                };
+                let cats: Vec<(usize, usize)> = self
+                    .categories
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, c)| c.as_ref().map(|v| (j, v.len())))
+                    .collect();
+                if !(gamma.is_finite() && *gamma >= 0.0)
+                    || cats.is_empty()
+                    || self
+                        .centres
+                        .iter()
+                        .any(|c| cats.iter().any(|&(j, len)| !one_hot(c, j, len)))
+                {
+                    return Err(
+                        "stored model's prototypes do not have one mode per category".into(),
+                    );
+                }
+            }
             MethodRule::Gmm { mixture: mx } => {
                 if mx.weights.len() != k
                     || mx.covariances.len() != k
@@ -452,6 +487,7 @@ impl SegmentModel {
             MethodRule::ChurnTree { .. }
             | MethodRule::DecisionTree { .. }
             | MethodRule::RandomForest { .. } => {}
+            MethodRule::Kprototypes { .. } => {}
             MethodRule::Hierarchical {
                 sample: Some(sample),
             } => sample.renumber(new_id),
@@ -496,24 +532,29 @@ impl SegmentModel {
     pub fn assigner(&self) -> Assigner {
         let columns = self.columns();
         let d = columns.width();
-        let rule = match &self.rule {
-            // from_json validated the mixture: the factorization succeeds.
-            MethodRule::Gmm { mixture } => Rule::Mixture(
-                MixtureRule::new(mixture, &self.centres).expect("a validated mixture factorizes"),
-            ),
-            MethodRule::Dbscan { density } => Rule::Density(density.clone()),
-            MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
-            MethodRule::DecisionTree { tree, .. } => Rule::ClassTree(Box::new(tree.clone())),
-            MethodRule::RandomForest { forest, .. } => {
-                Rule::Forest(Box::new(forest.rule(self.centres.len())))
-            }
-            MethodRule::Hierarchical {
-                sample: Some(sample),
-            } => Rule::NearestPoint(sample.clone()),
-            MethodRule::Kmeans
-            | MethodRule::Hierarchical { sample: None }
-            | MethodRule::MinibatchKmeans => Rule::NearestCentre,
-        };
+        let rule =
+            match &self.rule {
+                // from_json validated the mixture: the factorization succeeds.
+                MethodRule::Gmm { mixture } => Rule::Mixture(
+                    MixtureRule::new(mixture, &self.centres)
+                        .expect("a validated mixture factorizes"),
+                ),
+                MethodRule::Dbscan { density } => Rule::Density(density.clone()),
+                MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
+                MethodRule::DecisionTree { tree, .. } => Rule::ClassTree(Box::new(tree.clone())),
+                MethodRule::RandomForest { forest, .. } => {
+                    Rule::Forest(Box::new(forest.rule(self.centres.len())))
+                }
+                MethodRule::Kprototypes { gamma } => Rule::Prototypes(Box::new(
+                    PrototypeRule::new(&self.centres, &self.categories, &columns, *gamma),
+                )),
+                MethodRule::Hierarchical {
+                    sample: Some(sample),
+                } => Rule::NearestPoint(sample.clone()),
+                MethodRule::Kmeans
+                | MethodRule::Hierarchical { sample: None }
+                | MethodRule::MinibatchKmeans => Rule::NearestCentre,
+            };
         Assigner {
             rule,
             centres: Centres::new(self.centres.concat(), d),

@@ -6,12 +6,13 @@ use crate::analysis::profile::Profile;
 use crate::cluster::dbscan::NOISE;
 use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::ward::WardSample;
-use crate::cluster::{dbscan, gmm, ward};
+use crate::cluster::{dbscan, gmm, kprototypes, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::assigner;
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::options::FitOptions;
 use crate::parallel::{self, BLOCK_ROWS};
-use crate::prep::encoding::column_log_mask;
+use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::preprocessor::Prepared;
 use rand::seq::index::sample;
@@ -49,6 +50,9 @@ pub struct FitReport {
     /// and the nearest-centre segments `segment_assign` gives them (Ward segments are not
     /// Voronoi cells, so the two differ).
     pub centre_agreement: Option<f64>,
+    /// k-prototypes: the weight of one mismatched category (`inertia` is then the k-prototypes
+    /// cost).
+    pub gamma: Option<f64>,
 }
 
 fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
@@ -232,6 +236,122 @@ fn label_means(x: &FeatureMatrix, labels: &[u32], k: usize) -> Vec<Vec<f64>> {
     sums
 }
 
+/// k-prototypes reads categories as categories: their one-hot columns go back to 0 and 1 (the
+/// fit's scaler leaves them so from now on, and the profile's means of them are shares). Refuses
+/// rows without a text or boolean feature: that is k-means.
+fn unscale_categories(
+    matrix: &mut FeatureMatrix,
+    scaler: &mut crate::prep::scaling::Scaler,
+    categories: &[Option<Vec<String>>],
+    features: &[String],
+) -> CoreResult<()> {
+    let columns = Columns::of(features, categories);
+    let one_hot: Vec<usize> = (0..features.len())
+        .filter_map(|j| {
+            let values = categories.get(j)?.as_ref()?;
+            Some(columns.offsets[j]..columns.offsets[j] + values.len())
+        })
+        .flatten()
+        .collect();
+    if one_hot.is_empty() {
+        return Err(CoreError::invalid_parameter(
+            "method kprototypes needs at least one text or boolean feature; these are all numeric",
+        )
+        .with_hint("With numbers only, k-prototypes is k-means: use method kmeans, or name a categorical column in the categorical option."));
+    }
+    let d = matrix.n_cols();
+    for row in matrix.as_mut_slice().chunks_exact_mut(d) {
+        for &j in &one_hot {
+            row[j] = scaler.inverse_value(j, row[j]);
+        }
+    }
+    for &j in &one_hot {
+        scaler.offset[j] = 0.0;
+        scaler.scale[j] = 1.0;
+    }
+    Ok(())
+}
+
+/// The rows as k-prototypes takes them: scaled numbers, and each categorical feature's category
+/// (the one-hot column of the highest value).
+fn mixed_rows(
+    x: &FeatureMatrix,
+    columns: &Columns,
+    categories: &[Option<Vec<String>>],
+) -> kprototypes::Mixed {
+    let (mut numeric, mut slices, mut levels) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, &at) in columns.offsets.iter().enumerate() {
+        match categories.get(j).and_then(|c| c.as_ref()) {
+            Some(values) => {
+                slices.push((at, values.len()));
+                levels.push(values.len());
+            }
+            None => numeric.push(at),
+        }
+    }
+    let mut mixed = kprototypes::Mixed {
+        p: numeric.len(),
+        numbers: Vec::with_capacity(x.n_rows() * numeric.len()),
+        levels,
+        codes: Vec::with_capacity(x.n_rows() * slices.len()),
+    };
+    for row in x.rows() {
+        mixed.numbers.extend(numeric.iter().map(|&j| row[j]));
+        mixed
+            .codes
+            .extend(slices.iter().map(|&s| assigner::category_of(row, s)));
+    }
+    mixed
+}
+
+/// Prototypes as centres on the matrix columns: the numbers, and each mode as a one-hot 1.
+fn prototype_centres(
+    p: &kprototypes::Prototypes,
+    columns: &Columns,
+    categories: &[Option<Vec<String>>],
+) -> Vec<Vec<f64>> {
+    (0..p.k())
+        .map(|c| {
+            let mut centre = vec![0.0; columns.width()];
+            let (mut num, mut cat) = (0, 0);
+            for (j, &at) in columns.offsets.iter().enumerate() {
+                if categories.get(j).and_then(|c| c.as_ref()).is_some() {
+                    centre[at + p.modes[c * p.q + cat] as usize] = 1.0;
+                    cat += 1;
+                } else {
+                    centre[at] = p.numbers[c * p.p + num];
+                    num += 1;
+                }
+            }
+            centre
+        })
+        .collect()
+}
+
+/// A copy of the matrix whose one-hot columns are multiplied by sqrt(γ / 2): there, the
+/// squared Euclidean distance of two rows with one category each is their k-prototypes
+/// dissimilarity.
+fn weigh_categories(
+    x: &FeatureMatrix,
+    categories: &[Option<Vec<String>>],
+    features: &[String],
+    gamma: f64,
+) -> FeatureMatrix {
+    let columns = Columns::of(features, categories);
+    let w = (gamma / 2.0).sqrt();
+    let mut factor = vec![1.0; columns.width()];
+    for (j, values) in categories.iter().enumerate() {
+        if let Some(values) = values {
+            factor[columns.offsets[j]..columns.offsets[j] + values.len()].fill(w);
+        }
+    }
+    let mut out = x.clone();
+    for row in out.as_mut_slice().chunks_exact_mut(x.n_cols()) {
+        row.iter_mut().zip(&factor).for_each(|(v, f)| *v *= f);
+    }
+    out
+}
+
 /// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
 /// own), assigns every training row with the stored rule (so the profile describes what
 /// `segment_assign` gives), orders segments largest first, and scores the result.
@@ -245,12 +365,15 @@ pub fn fit_model(
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport)> {
     let Prepared {
-        matrix,
-        scaler,
+        mut matrix,
+        mut scaler,
         imputer,
         rows_skipped,
     } = prepared;
     let n = matrix.n_rows();
+    if options.method == Method::Kprototypes {
+        unscale_categories(&mut matrix, &mut scaler, &categories, &features)?;
+    }
     options.log_mask(&features)?; // every name in log is a feature
     let log_mask = column_log_mask(&features, &categories, &options.log)?;
     let sampled_rows: Option<Vec<usize>> =
@@ -270,6 +393,7 @@ pub fn fit_model(
     };
 
     let mut kmeans_result = None;
+    let mut prototypes_result = None;
     let mut ward_labels = None;
     let mut mixture_converged = None;
     let (centres, rule) = match options.method {
@@ -315,6 +439,29 @@ pub fn fit_model(
                     sample: Some(sample),
                 },
             )
+        }
+        Method::Kprototypes => {
+            let k = need_k(k)?;
+            let columns = Columns::of(&features, &categories);
+            let mixed = mixed_rows(fit_on, &columns, &categories);
+            let gamma = options
+                .gamma
+                .unwrap_or_else(|| kprototypes::default_gamma(&mixed));
+            let fit = kprototypes::fit(
+                &mixed,
+                &kprototypes::KPrototypesParams {
+                    k,
+                    n_init: options.n_init as u64,
+                    max_iter: options.max_iter as u64,
+                    gamma,
+                    seed: options.seed,
+                    threads: limits.threads,
+                },
+                check,
+            )?;
+            let centres = prototype_centres(&fit.prototypes, &columns, &categories);
+            prototypes_result = Some(fit);
+            (centres, MethodRule::Kprototypes { gamma })
         }
         Method::MinibatchKmeans
         | Method::ChurnTree
@@ -407,8 +554,15 @@ pub fn fit_model(
     model.profile = Profile::measure(&matrix, &labels, k, &model.scaler, &log_mask);
 
     let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
-    let inertia = match (&kmeans_result, &sampled_rows) {
-        (Some(fit), None) => fit.inertia,
+    // k-prototypes: distances weigh a category mismatch γ. The silhouette is measured on the
+    // one-hot columns times sqrt(γ / 2), where the squared distance between two rows is their
+    // dissimilarity.
+    let gamma = prototypes_result.as_ref().map(|f| f.prototypes.gamma);
+    let weighted = gamma.map(|g| weigh_categories(&matrix, &model.categories, &model.features, g));
+    let matrix_for_scores = weighted.as_ref().unwrap_or(&matrix);
+    let inertia = match (&kmeans_result, &prototypes_result, &sampled_rows) {
+        (Some(fit), _, None) => fit.inertia,
+        (_, Some(fit), None) => fit.cost,
         _ => matrix
             .rows()
             .zip(&labels)
@@ -435,7 +589,7 @@ pub fn fit_model(
         )
     } else {
         metrics::silhouette(
-            &matrix,
+            matrix_for_scores,
             &labels,
             k,
             limits.silhouette_rows,
@@ -456,9 +610,14 @@ pub fn fit_model(
         inertia,
         silhouette: sil.map(|(s, _)| s),
         silhouette_rows: sil.map_or(0, |(_, m)| m as u64),
-        iterations: kmeans_result.as_ref().map(|f| f.iterations),
+        iterations: kmeans_result
+            .as_ref()
+            .map(|f| f.iterations)
+            .or(prototypes_result.as_ref().map(|f| f.iterations)),
         converged: kmeans_result.as_ref().is_none_or(|f| f.converged)
+            && prototypes_result.as_ref().is_none_or(|f| f.converged)
             && mixture_converged.unwrap_or(true),
+        gamma,
         rows_fitted,
         rows_noise,
         log_likelihood,
@@ -725,6 +884,105 @@ mod tests {
         assert_eq!(
             assigner.label_raw(&mut [29.5, 1.4], &mut scratch).unwrap(),
             Some(low)
+        );
+    }
+
+    /// k-prototypes end to end: spend (numeric) and channel (two categories) in two groups,
+    /// one of which has a row of the other's channel. The stored rule gives the fitted labels,
+    /// the profile's channel columns are shares, the prototypes' modes are one-hot.
+    #[test]
+    fn kprototypes_fits_stores_and_assigns() {
+        let features = vec!["spend".to_string(), "channel".to_string()];
+        let categories = vec![None, Some(vec!["retail".to_string(), "web".to_string()])];
+        let mut b = MatrixBuilder::new(
+            vec![
+                "spend".into(),
+                "channel=retail".into(),
+                "channel=web".into(),
+            ],
+            ImputeMethod::Skip,
+            usize::MAX,
+        );
+        for i in 0..20 {
+            let web = i >= 10 || i == 0;
+            let spend = if i < 10 { 10.0 } else { 100.0 } + i as f64;
+            b.push(&[Some(spend), Some(!web as u8 as f64), Some(web as u8 as f64)])
+                .unwrap();
+        }
+        let options = FitOptions::from_json(r#"{"method": "kprototypes", "gamma": 0.5}"#).unwrap();
+        let prepared = fit_matrix(b.finish().unwrap(), options.scale);
+        let (model, report) = fit_model(
+            prepared,
+            features,
+            categories,
+            Some(2),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(report.gamma, Some(0.5));
+        assert!(report.converged);
+        assert!(report.silhouette.unwrap() > 0.5);
+        let back = SegmentModel::from_json(&model.to_json()).unwrap();
+        assert_eq!(back, model);
+        // Segment sizes 10 and 10; the low-spend one is mostly retail (9 of 10).
+        assert_eq!(model.profile.sizes, vec![10, 10]);
+        let low = (0..2).find(|&s| model.profile.means[s][1] > 0.5).unwrap();
+        assert!((model.profile.means[low][1] - 0.9).abs() < 1e-12);
+        assert_eq!(model.centres[low][1..], [1.0, 0.0]);
+        assert_eq!(model.centres[1 - low][1..], [0.0, 1.0]);
+        // The mismatched row still joins the low spenders (its spend is far from the others').
+        let a = model.assigner();
+        let mut s = vec![0.0; 2];
+        assert_eq!(
+            a.label_raw(&mut [10.0, 0.0, 1.0], &mut s).unwrap(),
+            Some(low as u32)
+        );
+        assert_eq!(
+            a.label_raw(&mut [110.0, 0.0, 1.0], &mut s).unwrap(),
+            Some(1 - low as u32)
+        );
+        // A channel not seen at fit time matches no mode: it costs gamma against both.
+        a.label_raw(&mut [10.0, 0.0, 0.0], &mut s).unwrap();
+        // Cost by hand from the stored prototypes equals the report's.
+        let scaled_spend = |v: f64| (v - model.scaler.offset[0]) / model.scaler.scale[0];
+        let mut cost = 0.0;
+        for i in 0..20 {
+            let web = i >= 10 || i == 0;
+            let spend = if i < 10 { 10.0 } else { 100.0 } + i as f64;
+            let seg = if i < 10 { low } else { 1 - low };
+            let c = &model.centres[seg];
+            cost += (scaled_spend(spend) - c[0]).powi(2);
+            if (c[2] == 1.0) != web {
+                cost += 0.5;
+            }
+        }
+        assert!(
+            (cost - report.inertia).abs() < 1e-9,
+            "{cost} vs {}",
+            report.inertia
+        );
+        // Numbers only: k-means' job.
+        let mut b = MatrixBuilder::new(vec!["x".into()], ImputeMethod::Skip, usize::MAX);
+        for i in 0..5 {
+            b.push(&[Some(i as f64)]).unwrap();
+        }
+        let e = fit_model(
+            fit_matrix(b.finish().unwrap(), options.scale),
+            vec!["x".into()],
+            vec![],
+            Some(2),
+            &options,
+            LIMITS,
+            &mut || {},
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("needs at least one text or boolean feature"),
+            "{}",
+            e.message
         );
     }
 }

@@ -8,6 +8,7 @@
 use crate::cluster::dbscan::DbscanOptions;
 use crate::cluster::gmm::GmmOptions;
 use crate::cluster::kmeans::KMeansOptions;
+use crate::cluster::kprototypes::KPrototypesOptions;
 use crate::cluster::minibatch::MiniBatchOptions;
 use crate::cluster::ward::WardOptions;
 use crate::cluster::OPTION_KEYS;
@@ -24,12 +25,13 @@ pub use crate::cluster::kmeans::Engine;
 pub use crate::cluster::{DEFAULT_SAMPLE_ROWS, MAX_ITER, MAX_N_INIT, MAX_SAMPLE_ROWS};
 
 /// The methods a caller may name. `churn_tree` models are made by `segment_churn_fit` only.
-pub const PUBLIC_METHODS: [&str; 5] = [
+pub const PUBLIC_METHODS: [&str; 6] = [
     "kmeans",
     "gmm",
     "hierarchical",
     "dbscan",
     "minibatch_kmeans",
+    "kprototypes",
 ];
 
 /// Keys that apply to every method (`method` itself aside).
@@ -88,6 +90,7 @@ pub fn applicable_keys(method: Method, call: Call) -> Vec<&'static str> {
         Method::Hierarchical => &WardOptions::KEYS,
         Method::Dbscan => &DbscanOptions::KEYS,
         Method::MinibatchKmeans => &MiniBatchOptions::KEYS,
+        Method::Kprototypes => &KPrototypesOptions::KEYS,
         Method::ChurnTree | Method::DecisionTree | Method::RandomForest => &[],
     };
     let k_chosen = call == Call::Fit { k_given: false };
@@ -145,6 +148,7 @@ fn check_method(method: Method, given: &Given) -> CoreResult<()> {
         Method::Hierarchical => WardOptions::read(given).check_ref().map(drop),
         Method::Dbscan => DbscanOptions::read(given).check_ref().map(drop),
         Method::MinibatchKmeans => MiniBatchOptions::read(given).check_ref().map(drop),
+        Method::Kprototypes => KPrototypesOptions::read(given).check_ref().map(drop),
         Method::ChurnTree | Method::DecisionTree | Method::RandomForest => {
             Err(fitted_elsewhere(method))
         }
@@ -191,6 +195,10 @@ pub struct FitOptions {
     pub eps: Option<f64>,
     /// DBSCAN: rows (itself included) within eps that make a row a core point.
     pub min_points: u32,
+    /// k-prototypes: the weight of one mismatched category against squared scaled numbers
+    /// (None: half the mean standard deviation of the scaled numeric features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
     /// Fit on a seeded uniform sample of at most this many rows, then assign every row (the
     /// profile covers all rows). Default: every row for kmeans and gmm, `DEFAULT_SAMPLE_ROWS`
     /// for hierarchical and dbscan (quadratic or core-point bound).
@@ -300,6 +308,7 @@ impl FitOptions {
             k_max: small(kmeans.k_max),
             eps: dbscan.eps,
             min_points: small(dbscan.min_points),
+            gamma: given.number("gamma"),
             sample_rows: given.integer("sample_rows"),
             max_categories: small(
                 given
@@ -326,6 +335,7 @@ impl FitOptions {
             Method::Kmeans
             | Method::Gmm
             | Method::MinibatchKmeans
+            | Method::Kprototypes
             | Method::ChurnTree
             | Method::DecisionTree
             | Method::RandomForest => None,
@@ -453,12 +463,13 @@ mod applicability_tests {
     use crate::error::ErrorKind;
     use serde_json::{json, Value};
 
-    const METHODS: [Method; 5] = [
+    const METHODS: [Method; 6] = [
         Method::Kmeans,
         Method::Gmm,
         Method::Hierarchical,
         Method::Dbscan,
         Method::MinibatchKmeans,
+        Method::Kprototypes,
     ];
     const FIT: Call = Call::Fit { k_given: true };
     const FIT_K_NULL: Call = Call::Fit { k_given: false };
@@ -514,6 +525,7 @@ mod applicability_tests {
         );
         assert_eq!(own(Method::Hierarchical), ["sample_rows"]);
         assert_eq!(own(Method::Dbscan), ["eps", "min_points", "sample_rows"]);
+        assert_eq!(own(Method::Kprototypes), ["n_init", "max_iter", "gamma"]);
         // minibatch_kmeans takes no group keys.
         assert_eq!(
             applicable_keys(Method::MinibatchKmeans, FIT),
@@ -606,9 +618,9 @@ mod applicability_tests {
                 refused += 1;
             }
         }
-        // Of the 18 keys beside method: kmeans takes 14, gmm 11, hierarchical 8, dbscan 10,
-        // minibatch_kmeans 11.
-        assert_eq!(refused, 4 + 7 + 10 + 8 + 7);
+        // Of the 19 keys beside method: kmeans takes 14, gmm 11, hierarchical 8, dbscan 10,
+        // minibatch_kmeans 11, kprototypes 10.
+        assert_eq!(refused, 5 + 8 + 11 + 9 + 8 + 9);
     }
 
     #[test]
@@ -797,7 +809,7 @@ mod applicability_tests {
             assert_eq!(e.kind, ErrorKind::InvalidParameter);
             assert_eq!(
                 e.message,
-                r#"method must be "kmeans", "gmm", "hierarchical", "dbscan" or "minibatch_kmeans", got the string "churn_tree""#
+                r#"method must be "kmeans", "gmm", "hierarchical", "dbscan", "minibatch_kmeans" or "kprototypes", got the string "churn_tree""#
             );
             assert!(e.hint.unwrap().contains("segment_churn_fit"));
         }

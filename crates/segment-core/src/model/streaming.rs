@@ -221,6 +221,7 @@ pub fn fit(
         limits.threads,
     );
     let report = FitReport {
+        gamma: None,
         k,
         rows_used,
         rows_skipped,
