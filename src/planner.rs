@@ -200,7 +200,11 @@ unsafe fn row_columns(
     let (typid, fields, var) = match (*row).type_ {
         pg_sys::NodeTag::T_Var => {
             let var = row.cast::<pg_sys::Var>();
-            if (*var).varattno != 0 {
+            // A row of an outer query level (a correlated subquery, or a CTE or subquery pulled
+            // up into one): that level has already planned which of its columns it passes down
+            // (the whole row), so columns named here would not be found ("variable not found in
+            // subplan target list"). Such calls keep the generic path.
+            if (*var).varattno != 0 || (*var).varlevelsup != 0 {
                 return None;
             }
             ((*var).vartype, None, Some(var))

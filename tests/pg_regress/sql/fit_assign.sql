@@ -49,6 +49,12 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT segment_assign('pts', p) FROM points p;
 SELECT count(*) FILTER (WHERE segment_assign('pts', p) IS DISTINCT FROM
                               segment_assign('pts', (SELECT r FROM (SELECT p.*) r))) AS differ
 FROM points p;
+-- A row of an outer query level (here a CTE pulled up into a lateral subquery's reference)
+-- keeps the generic path: its level has already chosen the columns it passes down.
+WITH r AS (SELECT p.*, segment_assign('pts', p) AS s FROM points p)
+SELECT array_agg(x.s ORDER BY x.s NULLS LAST)
+       = (SELECT array_agg(segment_assign('pts', p) ORDER BY segment_assign('pts', p) NULLS LAST) FROM points p) AS same_segments
+FROM r, LATERAL (SELECT r.s AS s OFFSET 0) x;
 -- ... also with dropped and mixed-case columns, and through a view.
 CREATE TABLE reshaped (gone int, "Y" int, x float8, note text, y numeric);
 ALTER TABLE reshaped DROP COLUMN gone;
