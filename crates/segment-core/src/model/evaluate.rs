@@ -92,14 +92,25 @@ impl Evaluation {
         } else {
             (self.data, self.labels)
         };
-        let x = FeatureMatrix::from_rows(data, d);
+        let mut x = FeatureMatrix::from_rows(data, d);
         let centres = self.assigner.centres();
+        let mut centre_rows: Vec<Vec<f64>> = (0..k).map(|c| centres.row(c).to_vec()).collect();
+        // k-prototypes: distances in the space where they are its dissimilarity.
+        if let Some(w) = self.assigner.distance_weights() {
+            for row in x
+                .as_mut_slice()
+                .chunks_exact_mut(d)
+                .chain(centre_rows.iter_mut().map(|c| c.as_mut_slice()))
+            {
+                row.iter_mut().zip(&w).for_each(|(v, f)| *v *= f);
+            }
+        }
         let inertia = x
             .rows()
             .zip(&labels)
             .map(|(row, &l)| {
                 row.iter()
-                    .zip(centres.row(l as usize))
+                    .zip(&centre_rows[l as usize])
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum::<f64>()
             })

@@ -328,30 +328,6 @@ fn prototype_centres(
         .collect()
 }
 
-/// A copy of the matrix whose one-hot columns are multiplied by sqrt(γ / 2): there, the
-/// squared Euclidean distance of two rows with one category each is their k-prototypes
-/// dissimilarity.
-fn weigh_categories(
-    x: &FeatureMatrix,
-    categories: &[Option<Vec<String>>],
-    features: &[String],
-    gamma: f64,
-) -> FeatureMatrix {
-    let columns = Columns::of(features, categories);
-    let w = (gamma / 2.0).sqrt();
-    let mut factor = vec![1.0; columns.width()];
-    for (j, values) in categories.iter().enumerate() {
-        if let Some(values) = values {
-            factor[columns.offsets[j]..columns.offsets[j] + values.len()].fill(w);
-        }
-    }
-    let mut out = x.clone();
-    for row in out.as_mut_slice().chunks_exact_mut(x.n_cols()) {
-        row.iter_mut().zip(&factor).for_each(|(v, f)| *v *= f);
-    }
-    out
-}
-
 /// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
 /// own), assigns every training row with the stored rule (so the profile describes what
 /// `segment_assign` gives), orders segments largest first, and scores the result.
@@ -558,7 +534,13 @@ pub fn fit_model(
     // one-hot columns times sqrt(γ / 2), where the squared distance between two rows is their
     // dissimilarity.
     let gamma = prototypes_result.as_ref().map(|f| f.prototypes.gamma);
-    let weighted = gamma.map(|g| weigh_categories(&matrix, &model.categories, &model.features, g));
+    let weighted = assigner.distance_weights().map(|w| {
+        let mut out = matrix.clone();
+        for row in out.as_mut_slice().chunks_exact_mut(w.len()) {
+            row.iter_mut().zip(&w).for_each(|(v, f)| *v *= f);
+        }
+        out
+    });
     let matrix_for_scores = weighted.as_ref().unwrap_or(&matrix);
     let inertia = match (&kmeans_result, &prototypes_result, &sampled_rows) {
         (Some(fit), _, None) => fit.inertia,
