@@ -146,6 +146,59 @@ fn valid_documents() -> &'static Vec<Value> {
         )
         .unwrap();
         docs.push(serde_json::from_str(&model.to_json()).unwrap());
+        // Classifiers (a tree and a forest) into three classes.
+        let y: Vec<u32> = rows
+            .iter()
+            .map(|r| (r[0] / 10.0).round() as u32 % 3)
+            .collect();
+        for options in [
+            r#"{"min_samples_leaf": 2}"#,
+            r#"{"method": "forest", "n_trees": 3}"#,
+        ] {
+            let built = build();
+            let (model, _) = crate::model::classify_fit::fit(
+                built.matrix,
+                y.clone(),
+                crate::tree::classify::Classes {
+                    label: "persona".into(),
+                    values: vec!["a".into(), "b".into(), "c".into()],
+                },
+                built.imputer,
+                0,
+                features.clone(),
+                vec![],
+                &crate::tree::classify::ClassifyOptions::from_json(options).unwrap(),
+                1,
+                &mut || {},
+            )
+            .unwrap();
+            docs.push(serde_json::from_str(&model.to_json()).unwrap());
+        }
+        // k-prototypes: a, b numeric, c a category of two values.
+        let mut b = MatrixBuilder::new(
+            vec!["a".into(), "b".into(), "c=0".into(), "c=1".into()],
+            ImputeMethod::Mean,
+            usize::MAX,
+        );
+        for r in &rows {
+            b.push(&[Some(r[0]), Some(r[1]), Some(1.0 - r[2]), Some(r[2])])
+                .unwrap();
+        }
+        let options = FitOptions {
+            method: Method::Kprototypes,
+            ..FitOptions::default()
+        };
+        let (model, _) = fit_model(
+            fit_matrix(b.finish().unwrap(), options.scale),
+            features.clone(),
+            vec![None, None, Some(vec!["0".into(), "1".into()])],
+            Some(3),
+            &options,
+            limits,
+            &mut || {},
+        )
+        .unwrap();
+        docs.push(serde_json::from_str(&model.to_json()).unwrap());
         docs
     })
 }
@@ -201,6 +254,8 @@ fn nasty_number() -> impl Strategy<Value = Value> {
 fn assign_any(model: &SegmentModel, rows: &[Vec<f64>]) {
     let _ = model.centres_original();
     let _ = automatic_labels(&model.profile, &model.columns().names);
+    let _ = model.automatic_labels();
+    let _ = model.class_importance();
     if let Some(c) = model.churn() {
         let _ = crate::sql::rules::rules_sql(model);
         let _ = c.tree.importance(model.columns().width());
@@ -216,7 +271,9 @@ fn assign_any(model: &SegmentModel, rows: &[Vec<f64>]) {
         }
         let mut raw = row.clone();
         let _ = assigner.assign(&mut row, &mut scratch);
+        let mut again = raw.clone();
         let _ = assigner.churn_probability(&mut raw);
+        let _ = assigner.class_proba(&mut again, &mut scratch);
     }
 }
 
