@@ -88,6 +88,7 @@ check a_assign.sql -v model=a_ward -v k=4 -v options='{"method": "hierarchical",
 check a_assign.sql -v model=a_dbscan -v k= -v options='{"method": "dbscan", "eps": 1.2, "min_points": 5, "log": ["fresh", "milk", "grocery", "frozen", "detergents_paper", "delicassen"]}'
 check a_assign.sql -v model=a_minibatch -v k=4 -v options='{"method": "minibatch_kmeans", "batch_size": 128, "log": ["fresh", "milk", "grocery", "frozen", "detergents_paper", "delicassen"]}'
 check a_churn.sql
+check a_classify.sql
 
 log "b. segment_fit (in memory) on the distributed table"
 check b_fit.sql -v plain=wholesale -v dist=wholesale_dist -v k=2 \
