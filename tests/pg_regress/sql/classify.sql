@@ -163,6 +163,11 @@ SELECT segment_classify('wholesale_kmeans_for_classify', w) FROM wholesale_custo
 SELECT segment_classify_proba('wholesale_kmeans_for_classify', w) FROM wholesale_customers w LIMIT 1;
 SELECT * FROM segment_classify_report('wholesale_kmeans_for_classify');
 SELECT * FROM segment_classify_rules('wholesale_kmeans_for_classify');
+SELECT segment_classify_classes('wholesale_kmeans_for_classify');
+SELECT * FROM segment_classify_importance('wholesale_kmeans_for_classify');
+SELECT segment_classify_classes(NULL);
+SELECT * FROM segment_classify_report('no_such_model');
+SELECT segment_classify('persona', NULL::contacts) IS NULL AS null_row_gives_null;
 SELECT segment_explain('persona', c) FROM contacts c LIMIT 1;
 -- A row without a feature column the model needs.
 SELECT segment_classify('persona', w) FROM wholesale_customers w LIMIT 1;
