@@ -21,12 +21,14 @@ benches' own Python environment, which has scikit-learn-intelex and lifetimes):
   segment_fit at 10M rows / at 1M rows (in memory, n_init 10)         <= 10.5
   segment_classify_fit forest / RandomForestClassifier.fit, 1M rows    none   (classify.py;
       and / (export + fit); sum(segment_classify) / sum scan and / predict; no bound in the issue)
+  segment_fit kprototypes / kmodes KPrototypes.fit, 25k mixed rows   none   (kprototypes.py;
+      and / (export + fit); sum(segment_assign) / sum scan and / predict; no bound in the issue)
 
 Each time is the median of BENCH_REPEAT runs (default 3; the 10M fits and CLV run once); each
 k-means fit's inertia is printed next to it (a faster fit that reaches a worse inertia does not
 count). Only ratios are comparable between machines. BENCH_TARGETS (default "kmeans methods rfm
-clv scale"; "classify" on request: run.sh runs classify.py on its own anyway) picks the groups to
-run.
+clv scale"; "classify" and "kprototypes" on request: run.sh runs classify.py and kprototypes.py on
+their own anyway) picks the groups to run.
 """
 import os
 import statistics
@@ -209,6 +211,23 @@ def classify_target(conn):
     verdict("sum(segment_classify) / RandomForestClassifier.predict", m["t_apply"] / m["t_predict"], None)
 
 
+def kprototypes_target(conn):
+    import kprototypes
+    m = kprototypes.measure(conn)
+    ratio = m["cost_ours"] / m["cost_kmodes"]
+    line(f"segment_fit kprototypes, {m['rows']} rows, n_init {m['n_init']}", m["t_ours"], f"cost {m['cost_ours']:.1f}")
+    line("kmodes KPrototypes.fit (init Cao, same gamma)", m["t_kmodes"], f"cost {m['cost_kmodes']:.1f}")
+    line("export of the same rows (with z-scores)", m["t_export"])
+    line("SELECT sum(segment_assign(model, t))", m["t_assign"])
+    line("SELECT sum(n1 + ... + length(c4)) of the same rows", m["t_scan"])
+    line("kmodes predict, all rows in memory", m["t_predict"])
+    note = "" if ratio <= 1.01 else f"  (cost {ratio:.4f} x kmodes': more than 1% above)"
+    verdict("kprototypes fit / KPrototypes.fit", m["t_ours"] / m["t_kmodes"], None, note)
+    verdict("kprototypes fit / (export + KPrototypes.fit)", m["t_ours"] / (m["t_export"] + m["t_kmodes"]), None, note)
+    verdict("sum(segment_assign) kprototypes / sum scan", m["t_assign"] / m["t_scan"], None)
+    verdict("sum(segment_assign) kprototypes / KPrototypes.predict", m["t_assign"] / m["t_predict"], None)
+
+
 def scale_target(conn, cur):
     make_table(conn, BIG_ROWS, "bench_customers_big")
     cur.execute("SET customer_segment.max_memory_mb = 4096")
@@ -248,6 +267,8 @@ def main():
         clv_target(conn)
     if "classify" in GROUPS:
         classify_target(conn)
+    if "kprototypes" in GROUPS:
+        kprototypes_target(conn)
     if "scale" in GROUPS:
         scale_target(conn, cur)
     print()
