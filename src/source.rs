@@ -295,6 +295,64 @@ pub fn check_label(
     }
 }
 
+/// A supervised fit's labels: the distinct values in order of appearance, and each usable row's
+/// index into them.
+pub struct Labels {
+    pub values: Vec<String>,
+    pub codes: Vec<u32>,
+}
+
+/// Reads a supervised fit's source: the features into `builder`, and the label column as text,
+/// coded for every row the builder keeps. At most `max_values` distinct values are kept; for a
+/// further one, `more` says which code the row takes, or refuses. A NULL label is an error with
+/// the number of such rows and `null_hint`.
+pub fn read_labelled(
+    source: &Source,
+    categories: &[Option<Vec<String>>],
+    label: &str,
+    builder: &mut MatrixBuilder,
+    max_values: usize,
+    more: impl Fn() -> CoreResult<u32>,
+    null_hint: &str,
+) -> Labels {
+    let mut values: Vec<Vec<u8>> = Vec::new();
+    let mut codes: Vec<u32> = Vec::new();
+    let mut null_labels = 0u64;
+    for_each_row_with(source, categories, label, |row, value| {
+        let Some(v) = value else {
+            null_labels += 1;
+            return Ok(());
+        };
+        if builder.push(row)? {
+            let code = match values.iter().position(|known| known.as_slice() == v) {
+                Some(c) => c as u32,
+                None if values.len() < max_values => {
+                    values.push(v.to_vec());
+                    values.len() as u32 - 1
+                }
+                None => more()?,
+            };
+            codes.push(code);
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| crate::errors::raise_core(e));
+    if null_labels > 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("label column \"{label}\" is NULL in {null_labels} rows"),
+            Some(null_hint),
+        );
+    }
+    Labels {
+        values: values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect(),
+        codes,
+    }
+}
+
 /// Checks the `group_by` column of a per-group fit: present, and not one of the features (a
 /// group's rows all share its value, so it cannot separate them).
 pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {

@@ -79,47 +79,28 @@ fn segment_churn_fit(
         options.impute,
         gucs::max_memory_bytes(),
     );
-    // Labels as indexes into the distinct values met so far (at most 3 are kept: 3 is an error).
-    let mut values: Vec<Vec<u8>> = Vec::new();
-    let mut codes: Vec<u8> = Vec::new();
-    let mut null_labels = 0u64;
-    source::for_each_row_with(&src, &categories, &label, |row, value| {
-        let Some(v) = value else {
-            null_labels += 1;
-            return Ok(());
-        };
-        if builder.push(row)? {
-            let code = match values.iter().position(|known| known.as_slice() == v) {
-                Some(c) => c,
-                None if values.len() < 3 => {
-                    values.push(v.to_vec());
-                    values.len() - 1
-                }
-                None => 2,
-            };
-            codes.push(code as u8);
-        }
-        Ok(())
-    })
+    // At most 3 values are kept: a third one is already an error (choose_positive says so).
+    let labels = source::read_labelled(
+        &src,
+        &categories,
+        &label,
+        &mut builder,
+        3,
+        || Ok(2),
+        "Filter those rows out with a view: a churn model learns from known outcomes.",
+    );
+    let positive = churn::choose_positive(
+        &label,
+        &sorted(&mut labels.values.clone()),
+        options.positive.as_deref(),
+    )
     .or_raise();
-    if null_labels > 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("label column \"{label}\" is NULL in {null_labels} rows"),
-            Some("Filter those rows out with a view: a churn model learns from known outcomes."),
-        );
-    }
-    let mut names: Vec<String> = values
+    let positive_code = labels
+        .values
         .iter()
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect();
-    let positive =
-        churn::choose_positive(&label, &sorted(&mut names), options.positive.as_deref()).or_raise();
-    let positive_code = values
-        .iter()
-        .position(|v| v.as_slice() == positive.as_bytes())
-        .expect("positive is one of the values") as u8;
-    let y: Vec<bool> = codes.iter().map(|&c| c == positive_code).collect();
+        .position(|v| *v == positive)
+        .expect("positive is one of the values") as u32;
+    let y: Vec<bool> = labels.codes.iter().map(|&c| c == positive_code).collect();
     let built = builder.finish().or_raise();
     let (model, report) = churn_fit::fit(
         built.matrix,

@@ -10,11 +10,12 @@ use crate::progress::interrupt;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
+use segment_core::error::{CoreError, ErrorKind};
 use segment_core::model::classify_fit;
 use segment_core::model::document::{Meaning, Method, MethodRule, SegmentModel};
 use segment_core::prep::builder::MatrixBuilder;
 use segment_core::sql::rules::{tree_rules_sql, Nulls};
-use segment_core::tree::classify::{Classes, ClassifierMethod, ClassifyOptions};
+use segment_core::tree::classify::{Classes, ClassifierMethod, ClassifyOptions, MAX_CLASSES};
 
 /// Trains a classifier on labelled rows (label: boolean, integer or text, at least two values)
 /// and stores it as a model whose segments are the label's classes: one CART tree, or a random
@@ -77,61 +78,34 @@ fn segment_classify_fit(
         options.impute,
         gucs::max_memory_bytes(),
     );
-    // Labels as indexes into the distinct values met so far, in order of appearance.
-    let mut values: Vec<Vec<u8>> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
-    let mut null_labels = 0u64;
     let max_classes = options.max_classes as usize;
-    source::for_each_row_with(&src, &categories, &label, |row, value| {
-        let Some(v) = value else {
-            null_labels += 1;
-            return Ok(());
-        };
-        if builder.push(row)? {
-            let code = match values.iter().position(|known| known.as_slice() == v) {
-                Some(c) => c,
-                None if values.len() < max_classes => {
-                    values.push(v.to_vec());
-                    values.len() - 1
-                }
-                None => {
-                    // Not a row's fault (not InvalidData, which the scan counts per row): a limit.
-                    return Err(segment_core::error::CoreError::new(
-                        segment_core::error::ErrorKind::ResourceLimit,
-                        format!(
-                            "label column \"{label}\" has more than {max_classes} distinct values"
-                        ),
-                    )
-                    .with_hint(format!(
-                        "Group rare segments in a view, or raise the max_classes option (at most {}).",
-                        segment_core::tree::classify::MAX_CLASSES
-                    )))
-                }
-            };
-            codes.push(code as u32);
-        }
-        Ok(())
-    })
-    .or_raise();
-    if null_labels > 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("label column \"{label}\" is NULL in {null_labels} rows"),
-            Some("Filter those rows out with a view: a classifier learns from labelled rows only; classify the others with segment_classify afterwards."),
-        );
-    }
+    let labels = source::read_labelled(
+        &src,
+        &categories,
+        &label,
+        &mut builder,
+        max_classes,
+        || {
+            // A limit, not a row's fault (InvalidData would be counted per row by the scan).
+            Err(CoreError::new(
+                ErrorKind::ResourceLimit,
+                format!("label column \"{label}\" has more than {max_classes} distinct values"),
+            )
+            .with_hint(format!(
+                "Group rare segments in a view, or raise the max_classes option (at most {MAX_CLASSES})."
+            )))
+        },
+        "Filter those rows out with a view: a classifier learns from labelled rows only; classify the others with segment_classify afterwards.",
+    );
     // Classes in a documented order: numeric for integer labels, byte order otherwise; the
     // codes follow.
-    let names: Vec<String> = values
-        .iter()
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect();
+    let names = labels.values;
     let order = class_order(&names);
     let mut new_code = vec![0u32; names.len()];
     for (new, &old) in order.iter().enumerate() {
         new_code[old] = new as u32;
     }
-    let y: Vec<u32> = codes.iter().map(|&c| new_code[c as usize]).collect();
+    let y: Vec<u32> = labels.codes.iter().map(|&c| new_code[c as usize]).collect();
     let classes = Classes {
         label: label.clone(),
         values: order.iter().map(|&i| names[i].clone()).collect(),

@@ -333,14 +333,9 @@ fn describe(feature: &str, z: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prep::scaling::ScaleMethod;
 
     fn identity(d: usize) -> Scaler {
-        Scaler {
-            method: ScaleMethod::None,
-            offset: vec![0.0; d],
-            scale: vec![1.0; d],
-        }
+        Scaler::identity(d)
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! Fits a churn model: the seeded stratified train/test split, the classification tree on the
 //! training rows, held-out scores, and the stored model whose leaves are churn-risk segments.
 
-use crate::analysis::profile::Profile;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
+use crate::model::document::{MethodRule, SegmentModel};
 use crate::model::holdout::stratified_split;
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
+use crate::prep::scaling::Imputer;
 use crate::tree::cart::{self, TreeParams};
 use crate::tree::churn::{Churn, ChurnOptions, ClassWeight};
 
@@ -142,26 +141,16 @@ pub fn fit(
     };
 
     // The stored model: leaves are segments, profiled (and centred) over every row.
-    let d = matrix.n_cols();
     let k = report.leaves;
     let labels: Vec<u32> = matrix.rows().map(|r| churn.tree.leaf_of(r)).collect();
-    let scaler = Scaler {
-        method: ScaleMethod::None,
-        offset: vec![0.0; d],
-        scale: vec![1.0; d],
-    };
-    let profile = Profile::measure(&matrix, &labels, k, &scaler, &vec![false; d]);
-    let centres = profile.means.clone();
-    let model = SegmentModel {
-        format_version: FORMAT_VERSION,
+    let model = SegmentModel::unscaled(
         features,
         categories,
-        log: Vec::new(),
         imputer,
-        scaler,
-        centres,
-        rule: MethodRule::ChurnTree { churn },
-        profile,
-    };
+        &matrix,
+        &labels,
+        k,
+        MethodRule::ChurnTree { churn },
+    );
     Ok((model, report))
 }

@@ -2,12 +2,11 @@
 //! or a random forest on the training rows, held-out scores per class, and the stored model whose
 //! segments are the label's classes.
 
-use crate::analysis::profile::Profile;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
+use crate::model::document::{MethodRule, SegmentModel};
 use crate::model::holdout::{score, stratified_split, Scores};
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::{Imputer, ScaleMethod, Scaler};
+use crate::prep::scaling::Imputer;
 use crate::tree::cart::{self, TreeParams};
 use crate::tree::classify::{Classes, ClassifierMethod, ClassifyOptions};
 use crate::tree::forest::{self, ForestParams};
@@ -145,24 +144,8 @@ pub fn fit(
     check();
 
     // The stored model: segments are classes, profiled (and centred) by true class over every
-    // row, in raw units (a tree needs no scale).
-    let scaler = Scaler {
-        method: ScaleMethod::None,
-        offset: vec![0.0; d],
-        scale: vec![1.0; d],
-    };
-    let profile = Profile::measure(&matrix, &y, k, &scaler, &vec![false; d]);
-    let model = SegmentModel {
-        format_version: FORMAT_VERSION,
-        features,
-        categories,
-        log: Vec::new(),
-        imputer,
-        scaler,
-        centres: profile.means.clone(),
-        rule,
-        profile,
-    };
+    // row.
+    let model = SegmentModel::unscaled(features, categories, imputer, &matrix, &y, k, rule);
 
     // Held-out scores through the stored model's own rule.
     let assigner = model.assigner();

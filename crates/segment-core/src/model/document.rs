@@ -209,6 +209,34 @@ impl Method {
 }
 
 impl SegmentModel {
+    /// The stored model of a supervised fit (churn tree, classifier): rows in raw units (a tree
+    /// needs no scale), segments `labels` (0..k) profiled over every row and centred on their
+    /// means.
+    pub fn unscaled(
+        features: Vec<String>,
+        categories: Vec<Option<Vec<String>>>,
+        imputer: Imputer,
+        matrix: &crate::prep::matrix::FeatureMatrix,
+        labels: &[u32],
+        k: usize,
+        rule: MethodRule,
+    ) -> SegmentModel {
+        let d = matrix.n_cols();
+        let scaler = Scaler::identity(d);
+        let profile = Profile::measure(matrix, labels, k, &scaler, &vec![false; d]);
+        SegmentModel {
+            format_version: FORMAT_VERSION,
+            features,
+            categories,
+            log: Vec::new(),
+            imputer,
+            scaler,
+            centres: profile.means.clone(),
+            rule,
+            profile,
+        }
+    }
+
     pub fn k(&self) -> usize {
         self.centres.len()
     }

@@ -81,6 +81,15 @@ pub struct Scaler {
 }
 
 impl Scaler {
+    /// No scaling on `d` columns: what trees use (they split on raw values).
+    pub fn identity(d: usize) -> Scaler {
+        Scaler {
+            method: ScaleMethod::None,
+            offset: vec![0.0; d],
+            scale: vec![1.0; d],
+        }
+    }
+
     /// Learns the scaling from the matrix. A constant column gets scale 1 (as scikit-learn does),
     /// so it neither divides by zero nor weighs in on distances.
     pub fn fit(method: ScaleMethod, x: &FeatureMatrix) -> Scaler {
