@@ -278,6 +278,15 @@ fn segment_evaluate(
 > {
     let name = require(model, "model");
     let stored = catalog::load(name, None);
+    if stored.model.classes().is_some() {
+        // Its centres are the true classes' means: scores of predicted segments around them
+        // would measure neither.
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is a classifier"),
+            Some("segment_evaluate scores clustering models; a classifier's held-out scores are in segment_classify_report."),
+        );
+    }
     let src = source_for(&stored, source);
     let mut e = Evaluation::new(stored.model.assigner(), gucs::max_memory_bytes());
     source::for_each_row(&src, &stored.model.categories, |row| e.push(row)).or_raise();

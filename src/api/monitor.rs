@@ -50,6 +50,14 @@ fn segment_drift(
             Some("segment_drift compares the segments of clustering models; refit churn models on fresh labels."),
         );
     }
+    if m.classes().is_some() {
+        // Its stored shares are the true classes', the rows' now would be predicted ones.
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is a classifier"),
+            Some("segment_drift compares the segments of clustering models; compare the shares segment_classify gives over time, and refit the classifier on fresh labels."),
+        );
+    }
     let src = source_for(&stored, source);
     let assigner = m.assigner();
     let (k, d) = (m.k(), m.columns().width());

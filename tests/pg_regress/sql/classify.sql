@@ -169,6 +169,13 @@ SELECT segment_classify_classes(NULL);
 SELECT * FROM segment_classify_report('no_such_model');
 SELECT segment_classify('persona', NULL::contacts) IS NULL AS null_row_gives_null;
 SELECT segment_explain('persona', c) FROM contacts c LIMIT 1;
+-- Drift and evaluate measure clustering models (a classifier's stored shares are its true
+-- classes'; its held-out scores are in segment_classify_report).
+SELECT * FROM segment_drift('persona');
+SELECT * FROM segment_evaluate('persona');
+-- A held-out share too small to hold a row still holds one of each class.
+SELECT rows_test FROM segment_classify_fit('contacts', ARRAY['age'], 'education', name => 'tiny_holdout',
+                                           options => '{"test_fraction": 0.0001}');
 -- A row without a feature column the model needs.
 SELECT segment_classify('persona', w) FROM wholesale_customers w LIMIT 1;
 -- Changing a name's meaning (its label or method) needs replace.

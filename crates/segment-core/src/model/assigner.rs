@@ -52,14 +52,7 @@ impl PrototypeRule {
         columns: &crate::prep::encoding::Columns,
         gamma: f64,
     ) -> PrototypeRule {
-        let mut numeric = Vec::new();
-        let mut slices = Vec::new();
-        for (j, &at) in columns.offsets.iter().enumerate() {
-            match categories.get(j).and_then(|c| c.as_ref()) {
-                Some(values) => slices.push((at, values.len())),
-                None => numeric.push(at),
-            }
-        }
+        let (numeric, slices) = columns.split(categories);
         let mut rule = PrototypeRule {
             gamma,
             numeric,
@@ -272,7 +265,7 @@ impl Assigner {
                 "membership probabilities exist for Gaussian mixture models only",
             )
             .with_hint(
-                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign.",
+                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign; a classifier's are segment_classify_proba's.",
             ));
         };
         if !self.prepare_row(row)? {

@@ -126,12 +126,7 @@ pub fn fit(
                 check,
             )?;
             let n = forest.trees.len() as f64;
-            let leaves = forest
-                .trees
-                .iter()
-                .map(|t| t.feature.iter().filter(|&&f| f < 0).count() as f64)
-                .sum::<f64>()
-                / n;
+            let leaves = forest.trees.iter().map(|t| t.leaves() as f64).sum::<f64>() / n;
             let depth = forest.trees.iter().map(|t| t.depth() as f64).sum::<f64>() / n;
             let rule = MethodRule::RandomForest {
                 classes: classes.clone(),

@@ -245,13 +245,10 @@ fn unscale_categories(
     categories: &[Option<Vec<String>>],
     features: &[String],
 ) -> CoreResult<()> {
-    let columns = Columns::of(features, categories);
-    let one_hot: Vec<usize> = (0..features.len())
-        .filter_map(|j| {
-            let values = categories.get(j)?.as_ref()?;
-            Some(columns.offsets[j]..columns.offsets[j] + values.len())
-        })
-        .flatten()
+    let (_, slices) = Columns::of(features, categories).split(categories);
+    let one_hot: Vec<usize> = slices
+        .into_iter()
+        .flat_map(|(start, len)| start..start + len)
         .collect();
     if one_hot.is_empty() {
         return Err(CoreError::invalid_parameter(
@@ -262,7 +259,14 @@ fn unscale_categories(
     let d = matrix.n_cols();
     for row in matrix.as_mut_slice().chunks_exact_mut(d) {
         for &j in &one_hot {
-            row[j] = scaler.inverse_value(j, row[j]);
+            // (v - o) / s * s + o need not give 0 or 1 back exactly: snap them, so that a row
+            // reads as the same category here as in segment_assign (whose scale is 1 on them).
+            let v = scaler.inverse_value(j, row[j]);
+            row[j] = if (v - v.round()).abs() < 1e-9 {
+                v.round()
+            } else {
+                v
+            };
         }
     }
     for &j in &one_hot {
@@ -279,20 +283,11 @@ fn mixed_rows(
     columns: &Columns,
     categories: &[Option<Vec<String>>],
 ) -> kprototypes::Mixed {
-    let (mut numeric, mut slices, mut levels) = (Vec::new(), Vec::new(), Vec::new());
-    for (j, &at) in columns.offsets.iter().enumerate() {
-        match categories.get(j).and_then(|c| c.as_ref()) {
-            Some(values) => {
-                slices.push((at, values.len()));
-                levels.push(values.len());
-            }
-            None => numeric.push(at),
-        }
-    }
+    let (numeric, slices) = columns.split(categories);
     let mut mixed = kprototypes::Mixed {
         p: numeric.len(),
         numbers: Vec::with_capacity(x.n_rows() * numeric.len()),
-        levels,
+        levels: slices.iter().map(|&(_, len)| len).collect(),
         codes: Vec::with_capacity(x.n_rows() * slices.len()),
     };
     for row in x.rows() {

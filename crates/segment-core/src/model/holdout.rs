@@ -5,8 +5,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-/// Rows per class held out: round(test_fraction × class rows), at least one row of each class
-/// left to train on. Seeded and stratified: the same data and seed give the same split. Returns
+/// Rows per class held out: round(test_fraction × class rows), at least one (an empty held-out
+/// set would score nothing) and at least one row of each class left to train on. Seeded and stratified: the same data and seed give the same split. Returns
 /// (train, test) row indexes, each ascending.
 pub fn stratified_split(
     y: &[u32],
@@ -22,7 +22,9 @@ pub fn stratified_split(
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for mut rows in by_class.into_iter().filter(|r| !r.is_empty()) {
         rows.shuffle(&mut rng);
-        let n_test = ((rows.len() as f64 * test_fraction).round() as usize).min(rows.len() - 1);
+        let n_test = ((rows.len() as f64 * test_fraction).round() as usize)
+            .max(1)
+            .min(rows.len() - 1);
         test.extend_from_slice(&rows[..n_test]);
         train.extend_from_slice(&rows[n_test..]);
     }
@@ -119,6 +121,9 @@ mod tests {
         let (train, test) = stratified_split(&y, 3, 0.2, 1);
         assert_eq!(test.len(), 6);
         assert!(train.contains(&30));
+        // A share that rounds to nothing still holds one row of each class out.
+        let (_, test) = stratified_split(&y[..30], 2, 0.01, 1);
+        assert_eq!(test.len(), 2);
     }
 
     #[test]

@@ -92,13 +92,19 @@ pub fn match_to_previous(new: &SegmentModel, previous: &SegmentModel) -> Option<
         .collect();
     // A centre that cannot be mapped (log of a negative) matches nothing in particular.
     const FAR: f64 = 1e300;
+    // k-prototypes: a mismatched mode costs γ, as in the model's own dissimilarity.
+    let weight: Vec<f64> = match new.assigner().distance_weights() {
+        Some(w) => w.iter().map(|f| f * f).collect(),
+        None => vec![1.0; new.columns().width()],
+    };
     let mut cost = vec![0.0; k * k];
     for i in 0..k {
         for s in 0..k.min(old.len()) {
             let d2: f64 = new.centres[i]
                 .iter()
                 .zip(&old[s])
-                .map(|(a, b)| (a - b) * (a - b))
+                .zip(&weight)
+                .map(|((a, b), w)| w * (a - b) * (a - b))
                 .sum();
             cost[i * k + s] = if d2.is_finite() { d2.min(FAR) } else { FAR };
         }

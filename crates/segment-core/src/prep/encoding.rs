@@ -35,6 +35,19 @@ impl Columns {
     pub fn width(&self) -> usize {
         self.names.len()
     }
+
+    /// The matrix columns of the numeric features, and each categorical feature's one-hot
+    /// columns as (first column, number of values): how k-prototypes reads a row.
+    pub fn split(&self, categories: &[Option<Vec<String>>]) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let (mut numeric, mut slices) = (Vec::new(), Vec::new());
+        for (j, &at) in self.offsets.iter().enumerate() {
+            match categories.get(j).and_then(|c| c.as_ref()) {
+                Some(values) => slices.push((at, values.len())),
+                None => numeric.push(at),
+            }
+        }
+        (numeric, slices)
+    }
 }
 
 /// Per matrix column: whether it takes log(1 + x) (numeric features named in `log` only).

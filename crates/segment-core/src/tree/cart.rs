@@ -450,10 +450,22 @@ impl Tree {
     }
 
     /// Checks a stored tree: children in range and after their parent (so every walk from the
-    /// root ends: a child pointing back would loop forever), leaves numbered 0..leaves, finite
-    /// thresholds.
+    /// root ends: a child pointing back would loop forever), every node but the root the child
+    /// of exactly one split (shared children would make the paths that `rules` walks grow
+    /// exponentially), leaves numbered 0..leaves, finite thresholds.
     pub fn validate(&self, d: usize) -> Result<(), String> {
         let n = self.nodes.len();
+        let mut parents = vec![0u32; n];
+        for node in self.nodes.iter().filter(|n| n.feature.is_some()) {
+            for child in [node.left, node.right] {
+                if let Some(p) = parents.get_mut(child) {
+                    *p += 1;
+                }
+            }
+        }
+        if parents.iter().skip(1).any(|&p| p != 1) || parents.first().is_some_and(|&p| p != 0) {
+            return Err("stored tree has a node that is not the child of exactly one split".into());
+        }
         let mut leaves: Vec<u32> = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
             match (node.feature, node.leaf) {
@@ -570,6 +582,13 @@ mod tests {
         let mut bad = t.clone();
         bad.nodes[0].right = 0;
         assert!(bad.validate(1).is_err());
+        // Found in review: two splits sharing a child multiply the paths rules() walks.
+        let mut bad = t.clone();
+        bad.nodes[0].right = bad.nodes[0].left;
+        assert_eq!(
+            bad.validate(1).unwrap_err(),
+            "stored tree has a node that is not the child of exactly one split"
+        );
     }
 
     /// x = 0..11 with churn at 5 and 8..11, depth 2, at least 4 rows a leaf: leaves 0/4, 1/4

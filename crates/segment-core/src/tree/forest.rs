@@ -129,6 +129,20 @@ impl FlatTree {
         if n == 0 || self.threshold.len() != n || self.next.len() != n {
             return Err("stored forest has a tree of mismatched arrays".into());
         }
+        // Every node but the root is the child of exactly one split: a walk ends in one leaf.
+        let mut parents = vec![0u32; n];
+        for i in 0..n {
+            let next = self.next[i] as usize;
+            if self.feature[i] >= 0 && next + 1 < n {
+                parents[next] += 1;
+                parents[next + 1] += 1;
+            }
+        }
+        if parents[0] != 0 || parents.iter().skip(1).any(|&p| p != 1) {
+            return Err(
+                "stored forest has a node that is not the child of exactly one split".into(),
+            );
+        }
         let mut leaves = Vec::new();
         for i in 0..n {
             let (f, next) = (self.feature[i], self.next[i] as usize);
@@ -272,7 +286,7 @@ pub fn fit(
             .sum::<usize>();
         if nodes > max_nodes {
             return Err(CoreError::new(
-                ErrorKind::InvalidParameter,
+                ErrorKind::ResourceLimit,
                 format!(
                     "the forest has more than {max_nodes} nodes after {} of its {} trees, too many to store",
                     first + slots.len(),
@@ -472,9 +486,16 @@ mod tests {
         let mut bad = forest.clone();
         bad.trees[1].counts.pop();
         assert!(bad.validate(4, 3).is_err());
-        let mut bad = forest;
+        let mut bad = forest.clone();
         bad.trees[0].feature[0] = 4;
         assert!(bad.validate(4, 3).is_err());
+        // A split whose children are another split's: not a tree.
+        let mut bad = forest;
+        let t = &mut bad.trees[0];
+        if let Some(i) = (1..t.feature.len()).find(|&i| t.feature[i] >= 0) {
+            t.next[i] = t.next[0];
+            assert!(bad.validate(4, 3).is_err());
+        }
     }
 
     #[test]
