@@ -265,7 +265,7 @@ impl Assigner {
                 "membership probabilities exist for Gaussian mixture models only",
             )
             .with_hint(
-                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign; a classifier's are segment_classify_proba's.",
+                "Fit the model with options '{\"method\": \"gmm\"}', or use segment_assign (for a classifier, segment_classify_proba).",
             ));
         };
         if !self.prepare_row(row)? {
