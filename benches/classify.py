@@ -22,9 +22,7 @@ the scan, the apply and the predicts are medians of REPEAT runs. Only ratios are
 between machines; the held-out accuracies must be close for the fit ratio to mean anything.
 """
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import psycopg
@@ -33,6 +31,8 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
+
+import binary_copy
 
 try:
     from sklearnex.ensemble import RandomForestClassifier as IntelRandomForestClassifier
@@ -46,19 +46,12 @@ TABLE, MODEL = "bench_classify", "bench_classify"
 FEATURES = [f"f{i}" for i in range(1, 9)]
 CLASSES = 5
 N_TREES, MAX_DEPTH, MIN_SAMPLES_LEAF, SEED = 100, 10, 1, 0
-# COPY's binary format: a 19-byte header, then per row a field count (int16) and per field a
-# length (int32) and the value, all big-endian; a trailer of -1 (int16).
-HEADER, TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+# A row in COPY's binary format (see binary_copy.py): per column a length and the value.
 FIELDS = sum(([(f"l{f}", ">i4"), (f, ">f8")] for f in FEATURES), [])
 
 
 def timed(fn, repeat=REPEAT):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return binary_copy.timed(fn, repeat)
 
 
 def make_table(cur):
@@ -75,21 +68,14 @@ def make_table(cur):
     rec["n"], rec["lid"], rec["id"], rec["ly"], rec["y"] = 10, 8, np.arange(1, ROWS + 1), 4, y
     for j, f in enumerate(FEATURES):
         rec[f"l{f}"], rec[f] = 8, x[:, j]
-    with cur.copy(f"COPY {TABLE} FROM STDIN (FORMAT binary)") as cp:
-        cp.write(HEADER)
-        for start in range(0, ROWS, 100_000):
-            cp.write(rec[start:start + 100_000].tobytes())
-        cp.write(TRAILER)
+    binary_copy.copy_in(cur, TABLE, rec)
     cur.execute(f"VACUUM ANALYZE {TABLE}")
 
 
 def export(cur):
     """The features and the label as numpy arrays, the fastest way psycopg offers."""
-    buf = bytearray()
-    with cur.copy(f"COPY (SELECT {', '.join(FEATURES)}, segment FROM {TABLE}) TO STDOUT (FORMAT binary)") as cp:
-        for block in cp:
-            buf += block
-    rec = np.frombuffer(memoryview(buf)[19:-2], dtype=[("n", ">i2")] + FIELDS + [("ly", ">i4"), ("y", ">i4")])
+    rec = binary_copy.copy_out(cur, f"SELECT {', '.join(FEATURES)}, segment FROM {TABLE}",
+                               [("n", ">i2")] + FIELDS + [("ly", ">i4"), ("y", ">i4")])
     return np.column_stack([rec[f].astype(np.float64) for f in FEATURES]), rec["y"].astype(np.int64)
 
 

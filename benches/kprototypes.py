@@ -29,15 +29,15 @@ predict are medians of REPEAT runs. Only ratios are comparable between machines;
 something only when the costs are close.
 """
 import os
-import statistics
 import sys
-import time
 
 import kmodes
 import numpy as np
 import psycopg
 from kmodes.kprototypes import KPrototypes
 from sklearn.metrics import adjusted_rand_score
+
+import binary_copy
 
 DSN = os.environ["BENCH_DSN"]
 ROWS = int(os.environ.get("BENCH_KPROTOTYPES_ROWS", 25_000))
@@ -51,22 +51,15 @@ LEVELS = [3, 5, 8, 12]
 UNITS = [1.0, 10.0, 100.0, 1000.0]
 GROUP_SHARES = [0.3, 0.25, 0.2, 0.15, 0.1]
 FEATURES = NUMERIC + CATEGORICAL
-# COPY's binary format: a 19-byte header, then per row a field count (int16) and per field a
-# length (int32) and the value, all big-endian; a trailer of -1 (int16). Every level is "cJ_LL"
-# (5 bytes), so a row has a fixed size.
-HEADER, TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+# A row in COPY's binary format (see binary_copy.py): per column a length and the value. Every
+# level is "cJ_LL" (5 bytes), so a row has a fixed size.
 WIDTH = 5
 FIELDS = (sum(([(f"l{f}", ">i4"), (f, ">f8")] for f in NUMERIC), [])
           + sum(([(f"l{c}", ">i4"), (c, f"S{WIDTH}")] for c in CATEGORICAL), []))
 
 
 def timed(fn, repeat=REPEAT):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return binary_copy.timed(fn, repeat)
 
 
 def make_table(cur):
@@ -90,22 +83,15 @@ def make_table(cur):
         level = np.where(rng.random(ROWS) < 0.5, own[group], rng.integers(0, levels, ROWS))
         names = np.array([f"{c}_{v:02d}".encode() for v in range(levels)], dtype=f"S{WIDTH}")
         rec[f"l{c}"], rec[c] = WIDTH, names[level]
-    with cur.copy(f"COPY {TABLE} FROM STDIN (FORMAT binary)") as cp:
-        cp.write(HEADER)
-        for start in range(0, ROWS, 100_000):
-            cp.write(rec[start:start + 100_000].tobytes())
-        cp.write(TRAILER)
+    binary_copy.copy_in(cur, TABLE, rec)
     cur.execute(f"VACUUM ANALYZE {TABLE}")
 
 
 def export(cur):
     """The matrix KPrototypes takes (z-scored numbers in columns 0..3, the categories as strings
     in 4..7, an object array) and the latent groups, the fastest way psycopg offers."""
-    buf = bytearray()
-    with cur.copy(f"COPY (SELECT {', '.join(FEATURES)}, grp FROM {TABLE}) TO STDOUT (FORMAT binary)") as cp:
-        for block in cp:
-            buf += block
-    rec = np.frombuffer(memoryview(buf)[19:-2], dtype=[("n", ">i2")] + FIELDS + [("lg", ">i4"), ("grp", ">i4")])
+    rec = binary_copy.copy_out(cur, f"SELECT {', '.join(FEATURES)}, grp FROM {TABLE}",
+                               [("n", ">i2")] + FIELDS + [("lg", ">i4"), ("grp", ">i4")])
     numbers = np.column_stack([rec[f].astype(np.float64) for f in NUMERIC])
     numbers = (numbers - numbers.mean(axis=0)) / numbers.std(axis=0)  # population sd (ddof 0)
     x = np.empty((len(rec), len(FEATURES)), dtype=object)

@@ -1,0 +1,43 @@
+"""What the newer benches share: a median timer, and rows in and out of PostgreSQL with COPY's
+binary format (the fastest way psycopg offers; both sides of a comparison then hold exactly the
+same values).
+
+COPY's binary format: a 19-byte header, then per row a field count (int16) and per field a length
+(int32) and the value, all big-endian; a trailer of -1 (int16). A numpy record array whose dtype
+spells that layout ("n" >i2, then "l<field>" >i4 and the field per column) is written or read in
+one piece.
+"""
+import statistics
+import time
+
+import numpy as np
+
+HEADER, TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+
+
+def timed(fn, repeat):
+    """The median time of `repeat` runs of fn, and its last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def copy_in(cur, table, rec):
+    """Writes the record array `rec` (laid out as above) into `table`, 100,000 rows a write."""
+    with cur.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as cp:
+        cp.write(HEADER)
+        for start in range(0, len(rec), 100_000):
+            cp.write(rec[start:start + 100_000].tobytes())
+        cp.write(TRAILER)
+
+
+def copy_out(cur, query, dtype):
+    """The rows of `query` as a record array of `dtype` (laid out as above)."""
+    buf = bytearray()
+    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as cp:
+        for block in cp:
+            buf += block
+    return np.frombuffer(memoryview(buf)[len(HEADER):-len(TRAILER)], dtype=dtype)
