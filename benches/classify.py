@@ -32,7 +32,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-import binary_copy
+import support
 
 try:
     from sklearnex.ensemble import RandomForestClassifier as IntelRandomForestClassifier
@@ -41,23 +41,19 @@ except ImportError:  # not in this environment: measured without it
 
 DSN = os.environ["BENCH_DSN"]
 ROWS = int(os.environ.get("BENCH_CLASSIFY_ROWS", 1_000_000))
-REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+REPEAT = support.REPEAT
 TABLE, MODEL = "bench_classify", "bench_classify"
 FEATURES = [f"f{i}" for i in range(1, 9)]
 CLASSES = 5
 N_TREES, MAX_DEPTH, MIN_SAMPLES_LEAF, SEED = 100, 10, 1, 0
-# A row in COPY's binary format (see binary_copy.py): per column a length and the value.
+# A row in COPY's binary format (see support.py): per column a length and the value.
 FIELDS = sum(([(f"l{f}", ">i4"), (f, ">f8")] for f in FEATURES), [])
 
-
-def timed(fn, repeat=REPEAT):
-    return binary_copy.timed(fn, repeat)
 
 
 def make_table(cur):
     """The labelled rows (kept when the table has ROWS rows)."""
-    have = cur.execute("SELECT count(*) FROM pg_class WHERE relname = %s", (TABLE,)).fetchone()[0]
-    if have and cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == ROWS:
+    if support.has_rows(cur, TABLE, ROWS):
         return
     x, y = make_classification(n_samples=ROWS, n_features=8, n_informative=5, n_redundant=2, n_repeated=0,
                                n_classes=CLASSES, n_clusters_per_class=2, class_sep=1.0, flip_y=0.02,
@@ -68,13 +64,13 @@ def make_table(cur):
     rec["n"], rec["lid"], rec["id"], rec["ly"], rec["y"] = 10, 8, np.arange(1, ROWS + 1), 4, y
     for j, f in enumerate(FEATURES):
         rec[f"l{f}"], rec[f] = 8, x[:, j]
-    binary_copy.copy_in(cur, TABLE, rec)
+    support.copy_in(cur, TABLE, rec)
     cur.execute(f"VACUUM ANALYZE {TABLE}")
 
 
 def export(cur):
     """The features and the label as numpy arrays, the fastest way psycopg offers."""
-    rec = binary_copy.copy_out(cur, f"SELECT {', '.join(FEATURES)}, segment FROM {TABLE}",
+    rec = support.copy_out(cur, f"SELECT {', '.join(FEATURES)}, segment FROM {TABLE}",
                                [("n", ">i2")] + FIELDS + [("ly", ">i4"), ("y", ">i4")])
     return np.column_stack([rec[f].astype(np.float64) for f in FEATURES]), rec["y"].astype(np.int64)
 
@@ -87,35 +83,35 @@ def measure(conn):
     options = (f'{{"method": "forest", "n_trees": {N_TREES}, "max_depth": {MAX_DEPTH}, '
                f'"min_samples_leaf": {MIN_SAMPLES_LEAF}, "max_features": "sqrt", "seed": {SEED}}}')
     features = "ARRAY[" + ", ".join(f"'{f}'" for f in FEATURES) + "]"
-    t_ours, ours = timed(lambda: cur.execute(
+    t_ours, ours = support.timed(lambda: cur.execute(
         f"SELECT accuracy, macro_f1, rows_train, rows_test FROM segment_classify_fit('{TABLE}', {features}, "
         f"'segment', name => '{MODEL}', options => '{options}')").fetchone(), 1)
     # The fit's threads (0: one per core); known once the fit has loaded the library.
     threads = int(cur.execute("SHOW customer_segment.threads").fetchone()[0]) or os.cpu_count()
 
-    t_export, (x, y) = timed(lambda: export(cur))
+    t_export, (x, y) = support.timed(lambda: export(cur))
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=SEED)
     params = dict(n_estimators=N_TREES, max_depth=MAX_DEPTH, min_samples_leaf=MIN_SAMPLES_LEAF,
                   max_features="sqrt", n_jobs=threads, random_state=SEED)
-    t_sk, rf = timed(lambda: RandomForestClassifier(**params).fit(x_train, y_train), 1)
+    t_sk, rf = support.timed(lambda: RandomForestClassifier(**params).fit(x_train, y_train), 1)
     sk_pred = rf.predict(x_test)
     t_intel = intel = intel_pred = None
     if IntelRandomForestClassifier is not None:
-        t_intel, intel = timed(lambda: IntelRandomForestClassifier(**params).fit(x_train, y_train), 1)
+        t_intel, intel = support.timed(lambda: IntelRandomForestClassifier(**params).fit(x_train, y_train), 1)
         intel_pred = intel.predict(x_test)
 
     scan_sql = f"SELECT sum({' + '.join(FEATURES)}) FROM {TABLE}"
     apply_sql = f"SELECT sum(length(segment_classify('{MODEL}', t))) FROM {TABLE} t"
     cur.execute(scan_sql).fetchall()  # warm the cache
-    t_scan, _ = timed(lambda: cur.execute(scan_sql).fetchall())
-    t_apply, _ = timed(lambda: cur.execute(apply_sql).fetchall())
+    t_scan, _ = support.timed(lambda: cur.execute(scan_sql).fetchall())
+    t_apply, _ = support.timed(lambda: cur.execute(apply_sql).fetchall())
     plan = cur.execute(f"EXPLAIN (FORMAT json) {apply_sql}").fetchone()[0][0]["Plan"]
     workers = 0
     while plan:  # the Gather, if the plan has one, is on the aggregate's only branch
         workers = max(workers, plan.get("Workers Planned", 0))
         plan = (plan.get("Plans") or [None])[0]
-    t_predict, sk_all = timed(lambda: rf.predict(x))
-    t_intel_predict = timed(lambda: intel.predict(x))[0] if intel is not None else None
+    t_predict, sk_all = support.timed(lambda: rf.predict(x))
+    t_intel_predict = support.timed(lambda: intel.predict(x))[0] if intel is not None else None
     # The class each side gives every row (the table is in id order, as exported): how often
     # the two forests agree.
     ours_all = np.array(cur.execute(f"SELECT segment_classify('{MODEL}', t)::int FROM {TABLE} t ORDER BY id").fetchall()).ravel()

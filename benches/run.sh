@@ -6,8 +6,8 @@
 #   BENCH_RFM_TRANSACTIONS (default 10000000), BENCH_RFM_CUSTOMERS (default 1000000),
 #   BENCH_CLV_CUSTOMERS (default 1000000), BENCH_BIG_ROWS (default 10000000: scale.py),
 #   BENCH_LABEL_ROWS (default 100000: labels.py), BENCH_CLASSIFY_ROWS (default 1000000: classify.py),
-#   BENCH_KPROTOTYPES_ROWS (default 25000), BENCH_KPROTOTYPES_N_INIT (default 10: kprototypes.py),
-#   BENCH_ONLY (targets | fit_assign | methods | scale | churn | rfm | clv | labels | classify | kprototypes | citus); citus.py runs a
+#   BENCH_MIXED_ROWS (default 25000), BENCH_MIXED_N_INIT (default 10: mixed.py, k-prototypes),
+#   BENCH_ONLY (targets | fit_assign | methods | scale | churn | rfm | clv | labels | classify | mixed | citus); citus.py runs a
 #   Citus cluster of its own (ports 54390-54392) and prints that it is skipped without Citus
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench$PG_SUFFIX}
@@ -33,7 +33,7 @@ cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d bench -c 'DROP EXTENSION IF EXISTS
     -c 'CREATE EXTENSION customer_segment'
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
 # slow a current numpy down: unset both for the benchmark process only.
-for bench in targets fit_assign methods scale churn rfm clv labels classify kprototypes citus; do
+for bench in targets fit_assign methods scale churn rfm clv labels classify mixed citus; do
     [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$bench" ] && continue
     log "benches/$bench.py"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BENCH_DSN="host=127.0.0.1 port=$BENCH_PORT user=postgres dbname=bench" \

@@ -21,13 +21,13 @@ benches' own Python environment, which has scikit-learn-intelex and lifetimes):
   segment_fit at 10M rows / at 1M rows (in memory, n_init 10)         <= 10.5
   segment_classify_fit forest / RandomForestClassifier.fit, 1M rows    none   (classify.py;
       and / (export + fit); sum(segment_classify) / sum scan and / predict; no bound in the issue)
-  segment_fit kprototypes / kmodes KPrototypes.fit, 25k mixed rows   none   (kprototypes.py;
+  segment_fit kprototypes / kmodes KPrototypes.fit, 25k mixed rows   none   (mixed.py;
       and / (export + fit); sum(segment_assign) / sum scan and / predict; no bound in the issue)
 
 Each time is the median of BENCH_REPEAT runs (default 3; the 10M fits and CLV run once); each
 k-means fit's inertia is printed next to it (a faster fit that reaches a worse inertia does not
 count). Only ratios are comparable between machines. BENCH_TARGETS (default "kmeans methods rfm
-clv scale"; "classify" and "kprototypes" on request: run.sh runs classify.py and kprototypes.py on
+clv scale"; "classify" and "mixed" on request: run.sh runs classify.py and mixed.py on
 their own anyway) picks the groups to run.
 """
 import os
@@ -211,9 +211,9 @@ def classify_target(conn):
     verdict("sum(segment_classify) / RandomForestClassifier.predict", m["t_apply"] / m["t_predict"], None)
 
 
-def kprototypes_target(conn):
-    import kprototypes
-    m = kprototypes.measure(conn)
+def mixed_target(conn):
+    import mixed
+    m = mixed.measure(conn)
     ratio = m["cost_ours"] / m["cost_kmodes"]
     line(f"segment_fit kprototypes, {m['rows']} rows, n_init {m['n_init']}", m["t_ours"], f"cost {m['cost_ours']:.1f}")
     line("kmodes KPrototypes.fit (init Cao, same gamma)", m["t_kmodes"], f"cost {m['cost_kmodes']:.1f}")
@@ -267,8 +267,8 @@ def main():
         clv_target(conn)
     if "classify" in GROUPS:
         classify_target(conn)
-    if "kprototypes" in GROUPS:
-        kprototypes_target(conn)
+    if "mixed" in GROUPS:
+        mixed_target(conn)
     if "scale" in GROUPS:
         scale_target(conn, cur)
     print()

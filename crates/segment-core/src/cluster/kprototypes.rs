@@ -110,6 +110,18 @@ pub fn default_gamma(x: &Mixed) -> f64 {
     0.5 * sd_sum / p as f64
 }
 
+/// Per matrix column of `width`, the factor (1 for numbers, sqrt(γ / 2) on each categorical
+/// feature's one-hot columns `(first, len)`) under which the squared Euclidean distance of a row
+/// with one category per feature to a prototype is its dissimilarity: the space where scores
+/// measured with distances (silhouette, inertia, refit matching) agree with k-prototypes.
+pub fn distance_weights(width: usize, slices: &[(usize, usize)], gamma: f64) -> Vec<f64> {
+    let mut w = vec![1.0; width];
+    for &(start, len) in slices {
+        w[start..start + len].fill((gamma / 2.0).sqrt());
+    }
+    w
+}
+
 /// The k prototypes: numbers (k × p) and modes (k × q).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prototypes {

@@ -282,18 +282,16 @@ impl Assigner {
         }
     }
 
-    /// k-prototypes only: per matrix column, the factor (1 for numbers, sqrt(γ / 2) for one-hot
-    /// columns) under which the squared Euclidean distance of a row with one category per
-    /// feature to a prototype is its dissimilarity: what scores measured with distances use.
+    /// k-prototypes only: `kprototypes::distance_weights` of its columns.
     pub fn distance_weights(&self) -> Option<Vec<f64>> {
         let Rule::Prototypes(p) = &self.rule else {
             return None;
         };
-        let mut w = vec![1.0; self.n_columns()];
-        for &(start, len) in &p.slices {
-            w[start..start + len].fill((p.gamma / 2.0).sqrt());
-        }
-        Some(w)
+        Some(crate::cluster::kprototypes::distance_weights(
+            self.n_columns(),
+            &p.slices,
+            p.gamma,
+        ))
     }
 
     /// Whether the segments are told by distances to centres or to points (k-means, Ward):

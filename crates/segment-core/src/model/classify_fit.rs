@@ -192,11 +192,10 @@ mod tests {
         (FeatureMatrix::from_rows(data, 2), y)
     }
 
-    #[test]
-    fn a_tree_learns_bands_exactly_and_stores_its_classes() {
+    /// `fit` on `three_bands` with classes a, b, c.
+    fn fit_bands(o: &ClassifyOptions, threads: usize) -> (SegmentModel, ClassifyReport) {
         let (x, y) = three_bands();
-        let o = ClassifyOptions::from_json(r#"{"min_samples_leaf": 5}"#).unwrap();
-        let (model, report) = fit(
+        fit(
             x,
             y,
             classes(&["a", "b", "c"]),
@@ -204,11 +203,17 @@ mod tests {
             0,
             vec!["x0".into(), "x1".into()],
             vec![],
-            &o,
-            1,
+            o,
+            threads,
             &mut || {},
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tree_learns_bands_exactly_and_stores_its_classes() {
+        let o = ClassifyOptions::from_json(r#"{"min_samples_leaf": 5}"#).unwrap();
+        let (model, report) = fit_bands(&o, 1);
         assert_eq!(report.scores.accuracy, 1.0);
         assert_eq!(report.scores.macro_f1, 1.0);
         assert_eq!((report.rows_train, report.rows_test), (240, 60));
@@ -228,25 +233,12 @@ mod tests {
 
     #[test]
     fn a_forest_scores_and_round_trips() {
-        let (x, y) = three_bands();
         let o = ClassifyOptions::from_json(
             r#"{"method": "forest", "n_trees": 20, "max_features": "all"}"#,
         )
         .unwrap();
         assert_eq!(o.max_features, MaxFeatures::All);
-        let (model, report) = fit(
-            x,
-            y,
-            classes(&["a", "b", "c"]),
-            Imputer::Skip,
-            0,
-            vec!["x0".into(), "x1".into()],
-            vec![],
-            &o,
-            2,
-            &mut || {},
-        )
-        .unwrap();
+        let (model, report) = fit_bands(&o, 2);
         assert!(report.scores.accuracy > 0.95, "{:?}", report.scores);
         assert_eq!(report.max_features, 2);
         let back = SegmentModel::from_json(&model.to_json()).unwrap();

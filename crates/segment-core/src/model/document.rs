@@ -269,6 +269,21 @@ impl SegmentModel {
         }
     }
 
+    /// k-prototypes only: `kprototypes::distance_weights` of its columns, read from the document
+    /// (without preparing an assigner).
+    pub fn distance_weights(&self) -> Option<Vec<f64>> {
+        let MethodRule::Kprototypes { gamma } = self.rule else {
+            return None;
+        };
+        let columns = self.columns();
+        let (_, slices) = columns.split(&self.categories);
+        Some(crate::cluster::kprototypes::distance_weights(
+            columns.width(),
+            &slices,
+            gamma,
+        ))
+    }
+
     /// Classifiers only: each matrix column's share of the impurity decrease (a tree's, or the
     /// mean over a forest's trees).
     pub fn class_importance(&self) -> Option<Vec<f64>> {

@@ -93,7 +93,7 @@ pub fn match_to_previous(new: &SegmentModel, previous: &SegmentModel) -> Option<
     // A centre that cannot be mapped (log of a negative) matches nothing in particular.
     const FAR: f64 = 1e300;
     // k-prototypes: a mismatched mode costs γ, as in the model's own dissimilarity.
-    let weight: Vec<f64> = match new.assigner().distance_weights() {
+    let weight: Vec<f64> = match new.distance_weights() {
         Some(w) => w.iter().map(|f| f * f).collect(),
         None => vec![1.0; new.columns().width()],
     };

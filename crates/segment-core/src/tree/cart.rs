@@ -116,24 +116,16 @@ pub fn fit(
     p: TreeParams,
     check: &mut dyn FnMut(),
 ) -> Tree {
-    grow(x, y, classes, w, sort_rows(x, None), p, check).0
+    grow(x, y, classes, w, sort_rows(x), p, check).0
 }
 
-/// Per feature, the indexes of the rows in `rows` (every row when None) sorted by the feature's
-/// value (ties by index): what `grow` starts from.
-pub fn sort_rows(x: &FeatureMatrix, rows: Option<&[u32]>) -> Vec<Vec<u32>> {
-    let all: Vec<u32>;
-    let rows = match rows {
-        Some(r) => r,
-        None => {
-            all = (0..x.n_rows() as u32).collect();
-            &all
-        }
-    };
+/// Per feature, the indexes of every row sorted by the feature's value (ties by index): what
+/// `grow` starts from.
+pub fn sort_rows(x: &FeatureMatrix) -> Vec<Vec<u32>> {
     (0..x.n_cols())
         .map(|j| {
             let value = |i: u32| x.row(i as usize)[j];
-            let mut idx = rows.to_vec();
+            let mut idx: Vec<u32> = (0..x.n_rows() as u32).collect();
             idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
             idx
         })

@@ -261,7 +261,7 @@ pub fn fit(
 ) -> CoreResult<Forest> {
     let (n, d) = (x.n_rows(), x.n_cols());
     // One sort of every row per feature; each tree keeps its bootstrap rows of each.
-    let sorted_all = cart::sort_rows(x, None);
+    let sorted_all = cart::sort_rows(x);
     check();
     let threads = threads.max(1);
     let mut trees: Vec<Option<Grown>> = vec![None; p.n_trees];

@@ -1,4 +1,5 @@
-"""What the newer benches share: a median timer, and rows in and out of PostgreSQL with COPY's
+"""What the newer benches share: a median timer, whether a bench table is already made, and rows
+in and out of PostgreSQL with COPY's
 binary format (the fastest way psycopg offers; both sides of a comparison then hold exactly the
 same values).
 
@@ -7,6 +8,7 @@ COPY's binary format: a 19-byte header, then per row a field count (int16) and p
 spells that layout ("n" >i2, then "l<field>" >i4 and the field per column) is written or read in
 one piece.
 """
+import os
 import statistics
 import time
 
@@ -15,14 +17,24 @@ import numpy as np
 HEADER, TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
 
 
-def timed(fn, repeat):
-    """The median time of `repeat` runs of fn, and its last result."""
+REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+
+
+def timed(fn, repeat=REPEAT):
+    """The median time of `repeat` runs of fn (BENCH_REPEAT, default 3), and its last result."""
     times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
+
+
+def has_rows(cur, table, rows):
+    """Whether `table` exists with exactly `rows` rows (a bench keeps its table between runs)."""
+    if not cur.execute("SELECT count(*) FROM pg_class WHERE relname = %s", (table,)).fetchone()[0]:
+        return False
+    return cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows
 
 
 def copy_in(cur, table, rec):

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark of segment_fit (method kprototypes) and segment_assign against the kmodes package's
-KPrototypes on the same rows, in one run (run by benches/run.sh; targets.py's "kprototypes"
+KPrototypes on the same rows, in one run (run by benches/run.sh; targets.py's "mixed"
 group).
 
-KPROTOTYPES_ROWS (BENCH_KPROTOTYPES_ROWS, default 25,000) mixed rows, seeded, from K = 5 latent
+ROWS (BENCH_MIXED_ROWS, default 25,000) mixed rows, seeded, from K = 5 latent
 groups of unequal sizes: 4 float8 columns n1..n4 (the group's centre plus unit noise, in units
 1, 10, 100 and 1000, so scaling matters) and 4 text columns c1..c4 with 3, 5, 8 and 12 levels
 (the group's own level with probability 0.5, else any level), written into a table with binary
 COPY, so both sides read exactly the same values. Both sides: k 5, N_INIT starts
-(BENCH_KPROTOTYPES_N_INIT, default 10), max_iter 100, the numbers z-scored with the population
+(BENCH_MIXED_N_INIT, default 10), max_iter 100, the numbers z-scored with the population
 standard deviation (ours by its default scaler, the peer's by the export here: kmodes uses
 numbers as given), the same gamma (ours picks its default, 0.5 x the mean standard deviation
 of the scaled numbers, as kmodes does; it is read from the model's metrics and passed to
@@ -37,12 +37,12 @@ import psycopg
 from kmodes.kprototypes import KPrototypes
 from sklearn.metrics import adjusted_rand_score
 
-import binary_copy
+import support
 
 DSN = os.environ["BENCH_DSN"]
-ROWS = int(os.environ.get("BENCH_KPROTOTYPES_ROWS", 25_000))
-N_INIT = int(os.environ.get("BENCH_KPROTOTYPES_N_INIT", 10))
-REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+ROWS = int(os.environ.get("BENCH_MIXED_ROWS", 25_000))
+N_INIT = int(os.environ.get("BENCH_MIXED_N_INIT", 10))
+REPEAT = support.REPEAT
 TABLE, MODEL = "bench_kprototypes", "bench_kprototypes"
 K, MAX_ITER, SEED = 5, 100, 0
 NUMERIC = ["n1", "n2", "n3", "n4"]
@@ -51,21 +51,17 @@ LEVELS = [3, 5, 8, 12]
 UNITS = [1.0, 10.0, 100.0, 1000.0]
 GROUP_SHARES = [0.3, 0.25, 0.2, 0.15, 0.1]
 FEATURES = NUMERIC + CATEGORICAL
-# A row in COPY's binary format (see binary_copy.py): per column a length and the value. Every
+# A row in COPY's binary format (see support.py): per column a length and the value. Every
 # level is "cJ_LL" (5 bytes), so a row has a fixed size.
 WIDTH = 5
 FIELDS = (sum(([(f"l{f}", ">i4"), (f, ">f8")] for f in NUMERIC), [])
           + sum(([(f"l{c}", ">i4"), (c, f"S{WIDTH}")] for c in CATEGORICAL), []))
 
 
-def timed(fn, repeat=REPEAT):
-    return binary_copy.timed(fn, repeat)
-
 
 def make_table(cur):
     """The mixed rows (kept when the table has ROWS rows); the latent group in column `grp`."""
-    have = cur.execute("SELECT count(*) FROM pg_class WHERE relname = %s", (TABLE,)).fetchone()[0]
-    if have and cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == ROWS:
+    if support.has_rows(cur, TABLE, ROWS):
         return
     rng = np.random.default_rng(SEED)
     group = rng.choice(K, size=ROWS, p=GROUP_SHARES)
@@ -83,14 +79,14 @@ def make_table(cur):
         level = np.where(rng.random(ROWS) < 0.5, own[group], rng.integers(0, levels, ROWS))
         names = np.array([f"{c}_{v:02d}".encode() for v in range(levels)], dtype=f"S{WIDTH}")
         rec[f"l{c}"], rec[c] = WIDTH, names[level]
-    binary_copy.copy_in(cur, TABLE, rec)
+    support.copy_in(cur, TABLE, rec)
     cur.execute(f"VACUUM ANALYZE {TABLE}")
 
 
 def export(cur):
     """The matrix KPrototypes takes (z-scored numbers in columns 0..3, the categories as strings
     in 4..7, an object array) and the latent groups, the fastest way psycopg offers."""
-    rec = binary_copy.copy_out(cur, f"SELECT {', '.join(FEATURES)}, grp FROM {TABLE}",
+    rec = support.copy_out(cur, f"SELECT {', '.join(FEATURES)}, grp FROM {TABLE}",
                                [("n", ">i2")] + FIELDS + [("lg", ">i4"), ("grp", ">i4")])
     numbers = np.column_stack([rec[f].astype(np.float64) for f in NUMERIC])
     numbers = (numbers - numbers.mean(axis=0)) / numbers.std(axis=0)  # population sd (ddof 0)
@@ -108,7 +104,7 @@ def measure(conn):
     make_table(cur)
     options = f'{{"method": "kprototypes", "n_init": {N_INIT}, "max_iter": {MAX_ITER}, "seed": {SEED}}}'
     features = "ARRAY[" + ", ".join(f"'{f}'" for f in FEATURES) + "]"
-    t_ours, cost_ours = timed(lambda: cur.execute(
+    t_ours, cost_ours = support.timed(lambda: cur.execute(
         f"SELECT inertia FROM segment_fit('{TABLE}', {features}, {K}, name => '{MODEL}', "
         f"options => '{options}')").fetchone()[0])
     gamma, converged = cur.execute(
@@ -117,24 +113,24 @@ def measure(conn):
     # The fit's threads (0: one per core); known once the fit has loaded the library.
     threads = int(cur.execute("SHOW customer_segment.threads").fetchone()[0]) or os.cpu_count()
 
-    t_export, (x, group) = timed(lambda: export(cur))
+    t_export, (x, group) = support.timed(lambda: export(cur))
     categorical = list(range(len(NUMERIC), len(FEATURES)))
     gamma_kmodes = 0.5 * float(np.mean(x[:, :len(NUMERIC)].astype(np.float64).std(axis=0)))
-    t_kmodes, kp = timed(lambda: KPrototypes(n_clusters=K, init="Cao", n_init=N_INIT, gamma=gamma, max_iter=MAX_ITER,
+    t_kmodes, kp = support.timed(lambda: KPrototypes(n_clusters=K, init="Cao", n_init=N_INIT, gamma=gamma, max_iter=MAX_ITER,
                                              random_state=SEED, n_jobs=threads).fit(x, categorical=categorical), 1)
 
     scan_sql = (f"SELECT sum({' + '.join(NUMERIC)} + {' + '.join(f'length({c})' for c in CATEGORICAL)}) "
                 f"FROM {TABLE}")
     assign_sql = f"SELECT sum(segment_assign('{MODEL}', t)) FROM {TABLE} t"
     cur.execute(scan_sql).fetchall()  # warm the cache
-    t_scan, _ = timed(lambda: cur.execute(scan_sql).fetchall())
-    t_assign, _ = timed(lambda: cur.execute(assign_sql).fetchall())
+    t_scan, _ = support.timed(lambda: cur.execute(scan_sql).fetchall())
+    t_assign, _ = support.timed(lambda: cur.execute(assign_sql).fetchall())
     plan = cur.execute(f"EXPLAIN (FORMAT json) {assign_sql}").fetchone()[0][0]["Plan"]
     workers = 0
     while plan:  # the Gather, if the plan has one, is on the aggregate's only branch
         workers = max(workers, plan.get("Workers Planned", 0))
         plan = (plan.get("Plans") or [None])[0]
-    t_predict, kmodes_all = timed(lambda: kp.predict(x, categorical=categorical))
+    t_predict, kmodes_all = support.timed(lambda: kp.predict(x, categorical=categorical))
     # Each side's segment of every row (the table is in id order, as exported): how alike the
     # two partitions are, and how well each finds the latent groups (adjusted Rand index).
     ours_all = np.array(cur.execute(f"SELECT segment_assign('{MODEL}', t) FROM {TABLE} t ORDER BY id").fetchall()).ravel()
