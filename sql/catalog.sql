@@ -113,6 +113,16 @@ COMMENT ON VIEW segment_models IS
 
 -- Analysts fit and drop models without being superusers; the policies above decide which rows.
 -- The owner column is not granted for update: changing an owner is a superuser's act.
+--
+-- Why PUBLIC may write these tables directly, and not only through the functions: the
+-- functions run as their caller (none is SECURITY DEFINER: a definer function would read the
+-- caller's source tables with its owner's rights), so the caller's own privileges write the
+-- rows. A role can therefore write any text into the rows of the names it owns — as it can
+-- with segment_import, which takes any document. So nothing read back from these tables is
+-- trusted: every reader parses and checks each field and refuses what a fit would not have
+-- written (55000), relations are looked up through the catalog and never pasted as SQL, and
+-- one role's relation is read for another only when that cannot run the first role's code
+-- (docs/privileges.md, "Threat model"; tests/pg_regress/sql/planted.sql).
 GRANT SELECT, INSERT, DELETE ON segment_model_access, segment_model TO PUBLIC;
 GRANT UPDATE (users, managers) ON segment_model_access TO PUBLIC;
 GRANT UPDATE (labels) ON segment_model TO PUBLIC;

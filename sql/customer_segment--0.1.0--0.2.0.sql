@@ -446,3 +446,14 @@ COMMENT ON FUNCTION segment_classify_rules(text) IS
     'per leaf of a tree classifier: the class it predicts, its rule as a SQL boolean expression, its rows and the class share';
 COMMENT ON FUNCTION segment_classify_importance(text) IS
     'each feature''s share of a classifier''s impurity decrease (a forest: the mean over its trees), largest first';
+
+-- CLV models store calibration_end as an ISO 8601 UTC instant and the fit's TimeZone, so that a
+-- session's DateStyle or a restore elsewhere cannot change what they read (0.1.0 had no CLV
+-- models; rows written by development builds between the two held the fitting session's text).
+-- Such rows are rewritten here, read in the DateStyle and TimeZone of the session that updates.
+UPDATE segment_model
+SET model = model || jsonb_build_object(
+        'calibration_end', to_char((model->>'calibration_end')::timestamptz AT TIME ZONE 'UTC',
+                                   'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'time_zone', current_setting('TimeZone'))
+WHERE model->>'method' = 'clv' AND NOT model ? 'time_zone';

@@ -14,7 +14,7 @@ use pgrx::PgSqlErrorCode;
 use segment_core::model::document::{Meaning, SegmentModel};
 use segment_core::model::groups::GroupIndex;
 use segment_core::model::options::FitOptions;
-use segment_core::model::stored::{StoredDocument, CLV};
+use segment_core::model::stored::{read_labels, stored_options, StoredDocument, CLV};
 use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
@@ -486,6 +486,7 @@ fn insert_locked(v: NewVersion<'_>) -> i32 {
 
 /// A model version as stored.
 pub struct Stored {
+    pub name: String,
     pub version: i32,
     pub model: SegmentModel,
     /// The relation it was fitted on, as quoted SQL.
@@ -598,21 +599,39 @@ fn stored(name: &str, row: VersionRow) -> Stored {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
     });
-    let labels: BTreeMap<String, String> = serde_json::from_str(&labels).unwrap_or_default();
-    let labels = labels
+    // Labels and options are untrusted like the document (any role may write its own rows):
+    // what does not read is an error naming the field, never dropped or replaced by defaults.
+    let labels = serde_json::from_str(&labels)
+        .map_err(|e| e.to_string())
+        .and_then(|l| read_labels(&l, model.k()))
+        .unwrap_or_else(|e| bad_field(name, version, "labels", &e))
         .into_iter()
-        .filter_map(|(s, l)| Some((s.parse().ok()?, l)))
         .collect();
+    let options = stored_options(model.method(), &options)
+        .unwrap_or_else(|e| bad_field(name, version, "options", &e.message));
     Stored {
+        name: name.to_string(),
         version,
         model,
         source,
         labels,
-        // Stored options were validated when the model was fitted.
-        options: FitOptions::from_json(&options).unwrap_or_default(),
+        options,
         group,
         imported,
     }
+}
+
+/// Raises 55000 for a stored field that does not read: the row was written by hand or by an
+/// edited import (the extension writes none such), and falling back to defaults would change
+/// what the model answers without a word.
+fn bad_field(name: &str, version: i32, field: &str, problem: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        format!("model \"{name}\" version {version}: its stored {field} cannot be read: {problem}"),
+        Some(
+            "The extension never stores such a row: refit the model, or drop it with segment_drop.",
+        ),
+    )
 }
 
 /// The current version of a model, one model or a per-group model's index (one catalog read).
@@ -658,10 +677,18 @@ pub fn current_model(name: &str) -> Option<(i32, SegmentModel)> {
 /// models).
 pub fn load_stored(name: &str) -> StoredDocument {
     match current_document(name) {
-        Some((version, d)) => StoredDocument::from_json(&d).unwrap_or_else(|mut e| {
-            e.message = format!("model \"{name}\" version {version}: {}", e.message);
-            raise_core(e)
-        }),
+        Some((version, d)) => {
+            let document = StoredDocument::from_json(&d).unwrap_or_else(|mut e| {
+                e.message = format!("model \"{name}\" version {version}: {}", e.message);
+                raise_core(e)
+            });
+            if let StoredDocument::Grouped(index) = &document {
+                index
+                    .check_members(name)
+                    .unwrap_or_else(|e| bad_field(name, version, "model", &e));
+            }
+            document
+        }
         None => not_found(name, None),
     }
 }
@@ -690,19 +717,26 @@ fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
         e.message = format!("model \"{name}\" version {version}: {}", e.message);
         raise_core(e)
     })?;
+    index
+        .check_members(name)
+        .unwrap_or_else(|e| bad_field(name, *version, "model", &e));
     Some(StoredIndex {
         index,
         source: source.clone(),
-        options: FitOptions::from_json(options).unwrap_or_default(),
+        options: FitOptions::from_json(options)
+            .unwrap_or_else(|e| bad_field(name, *version, "options", &e.message)),
     })
 }
 
-/// Every group model that a version of the per-group model `name` uses (none for one model).
+/// Every group model that a version of the per-group model `name` uses (none for one model):
+/// only the names it makes for its groups (`member_name`), so that an index planted or edited
+/// to name another model never makes a drop of `name` drop that one.
 fn group_members(name: &str) -> Vec<String> {
     read(
         "SELECT DISTINCT g ->> 'model' FROM {s}.segment_model m, \
                 jsonb_array_elements(m.model -> 'groups') g \
-         WHERE m.name = $1 AND m.model ->> 'method' = 'grouped' AND g ->> 'model' IS NOT NULL",
+         WHERE m.name = $1 AND m.model ->> 'method' = 'grouped' \
+           AND g ->> 'model' = m.name || '/' || (g ->> 'value')",
         &[DatumWithOid::from(name)],
         |t| {
             Some(

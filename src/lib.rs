@@ -4,7 +4,8 @@
 //! algorithm and never sees PostgreSQL. Here: `api` (the SQL functions, one file per feature)
 //! over the shell's services, each a module of its own: `catalog` (stored models and their
 //! privileges), `source` (reading rows of a relation) over `query_rows` (the executor's rows
-//! handed to Rust one by one), `planner` (the planner support function
+//! handed to Rust one by one), `stored_relation` (the relation a stored model names, opened
+//! without trusting the name), `planner` (the planner support function
 //! of `segment_assign`), `errors` (core errors to SQLSTATEs), `gucs` (settings), `progress`
 //! (NOTICEs of long fits), `search_path` (pinned for every query the extension builds) and
 //! `citus` (whether Citus is there, and which tables are its).
@@ -21,6 +22,7 @@ mod progress;
 mod query_rows;
 mod search_path;
 mod source;
+mod stored_relation;
 mod tests;
 
 ::pgrx::pg_module_magic!();
@@ -31,6 +33,9 @@ mod tests;
 
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // First: pgrx's own hook (registered as the library loaded) would put Rust stack frames in
+    // user-facing errors when RUST_BACKTRACE is set (see errors::install_panic_hook).
+    errors::install_panic_hook();
     gucs::init();
     catalog::init();
 }

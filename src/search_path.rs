@@ -10,17 +10,24 @@
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
+use std::ffi::CStr;
 
 /// Runs `f` with the search path pinned, restoring the caller's afterwards. On an error the
 /// (sub)transaction's abort pops the setting, as it does for `SET` clauses.
 pub fn pinned<R>(f: impl FnOnce() -> R) -> R {
+    with_setting(c"search_path", c"pg_catalog, pg_temp", f)
+}
+
+/// Runs `f` with the server setting `name` at `value` (a bad value is the setting's own ERROR),
+/// restoring the caller's afterwards, as a function's `SET` clause does.
+pub fn with_setting<R>(name: &CStr, value: &CStr, f: impl FnOnce() -> R) -> R {
     // SAFETY: the nest level pushed here is popped below or by the abort that an error causes;
-    // the strings are static C strings.
+    // the strings outlive the call (set_config_option copies the value).
     unsafe {
         let level = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
+            name.as_ptr(),
+            value.as_ptr(),
             pg_sys::GucContext::PGC_USERSET,
             pg_sys::GucSource::PGC_S_SESSION,
             pg_sys::GucAction::GUC_ACTION_SAVE,

@@ -6,15 +6,16 @@ use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, require, OrRaise};
 use crate::progress::interrupt;
 use crate::query_rows;
-use crate::search_path::pinned;
+use crate::search_path::{pinned, with_setting};
 use crate::source::{check_transaction_columns, text_bytes};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::error::CoreError;
-use segment_core::model::stored::{ClvModel, StoredDocument};
+use segment_core::model::stored::{is_iso_utc, ClvModel, StoredDocument};
 use segment_core::value::clv::{self, ClvOptions, History};
+use std::ffi::CString;
 
 struct Summary {
     customer: String,
@@ -189,17 +190,33 @@ fn segment_clv_fit(
         &mut interrupt,
     )
     .unwrap_or_else(|e| raise_fit(e));
-    let calibration_text =
-        Spi::get_one_with_args::<String>("SELECT $1::text", &[DatumWithOid::from(calibration_end)])
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+    // Stored as an instant in ISO 8601 UTC (to_char reads no DateStyle), with the session's
+    // TimeZone, in which the source's dates were cut into days: a later read under other
+    // settings, or after a restore elsewhere, counts the same days.
+    let (calibration_text, time_zone) = pinned(|| {
+        Spi::get_two_with_args::<String, String>(
+            "SELECT pg_catalog.to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
+                    pg_catalog.current_setting('TimeZone')",
+            &[DatumWithOid::from(calibration_end)],
+        )
+    })
+    .ok()
+    .and_then(|(end, zone)| Some((end?, zone?)))
+    .filter(|(end, _)| is_iso_utc(end))
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "calibration_end must be a time between the years 1 and 9999",
+            None,
+        )
+    });
     let model = ClvModel::new(
         relation.clone(),
         customer.into(),
         time.into(),
         amount.into(),
         calibration_text,
+        time_zone,
         options.clone(),
         bg.params,
         gg.params,
@@ -295,27 +312,32 @@ fn segment_clv(
             Some("Fit one with segment_clv_fit."),
         ),
     };
-    let calibration_end = Spi::get_one_with_args::<TimestampWithTimeZone>(
-        "SELECT $1::timestamptz",
-        &[DatumWithOid::from(m.calibration_end.as_str())],
-    )
+    // Everything in the document is untrusted (any role may write its own catalog rows): the
+    // relation is looked up through the catalog (never pasted as SQL), the columns checked on
+    // it and quoted, the instant parsed from its checked ISO form.
+    let rel = crate::stored_relation::open(name, "source", &m.source, false);
+    check_transaction_columns(&rel, &m.customer_column, &m.time_column, &m.amount_column);
+    let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
+    let calibration_end = pinned(|| {
+        Spi::get_one_with_args::<TimestampWithTimeZone>(
+            "SELECT $1::pg_catalog.timestamptz",
+            &[DatumWithOid::from(m.calibration_end.as_str())],
+        )
+    })
     .ok()
     .flatten()
-    .unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-            "bad calibration_end",
-            None,
+    .expect("an ISO 8601 UTC time reads as timestamptz");
+    let zone = CString::new(m.time_zone.as_str()).expect("a checked time zone has no NUL");
+    let data = with_setting(c"TimeZone", &zone, || {
+        summaries(
+            &relation,
+            &m.customer_column,
+            &m.time_column,
+            &m.amount_column,
+            calibration_end,
+            &m.options,
         )
     });
-    let data = summaries(
-        &m.source,
-        &m.customer_column,
-        &m.time_column,
-        &m.amount_column,
-        calibration_end,
-        &m.options,
-    );
     let (bg, gg) = (m.bgnbd, m.gamma_gamma);
     TableIterator::new(data.into_iter().map(move |s| {
         let h = s.history;

@@ -8,10 +8,8 @@ use crate::search_path::select_text;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
-use segment_core::model::document::{Method, SegmentModel};
-use segment_core::model::options::FitOptions;
-use segment_core::tree::churn::ChurnOptions;
-use segment_core::tree::classify::ClassifyOptions;
+use segment_core::model::document::SegmentModel;
+use segment_core::model::stored::{read_labels, stored_options};
 
 pgrx::extension_sql!(
     r#"
@@ -119,14 +117,8 @@ fn segment_import_text(
         .get("options")
         .cloned()
         .unwrap_or(Value::Object(Default::default()));
-    let options_ok = match model.method() {
-        Method::ChurnTree => ChurnOptions::from_json(&options.to_string()).map(|_| ()),
-        Method::DecisionTree | Method::RandomForest => {
-            ClassifyOptions::from_json(&options.to_string()).map(|_| ())
-        }
-        _ => FitOptions::from_json(&options.to_string()).map(|_| ()),
-    };
-    options_ok.unwrap_or_else(|mut e| {
+    // Read as the catalog reads it back (the same checks, one reader).
+    stored_options(model.method(), &options.to_string()).unwrap_or_else(|mut e| {
         e.message = format!("segment_import: options: {}", e.message);
         raise_core(e)
     });
@@ -139,39 +131,16 @@ fn segment_import_text(
         "imported_from".into(),
         serde_json::json!({ "name": doc.get("name"), "version": doc.get("version") }),
     );
-    let k = model.k();
     let labels: Vec<(u32, String)> = match doc.get("labels") {
         None | Some(Value::Null) => vec![],
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(s, l)| {
-                let segment = s
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|&s| (s as usize) < k)
-                    .unwrap_or_else(|| {
-                        refuse(format!(
-                            "label for \"{s}\", which is not a segment of 0..{}",
-                            k - 1
-                        ))
-                    });
-                let label = l
-                    .as_str()
-                    .filter(|l| !l.trim().is_empty() && l.chars().count() <= 200)
-                    .unwrap_or_else(|| {
-                        refuse(format!(
-                            "the label of segment {segment} must be 1 to 200 characters"
-                        ))
-                    });
-                (segment, label.to_string())
-            })
-            .collect(),
-        Some(_) => refuse("\"labels\" must be an object"),
+        Some(l) => read_labels(l, model.k()).unwrap_or_else(|e| refuse(e)),
     };
+    // The relation it was fitted on, in the database it came from: a schema-qualified name
+    // (what the extension writes), or none. It is only ever looked up, never run as SQL.
     let source = match doc.get("source") {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) if s.len() <= 1000 => s.clone(),
-        Some(_) => refuse("\"source\" must be the name of a relation"),
+        Some(Value::String(s)) if segment_core::sql::parse_qualified_name(s).is_some() => s.clone(),
+        Some(_) => refuse("\"source\" must be a schema-qualified relation name"),
     };
     let rows_default: u64 = model.profile.sizes.iter().sum();
     let version = catalog::insert(NewVersion {

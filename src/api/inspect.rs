@@ -210,33 +210,9 @@ fn segment_rename(model: Option<&str>, segment: Option<i32>, label: Option<&str>
     label.map_or_else(|| automatic[s as usize].clone(), str::to_string)
 }
 
-/// The relation a stored model was fitted on. An imported model's relation is usually in the
-/// database it was exported from: say so rather than that it was dropped.
+/// The relation a stored model was fitted on (see `stored_relation` for what is refused).
 pub fn fitted_relation(stored: &Stored) -> PgRelation {
-    if !stored.imported {
-        return relation_named(&stored.source);
-    }
-    PgRelation::open_with_name_and_share_lock(&stored.source).unwrap_or_else(|_| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!(
-                "the model was imported with segment_import: the relation it was fitted on, {}, is not in this database",
-                stored.source
-            ),
-            Some("Pass a relation with the model's feature columns as source."),
-        )
-    })
-}
-
-/// The relation a model was fitted on, by its stored name.
-pub fn relation_named(source: &str) -> PgRelation {
-    PgRelation::open_with_name_and_share_lock(source).unwrap_or_else(|_| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!("the relation the model was fitted on, {source}, no longer exists"),
-            Some("Pass a relation with the model's feature columns as source."),
-        )
-    })
+    crate::stored_relation::open(&stored.name, "source", &stored.source, stored.imported)
 }
 
 /// The source to read for a stored model: the given relation, or the one it was fitted on (for
@@ -290,7 +266,11 @@ fn segment_evaluate(
     let src = source_for(&stored, source);
     let mut e = Evaluation::new(stored.model.assigner(), gucs::max_memory_bytes());
     source::for_each_row(&src, &stored.model.categories, |row| e.push(row)).or_raise();
-    let s = e.finish(stored.options.seed, limits());
+    let s = e.finish(
+        stored.options.seed,
+        limits(),
+        &mut crate::progress::interrupt,
+    );
     TableIterator::once((
         s.rows_used as i64,
         s.rows_skipped as i64,

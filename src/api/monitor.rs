@@ -2,7 +2,7 @@
 //! `segment_refit` (a new version with the same features and options).
 
 use super::fit::fit_and_store;
-use super::inspect::{fitted_relation, relation_named, source_for};
+use super::inspect::{fitted_relation, source_for};
 use crate::catalog::{self, Current};
 use crate::errors::{raise, require, OrRaise};
 use crate::fitting::FitRow;
@@ -131,7 +131,9 @@ fn segment_refit(
         Current::One(stored) => *stored,
         Current::Grouped(stored) => {
             // A per-group model refits every group (with the k it was asked for).
-            let rel = source.unwrap_or_else(|| relation_named(&stored.source));
+            let rel = source.unwrap_or_else(|| {
+                crate::stored_relation::open(&name, "source", &stored.source, false)
+            });
             let features = stored.index.features.iter().cloned().map(Some).collect();
             let k = stored.index.k.map(|k| k as i32);
             let options = stored.options;

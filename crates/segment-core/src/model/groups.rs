@@ -165,6 +165,25 @@ impl GroupIndex {
     }
 
     /// The group models this index uses, with their versions.
+    /// Checks that every group model is the one the per-group model `parent` makes for its
+    /// value (`member_name`): an index naming any other model (planted, or edited by hand)
+    /// would make a drop of `parent` drop that model, and an assign read it.
+    pub fn check_members(&self, parent: &str) -> Result<(), String> {
+        match self.groups.iter().find(|g| {
+            g.model
+                .as_ref()
+                .is_some_and(|m| *m != member_name(parent, &g.value))
+        }) {
+            None => Ok(()),
+            Some(g) => Err(format!(
+                "its group \"{}\" names model \"{}\", not \"{}\"",
+                g.value.escape_default(),
+                g.model.as_deref().unwrap_or_default().escape_default(),
+                member_name(parent, &g.value).escape_default()
+            )),
+        }
+    }
+
     pub fn members(&self) -> impl Iterator<Item = (&str, i32)> {
         self.groups
             .iter()
@@ -200,6 +219,17 @@ mod tests {
                 },
             ],
         }
+    }
+
+    /// Group models are the parent's own: "m/EU" under "m"; any other name is refused.
+    #[test]
+    fn members_are_the_parents_own() {
+        let i = index();
+        assert_eq!(i.check_members("m"), Ok(()));
+        assert!(i.check_members("other").unwrap_err().contains("\"m/EU\""));
+        let mut planted = index();
+        planted.groups[0].model = Some("victim".into());
+        assert!(planted.check_members("m").unwrap_err().contains("victim"));
     }
 
     #[test]

@@ -6,6 +6,9 @@
 use crate::error::{CoreError, CoreResult, ErrorKind};
 
 /// Default and largest number of distinct values a categorical feature may have.
+/// Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes): a longer one is cut, so no
+/// column or relation the extension names has one.
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
 pub const DEFAULT_MAX_CATEGORIES: u32 = 50;
 pub const MAX_CATEGORIES: u32 = 1000;
 

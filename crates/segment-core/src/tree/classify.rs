@@ -95,7 +95,7 @@ pub const OPTION_KEYS: [Key; 14] = [
 ];
 
 /// Keys a forest has and a tree does not.
-const FOREST_KEYS: [&str; 2] = ["n_trees", "max_features"];
+pub const FOREST_KEYS: [&str; 2] = ["n_trees", "max_features"];
 
 impl ClassifyOptions {
     /// Reads the options key by key (plain-word errors, the nearest key for an unknown one) and
