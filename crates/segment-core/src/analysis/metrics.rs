@@ -10,7 +10,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 /// Quadratic in rows, so above `max_rows` it is computed on a seeded uniform sample of rows
 /// (distances among the sample only, like scikit-learn's `sample_size`). Returns the value and
 /// the number of rows it used, or None when it is undefined (fewer than 2 segments present, or
-/// every row in its own segment).
+/// every row in its own segment). `check` runs on the calling thread every few milliseconds of
+/// work (150,000 sampled rows are about 10^11 operations).
 pub fn silhouette(
     x: &FeatureMatrix,
     labels: &[u32],
@@ -18,6 +19,7 @@ pub fn silhouette(
     max_rows: usize,
     seed: u64,
     threads: usize,
+    check: &mut dyn FnMut(),
 ) -> Option<(f64, usize)> {
     let n = x.n_rows();
     let rows: Vec<usize> = if n > max_rows && max_rows > 0 {
@@ -59,16 +61,23 @@ pub fn silhouette(
         m,
         d,
     };
-    // Rows (in grouped order) are cut into blocks, each block sums its own coefficients, blocks
-    // add up in order: the result does not depend on the thread count.
-    let mut items: Vec<(std::ops::Range<usize>, f64)> = (0..m)
-        .step_by(256)
-        .map(|lo| (lo..(lo + 256).min(m), 0.0))
+    // Each row's coefficient (NaN for a row that adds nothing) on threads, in items of about
+    // `CHECK_WORK` operations (each row measures m distances) with an interrupt check between
+    // them; then blocks of 256 rows (in grouped order) sum their own, and blocks add up in order:
+    // the result depends neither on the thread count nor on the item size.
+    let mut coefficients = vec![f64::NAN; m];
+    let rows_per_item = (parallel::CHECK_WORK / (m * (d + 2))).clamp(1, m);
+    let mut items: Vec<(usize, &mut [f64])> = coefficients
+        .chunks_mut(rows_per_item)
+        .enumerate()
+        .map(|(at, out)| (at * rows_per_item, out))
         .collect();
-    parallel::for_each(&mut items, threads, |(range, total)| {
+    parallel::for_each_checked(&mut items, threads, check, |(start, out)| {
         let mut xi = vec![0.0; d];
-        let mut own = 0;
-        for i in range.clone() {
+        // The segment of the item's first row: the last segment starting at or before it.
+        let mut own = first.partition_point(|&f| f <= *start) - 1;
+        for (at, coefficient) in out.iter_mut().enumerate() {
+            let i = *start + at;
             while i >= first[own + 1] {
                 own += 1;
             }
@@ -87,13 +96,22 @@ pub fn silhouette(
                 .filter(|&c| c != own && sizes[c] > 0)
                 .map(|c| mean_to(c, sizes[c]))
                 .fold(f64::INFINITY, f64::min);
-            let s = (b - a) / a.max(b);
-            if s.is_finite() {
-                *total += s;
-            }
+            *coefficient = (b - a) / a.max(b);
         }
     });
-    let total: f64 = items.iter().map(|(_, t)| t).sum();
+    let blocks: Vec<f64> = coefficients
+        .chunks(256)
+        .map(|block| {
+            let mut total = 0.0;
+            for &s in block {
+                if s.is_finite() {
+                    total += s;
+                }
+            }
+            total
+        })
+        .collect();
+    let total: f64 = blocks.iter().sum();
     Some((total / m as f64, m))
 }
 
@@ -316,7 +334,7 @@ mod tests {
         // Points 0, 1 in segment 0 and 4 in segment 1 (1-D).
         // row 0: a = 1, b = 4 -> 0.75; row 1: a = 1, b = 3 -> 2/3; row 2 alone -> 0.
         let x = FeatureMatrix::from_rows(vec![0.0, 1.0, 4.0], 1);
-        let (s, used) = silhouette(&x, &[0, 0, 1], 2, 100, 0, 2).unwrap();
+        let (s, used) = silhouette(&x, &[0, 0, 1], 2, 100, 0, 2, &mut || {}).unwrap();
         assert_eq!(used, 3);
         assert!((s - (0.75 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
     }
@@ -364,7 +382,7 @@ mod tests {
                 }
                 total / n as f64
             };
-            let (s, used) = silhouette(&x, &labels, k, n, 0, 2).unwrap();
+            let (s, used) = silhouette(&x, &labels, k, n, 0, 2, &mut || {}).unwrap();
             assert_eq!(used, n);
             assert!(
                 (s - plain).abs() < 1e-12,
@@ -373,11 +391,37 @@ mod tests {
         }
     }
 
+    /// The silhouette checks for interrupts in proportion to its work (quadratic in the rows),
+    /// and a check that unwinds stops it, on one thread or several.
+    #[test]
+    fn silhouette_checks_as_it_goes_and_stops() {
+        let rows = |n: usize| {
+            let data: Vec<f64> = (0..n * 2).map(|i| ((i * 7919) % 1000) as f64).collect();
+            let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+            (FeatureMatrix::from_rows(data, 2), labels)
+        };
+        let calls = |n: usize| {
+            let (x, labels) = rows(n);
+            parallel::testing::checks(|check| {
+                silhouette(&x, &labels, 3, n, 0, 1, check).unwrap();
+            })
+        };
+        let (small, large) = (calls(1000), calls(4000));
+        // 4000² x 4 operations are 15 times CHECK_WORK: at least that many checks.
+        assert!(large >= 15 && large > 8 * small, "{small} {large}");
+        let (x, labels) = rows(4000);
+        for threads in [1, 2] {
+            parallel::testing::stops_at(2, |check| {
+                silhouette(&x, &labels, 3, 4000, 0, threads, check);
+            });
+        }
+    }
+
     #[test]
     fn silhouette_undefined_cases() {
         let x = FeatureMatrix::from_rows(vec![0.0, 1.0, 4.0], 1);
-        assert!(silhouette(&x, &[0, 0, 0], 1, 100, 0, 2).is_none());
-        assert!(silhouette(&x, &[0, 1, 2], 3, 100, 0, 2).is_none());
+        assert!(silhouette(&x, &[0, 0, 0], 1, 100, 0, 2, &mut || {}).is_none());
+        assert!(silhouette(&x, &[0, 1, 2], 3, 100, 0, 2, &mut || {}).is_none());
     }
 
     #[test]
@@ -387,8 +431,8 @@ mod tests {
             .collect();
         let labels: Vec<u32> = (0..1000).map(|i| (i % 2) as u32).collect();
         let x = FeatureMatrix::from_rows(data, 1);
-        let (s1, used) = silhouette(&x, &labels, 2, 100, 5, 1).unwrap();
-        let (s2, _) = silhouette(&x, &labels, 2, 100, 5, 3).unwrap();
+        let (s1, used) = silhouette(&x, &labels, 2, 100, 5, 1, &mut || {}).unwrap();
+        let (s2, _) = silhouette(&x, &labels, 2, 100, 5, 3, &mut || {}).unwrap();
         assert_eq!(used, 100);
         assert_eq!(s1, s2);
         assert!(s1 > 0.8);
@@ -422,7 +466,7 @@ mod tests {
             davies_bouldin(&x, &two, 2).unwrap(),
             0.28881285122496453
         ));
-        let (s, _) = silhouette(&x, &two, 2, 100, 0, 1).unwrap();
+        let (s, _) = silhouette(&x, &two, 2, 100, 0, 1, &mut || {}).unwrap();
         assert!(close(s, 0.7004364840610167));
         assert!(calinski_harabasz(&x, &[0; 7], 1).is_none());
         assert!(davies_bouldin(&x, &[0; 7], 1).is_none());

@@ -3,6 +3,7 @@
 //! and a readable automatic name built from that.
 
 use crate::cluster::dbscan::NOISE;
+use crate::parallel::Pace;
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::undo_log;
 use crate::prep::scaling::Scaler;
@@ -53,18 +54,40 @@ impl Profile {
         scaler: &Scaler,
         log_mask: &[bool],
     ) -> Profile {
+        Profile::measure_checked(matrix, labels, k, scaler, log_mask, &mut || {})
+    }
+
+    /// `measure`, calling `check` every few milliseconds of work (a profile of millions of rows
+    /// takes a second).
+    pub fn measure_checked(
+        matrix: &FeatureMatrix,
+        labels: &[u32],
+        k: usize,
+        scaler: &Scaler,
+        log_mask: &[bool],
+        check: &mut dyn FnMut(),
+    ) -> Profile {
         let to_raw = |row: &[f64], raw: &mut [f64]| {
             raw.copy_from_slice(row);
             scaler.inverse_row(raw);
             undo_log(log_mask, raw);
         };
-        let mut raw = vec![0.0; matrix.n_cols()];
-        let mut acc = ProfileAccumulator::new(k, matrix.n_cols());
+        let d = matrix.n_cols();
+        let mut raw = vec![0.0; d];
+        let mut acc = ProfileAccumulator::new(k, d);
+        let mut pace = Pace::new(check);
         for (row, &l) in matrix.rows().zip(labels) {
+            pace.add(8 * d);
             to_raw(row, &mut raw);
             acc.push(&raw, l);
         }
-        let medians = segment_medians(matrix, labels, k, &|j, v| raw_value(scaler, log_mask, j, v));
+        let medians = segment_medians(
+            matrix,
+            labels,
+            k,
+            &|j, v| raw_value(scaler, log_mask, j, v),
+            check,
+        );
         acc.finish(medians)
     }
 }
@@ -185,12 +208,14 @@ pub fn raw_value(scaler: &Scaler, log_mask: &[bool], j: usize, v: f64) -> f64 {
 /// Per segment and feature, the median raw value (`to_raw(j, v)` turns feature j's scaled value
 /// into original units). One column at a time is gathered, grouped by segment, into one buffer of
 /// n values (8 bytes a row on top of the matrix). Only that column's value is transformed: a whole
-/// row per column made this O(n d²) and a fifth of a 1M x 8 fit.
+/// row per column made this O(n d²) and a fifth of a 1M x 8 fit. `check` every few
+/// milliseconds of work.
 pub fn segment_medians(
     matrix: &FeatureMatrix,
     labels: &[u32],
     k: usize,
     to_raw: &dyn Fn(usize, f64) -> f64,
+    check: &mut dyn FnMut(),
 ) -> Vec<Vec<f64>> {
     let d = matrix.n_cols();
     let mut sizes = vec![0usize; k];
@@ -203,9 +228,12 @@ pub fn segment_medians(
     }
     let mut buffer = vec![0.0; start[k]];
     let mut medians = vec![vec![f64::NAN; d]; k];
+    let mut pace = Pace::new(check);
     for j in 0..d {
         let mut next = start.clone();
         for (row, &l) in matrix.rows().zip(labels) {
+            // A value moved, then a share of a selection (linear, a few steps a value).
+            pace.add(16);
             if l == NOISE {
                 continue;
             }
@@ -336,6 +364,22 @@ mod tests {
 
     fn identity(d: usize) -> Scaler {
         Scaler::identity(d)
+    }
+
+    /// Profiling checks every few milliseconds of work: ten times the rows, about ten times
+    /// the checks (a profile of millions of rows takes a second).
+    #[test]
+    fn measure_checks_as_it_goes() {
+        let calls = |n: usize| {
+            let x = FeatureMatrix::from_rows((0..2 * n).map(|i| (i % 97) as f64).collect(), 2);
+            let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+            crate::parallel::testing::checks(|check| {
+                Profile::measure_checked(&x, &labels, 3, &identity(2), &[false, false], check);
+            })
+        };
+        let (small, large) = (calls(100_000), calls(1_000_000));
+        // 10^6 rows of 2 features: 16 units a row for the means, 16 a value for the medians.
+        assert!(small <= 2 && large >= 10, "{small} {large}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::parallel;
+use crate::parallel::{self, Pace};
 use crate::params::{check_range, Given};
 use crate::prep::matrix::FeatureMatrix;
 use serde::{Deserialize, Serialize};
@@ -85,9 +85,18 @@ pub struct DensityFit {
     pub k: usize,
 }
 
-pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32, threads: usize) -> CoreResult<DensityFit> {
+/// Fits DBSCAN. `check` runs on the calling thread every few milliseconds of work: with an eps
+/// wide on the first feature, every step below measures up to n² / 2 pairs.
+pub fn fit(
+    x: &FeatureMatrix,
+    eps: f64,
+    min_points: u32,
+    threads: usize,
+    check: &mut dyn FnMut(),
+) -> CoreResult<DensityFit> {
     let n = x.n_rows();
     let sweep = Sweep::new(x, eps);
+    check();
     // 1. Core points: count the rows within eps of each row (itself included), up to min_points.
     let mut counts = vec![0u32; n];
     let mut items: Vec<(usize, &mut [u32])> = counts
@@ -95,7 +104,7 @@ pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32, threads: usize) -> Core
         .enumerate()
         .map(|(b, c)| (b * BLOCK, c))
         .collect();
-    parallel::for_each(&mut items, threads, |(first, block)| {
+    parallel::for_each_checked(&mut items, threads, check, |(first, block)| {
         for (at, count) in block.iter_mut().enumerate() {
             let mut c = 0;
             sweep.for_each_within(*first + at, |_| {
@@ -118,17 +127,22 @@ pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32, threads: usize) -> Core
     // pair already in one set is not measured: in a wide segment most pairs are.
     let core_at: Vec<bool> = sweep.order.iter().map(|&row| core[row]).collect();
     let mut parent: Vec<usize> = (0..n).collect();
+    let d = x.n_cols();
+    let mut pace = Pace::new(check);
     for p in (0..n).filter(|&p| core_at[p]) {
         let x = sweep.row(p);
+        let mut measured = 0;
         for (q, &is_core) in core_at.iter().enumerate().skip(p + 1) {
             let y = sweep.row(q);
             if y[0] > x[0] + eps {
                 break;
             }
+            measured += 1;
             if is_core && find(&mut parent, p) != find(&mut parent, q) && sweep.within(x, y) {
                 union(&mut parent, p, q);
             }
         }
+        pace.add(1 + measured * d);
     }
     // Numbered in the order of each segment's first row, as scikit-learn discovers them.
     let mut first_row = vec![usize::MAX; n];
@@ -159,14 +173,16 @@ pub fn fit(x: &FeatureMatrix, eps: f64, min_points: u32, threads: usize) -> Core
             segment_of_root[find(&mut parent, p)]
         } else {
             let mut lowest = NOISE;
-            sweep.for_each_within(p, |q| {
+            let measured = sweep.for_each_within(p, |q| {
                 if core_at[q] {
                     lowest = lowest.min(segment_of_root[find_const(&parent, q)]);
                 }
                 lowest != 0 // nothing is lower than segment 0
             });
+            pace.add(measured * d);
             lowest
         };
+        pace.add(1);
     }
     let mut cores: Vec<(usize, u32)> = (0..n)
         .filter(|&i| core[i])
@@ -220,21 +236,22 @@ impl Sweep {
     }
 
     /// Calls `f` with every position within eps of position `p` (itself included) until it
-    /// returns false.
+    /// returns false; returns how many positions it measured.
     #[inline]
-    fn for_each_within(&self, p: usize, mut f: impl FnMut(usize) -> bool) {
+    fn for_each_within(&self, p: usize, mut f: impl FnMut(usize) -> bool) -> usize {
         let n = self.order.len();
         let x = self.row(p);
         let start = partition_point(n, |q| self.rows[q * self.d] < x[0] - self.eps);
         for q in start..n {
             let y = self.row(q);
             if y[0] > x[0] + self.eps {
-                break;
+                return q - start;
             }
             if self.within(x, y) && !f(q) {
-                return;
+                return q + 1 - start;
             }
         }
+        n - start
     }
 
     /// Whether two rows are within eps of each other.
@@ -337,7 +354,7 @@ mod tests {
         }
         data.extend_from_slice(&[50.0, 0.0]);
         let x = FeatureMatrix::from_rows(data, 2);
-        let fit = fit(&x, 0.25, 3, 2).unwrap();
+        let fit = fit(&x, 0.25, 3, 2, &mut || {}).unwrap();
         assert_eq!(fit.k, 2);
         assert_eq!(fit.labels[20], NOISE);
         assert!(fit.labels[..10].iter().all(|&l| l == fit.labels[0]));
@@ -350,8 +367,36 @@ mod tests {
         assert_eq!(fit.density.classify(&[10.95, 0.0]), fit.labels[10]);
         assert_eq!(fit.density.classify(&[5.0, 0.0]), NOISE);
         assert_eq!(fit.density.classify(&[0.5, 0.3]), NOISE);
-        let e = super::fit(&x, 0.01, 3, 2).unwrap_err();
+        let e = super::fit(&x, 0.01, 3, 2, &mut || {}).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InsufficientData);
+    }
+
+    /// With eps wide on the first feature, every step measures about n² / 2 pairs: the checks
+    /// grow with that work, and a check that unwinds stops the fit, on one thread or two.
+    #[test]
+    fn checks_grow_with_the_work_and_stop_it() {
+        // Rows in threes on the second feature, all within eps on the first: each row has 3
+        // neighbours and measures every other row.
+        let rows = |n: usize| {
+            let data: Vec<f64> = (0..n)
+                .flat_map(|i| [(i % 10) as f64 * 0.01, (i / 3) as f64])
+                .collect();
+            FeatureMatrix::from_rows(data, 2)
+        };
+        let calls = |n: usize| {
+            let x = rows(n);
+            crate::parallel::testing::checks(|check| {
+                fit(&x, 0.5, 3, 1, check).unwrap();
+            })
+        };
+        let (small, large) = (calls(1000), calls(8000));
+        assert!(large >= 40 && large > 8 * small, "{small} {large}");
+        let x = rows(8000);
+        for threads in [1, 2] {
+            crate::parallel::testing::stops_at(3, |check| {
+                let _ = fit(&x, 0.5, 3, threads, check);
+            });
+        }
     }
 
     /// scikit-learn's algorithm written plainly (all neighbour lists, then a depth-first
@@ -419,7 +464,7 @@ mod tests {
             }
             let x = FeatureMatrix::from_rows(data, d);
             let expected = reference(&x, eps, min_points);
-            match fit(&x, eps, min_points as u32, 3) {
+            match fit(&x, eps, min_points as u32, 3, &mut || {}) {
                 Ok(fit) => {
                     assert_eq!(fit.labels, expected, "n={n} d={d} eps={eps}");
                     let noise = expected.iter().filter(|&&l| l == NOISE).count();
@@ -455,7 +500,7 @@ mod tests {
             .map(|i| ((i / d) % 3) as f64 * 2.0 + rng.gen::<f64>())
             .collect();
         let x = FeatureMatrix::from_rows(data, d);
-        let ours = fit(&x, 0.15, 5, 2).unwrap();
+        let ours = fit(&x, 0.15, 5, 2, &mut || {}).unwrap();
         let view = ndarray::ArrayView2::from_shape((n, d), x.as_slice()).unwrap();
         let theirs = linfa_clustering::Dbscan::params(5)
             .tolerance(0.15)

@@ -353,8 +353,9 @@ impl<'a> Lloyd<'a> {
         }
     }
 
-    /// One assignment pass: labels, per-block sums, counts, inertia and label changes.
-    fn assign(&mut self, centres: &Centres, labels: &mut [u32]) {
+    /// One assignment pass: labels, per-block sums, counts, inertia and label changes; `check`
+    /// between blocks (a pass over 1M rows with k = 100 takes about a second).
+    fn assign(&mut self, centres: &Centres, labels: &mut [u32], check: &mut dyn FnMut()) {
         let d = self.x.n_cols();
         let mut items: Vec<_> = self
             .x
@@ -363,7 +364,7 @@ impl<'a> Lloyd<'a> {
             .zip(labels.chunks_mut(BLOCK_ROWS))
             .zip(self.blocks.iter_mut())
             .collect();
-        parallel::for_each(&mut items, self.threads, |((rows, labels), b)| {
+        parallel::for_each_checked(&mut items, self.threads, check, |((rows, labels), b)| {
             assign_rows(centres, rows, labels, b)
         });
     }
@@ -398,8 +399,7 @@ impl<'a> Lloyd<'a> {
         let mut iterations = 0;
         let mut converged = false;
         while iterations < max_iter {
-            check();
-            self.assign(&centres, &mut labels);
+            self.assign(&centres, &mut labels, check);
             iterations += 1;
             let (sums, counts, inertia, changed) = self.totals();
             progress::report(Progress::Iteration {
@@ -438,8 +438,7 @@ impl<'a> Lloyd<'a> {
                 break;
             }
         }
-        check();
-        self.assign(&centres, &mut labels);
+        self.assign(&centres, &mut labels, check);
         let (_, _, inertia, _) = self.totals();
         KMeansFit {
             centres,
@@ -630,11 +629,10 @@ pub fn plus_plus(
     let mut chosen: Vec<f64> = Vec::with_capacity(k * d);
     chosen.extend_from_slice(x.row(rng.gen_range(0..n)));
     let mut min_d: Vec<f64> = vec![0.0; n];
-    update_min_dist(x, &chosen[..d], &mut min_d, threads, true);
+    update_min_dist(x, &chosen[..d], &mut min_d, threads, true, check);
     let mut potential: f64 = block_sum(&min_d);
     let mut candidate_rows: Vec<usize> = Vec::with_capacity(trials);
     for _ in 1..k {
-        check();
         candidate_rows.clear();
         if potential > 0.0 {
             let mut targets: Vec<f64> = (0..trials).map(|_| rng.gen::<f64>() * potential).collect();
@@ -658,9 +656,9 @@ pub fn plus_plus(
             // Every row sits on a centre already (duplicates): any row will do.
             candidate_rows.push(rng.gen_range(0..n));
         }
-        let best = best_candidate(x, &candidate_rows, &min_d, threads);
+        let best = best_candidate(x, &candidate_rows, &min_d, threads, check);
         chosen.extend_from_slice(x.row(best));
-        update_min_dist(x, x.row(best), &mut min_d, threads, false);
+        update_min_dist(x, x.row(best), &mut min_d, threads, false, check);
         potential = block_sum(&min_d);
     }
     Centres::new(chosen, d)
@@ -678,6 +676,7 @@ fn update_min_dist(
     min_d: &mut [f64],
     threads: usize,
     first: bool,
+    check: &mut dyn FnMut(),
 ) {
     let d = x.n_cols();
     let mut items: Vec<_> = x
@@ -685,7 +684,7 @@ fn update_min_dist(
         .chunks(BLOCK_ROWS * d)
         .zip(min_d.chunks_mut(BLOCK_ROWS))
         .collect();
-    parallel::for_each(&mut items, threads, |(rows, md)| {
+    parallel::for_each_checked(&mut items, threads, check, |(rows, md)| {
         for (row, m) in rows.chunks_exact(d).zip(md.iter_mut()) {
             let dist = sq_dist(row, centre);
             if first || dist < *m {
@@ -696,7 +695,13 @@ fn update_min_dist(
 }
 
 /// The candidate row whose addition lowers the potential most (first one on ties).
-fn best_candidate(x: &FeatureMatrix, candidates: &[usize], min_d: &[f64], threads: usize) -> usize {
+fn best_candidate(
+    x: &FeatureMatrix,
+    candidates: &[usize],
+    min_d: &[f64],
+    threads: usize,
+    check: &mut dyn FnMut(),
+) -> usize {
     let d = x.n_cols();
     let cands = Centres::new(
         candidates
@@ -711,7 +716,7 @@ fn best_candidate(x: &FeatureMatrix, candidates: &[usize], min_d: &[f64], thread
         .zip(min_d.chunks(BLOCK_ROWS))
         .map(|(rows, md)| (rows, md, vec![0.0; cands.k()]))
         .collect();
-    parallel::for_each(&mut items, threads, |(rows, md, pots)| {
+    parallel::for_each_checked(&mut items, threads, check, |(rows, md, pots)| {
         // The usual trial counts (2 + ln k) get a compile-time K, as in the Lloyd loop.
         macro_rules! fixed {
             ($($k:literal)*) => {
@@ -942,6 +947,40 @@ mod tests {
         assert!(stopped.is_err());
     }
 
+    /// A Lloyd pass checks between blocks of rows (one over a million rows with k = 100 takes
+    /// about a second): with one start of one iteration, six times the rows check about six
+    /// times as often; a check that unwinds stops the fit, on one thread or two.
+    #[test]
+    fn passes_check_between_blocks() {
+        let p = KMeansParams {
+            k: 3,
+            n_init: 1,
+            max_iter: 1,
+            tol: 0.0,
+            seed: 0,
+            threads: 1,
+        };
+        let rows = |blocks: usize| blobs(blocks * BLOCK_ROWS / 2, &[[0.0, 0.0], [3.0, 3.0]], 1);
+        let calls = |x: &FeatureMatrix| {
+            parallel::testing::checks(|check| {
+                fit(x, &p, check).unwrap();
+            })
+        };
+        let (small, large) = (rows(2), rows(12));
+        let (a, b) = (calls(&small), calls(&large));
+        // The iteration's pass and the last assignment: 12 blocks each, besides the seeding.
+        assert!(b >= 2 * 12 && b > 4 * a, "{a} {b}");
+        for threads in [1, 2] {
+            let p = KMeansParams {
+                threads,
+                ..p.clone()
+            };
+            parallel::testing::stops_at(3, |check| {
+                let _ = fit(&large, &p, check);
+            });
+        }
+    }
+
     #[test]
     fn inertia_matches_labels_and_centres() {
         let x = blobs(700, &[[0.0, 0.0], [2.0, 2.5], [4.0, 0.0]], 3);
@@ -1020,7 +1059,7 @@ mod timing {
             let mut labels = vec![0u32; n];
             let t = std::time::Instant::now();
             for _ in 0..10 {
-                lloyd.assign(&start, &mut labels);
+                lloyd.assign(&start, &mut labels, &mut || {});
             }
             println!(
                 "threads={threads}: k-means++ on every row {all_rows_t:?}, on the seeding sample {seed_t:?}, one assignment pass {:?}",

@@ -190,7 +190,7 @@ pub struct KPrototypesFit {
 }
 
 /// Fits k prototypes: `n_init` seeded starts, the lowest cost wins (the earliest on a tie).
-/// `check` runs between iterations.
+/// `check` runs between blocks of rows and between prototypes of the seeding.
 pub fn fit(
     x: &Mixed,
     params: &KPrototypesParams,
@@ -219,8 +219,15 @@ pub fn fit(
 }
 
 /// D² seeding: the first prototype a random row, each next one a row drawn with probability
-/// proportional to its dissimilarity to the nearest prototype so far.
-fn seed(x: &Mixed, k: usize, gamma: f64, rng: &mut Xoshiro256PlusPlus) -> Prototypes {
+/// proportional to its dissimilarity to the nearest prototype so far. `check` before each
+/// prototype (each reads every row).
+fn seed(
+    x: &Mixed,
+    k: usize,
+    gamma: f64,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &mut dyn FnMut(),
+) -> Prototypes {
     let (n, p, q) = (x.n_rows(), x.p, x.q());
     let mut protos = Prototypes {
         p,
@@ -238,6 +245,7 @@ fn seed(x: &Mixed, k: usize, gamma: f64, rng: &mut Xoshiro256PlusPlus) -> Protot
         .map(|i| protos.dissimilarity(x.numbers_of(i), x.codes_of(i), 0))
         .collect();
     for c in 1..k {
+        check();
         let total: f64 = closest.iter().sum();
         let pick = if total > 0.0 {
             let mut target = rng.gen::<f64>() * total;
@@ -282,7 +290,7 @@ fn one_start(
 ) -> KPrototypesFit {
     let (n, p, q, k) = (x.n_rows(), x.p, x.q(), params.k);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(start_seed);
-    let mut protos = seed(x, k, params.gamma, &mut rng);
+    let mut protos = seed(x, k, params.gamma, &mut rng, check);
     let mut offsets = Vec::with_capacity(q);
     let mut all_levels = 0;
     for &l in &x.levels {
@@ -302,9 +310,10 @@ fn one_start(
             .enumerate()
             .map(|(b, (l, d))| (b * BLOCK_ROWS, l, d, None))
             .collect();
-        parallel::for_each(
+        parallel::for_each_checked(
             &mut blocks,
             params.threads,
+            check,
             |(start, labels, dissim, out)| {
                 let mut s = BlockSums {
                     moved: false,
@@ -458,6 +467,47 @@ mod tests {
             gamma,
             seed: 3,
             threads,
+        }
+    }
+
+    /// The assignment checks between blocks of rows, the seeding between prototypes: with one
+    /// start of one iteration, each block more is a check more per pass; a check that unwinds
+    /// stops the fit, on one thread or two.
+    #[test]
+    fn passes_check_between_blocks() {
+        let rows = |blocks: usize| {
+            let n = blocks * BLOCK_ROWS;
+            Mixed {
+                p: 1,
+                numbers: (0..n)
+                    .map(|i| (i % 2) as f64 * 10.0 + (i % 5) as f64)
+                    .collect(),
+                levels: vec![3],
+                codes: (0..n as u32).map(|i| i % 3).collect(),
+            }
+        };
+        let p = KPrototypesParams {
+            n_init: 1,
+            max_iter: 1,
+            ..params(2, 0.5, 1)
+        };
+        let calls = |x: &Mixed| {
+            crate::parallel::testing::checks(|check| {
+                fit(x, &p, check).unwrap();
+            })
+        };
+        let (small, large) = (rows(1), rows(6));
+        let (a, b) = (calls(&small), calls(&large));
+        // Two assignment passes (the first and the one after the update), five blocks more each.
+        assert!(b >= a + 2 * 5, "{a} {b}");
+        for threads in [1, 2] {
+            let p = KPrototypesParams {
+                threads,
+                ..p.clone()
+            };
+            crate::parallel::testing::stops_at(3, |check| {
+                let _ = fit(&large, &p, check);
+            });
         }
     }
 

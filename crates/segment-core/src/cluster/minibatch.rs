@@ -4,6 +4,7 @@
 use crate::cluster::kmeans::Centres;
 use crate::cluster::{check_sample_rows, Starts};
 use crate::error::CoreResult;
+use crate::parallel::Pace;
 use crate::params::{check_range, Given, ParamGuard};
 
 /// The `segment_fit` options of method minibatch_kmeans beyond those of every method: the
@@ -49,12 +50,21 @@ impl ParamGuard for MiniBatchOptions {
 }
 
 /// One mini-batch update: each centre moves to the running mean of every row it has taken.
-pub fn step(centres: &mut [f64], counts: &mut [f64], batch: &[f64], d: usize, scratch: &mut [f64]) {
+/// `pace` counts the work (a batch may hold a million rows).
+pub fn step(
+    centres: &mut [f64],
+    counts: &mut [f64],
+    batch: &[f64],
+    d: usize,
+    scratch: &mut [f64],
+    pace: &mut Pace,
+) {
     let k = counts.len();
     let current = Centres::new(centres.to_vec(), d);
     let mut sums = vec![0.0; k * d];
     let mut n = vec![0.0; k];
     for row in batch.chunks_exact(d) {
+        pace.add(k * d);
         let c = current.nearest(row, scratch).0 as usize;
         n[c] += 1.0;
         sums[c * d..(c + 1) * d]
@@ -70,5 +80,34 @@ pub fn step(centres: &mut [f64], counts: &mut [f64], batch: &[f64], d: usize, sc
                 *centre += (sums[c * d + j] - n[c] * *centre) / counts[c];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parallel::CHECK_WORK;
+
+    /// A batch (up to a million rows) checks every `CHECK_WORK` units: k x d a row.
+    #[test]
+    fn a_batch_checks_as_it_goes() {
+        let (k, d) = (16, 8);
+        let rows = 4 * CHECK_WORK / (k * d);
+        let batch: Vec<f64> = (0..rows * d).map(|i| (i % 13) as f64).collect();
+        let mut centres: Vec<f64> = (0..k * d).map(|i| (i % 7) as f64).collect();
+        let mut counts = vec![0.0; k];
+        let calls = crate::parallel::testing::checks(|check| {
+            let mut pace = Pace::new(check);
+            step(
+                &mut centres,
+                &mut counts,
+                &batch,
+                d,
+                &mut vec![0.0; k],
+                &mut pace,
+            );
+        });
+        assert_eq!(calls, 4);
+        assert_eq!(counts.iter().sum::<f64>(), rows as f64);
     }
 }

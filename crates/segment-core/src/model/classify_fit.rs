@@ -5,6 +5,7 @@
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{MethodRule, SegmentModel};
 use crate::model::holdout::{score, stratified_split, Scores};
+use crate::parallel::{self, ROW_ITEM};
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::Imputer;
 use crate::tree::cart::{self, TreeParams};
@@ -142,14 +143,21 @@ pub fn fit(
     // row.
     let model = SegmentModel::unscaled(features, categories, imputer, &matrix, &y, k, rule);
 
-    // Held-out scores through the stored model's own rule.
+    // Held-out scores through the stored model's own rule: on threads, in small items of rows
+    // with an interrupt check between them (a row goes down every tree of a forest).
     let assigner = model.assigner();
-    let mut scratch = vec![0.0; k];
     let truth: Vec<u32> = test.iter().map(|&i| y[i]).collect();
-    let predicted: Vec<u32> = test
-        .iter()
-        .map(|&i| assigner.label_scaled(matrix.row(i), &mut scratch))
+    let mut predicted = vec![0u32; test.len()];
+    let mut items: Vec<_> = test
+        .chunks(ROW_ITEM)
+        .zip(predicted.chunks_mut(ROW_ITEM))
         .collect();
+    parallel::for_each_checked(&mut items, threads, check, |(rows, out)| {
+        let mut scratch = vec![0.0; k];
+        for (&i, p) in rows.iter().zip(out.iter_mut()) {
+            *p = assigner.label_scaled(matrix.row(i), &mut scratch);
+        }
+    });
     let report = ClassifyReport {
         rows_train: train.len() as u64,
         rows_test: test.len() as u64,

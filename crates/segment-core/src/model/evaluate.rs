@@ -74,7 +74,8 @@ impl Evaluation {
         Ok(())
     }
 
-    pub fn finish(self, seed: u64, limits: Limits) -> Scores {
+    /// The scores; `check` runs every few milliseconds of the silhouette's work.
+    pub fn finish(self, seed: u64, limits: Limits, check: &mut dyn FnMut()) -> Scores {
         let d = self.row.len();
         let k = self.assigner.k();
         let rows_used = self.labels.len() as u64;
@@ -115,7 +116,15 @@ impl Evaluation {
                     .sum::<f64>()
             })
             .sum();
-        let sil = metrics::silhouette(&x, &labels, k, limits.silhouette_rows, seed, limits.threads);
+        let sil = metrics::silhouette(
+            &x,
+            &labels,
+            k,
+            limits.silhouette_rows,
+            seed,
+            limits.threads,
+            check,
+        );
         Scores {
             rows_used,
             rows_skipped: self.rows_skipped,
@@ -239,7 +248,7 @@ mod tests {
         for a in [0.0, 2.0, 8.0, 10.0] {
             e.push(&[Some(a), Some(0.0)]).unwrap();
         }
-        let s = e.finish(0, LIMITS);
+        let s = e.finish(0, LIMITS, &mut || {});
         // scaled rows -1, -0.6, 0.6, 1: distances to centres 0, 0.4, 0.4, 0
         assert_eq!((s.rows_used, s.rows_skipped, s.rows_noise), (4, 0, 0));
         assert!((s.inertia - 0.32).abs() < 1e-12, "{}", s.inertia);
@@ -248,6 +257,31 @@ mod tests {
         let s1 = 1.0 - 0.4 / ((1.2 + 1.6) / 2.0);
         assert!((s.silhouette.unwrap() - (s0 + s1) / 2.0).abs() < 1e-12);
         assert_eq!(s.silhouette_rows, 4);
+    }
+
+    /// Scoring checks as its silhouette goes (quadratic in the rows), and stops on a check that
+    /// unwinds.
+    #[test]
+    fn evaluate_checks_and_stops() {
+        let rows = |n: usize| {
+            let mut e = Evaluation::new(tiny_model().assigner(), usize::MAX);
+            for i in 0..n {
+                e.push(&[Some((i % 100) as f64 / 10.0), Some(0.0)]).unwrap();
+            }
+            e
+        };
+        let calls = |n: usize| {
+            let e = rows(n);
+            crate::parallel::testing::checks(|check| {
+                e.finish(0, LIMITS, check);
+            })
+        };
+        let (small, large) = (calls(1000), calls(4000));
+        assert!(large >= 10 && large > 8 * small, "{small} {large}");
+        let e = rows(4000);
+        crate::parallel::testing::stops_at(2, |check| {
+            e.finish(0, LIMITS, check);
+        });
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::assigner;
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::options::FitOptions;
-use crate::parallel::{self, BLOCK_ROWS};
+use crate::parallel::{self, ROW_ITEM};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::preprocessor::Prepared;
@@ -147,7 +147,6 @@ pub fn choose_k(
     for k in k_min..=k_max {
         let params = kmeans_params(options, k, limits);
         let fit = kmeans::fit(matrix, &params, check)?;
-        check();
         let sil = metrics::silhouette(
             matrix,
             &fit.labels,
@@ -155,6 +154,7 @@ pub fn choose_k(
             limits.silhouette_rows,
             options.seed,
             limits.threads,
+            check,
         );
         scores.push(KScore {
             k,
@@ -323,6 +323,31 @@ fn prototype_centres(
         .collect()
 }
 
+/// `f(row, scratch)` of every row of `x` (`scratch` holds `k` values), on threads in small items
+/// of rows with `check` between them: per-row outputs, so the item size changes nothing.
+fn each_row<T: Copy + Default + Send>(
+    x: &FeatureMatrix,
+    k: usize,
+    threads: usize,
+    check: &mut dyn FnMut(),
+    f: impl Fn(&[f64], &mut [f64]) -> T + Sync,
+) -> Vec<T> {
+    let d = x.n_cols();
+    let mut out = vec![T::default(); x.n_rows()];
+    let mut items: Vec<_> = x
+        .as_slice()
+        .chunks(ROW_ITEM * d)
+        .zip(out.chunks_mut(ROW_ITEM))
+        .collect();
+    parallel::for_each_checked(&mut items, threads, check, |(rows, out)| {
+        let mut scratch = vec![0.0; k];
+        for (row, o) in rows.chunks_exact(d).zip(out.iter_mut()) {
+            *o = f(row, &mut scratch);
+        }
+    });
+    out
+}
+
 /// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
 /// own), assigns every training row with the stored rule (so the profile describes what
 /// `segment_assign` gives), orders segments largest first, and scores the result.
@@ -445,7 +470,7 @@ pub fn fit_model(
         }
         Method::Dbscan => {
             let eps = options.eps.expect("validated: dbscan has eps");
-            let fit = dbscan::fit(fit_on, eps, options.min_points, limits.threads)?;
+            let fit = dbscan::fit(fit_on, eps, options.min_points, limits.threads, check)?;
             (
                 label_means(fit_on, &fit.labels, fit.k),
                 MethodRule::Dbscan {
@@ -474,55 +499,42 @@ pub fn fit_model(
     };
 
     // Every training row through the model's own rule (k-means on every row already has it).
+    // On threads, in small items of rows (per-row outputs: the item size changes nothing) with
+    // an interrupt check between them: a row of DBSCAN measures the core points near it, of
+    // Ward the fitted rows near it, of a mixture every component.
     let assigner = model.assigner();
+    let threads = limits.threads;
+    let label_of = |row: &[f64], scratch: &mut [f64]| assigner.label_scaled(row, scratch);
     let mut labels = match (&kmeans_result, &sampled_rows) {
         (Some(fit), None) => fit.labels.clone(),
-        _ => {
-            // On threads: for DBSCAN each row measures the core points near it, and a sampled
-            // fit labels every row.
-            let mut labels = vec![0u32; n];
-            let d = matrix.n_cols();
-            let mut items: Vec<_> = matrix
-                .as_slice()
-                .chunks(BLOCK_ROWS * d)
-                .zip(labels.chunks_mut(BLOCK_ROWS))
-                .collect();
-            parallel::for_each(&mut items, limits.threads, |(rows, out)| {
-                let mut scratch = vec![0.0; k];
-                for (row, label) in rows.chunks_exact(d).zip(out.iter_mut()) {
-                    *label = assigner.label_scaled(row, &mut scratch);
-                }
-            });
-            labels
-        }
+        _ => each_row(&matrix, k, threads, check, label_of),
     };
-    let centre_agreement = ward_labels.map(|dendrogram| {
-        let mut scratch = vec![0.0; k];
-        let nearest: Vec<u32> = fit_on
-            .rows()
-            .map(|row| assigner.label_scaled(row, &mut scratch))
-            .collect();
-        metrics::adjusted_rand_index(&dendrogram, &nearest)
-    });
+    let centre_agreement = match ward_labels {
+        Some(dendrogram) => {
+            let nearest = each_row(fit_on, k, threads, check, label_of);
+            Some(metrics::adjusted_rand_index(&dendrogram, &nearest))
+        }
+        None => None,
+    };
     let is_mixture = matches!(model.rule, MethodRule::Gmm { .. });
-    let log_likelihood = is_mixture.then(|| {
-        let mut out = vec![0.0; k];
-        let total: f64 = matrix
-            .rows()
-            .map(|row| {
-                let mut r = row.to_vec();
-                assigner.memberships_scaled(&mut r, &mut out)
-            })
-            .sum();
-        total / n as f64
-    });
+    let log_likelihood = if is_mixture {
+        let row_ll = |row: &[f64], out: &mut [f64]| {
+            let mut r = row.to_vec();
+            assigner.memberships_scaled(&mut r, out)
+        };
+        // Added in row order, as one pass over the rows would.
+        let total: f64 = each_row(&matrix, k, threads, check, row_ll).iter().sum();
+        Some(total / n as f64)
+    } else {
+        None
+    };
     check();
     let new_id = canonical_order(&labels, &model.centres);
     model.renumber(&new_id);
     for l in labels.iter_mut().filter(|l| **l != NOISE) {
         *l = new_id[*l as usize];
     }
-    model.profile = Profile::measure(&matrix, &labels, k, &model.scaler, &log_mask);
+    model.profile = Profile::measure_checked(&matrix, &labels, k, &model.scaler, &log_mask, check);
 
     let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
     // k-prototypes: distances weigh a category mismatch γ. The silhouette is measured on the
@@ -563,6 +575,7 @@ pub fn fit_model(
             limits.silhouette_rows,
             options.seed,
             limits.threads,
+            check,
         )
     } else {
         metrics::silhouette(
@@ -572,6 +585,7 @@ pub fn fit_model(
             limits.silhouette_rows,
             options.seed,
             limits.threads,
+            check,
         )
     };
     let d = model.columns().width();
@@ -624,6 +638,86 @@ mod tests {
         threads: 1,
         silhouette_rows: 10_000,
     };
+
+    /// Rows on a 100 x 100 grid with some spread, `n` of them.
+    fn grid(n: usize) -> Prepared {
+        let rows: Vec<[f64; 2]> = (0..n)
+            .map(|i| {
+                let jitter = ((i * 7919) % 1000) as f64 / 1000.0;
+                [(i % 100) as f64 + jitter, ((i / 100) % 100) as f64 - jitter]
+            })
+            .collect();
+        fit_matrix(built(&rows), FitOptions::default().scale)
+    }
+
+    /// choose_k checks inside each fit and each silhouette (quadratic in the rows: 10,000 rows
+    /// are about 10^9 operations a k): four times the rows, well over four times the checks.
+    /// A check that unwinds stops it.
+    #[test]
+    fn choose_k_checks_as_it_goes_and_stops() {
+        let options = FitOptions::from_json(r#"{"n_init": 1}"#).unwrap();
+        let calls = |n: usize| {
+            let prepared = grid(n);
+            parallel::testing::checks(|check| {
+                choose_k(&prepared, 2, 3, &options, LIMITS, check).unwrap();
+            })
+        };
+        let (small, large) = (calls(2_500), calls(10_000));
+        // The silhouettes of 10,000 rows alone: 2 x 10,000² x 4 / CHECK_WORK, about 190.
+        assert!(large >= 190 && large > 4 * small, "{small} {large}");
+        let prepared = grid(10_000);
+        parallel::testing::stops_at(100, |check| {
+            let _ = choose_k(&prepared, 2, 3, &options, LIMITS, check);
+        });
+    }
+
+    /// Labelling every row through the stored rule checks between small items of rows: each
+    /// row of DBSCAN or Ward measures the points near it. Fits of 500 sampled rows on 10,000
+    /// and on 50,000 rows: at least one check an item of the 50,000, and a check that unwinds
+    /// stops the fit.
+    #[test]
+    fn every_row_is_labelled_with_checks() {
+        for options in [
+            r#"{"method": "dbscan", "eps": 0.3, "sample_rows": 500}"#,
+            r#"{"method": "hierarchical", "sample_rows": 500}"#,
+        ] {
+            let options = FitOptions::from_json(options).unwrap();
+            let k = (options.method == Method::Hierarchical).then_some(3);
+            let fit = |n: usize, check: &mut dyn FnMut()| {
+                let _ = fit_model(
+                    grid(n),
+                    vec!["x".into(), "y".into()],
+                    vec![],
+                    k,
+                    &options,
+                    Limits {
+                        threads: 2,
+                        silhouette_rows: 1000,
+                    },
+                    check,
+                );
+            };
+            let small = parallel::testing::checks(|check| fit(10_000, check));
+            let large = parallel::testing::checks(|check| fit(50_000, check));
+            assert!(
+                large >= 50_000 / ROW_ITEM / 2 && large > small,
+                "{}: {small} {large}",
+                options.method.name()
+            );
+            parallel::testing::stops_at(large / 2, |check| fit(50_000, check));
+        }
+    }
+
+    #[test]
+    fn each_row_checks_between_items() {
+        let x = FeatureMatrix::from_rows((0..10 * ROW_ITEM).map(|i| i as f64).collect(), 1);
+        let mut out = Vec::new();
+        let calls = parallel::testing::checks(|check| {
+            out = each_row(&x, 1, 1, check, |row, _| row[0] as u32 + 1);
+        });
+        assert_eq!(calls, 10);
+        assert!(out.iter().enumerate().all(|(i, &v)| v == i as u32 + 1));
+    }
 
     #[test]
     fn choose_k_scores_every_k_and_recommends_the_true_one() {

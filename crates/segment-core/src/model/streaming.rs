@@ -30,6 +30,7 @@ use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::fit::{order_from_counts, FitReport, Limits};
 use crate::model::options::FitOptions;
+use crate::parallel::Pace;
 use crate::prep::builder::check_row;
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
 use crate::prep::preprocessor::Moments;
@@ -183,10 +184,12 @@ pub fn fit(
     let mut acc = ProfileAccumulator::new(k, d);
     let mut inertia = 0.0;
     let mut raw = vec![0.0; d];
-    check();
+    let mut pace = Pace::new(check);
+    pace.check();
     scan(&mut |values| {
         fill_nan(&mut row, values, columns)?;
         if prepare.scale_raw(&mut row)? {
+            pace.add(k * d);
             let (label, d2) = final_centres.nearest(&row, &mut scratch);
             inertia += d2;
             raw.copy_from_slice(&row);
@@ -199,19 +202,25 @@ pub fn fit(
     let new_id = order_from_counts(acc.sizes(), &model.centres);
     let sample_labels: Vec<u32> = sample
         .rows()
-        .map(|r| new_id[final_centres.nearest(r, &mut scratch).0 as usize])
+        .map(|r| {
+            pace.add(k * d);
+            new_id[final_centres.nearest(r, &mut scratch).0 as usize]
+        })
         .collect();
     // Medians in the final numbering; the rest is renumbered with the centres below.
-    let mut medians = segment_medians(&sample, &sample_labels, k, &|j, v| {
-        raw_value(&model.scaler, &log_mask, j, v)
-    });
+    let mut medians = segment_medians(
+        &sample,
+        &sample_labels,
+        k,
+        &|j, v| raw_value(&model.scaler, &log_mask, j, v),
+        check,
+    );
     let mut old_order = medians.clone();
     for (old, &new) in new_id.iter().enumerate() {
         old_order[old] = std::mem::take(&mut medians[new as usize]);
     }
     model.profile = acc.finish(old_order);
     model.renumber(&new_id);
-    check();
     let sil = metrics::silhouette(
         &sample,
         &sample_labels,
@@ -219,6 +228,7 @@ pub fn fit(
         limits.silhouette_rows,
         options.seed,
         limits.threads,
+        check,
     );
     let report = FitReport {
         gamma: None,
@@ -275,22 +285,37 @@ fn epochs(
     let mut scratch = vec![0.0; k];
     let mut row = vec![0.0; d];
     let prepare = model.assigner();
+    let mut pace = Pace::new(check);
     while epochs < options.epochs && !converged {
-        check();
+        pace.check();
         let before = centres.clone();
         scan(&mut |values| {
             fill_nan(&mut row, values, prepare.columns())?;
             if prepare.scale_raw(&mut row)? {
                 batch.extend_from_slice(&row);
                 if batch.len() == batch_size * d {
-                    minibatch::step(&mut centres, &mut counts, &batch, d, &mut scratch);
+                    minibatch::step(
+                        &mut centres,
+                        &mut counts,
+                        &batch,
+                        d,
+                        &mut scratch,
+                        &mut pace,
+                    );
                     batch.clear();
                 }
             }
             Ok(())
         })?;
         if !batch.is_empty() {
-            minibatch::step(&mut centres, &mut counts, &batch, d, &mut scratch);
+            minibatch::step(
+                &mut centres,
+                &mut counts,
+                &batch,
+                d,
+                &mut scratch,
+                &mut pace,
+            );
             batch.clear();
         }
         epochs += 1;

@@ -107,7 +107,7 @@ fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
 }
 
 /// Fits a tree on `x` (rows) with class labels `y` (`0..classes`) and per-row weights `w`.
-/// `check` is called between nodes.
+/// `check` is called between features of the sort and of each node's split search.
 pub fn fit(
     x: &FeatureMatrix,
     y: &[u32],
@@ -116,25 +116,42 @@ pub fn fit(
     p: TreeParams,
     check: &mut dyn FnMut(),
 ) -> Tree {
-    grow(x, y, classes, w, sort_rows(x), p, check).0
+    let sorted = sort_rows(x, check);
+    let go_on = &mut || {
+        check();
+        true
+    };
+    grow(x, y, classes, w, sorted, p, go_on)
+        .expect("grows to the end: go_on is always true")
+        .0
 }
 
 /// Per feature, the indexes of every row sorted by the feature's value (ties by index): what
-/// `grow` starts from.
-pub fn sort_rows(x: &FeatureMatrix) -> Vec<Vec<u32>> {
+/// `grow` starts from. `check` between features. Sorted as pairs of the value's `total_cmp` key
+/// and the index, in place of looking each value up from the index: the same order, about three
+/// times sooner on a million rows.
+pub fn sort_rows(x: &FeatureMatrix, check: &mut dyn FnMut()) -> Vec<Vec<u32>> {
+    let mut keyed: Vec<(i64, u32)> = Vec::with_capacity(x.n_rows());
     (0..x.n_cols())
         .map(|j| {
-            let value = |i: u32| x.row(i as usize)[j];
-            let mut idx: Vec<u32> = (0..x.n_rows() as u32).collect();
-            idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
-            idx
+            check();
+            keyed.clear();
+            keyed.extend(x.rows().enumerate().map(|(i, row)| {
+                // f64::total_cmp's own key: the bits, the magnitude flipped for negatives.
+                let bits = row[j].to_bits() as i64;
+                (bits ^ (((bits >> 63) as u64) >> 1) as i64, i as u32)
+            }));
+            keyed.sort_unstable();
+            keyed.iter().map(|&(_, i)| i).collect()
         })
         .collect()
 }
 
 /// Fits a tree on the rows of `sorted` (each feature's row indexes into `x`, sorted as
 /// `sort_rows` does; a forest passes its bootstrap rows, filtered from one sort of every row).
-/// Returns the tree and each leaf's weighted class totals (by leaf id).
+/// Returns the tree and each leaf's weighted class totals (by leaf id). `go_on` is called
+/// between nodes and between the features each node searches and partitions (a root of a
+/// million rows takes a while); when it returns false, the growing stops and gives None.
 pub fn grow(
     x: &FeatureMatrix,
     y: &[u32],
@@ -142,8 +159,8 @@ pub fn grow(
     w: &[f64],
     mut sorted: Vec<Vec<u32>>,
     p: TreeParams,
-    check: &mut dyn FnMut(),
-) -> (Tree, Vec<Vec<f64>>) {
+    go_on: &mut dyn FnMut() -> bool,
+) -> Option<(Tree, Vec<Vec<f64>>)> {
     let n = sorted.first().map_or(0, Vec::len);
     let value = |i: u32, j: usize| x.row(i as usize)[j];
     let mut rng = p
@@ -167,7 +184,9 @@ pub fn grow(
         gain: 0.0,
     });
     while let Some((at, range, depth)) = stack.pop() {
-        check();
+        if !go_on() {
+            return None;
+        }
         let rows = &sorted[0][range.clone()];
         let mut weights = vec![0.0; classes];
         let mut counts = vec![0u64; classes];
@@ -190,7 +209,8 @@ pub fn grow(
                 &weights,
                 wall,
                 rng.as_mut(),
-            )
+                go_on,
+            )?
         } else {
             None
         };
@@ -206,6 +226,9 @@ pub fn grow(
         }
         let mut n_left = 0;
         for idx in sorted.iter_mut() {
+            if !go_on() {
+                return None;
+            }
             buffer.clear();
             let part = &mut idx[range.clone()];
             buffer.extend(part.iter().copied().filter(|&i| goes_left[i as usize]));
@@ -237,7 +260,7 @@ pub fn grow(
         stack.push((right, mid..range.end, depth + 1));
         stack.push((left, range.start..mid, depth + 1));
     }
-    (Tree { nodes }, leaf_weights)
+    Some((Tree { nodes }, leaf_weights))
 }
 
 /// The split of a node's rows with the lowest weighted child impurity: (feature, threshold,
@@ -245,6 +268,7 @@ pub fn grow(
 /// least `min_samples_leaf` rows. Ties keep the first feature tried and the lowest threshold.
 /// With `p.max_features`, features are tried in an order drawn from `rng` until that many that
 /// are not constant in the node have been (as scikit-learn: constant ones do not count).
+/// `go_on` before each feature searched: None when it says stop, else the best split if any.
 #[allow(clippy::too_many_arguments)]
 fn best_split(
     x: &FeatureMatrix,
@@ -256,7 +280,8 @@ fn best_split(
     weights: &[f64],
     wall: f64,
     mut rng: Option<&mut Xoshiro256PlusPlus>,
-) -> Option<(usize, f64, f64)> {
+    go_on: &mut dyn FnMut() -> bool,
+) -> Option<Option<(usize, f64, f64)>> {
     let m = range.len();
     let d = sorted.len();
     let mut best: Option<(usize, f64, f64)> = None;
@@ -278,6 +303,9 @@ fn best_split(
         let (first, last) = (rows[0] as usize, rows[m - 1] as usize);
         if x.row(first)[j] == x.row(last)[j] {
             continue; // constant in this node
+        }
+        if !go_on() {
+            return None;
         }
         tried += 1;
         left.fill(0.0);
@@ -310,7 +338,7 @@ fn best_split(
             }
         }
     }
-    best
+    Some(best)
 }
 
 /// One condition of a rule: feature <= threshold, or feature > threshold.
@@ -536,6 +564,71 @@ mod tests {
         max_features: None,
         seed: 0,
     };
+
+    /// The sort and every node check between features (a node of a million rows takes a
+    /// while), so a tree of one split on d features checks at least 3d times: sorting,
+    /// searching and partitioning; and a deeper tree once more per node. A check that unwinds
+    /// stops the fit.
+    #[test]
+    fn checks_between_features_and_nodes() {
+        let rows = |d: usize| {
+            let data: Vec<f64> = (0..200 * d).map(|i| ((i * 7919) % 211) as f64).collect();
+            let y: Vec<u32> = (0..200).map(|i| (i % 2) as u32).collect();
+            (FeatureMatrix::from_rows(data, d), y)
+        };
+        let calls = |d: usize, max_depth: usize| {
+            let (x, y) = rows(d);
+            let p = TreeParams {
+                max_depth,
+                ..PARAMS
+            };
+            let mut nodes = 0;
+            let calls = crate::parallel::testing::checks(|check| {
+                nodes = fit(&x, &y, 2, &[1.0; 200], p, check).nodes.len();
+            });
+            (calls, nodes)
+        };
+        for d in [2, 8] {
+            let (one_split, nodes) = calls(d, 1);
+            assert_eq!(nodes, 3);
+            assert!(one_split >= 3 * d, "d={d}: {one_split}");
+            let (deep, nodes) = calls(d, 8);
+            assert!(
+                nodes > 20 && deep >= nodes + 3 * d,
+                "d={d}: {deep}, {nodes} nodes"
+            );
+        }
+        let (x, y) = rows(8);
+        crate::parallel::testing::stops_at(12, |check| {
+            fit(&x, &y, 2, &[1.0; 200], PARAMS, check);
+        });
+    }
+
+    /// The sort of `sort_rows` (pairs of keys and indexes) gives the order a sort by value and
+    /// index gives, negative zeros, infinities and ties included.
+    #[test]
+    fn sort_rows_orders_by_value_then_index() {
+        let values = [
+            3.0,
+            -0.0,
+            0.0,
+            -1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.0,
+            -0.0,
+            1e-300,
+            -1e300,
+        ];
+        let x = FeatureMatrix::from_rows(values.to_vec(), 1);
+        let mut expected: Vec<u32> = (0..values.len() as u32).collect();
+        expected.sort_by(|&a, &b| {
+            values[a as usize]
+                .total_cmp(&values[b as usize])
+                .then(a.cmp(&b))
+        });
+        assert_eq!(sort_rows(&x, &mut || {}), vec![expected]);
+    }
 
     #[test]
     fn splits_by_hand() {

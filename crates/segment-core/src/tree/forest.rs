@@ -7,9 +7,11 @@
 //! same majority class (see `cart`), which would change the leaves' class shares that the mean
 //! is taken over. Every feature is sorted once for the whole forest; each tree filters those
 //! orders down to its bootstrap rows (O(features × rows)) instead of sorting again. Trees are
-//! grown on threads, a batch of `threads` trees at a time, so interrupts are checked between
-//! batches on the calling thread. Each tree has a generator of its own (from the seed and its
-//! index): the forest is the same whatever the thread count.
+//! grown on threads, a batch of `threads` trees at a time (the node limit is checked between
+//! batches); the calling thread grows one of them checking for interrupts between nodes, and the
+//! other threads stop at their next node once it unwinds (a tree on a million rows takes
+//! seconds). Each tree has a generator of its own (from the seed and its index): the forest is
+//! the same whatever the thread count.
 //!
 //! Stored compactly: per tree, arrays of split features, thresholds and children, and each
 //! leaf's class totals as integers (bootstrap counts), not a JSON object per node.
@@ -248,8 +250,8 @@ impl ForestRule {
 }
 
 /// Grows the forest on `x` with classes `y` (`0..classes`), refusing one of more than
-/// `max_nodes` nodes (`MAX_NODES` in use). `check` runs between batches of trees on the calling
-/// thread.
+/// `max_nodes` nodes (`MAX_NODES` in use). `check` runs on the calling thread between the
+/// features of the sort and the nodes of the tree it grows, and while it waits for the others.
 pub fn fit(
     x: &FeatureMatrix,
     y: &[u32],
@@ -261,8 +263,7 @@ pub fn fit(
 ) -> CoreResult<Forest> {
     let (n, d) = (x.n_rows(), x.n_cols());
     // One sort of every row per feature; each tree keeps its bootstrap rows of each.
-    let sorted_all = cart::sort_rows(x);
-    check();
+    let sorted_all = cart::sort_rows(x, check);
     let threads = threads.max(1);
     let mut trees: Vec<Option<Grown>> = vec![None; p.n_trees];
     let mut nodes = 0;
@@ -274,8 +275,8 @@ pub fn fit(
                 .enumerate()
                 .map(|(i, s)| (first + i, s))
                 .collect();
-            parallel::for_each(&mut items, threads, |(t, slot)| {
-                **slot = Some(grow_one(x, y, classes, p, *t, &sorted_all, n, d));
+            parallel::for_each_polled(&mut items, threads, check, |(t, slot), go_on| {
+                **slot = grow_one(x, y, classes, p, *t, &sorted_all, n, d, go_on);
             });
         }
         check();
@@ -323,7 +324,7 @@ pub fn fit(
 type Grown = (FlatTree, Vec<f64>);
 
 /// Tree `t`: its bootstrap draw, its rows filtered from the forest's sort, grown; with its
-/// normalized importances.
+/// normalized importances. None when `go_on` says stop.
 #[allow(clippy::too_many_arguments)]
 fn grow_one(
     x: &FeatureMatrix,
@@ -334,7 +335,8 @@ fn grow_one(
     sorted_all: &[Vec<u32>],
     n: usize,
     d: usize,
-) -> Grown {
+    go_on: &mut dyn FnMut() -> bool,
+) -> Option<Grown> {
     let seed = p.seed ^ (t as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut drawn = vec![0u32; n];
@@ -342,15 +344,18 @@ fn grow_one(
         drawn[rng.gen_range(0..n)] += 1;
     }
     let w: Vec<f64> = drawn.iter().map(|&c| c as f64).collect();
-    let sorted: Vec<Vec<u32>> = sorted_all
-        .iter()
-        .map(|idx| {
+    let mut sorted: Vec<Vec<u32>> = Vec::with_capacity(d);
+    for idx in sorted_all {
+        if !go_on() {
+            return None;
+        }
+        sorted.push(
             idx.iter()
                 .copied()
                 .filter(|&i| drawn[i as usize] > 0)
-                .collect()
-        })
-        .collect();
+                .collect(),
+        );
+    }
     drop(drawn);
     let params = TreeParams {
         max_depth: p.max_depth,
@@ -359,9 +364,8 @@ fn grow_one(
         max_features: Some(p.max_features),
         seed: rng.gen(),
     };
-    // Trees grow off the calling thread: no interrupt check inside (see `fit`).
-    let (tree, leaf_weights) = cart::grow(x, y, classes, &w, sorted, params, &mut || {});
-    (FlatTree::of(&tree, &leaf_weights), tree.importance(d))
+    let (tree, leaf_weights) = cart::grow(x, y, classes, &w, sorted, params, go_on)?;
+    Some((FlatTree::of(&tree, &leaf_weights), tree.importance(d)))
 }
 
 #[cfg(test)]
@@ -421,6 +425,28 @@ mod tests {
         let other = fit(&x, &y, 3, &params(7, 6), MAX_NODES, 1, &mut || {}).unwrap();
         assert_ne!(one, other);
         one.validate(4, 3).unwrap();
+    }
+
+    /// The calling thread checks between the nodes of the trees it grows (one tree on a million
+    /// rows takes seconds), not only between trees: on one thread a forest checks at least once
+    /// per node. A check that unwinds stops the forest, the other threads' trees too.
+    #[test]
+    fn checks_between_nodes_and_stops_every_tree() {
+        let (x, y) = blobs(600, 1);
+        let mut forest = None;
+        let calls = crate::parallel::testing::checks(|check| {
+            forest = Some(fit(&x, &y, 3, &params(3, 5), MAX_NODES, 1, check).unwrap());
+        });
+        let nodes = forest.unwrap().nodes();
+        assert!(
+            nodes > 30 && calls >= nodes,
+            "{calls} checks, {nodes} nodes"
+        );
+        for threads in [1, 3] {
+            crate::parallel::testing::stops_at(20, |check| {
+                let _ = fit(&x, &y, 3, &params(9, 5), MAX_NODES, threads, check);
+            });
+        }
     }
 
     #[test]

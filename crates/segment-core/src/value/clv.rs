@@ -260,8 +260,10 @@ pub struct Minimum {
 
 /// Nelder-Mead minimization from `start` (standard coefficients 1, 2, 0.5, 0.5), restarted from
 /// the best point until a restart no longer improves: restarts guard against a collapsed simplex.
+/// `check` runs before each evaluation and is handed to `f` (an evaluation over millions of
+/// customers checks inside too).
 pub fn nelder_mead(
-    f: &mut dyn FnMut(&[f64]) -> f64,
+    f: &mut Value,
     start: &[f64],
     step: f64,
     tolerance: f64,
@@ -272,7 +274,8 @@ pub fn nelder_mead(
     let mut evaluations = 0;
     let mut eval = |p: &[f64], evaluations: &mut usize| {
         *evaluations += 1;
-        let v = f(p);
+        check();
+        let v = f(p, &mut *check);
         if v.is_finite() {
             v
         } else {
@@ -293,9 +296,6 @@ pub fn nelder_mead(
         }
         converged = false;
         while evaluations < max_evaluations {
-            if evaluations % 64 == 0 {
-                check();
-            }
             simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
             let spread = simplex[n].1 - simplex[0].1;
             if spread.abs() <= tolerance * (1.0 + simplex[0].1.abs()) {
@@ -419,8 +419,13 @@ impl BgNbdData {
         self.data.iter().map(|(_, n)| n).sum()
     }
 
-    /// ln L and its gradient in (r, alpha, a, b).
-    fn value_and_gradient(&self, params: &BgNbd, threads: usize) -> (f64, [f64; 4]) {
+    /// ln L and its gradient in (r, alpha, a, b); `check` between blocks of customers.
+    fn value_and_gradient(
+        &self,
+        params: &BgNbd,
+        threads: usize,
+        check: &mut dyn FnMut(),
+    ) -> (f64, [f64; 4]) {
         let BgNbd { r, alpha, a, b } = *params;
         let base = ln_beta(a, b);
         let (psi_r, psi_a, psi_b, psi_ab, psi_a1) = (
@@ -458,7 +463,7 @@ impl BgNbdData {
             .collect();
         let mut partial: Vec<(std::ops::Range<usize>, [f64; 5])> =
             self.blocks.iter().map(|b| (b.clone(), [0.0; 5])).collect();
-        crate::parallel::for_each(&mut partial, threads, |(range, sums)| {
+        crate::parallel::for_each_checked(&mut partial, threads, check, |(range, sums)| {
             for i in range.clone() {
                 let (h, n) = &self.data[i];
                 let t = &terms[self.group[i] as usize];
@@ -510,8 +515,13 @@ struct XTerms {
     dropped_b: f64,
 }
 
-/// A smooth objective: its value and gradient at a point.
-pub type ValueAndGradient<'a> = dyn FnMut(&[f64]) -> (f64, Vec<f64>) + 'a;
+/// An objective's value at a point (given the caller's interrupt check, for an objective long
+/// enough to need it).
+pub type Value<'a> = dyn FnMut(&[f64], &mut dyn FnMut()) -> f64 + 'a;
+
+/// A smooth objective: its value and gradient at a point (given the caller's interrupt check,
+/// for an objective long enough to need it).
+pub type ValueAndGradient<'a> = dyn FnMut(&[f64], &mut dyn FnMut()) -> (f64, Vec<f64>) + 'a;
 
 /// A point with the objective's value and gradient there.
 type Evaluated = (Vec<f64>, f64, Vec<f64>);
@@ -532,9 +542,10 @@ impl Smooth<'_> {
                 return (*v, g.clone());
             }
         }
-        (self.check.borrow_mut())();
+        let mut check = self.check.borrow_mut();
+        check();
         self.evaluations.set(self.evaluations.get() + 1);
-        let (v, g) = (self.f.borrow_mut())(p);
+        let (v, g) = (self.f.borrow_mut())(p, &mut **check);
         *self.last.borrow_mut() = Some((p.to_vec(), v, g.clone()));
         (v, g)
     }
@@ -567,15 +578,15 @@ impl Gradient for Smooth<'_> {
 /// penalizer x the sum of squared parameters (lifetimes' convention). The minimum's point is in
 /// log space.
 fn maximize_in_log_space(
-    ll: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    ll: impl Fn(&[f64], &mut dyn FnMut()) -> (f64, Vec<f64>),
     dims: usize,
     penalizer: f64,
     customers: f64,
     check: &mut dyn FnMut(),
 ) -> Minimum {
-    let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
+    let mut objective = |u: &[f64], check: &mut dyn FnMut()| -> (f64, Vec<f64>) {
         let theta: Vec<f64> = u.iter().map(|v| v.exp()).collect();
-        let (ll, grad) = ll(&theta);
+        let (ll, grad) = ll(&theta, check);
         let penalty: f64 = theta.iter().map(|v| v * v).sum::<f64>() * penalizer;
         let gradient = theta
             .iter()
@@ -624,7 +635,7 @@ pub fn minimize(f: &mut ValueAndGradient, start: &[f64], check: &mut dyn FnMut()
     };
     match best {
         Some(point) if converged => {
-            let value = f(&point).0;
+            let value = f(&point, check).0;
             Minimum {
                 point,
                 value,
@@ -634,7 +645,7 @@ pub fn minimize(f: &mut ValueAndGradient, start: &[f64], check: &mut dyn FnMut()
         }
         other => {
             let from = other.unwrap_or_else(|| start.to_vec());
-            let mut value_only = |p: &[f64]| f(p).0;
+            let mut value_only = |p: &[f64], check: &mut dyn FnMut()| f(p, check).0;
             let mut m = nelder_mead(&mut value_only, &from, 0.5, 1e-12, 20_000, check);
             m.evaluations += evaluations.get();
             m
@@ -672,15 +683,19 @@ pub fn fit_bgnbd(
         .with_hint("Move calibration_end later, or use a finer time unit."));
     }
     let prepared = BgNbdData::new(histories);
-    let value_and_gradient = |params: &BgNbd| prepared.value_and_gradient(params, threads);
+    check();
+    let value_and_gradient = |params: &BgNbd, check: &mut dyn FnMut()| {
+        prepared.value_and_gradient(params, threads, check)
+    };
     let m = maximize_in_log_space(
-        |t| {
-            let (ll, grad) = value_and_gradient(&BgNbd {
+        |t, check| {
+            let params = BgNbd {
                 r: t[0],
                 alpha: t[1],
                 a: t[2],
                 b: t[3],
-            });
+            };
+            let (ll, grad) = value_and_gradient(&params, check);
             (ll, grad.to_vec())
         },
         4,
@@ -694,7 +709,7 @@ pub fn fit_bgnbd(
         a: m.point[2].exp(),
         b: m.point[3].exp(),
     };
-    let log_likelihood = value_and_gradient(&params).0;
+    let log_likelihood = value_and_gradient(&params, check).0;
     Ok(BgNbdFit {
         log_likelihood,
         params,
@@ -732,8 +747,13 @@ impl GammaGammaData {
         GammaGammaData { xs, rows, blocks }
     }
 
-    /// ln L and its gradient in (p, q, gamma).
-    fn value_and_gradient(&self, params: &GammaGamma, threads: usize) -> (f64, [f64; 3]) {
+    /// ln L and its gradient in (p, q, gamma); `check` between blocks of customers.
+    fn value_and_gradient(
+        &self,
+        params: &GammaGamma,
+        threads: usize,
+        check: &mut dyn FnMut(),
+    ) -> (f64, [f64; 3]) {
         let GammaGamma { p, q, gamma } = *params;
         let (ln_gamma_q, psi_q, ln_g) = (ln_gamma(q), digamma(q), gamma.ln());
         // Per x: ln Γ(px + q) - ln Γ(px), ψ(px + q), ψ(px).
@@ -751,7 +771,7 @@ impl GammaGammaData {
             .collect();
         let mut partial: Vec<(std::ops::Range<usize>, [f64; 4])> =
             self.blocks.iter().map(|b| (b.clone(), [0.0; 4])).collect();
-        crate::parallel::for_each(&mut partial, threads, |(range, sums)| {
+        crate::parallel::for_each_checked(&mut partial, threads, check, |(range, sums)| {
             for &(g, x, m, ln_m, ln_x) in &self.rows[range.clone()] {
                 let (ln_ratio, psi_pxq, psi_px) = terms[g as usize];
                 let px = p * x;
@@ -797,14 +817,18 @@ pub fn fit_gamma_gamma(
         ));
     }
     let prepared = GammaGammaData::new(data);
-    let value_and_gradient = |params: &GammaGamma| prepared.value_and_gradient(params, threads);
+    check();
+    let value_and_gradient = |params: &GammaGamma, check: &mut dyn FnMut()| {
+        prepared.value_and_gradient(params, threads, check)
+    };
     let m = maximize_in_log_space(
-        |t| {
-            let (ll, grad) = value_and_gradient(&GammaGamma {
+        |t, check| {
+            let params = GammaGamma {
                 p: t[0],
                 q: t[1],
                 gamma: t[2],
-            });
+            };
+            let (ll, grad) = value_and_gradient(&params, check);
             (ll, grad.to_vec())
         },
         3,
@@ -818,7 +842,7 @@ pub fn fit_gamma_gamma(
         gamma: m.point[2].exp(),
     };
     Ok(GammaGammaFit {
-        log_likelihood: value_and_gradient(&params).0,
+        log_likelihood: value_and_gradient(&params, check).0,
         params,
         converged: m.converged,
     })
@@ -863,6 +887,7 @@ mod options_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::BLOCK_ROWS;
 
     /// The published BG/NBD parameters of the CDNOW sample.
     const CDNOW: BgNbd = BgNbd {
@@ -888,12 +913,64 @@ mod tests {
 
     #[test]
     fn nelder_mead_finds_rosenbrocks_minimum() {
-        let mut f = |p: &[f64]| (1.0 - p[0]).powi(2) + 100.0 * (p[1] - p[0] * p[0]).powi(2);
-        let m = nelder_mead(&mut f, &[-1.2, 1.0], 0.5, 1e-15, 10_000, &mut || {});
+        let f = |p: &[f64]| (1.0 - p[0]).powi(2) + 100.0 * (p[1] - p[0] * p[0]).powi(2);
+        let m = nelder_mead(
+            &mut |p, _| f(p),
+            &[-1.2, 1.0],
+            0.5,
+            1e-15,
+            10_000,
+            &mut || {},
+        );
         assert!(
             (m.point[0] - 1.0).abs() < 1e-4 && (m.point[1] - 1.0).abs() < 1e-4,
             "{m:?}"
         );
+    }
+
+    /// Nelder-Mead checks before every evaluation (it checked when the count hit a multiple of
+    /// 64, which a step of two or more evaluations can jump over), and an evaluation over many
+    /// customers checks between their blocks; a check that unwinds stops a fit.
+    #[test]
+    fn fits_check_every_evaluation_and_block() {
+        let f = |p: &[f64]| (1.0 - p[0]).powi(2) + 100.0 * (p[1] - p[0] * p[0]).powi(2);
+        let mut m = None;
+        let calls = crate::parallel::testing::checks(|check| {
+            m = Some(nelder_mead(
+                &mut |p, _| f(p),
+                &[-1.2, 1.0],
+                0.5,
+                1e-15,
+                10_000,
+                check,
+            ));
+        });
+        assert!(calls >= m.unwrap().evaluations, "{calls}");
+        let (hs, _) = simulated(5_000, 3);
+        let many: Vec<History> = (0..8).flat_map(|_| hs.iter().copied()).collect();
+        let blocks = |hs: &[History]| {
+            let data = BgNbdData::new(hs);
+            crate::parallel::testing::checks(|check| {
+                data.value_and_gradient(&CDNOW, 1, check);
+            })
+        };
+        // Distinct histories are fitted once, 8,192 to a block.
+        let distinct = compress(&hs).len();
+        assert_eq!(blocks(&hs), distinct.div_ceil(BLOCK_ROWS));
+        let spread: Vec<History> = many
+            .iter()
+            .enumerate()
+            .map(|(i, h)| History {
+                t: h.t + (i / hs.len()) as f64 * 1e-3,
+                ..*h
+            })
+            .collect();
+        assert_eq!(blocks(&spread), (8 * distinct).div_ceil(BLOCK_ROWS));
+        for threads in [1, 2] {
+            crate::parallel::testing::stops_at(5, |check| {
+                let _ = fit_bgnbd(&spread, 0.0, threads, check);
+            });
+        }
     }
 
     #[test]
@@ -1103,7 +1180,7 @@ mod tests {
     ) {
         let ours: Vec<f64> = theta.iter().map(|t| t.ln()).collect();
         let nm = nelder_mead(
-            negative,
+            &mut |p, _| negative(p),
             &vec![0.0; theta.len()],
             0.5,
             1e-12,
@@ -1142,7 +1219,7 @@ mod tests {
 
     /// d(-ln L)/d(ln theta) of BG/NBD from the closed-form gradient.
     fn bgnbd_objective_gradient(hs: &[History], p: &BgNbd) -> Vec<f64> {
-        let g = BgNbdData::new(hs).value_and_gradient(p, 2).1;
+        let g = BgNbdData::new(hs).value_and_gradient(p, 2, &mut || {}).1;
         let theta = [p.r, p.alpha, p.a, p.b];
         (0..4).map(|i| -theta[i] * g[i]).collect()
     }
@@ -1150,7 +1227,7 @@ mod tests {
     /// d(-ln L)/d(ln theta) of Gamma-Gamma from the closed-form gradient.
     fn gamma_gamma_objective_gradient(spend: &[(f64, f64)], p: &GammaGamma) -> Vec<f64> {
         let g = GammaGammaData::new(spend.to_vec())
-            .value_and_gradient(p, 2)
+            .value_and_gradient(p, 2, &mut || {})
             .1;
         let theta = [p.p, p.q, p.gamma];
         (0..3).map(|i| -theta[i] * g[i]).collect()
