@@ -748,11 +748,17 @@ fn group_members(name: &str) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Gives a per-group model's group model the per-group model's owner and grants (a group that
+/// Gives a per-group model's group model the per-group model's grants (a group that
 /// appears at a refit by a manager would otherwise belong to that manager alone).
 pub fn inherit_access(parent: &str, member: &str) {
     write(
-        "UPDATE {s}.segment_model_access m SET owner = p.owner, users = p.users, managers = p.managers \
+        // The owner column is not PUBLIC's to update (changing an owner is a superuser's act),
+        // and naming it in SET needs that right even when the value stays: a group model made
+        // by its parent's owner already has that owner; one made by a manager's refit stays the
+        // manager's, and the parent's owner becomes one of its managers.
+        "UPDATE {s}.segment_model_access m SET users = p.users, \
+                managers = CASE WHEN m.owner = p.owner THEN p.managers \
+                                ELSE pg_catalog.array_append(p.managers, p.owner) END \
          FROM {s}.segment_model_access p WHERE p.name = $1 AND m.name = $2",
         &[DatumWithOid::from(parent), DatumWithOid::from(member)],
     );

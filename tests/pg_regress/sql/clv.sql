@@ -71,6 +71,22 @@ FROM segment_clv_fit('clv_tx', 'customer_id', 'date', 'dollar_value', '1997-09-3
 SELECT customer, x, round(t_x::numeric, 3) AS t_x, round(t::numeric, 3) AS t, round(p_alive::numeric, 3) AS p_alive
 FROM segment_clv('edges') WHERE customer IN ('90001', '90002') ORDER BY customer;
 
+-- Stored state does not depend on the session: calibration_end is kept as an ISO 8601 UTC
+-- instant, and the fit's TimeZone cuts dates into days in every later read. A model fitted under
+-- a day-first DateStyle in Tokyo reads the same under the session's defaults.
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Tokyo';
+SELECT model FROM segment_clv_fit('cdnow_sample', 'customer_id', 'date', 'dollar_value', '1997-09-30', name => 'tokyo_dmy');
+SELECT round(sum(expected_purchases)::numeric, 6) AS fit_settings FROM segment_clv('tokyo_dmy') \gset
+RESET DateStyle;
+RESET TimeZone;
+SELECT model->>'calibration_end' AS calibration_end, model->>'time_zone' AS time_zone
+FROM segment_model WHERE name = 'tokyo_dmy';
+SELECT round(sum(expected_purchases)::numeric, 6) = :fit_settings AS same_as_under_the_fit_settings,
+       round(sum(expected_purchases)::numeric, 1) AS expected_purchases
+FROM segment_clv('tokyo_dmy');
+SELECT segment_drop('tokyo_dmy');
+
 -- Errors.
 SELECT * FROM segment_clv_fit('cdnow_sample', 'customer_id', 'date', 'dollar_value', '1996-01-01');
 \echo :LAST_ERROR_SQLSTATE
