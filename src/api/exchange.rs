@@ -1,6 +1,9 @@
 //! Moving models between databases: `segment_export(model) → jsonb` and
-//! `segment_import(doc jsonb, name text DEFAULT NULL)` (SQL, over `segment_import_text`). The export is the catalog row as one
-//! document (format in README, "Exchange"); the import checks everything in it before storing.
+//! `segment_import(doc jsonb, name text DEFAULT NULL)` (SQL, over `segment_import_text`). The
+//! export is the catalog row as one document (format in docs/reference.md, "Exchange"), for every
+//! kind of model: a per-group model's document carries its group models' documents
+//! (`group_models`). The import checks everything in it with the readers the catalog uses, then
+//! stores it.
 
 use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, raise_core, require};
@@ -8,8 +11,11 @@ use crate::search_path::select_text;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
-use segment_core::model::document::SegmentModel;
-use segment_core::model::stored::{read_labels, stored_options};
+use segment_core::error::CoreError;
+use segment_core::model::groups::member_name;
+use segment_core::model::options::FitOptions;
+use segment_core::model::stored::{read_labels, stored_options, StoredDocument};
+use segment_core::value::clv::ClvOptions;
 
 pgrx::extension_sql!(
     r#"
@@ -30,29 +36,56 @@ use serde_json::Value;
 const EXPORT_VERSION: u64 = 1;
 
 /// The current version of a model as one JSON document: `customer_segment_export` (1), `name`,
-/// `version`, `format_version`, `model` (features, preprocessing, centres or tree, profile),
-/// `options`, `metrics`, `labels`, `source`, `rows_used`, `rows_skipped`.
+/// `version`, `format_version`, `model` (features, preprocessing, centres or tree, profile; a
+/// CLV model's parameters; a per-group model's index), `options`, `metrics`, `labels`, `source`,
+/// `rows_used`, `rows_skipped`, and for a per-group model `group_models`: the export of each
+/// group model its index uses.
 #[pg_extern(stable, parallel_safe)]
 fn segment_export(model: Option<&str>) -> JsonB {
     let name = require(model, "model");
-    // Permission, existence and a readable format, with the usual errors.
-    catalog::load(name, None);
-    let query = format!(
-        "SELECT jsonb_build_object('customer_segment_export', {EXPORT_VERSION}, 'name', name, \
-                'version', version, 'format_version', format_version, 'model', model, \
-                'options', options, 'metrics', metrics, 'labels', labels, 'source', source, \
-                'rows_used', rows_used, 'rows_skipped', rows_skipped)::text \
-         FROM {}.segment_model WHERE name = $1 ORDER BY version DESC LIMIT 1",
-        catalog::schema()
-    );
-    let text = select_text(&query, &[DatumWithOid::from(name)]).unwrap_or_else(|| {
+    // Permission, existence and a readable document of any kind, with the usual errors.
+    let document = catalog::load_stored(name);
+    let mut export = export_row(name, None).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),
             None,
         )
     });
-    JsonB(serde_json::from_str(&text).expect("jsonb text is JSON"))
+    if let StoredDocument::Grouped(index) = &document {
+        let members: Vec<Value> = index
+            .members()
+            .map(|(member, version)| {
+                export_row(member, Some(version)).unwrap_or_else(|| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        format!("model \"{name}\": its group model \"{member}\" version {version} cannot be read"),
+                        Some("Refit the per-group model with segment_refit, then export it."),
+                    )
+                })
+            })
+            .collect();
+        export["group_models"] = Value::Array(members);
+    }
+    JsonB(export)
+}
+
+/// One catalog row as an export document (the newest version when `version` is None).
+fn export_row(name: &str, version: Option<i32>) -> Option<Value> {
+    let query = format!(
+        "SELECT jsonb_build_object('customer_segment_export', {EXPORT_VERSION}, 'name', name, \
+                'version', version, 'format_version', format_version, 'model', model, \
+                'options', options, 'metrics', metrics, 'labels', labels, 'source', source, \
+                'rows_used', rows_used, 'rows_skipped', rows_skipped)::text \
+         FROM {}.segment_model WHERE name = $1 AND ($2::int IS NULL OR version = $2) \
+         ORDER BY version DESC LIMIT 1",
+        catalog::schema()
+    );
+    let text = select_text(
+        &query,
+        &[DatumWithOid::from(name), DatumWithOid::from(version)],
+    )?;
+    Some(serde_json::from_str(&text).expect("jsonb text is JSON"))
 }
 
 fn refuse(message: impl Into<String>) -> ! {
@@ -83,6 +116,16 @@ fn segment_import_text(
 ) -> TableIterator<'static, (name!(model, String), name!(version, i32))> {
     let doc: Value = serde_json::from_str(require(doc, "doc"))
         .unwrap_or_else(|e| refuse(format!("the document is not readable: {e}")));
+    let name = name
+        .or_else(|| doc.get("name").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| refuse("no model name: pass one as the name argument"));
+    let version = import(&doc, &name, None);
+    TableIterator::once((name, version))
+}
+
+/// Stores one export document as the next version of `name`; `group` is the `metrics.group`
+/// of a group model imported with its per-group model. Returns the version.
+fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
     if !doc.is_object() {
         refuse("the document is not a JSON object");
     }
@@ -93,11 +136,7 @@ fn segment_import_text(
         )),
         None => refuse("not a customer_segment export (no \"customer_segment_export\" key)"),
     }
-    let name = name
-        .or_else(|| doc.get("name").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_else(|| refuse("no model name: pass one as the name argument"));
-    catalog::check_fit_name(&name);
-
+    catalog::check_fit_name(name);
     let model_doc = doc
         .get("model")
         .unwrap_or_else(|| refuse("the document has no \"model\""));
@@ -111,17 +150,12 @@ fn segment_import_text(
             model_doc.get("format_version").unwrap_or(&Value::Null)
         ));
     }
-    let model = SegmentModel::from_json(&model_doc.to_string())
-        .unwrap_or_else(|e| refuse(e.message.replace("stored model", "the model")));
+    let document = StoredDocument::from_json(&model_doc.to_string())
+        .unwrap_or_else(|e| refuse(e.message.replace("stored ", "the ")));
     let options = doc
         .get("options")
         .cloned()
         .unwrap_or(Value::Object(Default::default()));
-    // Read as the catalog reads it back (the same checks, one reader).
-    stored_options(model.method(), &options.to_string()).unwrap_or_else(|mut e| {
-        e.message = format!("segment_import: options: {}", e.message);
-        raise_core(e)
-    });
     let mut metrics = match doc.get("metrics") {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -131,10 +165,12 @@ fn segment_import_text(
         "imported_from".into(),
         serde_json::json!({ "name": doc.get("name"), "version": doc.get("version") }),
     );
-    let labels: Vec<(u32, String)> = match doc.get("labels") {
-        None | Some(Value::Null) => vec![],
-        Some(l) => read_labels(l, model.k()).unwrap_or_else(|e| refuse(e)),
-    };
+    // A group model stands alone unless it comes with its per-group model.
+    let is_member = group.is_some();
+    metrics.remove("group");
+    if let Some(g) = group {
+        metrics.insert("group".into(), g);
+    }
     // The relation it was fitted on, in the database it came from: a schema-qualified name
     // (what the extension writes), or none. It is only ever looked up, never run as SQL.
     let source = match doc.get("source") {
@@ -142,21 +178,99 @@ fn segment_import_text(
         Some(Value::String(s)) if segment_core::sql::parse_qualified_name(s).is_some() => s.clone(),
         Some(_) => refuse("\"source\" must be a schema-qualified relation name"),
     };
-    let rows_default: u64 = model.profile.sizes.iter().sum();
+    let no_labels = || {
+        if doc
+            .get("labels")
+            .is_some_and(|l| l.as_object().is_none_or(|m| !m.is_empty()))
+        {
+            refuse("only a segment model has labels");
+        }
+        Vec::new()
+    };
+    // Options read as the catalog reads them back (the same checks, one reader).
+    let options_read = |checked: Result<(), CoreError>| {
+        checked.unwrap_or_else(|mut e| {
+            e.message = format!("segment_import: options: {}", e.message);
+            raise_core(e)
+        })
+    };
+    let (model_json, labels, rows_default, members) = match &document {
+        StoredDocument::Segment(model) => {
+            options_read(stored_options(model.method(), &options.to_string()).map(drop));
+            let labels = match doc.get("labels") {
+                None | Some(Value::Null) => vec![],
+                Some(l) => read_labels(l, model.k()).unwrap_or_else(|e| refuse(e)),
+            };
+            let rows: u64 = model.profile.sizes.iter().sum();
+            (model.to_json(), labels, rows, Vec::new())
+        }
+        StoredDocument::Clv(model) => {
+            options_read(ClvOptions::from_value(&options).map(drop));
+            let labels = no_labels();
+            (
+                serde_json::to_string(model).expect("a CLV model serializes"),
+                labels,
+                0,
+                Vec::new(),
+            )
+        }
+        StoredDocument::Grouped(index) => {
+            options_read(FitOptions::from_json(&options.to_string()).map(drop));
+            let labels = no_labels();
+            // Its group models first, each under this name's group name, then the index that
+            // names them.
+            let embedded = doc
+                .get("group_models")
+                .and_then(Value::as_array)
+                .unwrap_or_else(|| refuse("a per-group model's document has no \"group_models\""));
+            if is_member || embedded.iter().any(|e| e.get("group_models").is_some()) {
+                refuse("a group model cannot itself be a per-group model");
+            }
+            let mut index = (**index).clone();
+            let mut members = Vec::new();
+            for g in index.groups.iter_mut() {
+                let (Some(old), Some(old_version)) = (g.model.clone(), g.version) else {
+                    continue;
+                };
+                let member_doc = embedded
+                    .iter()
+                    .find(|e| {
+                        e.get("name").and_then(Value::as_str) == Some(old.as_str())
+                            && e.get("version").and_then(Value::as_i64) == Some(old_version.into())
+                    })
+                    .unwrap_or_else(|| {
+                        refuse(format!(
+                            "the group \"{}\" names model \"{old}\" version {old_version}, which \"group_models\" does not hold",
+                            g.value
+                        ))
+                    });
+                let member = member_name(name, &g.value);
+                let group = serde_json::json!({"model": name, "group_by": index.group_by, "value": g.value});
+                g.version = Some(import(member_doc, &member, Some(group)));
+                g.model = Some(member.clone());
+                members.push(member);
+            }
+            let rows = index.groups.iter().map(|g| g.rows).sum();
+            (index.to_json(), labels, rows, members)
+        }
+    };
     let version = catalog::insert(NewVersion {
-        name: &name,
+        name,
         source: &source,
         options: options.to_string(),
-        model: model.to_json(),
+        model: model_json,
         metrics: Value::Object(metrics).to_string(),
-        rows_used: count(&doc, "rows_used", rows_default),
-        rows_skipped: count(&doc, "rows_skipped", 0),
-        meaning: model.meaning(),
+        rows_used: count(doc, "rows_used", rows_default),
+        rows_skipped: count(doc, "rows_skipped", 0),
+        meaning: document.meaning(),
         replace: false,
         made_by: catalog::MadeBy::Import,
     });
     for (segment, label) in labels {
-        catalog::set_label(&name, version, segment, Some(&label));
+        catalog::set_label(name, version, segment, Some(&label));
     }
-    TableIterator::once((name, version))
+    for member in &members {
+        catalog::inherit_access(name, member);
+    }
+    version
 }

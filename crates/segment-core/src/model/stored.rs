@@ -156,6 +156,9 @@ impl ClvModel {
                 "stored CLV model's time_zone is not a time zone name".into()
             ));
         }
+        let options = serde_json::to_value(&model.options).expect("options serialize");
+        ClvOptions::from_value(&options)
+            .map_err(|e| bad(format!("stored CLV model's options: {}", e.message)))?;
         let b = &model.bgnbd;
         let g = &model.gamma_gamma;
         let positive = |v: f64| v.is_finite() && v > 0.0;
