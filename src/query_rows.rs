@@ -5,7 +5,8 @@
 //! `SPI_execute_plan_extended` sees the executor's own slot: nothing is copied. Parallel plans
 //! are allowed only where the query's ORDER BY fixes the order of its rows (`Plan::Parallel`):
 //! a parallel scan hands rows over in an order that changes from run to run, and a seeded fit
-//! must see its rows in the same order every time. Everything else is SPI's:
+//! must see its rows in the same order every time. For the same reason every read runs with
+//! `synchronize_seqscans` off (see `for_each`). Everything else is SPI's:
 //! the caller's privileges and row-level security, views, partitioned and foreign tables, Citus,
 //! and the executor's interrupt checks (cancel, `statement_timeout`) on every row.
 
@@ -155,6 +156,26 @@ pub fn for_each(
                 None,
             );
         }
+        // A seeded fit draws rows by their position (k-means++ seeds, samples), so the rows of
+        // a serial plan must come in the table's stored order every time. A sequential scan of a
+        // table larger than a quarter of shared_buffers starts where another running scan of it
+        // is (`synchronize_seqscans`), mid-table: the same seed would give another model. The
+        // setting is turned off for this query only, as a function's SET clause does: a new GUC
+        // nest level, popped below or, on an error, by the (sub)transaction's abort. That costs
+        // nothing, where an ORDER BY would sort every row (by ctid for a table without a key).
+        // It also keeps a parallel scan (`Plan::Parallel`) from starting mid-table; which
+        // worker gets which block still changes, hence parallel plans only under an ORDER BY.
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"synchronize_seqscans".as_ptr(),
+            c"off".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
         let options = pg_sys::SPIExecuteOptions {
             params: list,
             read_only: false,
@@ -165,6 +186,7 @@ pub fn for_each(
             owner: std::ptr::null_mut(),
         };
         let rc = pg_sys::SPI_execute_plan_extended(prepared, &options);
+        pg_sys::AtEOXact_GUC(true, level);
         pg_sys::SPI_freeplan(prepared);
         // A SELECT whose receiver is not SPI's own reports SPI_OK_UTILITY (nothing kept).
         if rc != pg_sys::SPI_OK_SELECT as c_int && rc != pg_sys::SPI_OK_UTILITY as c_int {

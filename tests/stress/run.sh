@@ -236,4 +236,6 @@ grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
 [ "$(P -c "SELECT string_agg(version || ':' || array_to_string(features, ','), ' ') FROM segment_models WHERE name = 'race'")" = "1:spend" ] ||
     fail "the name holds something other than the first fit's one version"
 
+source "$REPO/tests/stress/seeded_scan.sh"
+
 log "stress tier passed"
