@@ -237,5 +237,6 @@ grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
     fail "the name holds something other than the first fit's one version"
 
 source "$REPO/tests/stress/seeded_scan.sh"
+source "$REPO/tests/stress/backtrace.sh"
 
 log "stress tier passed"
