@@ -73,7 +73,7 @@ PG_REGRESS=
 PG_PORT_OFFSET=$(( (PG_MAJOR - PG_PRIMARY) * 100 ))
 PG_SUFFIX=$([ "$PG_MAJOR" = "$PG_PRIMARY" ] || echo "_pg$PG_MAJOR")
 if [ "$PG_MAJOR" = 15 ]; then
-    APT_PACKAGES="postgresql-15 postgresql-server-dev-15 libclang-dev sudo"
+    APT_PACKAGES="postgresql-15 postgresql-server-dev-15 libclang-dev sudo sqlsmith"
 else
     # A wheel brings PostgreSQL itself; pgrx's bindgen needs libclang, `cargo pgrx test --runas`
     # sudo.

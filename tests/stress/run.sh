@@ -238,5 +238,6 @@ grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
 
 source "$REPO/tests/stress/seeded_scan.sh"
 source "$REPO/tests/stress/backtrace.sh"
+source "$REPO/tests/stress/sqlsmith.sh"
 
 log "stress tier passed"
