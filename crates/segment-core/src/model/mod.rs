@@ -6,6 +6,7 @@
 //! once (`stored`: segment model, per-group index, CLV model).
 
 pub mod assigner;
+pub mod budget;
 pub mod churn_fit;
 pub mod classify_fit;
 pub mod document;
