@@ -1,15 +1,38 @@
 //! Server settings (`customer_segment.*`). Private statics, public accessors, one `init()`.
+//!
+//! Three settings size the resources one call takes: `max_memory_mb`, `threads` and
+//! `silhouette_sample`. Any role may set them (`Userset`), so each has a ceiling only a
+//! superuser sets (`Suset`: `postgresql.conf`, `ALTER SYSTEM`, `ALTER ROLE ... SET`, or a
+//! `GRANT SET ON PARAMETER`): `max_memory_mb_limit`, `threads_limit`,
+//! `silhouette_sample_limit`. A value above its ceiling is refused where it is used (below),
+//! not clamped: the caller learns that what they asked for is not theirs to take.
+//!
+//! Why at use and not in a GUC check hook: a check hook runs when the value is set, and must not
+//! read another setting (PostgreSQL's rule: the two may be set in either order, in
+//! `postgresql.conf`, by `ALTER ROLE`, at login), and a ceiling lowered afterwards would not
+//! reach values set before it. pgrx 0.18.1's `GucRegistry` registers no hooks anyway. Checked
+//! when a call reads the setting, the ceiling in force is the one that counts.
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
+use crate::errors::raise;
+use pgrx::datum::DatumWithOid;
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PgSqlErrorCode, PostgresGucEnum};
+use std::ffi::CStr;
 
-/// Largest feature matrix a fit may hold, in MB (rows x features x 8 bytes).
+/// Largest memory one fit may hold, in MB: its feature matrix, then its estimated working memory
+/// (segment_core::model::budget).
 static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(1024);
-/// Threads for pure math inside one fit; 0 means one per CPU core.
+/// The DBA's ceiling on `max_memory_mb` (default: none, the largest value the setting takes).
+static MAX_MEMORY_MB_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(i32::MAX);
+/// Threads for pure math inside one fit; 0 means half the CPU cores (at least 1).
 static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// The DBA's ceiling on `threads`; 0 means one per CPU core.
+static THREADS_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// Whether long calls report progress as NOTICEs.
 static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Rows above which the silhouette is computed on a seeded sample.
 static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+/// The DBA's ceiling on `silhouette_sample` (default: none).
+static SILHOUETTE_SAMPLE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(i32::MAX);
 /// What a row that cannot be scored gives in a SELECT.
 static INVALID_ROWS: GucSetting<InvalidRows> = GucSetting::<InvalidRows>::new(InvalidRows::Null);
 /// When the planner writes the model into the query instead of a name to look up.
@@ -47,9 +70,10 @@ pub enum InvalidRows {
 pub fn init() {
     GucRegistry::define_int_guc(
         c"customer_segment.max_memory_mb",
-        c"Largest feature matrix one fit may hold, in megabytes.",
-        c"A fit whose rows x features x 8 bytes would exceed this stops with an error before \
-          the memory is taken.",
+        c"Largest memory one fit may hold, in megabytes.",
+        c"A fit stops with an error before taking the memory when its feature matrix (rows x \
+          columns x 8 bytes), or the matrix and the fit's estimated working memory, would \
+          exceed this. At most customer_segment.max_memory_mb_limit.",
         &MAX_MEMORY_MB,
         1,
         i32::MAX,
@@ -57,13 +81,36 @@ pub fn init() {
         GucFlags::UNIT_MB,
     );
     GucRegistry::define_int_guc(
+        c"customer_segment.max_memory_mb_limit",
+        c"Highest customer_segment.max_memory_mb a call may use, in megabytes (superuser only).",
+        c"A larger customer_segment.max_memory_mb is refused when a call uses it; while it is \
+          not set anywhere, its default follows this ceiling down.",
+        &MAX_MEMORY_MB_LIMIT,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
         c"customer_segment.threads",
-        c"Threads used for the arithmetic of one fit (0 = one per CPU core).",
-        c"Threads only compute; they never call into the server.",
+        c"Threads used for the arithmetic of one fit (0 = half the CPU cores, at least 1).",
+        c"Threads only compute; they never call into the server. At most \
+          customer_segment.threads_limit.",
         &THREADS,
         0,
         256,
         GucContext::Userset,
+        GucFlags::empty(),
+    );
+    GucRegistry::define_int_guc(
+        c"customer_segment.threads_limit",
+        c"Most threads one fit may use (0 = one per CPU core; superuser only).",
+        c"A larger customer_segment.threads is refused when a call uses it; threads 0 takes \
+          half the cores, or this limit if it is lower.",
+        &THREADS_LIMIT,
+        0,
+        256,
+        GucContext::Suset,
         GucFlags::empty(),
     );
     GucRegistry::define_bool_guc(
@@ -83,6 +130,18 @@ pub fn init() {
         2,
         i32::MAX,
         GucContext::Userset,
+        GucFlags::empty(),
+    );
+    GucRegistry::define_int_guc(
+        c"customer_segment.silhouette_sample_limit",
+        c"Highest customer_segment.silhouette_sample a call may use (superuser only).",
+        c"The silhouette's time is quadratic in its sample. A larger \
+          customer_segment.silhouette_sample is refused when a call uses it; while it is not \
+          set anywhere, its default follows this ceiling down.",
+        &SILHOUETTE_SAMPLE_LIMIT,
+        2,
+        i32::MAX,
+        GucContext::Suset,
         GucFlags::empty(),
     );
     GucRegistry::define_enum_guc(
@@ -108,14 +167,97 @@ pub fn init() {
     );
 }
 
-pub fn max_memory_bytes() -> usize {
-    (MAX_MEMORY_MB.get().max(1) as usize).saturating_mul(1024 * 1024)
+/// A user setting and the DBA's ceiling over it.
+struct Ceiling {
+    setting: &'static CStr,
+    limit: &'static CStr,
+    /// How a value is printed: " MB" for memory, "" for counts.
+    unit: &'static str,
 }
 
+impl Ceiling {
+    /// `value` if it is within `limit`. Above it: the limit when nobody set the setting (its
+    /// built-in default, which no one asked for, follows a ceiling the DBA lowered), else an
+    /// ERROR naming both settings.
+    ///
+    /// SQLSTATE 42501 (insufficient_privilege), not 54000: nothing was too large for the
+    /// extension; the caller asked for more than their role may take, and only a superuser (or a
+    /// role granted SET on the ceiling) can allow it. 54000 stays the answer of a fit whose
+    /// estimate is above the (allowed) max_memory_mb, which the caller fixes by asking for less.
+    fn apply(&self, value: i32, limit: i32, limit_shown: &str) -> i32 {
+        if value <= limit {
+            return value;
+        }
+        if self.source().as_deref() == Some("default") {
+            return limit;
+        }
+        let (setting, ceiling, unit) = (
+            self.setting.to_str().expect("ASCII name"),
+            self.limit.to_str().expect("ASCII name"),
+            self.unit,
+        );
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("{setting} is {value}{unit}, above {ceiling} ({limit_shown})"),
+            Some(
+                format!(
+                "{ceiling} is the DBA's ceiling, which only a superuser sets: SET {setting} to at \
+                 most {limit}{unit}, or ask for a higher ceiling (ALTER SYSTEM, or ALTER ROLE ... \
+                 SET for one role)."
+            )
+                .as_str(),
+            ),
+        )
+    }
+
+    /// Where the setting's value comes from (pg_settings.source: default, session, user,
+    /// database, configuration file...). Read only when a value is above its ceiling.
+    fn source(&self) -> Option<String> {
+        crate::search_path::select_text(
+            "SELECT source FROM pg_catalog.pg_settings WHERE name = $1",
+            &[DatumWithOid::from(
+                self.setting.to_str().expect("ASCII name"),
+            )],
+        )
+    }
+}
+
+/// `customer_segment.max_memory_mb` in bytes, within `max_memory_mb_limit`.
+pub fn max_memory_bytes() -> usize {
+    let limit = MAX_MEMORY_MB_LIMIT.get().max(1);
+    let mb = Ceiling {
+        setting: c"customer_segment.max_memory_mb",
+        limit: c"customer_segment.max_memory_mb_limit",
+        unit: " MB",
+    }
+    .apply(MAX_MEMORY_MB.get().max(1), limit, &format!("{limit} MB"));
+    (mb as usize).saturating_mul(1024 * 1024)
+}
+
+/// Threads of one fit: `customer_segment.threads`, within `threads_limit`. The default (0)
+/// takes half the cores, at least one: a fit beside other work leaves the server room (the
+/// backends of other sessions, autovacuum, the WAL writer); the DBA raises the ceiling and a role
+/// asks for more.
 pub fn threads() -> usize {
-    match THREADS.get() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = match THREADS_LIMIT.get() {
         n if n > 0 => n as usize,
-        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        _ => cores,
+    };
+    match THREADS.get() {
+        n if n > 0 => {
+            let shown = match THREADS_LIMIT.get() {
+                0 => format!("0: one per CPU core, {cores} here"),
+                n => n.to_string(),
+            };
+            Ceiling {
+                setting: c"customer_segment.threads",
+                limit: c"customer_segment.threads_limit",
+                unit: "",
+            }
+            .apply(n, limit.min(i32::MAX as usize) as i32, &shown) as usize
+        }
+        _ => (cores / 2).max(1).min(limit),
     }
 }
 
@@ -132,8 +274,15 @@ pub fn ship_models() -> ShipModels {
     SHIP_MODELS.get()
 }
 
+/// `customer_segment.silhouette_sample`, within `silhouette_sample_limit`.
 pub fn silhouette_sample() -> usize {
-    SILHOUETTE_SAMPLE.get().max(2) as usize
+    let limit = SILHOUETTE_SAMPLE_LIMIT.get().max(2);
+    Ceiling {
+        setting: c"customer_segment.silhouette_sample",
+        limit: c"customer_segment.silhouette_sample_limit",
+        unit: "",
+    }
+    .apply(SILHOUETTE_SAMPLE.get().max(2), limit, &limit.to_string()) as usize
 }
 
 /// The core's limits from the settings: threads and the silhouette sample.
