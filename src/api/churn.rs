@@ -9,6 +9,7 @@ use crate::progress::interrupt;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
+use segment_core::model::budget;
 use segment_core::model::churn_fit;
 use segment_core::model::document::{Meaning, Method};
 use segment_core::prep::builder::MatrixBuilder;
@@ -89,6 +90,11 @@ fn segment_churn_fit(
         || Ok(2),
         "Filter those rows out with a view: a churn model learns from known outcomes.",
     );
+    // The matrix and labels are held; the split, the training copy and the tree are not yet.
+    let shape = budget::Shape::of(labels.codes.len(), &src.features, &categories);
+    budget::churn(&shape, &options)
+        .check(gucs::max_memory_bytes())
+        .or_raise();
     let positive = churn::choose_positive(
         &label,
         &sorted(&mut labels.values.clone()),
@@ -387,8 +393,12 @@ fn segment_rules(
             None,
         );
     }
-    let built = builder.finish().or_raise();
     let classes = if noise { k + 1 } else { k };
+    let shape = budget::Shape::of(labels.len(), &m.features, &m.categories);
+    budget::rules(&shape, classes, depth as usize)
+        .check(gucs::max_memory_bytes())
+        .or_raise();
+    let built = builder.finish().or_raise();
     let (rules, fidelity) = rules::surrogate_rules(
         &built.matrix,
         &labels,

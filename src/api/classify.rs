@@ -11,6 +11,7 @@ use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::error::{CoreError, ErrorKind};
+use segment_core::model::budget;
 use segment_core::model::classify_fit;
 use segment_core::model::document::{Meaning, Method, MethodRule, SegmentModel};
 use segment_core::prep::builder::MatrixBuilder;
@@ -97,6 +98,11 @@ fn segment_classify_fit(
         },
         "Filter those rows out with a view: a classifier learns from labelled rows only; classify the others with segment_classify afterwards.",
     );
+    // The matrix and labels are held; the split, the training copy and the trees are not yet.
+    let shape = budget::Shape::of(labels.codes.len(), &src.features, &categories);
+    budget::classify(&shape, labels.values.len(), &options, gucs::threads())
+        .check(gucs::max_memory_bytes())
+        .or_raise();
     // Classes in a documented order: numeric for integer labels, byte order otherwise; the
     // codes follow.
     let names = labels.values;

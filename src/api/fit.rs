@@ -14,6 +14,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::cluster::kmeans;
 use segment_core::error::CoreResult;
+use segment_core::model::budget::{self, Shape};
 use segment_core::model::document::{Meaning, Method, SegmentModel};
 use segment_core::model::fit::FitReport;
 use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model};
@@ -111,6 +112,11 @@ pub fn fit_and_store(
         (model, report, None)
     } else {
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        // The matrix is held; the method's working memory is not taken yet.
+        let shape = Shape::of(built.matrix.n_rows(), &source.features, &categories);
+        budget::fit(&shape, k, &options, limits())
+            .check(gucs::max_memory_bytes())
             .or_raise();
         let prepared = fit_matrix(built, options.scale);
         let (k, scores) = match (k, options.method) {
@@ -269,6 +275,10 @@ fn segment_choose_k(
             source::learn_categories(&source, options.max_categories, &options.categorical)
                 .or_raise();
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
+            .or_raise();
+        let shape = Shape::of(built.matrix.n_rows(), &source.features, &categories);
+        budget::choose_k(&shape, k_max as usize, limits())
+            .check(gucs::max_memory_bytes())
             .or_raise();
         let scores = choose_k(
             &fit_matrix(built, options.scale),

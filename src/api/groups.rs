@@ -11,6 +11,7 @@ use crate::source::{self, Source};
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::error::{CoreError, ErrorKind};
+use segment_core::model::budget::{self, Shape};
 use segment_core::model::document::GROUPED;
 use segment_core::model::document::{Method, FORMAT_VERSION};
 use segment_core::model::fit::{auto_k, fit_model};
@@ -106,6 +107,8 @@ pub fn fit_and_store(
     let mut rows: Vec<FitRow> = Vec::new();
     let mut rows_skipped = null_group_rows;
     let mut too_small: Vec<String> = Vec::new();
+    // Rows of the groups not fitted yet: their matrices stay held while one group is fitted.
+    let mut rows_waiting = rows_held;
     for (value, builder) in builders {
         let in_group = |e: CoreError| CoreError {
             message: format!("group \"{value}\" of \"{group_by}\": {}", e.message),
@@ -113,6 +116,7 @@ pub fn fit_and_store(
         };
         let built = builder.finish().map_err(in_group).or_raise();
         let usable = built.matrix.n_rows() as u64;
+        rows_waiting -= built.matrix.n_rows();
         rows_skipped += built.rows_skipped;
         if usable < need {
             rows_skipped += usable;
@@ -127,6 +131,12 @@ pub fn fit_and_store(
         }
         let member = member_name(name, &value);
         catalog::check_fit_name(&member);
+        let shape = Shape::of(usable as usize, &source.features, &categories);
+        budget::fit(&shape, k, &member_options, limits())
+            .holding(matrix_bytes(rows_waiting, columns.width()))
+            .check(max_bytes)
+            .map_err(in_group)
+            .or_raise();
         let prepared = fit_matrix(built, member_options.scale);
         let (group_k, scores) = match k {
             None if options.method == Method::Kmeans => {
