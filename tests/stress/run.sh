@@ -140,6 +140,7 @@ done
 [ "$(P -c "SELECT count(*) FROM segment_model WHERE name = 'never_stored'")" = 0 ] \
     || fail "a cancelled fit left catalog rows"
 echo "cancel: worst latency $worst s; catalog rows left by stopped fits: 0"
+source "$REPO/tests/stress/cancel_methods.sh"   # 2b: every method, a 200 ms timeout
 
 # ---------------------------------------------------------------------------------------------
 log "3/7 crash: SIGKILL of a backend in the middle of a fit"
