@@ -1,6 +1,9 @@
 //! Splitting pure math over threads. Work is cut into fixed blocks of rows, each block writes only
 //! its own output, and callers reduce block outputs in block order: results are bit-identical
-//! whatever the thread count. Threads never call PostgreSQL (they only see slices).
+//! whatever the thread count. Threads never call PostgreSQL (they only see slices): the caller's
+//! interrupt check runs on the calling thread alone, between the items it takes
+//! (`for_each_checked`), and the other threads stop at their next item once it unwinds; loops on
+//! the calling thread check by the work they count (`Pace`).
 
 /// Rows per block: small enough to balance two cores, large enough that per-block state
 /// (k × d partial sums) stays negligible.
