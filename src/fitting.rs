@@ -1,10 +1,11 @@
 //! What every fit does once the core has a model: store it as the next version of its name
-//! (segment ids matched to the previous version) and describe it in `segment_fit`'s row.
+//! (segment ids matched to the previous version, and the analyst's segment names carried over
+//! to the segments that have a counterpart) and describe it in `segment_fit`'s row.
 
 use crate::catalog::{self, NewVersion};
 use segment_core::model::document::SegmentModel;
 use segment_core::model::fit::{FitReport, KScore};
-use segment_core::model::matching::match_to_previous;
+use segment_core::model::matching::matching;
 use segment_core::model::options::FitOptions;
 
 /// What `segment_fit` and `segment_refit` return: model, version, segments, rows_used,
@@ -34,10 +35,20 @@ pub fn store(
     scores: Option<Vec<KScore>>,
     group: Option<serde_json::Value>,
 ) -> FitRow {
-    // A refit keeps the previous version's segment ids where the centres match.
+    // A refit keeps the previous version's segment ids where the centres match, and the
+    // analyst's names of the segments that have a counterpart in the new version.
+    let mut carried: Vec<(u32, String)> = Vec::new();
+    let mut dropped: Vec<(u32, String)> = Vec::new();
     let matched = catalog::current_model(name).and_then(|(version, previous)| {
-        let new_id = match_to_previous(&model, &previous)?;
-        model.renumber(&new_id);
+        let m = matching(&model, &previous)?;
+        model.renumber(&m.new_id);
+        for (segment, label) in catalog::load(name, Some(version)).labels {
+            if m.counterparts.contains(&segment) {
+                carried.push((segment, label));
+            } else {
+                dropped.push((segment, label));
+            }
+        }
         Some(version)
     });
 
@@ -73,6 +84,18 @@ pub fn store(
     if let Some(group) = group {
         metrics["group"] = group;
     }
+    let named = |labels: &[(u32, String)]| {
+        serde_json::Value::Object(
+            labels
+                .iter()
+                .map(|(s, l)| (s.to_string(), l.clone().into()))
+                .collect(),
+        )
+    };
+    if matched.is_some() {
+        metrics["labels_carried"] = named(&carried);
+        metrics["labels_dropped"] = named(&dropped);
+    }
     let version = catalog::insert(NewVersion {
         name,
         source: source_sql,
@@ -85,6 +108,19 @@ pub fn store(
         replace: options.replace,
         made_by: catalog::MadeBy::Fit,
     });
+    for (segment, label) in &carried {
+        catalog::set_label(name, version, *segment, Some(label));
+    }
+    if !dropped.is_empty() {
+        let listed: Vec<String> = dropped
+            .iter()
+            .map(|(s, l)| format!("{s} \"{l}\""))
+            .collect();
+        pgrx::notice!(
+            "model \"{name}\" version {version}: the names of segments with no counterpart in the new version were not carried over: {} (see metrics->'labels_dropped'); name them again with segment_rename",
+            listed.join(", ")
+        );
+    }
     (
         name.to_string(),
         version,

@@ -101,3 +101,23 @@ SELECT * FROM segment_refit(NULL);
 SELECT segment_drop('drifting'), segment_drop('drifting_copy'), segment_drop('drifting_v1');
 DROP VIEW drift_today, drift_later;
 DROP TABLE drift_customers;
+
+-- Names across refits. A refit keeps the analyst's name of every segment that has a
+-- counterpart in the new version (the new segment that keeps its id and the old one are each
+-- other's nearest), so BI views keep their words; a name whose segment has none is dropped,
+-- said in a NOTICE and in metrics->'labels_dropped'.
+SELECT model, version FROM segment_fit('customer_features', ARRAY['fresh', 'milk', 'grocery', 'frozen'], 3,
+                                       'named', '{"seed": 1}');
+SELECT segment_rename('named', 0, 'Zero people'), segment_rename('named', 1, 'One'), segment_rename('named', 2, 'Two');
+-- A refit on the same rows: the same segments, under the same ids and names.
+SELECT version FROM segment_refit('named');
+SELECT segment, label FROM segment_labels('named') ORDER BY segment;
+SELECT metrics -> 'labels_carried' AS carried, metrics -> 'labels_dropped' AS dropped
+FROM segment_models WHERE name = 'named' AND is_current;
+-- Two segments instead of three: what has no counterpart loses its name, with a NOTICE.
+SET client_min_messages = notice;
+SELECT version FROM segment_fit('customer_features', ARRAY['fresh', 'milk', 'grocery', 'frozen'], 2, 'named');
+RESET client_min_messages;
+SELECT segment, label FROM segment_labels('named') ORDER BY segment;
+SELECT metrics -> 'labels_dropped' AS dropped FROM segment_models WHERE name = 'named' AND is_current;
+SELECT segment_drop('named');

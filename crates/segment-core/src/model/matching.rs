@@ -72,6 +72,23 @@ pub fn hungarian(cost: &[f64], n: usize) -> Vec<usize> {
 /// fewer, only ids below the new k can be kept. None when the matrix columns differ (other
 /// features, or other one-hot values).
 pub fn match_to_previous(new: &SegmentModel, previous: &SegmentModel) -> Option<Vec<u32>> {
+    matching(new, previous).map(|m| m.new_id)
+}
+
+/// How the segments of a refit correspond to the previous version's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matching {
+    /// The new id of each new segment (`match_to_previous`).
+    pub new_id: Vec<u32>,
+    /// The previous ids whose segment has a counterpart in the new version: the new segment
+    /// that took the id and the old segment are each other's nearest (centres compared as in
+    /// the matching). An analyst's name carries over to such a segment only: an id kept by the
+    /// assignment alone (the old segment split, merged or moved away) names something else now.
+    pub counterparts: Vec<u32>,
+}
+
+/// `match_to_previous` with the segments that have a counterpart (see `Matching`).
+pub fn matching(new: &SegmentModel, previous: &SegmentModel) -> Option<Matching> {
     if new.columns() != previous.columns() {
         return None;
     }
@@ -119,7 +136,28 @@ pub fn match_to_previous(new: &SegmentModel, previous: &SegmentModel) -> Option<
     for (i, s) in extra.into_iter().zip(free) {
         new_id[i] = s;
     }
-    Some(new_id.into_iter().map(|s| s as u32).collect())
+    // Mutual nearest: new segment i's nearest old centre is its id's, and that old centre's
+    // nearest new centre is i (first on ties, as the scan goes).
+    let old_k = k.min(old.len());
+    let nearest_old =
+        |i: usize| (0..old_k).min_by(|&a, &b| cost[i * k + a].total_cmp(&cost[i * k + b]));
+    let nearest_new =
+        |s: usize| (0..k).min_by(|&a, &b| cost[a * k + s].total_cmp(&cost[b * k + s]));
+    let mut counterparts: Vec<u32> = (0..k)
+        .filter(|&i| {
+            let s = new_id[i];
+            s < old_k
+                && cost[i * k + s] < FAR
+                && nearest_old(i) == Some(s)
+                && nearest_new(s) == Some(i)
+        })
+        .map(|i| new_id[i] as u32)
+        .collect();
+    counterparts.sort_unstable();
+    Some(Matching {
+        new_id: new_id.into_iter().map(|s| s as u32).collect(),
+        counterparts,
+    })
 }
 
 #[cfg(test)]
@@ -180,5 +218,28 @@ mod tests {
         assert_eq!(match_to_previous(&new, &old), Some(vec![1, 0, 2]));
         new.features[0] = "other".into();
         assert_eq!(match_to_previous(&new, &old), None);
+    }
+
+    /// A segment keeps its counterpart (and so its name) when its centre barely moved; an id
+    /// kept only because the assignment had to give it to someone does not.
+    #[test]
+    fn counterparts_are_mutual_nearest() {
+        let old = tiny_model();
+        let mut new = tiny_model();
+        new.centres.swap(0, 1);
+        assert_eq!(matching(&new, &old).unwrap().counterparts, vec![0, 1]);
+        // Both new centres next to old segment 0: the one nearer keeps 0, the other takes 1
+        // without being near old 1: only 0 has a counterpart.
+        let mut merged = tiny_model();
+        let c0 = old.centres[0].clone();
+        merged.centres = vec![c0.clone(), c0.iter().map(|x| x + 0.01).collect()];
+        let m = matching(&merged, &old).unwrap();
+        assert_eq!(m.new_id, vec![0, 1]);
+        assert_eq!(m.counterparts, vec![0]);
+        // Fewer segments than before: the old ids above the new k have none.
+        let mut fewer = tiny_model();
+        fewer.centres.truncate(1);
+        fewer.profile.sizes.truncate(1);
+        assert!(matching(&fewer, &old).map_or(true, |m| !m.counterparts.contains(&1)));
     }
 }
