@@ -13,7 +13,7 @@
 COMMENT ON FUNCTION segment_fit(regclass, text[], integer, text, jsonb) IS
     'clusters the feature columns of a relation into k segments (k NULL: chosen by a scan of k) and stores a new version of the model; returns one row of fit figures';
 COMMENT ON FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) IS
-    'fits k-means for every k from k_min to k_max, stores nothing, and returns one row of scores per k with the recommended one marked';
+    'fits k-means for every k from k_min to k_max, stores nothing, and returns one row of scores per k with the recommended one marked (and a note when it is the edge of the range)';
 COMMENT ON FUNCTION segment_refit(text, regclass) IS
     'fits a new version of a model with its features, options and number of segments on source (default: the relation it was fitted on); returns one row of fit figures';
 
@@ -50,6 +50,8 @@ COMMENT ON FUNCTION segment_drift(text, regclass) IS
 -- Managing models
 COMMENT ON FUNCTION segment_drop(text, boolean) IS
     'drops every version of a model and its name (of a per-group model, its group models too); refuses while a view made by segment_create_view reads it, unless cascade, which drops those views; returns how many versions were dropped';
+COMMENT ON FUNCTION segment_prune(text, integer) IS
+    'deletes the versions of a model older than its keep newest (default 2), never the current one nor a group model''s version its per-group model still uses (of a per-group model, its group models too); returns how many versions were deleted';
 COMMENT ON FUNCTION segment_grant(text, text, text) IS
     'lets a role (or public) use a model, or with privilege manage also refit, rename, grant and drop it';
 COMMENT ON FUNCTION segment_revoke(text, text, text) IS

@@ -159,7 +159,28 @@ ALTER FUNCTION segment_drift(text, regclass) STABLE;
 ALTER FUNCTION segment_evaluate(text, regclass) STABLE;
 ALTER FUNCTION segment_compare(text, integer, integer, regclass) STABLE;
 ALTER FUNCTION segment_rules(text, integer, regclass) STABLE;
-ALTER FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) STABLE;
+-- segment_choose_k gains a note on the recommended row when it is the edge of the range (a new
+-- output column: dropped and created again), and is STABLE like the others.
+DROP FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb);
+CREATE FUNCTION "segment_choose_k"(
+	"source" regclass, /* Option < PgRelation > */
+	"features" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"k_min" INT DEFAULT 2, /* Option < i32 > */
+	"k_max" INT DEFAULT 10, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"k" INT,  /* i32 */
+	"inertia" double precision,  /* f64 */
+	"silhouette" double precision,  /* Option < f64 > */
+	"calinski_harabasz" double precision,  /* Option < f64 > */
+	"davies_bouldin" double precision,  /* Option < f64 > */
+	"recommended" bool,  /* bool */
+	"silhouette_rows" bigint,  /* i64 */
+	"note" TEXT  /* Option < String > */
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'segment_choose_k_wrapper';
 
 -- Comments: every object has one (sql/catalog.sql, sql/comments.sql; the same statements here).
 COMMENT ON FUNCTION segment_model_allowed(text, boolean) IS
@@ -169,7 +190,7 @@ COMMENT ON FUNCTION segment_model_allowed(text, boolean) IS
 COMMENT ON FUNCTION segment_fit(regclass, text[], integer, text, jsonb) IS
     'clusters the feature columns of a relation into k segments (k NULL: chosen by a scan of k) and stores a new version of the model; returns one row of fit figures';
 COMMENT ON FUNCTION segment_choose_k(regclass, text[], integer, integer, jsonb) IS
-    'fits k-means for every k from k_min to k_max, stores nothing, and returns one row of scores per k with the recommended one marked';
+    'fits k-means for every k from k_min to k_max, stores nothing, and returns one row of scores per k with the recommended one marked (and a note when it is the edge of the range)';
 COMMENT ON FUNCTION segment_refit(text, regclass) IS
     'fits a new version of a model with its features, options and number of segments on source (default: the relation it was fitted on); returns one row of fit figures';
 
@@ -457,3 +478,19 @@ SET model = model || jsonb_build_object(
                                    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         'time_zone', current_setting('TimeZone'))
 WHERE model->>'method' = 'clv' AND NOT model ? 'time_zone';
+
+-- segment_prune: deletes a model's old versions (never the current one).
+CREATE FUNCTION "segment_prune"(
+	"model" TEXT,
+	"keep" INT DEFAULT 2
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_prune_wrapper';
+COMMENT ON FUNCTION segment_prune(text, integer) IS
+    'deletes the versions of a model older than its keep newest (default 2), never the current one nor a group model''s version its per-group model still uses (of a per-group model, its group models too); returns how many versions were deleted';
+
+-- The extension's description (\dx): CREATE EXTENSION takes it from the control file, an update
+-- does not, so a database updated from 0.1.0 would keep 0.1.0's.
+COMMENT ON EXTENSION customer_segment IS
+    'Customer segmentation in SQL: clustering (k-means, mixtures, Ward, DBSCAN, k-prototypes), classifiers, churn trees, RFM and lifetime value, with profiles, labels and assignment in any query';

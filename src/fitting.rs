@@ -4,7 +4,7 @@
 
 use crate::catalog::{self, NewVersion};
 use segment_core::model::document::SegmentModel;
-use segment_core::model::fit::{FitReport, KScore};
+use segment_core::model::fit::{edge_note, FitReport, KScore};
 use segment_core::model::matching::matching;
 use segment_core::model::options::FitOptions;
 
@@ -35,6 +35,10 @@ pub fn store(
     scores: Option<Vec<KScore>>,
     group: Option<serde_json::Value>,
 ) -> FitRow {
+    // k chosen at the edge of the range scanned: say so where the analyst looks.
+    if let Some(note) = scores.as_deref().and_then(edge_note) {
+        pgrx::notice!("model \"{name}\": {note}");
+    }
     // A refit keeps the previous version's segment ids where the centres match, and the
     // analyst's names of the segments that have a counterpart in the new version.
     let mut carried: Vec<(u32, String)> = Vec::new();
@@ -67,6 +71,7 @@ pub fn store(
         "centre_agreement": report.centre_agreement,
         "k_chosen": scores.map(|scores| serde_json::json!({
             "rule": "highest silhouette",
+            "note": edge_note(&scores),
             "scores": scores.iter().map(|s| serde_json::json!({
                 "k": s.k,
                 "inertia": s.inertia,

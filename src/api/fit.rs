@@ -17,7 +17,7 @@ use segment_core::error::CoreResult;
 use segment_core::model::budget::{self, Shape};
 use segment_core::model::document::{Meaning, Method, SegmentModel};
 use segment_core::model::fit::FitReport;
-use segment_core::model::fit::{auto_k, check_k_scan, choose_k, fit_model};
+use segment_core::model::fit::{auto_k, check_k_scan, choose_k, edge_note, fit_model};
 use segment_core::model::options::{Call, Engine, FitOptions};
 use segment_core::model::streaming;
 use segment_core::model::streaming::Refinement;
@@ -246,6 +246,7 @@ fn segment_choose_k(
         name!(davies_bouldin, Option<f64>),
         name!(recommended, bool),
         name!(silhouette_rows, i64),
+        name!(note, Option<String>),
     ),
 > {
     with_notices("segment_choose_k", move || {
@@ -289,7 +290,12 @@ fn segment_choose_k(
             &mut interrupt,
         )
         .or_raise();
-        TableIterator::new(scores.into_iter().map(|s| {
+        // A recommendation at the edge of the range says so, on its row and as a NOTICE.
+        let note = edge_note(&scores);
+        if let Some(note) = &note {
+            pgrx::notice!("segment_choose_k: {note}");
+        }
+        TableIterator::new(scores.into_iter().map(move |s| {
             (
                 s.k as i32,
                 s.inertia,
@@ -298,6 +304,7 @@ fn segment_choose_k(
                 s.davies_bouldin,
                 s.recommended,
                 s.silhouette_rows as i64,
+                note.clone().filter(|_| s.recommended),
             )
         }))
     })

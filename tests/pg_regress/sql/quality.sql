@@ -68,6 +68,19 @@ SELECT k, silhouette_rows, silhouette IS NOT NULL AS has_silhouette
 FROM segment_choose_k('customer_features', ARRAY['fresh', 'milk'], 2, 3) ORDER BY k;
 RESET customer_segment.silhouette_sample;
 
+-- A recommendation at the edge of the range says so. Six tight groups on a line: scanned up to
+-- k = 4 the silhouette is still rising at 4, which the note says (with the criteria that
+-- disagree), as does a NOTICE; scanned up to 8, k = 6 is inside the range and nothing is said.
+CREATE TABLE six_groups AS
+SELECT i, (i % 6) * 10 + (i % 5) * 0.1 AS x, (i % 7) * 0.1 AS y FROM generate_series(1, 300) i;
+SELECT k, round(silhouette::numeric, 3) AS silhouette, recommended, note
+FROM segment_choose_k('six_groups', ARRAY['x', 'y'], 2, 4) ORDER BY k;
+SELECT k, recommended, note FROM segment_choose_k('six_groups', ARRAY['x', 'y'], 2, 8) WHERE recommended;
+SELECT segments FROM segment_fit('six_groups', ARRAY['x', 'y'], NULL, 'six', '{"k_max": 4}');
+SELECT metrics -> 'k_chosen' ->> 'note' AS note FROM segment_models WHERE name = 'six';
+SELECT segment_drop('six');
+DROP TABLE six_groups;
+
 -- The log option does log(1 + x) inside the extension: fitting the raw table with it gives the
 -- same model as fitting the view that takes ln(1 + x) in SQL, and assigns raw rows alike.
 -- scale = robust centres on medians and divides by interquartile ranges (scikit-learn's

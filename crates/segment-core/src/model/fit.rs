@@ -15,6 +15,7 @@ use crate::parallel::{self, ROW_ITEM};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::preprocessor::Prepared;
+use crate::prep::scaling::NearConstant;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -53,6 +54,8 @@ pub struct FitReport {
     /// k-prototypes: the weight of one mismatched category (`inertia` is then the k-prototypes
     /// cost).
     pub gamma: Option<f64>,
+    /// The (nearly) constant feature columns, left unscaled: the shell warns about each.
+    pub near_constant: Vec<NearConstant>,
 }
 
 fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
@@ -90,6 +93,28 @@ pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
         .with_hint("Scores such as the silhouette need at least 2 segments; scan a narrower range."));
     }
     Ok((k_min as usize, kmeans::check_k_range(k_max)?))
+}
+
+/// Checks a k range against the rows that survived reading: the top of the range is k_max,
+/// which the caller may not have passed (segment_choose_k's default is 10), so the message says
+/// k_max and the hint the call that fits the rows.
+fn check_k_scan_rows(k_min: usize, k_max: usize, rows: usize) -> CoreResult<()> {
+    kmeans::check_k(1, rows)?; // an empty source gets the usual message
+    if k_max <= rows {
+        return Ok(());
+    }
+    let hint = if k_min <= rows {
+        format!("Lower k_max (segment_choose_k's fourth argument, 10 by default) to at most {rows}: segment_choose_k(source, features, {k_min}, {rows}).")
+    } else {
+        format!("Scores of k need more rows than segments: fit on a source with more than {k_min} usable rows.")
+    };
+    Err(CoreError::new(
+        ErrorKind::InsufficientData,
+        format!(
+            "k_max = {k_max} (the top of the k range) is larger than the number of usable rows ({rows})"
+        ),
+    )
+    .with_hint(hint))
 }
 
 /// The k that `segment_fit` uses when called with k NULL: `choose_k` over the options' range,
@@ -142,7 +167,7 @@ pub fn choose_k(
 ) -> CoreResult<Vec<KScore>> {
     let (k_min, k_max) = check_k_scan(k_min, k_max)?;
     let matrix = &prepared.matrix;
-    kmeans::check_k(k_max, matrix.n_rows())?;
+    check_k_scan_rows(k_min, k_max, matrix.n_rows())?;
     let mut scores = Vec::with_capacity(k_max - k_min + 1);
     for k in k_min..=k_max {
         let params = kmeans_params(options, k, limits);
@@ -182,6 +207,55 @@ pub fn choose_k(
         scores[b].recommended = true;
     }
     Ok(scores)
+}
+
+/// Why a recommended k needs a second look, if it does: it is the top of the scanned range (the
+/// silhouette may still rise beyond it), or the bottom when the range did not start at 2; and
+/// which of the other two criteria (Calinski-Harabasz's highest, Davies-Bouldin's lowest) point
+/// elsewhere. None when the recommendation is inside the range, or there is none.
+pub fn edge_note(scores: &[KScore]) -> Option<String> {
+    let chosen = scores.iter().find(|s| s.recommended)?;
+    let (first, last) = (scores.first()?.k, scores.last()?.k);
+    let edge = if first == last {
+        return None;
+    } else if chosen.k == last {
+        format!(
+            "k = {} is the top of the range scanned ({first}..{last}): the silhouette may still rise above it; widen the range (k_max)",
+            chosen.k
+        )
+    } else if chosen.k == first && first > 2 {
+        format!(
+            "k = {} is the bottom of the range scanned ({first}..{last}): a smaller k may score higher; widen the range (k_min)",
+            chosen.k
+        )
+    } else {
+        return None;
+    };
+    let best_by = |value: fn(&KScore) -> Option<f64>, higher: bool| {
+        scores
+            .iter()
+            .filter_map(|s| Some((s.k, value(s)?)))
+            .fold(None, |best: Option<(usize, f64)>, (k, v)| match best {
+                Some((_, b)) if (higher && b >= v) || (!higher && b <= v) => best,
+                _ => Some((k, v)),
+            })
+            .map(|(k, _)| k)
+    };
+    let others: Vec<String> = [
+        ("Calinski-Harabasz", best_by(|s| s.calinski_harabasz, true)),
+        ("Davies-Bouldin", best_by(|s| s.davies_bouldin, false)),
+    ]
+    .into_iter()
+    .filter_map(|(name, k)| {
+        k.filter(|&k| k != chosen.k)
+            .map(|k| format!("{name} prefers k = {k}"))
+    })
+    .collect();
+    Some(if others.is_empty() {
+        edge
+    } else {
+        format!("{edge}; {}", others.join(", "))
+    })
 }
 
 /// New ids so that segment 0 is the largest (ties: lower centre first), whatever the start
@@ -365,6 +439,7 @@ pub fn fit_model(
         mut scaler,
         imputer,
         rows_skipped,
+        near_constant,
     } = prepared;
     let n = matrix.n_rows();
     if options.method == Method::Kprototypes {
@@ -614,6 +689,7 @@ pub fn fit_model(
         log_likelihood,
         bic,
         centre_agreement,
+        near_constant,
     };
     Ok((model, report))
 }
@@ -653,6 +729,55 @@ mod tests {
     /// choose_k checks inside each fit and each silhouette (quadratic in the rows: 10,000 rows
     /// are about 10^9 operations a k): four times the rows, well over four times the checks.
     /// A check that unwinds stops it.
+    fn score(k: usize, silhouette: f64, ch: f64, db: f64, recommended: bool) -> KScore {
+        KScore {
+            k,
+            inertia: 0.0,
+            silhouette: Some(silhouette),
+            silhouette_rows: 10,
+            calinski_harabasz: Some(ch),
+            davies_bouldin: Some(db),
+            recommended,
+        }
+    }
+
+    /// A recommendation at the top of the range says so and names the criteria that disagree;
+    /// one inside the range, or at k = 2, says nothing.
+    #[test]
+    fn edge_of_the_range_is_said() {
+        let top = vec![
+            score(2, 0.3, 50.0, 0.9, false),
+            score(3, 0.4, 60.0, 0.8, false),
+            score(4, 0.5, 40.0, 0.85, true),
+        ];
+        let note = edge_note(&top).unwrap();
+        assert!(
+            note.starts_with("k = 4 is the top of the range scanned (2..4)"),
+            "{note}"
+        );
+        assert!(note.contains("Calinski-Harabasz prefers k = 3"), "{note}");
+        assert!(note.contains("Davies-Bouldin prefers k = 3"), "{note}");
+        let inside = vec![
+            score(2, 0.3, 50.0, 0.9, false),
+            score(3, 0.5, 60.0, 0.8, true),
+            score(4, 0.4, 40.0, 0.85, false),
+        ];
+        assert_eq!(edge_note(&inside), None);
+        let at_two = vec![
+            score(2, 0.6, 70.0, 0.5, true),
+            score(3, 0.4, 60.0, 0.8, false),
+        ];
+        assert_eq!(edge_note(&at_two), None);
+        let bottom = vec![
+            score(3, 0.6, 70.0, 0.5, true),
+            score(4, 0.4, 60.0, 0.8, false),
+        ];
+        assert!(edge_note(&bottom)
+            .unwrap()
+            .contains("bottom of the range scanned (3..4)"));
+        assert_eq!(edge_note(&[score(5, 0.6, 1.0, 1.0, true)]), None);
+    }
+
     #[test]
     fn choose_k_checks_as_it_goes_and_stops() {
         let options = FitOptions::from_json(r#"{"n_init": 1}"#).unwrap();
@@ -750,6 +875,34 @@ mod tests {
             .iter()
             .all(|s| s.calinski_harabasz.is_some() && s.davies_bouldin.is_some()));
         assert_eq!(scores[0].silhouette_rows, 30);
+    }
+
+    #[test]
+    fn a_k_range_above_the_rows_names_k_max() {
+        assert!(check_k_scan_rows(2, 3, 3).is_ok());
+        // segment_choose_k on 3 rows with its default range 2..10: no k was passed.
+        let e = check_k_scan_rows(2, 10, 3).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InsufficientData);
+        assert_eq!(
+            e.message,
+            "k_max = 10 (the top of the k range) is larger than the number of usable rows (3)"
+        );
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap()
+                .ends_with("segment_choose_k(source, features, 2, 3)."),
+            "{:?}",
+            e.hint
+        );
+        let e = check_k_scan_rows(5, 10, 3).unwrap_err();
+        assert!(e
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("more than 5 usable rows"));
+        let e = check_k_scan_rows(2, 10, 0).unwrap_err();
+        assert!(e.message.contains("no usable rows"), "{}", e.message);
     }
 
     #[test]
