@@ -15,5 +15,6 @@ mod kmeans_step;
 mod monitor;
 mod plots;
 mod privileges;
+mod prune;
 mod rfm;
 mod views;
