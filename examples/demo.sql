@@ -1,5 +1,7 @@
 -- The demo: 440 real wholesale customers (UCI, CC BY 4.0; tests/data/wholesale_customers),
--- segmented on their annual spend per product family. Run by scripts/demo.sh.
+-- segmented on their annual spend per product family. Run by scripts/demo.sh. Its model and view
+-- are named wholesale_demo and wholesale_demo_segments, so that the README's Getting started runs
+-- in the demo database as written (the getting_started test runs it after this file).
 \set ON_ERROR_STOP 1
 \pset footer off
 CREATE EXTENSION customer_segment;
@@ -25,31 +27,31 @@ FROM wholesale_customers;
 \echo '== segment_fit: 4 segments on log spend (z-scored, k-means++, 10 starts)'
 SELECT * FROM segment_fit('customer_features',
         ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'],
-        k => 4, name => 'wholesale');
+        k => 4, name => 'wholesale_demo');
 
 \echo '== segment_profile: label, size, share, and how far each segment sits from the average (in standard deviations)'
 SELECT segment, label, size, round(share::numeric, 3) AS share,
        string_agg(format('%s %s%s', feature, CASE WHEN difference_sd >= 0 THEN '+' ELSE '' END,
                          round(difference_sd::numeric, 2)), ', ' ORDER BY feature) AS difference_sd
-FROM segment_profile('wholesale')
+FROM segment_profile('wholesale_demo')
 GROUP BY segment, label, size, share
 ORDER BY segment;
 
 \echo '== which features separate the segments most (ANOVA F across segments)'
 SELECT DISTINCT feature, round(anova_f::numeric, 1) AS anova_f
-FROM segment_profile('wholesale') ORDER BY anova_f DESC;
+FROM segment_profile('wholesale_demo') ORDER BY anova_f DESC;
 
 \echo '== segment vs the known channel (1 = hotel/restaurant/cafe, 2 = retail)'
-SELECT segment_assign('wholesale', f) AS segment,
+SELECT segment_assign('wholesale_demo', f) AS segment,
        count(*) FILTER (WHERE channel = 1) AS horeca,
        count(*) FILTER (WHERE channel = 2) AS retail
 FROM customer_features f
 GROUP BY 1 ORDER BY 1;
 
 \echo '== a few customers with their segment and its name (a BI tool would select from such a view)'
-CREATE VIEW customer_segments AS
+CREATE VIEW wholesale_demo_segments AS
 SELECT c.customer_id, c.channel, c.region, s.segment, l.label
 FROM wholesale_customers c JOIN customer_features f USING (customer_id)
-CROSS JOIN LATERAL (SELECT segment_assign('wholesale', f) AS segment) s
-LEFT JOIN (SELECT DISTINCT segment, label FROM segment_profile('wholesale')) l USING (segment);
-SELECT * FROM customer_segments ORDER BY customer_id LIMIT 8;
+CROSS JOIN LATERAL (SELECT segment_assign('wholesale_demo', f) AS segment) s
+LEFT JOIN (SELECT DISTINCT segment, label FROM segment_profile('wholesale_demo')) l USING (segment);
+SELECT * FROM wholesale_demo_segments ORDER BY customer_id LIMIT 8;

@@ -135,12 +135,16 @@ cp tests/reference/*.csv "$WORK/in/reference/"
 # laid out like the repository (it reads tests/data/cdnow with \copy).
 sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' docs/walkthrough.md |
     sed '1,2d;$d' | sed '$d' > "$WORK/in/sql/walkthrough.sql"
-# So is the README's Getting started (less its CREATE EXTENSION: setup made it already). It prints
-# floats unrounded: 11 significant digits keep the output stable, since the last digits of sums
-# split across threads vary from run to run.
-{ echo "SET extra_float_digits = -4;"
+# So is the README's Getting started, in a database like the one scripts/demo.sh leaves
+# (examples/demo.sql run first, its output not shown). It prints floats unrounded: 11 significant
+# digits keep the output stable, since the last digits of sums split across threads vary.
+sed '/^\\echo/d' examples/demo.sql > "$WORK/demo.sql"
+cp tests/data/wholesale_customers/wholesale_customers.csv "$WORK/"
+{ printf '%s\n' 'CREATE DATABASE customer_segment_demo;' '\c customer_segment_demo' '\set ECHO none' \
+      '\o /dev/null' '\i demo.sql' '\pset footer on' '\o' '\set ECHO all' 'SET extra_float_digits = -4;'
   sed -n '/<!-- getting-started:begin -->/,/<!-- getting-started:end -->/p' README.md |
-      sed '1,2d;$d' | sed '$d' | grep -v '^CREATE EXTENSION'; } > "$WORK/in/sql/getting_started.sql"
+      sed '1,2d;$d' | sed '$d'
+  printf '%s\n' '\c regression' 'DROP DATABASE customer_segment_demo;'; } > "$WORK/in/sql/getting_started.sql"
 mkdir -p "$WORK/tests/data/cdnow"
 cp tests/data/cdnow/cdnow_master_transactions.csv "$WORK/tests/data/cdnow/"
 # Progress NOTICEs come once a second of work: off, so outputs do not depend on the machine's speed
