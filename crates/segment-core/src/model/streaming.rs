@@ -245,6 +245,7 @@ pub fn fit(
         log_likelihood: None,
         bic: None,
         centre_agreement: None,
+        near_constant: moments.near_constant(columns),
     };
     Ok((model, report))
 }

@@ -3,7 +3,9 @@
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::prep::matrix::{matrix_bytes, not_finite, FeatureMatrix};
-use crate::prep::scaling::{check_log_input, ImputeMethod, Imputer};
+use crate::prep::scaling::{
+    check_log_input, near_constant_columns, ImputeMethod, Imputer, NearConstant,
+};
 
 /// Checks one source row before it is used: NaN and ±Infinity are refused (naming the column),
 /// so are negative values of log columns, and NULLs under `impute = error`. Returns whether the
@@ -160,6 +162,7 @@ impl MatrixBuilder {
             }
         };
         Ok(BuiltMatrix {
+            near_constant: near_constant_columns(&matrix, &self.names),
             matrix,
             imputer,
             rows_skipped: self.rows_skipped,
@@ -171,6 +174,8 @@ pub struct BuiltMatrix {
     pub matrix: FeatureMatrix,
     pub imputer: Imputer,
     pub rows_skipped: u64,
+    /// Its (nearly) constant columns: every fit warns about them, and scaling leaves them be.
+    pub near_constant: Vec<NearConstant>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::prep::builder::BuiltMatrix;
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::{check_log_input, ImputeMethod, Imputer, ScaleMethod, Scaler};
+use crate::prep::scaling::{
+    check_log_input, is_near_constant, ImputeMethod, Imputer, NearConstant, ScaleMethod, Scaler,
+};
 
 /// Learned preprocessing, laid out for a per-row `apply` that allocates nothing.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +147,8 @@ pub struct Prepared {
     pub imputer: Imputer,
     pub scaler: Scaler,
     pub rows_skipped: u64,
+    /// The (nearly) constant columns, left unscaled (the fit's report repeats them).
+    pub near_constant: Vec<NearConstant>,
 }
 
 /// The in-memory fit's preprocessing: the scaler learned on the whole (imputed) matrix, which it
@@ -155,14 +159,18 @@ pub fn fit_matrix(built: BuiltMatrix, scale: ScaleMethod) -> Prepared {
         mut matrix,
         imputer,
         rows_skipped,
+        near_constant,
     } = built;
-    let scaler = Scaler::fit(scale, &matrix);
+    let mut flat = vec![false; matrix.n_cols()];
+    near_constant.iter().for_each(|c| flat[c.index] = true);
+    let scaler = Scaler::fit_flat(scale, &matrix, &flat);
     scaler.transform(&mut matrix);
     Prepared {
         matrix,
         imputer,
         scaler,
         rows_skipped,
+        near_constant,
     }
 }
 
@@ -251,6 +259,7 @@ impl Moments {
         // Imputed values sit on the mean: they add rows to the spread's denominator, nothing to
         // its numerator, as when the in-memory path scales the imputed matrix.
         let non_zero = |s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 };
+        let flat = self.flat();
         let (offset, scale_values) = match scale {
             ScaleMethod::Zscore => (
                 self.stats.iter().map(|s| s.mean).collect(),
@@ -265,6 +274,12 @@ impl Moments {
             ),
             ScaleMethod::None | ScaleMethod::Robust => (vec![0.0; d], vec![1.0; d]),
         };
+        // (Nearly) constant columns stay unscaled, as `Scaler::fit` leaves them.
+        let scale_values = scale_values
+            .into_iter()
+            .zip(&flat)
+            .map(|(s, &f)| if f { 1.0 } else { s })
+            .collect();
         Ok((
             imputer,
             Scaler {
@@ -273,6 +288,37 @@ impl Moments {
                 scale: scale_values,
             },
         ))
+    }
+
+    /// Per column: standard deviation and root mean square over the rows used (imputed values
+    /// sit on the mean).
+    fn spread(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        let rows = self.rows.max(1) as f64;
+        self.stats.iter().map(move |s| {
+            let var = s.m2 / rows;
+            (var.sqrt(), (s.mean * s.mean + var).sqrt())
+        })
+    }
+
+    fn flat(&self) -> Vec<bool> {
+        self.spread()
+            .map(|(sd, rms)| self.rows > 0 && is_near_constant(sd, rms))
+            .collect()
+    }
+
+    /// The (nearly) constant columns (see `scaling::NEAR_CONSTANT`), named by `names`.
+    pub fn near_constant(&self, names: &[String]) -> Vec<NearConstant> {
+        self.spread()
+            .zip(names)
+            .enumerate()
+            .filter(|(_, ((sd, rms), _))| self.rows > 0 && is_near_constant(*sd, *rms))
+            .map(|(index, ((sd, rms), name))| NearConstant {
+                index,
+                column: name.clone(),
+                sd,
+                rms,
+            })
+            .collect()
     }
 
     /// Mean variance of the scaled columns (the k-means tolerance's unit).
@@ -418,6 +464,42 @@ mod tests {
             zero_scale,
         ] {
             assert!(Preprocessor::from_floats(&bad).is_err());
+        }
+    }
+
+    /// The streaming moments find the (nearly) constant columns the whole matrix does, and leave
+    /// them unscaled alike.
+    #[test]
+    fn moments_find_the_nearly_constant_columns() {
+        let names: Vec<String> = vec!["flat".into(), "spend".into()];
+        let rows = [
+            [1.0, 3.0],
+            [1.0 + 2e-9, 9.0],
+            [1.0, 27.0],
+            [1.0 - 2e-9, 81.0],
+        ];
+        for scale in [ScaleMethod::Zscore, ScaleMethod::Minmax] {
+            let mut builder = MatrixBuilder::new(names.clone(), ImputeMethod::Mean, usize::MAX);
+            let mut moments = Moments::new(2);
+            for r in rows {
+                builder.push(&[Some(r[0]), Some(r[1])]).unwrap();
+                moments.push(&r);
+            }
+            let built = builder.finish().unwrap();
+            assert_eq!(built.near_constant.len(), 1);
+            let streamed = moments.near_constant(&names);
+            assert_eq!(streamed.len(), 1);
+            assert_eq!(
+                (streamed[0].index, &streamed[0].column),
+                (0, &built.near_constant[0].column)
+            );
+            assert!((streamed[0].sd / built.near_constant[0].sd - 1.0).abs() < 1e-6);
+            let whole = fit_matrix(built, scale);
+            let (_, scaler) = moments.finish(ImputeMethod::Mean, scale).unwrap();
+            assert_eq!(whole.scaler.scale[0], 1.0);
+            assert_eq!(scaler.scale[0], 1.0);
+            assert!((whole.scaler.scale[1] - scaler.scale[1]).abs() < 1e-9);
+            assert_eq!(whole.near_constant[0].column, "flat");
         }
     }
 }

@@ -50,15 +50,133 @@ pub enum Imputer {
 }
 
 /// A value of a column named in the `log` option must be >= 0 (log(1 + x) of it is then finite).
+/// `segment_rfm`'s monetary columns are negative for a customer whose returns exceed their
+/// purchases (returns are netted by default): their hint names the RFM option that keeps them
+/// >= 0.
 pub fn check_log_input(feature: &str, x: f64) -> CoreResult<()> {
     if x < 0.0 {
+        let hint = if matches!(feature, "monetary_total" | "monetary_average") {
+            r#"segment_rfm nets returns into the monetary value by default, so a customer who returned more than they bought is negative: make the RFM table with options => '{"returns": "ignore"}' (purchases only), or leave the column out of the log option."#
+        } else {
+            "Leave the column out of the log option, or shift or filter its values."
+        };
         return Err(CoreError::new(
             ErrorKind::InvalidData,
             format!("feature column \"{feature}\" has the negative value {x}, which the log option cannot take"),
         )
-        .with_hint("Leave the column out of the log option, or shift or filter its values."));
+        .with_hint(hint));
     }
     Ok(())
+}
+
+/// A column is nearly constant when its standard deviation (population) is at most this share of
+/// its root mean square: its values agree in about their first six significant digits (a
+/// P(alive) of 1 - 1e-9 for every customer, say). Z-scoring such a column would blow those
+/// differences up to a unit of distance, as large as any real feature's; fits leave it unscaled
+/// (scale 1, as for a constant column) and warn, naming it. Columns of quantities far from zero
+/// with a real spread (years: 2010 and 2011, 2.5e-4) stay above it.
+pub const NEAR_CONSTANT: f64 = 1e-6;
+
+/// A (nearly) constant column of a fit's matrix, after log and imputation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearConstant {
+    /// The matrix column's position.
+    pub index: usize,
+    /// The matrix column's name: the feature, or a categorical feature's `feature=value`.
+    pub column: String,
+    /// Its standard deviation (population) and root mean square.
+    pub sd: f64,
+    pub rms: f64,
+}
+
+impl NearConstant {
+    pub fn message(&self) -> String {
+        if self.sd == 0.0 {
+            format!(
+                "feature column \"{}\" is constant ({}) in the rows used",
+                self.column,
+                short(self.rms)
+            )
+        } else {
+            format!(
+                "feature column \"{}\" is nearly constant: its standard deviation {} is below {NEAR_CONSTANT:e} of its root mean square {}",
+                self.column,
+                short(self.sd),
+                short(self.rms)
+            )
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        "A (nearly) constant column cannot separate the rows: leave it out of the features. Fits that scale their features leave it unscaled, so it does not shape the segments."
+    }
+}
+
+/// `x` to four significant digits for a message: scientific notation below 1e-3 and from 1e5
+/// on, trailing zeros dropped.
+pub(crate) fn short(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    if x.abs() < 1e-3 || x.abs() >= 1e5 {
+        return format!("{x:.3e}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Whether a column of this standard deviation and root mean square is nearly constant (see
+/// `NEAR_CONSTANT`); a column of zeros is.
+pub fn is_near_constant(sd: f64, rms: f64) -> bool {
+    sd <= NEAR_CONSTANT * rms
+}
+
+/// Per column: standard deviation (population, two passes) and root mean square.
+fn spread(x: &FeatureMatrix) -> Vec<(f64, f64)> {
+    let d = x.n_cols();
+    let n = x.n_rows().max(1) as f64;
+    let mut mean = vec![0.0; d];
+    for row in x.rows() {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0; d];
+    for row in x.rows() {
+        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    var.iter()
+        .zip(&mean)
+        .map(|(s, m)| {
+            let var = s / n;
+            (var.sqrt(), (m * m + var).sqrt())
+        })
+        .collect()
+}
+
+/// The (nearly) constant columns of a matrix, named by `names` (none without rows).
+pub fn near_constant_columns(x: &FeatureMatrix, names: &[String]) -> Vec<NearConstant> {
+    if x.n_rows() == 0 {
+        return Vec::new();
+    }
+    spread(x)
+        .into_iter()
+        .zip(names)
+        .enumerate()
+        .filter(|(_, ((sd, rms), _))| is_near_constant(*sd, *rms))
+        .map(|(index, ((sd, rms), name))| NearConstant {
+            index,
+            column: name.clone(),
+            sd,
+            rms,
+        })
+        .collect()
 }
 
 impl Imputer {
@@ -91,8 +209,32 @@ impl Scaler {
     }
 
     /// Learns the scaling from the matrix. A constant column gets scale 1 (as scikit-learn does),
-    /// so it neither divides by zero nor weighs in on distances.
+    /// so it neither divides by zero nor weighs in on distances; so does a nearly constant one
+    /// (`NEAR_CONSTANT`), whose differences scaling would blow up.
     pub fn fit(method: ScaleMethod, x: &FeatureMatrix) -> Scaler {
+        let flat: Vec<bool> = if x.n_rows() == 0 {
+            vec![false; x.n_cols()]
+        } else {
+            spread(x)
+                .into_iter()
+                .map(|(sd, rms)| is_near_constant(sd, rms))
+                .collect()
+        };
+        Scaler::fit_flat(method, x, &flat)
+    }
+
+    /// `fit` with the (nearly) constant columns already known: `flat` per column.
+    pub fn fit_flat(method: ScaleMethod, x: &FeatureMatrix, flat: &[bool]) -> Scaler {
+        let mut scaler = Scaler::fit_spread(method, x);
+        for (s, &f) in scaler.scale.iter_mut().zip(flat) {
+            if f {
+                *s = 1.0;
+            }
+        }
+        scaler
+    }
+
+    fn fit_spread(method: ScaleMethod, x: &FeatureMatrix) -> Scaler {
         let d = x.n_cols();
         let n = x.n_rows().max(1) as f64;
         let (offset, scale) = match method {
@@ -279,5 +421,91 @@ mod tests {
         let mut row = [7.5, -2.0];
         s.transform_row(&mut row);
         assert_eq!(row, [7.5, -2.0]);
+    }
+
+    /// Columns: P(alive)-like values 1 - 1e-9 apart (nearly constant), years 2010/2011 (a real
+    /// spread far from zero), a constant 5, zeros. By hand: the first column's mean is 1, its
+    /// standard deviation sqrt(2e-18 / 4) = 7.07e-10, below 1e-6 of its root mean square 1.
+    #[test]
+    fn nearly_constant_columns_are_found_and_left_unscaled() {
+        let x = FeatureMatrix::from_rows(
+            vec![
+                1.0,
+                2010.0,
+                5.0,
+                0.0, //
+                1.0 + 1e-9,
+                2011.0,
+                5.0,
+                0.0, //
+                1.0 - 1e-9,
+                2010.0,
+                5.0,
+                0.0, //
+                1.0,
+                2011.0,
+                5.0,
+                0.0,
+            ],
+            4,
+        );
+        let names: Vec<String> = ["p_alive", "year", "five", "zero"]
+            .map(String::from)
+            .to_vec();
+        let found = near_constant_columns(&x, &names);
+        assert_eq!(
+            found.iter().map(|c| c.index).collect::<Vec<_>>(),
+            vec![0, 2, 3]
+        );
+        assert!(
+            (found[0].sd - 0.5f64.sqrt() * 1e-9).abs() < 1e-15,
+            "{found:?}"
+        );
+        assert!((found[0].rms - 1.0).abs() < 1e-12);
+        assert_eq!(
+            found[0].message(),
+            "feature column \"p_alive\" is nearly constant: its standard deviation 7.071e-10 is below 1e-6 of its root mean square 1"
+        );
+        assert_eq!(
+            found[1].message(),
+            "feature column \"five\" is constant (5) in the rows used"
+        );
+        assert_eq!(
+            found[2].message(),
+            "feature column \"zero\" is constant (0) in the rows used"
+        );
+        // Years: sd 0.5 of rms 2010.5, 2.5e-4: a spread.
+        assert!(!is_near_constant(0.5, 2010.5));
+        for method in [
+            ScaleMethod::Zscore,
+            ScaleMethod::Minmax,
+            ScaleMethod::Robust,
+        ] {
+            let s = Scaler::fit(method, &x);
+            assert_eq!(
+                (s.scale[0], s.scale[2], s.scale[3]),
+                (1.0, 1.0, 1.0),
+                "{method:?}"
+            );
+            assert!(s.scale[1] > 0.4 && s.scale[1] <= 1.0, "{method:?}: {s:?}");
+            // Before, z-score blew the 1e-9 differences up to about 1.4 units.
+            let mut row = [1.0 + 1e-9, 2011.0, 5.0, 0.0];
+            s.transform_row(&mut row);
+            assert!(row[0].abs() < 1e-8, "{method:?}: {row:?}");
+        }
+        assert!(near_constant_columns(&FeatureMatrix::from_rows(vec![], 4), &names).is_empty());
+    }
+
+    #[test]
+    fn short_numbers_for_messages() {
+        assert_eq!(short(6874.219), "6874");
+        assert_eq!(short(0.014654), "0.01465");
+        assert_eq!(short(1.92), "1.92");
+        assert_eq!(short(1.0), "1");
+        assert_eq!(short(1.137e-6), "1.137e-6");
+        assert_eq!(short(25_000.0), "25000");
+        assert_eq!(short(2.5e5), "2.500e5");
+        assert_eq!(short(-0.5), "-0.5");
+        assert_eq!(short(0.0), "0");
     }
 }
