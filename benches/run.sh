@@ -31,6 +31,11 @@ cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres \
     cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres -c 'CREATE DATABASE bench'
 cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d bench -c 'DROP EXTENSION IF EXISTS customer_segment CASCADE' \
     -c 'CREATE EXTENSION customer_segment'
+# The peers compute on every core: so do our fits here (the server's default is half the cores,
+# to leave a shared server room). Every bench session reads it; classify.py and mixed.py give
+# the same count to scikit-learn and kmodes.
+cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres \
+    -c "ALTER DATABASE bench SET customer_segment.threads = $(nproc)"
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
 # slow a current numpy down: unset both for the benchmark process only.
 for bench in targets fit_assign methods scale churn rfm clv labels classify mixed citus; do
