@@ -12,6 +12,7 @@
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::params::{Key, Kind};
+use crate::prep::scaling::short;
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -501,6 +502,48 @@ impl BgNbdData {
     }
 }
 
+impl BgNbdData {
+    /// ln L and its gradient in (r, alpha) of the NBD: BG/NBD's limit without dropout (a -> 0 with
+    /// a / b -> 0, where ln B(a, b + x) - ln B(a, b) -> 0 and the dropped part vanishes), every
+    /// customer alive through T: ln Γ(r + x) - ln Γ(r) + r ln α - (r + x) ln(α + T).
+    fn no_dropout_value_and_gradient(
+        &self,
+        r: f64,
+        alpha: f64,
+        threads: usize,
+        check: &mut dyn FnMut(),
+    ) -> (f64, [f64; 2]) {
+        let (ln_gamma_r, psi_r, ln_alpha) = (ln_gamma(r), digamma(r), alpha.ln());
+        let terms: Vec<(f64, f64)> = self
+            .xs
+            .iter()
+            .map(|&x| {
+                (
+                    ln_gamma(r + x) - ln_gamma_r + r * ln_alpha,
+                    digamma(r + x) - psi_r + ln_alpha,
+                )
+            })
+            .collect();
+        let mut partial: Vec<(std::ops::Range<usize>, [f64; 3])> =
+            self.blocks.iter().map(|b| (b.clone(), [0.0; 3])).collect();
+        crate::parallel::for_each_checked(&mut partial, threads, check, |(range, sums)| {
+            for i in range.clone() {
+                let (h, n) = &self.data[i];
+                let (common, common_r) = terms[self.group[i] as usize];
+                let (ln_t, rx) = ((alpha + h.t).ln(), r + h.x);
+                sums[0] += n * (common - rx * ln_t);
+                sums[1] += n * (common_r - ln_t);
+                sums[2] += n * (r / alpha - rx / (alpha + h.t));
+            }
+        });
+        let mut sum = [0.0; 3];
+        for (_, p) in &partial {
+            sum.iter_mut().zip(p).for_each(|(s, v)| *s += v);
+        }
+        (sum[0], [sum[1], sum[2]])
+    }
+}
+
 /// The parts of one purchase count's BG/NBD log-likelihood and derivatives that do not depend
 /// on the customer's times.
 struct XTerms {
@@ -659,6 +702,9 @@ pub struct BgNbdFit {
     /// Total log-likelihood (without the penalty).
     pub log_likelihood: f64,
     pub converged: bool,
+    /// The log-likelihood of the best fit without dropout (the NBD, BG/NBD's boundary a -> 0,
+    /// b -> ∞; same penalizer), for `boundary_warnings`.
+    pub no_dropout_log_likelihood: f64,
 }
 
 /// Maximum likelihood BG/NBD. `penalizer` adds penalizer x sum of squared parameters to the
@@ -710,11 +756,73 @@ pub fn fit_bgnbd(
         b: m.point[3].exp(),
     };
     let log_likelihood = value_and_gradient(&params, check).0;
+    let no_dropout = maximize_in_log_space(
+        |t, check| {
+            let (ll, grad) = prepared.no_dropout_value_and_gradient(t[0], t[1], threads, check);
+            (ll, grad.to_vec())
+        },
+        2,
+        penalizer,
+        prepared.customers(),
+        check,
+    );
+    let (r0, alpha0) = (no_dropout.point[0].exp(), no_dropout.point[1].exp());
     Ok(BgNbdFit {
         log_likelihood,
         params,
         converged: m.converged,
+        no_dropout_log_likelihood: prepared
+            .no_dropout_value_and_gradient(r0, alpha0, threads, check)
+            .0,
     })
+}
+
+/// BG/NBD's dropout counts as identified when its log-likelihood exceeds the best fit without
+/// dropout (the NBD) by more than this: half the 95% quantile of χ² with one degree of freedom,
+/// the likelihood-ratio test of "no customer ever drops out".
+pub const DROPOUT_EVIDENCE: f64 = 1.92;
+
+/// A shape parameter (r, a, b, p, q: no unit) outside [1 / RUN_OFF, RUN_OFF] ran off: the
+/// likelihood is flat in its direction and the optimizer stopped wherever it got tired. (α and
+/// γ are in the units of time and money, so no bound applies to them.)
+pub const RUN_OFF: f64 = 1e4;
+
+/// What `segment_clv_fit` says to do when `boundary_warnings` is not empty.
+pub const BOUNDARY_HINT: &str = "P(alive) from this model says nothing about who is still a customer: do not segment on p_alive. The calibration period may be too short to see customers leave (move calibration_end later), or the customers may really keep buying (wholesale accounts): use expected_purchases and clv, or recency itself. See \"Fits at the boundary\" in docs/clv.md.";
+
+/// Fits at the boundary of the parameter space: BG/NBD's dropout not identified (its fit no
+/// better than the NBD's, `DROPOUT_EVIDENCE`), shape parameters that ran off (`RUN_OFF`). One
+/// sentence each, empty for a fit in the interior.
+pub fn boundary_warnings(bg: &BgNbdFit, gg: &GammaGammaFit) -> Vec<String> {
+    let mut out = Vec::new();
+    let gain = bg.log_likelihood - bg.no_dropout_log_likelihood;
+    let BgNbd { r, a, b, .. } = bg.params;
+    let not_identified = !(gain > DROPOUT_EVIDENCE);
+    if not_identified {
+        out.push(format!(
+            "dropout is not identified: BG/NBD (a = {}, b = {}) fits no better than a model in which no customer ever drops out (log-likelihood {} above it, not more than {DROPOUT_EVIDENCE}), so P(alive) is about 1 for every customer",
+            short(a),
+            short(b),
+            short(gain),
+        ));
+    }
+    let shapes = [
+        ("r", r),
+        ("a", a),
+        ("b", b),
+        ("p", gg.params.p),
+        ("q", gg.params.q),
+    ];
+    for (name, v) in shapes {
+        let dropout = matches!(name, "a" | "b");
+        if !(1.0 / RUN_OFF..=RUN_OFF).contains(&v) && !(dropout && not_identified) {
+            out.push(format!(
+                "parameter {name} = {} ran off (outside 1e-4..1e4): the likelihood is flat in its direction",
+                short(v)
+            ));
+        }
+    }
+    out
 }
 
 /// Gamma-Gamma's data, sorted by x: ln Γ and ψ of p x and p x + q are computed once per
@@ -1278,5 +1386,198 @@ mod tests {
             &[gg.p, gg.q, gg.gamma],
             &gamma_gamma_objective_gradient(&spend, &gg),
         );
+    }
+
+    /// Days since 1970-01-01 of a "YYYY-MM-DD..." text (the civil-from-days inverse).
+    fn day_number(text: &str) -> i64 {
+        let (y, m, d): (i64, i64, i64) = (
+            text[0..4].parse().unwrap(),
+            text[5..7].parse().unwrap(),
+            text[8..10].parse().unwrap(),
+        );
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+    }
+
+    /// The Online Retail sample's histories by docs/clv.md (purchases: amount >= 0 with a
+    /// customer, at or before midnight of `end`; occasions are days; weeks).
+    fn retail_histories(end: &str) -> Vec<History> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let csv = std::fs::read_to_string(format!(
+            "{root}/tests/data/online_retail/online_retail_sample.csv"
+        ))
+        .unwrap();
+        let end_day = day_number(end);
+        let mut days: std::collections::BTreeMap<&str, std::collections::BTreeSet<i64>> =
+            Default::default();
+        for line in csv.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (customer, at, amount) = (f[1], f[2], f[3].parse::<f64>().unwrap());
+            let day = day_number(at);
+            let by_end = day < end_day || (day == end_day && &at[11..] == "00:00:00");
+            if !customer.is_empty() && amount >= 0.0 && by_end {
+                days.entry(customer).or_default().insert(day);
+            }
+        }
+        days.values()
+            .map(|d| {
+                let (first, last) = (*d.first().unwrap(), *d.last().unwrap());
+                History {
+                    x: (d.len() - 1) as f64,
+                    t_x: (last - first) as f64 / 7.0,
+                    t: (end_day - first) as f64 / 7.0,
+                }
+            })
+            .collect()
+    }
+
+    /// On the Online Retail sample, against the lifetimes package (tests/reference/retail_clv.py):
+    /// the same log-likelihood, the same purchase rates (r, α), and at the boundary the same
+    /// flight of a to 0 and b to infinity; the dropout warning where the fit is no better than the
+    /// model without dropout (the reference's own NBD fit), none where it is.
+    #[test]
+    fn retail_boundary_matches_lifetimes() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let reference =
+            std::fs::read_to_string(format!("{root}/tests/reference/retail_clv_lifetimes.csv"))
+                .unwrap();
+        let (_, spend) = simulated(2_000, 5);
+        let gg = fit_gamma_gamma(&spend, 0.0, 2, &mut || {}).unwrap();
+        for line in reference.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let v = |i: usize| f[i].parse::<f64>().unwrap();
+            let hs = retail_histories(f[0]);
+            assert_eq!(hs.len() as f64, v(1), "{}", f[0]);
+            assert_eq!(hs.iter().filter(|h| h.x > 0.0).count() as f64, v(2));
+            let fit = fit_bgnbd(&hs, 0.0, 2, &mut || {}).unwrap();
+            let p = fit.params;
+            let (ll, no_dropout) = (v(7), v(8));
+            // Both maxima: ours at least as high as lifetimes' (up to 1e-7 per customer).
+            assert!(
+                fit.log_likelihood > ll - 1e-7 * hs.len() as f64,
+                "{}: {fit:?}",
+                f[0]
+            );
+            assert!(
+                (fit.log_likelihood - ll).abs() < 1e-4,
+                "{}: {fit:?} vs {ll}",
+                f[0]
+            );
+            assert!(
+                (fit.no_dropout_log_likelihood - no_dropout).abs() < 1e-6,
+                "{fit:?}"
+            );
+            assert!(
+                (p.r / v(3) - 1.0).abs() < 2e-3 && (p.alpha / v(4) - 1.0).abs() < 2e-3,
+                "{p:?}"
+            );
+            let warnings = boundary_warnings(&fit, &gg);
+            let gain = ll - no_dropout;
+            if gain < DROPOUT_EVIDENCE {
+                assert!(
+                    warnings[0].starts_with("dropout is not identified"),
+                    "{warnings:?}"
+                );
+            } else {
+                assert!(warnings.is_empty(), "{warnings:?}");
+                assert!((p.a / v(5) - 1.0).abs() < 0.05 && (p.b / v(6) - 1.0).abs() < 0.05);
+            }
+            if v(5) < 1e-4 {
+                // The boundary itself: both ran off, as lifetimes' did (a 1.1e-6, b 6874).
+                assert!(p.a < 1e-4 && p.b > 1e3 && p.a / p.b < 1e-8, "{p:?}");
+            }
+        }
+    }
+
+    /// A fit in the interior (the simulated customers of r 0.5, a 0.8, b 2.5) warns of nothing;
+    /// customers who never drop out (everyone alive, buying at their rate through T) put the fit
+    /// at the boundary, and the warning says so; a shape parameter out of range is named.
+    #[test]
+    fn boundary_warnings_by_case() {
+        let (hs, spend) = simulated(5_000, 3);
+        let (bg, gg) = (
+            fit_bgnbd(&hs, 0.0, 2, &mut || {}).unwrap(),
+            fit_gamma_gamma(&spend, 0.0, 2, &mut || {}).unwrap(),
+        );
+        assert!(
+            bg.log_likelihood - bg.no_dropout_log_likelihood > 100.0,
+            "{bg:?}"
+        );
+        assert!(boundary_warnings(&bg, &gg).is_empty());
+        // Poisson buyers with gamma rates and no dropout, over 52 weeks.
+        use rand::{Rng, SeedableRng};
+        use rand_distr::{Distribution, Gamma};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+        let lambda = Gamma::new(0.7, 1.0 / 8.0).unwrap();
+        let stay: Vec<History> = (0..3_000)
+            .map(|_| {
+                let l: f64 = lambda.sample(&mut rng);
+                let (mut t, mut x, mut tx) = (0.0, 0.0, 0.0);
+                loop {
+                    t += -rng.gen::<f64>().ln() / l;
+                    if t > 52.0 {
+                        break;
+                    }
+                    (x, tx) = (x + 1.0, t);
+                }
+                History {
+                    x,
+                    t_x: tx,
+                    t: 52.0,
+                }
+            })
+            .collect();
+        let fit = fit_bgnbd(&stay, 0.0, 2, &mut || {}).unwrap();
+        let warnings = boundary_warnings(&fit, &gg);
+        assert!(
+            fit.log_likelihood - fit.no_dropout_log_likelihood < DROPOUT_EVIDENCE,
+            "{fit:?}"
+        );
+        assert!(
+            warnings[0].starts_with("dropout is not identified: BG/NBD (a = "),
+            "{warnings:?}"
+        );
+        // a and b are folded into that sentence, not repeated.
+        assert!(warnings
+            .iter()
+            .skip(1)
+            .all(|w| !w.contains("parameter a ") && !w.contains("parameter b ")));
+        let mut far = gg.clone();
+        far.params.q = 2.5e4;
+        let w = boundary_warnings(&bg, &far);
+        assert_eq!(
+            w,
+            vec!["parameter q = 25000 ran off (outside 1e-4..1e4): the likelihood is flat in its direction".to_string()]
+        );
+    }
+
+    /// The no-dropout likelihood's gradient against central differences.
+    #[test]
+    fn no_dropout_gradient_matches_finite_differences() {
+        let (hs, _) = simulated(300, 4);
+        let data = BgNbdData::new(&hs);
+        let (r, alpha) = (0.7, 4.0);
+        let g = data
+            .no_dropout_value_and_gradient(r, alpha, 2, &mut || {})
+            .1;
+        let negative = |u: &[f64]| {
+            -data
+                .no_dropout_value_and_gradient(u[0].exp(), u[1].exp(), 1, &mut || {})
+                .0
+        };
+        let analytic = [-r * g[0], -alpha * g[1]];
+        assert_gradient(&negative, &[r, alpha], &analytic);
+        // By hand for one customer: x 2, T 10, r 0.7, alpha 4.
+        let one = BgNbdData::new(&[History {
+            x: 2.0,
+            t_x: 5.0,
+            t: 10.0,
+        }]);
+        let ll = one.no_dropout_value_and_gradient(r, alpha, 1, &mut || {}).0;
+        let by_hand = libm::lgamma(2.7) - libm::lgamma(0.7) + 0.7 * 4f64.ln() - 2.7 * 14f64.ln();
+        assert!((ll - by_hand).abs() < 1e-12);
     }
 }
