@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
 use segment_core::error::CoreError;
+use segment_core::model::budget;
 use segment_core::model::stored::{is_iso_utc, ClvModel, StoredDocument};
 use segment_core::value::clv::{self, ClvOptions, History};
 use std::ffi::CString;
@@ -36,7 +37,13 @@ fn summaries(
     amount: &str,
     calibration_end: TimestampWithTimeZone,
     options: &ClvOptions,
+    fitting: bool,
 ) -> Vec<Summary> {
+    // The summaries grow with the customers: counted against max_memory_mb as each is added
+    // (with a fit's further data when fitting), so the list stops at the limit.
+    let limit = crate::gucs::max_memory_bytes();
+    let mut name_bytes = 0usize;
+    let mut over = false;
     let (c, t, a) = (
         quote_identifier(customer),
         quote_identifier(time),
@@ -117,12 +124,32 @@ fn summaries(
                         if let Some(done) = open.replace((customer.to_vec(), at, at, 1, 0.0)) {
                             out.push(close(done));
                         }
+                        name_bytes += customer.len();
+                        let n = out.len() + 1;
+                        let needed = if fitting {
+                            budget::clv_fit_bytes(n, n, name_bytes)
+                        } else {
+                            budget::clv_summaries(n, name_bytes)
+                        };
+                        if needed > limit {
+                            over = true;
+                            return false;
+                        }
                     }
                 }
                 true
             })
         })
     });
+    if over {
+        let n = out.len() + 1;
+        let estimate = if fitting {
+            budget::clv_fit(n, n, name_bytes)
+        } else {
+            budget::clv_scores(n, name_bytes)
+        };
+        estimate.check(limit).or_raise();
+    }
     if let Some(done) = open {
         out.push(close(done));
     }
@@ -158,6 +185,7 @@ fn segment_clv_fit(
         name!(gamma, f64),
         name!(gamma_gamma_log_likelihood, f64),
         name!(converged, bool),
+        name!(warning, Option<String>),
     ),
 > {
     let rel = require(transactions, "transactions");
@@ -170,8 +198,22 @@ fn segment_clv_fit(
     let name = name.unwrap_or_else(|| format!("{}_clv", rel.name()));
     catalog::check_fit_name(&name);
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
-    let data = summaries(&relation, customer, time, amount, calibration_end, &options);
+    let data = summaries(
+        &relation,
+        customer,
+        time,
+        amount,
+        calibration_end,
+        &options,
+        true,
+    );
     let histories: Vec<History> = data.iter().map(|s| s.history).collect();
+    // Once more with the repeat customers counted, before the fits take their data.
+    let repeat_customers = histories.iter().filter(|h| h.x > 0.0).count();
+    let id_bytes: usize = data.iter().map(|s| s.customer.len()).sum();
+    budget::clv_fit(histories.len(), repeat_customers, id_bytes)
+        .check(crate::gucs::max_memory_bytes())
+        .or_raise();
     let bg = clv::fit_bgnbd(
         &histories,
         options.penalizer,
@@ -229,6 +271,19 @@ fn segment_clv_fit(
         "gamma_gamma_log_likelihood": gg.log_likelihood,
         "converged": bg.converged && gg.converged,
     });
+    // A fit at the boundary (dropout not identified, parameters that ran off): said in the
+    // result, the metrics and a WARNING.
+    let warnings = clv::boundary_warnings(&bg, &gg);
+    let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+    let mut metrics = metrics;
+    if let Some(w) = &warning {
+        metrics["warning"] = w.clone().into();
+        crate::warnings::warn(
+            "segment_clv_fit",
+            format!("CLV model \"{name}\": {w}"),
+            clv::BOUNDARY_HINT,
+        );
+    }
     let version = catalog::insert(NewVersion {
         name: &name,
         source: &relation,
@@ -256,6 +311,7 @@ fn segment_clv_fit(
         gg.params.gamma,
         gg.log_likelihood,
         bg.converged && gg.converged,
+        warning,
     ))
 }
 
@@ -336,6 +392,7 @@ fn segment_clv(
             &m.amount_column,
             calibration_end,
             &m.options,
+            false,
         )
     });
     let (bg, gg) = (m.bgnbd, m.gamma_gamma);

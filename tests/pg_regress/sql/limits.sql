@@ -49,7 +49,23 @@ SELECT * FROM segment_classify_fit('limit_customers', ARRAY['a', 'b', 'c', 'd'],
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('limit_customers', ARRAY['a', 'b', 'c', 'd'], 'churned');
 \echo :LAST_ERROR_SQLSTATE
+-- CLV: its per-customer summaries are counted as they are read (10,000 customers, about 2 MB),
+-- both when fitting and when scoring a model fitted under the default limit.
+CREATE TABLE limit_tx AS
+SELECT 'customer ' || (i % 10000) AS customer, date '2024-01-01' + (i / 10000) * 30 + i % 7 AS at, 1 + i % 7 AS amount
+FROM generate_series(1, 30000) i;
+SELECT * FROM segment_clv_fit('limit_tx', 'customer', 'at', 'amount', '2024-06-01', 'limit_clv');
+\echo :LAST_ERROR_SQLSTATE
 RESET customer_segment.max_memory_mb;
+SET client_min_messages = error;  -- (these regular made-up customers never drop out: clv.sql)
+SELECT model, customers FROM segment_clv_fit('limit_tx', 'customer', 'at', 'amount', '2024-06-01', 'limit_clv');
+RESET client_min_messages;
+SET customer_segment.max_memory_mb = 1;
+SELECT count(*) FROM segment_clv('limit_clv');
+\echo :LAST_ERROR_SQLSTATE
+RESET customer_segment.max_memory_mb;
+SELECT segment_drop('limit_clv');
+DROP TABLE limit_tx;
 SELECT model, segments, rows_used FROM segment_fit('limit_customers', ARRAY['a', 'b', 'c', 'd'], 3);
 SET customer_segment.max_memory_mb = 1;
 SELECT * FROM segment_rules('limit_customers');
