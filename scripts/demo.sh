@@ -37,4 +37,6 @@ cat <<MSG
 The demo cluster is still running.
   connect:  $PSQL_CMD
   stop:     $STOP_CMD
+  then:     the README's Getting started runs there as written (the demo's own model and view
+            are wholesale_demo and wholesale_demo_segments)
 MSG

@@ -240,5 +240,6 @@ grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
 source "$REPO/tests/stress/seeded_scan.sh"
 source "$REPO/tests/stress/backtrace.sh"
 source "$REPO/tests/stress/sqlsmith.sh"
+source "$REPO/tests/stress/dbt.sh"        # the dbt example project (examples/dbt, docs/dbt.md)
 
 log "stress tier passed"
