@@ -266,6 +266,40 @@ COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with t
 COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS
     'per customer of a CLV model: probability of being alive, expected purchases and spend, and the lifetime value over the horizon';
 
+-- segment_clv_fit's result gains the column warning (a fit at the boundary: dropout not
+-- identified, parameters that ran off): a new result type, so the function is made again.
+DROP FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with time zone, text, jsonb);
+CREATE FUNCTION "segment_clv_fit"(
+	"transactions" regclass,
+	"customer_column" TEXT,
+	"time_column" TEXT,
+	"amount_column" TEXT,
+	"calibration_end" timestamp with time zone,
+	"name" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS TABLE (
+	"model" TEXT,
+	"version" INT,
+	"customers" bigint,
+	"repeat_customers" bigint,
+	"r" double precision,
+	"alpha" double precision,
+	"a" double precision,
+	"b" double precision,
+	"bgnbd_log_likelihood" double precision,
+	"p" double precision,
+	"q" double precision,
+	"gamma" double precision,
+	"gamma_gamma_log_likelihood" double precision,
+	"converged" bool,
+	"warning" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_clv_fit_wrapper';
+COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with time zone, text, jsonb) IS
+    'fits BG/NBD and Gamma-Gamma on the transactions up to calibration_end, stores them as a model, and returns one row of fitted parameters, with a warning when the fit is at the boundary (dropout not identified, parameters that ran off)';
+
 
 -- Types
 COMMENT ON TYPE segment_explanation IS

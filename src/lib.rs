@@ -24,6 +24,7 @@ mod search_path;
 mod source;
 mod stored_relation;
 mod tests;
+mod warnings;
 
 ::pgrx::pg_module_magic!();
 

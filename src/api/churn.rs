@@ -108,6 +108,7 @@ fn segment_churn_fit(
         .expect("positive is one of the values") as u32;
     let y: Vec<bool> = labels.codes.iter().map(|&c| c == positive_code).collect();
     let built = builder.finish().or_raise();
+    crate::warnings::near_constant("segment_churn_fit", "", &built.near_constant);
     let (model, report) = churn_fit::fit(
         built.matrix,
         y,

@@ -117,6 +117,7 @@ fn segment_classify_fit(
         values: order.iter().map(|&i| names[i].clone()).collect(),
     };
     let built = builder.finish().or_raise();
+    crate::warnings::near_constant("segment_classify_fit", "", &built.near_constant);
     let (model, report) = classify_fit::fit(
         built.matrix,
         y,

@@ -138,6 +138,7 @@ pub fn fit_and_store(
         .or_raise();
         (model, report, scores)
     };
+    crate::warnings::near_constant("segment_fit", "", &report.near_constant);
     vec![store(
         &name,
         &source.sql_name,
@@ -277,6 +278,7 @@ fn segment_choose_k(
                 .or_raise();
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
+        crate::warnings::near_constant("segment_choose_k", "", &built.near_constant);
         let shape = Shape::of(built.matrix.n_rows(), &source.features, &categories);
         budget::choose_k(&shape, k_max as usize, limits())
             .check(gucs::max_memory_bytes())

@@ -158,6 +158,11 @@ pub fn fit_and_store(
         )
         .map_err(in_group)
         .or_raise();
+        crate::warnings::near_constant(
+            "segment_fit",
+            &format!("group \"{value}\" of \"{group_by}\": "),
+            &report.near_constant,
+        );
         let row = store(
             &member,
             &source.sql_name,

@@ -756,14 +756,22 @@ pub fn fit_bgnbd(
         b: m.point[3].exp(),
     };
     let log_likelihood = value_and_gradient(&params, check).0;
+    // Without dropout t_x plays no part: histories with the same x and T are fitted once.
+    let by_age: Vec<History> = histories
+        .iter()
+        .map(|h| History { t_x: 0.0, ..*h })
+        .collect();
+    let ages = BgNbdData::new(&by_age);
+    drop(by_age);
+    check();
     let no_dropout = maximize_in_log_space(
         |t, check| {
-            let (ll, grad) = prepared.no_dropout_value_and_gradient(t[0], t[1], threads, check);
+            let (ll, grad) = ages.no_dropout_value_and_gradient(t[0], t[1], threads, check);
             (ll, grad.to_vec())
         },
         2,
         penalizer,
-        prepared.customers(),
+        ages.customers(),
         check,
     );
     let (r0, alpha0) = (no_dropout.point[0].exp(), no_dropout.point[1].exp());
@@ -771,7 +779,7 @@ pub fn fit_bgnbd(
         log_likelihood,
         params,
         converged: m.converged,
-        no_dropout_log_likelihood: prepared
+        no_dropout_log_likelihood: ages
             .no_dropout_value_and_gradient(r0, alpha0, threads, check)
             .0,
     })
