@@ -18,6 +18,9 @@ pub enum ErrorKind {
     BadModel,
     /// The fit would exceed a configured resource limit (54000).
     ResourceLimit,
+    /// A model of another kind than the function takes: a CLV model where a segment model is
+    /// needed, a k-means model where a churn model or a mixture is (42809, wrong_object_type).
+    WrongModel,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +46,11 @@ impl CoreError {
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidParameter, message)
+    }
+
+    /// A model of another kind than the function takes (`ErrorKind::WrongModel`).
+    pub fn wrong_model(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::WrongModel, message)
     }
 }
 

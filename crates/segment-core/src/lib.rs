@@ -12,7 +12,7 @@
 //! | 4 | `analysis`, `plot` | metrics, profiles and labels, drift; SVG pictures |
 //! | 3 | `cluster`, `tree`, `value` | the methods: clustering, trees, RFM and CLV |
 //! | 2 | `prep` | the feature matrix, encoding, log, imputing, scaling |
-//! | 1 | `error`, `params`, `parallel`, `progress` | errors with a kind, options objects read key by key, row-block threads, progress reports |
+//! | 1 | `error`, `params`, `spelling`, `parallel`, `progress` | errors with a kind, options objects read key by key, did-you-mean hints, row-block threads, progress reports |
 //!
 //! # Where a new method goes
 //! A clustering method is one module in `cluster/` with its parameters (its options struct:
@@ -31,6 +31,7 @@ pub mod params;
 pub mod plot;
 pub mod prep;
 pub mod progress;
+pub mod spelling;
 pub mod sql;
 pub mod tree;
 pub mod value;
