@@ -135,7 +135,7 @@ mod tests {
             ),
             (
                 "SELECT * FROM segment_profile('per_b')",
-                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             ),
             (
                 "SELECT segment_drop('per_b/1')",

@@ -119,10 +119,10 @@ fn segment_plot(
         }
         "tree" => match m.churn() {
             Some(churn) => plot::tree(&title, &churn.tree, &columns),
-            None => lacks(
-                name,
-                "is not a churn model: the tree plot draws churn trees",
-                "Fit one with segment_churn_fit; for clustering models try kind 'profile' or 'scatter'.",
+            None => raise(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("model \"{name}\" is not a churn model: the tree plot draws churn trees"),
+                Some("Fit one with segment_churn_fit; for clustering models try kind 'profile' or 'scatter'."),
             ),
         },
         other => raise(

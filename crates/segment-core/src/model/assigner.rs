@@ -232,12 +232,11 @@ impl Assigner {
                 forest.proba(row, out);
                 Ok(true)
             }
-            _ => Err(CoreError::invalid_parameter(
-                "class probabilities exist for classifiers only",
-            )
-            .with_hint(
-                "Fit one with segment_classify_fit; for a gmm model use segment_assign_proba.",
-            )),
+            _ => Err(
+                CoreError::wrong_model("class probabilities exist for classifiers only").with_hint(
+                    "Fit one with segment_classify_fit; for a gmm model use segment_assign_proba.",
+                ),
+            ),
         }
     }
 
@@ -245,10 +244,10 @@ impl Assigner {
     /// rate). `Ok(None)` when a NULL is skipped.
     pub fn churn_probability(&self, row: &mut [f64]) -> CoreResult<Option<f64>> {
         let Rule::Tree(churn) = &self.rule else {
-            return Err(CoreError::invalid_parameter(
-                "churn probabilities exist for churn models only",
-            )
-            .with_hint("Fit one with segment_churn_fit."));
+            return Err(
+                CoreError::wrong_model("churn probabilities exist for churn models only")
+                    .with_hint("Fit one with segment_churn_fit."),
+            );
         };
         if !self.prepare_row(row)? {
             return Ok(None);
@@ -261,7 +260,7 @@ impl Assigner {
     /// and the row's log-likelihood. `Ok(None)` when a NULL is skipped.
     pub fn memberships(&self, row: &mut [f64], out: &mut [f64]) -> CoreResult<Option<f64>> {
         let Rule::Mixture(m) = &self.rule else {
-            return Err(CoreError::invalid_parameter(
+            return Err(CoreError::wrong_model(
                 "membership probabilities exist for Gaussian mixture models only",
             )
             .with_hint(
@@ -323,7 +322,7 @@ impl Assigner {
     /// centre.
     pub fn explain(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Explanation>> {
         if !self.is_centroid_model() {
-            return Err(CoreError::invalid_parameter(
+            return Err(CoreError::wrong_model(
                 "segment_explain measures distances to centres: it explains k-means and hierarchical models only",
             )
             .with_hint("For a gmm model use segment_assign_proba, for a classifier segment_classify_proba."));

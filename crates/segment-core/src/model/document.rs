@@ -328,7 +328,7 @@ impl SegmentModel {
         let bad = bad_model;
         if head.get("method").and_then(|m| m.as_str()) == Some("clv") {
             return Err(CoreError::new(
-                ErrorKind::BadModel,
+                ErrorKind::WrongModel,
                 "is a customer lifetime value model, not a segment model",
             )
             .with_hint("Use segment_clv for it."));
@@ -339,7 +339,7 @@ impl SegmentModel {
                 .and_then(|g| g.as_str())
                 .unwrap_or_default();
             return Err(CoreError::new(
-                ErrorKind::BadModel,
+                ErrorKind::WrongModel,
                 format!("is fitted per group of \"{by}\", not one segment model"),
             )
             .with_hint("List its groups and their models with segment_groups(model); each group's model is named <model>/<value>."));
