@@ -266,20 +266,41 @@ fn deny(name: &str, access: Access, owner: &str) -> ! {
     }
 }
 
+/// Raises 42704 for a name no model has, with the model the caller may use whose name differs
+/// by case only or by a slip of typing (`segment_core::spelling::did_you_mean`), if any.
 fn missing(name: &str) -> ! {
     let citus = crate::citus::installed();
+    let names: Vec<String> = read(
+        "SELECT name FROM {s}.segment_model_access \
+         WHERE {s}.segment_model_allowed(name, false) ORDER BY name",
+        &[],
+        |t| {
+            Some(
+                t.filter_map(|row| row.get::<String>(1).ok().flatten())
+                    .collect(),
+            )
+        },
+    )
+    .unwrap_or_default();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let guess = segment_core::spelling::did_you_mean("Model", name, &names)
+        .map(|g| format!("{g} "))
+        .unwrap_or_default();
     raise(
         PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
         format!("model \"{name}\" does not exist"),
-        Some(if citus {
-            // A worker asked by a shard query of a statement whose model was not shipped.
-            "See SELECT name, version FROM segment_models; fit one with segment_fit. On Citus \
+        Some(&format!(
+            "{guess}{}",
+            if citus {
+                // A worker asked by a shard query of a statement whose model was not shipped.
+                "See SELECT name, version FROM segment_models; fit one with segment_fit. On Citus \
              the models live on the node they were fitted on: a Citus worker sees them only when \
              the coordinator ships them in the query (segment_assign(model, t) with the model \
              named by a constant; see customer_segment.ship_models)."
-        } else {
-            "See SELECT name, version FROM segment_models; fit one with segment_fit."
-        }),
+            } else {
+                "See SELECT name, version FROM segment_models; fit one with segment_fit."
+            }
+        )),
     )
 }
 

@@ -9,9 +9,14 @@ use pgrx::spi::quote_qualified_identifier;
 use pgrx::{PgMemoryContexts, PgRelation, PgSqlErrorCode};
 use segment_core::error::{CoreError, CoreResult, ErrorKind};
 use segment_core::model::options::FitOptions;
+use segment_core::params::nearest;
 use segment_core::prep::builder::{BuiltMatrix, MatrixBuilder};
-use segment_core::prep::encoding::{check_categories, column_log_mask, one_hot, Columns};
+use segment_core::prep::encoding::{
+    check_categories, column_log_mask, number_cast, numbers_as_text, one_hot, text_shape, Columns,
+    TextShape, NUMBER_OR_BLANK_REGEX,
+};
 use segment_core::progress::{self, Progress};
+use segment_core::spelling::did_you_mean;
 
 /// Rows between progress reports (and between resets of the per-row memory context).
 const REPORT_ROWS: u64 = 10_000;
@@ -195,7 +200,7 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
                         "{role} column \"{column}\" of relation \"{}\" does not exist",
                         rel.name()
                     ),
-                    Some("Column names are case sensitive; check them with \\d in psql."),
+                    Some(&column_hint(rel, column)),
                 )
             })
     };
@@ -227,19 +232,17 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
     }
 }
 
-/// The hint for a column name the relation does not have: its case-insensitive match, if any.
+/// The hint for a column name the relation does not have: the column it differs from by case
+/// only, else the nearest spelling (`spelling::did_you_mean`), if any.
 pub fn column_hint(rel: &PgRelation, name: &str) -> String {
     let tupdesc = rel.tuple_desc();
-    let similar = tupdesc.iter().find(|a| {
-        !a.attisdropped && a.attnum > 0 && a.name().to_lowercase() == name.to_lowercase()
-    });
-    match similar {
-        Some(a) => format!(
-            "Column names are case sensitive: did you mean \"{}\"?",
-            a.name()
-        ),
-        None => "Check the column names of the source with \\d in psql.".to_string(),
-    }
+    let columns: Vec<&str> = tupdesc
+        .iter()
+        .filter(|a| !a.attisdropped && a.attnum > 0)
+        .map(|a| a.name())
+        .collect();
+    did_you_mean("Column", name, &columns)
+        .unwrap_or_else(|| "Check the column names of the source with \\d in psql.".to_string())
 }
 
 /// Label column types of the supervised fits: boolean, integers, text.
@@ -318,12 +321,16 @@ pub fn read_labelled(
     let mut values: Vec<Vec<u8>> = Vec::new();
     let mut codes: Vec<u32> = Vec::new();
     let mut null_labels = 0u64;
+    let columns = Columns::of(&source.features, categories);
+    let mut skipped = SkippedNulls::new(columns.width());
     for_each_row_with(source, categories, label, |row, value| {
         let Some(v) = value else {
             null_labels += 1;
             return Ok(());
         };
-        if builder.push(row)? {
+        if !builder.push(row)? {
+            skipped.add(row);
+        } else {
             let code = match values.iter().position(|known| known.as_slice() == v) {
                 Some(c) => c as u32,
                 None if values.len() < max_values => {
@@ -336,6 +343,7 @@ pub fn read_labelled(
         }
         Ok(())
     })
+    .and_then(|()| skipped.check(codes.len(), &source.features, &columns))
     .unwrap_or_else(|e| crate::errors::raise_core(e));
     if null_labels > 0 {
         raise(
@@ -410,9 +418,12 @@ pub fn check_kinds(source: &Source, categories: &[Option<Vec<String>>]) {
 
 /// The distinct values of every categorical feature, sorted by byte order (None for numeric
 /// features; an empty list when every feature is numeric). At most `max` + 1 values of a column
-/// are read: more is an error naming the column. A text column whose values all read as numbers is refused unless `asked` (the `categorical`
-/// option) names it: it is most likely a number stored as text, which one-hot encoding would
-/// turn into one column per distinct number.
+/// are read: more is an error naming the column. A text column whose values all read as numbers
+/// or are blank (`numbers_as_text`: `' '` for a new customer's total) is refused unless `asked`
+/// (the `categorical` option) names it: it is most likely a number stored as text, which one-hot
+/// encoding would turn into one column per distinct number. That check comes first, on all of
+/// the column's values (checked in SQL when there are more than `max`), so such a column gets
+/// the cast that fixes it rather than the `max_categories` error.
 pub fn learn_categories(
     source: &Source,
     max: u32,
@@ -421,10 +432,14 @@ pub fn learn_categories(
     for name in asked {
         match source.features.iter().position(|f| f == name) {
             None => {
-                return Err(CoreError::invalid_parameter(format!(
+                let features: Vec<&str> = source.features.iter().map(String::as_str).collect();
+                let e = CoreError::invalid_parameter(format!(
                     "option categorical names \"{name}\", which is not one of the features"
-                ))
-                .with_hint("List text feature columns only, e.g. {\"categorical\": [\"zip_code\"]}."))
+                ));
+                return Err(match nearest(name, &features) {
+                    Some(n) => e.with_hint(format!("Did you mean \"{n}\"?")),
+                    None => e.with_hint("List text feature columns only, e.g. {\"categorical\": [\"zip_code\"]}."),
+                });
             }
             Some(j) if !source.categorical[j] => {
                 return Err(CoreError::invalid_parameter(format!(
@@ -467,28 +482,100 @@ pub fn learn_categories(
                 None,
             )
         });
-        if !asked.contains(f) && !values.is_empty() && values.iter().all(|v| reads_as_number(v)) {
-            return Err(CoreError::new(
-                ErrorKind::InvalidData,
-                format!(
-                    "feature column \"{f}\" is text, but every value of it reads as a number (\"{}\", ...): \
-                     one-hot encoding would make a column of each distinct number",
-                    values[0]
-                ),
-            )
-            .with_hint(format!(
-                "If it is a number, fit a view that casts it: CREATE VIEW v AS SELECT *, \
-                 NULLIF({column}, '')::float8 AS {} FROM {}; then use that column. If it is a code \
-                 (a zip code), say so: options => '{{\"categorical\": [\"{}\"]}}'.",
-                pgrx::spi::quote_identifier(format!("{f}_number")),
-                source.sql_name,
-                f.replace('"', "\\\""),
-            )));
+        if !asked.contains(f) {
+            if let Some(number) = numbers_as_text(&values) {
+                // All of the column's values were read (else the sample is its first values in
+                // byte order, where blanks come first: the rest are checked in SQL).
+                let other_blanks = if values.len() <= max as usize {
+                    Some(values.iter().any(|v| v.contains(['\t', '\r', '\n'])))
+                } else {
+                    numbers_or_blanks(source, &column)
+                };
+                if let Some(other_blanks) = other_blanks {
+                    let blank = values.iter().any(|v| text_shape(v) == TextShape::Blank);
+                    return Err(number_as_text(
+                        source,
+                        f,
+                        &column,
+                        number,
+                        blank,
+                        other_blanks,
+                    ));
+                }
+            }
         }
         check_categories(f, &values, max)?;
         out.push(Some(values));
     }
     Ok(out)
+}
+
+/// Whether every value of a text column is a number or blank (`NUMBER_OR_BLANK_REGEX`): Some
+/// with whether any holds tabs or line breaks, None when some value is something else.
+fn numbers_or_blanks(source: &Source, column: &str) -> Option<bool> {
+    let query = format!(
+        "SELECT bool_and(v ~ $1), bool_or(v ~ $2) \
+         FROM (SELECT {column}::text AS v FROM {} WHERE {column} IS NOT NULL) s",
+        source.sql_name
+    );
+    let (all, other_blanks) = pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    query.as_str(),
+                    Some(1),
+                    &[NUMBER_OR_BLANK_REGEX.into(), "[\t\r\n]".into()],
+                )?
+                .first()
+                .get_two::<bool, bool>()
+        })
+    })
+    .unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("reading the values of {column} failed: {e}"),
+            None,
+        )
+    });
+    all.unwrap_or(false)
+        .then_some(other_blanks.unwrap_or(false))
+}
+
+/// The error for a text feature whose values are numbers or blanks (`numbers_as_text`), with a
+/// hint whose view reads it as a number, blanks as NULL (`number_cast`: a plain `::float8` or
+/// `NULLIF(x, '')::float8` fails on `' '`).
+fn number_as_text(
+    source: &Source,
+    f: &str,
+    column: &str,
+    number: &str,
+    blank: bool,
+    other_blanks: bool,
+) -> CoreError {
+    let (values, blanks) = if blank {
+        (
+            "reads as a number or is blank",
+            ", blanks as NULL (then the impute option applies)",
+        )
+    } else {
+        ("reads as a number", "")
+    };
+    CoreError::new(
+        ErrorKind::InvalidData,
+        format!(
+            "feature column \"{f}\" is text, but every value of it {values} (\"{number}\", ...): \
+             one-hot encoding would make a column of each distinct number"
+        ),
+    )
+    .with_hint(format!(
+        "If it is a number, fit a view that reads it as one{blanks}: CREATE VIEW v AS SELECT *, \
+         {} AS {} FROM {}; then use that column. If it is a code (a zip code), say so: \
+         options => '{{\"categorical\": [\"{}\"]}}'.",
+        number_cast(column, other_blanks),
+        pgrx::spi::quote_identifier(format!("{f}_number")),
+        source.sql_name,
+        f.replace('"', "\\\""),
+    ))
 }
 
 /// The bytes of a text-like datum (detoasted when needed), without a copy for the usual
@@ -544,8 +631,59 @@ pub fn read_matrix(
     let columns = Columns::of(&source.features, categories);
     let mut builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
         .with_log(column_log_mask(&source.features, categories, &options.log)?);
-    for_each_row(source, categories, |row| builder.push(row).map(|_| ()))?;
-    builder.finish()
+    let mut skipped = SkippedNulls::new(columns.width());
+    for_each_row(source, categories, |row| {
+        if !builder.push(row)? {
+            skipped.add(row);
+        }
+        Ok(())
+    })?;
+    let built = builder.finish()?;
+    skipped.check(built.matrix.n_rows(), &source.features, &columns)?;
+    Ok(built)
+}
+
+/// Per matrix column, the NULLs of the rows a builder left out for one (impute skip): when no
+/// row is left, a feature NULL in every row is named, where "the source has no usable rows"
+/// would leave the reader to guess (and its hint, impute mean, to a second error).
+struct SkippedNulls {
+    per_column: Vec<u64>,
+    rows: u64,
+}
+
+impl SkippedNulls {
+    fn new(width: usize) -> SkippedNulls {
+        SkippedNulls {
+            per_column: vec![0; width],
+            rows: 0,
+        }
+    }
+
+    fn add(&mut self, row: &[Option<f64>]) {
+        self.rows += 1;
+        for (n, v) in self.per_column.iter_mut().zip(row) {
+            *n += u64::from(v.is_none());
+        }
+    }
+
+    /// The error for a feature NULL in every row read, once `kept` rows were kept (none).
+    fn check(&self, kept: usize, features: &[String], columns: &Columns) -> CoreResult<()> {
+        if kept > 0 || self.rows == 0 {
+            return Ok(());
+        }
+        let Some(j) = self.per_column.iter().position(|&n| n == self.rows) else {
+            return Ok(());
+        };
+        let feature = columns.offsets.iter().rposition(|&at| at <= j).unwrap_or(0);
+        Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "feature column \"{}\" is NULL in every row",
+                features[feature]
+            ),
+        )
+        .with_hint("Remove the column from the features array."))
+    }
 }
 
 /// Calls `f` with every row of the source as matrix columns (NULL as None; categorical features
@@ -701,13 +839,6 @@ fn row_name(source: &Source, values: &query_rows::Row, key_at: usize, number: u6
         }
         None => format!("row {number} of the source"),
     }
-}
-
-/// Whether a text value is a plain number (digits, an optional sign, point and exponent), as a
-/// number stored as text would be; words such as "NaN" or "inf" are not.
-fn reads_as_number(v: &str) -> bool {
-    let v = v.trim();
-    v.bytes().any(|b| b.is_ascii_digit()) && v.parse::<f64>().is_ok()
 }
 
 /// The first unusable row's error, naming the row and counting such rows.

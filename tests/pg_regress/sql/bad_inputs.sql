@@ -29,6 +29,8 @@ SELECT segment_assign('', ARRAY[1.0, 2.0]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_assign('Shop_K3', ARRAY[1.0, 2.0]);
 \echo :LAST_ERROR_SQLSTATE
+SELECT segment_assign('shop_k', ARRAY[1.0, 2.0]);
+\echo :LAST_ERROR_SQLSTATE
 
 -- segment_assign, row forms
 -- (not an error: a NULL row gives NULL, as for any strict SQL function)
@@ -90,6 +92,16 @@ SELECT * FROM segment_rules('shop_k3', 1000);
 -- Churn trees
 SELECT * FROM segment_churn_fit('shop', ARRAY['visits'], 'no_label');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_churn_fit('shop', ARRAY['visits'], 'churnd');
+\echo :LAST_ERROR_SQLSTATE
+-- A feature NULL in every row leaves no usable row (impute skip): the error names it, for churn
+-- models and classifiers as for segment_fit.
+CREATE VIEW shop_blank AS SELECT *, NULL::float8 AS blank FROM shop;
+SELECT * FROM segment_churn_fit('shop_blank', ARRAY['visits', 'blank'], 'churned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_classify_fit('shop_blank', ARRAY['blank', 'spend'], 'region');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW shop_blank;
 SELECT * FROM segment_churn_fit('shop', ARRAY['visits'], 'spend');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_churn_fit('shop', ARRAY['visits', 'churned'], 'churned');
@@ -131,6 +143,39 @@ SELECT * FROM segment_clv_fit('sales', 'customer', 'at', 'amount', '2026-03-01',
 SELECT * FROM segment_clv('shop_k3');
 \echo :LAST_ERROR_SQLSTATE
 
+-- A model of the wrong kind for the function is 42809 whichever function is called (each error's
+-- message and hint are above and in the feature's own test).
+SELECT model FROM segment_classify_fit('shop', ARRAY['visits', 'spend'], 'region', name => 'shop_classes');
+SELECT model FROM segment_fit('shop', ARRAY['visits', 'spend'], 2, name => 'shop_groups',
+                              options => '{"group_by": "region"}') LIMIT 1;
+CREATE FUNCTION pg_temp.sqlstate_of(call text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE call;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT pg_temp.sqlstate_of(call) AS sqlstate, call FROM (VALUES
+    ('SELECT segment_assign_proba(''shop_k3'', s) FROM shop s LIMIT 1'),
+    ('SELECT segment_explain(''shop_churn'', s) FROM shop s LIMIT 1'),
+    ('SELECT segment_churn_predict(''shop_k3'', s) FROM shop s LIMIT 1'),
+    ('SELECT * FROM segment_churn_rules(''shop_k3'')'),
+    ('SELECT * FROM segment_rules(''shop_churn'')'),
+    ('SELECT segment_plot(''shop_k3'', ''tree'')'),
+    ('SELECT segment_classify(''shop_k3'', s) FROM shop s LIMIT 1'),
+    ('SELECT segment_classify_proba(''shop_churn'', s) FROM shop s LIMIT 1'),
+    ('SELECT * FROM segment_classify_report(''shop_k3'')'),
+    ('SELECT * FROM segment_drift(''shop_classes'')'),
+    ('SELECT * FROM segment_evaluate(''shop_classes'')'),
+    ('SELECT * FROM segment_refit(''shop_classes'')'),
+    ('SELECT * FROM segment_clv(''shop_k3'')'),
+    ('SELECT * FROM segment_profile(''shop_groups'')'),
+    ('SELECT segment_label(''shop_groups'', 0)'),
+    ('SELECT segment_assign(''shop_groups'', ARRAY[1.0, 2.0])'),
+    ('SELECT * FROM segment_groups(''shop_k3'')'),
+    ('SELECT segment_assign(''shop_onehot'', ARRAY[1.0, 2.0])')
+) calls(call);
+
 -- Options and names
 SELECT * FROM segment_fit('shop', ARRAY['visits'], 2, options => '{"seed": ');
 \echo :LAST_ERROR_SQLSTATE
@@ -157,5 +202,5 @@ SELECT * FROM segment_fit('wide_text', ARRAY['x', 'who'], 2);
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE wide_text;
 
-SELECT segment_drop(m) FROM unnest(ARRAY['shop_k3', 'shop_onehot', 'shop_churn']) m;
+SELECT segment_drop(m) FROM unnest(ARRAY['shop_k3', 'shop_onehot', 'shop_churn', 'shop_classes', 'shop_groups']) m;
 DROP TABLE shop, sales;

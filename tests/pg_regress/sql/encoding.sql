@@ -89,7 +89,7 @@ SELECT * FROM segment_fit('charges', ARRAY['tenure', 'total_charges'], 2);
 SELECT * FROM segment_churn_fit('charges', ARRAY['tenure', 'zip_code'], 'churned');
 \echo :LAST_ERROR_SQLSTATE
 -- The fix the hint gives: a view with the cast.
-CREATE VIEW charges_numeric AS SELECT *, NULLIF(total_charges, '')::float8 AS total_charges_number FROM charges;
+CREATE VIEW charges_numeric AS SELECT *, NULLIF(btrim(total_charges), '')::float8 AS total_charges_number FROM charges;
 SELECT model, segments FROM segment_fit('charges_numeric', ARRAY['tenure', 'total_charges_number'], 2);
 -- Codes on purpose: one column per zip code.
 SELECT model, segments FROM segment_fit('charges', ARRAY['tenure', 'zip_code'], 2, name => 'by_zip',

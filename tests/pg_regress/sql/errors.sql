@@ -21,6 +21,8 @@ SELECT * FROM segment_fit('a_sequence', ARRAY['amount'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('empty_table', ARRAY['amount'], 2);
 \echo :LAST_ERROR_SQLSTATE
+-- A feature NULL in every row: under the default impute (skip) every row is left out, and the
+-- error names the column rather than saying only that no row is usable.
 SELECT * FROM segment_fit('all_null', ARRAY['amount'], 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('all_null', ARRAY['amount'], 1, options => '{"impute": "mean"}');
@@ -30,6 +32,13 @@ SELECT * FROM segment_fit('all_null', ARRAY['amount'], 1, options => '{"impute":
 SELECT * FROM segment_fit('messy', ARRAY['amount', 'no_such_column'], 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_fit('messy', ARRAY['mixedcase'], 2);
+\echo :LAST_ERROR_SQLSTATE
+-- A misspelt column gets the nearest one (one or two slips of typing), not only a case match.
+SELECT * FROM segment_fit('messy', ARRAY['amout'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_fit('messy', ARRAY['amount', 'MixdCase'], 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_rfm('messy', 'city', 'seen', 'amonut');
 \echo :LAST_ERROR_SQLSTATE
 -- (text and boolean columns are one-hot encoded: see encoding.sql; other types are refused)
 SELECT * FROM segment_fit('messy', ARRAY['amount', 'seen'], 2);
@@ -118,6 +127,9 @@ SELECT * FROM segment_choose_k('messy', ARRAY['amount'], 2, 5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM segment_choose_k('messy', ARRAY['amount'], NULL, 5);
 \echo :LAST_ERROR_SQLSTATE
+-- No k passed: the default range 2..10 is above the 3 rows; the error says k_max, not "k = 10".
+SELECT * FROM segment_choose_k('messy', ARRAY['amount']);
+\echo :LAST_ERROR_SQLSTATE
 
 -- Memory limit: a matrix larger than customer_segment.max_memory_mb is refused before it is built.
 -- The setting is in megabytes; SHOW prints it with PostgreSQL's unit (1024 MB is 1GB), and a
@@ -146,6 +158,11 @@ SELECT segment_drop('no_such_model');
 SELECT segment_drop(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT model FROM segment_fit('messy', ARRAY['amount', 'score'], 2, name => 'messy_model');
+-- A model name differing by case or by a slip of typing gets the model's name as the hint.
+SELECT segment_assign('Messy_Model', ARRAY[1.0, 2.0]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM segment_profile('messy_modle');
+\echo :LAST_ERROR_SQLSTATE
 SELECT segment_assign('messy_model', ARRAY[1.0]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_assign('messy_model', ARRAY[1.0, 'NaN']);
@@ -221,6 +238,49 @@ SELECT * FROM segment_clv_fit('messy', 'city', 'seen', 'amount', '2026-02-01', o
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM segment_rfm('messy', 'city', 'seen', 'amount', options => '{"return": "net"}');
 \echo :LAST_ERROR_SQLSTATE
+
+-- Numbers stored as text, with blanks: a telco export's total_charges is text, ' ' for the new
+-- customers (tenure 0). Every value reads as a number or is blank, so the column is refused as a
+-- number stored as text (not with the max_categories error, although it has far more than 50
+-- distinct values), and the hint's view reads the blanks as NULL.
+CREATE TABLE telco (customer_id text PRIMARY KEY, tenure int, total_charges text);
+INSERT INTO telco
+SELECT 'C' || i, i % 72,
+       CASE WHEN i % 72 = 0 THEN ' ' ELSE round((i % 72) * (20 + (i * 7) % 90 + 0.35), 2)::text END
+FROM generate_series(1, 300) i;
+SELECT count(DISTINCT total_charges) AS distinct_values, count(*) FILTER (WHERE total_charges = ' ') AS blanks
+FROM telco;
+SELECT * FROM segment_fit('telco', ARRAY['tenure', 'total_charges'], 2);
+\echo :LAST_ERROR_SQLSTATE
+-- The usual recipe fails on ' ':
+SELECT count(NULLIF(total_charges, '')::float8) FROM telco;
+-- The hint's view, as given: the 4 blank rows are skipped (impute skip), every other row is used.
+CREATE VIEW v AS SELECT *, NULLIF(btrim(total_charges), '')::float8 AS total_charges_number FROM public.telco;
+SELECT rows_used, rows_skipped FROM segment_fit('v', ARRAY['tenure', 'total_charges_number'], 2, name => 'telco_charges');
+SELECT segment_drop('telco_charges');
+DROP VIEW v;
+-- Blanks holding a tab or a line break: the hint trims those too, and its view works.
+CREATE TABLE telco_tabs AS
+SELECT customer_id, tenure, CASE WHEN tenure = 0 THEN E'\t' ELSE total_charges END AS total_charges
+FROM telco WHERE tenure IN (0, 1, 2);
+SELECT * FROM segment_fit('telco_tabs', ARRAY['tenure', 'total_charges'], 2);
+\echo :LAST_ERROR_SQLSTATE
+CREATE VIEW v AS SELECT *, NULLIF(btrim(total_charges, E' \t\r\n'), '')::float8 AS total_charges_number FROM public.telco_tabs;
+SELECT rows_used, rows_skipped FROM segment_fit('v', ARRAY['tenure', 'total_charges_number'], 2, name => 'telco_tabs');
+SELECT segment_drop('telco_tabs');
+DROP VIEW v;
+-- A word among the numbers is not a number stored as text, even past the first 51 values read
+-- (sorted, the numbers come first): the column gets the max_categories error.
+CREATE TABLE mostly_numbers AS
+SELECT i::float8 AS x, CASE WHEN i = 80 THEN 'unknown' ELSE i::text END AS code FROM generate_series(1, 80) i;
+SELECT * FROM segment_fit('mostly_numbers', ARRAY['x', 'code'], 2);
+\echo :LAST_ERROR_SQLSTATE
+-- NaN, Infinity and decimal commas are not plain numbers: such a column is one-hot encoded.
+CREATE TABLE words_like_numbers AS
+SELECT i::float8 AS x, (ARRAY['NaN', 'Infinity', '1,5'])[i % 3 + 1] AS code FROM generate_series(1, 30) i;
+SELECT segments FROM segment_fit('words_like_numbers', ARRAY['x', 'code'], 2, name => 'words_like_numbers');
+SELECT segment_drop('words_like_numbers');
+DROP TABLE telco, telco_tabs, mostly_numbers, words_like_numbers;
 
 -- None of the failed fits wrote anything.
 SELECT count(*) - :models_before AS models_added FROM segment_models;
