@@ -129,7 +129,8 @@ mkdir -p "$WORK/in"
 cp -r tests/pg_regress/sql tests/pg_regress/expected tests/pg_regress/schedule "$WORK/in/"
 mkdir -p "$WORK/in/data" "$WORK/in/reference"
 cp tests/data/wholesale_customers/wholesale_customers.csv tests/data/bank_marketing/bank.csv \
-    tests/data/cdnow/cdnow_master_transactions.csv tests/data/cdnow/cdnow_sample_transactions.csv "$WORK/in/data/"
+    tests/data/cdnow/cdnow_master_transactions.csv tests/data/cdnow/cdnow_sample_transactions.csv \
+    tests/data/online_retail/online_retail_sample.csv "$WORK/in/data/"
 cp tests/reference/*.csv "$WORK/in/reference/"
 # The walk-through (docs/walkthrough.md) is a test of its own: its SQL, as written there, run from a directory
 # laid out like the repository (it reads tests/data/cdnow with \copy).
