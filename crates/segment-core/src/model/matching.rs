@@ -240,6 +240,6 @@ mod tests {
         let mut fewer = tiny_model();
         fewer.centres.truncate(1);
         fewer.profile.sizes.truncate(1);
-        assert!(matching(&fewer, &old).map_or(true, |m| !m.counterparts.contains(&1)));
+        assert!(matching(&fewer, &old).is_none_or(|m| !m.counterparts.contains(&1)));
     }
 }
