@@ -9,7 +9,7 @@ COPY cdnow_sample FROM :'f' CSV HEADER;
 SELECT model, customers, repeat_customers, converged,
        round(r::numeric, 3) AS r, round(alpha::numeric, 3) AS alpha, round(a::numeric, 3) AS a,
        round(b::numeric, 3) AS b, round(bgnbd_log_likelihood::numeric, 1) AS bgnbd_ll,
-       round(p::numeric, 2) AS p, round(q::numeric, 2) AS q, round(gamma::numeric, 2) AS gamma
+       round(p::numeric, 2) AS p, round(q::numeric, 2) AS q, round(gamma::numeric, 2) AS gamma, warning
 FROM segment_clv_fit('cdnow_sample', 'customer_id', 'date', 'dollar_value', '1997-09-30');
 -- The papers' table is the reference (Fader, Hardie & Lee 2005, both papers): every parameter
 -- within 0.5%.
@@ -86,6 +86,70 @@ SELECT round(sum(expected_purchases)::numeric, 6) = :fit_settings AS same_as_und
        round(sum(expected_purchases)::numeric, 1) AS expected_purchases
 FROM segment_clv('tokyo_dmy');
 SELECT segment_drop('tokyo_dmy');
+
+-- A fit at the boundary. On the Online Retail sample (tests/data/online_retail: 4,549 invoices,
+-- many customers wholesalers) calibrated to 2011-06-30, the customers keep buying: BG/NBD fits no
+-- better than a model in which nobody ever drops out, and its dropout parameters run off (a -> 0,
+-- b -> infinity), as the lifetimes package's do (tests/reference/retail_clv.py). The result's
+-- warning column says so (and the metrics), and a WARNING says what to do.
+CREATE TABLE online_retail_tx (invoice_no text, customer_id int, invoiced_at timestamp, amount numeric, country text);
+\set f :abs_srcdir '/data/online_retail_sample.csv'
+COPY online_retail_tx FROM :'f' CSV HEADER;
+CREATE TABLE retail_reference (calibration_end date, customers int, repeat_customers int, r float8,
+                               alpha float8, a float8, b float8, log_likelihood float8,
+                               no_dropout_log_likelihood float8, p_alive_min float8, p_alive_sd float8,
+                               p_alive_rms float8);
+\set f :abs_srcdir '/reference/retail_clv_lifetimes.csv'
+COPY retail_reference FROM :'f' CSV HEADER;
+CREATE TABLE retail_fit AS
+SELECT * FROM segment_clv_fit('online_retail_tx', 'customer_id', 'invoiced_at', 'amount', '2011-06-30', name => 'retail_clv');
+SELECT customers, repeat_customers, converged, a < 1e-4 AS a_near_0, b > 1e3 AS b_large, warning FROM retail_fit;
+SELECT metrics->>'warning' = f.warning AS in_the_metrics FROM segment_models, retail_fit f WHERE name = 'retail_clv';
+-- Against lifetimes on the same customers: the same log-likelihood (that of the model without
+-- dropout, reached by both), the same purchase rates, and lifetimes' a and b ran off too.
+SELECT f.customers = x.customers AND f.repeat_customers = x.repeat_customers AS same_customers,
+       abs(f.bgnbd_log_likelihood - x.log_likelihood) < 1e-4 AS same_log_likelihood,
+       abs(x.log_likelihood - x.no_dropout_log_likelihood) < 1e-4 AS no_better_than_no_dropout,
+       abs(f.r / x.r - 1) < 2e-3 AS same_r, abs(f.alpha / x.alpha - 1) < 2e-3 AS same_alpha,
+       x.a < 1e-4 AND x.b > 1e3 AS lifetimes_ran_off
+FROM retail_fit f, retail_reference x WHERE x.calibration_end = '2011-06-30';
+-- P(alive) is 1 for everyone, to nine digits (as lifetimes' is).
+CREATE TABLE retail_value AS SELECT * FROM segment_clv('retail_clv', horizon => 52);
+SELECT count(*) AS customers, min(p_alive) > 0.9999999 AS all_alive,
+       stddev_pop(p_alive) / sqrt(avg(p_alive ^ 2)) < 1e-6 AS nearly_constant,
+       (SELECT p_alive_sd / p_alive_rms < 1e-6 FROM retail_reference WHERE calibration_end = '2011-06-30') AS lifetimes_too
+FROM retail_value;
+-- The next step of the CDNOW example above, value segments on p_alive and clv: every fit names the
+-- nearly constant p_alive in a WARNING and leaves it unscaled, so the segments follow clv alone
+-- (before, z-scoring blew its 1e-9 differences up to a unit of distance and made segments of them).
+SELECT segments, rows_used FROM segment_fit('retail_value', ARRAY['p_alive', 'clv'], 3,
+                                            name => 'retail_value', options => '{"log": ["clv"]}');
+SELECT segments FROM segment_fit('retail_value', ARRAY['clv'], 3, name => 'retail_clv_only',
+                                 options => '{"log": ["clv"]}');
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE segment_assign('retail_value', v) = segment_assign('retail_clv_only', v)) AS same_segment
+FROM retail_value v;
+-- ... in every fit path: minibatch_kmeans (streamed), per group, segment_choose_k, a churn tree, a
+-- classifier.
+SELECT segments FROM segment_fit('retail_value', ARRAY['p_alive', 'clv'], 3, name => 'retail_value_mb',
+                                 options => '{"log": ["clv"], "method": "minibatch_kmeans"}');
+CREATE VIEW retail_value_labelled AS
+SELECT *, customer::int % 2 AS half, clv > 1000 AS valuable FROM retail_value;
+SELECT model, segments FROM segment_fit('retail_value_labelled', ARRAY['p_alive', 'clv'], 2,
+                                        name => 'retail_value_halves', options => '{"log": ["clv"], "group_by": "half"}');
+SELECT count(*) AS ks FROM segment_choose_k('retail_value', ARRAY['p_alive', 'clv'], 2, 3, options => '{"log": ["clv"]}');
+SELECT leaves > 0 AS fitted FROM segment_churn_fit('retail_value_labelled', ARRAY['p_alive', 'x'], 'valuable', name => 'retail_churn');
+SELECT classes FROM segment_classify_fit('retail_value_labelled', ARRAY['p_alive', 'x'], 'valuable', name => 'retail_classes');
+-- Later calibration ends: at 2011-09-30 dropout is still not identified (a likelihood gain of
+-- 0.18 over the model without it, in lifetimes' fit too) though a and b stay in range; at
+-- 2011-12-09 it is (a gain of 2.07): no warning.
+SELECT round((f.bgnbd_log_likelihood - x.no_dropout_log_likelihood)::numeric, 2) AS gain,
+       round((x.log_likelihood - x.no_dropout_log_likelihood)::numeric, 2) AS lifetimes_gain,
+       abs(f.bgnbd_log_likelihood - x.log_likelihood) < 1e-4 AS same_log_likelihood, f.warning
+FROM retail_reference x,
+     LATERAL segment_clv_fit('online_retail_tx', 'customer_id', 'invoiced_at', 'amount', x.calibration_end,
+                             name => 'retail_clv_' || to_char(x.calibration_end, 'MMDD')) f
+WHERE x.calibration_end > '2011-06-30' ORDER BY x.calibration_end;
 
 -- Errors.
 SELECT * FROM segment_clv_fit('cdnow_sample', 'customer_id', 'date', 'dollar_value', '1996-01-01');

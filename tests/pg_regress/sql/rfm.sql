@@ -64,6 +64,49 @@ SELECT customer, m_score FROM segment_rfm('tx', 'customer', 'at', 'amount', '202
 SELECT segments, rows_used FROM segment_fit('cdnow_rfm', ARRAY['recency_days', 'frequency', 'monetary_total'], 4,
                                            name => 'cdnow_rfm_k4', options => '{"log": ["frequency", "monetary_total"]}');
 
+-- A real purchase log with returns: a sample of the UCI Online Retail log (tests/data/online_retail:
+-- 4,549 invoices of 808 customers, 836 of them cancellations with negative amounts, 150 without a
+-- customer). Returns are netted by default, and 8 customers returned more than they bought.
+CREATE TABLE online_retail (invoice_no text, customer_id int, invoiced_at timestamp, amount numeric, country text);
+\set f :abs_srcdir '/data/online_retail_sample.csv'
+COPY online_retail FROM :'f' CSV HEADER;
+CREATE TABLE retail_rfm_net AS
+SELECT * FROM segment_rfm('online_retail', 'customer_id', 'invoiced_at', 'amount', as_of => '2011-12-10');
+SELECT count(*) AS customers, count(*) FILTER (WHERE monetary_total < 0) AS net_negative,
+       min(monetary_total) AS lowest FROM retail_rfm_net;
+-- The log option cannot take a negative total: the error names the column and the RFM option.
+SELECT * FROM segment_fit('retail_rfm_net', ARRAY['recency_days', 'frequency', 'monetary_total'], 4,
+                          options => '{"log": ["frequency", "monetary_total"]}');
+\echo :LAST_ERROR_SQLSTATE
+-- docs/rfm.md's example (its table named retail_rfm here), on this log: monetary value from
+-- purchases only (returns ignored), so every total is >= 0 and the fit with log takes every
+-- customer.
+CREATE TABLE retail_rfm AS
+SELECT * FROM segment_rfm('online_retail', 'customer_id', 'invoiced_at', 'amount', as_of => '2011-12-10',
+                          options => '{"returns": "ignore"}');
+SELECT model, segments, rows_used, rows_skipped
+FROM segment_fit('retail_rfm', ARRAY['recency_days', 'frequency', 'monetary_total'], 4,
+                 options => '{"log": ["frequency", "monetary_total"]}');
+-- The net-negative customers are there with what they bought: the sum of their purchases, by a
+-- plain query.
+SELECT r.customer, n.monetary_total AS net, r.monetary_total AS purchases,
+       r.monetary_total = (SELECT sum(t.amount)::float8 FROM online_retail t
+                           WHERE t.customer_id = r.customer::int AND t.amount >= 0
+                             AND t.invoiced_at <= '2011-12-10') AS sum_of_purchases
+FROM retail_rfm r JOIN retail_rfm_net n USING (customer)
+WHERE n.monetary_total < 0 ORDER BY n.monetary_total;
+-- Returns as a feature of their own (docs/rfm.md): the amount each customer returned (>= 0),
+-- logged like the spend.
+CREATE VIEW retail_rfm_returns AS
+SELECT r.*, COALESCE((SELECT -sum(t.amount) FROM online_retail t
+                      WHERE t.customer_id = r.customer::int AND t.amount < 0
+                        AND t.invoiced_at <= '2011-12-10'), 0)::float8 AS returned
+FROM retail_rfm r;
+SELECT count(*) FILTER (WHERE returned > 0) AS customers_with_returns, min(returned) AS least FROM retail_rfm_returns;
+SELECT model, segments, rows_used
+FROM segment_fit('retail_rfm_returns', ARRAY['recency_days', 'frequency', 'monetary_total', 'returned'], 4,
+                 options => '{"log": ["frequency", "monetary_total", "returned"]}');
+
 -- Errors.
 SELECT * FROM segment_rfm('cdnow', 'no_such', 'date', 'dollar_value');
 \echo :LAST_ERROR_SQLSTATE

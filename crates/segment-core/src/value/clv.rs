@@ -821,14 +821,23 @@ pub fn boundary_warnings(bg: &BgNbdFit, gg: &GammaGammaFit) -> Vec<String> {
         ("p", gg.params.p),
         ("q", gg.params.q),
     ];
-    for (name, v) in shapes {
-        let dropout = matches!(name, "a" | "b");
-        if !(1.0 / RUN_OFF..=RUN_OFF).contains(&v) && !(dropout && not_identified) {
-            out.push(format!(
-                "parameter {name} = {} ran off (outside 1e-4..1e4): the likelihood is flat in its direction",
-                short(v)
-            ));
-        }
+    let ran_off: Vec<String> = shapes
+        .iter()
+        .filter(|(name, v)| {
+            let dropout = matches!(*name, "a" | "b");
+            !(1.0 / RUN_OFF..=RUN_OFF).contains(v) && !(dropout && not_identified)
+        })
+        .map(|(name, v)| format!("{name} = {}", short(*v)))
+        .collect();
+    match ran_off.as_slice() {
+        [] => {}
+        [one] => out.push(format!(
+            "parameter {one} ran off (outside 1e-4..1e4): the likelihood is flat in its direction"
+        )),
+        many => out.push(format!(
+            "parameters {} ran off (outside 1e-4..1e4): the likelihood is flat in their directions",
+            many.join(", ")
+        )),
     }
     out
 }
@@ -1553,6 +1562,12 @@ mod tests {
             .iter()
             .skip(1)
             .all(|w| !w.contains("parameter a ") && !w.contains("parameter b ")));
+        let mut two = gg.clone();
+        (two.params.p, two.params.q) = (3e-5, 2.5e4);
+        assert_eq!(
+            boundary_warnings(&bg, &two),
+            vec!["parameters p = 3.000e-5, q = 25000 ran off (outside 1e-4..1e4): the likelihood is flat in their directions".to_string()]
+        );
         let mut far = gg.clone();
         far.params.q = 2.5e4;
         let w = boundary_warnings(&bg, &far);
