@@ -101,6 +101,27 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_churn_fit_wrapper';
 
+-- segment_rules gives each segment's label (a classifier's class): a new result type, so the
+-- old function goes and comes back (its comment is below). A view over it must be dropped before
+-- the update and created again after it.
+DROP FUNCTION segment_rules(text, integer, regclass);
+CREATE FUNCTION "segment_rules"(
+	"model" TEXT,
+	"max_depth" INT DEFAULT 3,
+	"source" regclass DEFAULT NULL
+) RETURNS TABLE (
+	"segment" INT,
+	"label" TEXT,
+	"rule" TEXT,
+	"rows" bigint,
+	"captured" double precision,
+	"precision" double precision,
+	"fidelity" double precision
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_rules_wrapper';
+
 -- Owners and grants are regrole, not oid: pg_dump writes role names, so they survive a dump
 -- restored into another cluster where the roles have other OIDs. A column that a policy or a
 -- view uses cannot change type: owner_is_self and segment_models go and come back unchanged.
@@ -206,7 +227,7 @@ COMMENT ON FUNCTION segment_assign_support(internal) IS
 COMMENT ON FUNCTION segment_centroids(text) IS
     'centre of every segment of the current version, one row per segment and feature, in original units';
 COMMENT ON FUNCTION segment_profile(text) IS
-    'per segment and feature, on the training rows: label, size, share, segment mean and median, overall mean, difference in standard deviations and the feature''s ANOVA F';
+    'per segment and feature, on the training rows: label, size, share, segment mean and median, overall mean, difference in standard deviations and the feature''s ANOVA F, both on the scale the model clusters on (log(1 + x) for a feature in the log option)';
 COMMENT ON FUNCTION segment_label(text, integer) IS
     'name of a segment of the current version: the label set with segment_rename, else an automatic one from its most distinguishing features';
 COMMENT ON FUNCTION segment_labels(text) IS
@@ -218,7 +239,7 @@ COMMENT ON FUNCTION segment_evaluate(text, regclass) IS
 COMMENT ON FUNCTION segment_compare(text, integer, integer, regclass) IS
     'how the rows of source (default: the relation version_b was fitted on) move between the segments of two versions: one row per pair of segments, with the adjusted Rand index';
 COMMENT ON FUNCTION segment_rules(text, integer, regclass) IS
-    'segments of a clustering model as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
+    'segments of a clustering model or classifier, with their labels, as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
 COMMENT ON FUNCTION segment_plot(text, text, regclass) IS
     'picture of the current version as an SVG document: kind scatter (rows of source), elbow, profile or tree';
 
@@ -503,9 +524,10 @@ COMMENT ON FUNCTION segment_classify_importance(text) IS
     'each feature''s share of a classifier''s impurity decrease (a forest: the mean over its trees), largest first';
 
 -- CLV models store calibration_end as an ISO 8601 UTC instant and the fit's TimeZone, so that a
--- session's DateStyle or a restore elsewhere cannot change what they read (0.1.0 had no CLV
--- models; rows written by development builds between the two held the fitting session's text).
--- Such rows are rewritten here, read in the DateStyle and TimeZone of the session that updates.
+-- session's DateStyle or a restore elsewhere cannot change what they read. 0.1.0 stored the
+-- fitting session's text (its DateStyle, its zone abbreviation): such rows are rewritten here,
+-- read in the DateStyle and TimeZone of the session that runs ALTER EXTENSION ... UPDATE, which
+-- should therefore be those the models were fitted under (docs/operations.md, "Upgrading").
 UPDATE segment_model
 SET model = model || jsonb_build_object(
         'calibration_end', to_char((model->>'calibration_end')::timestamptz AT TIME ZONE 'UTC',
