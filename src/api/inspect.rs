@@ -41,9 +41,12 @@ fn segment_centroids(
 }
 
 /// Per segment and feature, measured on the training rows at fit time: the segment's label, size
-/// and share of rows, its mean and median against the overall mean, the difference in overall
-/// standard deviations (NULL for a constant feature), and the feature's ANOVA F across segments
-/// (the same on every row of a feature; larger separates the segments more; NULL when undefined).
+/// and share of rows, its mean and median against the overall mean (in original units), the
+/// difference in overall standard deviations (NULL for a constant feature), and the feature's
+/// ANOVA F across segments (the same on every row of a feature; larger separates the segments
+/// more; Infinity for a perfect separator; NULL when undefined). The difference and F are on the
+/// scale the model clusters on: log(1 + x) for a feature in the `log` option, which a NOTICE
+/// says (the means and medians stay in original units).
 // The row type stays inline: pgrx reads the `name!` columns from the signature itself.
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
@@ -69,6 +72,9 @@ fn segment_profile(
     let m = &stored.model;
     let p = &m.profile;
     let columns = m.columns().names;
+    if let Some(note) = p.scale_note(&columns) {
+        pgrx::notice!("model \"{name}\": {note}");
+    }
     let automatic = m.automatic_labels();
     let total: u64 = p.sizes.iter().sum();
     let mut rows = Vec::with_capacity(m.k() * columns.len());

@@ -27,7 +27,8 @@ fn lacks(name: &str, what: &str, hint: &str) -> ! {
 /// An SVG document (text) of a model: `scatter` (rows of `source`, default the training relation,
 /// projected on the first two principal components of the scaled features, coloured by segment;
 /// a seeded sample of 2,000 rows on larger sources), `elbow` (inertia and silhouette per k of the
-/// scan made by a fit with k NULL), `profile` (per-segment feature deviations as bars), `tree` (a
+/// scan made by a fit with k NULL), `profile` (per-segment feature deviations as bars: segment_profile's
+/// difference_sd, features in the `log` option as log(1 + x); a constant feature has no bar), `tree` (a
 /// churn model's tree). Labels set with segment_rename are used.
 #[pg_extern(stable, parallel_unsafe)]
 fn segment_plot(
@@ -102,20 +103,9 @@ fn segment_plot(
             plot::elbow(&title, &scores, Some(m.k()))
         }
         "profile" => {
+            // segment_profile's difference_sd, on the scale the model clusters on.
             let p = &m.profile;
-            let deviations: Vec<Vec<f64>> = p
-                .means
-                .iter()
-                .map(|means| {
-                    means
-                        .iter()
-                        .zip(&p.overall_mean)
-                        .zip(&p.overall_sd)
-                        .map(|((m, o), sd)| if *sd > 0.0 { (m - o) / sd } else { 0.0 })
-                        .collect()
-                })
-                .collect();
-            plot::profile(&title, &columns, &labels, &deviations)
+            plot::profile(&title, &p.compared_on(&columns), &labels, &p.differences_sd())
         }
         "tree" => match m.churn() {
             Some(churn) => plot::tree(&title, &churn.tree, &columns),

@@ -253,7 +253,7 @@ fn nasty_number() -> impl Strategy<Value = Value> {
 /// and every reading of it (centroids, labels, rules, importance) must work.
 fn assign_any(model: &SegmentModel, rows: &[Vec<f64>]) {
     let _ = model.centres_original();
-    let _ = automatic_labels(&model.profile, &model.columns().names);
+    let _ = automatic_labels(&model.profile, &model.features, &model.categories, &[]);
     let _ = model.automatic_labels();
     let _ = model.class_importance();
     if let Some(c) = model.churn() {

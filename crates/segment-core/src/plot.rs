@@ -347,13 +347,15 @@ pub fn elbow(title: &str, scores: &[(usize, f64, Option<f64>)], chosen: Option<u
     s
 }
 
-/// Per segment, each feature's mean minus the overall mean in overall standard deviations, as
-/// horizontal bars grouped by segment.
+/// Per segment, each feature's mean minus the overall mean in overall standard deviations
+/// (`Profile::differences_sd`: None for a constant feature, drawn as "constant" with no bar), as
+/// horizontal bars grouped by segment. `features` are the names as compared (`log(1 + x)` for a
+/// feature in log units, `Profile::compared_on`).
 pub fn profile(
     title: &str,
     features: &[String],
     labels: &[String],
-    deviations: &[Vec<f64>],
+    deviations: &[Vec<Option<f64>>],
 ) -> String {
     let (k, d) = (labels.len(), features.len());
     let row_h = 16.0;
@@ -362,6 +364,7 @@ pub fn profile(
     let mut s = open(title, W, height);
     let max = deviations
         .iter()
+        .flatten()
         .flatten()
         .fold(0.0_f64, |m, v| m.max(v.abs()))
         .max(0.5);
@@ -386,8 +389,23 @@ pub fn profile(
             escape(&format!("segment {si}: {}", shorten(label, 60)))
         );
         for (j, f) in features.iter().enumerate() {
-            let v = deviations[si][j];
             let y = top + 20.0 + row_h * j as f64;
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+                x0 - 6.0,
+                y + 11.0,
+                escape(&shorten(f, 24)),
+            );
+            let Some(v) = deviations[si][j] else {
+                let _ = write!(
+                    s,
+                    r##"<text x="{}" y="{}" font-size="10" fill="#666">constant</text>"##,
+                    zero + 4.0,
+                    y + 11.0
+                );
+                continue;
+            };
             let (x, w) = if v >= 0.0 {
                 (zero, v * unit)
             } else {
@@ -401,10 +419,7 @@ pub fn profile(
             };
             let _ = write!(
                 s,
-                r#"<text x="{}" y="{}" text-anchor="end">{}</text><rect x="{x:.1}" y="{}" width="{w:.1}" height="{}" fill="{}"/><text x="{value_x}" y="{}" font-size="10" text-anchor="{anchor}">{:+.2}</text>"#,
-                x0 - 6.0,
-                y + 11.0,
-                escape(&shorten(f, 18)),
+                r#"<rect x="{x:.1}" y="{}" width="{w:.1}" height="{}" fill="{}"/><text x="{value_x}" y="{}" font-size="10" text-anchor="{anchor}">{:+.2}</text>"#,
                 y + 2.0,
                 row_h - 4.0,
                 colour(Some(si as u32)),
@@ -514,8 +529,47 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(escape("a<b & \"c\"'"), "a&lt;b &amp; &quot;c&quot;&apos;");
-        let svg = profile("<t>", &["x&y".into()], &["lab<el".into()], &[vec![1.0]]);
+        let svg = profile(
+            "<t>",
+            &["x&y".into()],
+            &["lab<el".into()],
+            &[vec![Some(1.0)]],
+        );
         assert!(!svg.contains("<t>") && svg.contains("&lt;t&gt;") && svg.contains("x&amp;y"));
+    }
+
+    /// The plot draws segment_profile's difference_sd: a constant feature has no bar (it was
+    /// drawn as 0, where segment_profile says NULL), a log feature is named log(1 + x) and drawn
+    /// in log units.
+    #[test]
+    fn profile_bars_are_the_profiles_differences() {
+        use crate::analysis::profile::Profile;
+        use crate::prep::matrix::FeatureMatrix;
+        use crate::prep::scaling::Scaler;
+        // spend (log): segments of 1, 3 and 100; b constant. In log units (numpy on
+        // log1p([1, 1, 3, 3, 100, 100])) the differences are -0.900, -0.495 and +1.395; in raw
+        // units they would be -0.729, -0.685 and +1.414.
+        let rows: Vec<f64> = [1.0f64, 1.0, 3.0, 3.0, 100.0, 100.0]
+            .iter()
+            .flat_map(|x| [x.ln_1p(), 7.0])
+            .collect();
+        let p = Profile::measure(
+            &FeatureMatrix::from_rows(rows, 2),
+            &[0, 0, 1, 1, 2, 2],
+            3,
+            &Scaler::identity(2),
+            &[true, false],
+        );
+        let names = p.compared_on(&["spend".to_string(), "b".to_string()]);
+        let labels = ["low".into(), "mid".into(), "high".into()];
+        let svg = profile("p", &names, &labels, &p.differences_sd());
+        assert!(svg.contains(">log(1 + spend)<"), "{svg}");
+        for value in [">-0.90<", ">-0.49<", ">+1.39<"] {
+            assert!(svg.contains(value), "{value} in {svg}");
+        }
+        assert_eq!(svg.matches(">constant<").count(), 3);
+        // One bar per segment (the other rect is the background).
+        assert_eq!(svg.matches("<rect x=").count(), 3, "{svg}");
     }
 
     #[test]
@@ -535,9 +589,9 @@ mod tests {
             ),
             profile(
                 "p",
-                &["x".into(), "y".into()],
+                &["x".into(), "y".into(), "z".into()],
                 &["a".into()],
-                &[vec![1.0, -2.0]],
+                &[vec![Some(1.0), Some(-2.0), None]],
             ),
         ];
         for s in svgs {

@@ -103,6 +103,7 @@ mod tests {
             overall_mean: vec![0.0; d],
             overall_sd: sd,
             anova_f: vec![None; d],
+            log_scale: None,
         }
     }
 

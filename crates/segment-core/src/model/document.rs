@@ -259,14 +259,27 @@ impl SegmentModel {
     }
 
     /// Each segment's label when the analyst has not named it: a classifier's class value, or
-    /// words from the profile (`automatic_labels`) for the other models.
+    /// words from the profile (`automatic_labels`) for the other models, after a churn leaf's
+    /// risk ("high churn risk: low tenure").
     pub fn automatic_labels(&self) -> Vec<String> {
-        match self.classes() {
-            Some(c) => c.values.clone(),
-            None => {
-                crate::analysis::profile::automatic_labels(&self.profile, &self.columns().names)
-            }
+        if let Some(c) = self.classes() {
+            return c.values.clone();
         }
+        let risks: Vec<String> = match self.churn() {
+            Some(churn) => churn
+                .tree
+                .leaves()
+                .iter()
+                .map(|leaf| churn.risk(leaf.churn_rate()).to_string())
+                .collect(),
+            None => Vec::new(),
+        };
+        crate::analysis::profile::automatic_labels(
+            &self.profile,
+            &self.features,
+            &self.categories,
+            &risks,
+        )
     }
 
     /// k-prototypes only: `kprototypes::distance_weights` of its columns, read from the document
@@ -490,18 +503,7 @@ impl SegmentModel {
             | MethodRule::Hierarchical { sample: None }
             | MethodRule::MinibatchKmeans => {}
         }
-        let p = &self.profile;
-        if p.sizes.len() != k
-            || p.means.len() != k
-            || p.medians.len() != k
-            || p.means.iter().chain(&p.medians).any(|m| m.len() != d)
-            || p.overall_mean.len() != d
-            || p.overall_sd.len() != d
-            || p.anova_f.len() != d
-        {
-            return Err("stored model's profile does not match its segments".into());
-        }
-        Ok(())
+        self.profile.validate(k, d, &self.log_mask())
     }
 
     /// Gives segment i the id `new_id[i]` (a permutation of `0..k`); everything stored per
@@ -515,10 +517,7 @@ impl SegmentModel {
         }
         assert_eq!(new_id.len(), self.k());
         permute(&mut self.centres, new_id);
-        let p = &mut self.profile;
-        permute(&mut p.sizes, new_id);
-        permute(&mut p.means, new_id);
-        permute(&mut p.medians, new_id);
+        self.profile.renumber(new_id);
         match &mut self.rule {
             MethodRule::Gmm { mixture } => {
                 permute(&mut mixture.weights, new_id);
@@ -638,8 +637,83 @@ pub(crate) mod tests {
                 overall_mean: vec![5.0, 0.0],
                 overall_sd: vec![5.0, 0.0],
                 anova_f: vec![None, None],
+                log_scale: None,
             },
         }
+    }
+
+    /// Churn leaves name their risk before their features; every label is unique; a 0/1 flag
+    /// reads as yes/no or a share.
+    #[test]
+    fn churn_labels_name_the_risk() {
+        // Fiber customers in their first 20 months all churn, and one row in 7 of the others.
+        let (mut data, mut y) = (Vec::new(), Vec::new());
+        for i in 0..600usize {
+            let (tenure, fiber, senior) = ((i % 60) as f64, i % 2 == 1, (i % 5 == 0) as u8);
+            data.extend([
+                tenure,
+                f64::from(senior),
+                f64::from(!fiber as u8),
+                f64::from(fiber as u8),
+            ]);
+            y.push((fiber && tenure < 20.0) || i % 7 == 0);
+        }
+        let features: Vec<String> = ["tenure", "senior_citizen", "internet_service"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let categories = vec![None, None, Some(vec!["DSL".into(), "Fiber optic".into()])];
+        let options = crate::tree::churn::ChurnOptions {
+            max_depth: 3,
+            min_samples_leaf: 10,
+            ..Default::default()
+        };
+        let (model, _) = crate::model::churn_fit::fit(
+            crate::prep::matrix::FeatureMatrix::from_rows(data, 4),
+            y,
+            Imputer::Skip,
+            0,
+            features,
+            categories,
+            "churn".into(),
+            "true".into(),
+            &options,
+            &mut || {},
+        )
+        .unwrap();
+        let churn = model.churn().unwrap();
+        let labels = model.automatic_labels();
+        for (label, leaf) in labels.iter().zip(churn.tree.leaves()) {
+            let rate = leaf.churn_rate();
+            let risk = if rate >= 0.5 {
+                "high churn risk"
+            } else if rate > churn.base_rate {
+                "above-average churn risk"
+            } else {
+                "low churn risk"
+            };
+            assert!(
+                label.starts_with(risk),
+                "{label}: {rate} {}",
+                churn.base_rate
+            );
+            assert!(!label.contains("very high senior"), "{label}");
+        }
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), labels.len(), "{labels:?}");
+        // The leaf of young fiber customers.
+        let young_fiber = churn
+            .tree
+            .leaves()
+            .iter()
+            .position(|l| l.churn_rate() == 1.0)
+            .unwrap();
+        assert_eq!(
+            labels[young_fiber], "high churn risk: low tenure · internet service Fiber optic",
+            "{labels:?}"
+        );
     }
 
     #[test]

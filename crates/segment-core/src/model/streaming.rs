@@ -21,7 +21,7 @@
 //! aggregate `segment_kmeans_step`), from k-means++ starts on the sample (`lloyd_step::drive`).
 
 use crate::analysis::metrics;
-use crate::analysis::profile::{raw_value, segment_medians, Profile, ProfileAccumulator};
+use crate::analysis::profile::{raw_row, raw_value, segment_medians, Profile, ProfileAccumulator};
 use crate::cluster::kmeans::Centres;
 use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::lloyd_step::{self, StepResult};
@@ -35,7 +35,6 @@ use crate::prep::builder::check_row;
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
 use crate::prep::preprocessor::Moments;
 use crate::prep::reservoir::Reservoir;
-use crate::prep::scaling::undo_log;
 use crate::prep::scaling::ImputeMethod;
 
 /// Rows of the summary pass's reservoir when `sample_rows` is not given.
@@ -181,9 +180,9 @@ pub fn fit(
     // 4. Final pass: the segment of every row; then ids in canonical order (largest first).
     let final_centres = Centres::new(centres, d);
     let log_mask = model.log_mask();
-    let mut acc = ProfileAccumulator::new(k, d);
+    let mut acc = ProfileAccumulator::with_log(k, d, &log_mask);
     let mut inertia = 0.0;
-    let mut raw = vec![0.0; d];
+    let (mut unscaled, mut raw) = (vec![0.0; d], vec![0.0; d]);
     let mut pace = Pace::new(check);
     pace.check();
     scan(&mut |values| {
@@ -192,10 +191,8 @@ pub fn fit(
             pace.add(k * d);
             let (label, d2) = final_centres.nearest(&row, &mut scratch);
             inertia += d2;
-            raw.copy_from_slice(&row);
-            model.scaler.inverse_row(&mut raw);
-            undo_log(&log_mask, &mut raw);
-            acc.push(&raw, label);
+            raw_row(&model.scaler, &log_mask, &row, &mut unscaled, &mut raw);
+            acc.push_both(&raw, &unscaled, label);
         }
         Ok(())
     })?;

@@ -143,6 +143,21 @@ pub struct Churn {
     pub threshold: f64,
 }
 
+impl Churn {
+    /// How a leaf of this churn rate reads in its label: "high churn risk" when the tree
+    /// predicts churn for it (its rate is at least `threshold`), "above-average churn risk" when
+    /// its rate is above the base rate, "low churn risk" otherwise.
+    pub fn risk(&self, rate: f64) -> &'static str {
+        if rate >= self.threshold {
+            "high churn risk"
+        } else if rate > self.base_rate {
+            "above-average churn risk"
+        } else {
+            "low churn risk"
+        }
+    }
+}
+
 /// Which of a label's two values counts as churn.
 pub fn choose_positive(label: &str, values: &[String], asked: Option<&str>) -> CoreResult<String> {
     if values.len() != 2 {
@@ -215,6 +230,24 @@ mod tests {
         assert!(choose_positive("y", &two("a", "b"), Some("c")).is_err());
         let e = choose_positive("y", &["no".to_string()], None).unwrap_err();
         assert!(e.message.contains("only one value"), "{}", e.message);
+    }
+
+    #[test]
+    fn risk_words() {
+        let churn = |threshold: f64| Churn {
+            label: "y".into(),
+            positive: "1".into(),
+            tree: crate::tree::cart::Tree { nodes: vec![] },
+            base_rate: 0.2,
+            threshold,
+        };
+        let c = churn(0.5);
+        assert_eq!(c.risk(0.5), "high churn risk");
+        assert_eq!(c.risk(0.49), "above-average churn risk");
+        assert_eq!(c.risk(0.2), "low churn risk");
+        assert_eq!(c.risk(0.0), "low churn risk");
+        // class_weight balanced: a leaf predicts churn from the base rate.
+        assert_eq!(churn(0.2).risk(0.21), "high churn risk");
     }
 
     #[test]
