@@ -27,7 +27,7 @@ COMMENT ON FUNCTION segment_assign_support(internal) IS
 COMMENT ON FUNCTION segment_centroids(text) IS
     'centre of every segment of the current version, one row per segment and feature, in original units';
 COMMENT ON FUNCTION segment_profile(text) IS
-    'per segment and feature, on the training rows: label, size, share, segment mean and median, overall mean, difference in standard deviations and the feature''s ANOVA F';
+    'per segment and feature, on the training rows: label, size, share, segment mean and median, overall mean, difference in standard deviations and the feature''s ANOVA F, both on the scale the model clusters on (log(1 + x) for a feature in the log option)';
 COMMENT ON FUNCTION segment_label(text, integer) IS
     'name of a segment of the current version: the label set with segment_rename, else an automatic one from its most distinguishing features';
 COMMENT ON FUNCTION segment_labels(text) IS
@@ -39,7 +39,7 @@ COMMENT ON FUNCTION segment_evaluate(text, regclass) IS
 COMMENT ON FUNCTION segment_compare(text, integer, integer, regclass) IS
     'how the rows of source (default: the relation version_b was fitted on) move between the segments of two versions: one row per pair of segments, with the adjusted Rand index';
 COMMENT ON FUNCTION segment_rules(text, integer, regclass) IS
-    'segments of a clustering model as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
+    'segments of a clustering model or classifier, with their labels, as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
 COMMENT ON FUNCTION segment_plot(text, text, regclass) IS
     'picture of the current version as an SVG document: kind scatter (rows of source), elbow, profile or tree';
 

@@ -316,10 +316,11 @@ fn segment_churn_tree(model: Option<&str>) -> String {
 /// A clustering model's segments as plain SQL: a shallow decision tree (depth `max_depth`) is
 /// fitted on the segments the model gives the rows of a relation (default: the one it was
 /// fitted on), and each segment's rule is the OR of the leaves where it is the majority. Per
-/// segment: its rows, the share of them its rule selects (`captured`), the share of the rule's
-/// rows that are in it (`precision`), and the rules' fidelity (the share of all rows the rules
-/// put in the model's segment; the same on every row). Noise (dbscan) is segment -1. Rows with
-/// a NULL feature are left out (a rule cannot say where NULLs go).
+/// segment: its label (the one in force; a classifier's class), its rows, the share of them its
+/// rule selects (`captured`), the share of the rule's rows that are in it (`precision`), and the
+/// rules' fidelity (the share of all rows the rules put in the model's segment; the same on
+/// every row). Noise (dbscan) is segment -1, labelled "noise". Rows with a NULL feature are left
+/// out (a rule cannot say where NULLs go).
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_unsafe)]
 fn segment_rules(
@@ -330,6 +331,7 @@ fn segment_rules(
     'static,
     (
         name!(segment, i32),
+        name!(label, String),
         name!(rule, String),
         name!(rows, i64),
         name!(captured, f64),
@@ -410,14 +412,15 @@ fn segment_rules(
         &rules::Nulls::of(m),
         &mut interrupt,
     );
+    let labels = stored.labels();
     TableIterator::new(rules.into_iter().map(move |r| {
-        let segment = if r.segment as usize == k {
-            -1
-        } else {
-            r.segment as i32
+        let (segment, label) = match labels.get(r.segment as usize) {
+            Some(label) => (r.segment as i32, label.clone()),
+            None => (-1, "noise".to_string()),
         };
         (
             segment,
+            label,
             r.rule,
             r.rows as i64,
             r.captured,

@@ -59,6 +59,31 @@ pub fn tree_rules_sql(
     categories: &[Option<Vec<String>>],
     nulls: &Nulls,
 ) -> Vec<String> {
+    let (present, paths) = leaf_conditions(tree, features, categories, nulls);
+    paths
+        .into_iter()
+        .map(|path| join_and(present.iter().cloned().chain(path)))
+        .collect()
+}
+
+/// The parts joined with AND; `true` when there are none.
+fn join_and(parts: impl Iterator<Item = String>) -> String {
+    let parts: Vec<String> = parts.collect();
+    if parts.is_empty() {
+        "true".to_string()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// What every leaf's rule requires (under `Skip`, that no feature is NULL: `"a" IS NOT NULL` or
+/// `num_nulls("a", "b", ...) = 0`), and each leaf's own conditions, in SQL.
+fn leaf_conditions(
+    tree: &Tree,
+    features: &[String],
+    categories: &[Option<Vec<String>>],
+    nulls: &Nulls,
+) -> (Option<String>, Vec<Vec<String>>) {
     let columns = Columns::of(features, categories);
     // Per matrix column: its feature and, for one-hot, its value.
     let mut owner: Vec<(usize, Option<&str>)> = Vec::with_capacity(columns.width());
@@ -109,30 +134,21 @@ pub fn tree_rules_sql(
             }
         }
     };
-    let present: Vec<String> = match (nulls, features) {
-        (Nulls::Fill(_), _) => Vec::new(),
-        (Nulls::Skip, [one]) => vec![format!("{} IS NOT NULL", quote_ident(one))],
+    let present = match (nulls, features) {
+        (Nulls::Fill(_), _) => None,
+        (Nulls::Skip, [one]) => Some(format!("{} IS NOT NULL", quote_ident(one))),
         // One term however many features: num_nulls counts the NULL arguments.
         (Nulls::Skip, many) => {
             let columns: Vec<String> = many.iter().map(|f| quote_ident(f)).collect();
-            vec![format!("num_nulls({}) = 0", columns.join(", "))]
+            Some(format!("num_nulls({}) = 0", columns.join(", ")))
         }
     };
-    tree.rules()
+    let paths = tree
+        .rules()
         .iter()
-        .map(|path| {
-            let parts: Vec<String> = present
-                .iter()
-                .cloned()
-                .chain(path.iter().map(condition))
-                .collect();
-            if parts.is_empty() {
-                "true".to_string()
-            } else {
-                parts.join(" AND ")
-            }
-        })
-        .collect()
+        .map(|path| path.iter().map(condition).collect())
+        .collect();
+    (present, paths)
 }
 
 /// A clustering model's segments as SQL: a shallow tree fitted on the model's own segments of
@@ -179,7 +195,7 @@ pub fn surrogate_rules(
         check,
     )
     .merged_by_majority();
-    let leaf_rules = tree_rules_sql(&tree, features, categories, nulls);
+    let (present, paths) = leaf_conditions(&tree, features, categories, nulls);
     let leaves = tree.leaves();
     let mut rules = Vec::with_capacity(classes);
     let mut agree = 0u64;
@@ -191,14 +207,21 @@ pub fn surrogate_rules(
         let hit: u64 = mine.iter().map(|&l| leaves[l].counts[c]).sum();
         let selected: u64 = mine.iter().map(|&l| leaves[l].rows).sum();
         agree += hit;
+        // The NULL policy once per rule, before the OR of its leaves' conditions.
         let rule = match mine.as_slice() {
             [] => "false".to_string(),
-            [one] => leaf_rules[*one].clone(),
-            many => many
-                .iter()
-                .map(|&l| format!("({})", leaf_rules[l]))
-                .collect::<Vec<_>>()
-                .join(" OR "),
+            [one] => join_and(present.iter().cloned().chain(paths[*one].iter().cloned())),
+            many => {
+                let any = many
+                    .iter()
+                    .map(|&l| format!("({})", join_and(paths[l].iter().cloned())))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                match &present {
+                    Some(p) => format!("{p} AND ({any})"),
+                    None => any,
+                }
+            }
         };
         rules.push(SegmentRule {
             segment: c as u32,
@@ -274,6 +297,44 @@ mod tests {
         assert_eq!(
             rules[1].rule,
             "coalesce(\"a\", 2) > 5.5 AND COALESCE(\"channel\" <> 'shop', true)"
+        );
+    }
+
+    /// A segment of two leaves states the NULL policy once, before the OR of the leaves (it was
+    /// repeated in every branch: a 12-column num_nulls per leaf).
+    #[test]
+    fn a_rule_of_several_leaves_states_the_nulls_once() {
+        // Segment 0: a <= 2 or a >= 8; segment 1: the middle.
+        let data: Vec<f64> = (0..100).flat_map(|i| [(i % 10) as f64, 1.0]).collect();
+        let labels: Vec<u32> = (0..100)
+            .map(|i| u32::from((3..8).contains(&(i % 10))))
+            .collect();
+        let x = FeatureMatrix::from_rows(data, 2);
+        let features = vec!["a".to_string(), "b".to_string()];
+        let (rules, fidelity) =
+            surrogate_rules(&x, &labels, 2, 3, &features, &[], &Nulls::Skip, &mut || {});
+        assert_eq!(fidelity, 1.0);
+        assert_eq!(
+            rules[0].rule,
+            "num_nulls(\"a\", \"b\") = 0 AND ((\"a\" <= 2.5) OR (\"a\" > 7.5))"
+        );
+        assert_eq!(
+            rules[1].rule,
+            "num_nulls(\"a\", \"b\") = 0 AND \"a\" > 2.5 AND \"a\" <= 7.5"
+        );
+        let (rules, _) = surrogate_rules(
+            &x,
+            &labels,
+            2,
+            3,
+            &features,
+            &[],
+            &Nulls::Fill(vec![5.0, 1.0]),
+            &mut || {},
+        );
+        assert_eq!(
+            rules[0].rule,
+            "(coalesce(\"a\", 5) <= 2.5) OR (coalesce(\"a\", 5) > 7.5)"
         );
     }
 }
