@@ -39,6 +39,47 @@ ORDER BY anova_f DESC;
 -- standard deviation from the average; "very" from 1.5).
 SELECT s AS segment, segment_label('shops', s) FROM generate_series(0, 2) s;
 
+-- A feature in the log option is compared as the model clusters it, on log(1 + x). Fitted with
+-- the log option on the raw spend, a model finds the segments of the model above (fitted on
+-- the view of log spend), and its differences, ANOVA F (scikit-learn's on the log spend) and
+-- labels are that model's; its means and medians stay in raw units. A NOTICE says so.
+SELECT model, segments FROM segment_fit('wholesale_customers', :spend, 3, name => 'shops_log',
+    options => '{"log": ["fresh", "milk", "grocery", "frozen", "detergents_paper", "delicassen"]}');
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE segment_assign('shops_log', w) = segment_assign('shops', f)) AS same_segment
+FROM wholesale_customers w JOIN customer_features f USING (customer_id);
+SELECT l.feature, round(l.anova_f::numeric, 2) AS anova_f,
+       abs(l.anova_f / s.f - 1) < 1e-9 AS matches_sklearn,
+       bool_and(abs(l.difference_sd - p.difference_sd) < 1e-9) AS same_differences,
+       bool_and(l.label = p.label) AS same_labels
+FROM segment_profile('shops_log') l JOIN segment_profile('shops') p USING (segment, feature)
+JOIN sklearn_anova s USING (feature)
+GROUP BY l.feature, l.anova_f, s.f ORDER BY anova_f DESC;
+WITH members AS (
+    SELECT segment_assign('shops_log', w) AS segment, w.* FROM wholesale_customers w
+)
+SELECT p.segment, p.label, round(p.segment_mean::numeric, 1) AS fresh_mean,
+       round(avg(m.fresh), 1) AS avg_raw_fresh, round(p.difference_sd::numeric, 2) AS difference_sd
+FROM segment_profile('shops_log') p JOIN members m USING (segment)
+WHERE p.feature = 'fresh' GROUP BY p.segment, p.label, p.segment_mean, p.difference_sd
+ORDER BY p.segment;
+SELECT segment_drop('shops_log');
+
+-- A feature that separates the segments perfectly (constant within each, different between
+-- them) has an infinite ANOVA F, as scikit-learn's f_classif says (it was NULL, and ranked
+-- last); a 0/1 flag reads as yes/no in a label, or as the share of the segment that has it.
+CREATE TABLE two_shops AS
+SELECT i AS id, (i > 10)::int AS online, (i IN (1, 11, 12, 13, 14, 15, 16, 17))::int AS member
+FROM generate_series(1, 20) i;
+SELECT segments FROM segment_fit('two_shops', ARRAY['online', 'member'], 2, name => 'two_shops');
+-- scikit-learn's f_classif on these columns and the online split: [inf, 10.8].
+SELECT DISTINCT feature, round(anova_f::numeric, 1) AS anova_f
+FROM segment_profile('two_shops') ORDER BY anova_f DESC NULLS LAST;
+SELECT segment, size, label FROM segment_labels('two_shops') JOIN
+       (SELECT DISTINCT segment, size FROM segment_profile('two_shops')) p USING (segment)
+ORDER BY segment;
+SELECT segment_drop('two_shops');
+
 -- segment_rename sets the analyst's own label, kept with this model version; NULL goes back to
 -- the automatic label. segment_profile shows the label in force.
 SELECT segment_rename('shops', 1, 'Retailers');

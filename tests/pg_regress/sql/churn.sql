@@ -76,8 +76,14 @@ SELECT segment_churn_tree('subscribers') LIKE 'all: 3617 rows%' AS starts_at_the
        array_length(regexp_split_to_array(trim(segment_churn_tree('subscribers'), E'\n'), E'\n'), 1)
            AS lines;
 
--- Leaves are segments like any other: profile, labels.
+-- Leaves are segments like any other: profile, labels. A leaf's label says its risk: high when
+-- the tree predicts churn for it (a rate of at least 0.5 here), above-average above the base
+-- rate, low otherwise; then its most distinguishing features. Labels are unique.
 SELECT count(DISTINCT segment) AS segments FROM segment_profile('subscribers');
+SELECT r.segment, round(r.churn_rate::numeric, 3) AS churn_rate, l.label
+FROM segment_churn_rules('subscribers') r JOIN segment_labels('subscribers') l USING (segment)
+ORDER BY r.churn_rate DESC, r.segment;
+SELECT count(DISTINCT label) = count(*) AS unique_labels FROM segment_labels('subscribers');
 
 -- A balanced class weight trades precision for recall.
 SELECT round(recall::numeric, 3) > 0.3 AS finds_more_churners, leaves

@@ -92,8 +92,9 @@ FROM segment_models WHERE name = 'persona_forest';
 SELECT feature, round(importance::numeric, 3) AS importance
 FROM segment_classify_importance('persona_forest') LIMIT 3;
 -- A forest has no single set of leaves: its explanation is a surrogate tree fitted on its
--- predictions, whose fidelity says how often the rules agree with the forest.
-SELECT segment, rule, rows, round(fidelity::numeric, 2) >= 0.7 AS fidelity_at_least_0_7
+-- predictions, whose fidelity says how often the rules agree with the forest. Each segment's
+-- label is its class.
+SELECT segment, label, rule, rows, round(fidelity::numeric, 2) >= 0.7 AS fidelity_at_least_0_7
 FROM segment_rules('persona_forest', 2) ORDER BY segment;
 SELECT * FROM segment_classify_rules('persona_forest');
 

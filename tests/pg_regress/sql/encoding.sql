@@ -37,6 +37,17 @@ SELECT segment, label, feature, round(segment_mean::numeric, 3) AS share_of_segm
 FROM segment_profile('mixed') WHERE feature LIKE 'channel=%' ORDER BY segment, feature;
 SELECT feature, round(value::numeric, 3) AS centre FROM segment_centroids('mixed')
 WHERE segment = 0 ORDER BY feature;
+-- Shares are exact: undoing the scaling of a one-hot 0 gave -1.1e-16 for a value four rows in
+-- five have, and a share of -1.1e-16 for the segment without it. Here a segment of 'a' rows
+-- and one of 'b' rows: shares of exactly 0 and 1 in each segment, and 0.2 and 0.8 overall.
+CREATE TABLE kinds AS
+SELECT i, CASE WHEN i % 5 = 0 THEN 'a' ELSE 'b' END AS kind,
+       CASE WHEN i % 5 = 0 THEN 100 ELSE 0 END + i % 3 AS spend
+FROM generate_series(1, 50) i;
+SELECT segments FROM segment_fit('kinds', ARRAY['kind', 'spend'], 2, name => 'kinds');
+SELECT segment, label, feature, segment_mean, overall_mean FROM segment_profile('kinds')
+WHERE feature LIKE 'kind=%' ORDER BY segment, feature;
+SELECT segment_drop('kinds');
 
 -- A value the model has not seen is all zeros in the channel columns: the row still gets a
 -- segment. Booleans are categories 'false' / 'true'.
