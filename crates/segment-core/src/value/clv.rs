@@ -805,7 +805,11 @@ pub fn boundary_warnings(bg: &BgNbdFit, gg: &GammaGammaFit) -> Vec<String> {
     let mut out = Vec::new();
     let gain = bg.log_likelihood - bg.no_dropout_log_likelihood;
     let BgNbd { r, a, b, .. } = bg.params;
-    let not_identified = !(gain > DROPOUT_EVIDENCE);
+    // A NaN gain (a failed fit) counts as no evidence either.
+    let not_identified = !matches!(
+        gain.partial_cmp(&DROPOUT_EVIDENCE),
+        Some(std::cmp::Ordering::Greater)
+    );
     if not_identified {
         out.push(format!(
             "dropout is not identified: BG/NBD (a = {}, b = {}) fits no better than a model in which no customer ever drops out (log-likelihood {} above it, not more than {DROPOUT_EVIDENCE}), so P(alive) is about 1 for every customer",
@@ -825,7 +829,7 @@ pub fn boundary_warnings(bg: &BgNbdFit, gg: &GammaGammaFit) -> Vec<String> {
         .iter()
         .filter(|(name, v)| {
             let dropout = matches!(*name, "a" | "b");
-            !(1.0 / RUN_OFF..=RUN_OFF).contains(v) && !(dropout && not_identified)
+            !((1.0 / RUN_OFF..=RUN_OFF).contains(v) || (dropout && not_identified))
         })
         .map(|(name, v)| format!("{name} = {}", short(*v)))
         .collect();
