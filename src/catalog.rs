@@ -754,10 +754,16 @@ fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
 /// to name another model never makes a drop of `name` drop that one.
 fn group_members(name: &str) -> Vec<String> {
     read(
-        "SELECT DISTINCT g ->> 'model' FROM {s}.segment_model m, \
-                jsonb_array_elements(m.model -> 'groups') g \
+        // A group model is the parent's when it has its name for the value and belongs to the
+        // parent's owner (or has the owner among its managers: a group first fitted at a
+        // manager's refit): a model of that name that another role made is never followed.
+        "SELECT DISTINCT g ->> 'model' \
+         FROM {s}.segment_model m, {s}.segment_model_access pa, \
+              jsonb_array_elements(m.model -> 'groups') g, {s}.segment_model_access ga \
          WHERE m.name = $1 AND m.model ->> 'method' = 'grouped' \
-           AND g ->> 'model' = m.name || '/' || (g ->> 'value')",
+           AND pa.name = m.name AND ga.name = g ->> 'model' \
+           AND g ->> 'model' = m.name || '/' || (g ->> 'value') \
+           AND (ga.owner = pa.owner OR pa.owner = ANY (ga.managers))",
         &[DatumWithOid::from(name)],
         |t| {
             Some(

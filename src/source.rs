@@ -204,7 +204,8 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
                 )
             })
     };
-    column_type(customer, "customer");
+    let customer_type = column_type(customer, "customer");
+    check_no_user_cast_to_text(customer, "customer", customer_type);
     let time_type = column_type(time, "time");
     if ![
         pg_sys::DATEOID,
@@ -384,6 +385,47 @@ pub fn check_group_column(rel: &PgRelation, column: &str, features: &[String]) {
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("group_by column \"{column}\" is also a feature"),
             Some("Within a group the column has one value: leave it out of the features."),
+        );
+    }
+    let typ = rel
+        .tuple_desc()
+        .iter()
+        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
+        .map(|a| a.atttypid)
+        .expect("checked above");
+    check_no_user_cast_to_text(column, "group_by", typ);
+}
+
+/// Refuses a column whose type has a cast to text that a role wrote: the extension reads such
+/// a column as `column::text`, which would call that role's function with the caller's
+/// privileges (a model planted by the type's owner, read by a superuser). Built-in types, and
+/// types (enums, domains, composites) read by their output function, pass.
+pub fn check_no_user_cast_to_text(column: &str, role: &str, typ: pg_sys::Oid) {
+    if u32::from(typ) < pg_sys::FirstNormalObjectId {
+        return;
+    }
+    let cast = crate::search_path::pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT pg_catalog.format_type($1, NULL) FROM pg_catalog.pg_cast \
+                     WHERE castsource = $1 AND casttarget = 'pg_catalog.text'::pg_catalog.regtype \
+                       AND castmethod = 'f'",
+                    Some(1),
+                    &[typ.into()],
+                )
+                .ok()
+                .filter(|t| !t.is_empty())
+                .and_then(|t| t.first().get::<String>(1).ok().flatten())
+        })
+    });
+    if let Some(type_name) = cast {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "{role} column \"{column}\" has type {type_name}, whose cast to text is a function: the extension reads this column as text and will not call it"
+            ),
+            Some("Read it through a view that turns it into text (or another built-in type) yourself."),
         );
     }
 }

@@ -69,40 +69,60 @@ pub fn open(model: &str, field: &str, text: &str, imported: bool) -> PgRelation 
 
 /// Refuses a relation whose reading could run code of a role other than the caller's own.
 fn check_runs_no_foreign_code(model: &str, rel: &PgRelation) {
+    // The relation's kind, row security and owner from its relcache entry, current now that
+    // the lock is held (a read of pg_class would see the statement's snapshot, from before the
+    // wait: a table turned into a view meanwhile would still look like a table).
+    // SAFETY: an open relation has its pg_class row in rd_rel.
+    let (kind, row_security, owner) = unsafe {
+        let class = &*rel.rd_rel;
+        (class.relkind as u8, class.relrowsecurity, class.relowner)
+    };
     // Membership without superuser's bypass: pg_has_role says true for a superuser and any
-    // role, which is exactly the case to catch.
+    // role, which is exactly the case to catch. Foreign tables among its partitions or
+    // inheritance children are read with it.
     let query = "WITH RECURSIVE mine(role) AS ( \
                      SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user \
                      UNION SELECT m.roleid FROM pg_catalog.pg_auth_members m \
-                           JOIN mine ON m.member = mine.role) \
-                 SELECT c.relkind::text, c.relrowsecurity, o.rolname::text, \
-                        o.rolsuper OR EXISTS (SELECT 1 FROM mine WHERE mine.role = c.relowner) \
-                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid = c.relowner \
-                 WHERE c.oid = $1";
-    let row: Option<(String, bool, String, bool)> = pinned(|| {
+                           JOIN mine ON m.member = mine.role), \
+                 below(rel) AS ( \
+                     SELECT $2::pg_catalog.oid \
+                     UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN below ON i.inhparent = below.rel) \
+                 SELECT o.rolname::text, \
+                        o.rolsuper OR EXISTS (SELECT 1 FROM mine WHERE mine.role = o.oid), \
+                        EXISTS (SELECT 1 FROM below JOIN pg_catalog.pg_class c ON c.oid = below.rel \
+                                WHERE c.relkind = 'f') \
+                 FROM pg_catalog.pg_roles o WHERE o.oid = $1";
+    let row: Option<(String, bool, bool)> = pinned(|| {
         Spi::connect(|client| {
             let t = client
-                .select(query, Some(1), &[DatumWithOid::from(rel.oid())])
+                .select(
+                    query,
+                    Some(1),
+                    &[DatumWithOid::from(owner), DatumWithOid::from(rel.oid())],
+                )
                 .ok()?;
+            if t.is_empty() {
+                return None;
+            }
             let r = t.first();
             Some((
                 r.get::<String>(1).ok()??,
                 r.get::<bool>(2).ok()??,
-                r.get::<String>(3).ok()??,
-                r.get::<bool>(4).ok()??,
+                r.get::<bool>(3).ok()??,
             ))
         })
     });
-    let Some((kind, row_security, owner, trusted)) = row else {
-        return; // the relation is locked and open: it has a pg_class row
-    };
+    // No answer (an owner that no longer exists, say) is no trust.
+    let (owner, trusted, foreign_below) =
+        row.unwrap_or_else(|| (format!("(OID {})", u32::from(owner)), false, true));
     if trusted {
         return;
     }
-    let what = match kind.as_str() {
-        "v" => "a view",
-        "f" => "a foreign table",
+    let what = match kind {
+        b'v' => "a view",
+        b'f' => "a foreign table",
         _ if row_security => "a table with row-level security",
+        _ if foreign_below => "a table with foreign tables among its partitions or children",
         _ => return, // plain tables and materialized views run no code when read
     };
     let qualified = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
@@ -118,4 +138,35 @@ fn check_runs_no_foreign_code(model: &str, rel: &PgRelation) {
              function's source argument.",
         ),
     )
+}
+
+/// Refuses to store into `model` (owned by `owner`) what its owner may not read: a refit by a
+/// manager or a superuser reads `rel` with the refitter's privileges, and the new version's
+/// centres and profile describe those rows to every role that may use the model.
+pub fn check_owner_reads(model: &str, owner: &str, rel: &PgRelation) {
+    let allowed = pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT pg_catalog.has_table_privilege(r.oid, $2::pg_catalog.oid, 'SELECT') \
+                     FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+                    Some(1),
+                    &[DatumWithOid::from(owner), DatumWithOid::from(rel.oid())],
+                )
+                .ok()
+                .filter(|t| !t.is_empty())
+                .and_then(|t| t.first().get::<bool>(1).ok().flatten())
+        })
+    });
+    if allowed != Some(true) {
+        let qualified = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!(
+                "model \"{model}\" belongs to role \"{owner}\", who may not read {qualified}: a refit \
+                 would put what you read into their model"
+            ),
+            Some("Refit it on a relation its owner may read, or fit a model of your own."),
+        )
+    }
 }

@@ -226,6 +226,10 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
             if is_member || embedded.iter().any(|e| e.get("group_models").is_some()) {
                 refuse("a group model cannot itself be a per-group model");
             }
+            // A new per-group model makes new group models: a model that already has one of
+            // their names is someone's own (another role's, for a superuser importing), never
+            // to be written into or re-granted by this import.
+            let parent_is_new = matches!(catalog::access(name).0, catalog::Access::Missing);
             let mut index = (**index).clone();
             let mut members = Vec::new();
             for g in index.groups.iter_mut() {
@@ -245,6 +249,12 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
                         ))
                     });
                 let member = member_name(name, &g.value);
+                if parent_is_new && !matches!(catalog::access(&member).0, catalog::Access::Missing)
+                {
+                    refuse(format!(
+                        "model \"{member}\" exists already: a new per-group model \"{name}\" cannot take it as its group model"
+                    ));
+                }
                 let group = serde_json::json!({"model": name, "group_by": index.group_by, "value": g.value});
                 g.version = Some(import(member_doc, &member, Some(group)));
                 g.model = Some(member.clone());

@@ -232,6 +232,18 @@ pub fn source_for(stored: &Stored, source: Option<PgRelation>) -> source::Source
         stored.model.features.iter().cloned().map(Some).collect(),
     );
     source::check_kinds(&src, &stored.model.categories);
+    if let Some((column, _)) = &only {
+        // Its group's rows are those whose column, as text, is the group's value.
+        let typ = rel
+            .tuple_desc()
+            .iter()
+            .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column.as_str())
+            .map(|a| a.atttypid);
+        match typ {
+            Some(typ) => source::check_no_user_cast_to_text(column, "group_by", typ),
+            None => source::check_group_column(&rel, column, &stored.model.features),
+        }
+    }
     src.only = only;
     src
 }

@@ -134,6 +134,7 @@ fn segment_refit(
             let rel = source.unwrap_or_else(|| {
                 crate::stored_relation::open(&name, "source", &stored.source, false)
             });
+            crate::stored_relation::check_owner_reads(&name, &catalog::access(&name).1, &rel);
             let features = stored.index.features.iter().cloned().map(Some).collect();
             let k = stored.index.k.map(|k| k as i32);
             let options = stored.options;
@@ -163,6 +164,7 @@ fn segment_refit(
         );
     }
     let rel = source.unwrap_or_else(|| fitted_relation(&stored));
+    crate::stored_relation::check_owner_reads(&name, &catalog::access(&name).1, &rel);
     let features = stored.model.features.iter().cloned().map(Some).collect();
     let k = (stored.model.method() != Method::Dbscan).then_some(stored.model.k() as i32);
     let options = stored.options.clone();

@@ -13,14 +13,19 @@ CREATE ROLE regress_cs_mallory;
 GRANT CREATE ON SCHEMA public TO regress_cs_mallory;
 CREATE TABLE canary_calls (called_by name, clue text);
 GRANT INSERT ON canary_calls TO PUBLIC;
+-- A sequence counts every call, also those whose statement then failed and rolled back.
+CREATE SEQUENCE canary_seq;
+GRANT USAGE ON SEQUENCE canary_seq TO PUBLIC;
 
 -- The superuser's own model, which mallory will try to make a drop take away.
 CREATE TABLE pl_victim_rows AS SELECT i AS id, (i % 5)::float8 AS x FROM generate_series(1, 50) i;
 SELECT model FROM segment_fit('pl_victim_rows', ARRAY['x'], 2, name => 'pl victim');
+-- ... and one whose name is what a per-group model "pl victim2" would call its group "x".
+SELECT model FROM segment_fit('pl_victim_rows', ARRAY['x'], 2, name => 'pl victim2/x');
 
 SET ROLE regress_cs_mallory;
 CREATE FUNCTION public.canary(clue text DEFAULT '') RETURNS boolean LANGUAGE sql VOLATILE
-AS $$ INSERT INTO public.canary_calls VALUES (current_user, clue); SELECT true $$;
+AS $$ INSERT INTO public.canary_calls VALUES (current_user, clue); SELECT nextval('public.canary_seq') > 0 $$;
 
 -- Column names and values that are SQL.
 \set spend 'spend''); SELECT public.canary(''column''); --'
@@ -47,6 +52,11 @@ SELECT 'c'' OR public.canary(''customer'') OR ''' || (i % 40), date '2024-01-01'
 FROM generate_series(1, 600) i;
 -- A view that calls the canary for each row it gives.
 CREATE VIEW public.pl_view AS SELECT h.*, public.canary('view') AS c FROM "pl hostile" h;
+-- A type of its own whose cast to text calls the canary, in a column of the plain table.
+CREATE TYPE public.pl_kind AS ENUM ('a', 'b');
+CREATE FUNCTION public.pl_kind_text(pl_kind) RETURNS text LANGUAGE sql AS $$ SELECT public.canary('cast')::text $$;
+CREATE CAST (public.pl_kind AS text) WITH FUNCTION public.pl_kind_text(public.pl_kind);
+ALTER TABLE "pl hostile" ADD COLUMN kind pl_kind DEFAULT 'a';
 
 -- A model of every kind, fitted by mallory on that table, with a segment renamed to SQL.
 SELECT format('SELECT count(*) FROM segment_fit(%L, %L, %s, name => %L, options => %L)',
@@ -70,6 +80,10 @@ SELECT count(segment_rename(name, 0, 'x''); SELECT public.canary(''label''); --'
 FROM segment_models
 WHERE name LIKE 'pl%' AND method IN ('kmeans', 'gmm', 'hierarchical', 'dbscan', 'minibatch_kmeans', 'kprototypes');
 
+-- The extension reads a grouping or customer column as text: it will not call that cast.
+SELECT * FROM segment_fit('"pl hostile"', ARRAY[:'spend'], 2, 'pl cast', '{"group_by": "kind"}');
+\echo :LAST_ERROR_SQLSTATE
+
 -- Planted by INSERT: a version whose stored source is SQL (the attack that ran evil() as a
 -- superuser through segment_clv), and labels and options that no fit would write.
 INSERT INTO segment_model_access (name, owner)
@@ -84,17 +98,23 @@ SELECT name || ' (planted)', 1, format_version, 'public.pl_tx CROSS JOIN LATERAL
 FROM segment_model WHERE name LIKE 'pl%' AND name NOT LIKE '%/%';
 INSERT INTO segment_model_access (name, owner) VALUES
     ('pl bad labels', 'regress_cs_mallory'), ('pl bad options', 'regress_cs_mallory'),
-    ('pl clv in DMY', 'regress_cs_mallory'), ('pl steals victim', 'regress_cs_mallory');
+    ('pl clv in DMY', 'regress_cs_mallory'), ('pl steals victim', 'regress_cs_mallory'),
+    ('pl victim2', 'regress_cs_mallory'), ('pl cast group', 'regress_cs_mallory');
 INSERT INTO segment_model (name, version, format_version, source, options, model, metrics, labels, rows_used, rows_skipped)
 SELECT v.name, 1, m.format_version, m.source, coalesce(v.options, m.options),
        CASE WHEN v.name = 'pl clv in DMY' THEN jsonb_set(m.model, '{calibration_end}', '"01/09/2024 00:00:00 UTC"')
             WHEN v.name = 'pl steals victim' THEN jsonb_set(m.model, '{groups}', '[{"value": "x", "rows": 50, "model": "pl victim", "version": 1}]')
+            WHEN v.name = 'pl victim2' THEN jsonb_set(m.model, '{groups}', '[{"value": "x", "rows": 50, "model": "pl victim2/x", "version": 1}]')
             ELSE m.model END,
-       m.metrics, coalesce(v.labels, '{}'), m.rows_used, m.rows_skipped
+       CASE WHEN v.name = 'pl cast group' THEN jsonb_set(m.metrics, '{group}', '{"model": "x", "group_by": "kind", "value": "a"}')
+            ELSE m.metrics END,
+       coalesce(v.labels, '{}'), m.rows_used, m.rows_skipped
 FROM (VALUES ('pl bad labels', NULL, '{"7": "no such segment"}'::jsonb, :'n' || 'kmeans'),
              ('pl bad options', '{"seed": "seven"}'::jsonb, NULL, :'n' || 'kmeans'),
              ('pl clv in DMY', NULL, NULL, :'n' || 'clv'),
-             ('pl steals victim', NULL, NULL, :'n' || 'grouped')) v(name, options, labels, copy_of)
+             ('pl steals victim', NULL, NULL, :'n' || 'grouped'),
+             ('pl victim2', NULL, NULL, :'n' || 'grouped'),
+             ('pl cast group', NULL, NULL, :'n' || 'kmeans')) v(name, options, labels, copy_of)
 JOIN segment_model m ON m.name = v.copy_of;
 
 -- Planted by segment_import: copies that point at the view (a real relation, which reading runs
@@ -161,8 +181,10 @@ SELECT count(*) AS calls
 FROM (SELECT name FROM segment_model_access WHERE owner = 'regress_cs_mallory'::regrole AND name NOT LIKE '%/%') a,
      planted_call_list c, LATERAL pg_temp.try(a.name, c.call);
 
--- The canary was never called, and no call failed inside the extension.
+-- The canary was never called (not even by a call that then failed), and no call failed
+-- inside the extension.
 SELECT count(*) AS canary_calls FROM canary_calls;
+SELECT is_called AS canary_ever_called FROM canary_seq;
 SELECT count(*) AS calls, count(*) FILTER (WHERE outcome = 'ok') AS worked,
        count(*) FILTER (WHERE outcome = 'XX000') AS internal_errors
 FROM planted_calls;
@@ -183,16 +205,27 @@ FROM planted_calls
 WHERE (model LIKE '%(planted)' OR model LIKE '%(imported)' OR model LIKE 'pl %') AND outcome IN ('55000', '42501')
 GROUP BY 1, 2 ORDER BY 1, 2;
 
--- A drop of every model mallory wrote leaves the superuser's model in place.
+-- A refit of mallory's model on a table only the superuser may read would put those rows into
+-- her model: refused.
+CREATE TABLE pl_secret AS SELECT * FROM "pl hostile";
+SELECT * FROM segment_refit(:'n' || 'kmeans', 'pl_secret');
+\echo :LAST_ERROR_SQLSTATE
+
+-- A drop of every model mallory wrote leaves the superuser's models in place.
 SELECT count(segment_drop(name, cascade => true)) AS dropped
 FROM segment_model_access WHERE owner = 'regress_cs_mallory'::regrole AND name NOT LIKE '%/%';
-SELECT name, version FROM segment_models WHERE name = 'pl victim';
+SELECT name, version FROM segment_models WHERE name IN ('pl victim', 'pl victim2/x') ORDER BY name;
 SELECT count(*) AS canary_calls FROM canary_calls;
+SELECT is_called AS canary_ever_called FROM canary_seq;
 
 DROP VIEW pl_view;
-DROP TABLE "pl hostile", pl_tx, pl_victim_rows, planted_calls, planted_call_list, canary_calls CASCADE;
+DROP TABLE "pl hostile", pl_tx, pl_victim_rows, pl_secret, planted_calls, planted_call_list, canary_calls CASCADE;
+DROP CAST (pl_kind AS text);
+DROP FUNCTION pl_kind_text(pl_kind);
+DROP TYPE pl_kind;
 DROP FUNCTION canary(text);
-SELECT segment_drop('pl victim');
+DROP SEQUENCE canary_seq;
+SELECT segment_drop('pl victim'), segment_drop('pl victim2/x');
 REVOKE CREATE ON SCHEMA public FROM regress_cs_mallory;
 DROP ROLE regress_cs_mallory;
 RESET client_min_messages;
