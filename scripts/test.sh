@@ -106,6 +106,14 @@ else
     echo "rustfmt or clippy is not installed with this toolchain: lints skipped" >&2
 fi
 cargo test -p segment-core
+# The core never sees PostgreSQL: no pgrx crate anywhere in its dependency tree (dev and build
+# dependencies included), so a change that adds one fails here rather than in review.
+core_pgrx=$(cargo tree -p segment-core -e normal,build,dev --prefix none | grep -E '^pgrx' | sort -u || true)
+if [ -n "$core_pgrx" ]; then
+    echo "the core crate (crates/segment-core) depends on pgrx: $core_pgrx" >&2
+    exit 1
+fi
+echo "core: no pgrx in segment-core's dependency tree"
 fi
 
 if want pg; then
