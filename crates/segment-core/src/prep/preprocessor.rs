@@ -8,7 +8,8 @@ use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::prep::builder::BuiltMatrix;
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::{
-    check_log_input, is_near_constant, ImputeMethod, Imputer, NearConstant, ScaleMethod, Scaler,
+    check_log_input, is_near_constant, near_constant_of, ImputeMethod, Imputer, NearConstant,
+    ScaleMethod, Scaler,
 };
 
 /// Learned preprocessing, laid out for a per-row `apply` that allocates nothing.
@@ -308,17 +309,10 @@ impl Moments {
 
     /// The (nearly) constant columns (see `scaling::NEAR_CONSTANT`), named by `names`.
     pub fn near_constant(&self, names: &[String]) -> Vec<NearConstant> {
-        self.spread()
-            .zip(names)
-            .enumerate()
-            .filter(|(_, ((sd, rms), _))| self.rows > 0 && is_near_constant(*sd, *rms))
-            .map(|(index, ((sd, rms), name))| NearConstant {
-                index,
-                column: name.clone(),
-                sd,
-                rms,
-            })
-            .collect()
+        if self.rows == 0 {
+            return Vec::new();
+        }
+        near_constant_of(self.spread(), names)
     }
 
     /// Mean variance of the scaled columns (the k-means tolerance's unit).

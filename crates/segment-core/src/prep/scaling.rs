@@ -165,7 +165,16 @@ pub fn near_constant_columns(x: &FeatureMatrix, names: &[String]) -> Vec<NearCon
     if x.n_rows() == 0 {
         return Vec::new();
     }
-    spread(x)
+    near_constant_of(spread(x), names)
+}
+
+/// The (nearly) constant columns among columns of these (standard deviation, root mean square)
+/// pairs, named by `names`: one rule for the in-memory matrix and the streaming moments.
+pub fn near_constant_of(
+    spread: impl IntoIterator<Item = (f64, f64)>,
+    names: &[String],
+) -> Vec<NearConstant> {
+    spread
         .into_iter()
         .zip(names)
         .enumerate()
