@@ -14,7 +14,9 @@ use pgrx::PgSqlErrorCode;
 use segment_core::model::document::{Meaning, SegmentModel};
 use segment_core::model::groups::GroupIndex;
 use segment_core::model::options::FitOptions;
-use segment_core::model::stored::{read_labels, stored_options, StoredDocument, CLV};
+use segment_core::model::stored::{
+    read_labels, stored_options, StoredDocument, StoredOptions, CLV,
+};
 use std::collections::BTreeMap;
 
 /// The extension's schema, quoted.
@@ -515,7 +517,7 @@ pub struct Stored {
     /// Labels set with segment_rename, by segment.
     pub labels: BTreeMap<u32, String>,
     /// The options it was fitted with.
-    pub options: FitOptions,
+    pub options: StoredOptions,
     /// A per-group model's group model: the grouping column and this group's value (its rows
     /// are the source's rows with that value).
     pub group: Option<(String, String)>,
@@ -628,7 +630,7 @@ fn stored(name: &str, row: VersionRow) -> Stored {
         .unwrap_or_else(|e| bad_field(name, version, "labels", &e))
         .into_iter()
         .collect();
-    let options = stored_options(model.method(), &options)
+    let options = stored_options(&model, &options)
         .unwrap_or_else(|e| bad_field(name, version, "options", &e.message));
     Stored {
         name: name.to_string(),
@@ -741,11 +743,12 @@ fn index_of(name: &str, row: &VersionRow) -> Option<StoredIndex> {
     index
         .check_members(name)
         .unwrap_or_else(|e| bad_field(name, *version, "model", &e));
+    let options = FitOptions::stored(options, index.k.map(|k| k as usize))
+        .unwrap_or_else(|e| bad_field(name, *version, "options", &e.message));
     Some(StoredIndex {
         index,
         source: source.clone(),
-        options: FitOptions::from_json(options)
-            .unwrap_or_else(|e| bad_field(name, *version, "options", &e.message)),
+        options,
     })
 }
 

@@ -110,7 +110,7 @@ pub fn store(
         rows_used: report.rows_used as i64,
         rows_skipped: report.rows_skipped as i64,
         meaning: model.meaning(),
-        replace: options.replace,
+        replace: options.replace(),
         made_by: catalog::MadeBy::Fit,
     });
     for (segment, label) in &carried {
@@ -136,7 +136,7 @@ pub fn store(
         report.silhouette,
         report.iterations.map(|i| i as i32),
         report.silhouette_rows as i64,
-        options.method.name().to_string(),
+        options.method().name().to_string(),
         report.rows_fitted as i64,
     )
 }

@@ -671,8 +671,10 @@ pub fn read_matrix(
 ) -> CoreResult<BuiltMatrix> {
     options.log_mask(&source.features)?;
     let columns = Columns::of(&source.features, categories);
-    let mut builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
-        .with_log(column_log_mask(&source.features, categories, &options.log)?);
+    let mut builder =
+        MatrixBuilder::new(columns.names.clone(), options.impute(), max_bytes).with_log(
+            column_log_mask(&source.features, categories, options.log())?,
+        );
     let mut skipped = SkippedNulls::new(columns.width());
     for_each_row(source, categories, |row| {
         if !builder.push(row)? {

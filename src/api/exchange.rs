@@ -196,7 +196,7 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
     };
     let (model_json, labels, rows_default, members) = match &document {
         StoredDocument::Segment(model) => {
-            options_read(stored_options(model.method(), &options.to_string()).map(drop));
+            options_read(stored_options(model, &options.to_string()).map(drop));
             let labels = match doc.get("labels") {
                 None | Some(Value::Null) => vec![],
                 Some(l) => read_labels(l, model.k()).unwrap_or_else(|e| refuse(e)),
@@ -215,7 +215,8 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
             )
         }
         StoredDocument::Grouped(index) => {
-            options_read(FitOptions::from_json(&options.to_string()).map(drop));
+            let k = index.k.map(|k| k as usize);
+            options_read(FitOptions::stored(&options.to_string(), k).map(drop));
             let labels = no_labels();
             // Its group models first, each under this name's group name, then the index that
             // names them.

@@ -12,13 +12,12 @@ use crate::progress::with_notices;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
-use segment_core::cluster::kmeans;
 use segment_core::error::CoreResult;
 use segment_core::model::budget::{self, Shape};
 use segment_core::model::document::{Meaning, Method, SegmentModel};
 use segment_core::model::fit::FitReport;
-use segment_core::model::fit::{auto_k, check_k_scan, choose_k, edge_note, fit_model};
-use segment_core::model::options::{Call, Engine, FitOptions};
+use segment_core::model::fit::{choose_k, edge_note, fit_model};
+use segment_core::model::options::{Engine, FitOptions};
 use segment_core::model::streaming;
 use segment_core::model::streaming::Refinement;
 use segment_core::prep::encoding::{column_log_mask, Columns};
@@ -57,12 +56,10 @@ fn segment_fit(
     let rel = require(source, "source");
     let features = require(features, "features");
     let options = require(options, "options");
-    let call = Call::Fit {
-        k_given: k.is_some(),
-    };
-    let options = FitOptions::for_call(&options.0.to_string(), call).or_raise();
+    // The options and k together: each method's rule for k is checked with its options.
+    let options = FitOptions::for_fit(&options.0.to_string(), k.map(i64::from)).or_raise();
     TableIterator::new(with_notices("segment_fit", move || {
-        fit_and_store(rel, features, k, name, options)
+        fit_and_store(rel, features, name, options)
     }))
 }
 
@@ -71,72 +68,49 @@ fn segment_fit(
 pub fn fit_and_store(
     rel: PgRelation,
     features: Vec<Option<String>>,
-    k: Option<i32>,
     name: Option<String>,
     options: FitOptions,
 ) -> Vec<FitRow> {
-    let k = k.map(|k| kmeans::check_k_range(k as i64).or_raise());
-    check_k_for_method(k, options.method);
-    if k.is_none() && options.engine == Engine::Aggregate {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "option engine aggregate needs k",
-            Some("Choose k with segment_choose_k, then pass it."),
-        );
-    }
-    if k.is_none() && options.method == Method::Kmeans {
-        check_k_scan(options.k_min as i64, options.k_max as i64).or_raise();
-    }
     let source = source::validate(&rel, features);
     let name = name.unwrap_or_else(|| source.relname.clone());
     catalog::check_fit_name(&name);
     let meaning = Meaning {
         features: source.features.clone(),
-        method: options.method.name().to_string(),
-        group_by: options.group_by.clone(),
+        method: options.method().name().to_string(),
+        group_by: options.group_by().map(str::to_string),
         label: None,
     };
-    catalog::check_meaning(&name, &meaning, options.replace, catalog::MadeBy::Fit);
-    if let Some(group_by) = options.group_by.clone() {
-        source::check_group_column(&rel, &group_by, &source.features);
-        return groups::fit_and_store(&source, &group_by, k, &name, &options);
+    catalog::check_meaning(&name, &meaning, options.replace(), catalog::MadeBy::Fit);
+    if let Some(group_by) = options.group_by() {
+        source::check_group_column(&rel, group_by, &source.features);
+        return groups::fit_and_store(&source, group_by, &name, &options);
     }
 
     let categories =
-        source::learn_categories(&source, options.max_categories, &options.categorical).or_raise();
-    let (model, report, scores) = if options.method == Method::MinibatchKmeans
-        || options.engine == Engine::Aggregate
+        source::learn_categories(&source, options.max_categories(), options.categorical())
+            .or_raise();
+    let (model, report, scores) = if options.method() == Method::MinibatchKmeans
+        || options.engine() == Engine::Aggregate
     {
-        let k = k.expect("checked above: minibatch_kmeans and engine aggregate have k");
-        let (model, report) = fit_streaming(&source, categories, k, &options);
+        let (model, report) = fit_streaming(&source, categories, &options);
         (model, report, None)
     } else {
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
         // The matrix is held; the method's working memory is not taken yet.
         let shape = Shape::of(built.matrix.n_rows(), &source.features, &categories);
-        budget::fit(&shape, k, &options, limits())
+        budget::fit(&shape, &options, limits())
             .check(gucs::max_memory_bytes())
             .or_raise();
-        let prepared = fit_matrix(built, options.scale);
-        let (k, scores) = match (k, options.method) {
-            (None, Method::Kmeans) => {
-                let (k, scores) = auto_k(&prepared, &options, limits(), &mut interrupt).or_raise();
-                (Some(k), Some(scores))
-            }
-            (k, _) => (k, None),
-        };
-        let (model, report) = fit_model(
-            prepared,
+        fit_model(
+            fit_matrix(built, options.scale()),
             source.features.clone(),
             categories,
-            k,
             &options,
             limits(),
             &mut interrupt,
         )
-        .or_raise();
-        (model, report, scores)
+        .or_raise()
     };
     crate::warnings::near_constant("segment_fit", "", &report.near_constant);
     vec![store(
@@ -155,7 +129,6 @@ pub fn fit_and_store(
 fn fit_streaming(
     source: &source::Source,
     categories: Vec<Option<Vec<String>>>,
-    k: usize,
     options: &FitOptions,
 ) -> (SegmentModel, FitReport) {
     streaming::check_options(options).or_raise();
@@ -169,7 +142,7 @@ fn fit_streaming(
         });
         Ok(kmeans_step::run_step(q, centres, prep))
     };
-    let refinement = if options.engine == Engine::Aggregate {
+    let refinement = if options.engine() == Engine::Aggregate {
         if categories.iter().any(Option::is_some) {
             raise(
                 PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -183,7 +156,7 @@ fn fit_streaming(
     };
     options.log_mask(&source.features).or_raise();
     let columns = Columns::of(&source.features, &categories);
-    let log = column_log_mask(&source.features, &categories, &options.log).or_raise();
+    let log = column_log_mask(&source.features, &categories, options.log()).or_raise();
     let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
         source::for_each_row(source, &categories, |row| f(row))
     };
@@ -194,34 +167,12 @@ fn fit_streaming(
         categories.clone(),
         &columns.names,
         &log,
-        k,
         options,
         limits(),
         gucs::max_memory_bytes(),
         &mut interrupt,
     )
     .or_raise()
-}
-
-/// dbscan finds the number of segments itself; gmm and hierarchical need it given (k-means can
-/// choose it).
-fn check_k_for_method(k: Option<usize>, method: Method) {
-    match (k, method) {
-        (Some(_), Method::Dbscan) => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "method dbscan finds the number of segments itself: k must be NULL",
-            Some("Call segment_fit(source, features, NULL, options => '{\"method\": \"dbscan\", \"eps\": 0.5}')."),
-        ),
-        (
-            None,
-            Method::Gmm | Method::Hierarchical | Method::MinibatchKmeans | Method::Kprototypes,
-        ) => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("method {} needs k", method.name()),
-            Some("Choose k with segment_choose_k (k-means scores), then pass it."),
-        ),
-        _ => {}
-    }
 }
 
 /// Fits k-means for every k from `k_min` to `k_max` on the same rows and options as
@@ -256,25 +207,11 @@ fn segment_choose_k(
         let k_min = require(k_min, "k_min");
         let k_max = require(k_max, "k_max");
         let options = require(options, "options");
-        check_k_scan(k_min as i64, k_max as i64).or_raise();
-        let options = FitOptions::for_call(&options.0.to_string(), Call::ChooseK).or_raise();
-        if options.group_by.is_some() {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                "segment_choose_k scans one set of rows: option group_by applies to segment_fit",
-                Some("Scan a view of one group, or fit per group with k NULL: each group then chooses its own k."),
-            );
-        }
-        if options.method != Method::Kmeans {
-            raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("segment_choose_k scans k-means fits, not method {}", options.method.name()),
-            Some("Leave method out of the options; compare gmm fits by their bic in segment_models.metrics."),
-        );
-        }
+        let options =
+            FitOptions::for_choose_k(&options.0.to_string(), k_min.into(), k_max.into()).or_raise();
         let source = source::validate(&rel, features);
         let categories =
-            source::learn_categories(&source, options.max_categories, &options.categorical)
+            source::learn_categories(&source, options.max_categories(), options.categorical())
                 .or_raise();
         let built = source::read_matrix(&source, &categories, &options, gucs::max_memory_bytes())
             .or_raise();
@@ -284,9 +221,7 @@ fn segment_choose_k(
             .check(gucs::max_memory_bytes())
             .or_raise();
         let scores = choose_k(
-            &fit_matrix(built, options.scale),
-            k_min as i64,
-            k_max as i64,
+            &fit_matrix(built, options.scale()),
             &options,
             limits(),
             &mut interrupt,

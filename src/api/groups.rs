@@ -12,9 +12,9 @@ use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::error::{CoreError, ErrorKind};
 use segment_core::model::budget::{self, Shape};
+use segment_core::model::document::FORMAT_VERSION;
 use segment_core::model::document::GROUPED;
-use segment_core::model::document::{Method, FORMAT_VERSION};
-use segment_core::model::fit::{auto_k, fit_model};
+use segment_core::model::fit::fit_model;
 use segment_core::model::groups::{member_name, min_rows, Group, GroupIndex, MAX_GROUPS};
 use segment_core::model::options::FitOptions;
 use segment_core::prep::builder::MatrixBuilder;
@@ -29,15 +29,15 @@ use std::collections::HashMap;
 pub fn fit_and_store(
     source: &Source,
     group_by: &str,
-    k: Option<usize>,
     name: &str,
     options: &FitOptions,
 ) -> Vec<FitRow> {
     let categories =
-        source::learn_categories(source, options.max_categories, &options.categorical).or_raise();
+        source::learn_categories(source, options.max_categories(), options.categorical())
+            .or_raise();
     options.log_mask(&source.features).or_raise();
     let columns = Columns::of(&source.features, &categories);
-    let log = column_log_mask(&source.features, &categories, &options.log).or_raise();
+    let log = column_log_mask(&source.features, &categories, options.log()).or_raise();
     let max_bytes = gucs::max_memory_bytes();
 
     // Group values in the order first seen; sorted below.
@@ -61,7 +61,7 @@ pub fn fit_and_store(
                     .with_hint("Group by a coarser column (a region rather than a store), or fit a view per group."));
                 }
                 position.insert(group.to_vec(), builders.len());
-                let builder = MatrixBuilder::new(columns.names.clone(), options.impute, max_bytes)
+                let builder = MatrixBuilder::new(columns.names.clone(), options.impute(), max_bytes)
                     .with_log(log.clone());
                 builders.push((String::from_utf8_lossy(group).into_owned(), builder));
                 builders.len() - 1
@@ -97,12 +97,8 @@ pub fn fit_and_store(
     }
     builders.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
 
-    let need = min_rows(options, k);
-    let member_options = FitOptions {
-        group_by: None,
-        min_group_rows: None,
-        ..options.clone()
-    };
+    let need = min_rows(options);
+    let member_options = options.for_group();
     let mut groups: Vec<Group> = Vec::with_capacity(builders.len());
     let mut rows: Vec<FitRow> = Vec::new();
     let mut rows_skipped = null_group_rows;
@@ -132,26 +128,15 @@ pub fn fit_and_store(
         let member = member_name(name, &value);
         catalog::check_fit_name(&member);
         let shape = Shape::of(usable as usize, &source.features, &categories);
-        budget::fit(&shape, k, &member_options, limits())
+        budget::fit(&shape, &member_options, limits())
             .holding(matrix_bytes(rows_waiting, columns.width()))
             .check(max_bytes)
             .map_err(in_group)
             .or_raise();
-        let prepared = fit_matrix(built, member_options.scale);
-        let (group_k, scores) = match k {
-            None if options.method == Method::Kmeans => {
-                let (k, scores) = auto_k(&prepared, &member_options, limits(), &mut interrupt)
-                    .map_err(in_group)
-                    .or_raise();
-                (Some(k), Some(scores))
-            }
-            k => (k, None),
-        };
-        let (model, report) = fit_model(
-            prepared,
+        let (model, report, scores) = fit_model(
+            fit_matrix(built, member_options.scale()),
             source.features.clone(),
             categories.clone(),
-            group_k,
             &member_options,
             limits(),
             &mut interrupt,
@@ -211,10 +196,10 @@ pub fn fit_and_store(
     let index = GroupIndex {
         format_version: FORMAT_VERSION,
         method: GROUPED.to_string(),
-        group_method: options.method,
+        group_method: options.method(),
         group_by: group_by.to_string(),
         features: source.features.clone(),
-        k: k.map(|k| k as u32),
+        k: options.k().map(|k| k as u32),
         groups,
     };
     let sum_i64 = |f: fn(&FitRow) -> i64| rows.iter().map(f).sum::<i64>();
@@ -235,7 +220,7 @@ pub fn fit_and_store(
         rows_used: sum_i64(|r| r.3),
         rows_skipped: rows_skipped as i64,
         meaning: index.meaning(),
-        replace: options.replace,
+        replace: options.replace(),
         made_by: catalog::MadeBy::Fit,
     });
     for member in index.members() {

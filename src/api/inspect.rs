@@ -285,7 +285,7 @@ fn segment_evaluate(
     let mut e = Evaluation::new(stored.model.assigner(), gucs::max_memory_bytes());
     source::for_each_row(&src, &stored.model.categories, |row| e.push(row)).or_raise();
     let s = e.finish(
-        stored.options.seed,
+        stored.options.seed(),
         limits(),
         &mut crate::progress::interrupt,
     );

@@ -13,6 +13,7 @@ use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::analysis::drift::{advice, drift};
 use segment_core::analysis::profile::ProfileAccumulator;
 use segment_core::model::document::Method;
+use segment_core::model::stored::StoredOptions;
 use segment_core::prep::matrix::fill_nan;
 use segment_core::prep::scaling::undo_log;
 
@@ -136,10 +137,10 @@ fn segment_refit(
             });
             crate::stored_relation::check_owner_reads(&name, &catalog::access(&name).1, &rel);
             let features = stored.index.features.iter().cloned().map(Some).collect();
-            let k = stored.index.k.map(|k| k as i32);
+            // The options were read with the index's k (NULL: each group chose its own).
             let options = stored.options;
             return TableIterator::new(with_notices("segment_refit", move || {
-                fit_and_store(rel, features, k, Some(name), options)
+                fit_and_store(rel, features, Some(name), options)
             }));
         }
     };
@@ -166,10 +167,16 @@ fn segment_refit(
     let rel = source.unwrap_or_else(|| fitted_relation(&stored));
     crate::stored_relation::check_owner_reads(&name, &catalog::access(&name).1, &rel);
     let features = stored.model.features.iter().cloned().map(Some).collect();
-    let k = (stored.model.method() != Method::Dbscan).then_some(stored.model.k() as i32);
-    let options = stored.options.clone();
+    // A clustering model's options were read with its k (`stored_options`): a refit fits it.
+    let StoredOptions::Fit(options) = stored.options else {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" is not a clustering model"),
+            Some("Refit it with the function that fitted it."),
+        );
+    };
     let rows: Vec<FitRow> = with_notices("segment_refit", move || {
-        fit_and_store(rel, features, k, Some(name), options)
+        fit_and_store(rel, features, Some(name), options)
     });
     TableIterator::new(rows)
 }

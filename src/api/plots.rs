@@ -51,7 +51,7 @@ fn segment_plot(
             let src = source_for(&stored, source);
             let assigner = m.assigner();
             let d = columns.len();
-            let mut sample = Reservoir::new(SCATTER_ROWS, d, stored.options.seed);
+            let mut sample = Reservoir::new(SCATTER_ROWS, d, stored.options.seed());
             let mut segments = Vec::new();
             let (mut row, mut scratch) = (vec![0.0; d], vec![0.0; m.k()]);
             source::for_each_row(&src, &m.categories, |values| {

@@ -21,6 +21,9 @@ pub enum ErrorKind {
     /// A model of another kind than the function takes: a CLV model where a segment model is
     /// needed, a k-means model where a churn model or a mixture is (42809, wrong_object_type).
     WrongModel,
+    /// A combination the function does not do (0A000, feature_not_supported): a per-group or
+    /// non-k-means scan in `segment_choose_k`.
+    NotSupported,
 }
 
 #[derive(Debug, Clone, PartialEq)]

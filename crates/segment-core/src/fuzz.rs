@@ -4,7 +4,6 @@
 //! it. A panic inside the server would be turned into an ERROR by pgrx, but it is still a bug.
 
 use crate::analysis::profile::automatic_labels;
-use crate::model::document::Method;
 use crate::model::document::SegmentModel;
 use crate::model::fit::{fit_model, Limits};
 use crate::model::options::FitOptions;
@@ -75,7 +74,10 @@ fn option_object() -> impl Strategy<Value = Value> {
 }
 
 fn parse_every_option_kind(text: &str) {
-    let _ = FitOptions::from_json(text);
+    let _ = FitOptions::for_fit(text, Some(3));
+    let _ = FitOptions::for_fit(text, None);
+    let _ = FitOptions::for_choose_k(text, 2, 5);
+    let _ = FitOptions::stored(text, Some(3));
     let _ = ChurnOptions::from_json(text);
     let _ = RfmOptions::from_json(text);
 }
@@ -108,21 +110,22 @@ fn valid_documents() -> &'static Vec<Value> {
         };
         let mut docs = Vec::new();
         for (method, k) in [
-            (Method::Kmeans, Some(3)),
-            (Method::Gmm, Some(3)),
-            (Method::Dbscan, None),
-            (Method::Hierarchical, Some(3)),
+            ("kmeans", Some(3)),
+            ("gmm", Some(3)),
+            ("dbscan", None),
+            ("hierarchical", Some(3)),
         ] {
-            let options = FitOptions {
-                method,
-                eps: Some(1.0),
-                ..FitOptions::default()
+            let text = format!(r#"{{"method": "{method}", "eps": 1.0}}"#);
+            let text = if method == "dbscan" {
+                text
+            } else {
+                format!(r#"{{"method": "{method}"}}"#)
             };
-            let (model, _) = fit_model(
-                fit_matrix(build(), options.scale),
+            let options = FitOptions::for_fit(&text, k).unwrap();
+            let (model, _, _) = fit_model(
+                fit_matrix(build(), options.scale()),
                 features.clone(),
                 vec![],
-                k,
                 &options,
                 limits,
                 &mut || {},
@@ -184,15 +187,11 @@ fn valid_documents() -> &'static Vec<Value> {
             b.push(&[Some(r[0]), Some(r[1]), Some(1.0 - r[2]), Some(r[2])])
                 .unwrap();
         }
-        let options = FitOptions {
-            method: Method::Kprototypes,
-            ..FitOptions::default()
-        };
-        let (model, _) = fit_model(
-            fit_matrix(b.finish().unwrap(), options.scale),
+        let options = FitOptions::for_fit(r#"{"method": "kprototypes"}"#, Some(3)).unwrap();
+        let (model, _, _) = fit_model(
+            fit_matrix(b.finish().unwrap(), options.scale()),
             features.clone(),
             vec![None, None, Some(vec!["0".into(), "1".into()])],
-            Some(3),
             &options,
             limits,
             &mut || {},

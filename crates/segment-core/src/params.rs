@@ -3,7 +3,7 @@
 //! each with the kind of value it takes ([`Given::read`]): an unknown key is refused with the
 //! nearest known one as a hint, a value of the wrong kind with the kind in plain words ("a
 //! positive integer", never a Rust type). What a value means and which values are in range is
-//! then the business of the parameter struct that takes it, checked by [`ParamGuard::check_ref`]
+//! then the business of the parameter struct that takes it, checked by [`ParamGuard::check`]
 //! (linfa's pattern), and which keys apply to which method of the caller ([`does_not_apply`]).
 
 use crate::error::{CoreError, CoreResult};
@@ -26,11 +26,11 @@ pub fn options_object(text: &str, hint: Option<&str>) -> CoreResult<serde_json::
     Ok(value)
 }
 
-/// A parameter set that checks its values before it is used: `check_ref` returns the set when
-/// every value is in range, else an error naming the option at fault (linfa's `ParamGuard`).
-pub trait ParamGuard {
-    fn check_ref(&self) -> CoreResult<&Self>;
-}
+/// linfa's guard between parameters as given and parameters a method may fit with: each method's
+/// options (`cluster::kmeans::KMeansOptions`, ...) are the unchecked value, and `check` is the
+/// only way to the checked one (`KMeansMethod`, ...), whose fields the rest of the program cannot
+/// set. Errors name the option at fault.
+pub use linfa::ParamGuard;
 
 /// The kind of value an option takes, as errors name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,39 +12,52 @@
 //! lists are never stored (counts stopped at min_points, then a union-find over core pairs that
 //! skips pairs already joined, then border rows).
 
-use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
+use crate::cluster::{check_sample_rows, MethodParameters, DEFAULT_SAMPLE_ROWS, MAX_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, Pace};
-use crate::params::{check_range, Given};
+use crate::params::{check_range, Given, ParamGuard};
 use crate::prep::matrix::FeatureMatrix;
 use serde::{Deserialize, Serialize};
 
-/// The `segment_fit` options of method dbscan beyond those of every method.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DbscanOptions {
+/// The checked parameters of method dbscan (which finds k itself): only
+/// [`DbscanOptions::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DbscanMethod {
     /// Neighbourhood radius in scaled units: required.
-    pub eps: Option<f64>,
+    eps: Option<f64>,
     /// Rows (itself included) within eps that make a row a core point.
-    pub min_points: u64,
+    min_points: u64,
     /// Default `DEFAULT_SAMPLE_ROWS`.
-    pub sample_rows: Option<u64>,
+    sample_rows: Option<u64>,
 }
+
+/// The options of method dbscan as given, with the call's k, which must be NULL (linfa's
+/// unchecked params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbscanOptions(DbscanMethod, Option<i64>);
 
 impl DbscanOptions {
     pub const KEYS: [&'static str; 3] = ["eps", "min_points", "sample_rows"];
 
-    pub fn read(given: &Given) -> DbscanOptions {
-        DbscanOptions {
-            eps: given.number("eps"),
-            min_points: given.integer("min_points").unwrap_or(5),
-            sample_rows: given.integer("sample_rows"),
-        }
+    pub fn read(given: &Given, k: Option<i64>) -> DbscanOptions {
+        DbscanOptions(
+            DbscanMethod {
+                eps: given.number("eps"),
+                min_points: given.integer("min_points").unwrap_or(5),
+                sample_rows: given.integer("sample_rows"),
+            },
+            k,
+        )
     }
 }
 
-impl crate::params::ParamGuard for DbscanOptions {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        match self.eps {
+impl ParamGuard for DbscanOptions {
+    type Checked = DbscanMethod;
+    type Error = CoreError;
+
+    fn check_ref(&self) -> CoreResult<&DbscanMethod> {
+        let o = &self.0;
+        match o.eps {
             None => {
                 return Err(CoreError::invalid_parameter("method dbscan needs the eps option")
                     .with_hint(r#"Pass the neighbourhood radius in scaled units, e.g. '{"method": "dbscan", "eps": 0.5}'."#))
@@ -56,9 +69,50 @@ impl crate::params::ParamGuard for DbscanOptions {
             }
             Some(_) => {}
         }
-        check_range("min_points", self.min_points, 1, 10_000)?;
-        check_sample_rows(self.sample_rows, MAX_SAMPLE_ROWS, "dbscan")?;
-        Ok(self)
+        check_range("min_points", o.min_points, 1, 10_000)?;
+        check_sample_rows(o.sample_rows, MAX_SAMPLE_ROWS, "dbscan")?;
+        if let Some(k) = self.1 {
+            crate::cluster::kmeans::check_k_range(k)?;
+            return Err(CoreError::invalid_parameter(
+                "method dbscan finds the number of segments itself: k must be NULL",
+            )
+            .with_hint(r#"Call segment_fit(source, features, NULL, options => '{"method": "dbscan", "eps": 0.5}')."#));
+        }
+        Ok(o)
+    }
+
+    fn check(self) -> CoreResult<DbscanMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for DbscanMethod {
+    fn k(&self) -> Option<usize> {
+        None
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        Some(self.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS))
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl DbscanMethod {
+    pub fn eps(&self) -> f64 {
+        // `check` refuses a missing eps.
+        self.eps.unwrap_or(f64::NAN)
+    }
+
+    pub fn min_points(&self) -> u32 {
+        self.min_points as u32
+    }
+
+    pub fn sample_rows(&self) -> Option<u64> {
+        self.sample_rows
     }
 }
 

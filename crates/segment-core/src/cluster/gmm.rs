@@ -34,7 +34,7 @@
 //! finite answers for rows far from every component.
 
 use crate::cluster::kmeans::{self, KMeansParams};
-use crate::cluster::{check_sample_rows, Starts};
+use crate::cluster::{check_sample_rows, needed_k, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
 use crate::params::Given;
@@ -79,30 +79,85 @@ pub struct GmmParams {
     pub threads: usize,
 }
 
-/// The `segment_fit` options of method gmm beyond those of every method (EM starts: `n_init`,
-/// `max_iter`, `tol` on the mean log-likelihood).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GmmOptions {
-    pub starts: Starts,
-    pub sample_rows: Option<u64>,
+/// The checked parameters of method gmm (EM starts: `n_init`, `max_iter`, `tol` on the mean
+/// log-likelihood): only [`GmmOptions::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GmmMethod {
+    k: i64,
+    #[serde(flatten)]
+    starts: Starts,
+    sample_rows: Option<u64>,
 }
+
+/// The options of method gmm as given, with the call's k (linfa's unchecked params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GmmOptions(GmmMethod, Option<i64>);
 
 impl GmmOptions {
     pub const KEYS: [&'static str; 4] = ["n_init", "max_iter", "tol", "sample_rows"];
 
-    pub fn read(given: &Given) -> GmmOptions {
-        GmmOptions {
-            starts: Starts::read(given),
-            sample_rows: given.integer("sample_rows"),
-        }
+    pub fn read(given: &Given, k: Option<i64>) -> GmmOptions {
+        GmmOptions(
+            GmmMethod {
+                k: k.unwrap_or(0),
+                starts: Starts::read(given),
+                sample_rows: given.integer("sample_rows"),
+            },
+            k,
+        )
     }
 }
 
 impl crate::params::ParamGuard for GmmOptions {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        self.starts.check_ref()?;
-        check_sample_rows(self.sample_rows, u64::MAX, "gmm")?;
-        Ok(self)
+    type Checked = GmmMethod;
+    type Error = CoreError;
+
+    fn check_ref(&self) -> CoreResult<&GmmMethod> {
+        self.0.starts.check()?;
+        check_sample_rows(self.0.sample_rows, u64::MAX, "gmm")?;
+        needed_k(self.1, "gmm")?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> CoreResult<GmmMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for GmmMethod {
+    fn k(&self) -> Option<usize> {
+        Some(self.k as usize)
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        self.sample_rows
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl GmmMethod {
+    pub fn k(&self) -> usize {
+        self.k as usize
+    }
+
+    pub fn sample_rows(&self) -> Option<u64> {
+        self.sample_rows
+    }
+
+    /// The EM runs of this fit.
+    pub fn em(&self, seed: u64, threads: usize) -> GmmParams {
+        GmmParams {
+            k: self.k(),
+            n_init: self.starts.n_init(),
+            max_iter: self.starts.max_iter(),
+            tol: self.starts.tol(),
+            seed,
+            threads,
+        }
     }
 }
 

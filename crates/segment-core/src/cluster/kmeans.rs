@@ -12,7 +12,7 @@
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
-use crate::cluster::{check_sample_rows, Starts};
+use crate::cluster::{check_sample_rows, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
 use crate::params::{Given, ParamGuard};
@@ -62,18 +62,53 @@ impl Engine {
     }
 }
 
-/// The `segment_fit` options of method kmeans beyond those of every method.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KMeansOptions {
-    pub starts: Starts,
+/// The k range a k-means fit scans when k is not given (the scores pick one: `model::fit::auto_k`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KRange {
+    k_min: u64,
+    k_max: u64,
+}
+
+impl KRange {
+    pub fn k_min(&self) -> usize {
+        self.k_min as usize
+    }
+
+    pub fn k_max(&self) -> usize {
+        self.k_max as usize
+    }
+}
+
+/// How many segments a k-means fit makes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KChoice {
+    Given(usize),
+    /// The k the scores recommend over this range.
+    Scan(KRange),
+}
+
+/// The checked parameters of method kmeans (linfa's "valid params"): only
+/// [`KMeansOptions::check`] makes one. Serialized, they are the method's part of the stored
+/// options.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KMeansMethod {
+    /// The k given (None: chosen over `scan`).
+    k: Option<i64>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    scan: Option<KRange>,
+    #[serde(flatten)]
+    starts: Starts,
     /// Fit on a seeded sample of this many rows (None: every row; with engine aggregate, the
     /// summary pass's sample).
-    pub sample_rows: Option<u64>,
-    pub engine: Engine,
-    /// The k range scanned when k is NULL.
-    pub k_min: u64,
-    pub k_max: u64,
+    sample_rows: Option<u64>,
+    /// Where the Lloyd steps run (absent from stored options when `memory`).
+    #[serde(skip_serializing_if = "Engine::is_memory")]
+    engine: Engine,
 }
+
+/// The options of method kmeans as given, with the call's k (linfa's unchecked params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansOptions(KMeansMethod);
 
 impl KMeansOptions {
     pub const KEYS: [&'static str; 7] = [
@@ -88,31 +123,136 @@ impl KMeansOptions {
     /// The keys that apply only when k is chosen (k NULL).
     pub const CHOOSE_K_KEYS: [&'static str; 2] = ["k_min", "k_max"];
 
-    pub fn read(given: &Given) -> KMeansOptions {
-        KMeansOptions {
+    /// The given options, the defaults for the others (scikit-learn's; k from 2 to 10 when k is
+    /// not given, which is the only case the range is kept).
+    pub fn read(given: &Given, k: Option<i64>) -> KMeansOptions {
+        KMeansOptions(KMeansMethod {
+            k,
+            scan: k.is_none().then(|| KRange {
+                k_min: given.integer("k_min").unwrap_or(2),
+                k_max: given.integer("k_max").unwrap_or(10),
+            }),
             starts: Starts::read(given),
             sample_rows: given.integer("sample_rows"),
             engine: given.choice("engine").unwrap_or_default(),
-            k_min: given.integer("k_min").unwrap_or(2),
-            k_max: given.integer("k_max").unwrap_or(10),
-        }
+        })
     }
 }
 
 impl ParamGuard for KMeansOptions {
-    /// The range itself (2 <= k_min <= k_max, at most 50 values) is checked where k is chosen.
-    fn check_ref(&self) -> CoreResult<&Self> {
-        self.starts.check_ref()?;
-        check_sample_rows(self.sample_rows, u64::MAX, "kmeans")?;
-        for (key, k) in [("k_min", self.k_min), ("k_max", self.k_max)] {
-            if k > MAX_K as u64 {
-                return Err(CoreError::invalid_parameter(format!(
-                    "option {key} must be at most {MAX_K}, not {k}"
-                )));
+    type Checked = KMeansMethod;
+    type Error = CoreError;
+
+    /// The options first, then k: given, or a range of 2 <= k_min <= k_max < k_min + 50
+    /// (`model::fit::check_k_scan`); engine aggregate needs k given.
+    fn check_ref(&self) -> CoreResult<&KMeansMethod> {
+        let o = &self.0;
+        o.starts.check()?;
+        check_sample_rows(o.sample_rows, u64::MAX, "kmeans")?;
+        if let Some(scan) = &o.scan {
+            for (key, k) in [("k_min", scan.k_min), ("k_max", scan.k_max)] {
+                if k > MAX_K as u64 {
+                    return Err(CoreError::invalid_parameter(format!(
+                        "option {key} must be at most {MAX_K}, not {k}"
+                    )));
+                }
             }
         }
-        Ok(self)
+        if let Some(k) = o.k {
+            check_k_range(k)?;
+        } else if o.engine == Engine::Aggregate {
+            return Err(
+                CoreError::invalid_parameter("option engine aggregate needs k")
+                    .with_hint("Choose k with segment_choose_k, then pass it."),
+            );
+        }
+        if let Some(scan) = &o.scan {
+            check_k_scan(scan.k_min as i64, scan.k_max as i64)?;
+        }
+        Ok(o)
     }
+
+    fn check(self) -> CoreResult<KMeansMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for KMeansMethod {
+    fn k(&self) -> Option<usize> {
+        match self.k() {
+            KChoice::Given(k) => Some(k),
+            KChoice::Scan(_) => None,
+        }
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        self.sample_rows
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl KMeansMethod {
+    pub fn k(&self) -> KChoice {
+        match (self.k, self.scan) {
+            (Some(k), _) => KChoice::Given(k as usize),
+            (None, Some(scan)) => KChoice::Scan(scan),
+            // `read` keeps a range whenever k is not given.
+            (None, None) => KChoice::Scan(KRange {
+                k_min: 2,
+                k_max: 10,
+            }),
+        }
+    }
+
+    pub fn starts(&self) -> &Starts {
+        &self.starts
+    }
+
+    pub fn sample_rows(&self) -> Option<u64> {
+        self.sample_rows
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The same parameters with k given (a scan's pick, a refit's k): k is checked again.
+    pub fn with_k(&self, k: usize) -> CoreResult<KMeansMethod> {
+        let mut given = KMeansOptions(self.clone());
+        given.0.k = Some(k as i64);
+        given.0.scan = None;
+        given.check()
+    }
+
+    /// The Lloyd runs of this fit with `k` segments.
+    pub fn lloyd(&self, k: usize, seed: u64, threads: usize) -> KMeansParams {
+        KMeansParams {
+            k,
+            n_init: self.starts.n_init(),
+            max_iter: self.starts.max_iter(),
+            tol: self.starts.tol(),
+            seed,
+            threads,
+        }
+    }
+}
+
+/// Widest k range one scan may cover (each k is a full fit).
+pub const MAX_K_RANGE: usize = 50;
+
+/// Checks a k range before any data is read.
+pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
+    if k_min < 2 || k_max < k_min || k_max - k_min >= MAX_K_RANGE as i64 {
+        return Err(CoreError::invalid_parameter(format!(
+            "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + {MAX_K_RANGE}, not {k_min} and {k_max}"
+        ))
+        .with_hint("Scores such as the silhouette need at least 2 segments; scan a narrower range."));
+    }
+    Ok((k_min as usize, check_k_range(k_max)?))
 }
 
 #[derive(Debug, Clone)]
@@ -754,28 +894,54 @@ mod options_tests {
     use super::*;
     use crate::cluster::OPTION_KEYS;
 
-    fn read(text: &str) -> KMeansOptions {
-        KMeansOptions::read(&Given::from_json(text, None, &OPTION_KEYS).unwrap())
+    fn read(text: &str, k: Option<i64>) -> KMeansOptions {
+        KMeansOptions::read(&Given::from_json(text, None, &OPTION_KEYS).unwrap(), k)
     }
 
     #[test]
     fn kmeans_options_are_read_and_checked() {
-        let o = read(r#"{"n_init": 3, "engine": "aggregate", "k_max": 7, "sample_rows": 100}"#);
-        assert_eq!(o.starts.n_init, 3);
-        assert_eq!(o.engine, Engine::Aggregate);
-        assert_eq!((o.k_min, o.k_max, o.sample_rows), (2, 7, Some(100)));
-        assert!(o.check_ref().is_ok());
-        assert_eq!(read("{}").engine, Engine::Memory);
-        for (text, message) in [
-            (r#"{"n_init": 0}"#, "option n_init must be between 1 and 1000, not 0"),
+        let o = read(
+            r#"{"n_init": 3, "engine": "aggregate", "k_max": 7, "sample_rows": 100}"#,
+            Some(4),
+        )
+        .check()
+        .unwrap();
+        assert_eq!(o.starts().n_init(), 3);
+        assert_eq!(o.engine(), Engine::Aggregate);
+        assert_eq!((o.k(), o.sample_rows()), (KChoice::Given(4), Some(100)));
+        let o = read(r#"{"k_max": 7}"#, None).check().unwrap();
+        assert_eq!(o.k(), KChoice::Scan(KRange { k_min: 2, k_max: 7 }));
+        assert_eq!(o.engine(), Engine::Memory);
+        for (text, k, message) in [
+            (r#"{"n_init": 0}"#, Some(3), "option n_init must be between 1 and 1000, not 0"),
             (
                 r#"{"sample_rows": 1}"#,
+                Some(3),
                 "option sample_rows must be between 2 and 18446744073709551615 for method kmeans, not 1",
             ),
-            (r#"{"k_max": 5000}"#, "option k_max must be at most 1000, not 5000"),
+            (r#"{"k_max": 5000}"#, None, "option k_max must be at most 1000, not 5000"),
+            ("{}", Some(0), "k must be between 1 and 1000, not 0"),
+            (
+                r#"{"k_min": 5, "k_max": 3}"#,
+                None,
+                "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + 50, not 5 and 3",
+            ),
+            (r#"{"engine": "aggregate"}"#, None, "option engine aggregate needs k"),
         ] {
-            assert_eq!(read(text).check_ref().unwrap_err().message, message);
+            assert_eq!(read(text, k).check().unwrap_err().message, message, "{text}");
         }
+    }
+
+    #[test]
+    fn with_k_checks_k_again() {
+        let o = read("{}", None).check().unwrap();
+        assert_eq!(o.with_k(3).unwrap().k(), KChoice::Given(3));
+        assert!(o.with_k(5000).is_err());
+        let lloyd = o.lloyd(3, 7, 2);
+        assert_eq!(
+            (lloyd.k, lloyd.n_init, lloyd.max_iter, lloyd.seed),
+            (3, 10, 300, 7)
+        );
     }
 }
 

@@ -13,39 +13,62 @@
 //! Ties go to the lowest prototype, a tied mode to the lowest category index (the values' sorted
 //! order).
 
-use crate::cluster::Starts;
+use crate::cluster::{needed_k, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
 use crate::params::{Given, ParamGuard};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Serialize;
 
 /// A category that is not among a feature's levels (a value not seen at fit time).
 pub const UNKNOWN: u32 = u32::MAX;
 
-/// The options of method kprototypes: starts and iterations, and γ (None: the default, see
-/// `default_gamma`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KPrototypesOptions {
-    pub starts: Starts,
-    pub gamma: Option<f64>,
+/// The checked parameters of method kprototypes: k, starts and iterations, and γ (None: the
+/// default, see `default_gamma`). Only [`KPrototypesOptions::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KPrototypesMethod {
+    k: i64,
+    n_init: u64,
+    max_iter: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma: Option<f64>,
 }
+
+/// The options of method kprototypes as given, with the call's k (linfa's unchecked params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KPrototypesOptions(KPrototypesMethod, Option<i64>);
 
 impl KPrototypesOptions {
     pub const KEYS: [&'static str; 3] = ["n_init", "max_iter", "gamma"];
 
-    pub fn read(given: &Given) -> KPrototypesOptions {
-        KPrototypesOptions {
-            starts: Starts::read(given),
-            gamma: given.number("gamma"),
-        }
+    pub fn read(given: &Given, k: Option<i64>) -> KPrototypesOptions {
+        let starts = Starts::read(given);
+        KPrototypesOptions(
+            KPrototypesMethod {
+                k: k.unwrap_or(0),
+                n_init: starts.n_init,
+                max_iter: starts.max_iter,
+                gamma: given.number("gamma"),
+            },
+            k,
+        )
     }
 }
 
 impl ParamGuard for KPrototypesOptions {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        self.starts.check_ref()?;
-        if let Some(g) = self.gamma {
+    type Checked = KPrototypesMethod;
+    type Error = CoreError;
+
+    fn check_ref(&self) -> CoreResult<&KPrototypesMethod> {
+        let o = &self.0;
+        Starts {
+            n_init: o.n_init,
+            max_iter: o.max_iter,
+            ..Starts::default()
+        }
+        .check()?;
+        if let Some(g) = o.gamma {
             if !(g.is_finite() && g >= 0.0) {
                 return Err(CoreError::invalid_parameter(format!(
                     "option gamma must be a finite number >= 0, not {g}"
@@ -53,7 +76,49 @@ impl ParamGuard for KPrototypesOptions {
                 .with_hint("gamma weighs one mismatched category against squared scaled numbers; leave it out for half the mean standard deviation of the scaled numeric features."));
             }
         }
-        Ok(self)
+        needed_k(self.1, "kprototypes")?;
+        Ok(o)
+    }
+
+    fn check(self) -> CoreResult<KPrototypesMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for KPrototypesMethod {
+    fn k(&self) -> Option<usize> {
+        Some(self.k as usize)
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        None
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl KPrototypesMethod {
+    pub fn k(&self) -> usize {
+        self.k as usize
+    }
+
+    pub fn gamma(&self) -> Option<f64> {
+        self.gamma
+    }
+
+    /// The runs of this fit, with γ (the given one, or the default measured on the rows).
+    pub fn params(&self, gamma: f64, seed: u64, threads: usize) -> KPrototypesParams {
+        KPrototypesParams {
+            k: self.k(),
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            gamma,
+            seed,
+            threads,
+        }
     }
 }
 
@@ -613,15 +678,9 @@ mod tests {
             )],
         )
         .unwrap();
-        let o = KPrototypesOptions {
-            starts: Starts {
-                n_init: 10,
-                max_iter: 100,
-                tol: 0.0,
-            },
-            gamma: given.number("gamma"),
-        };
-        let e = o.check_ref().unwrap_err();
+        let e = KPrototypesOptions::read(&given, Some(3))
+            .check()
+            .unwrap_err();
         assert_eq!(
             e.message,
             "option gamma must be a finite number >= 0, not -1"

@@ -2,22 +2,30 @@
 //! reassignment). The streaming fit that drives it over a source is `model::streaming`.
 
 use crate::cluster::kmeans::Centres;
-use crate::cluster::{check_sample_rows, Starts};
-use crate::error::CoreResult;
+use crate::cluster::{check_sample_rows, needed_k, MethodParameters, Starts};
+use crate::error::{CoreError, CoreResult};
 use crate::parallel::Pace;
 use crate::params::{check_range, Given, ParamGuard};
+use serde::Serialize;
 
-/// The `segment_fit` options of method minibatch_kmeans beyond those of every method: the
-/// k-means starts on the sample (`n_init`, `max_iter`, `tol`, which also stops the epochs),
-/// rows per update, passes over the source, and the reservoir sample.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MiniBatchOptions {
-    pub starts: Starts,
-    pub batch_size: u64,
-    pub epochs: u64,
+/// The checked parameters of method minibatch_kmeans: k, the k-means starts on the sample
+/// (`n_init`, `max_iter`, `tol`, which also stops the epochs), rows per update, passes over the
+/// source, and the reservoir sample. Only [`MiniBatchOptions::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MiniBatchMethod {
+    k: i64,
+    #[serde(flatten)]
+    starts: Starts,
+    batch_size: u64,
+    epochs: u64,
     /// Default `model::streaming::DEFAULT_SAMPLE_ROWS`.
-    pub sample_rows: Option<u64>,
+    sample_rows: Option<u64>,
 }
+
+/// The options of method minibatch_kmeans as given, with the call's k (linfa's unchecked
+/// params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniBatchOptions(MiniBatchMethod, Option<i64>);
 
 impl MiniBatchOptions {
     pub const KEYS: [&'static str; 6] = [
@@ -29,23 +37,75 @@ impl MiniBatchOptions {
         "sample_rows",
     ];
 
-    pub fn read(given: &Given) -> MiniBatchOptions {
-        MiniBatchOptions {
-            starts: Starts::read(given),
-            batch_size: given.integer("batch_size").unwrap_or(1024),
-            epochs: given.integer("epochs").unwrap_or(5),
-            sample_rows: given.integer("sample_rows"),
-        }
+    pub fn read(given: &Given, k: Option<i64>) -> MiniBatchOptions {
+        MiniBatchOptions(
+            MiniBatchMethod {
+                k: k.unwrap_or(0),
+                starts: Starts::read(given),
+                batch_size: given.integer("batch_size").unwrap_or(1024),
+                epochs: given.integer("epochs").unwrap_or(5),
+                sample_rows: given.integer("sample_rows"),
+            },
+            k,
+        )
     }
 }
 
 impl ParamGuard for MiniBatchOptions {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        self.starts.check_ref()?;
-        check_range("batch_size", self.batch_size, 1, 1_000_000)?;
-        check_range("epochs", self.epochs, 1, 1000)?;
-        check_sample_rows(self.sample_rows, u64::MAX, "minibatch_kmeans")?;
-        Ok(self)
+    type Checked = MiniBatchMethod;
+    type Error = CoreError;
+
+    fn check_ref(&self) -> CoreResult<&MiniBatchMethod> {
+        let o = &self.0;
+        o.starts.check()?;
+        check_range("batch_size", o.batch_size, 1, 1_000_000)?;
+        check_range("epochs", o.epochs, 1, 1000)?;
+        check_sample_rows(o.sample_rows, u64::MAX, "minibatch_kmeans")?;
+        needed_k(self.1, "minibatch_kmeans")?;
+        Ok(o)
+    }
+
+    fn check(self) -> CoreResult<MiniBatchMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for MiniBatchMethod {
+    fn k(&self) -> Option<usize> {
+        Some(self.k as usize)
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        // The reservoir (`model::streaming`) is not a sample the method is fitted on: every row
+        // goes through the mini-batch updates.
+        None
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl MiniBatchMethod {
+    pub fn k(&self) -> usize {
+        self.k as usize
+    }
+
+    pub fn starts(&self) -> &Starts {
+        &self.starts
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size as usize
+    }
+
+    pub fn epochs(&self) -> u32 {
+        self.epochs as u32
+    }
+
+    pub fn sample_rows(&self) -> Option<u64> {
+        self.sample_rows
     }
 }
 

@@ -14,7 +14,8 @@ pub mod minibatch;
 pub mod ward;
 
 use crate::error::{CoreError, CoreResult};
-use crate::params::{check_range, Given, Key, Kind, ParamGuard};
+use crate::params::{check_range, Given, Key, Kind};
+use serde::Serialize;
 
 /// Most k-means++ (or EM) starts a fit may ask for.
 pub const MAX_N_INIT: u32 = 1000;
@@ -42,39 +43,85 @@ pub const OPTION_KEYS: [Key; 12] = [
     Key::nullable("gamma", Kind::Number),
 ];
 
-/// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans): `n_init`
-/// starts of at most `max_iter` iterations, stopping below `tol`.
-#[derive(Debug, Clone, PartialEq)]
+/// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans,
+/// kprototypes): `n_init` starts of at most `max_iter` iterations, stopping below `tol`. A part
+/// of each method's parameters, checked with them (`check`); the getters are for checked values
+/// (both counts then fit in a u32).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Starts {
-    pub n_init: u64,
-    pub max_iter: u64,
-    pub tol: f64,
+    pub(crate) n_init: u64,
+    pub(crate) max_iter: u64,
+    pub(crate) tol: f64,
+}
+
+impl Default for Starts {
+    /// scikit-learn's defaults.
+    fn default() -> Self {
+        Starts {
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+        }
+    }
 }
 
 impl Starts {
     pub const KEYS: [&'static str; 3] = ["n_init", "max_iter", "tol"];
 
-    /// The given values, scikit-learn's defaults for the others.
+    /// The given values, the defaults for the others.
     pub fn read(given: &Given) -> Starts {
+        let d = Starts::default();
         Starts {
-            n_init: given.integer("n_init").unwrap_or(10),
-            max_iter: given.integer("max_iter").unwrap_or(300),
-            tol: given.number("tol").unwrap_or(1e-4),
+            n_init: given.integer("n_init").unwrap_or(d.n_init),
+            max_iter: given.integer("max_iter").unwrap_or(d.max_iter),
+            tol: given.number("tol").unwrap_or(d.tol),
         }
     }
-}
 
-impl ParamGuard for Starts {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        check_range("n_init", self.n_init, 1, MAX_N_INIT as u64)?;
-        check_range("max_iter", self.max_iter, 1, MAX_ITER as u64)?;
+    pub fn check(&self) -> CoreResult<()> {
+        check_range("n_init", self.n_init, 1, MAX_N_INIT.into())?;
+        check_range("max_iter", self.max_iter, 1, MAX_ITER.into())?;
         if !self.tol.is_finite() || self.tol < 0.0 {
             return Err(CoreError::invalid_parameter(format!(
                 "option tol must be a finite number >= 0, not {}",
                 self.tol
             )));
         }
-        Ok(self)
+        Ok(())
+    }
+
+    pub fn n_init(&self) -> u32 {
+        self.n_init.min(MAX_N_INIT.into()) as u32
+    }
+
+    pub fn max_iter(&self) -> u32 {
+        self.max_iter.min(MAX_ITER.into()) as u32
+    }
+
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+}
+
+/// What a method's checked parameters tell the fit around it (`model::options::MethodParams`
+/// asks each method's through this trait, so a new method adds no arm there beyond its own).
+pub trait MethodParameters {
+    /// The k asked for: None when the method finds it (dbscan) or k-means scans a range.
+    fn k(&self) -> Option<usize>;
+    /// The most rows the method is fitted on (a seeded sample; None: every row).
+    fn sample_limit(&self) -> Option<u64>;
+    /// The parameters as the stored options hold them (the method's own keys, k among them).
+    fn document(&self) -> serde_json::Value;
+}
+
+/// The k of a method that needs it given: in 1..=`kmeans::MAX_K`, or an error naming the method.
+pub(crate) fn needed_k(k: Option<i64>, method: &str) -> CoreResult<i64> {
+    match k {
+        Some(k) => kmeans::check_k_range(k).map(|_| k),
+        None => Err(
+            CoreError::invalid_parameter(format!("method {method} needs k"))
+                .with_hint("Choose k with segment_choose_k (k-means scores), then pass it."),
+        ),
     }
 }
 
@@ -101,7 +148,7 @@ mod tests {
             (starts.n_init, starts.max_iter, starts.tol),
             (10, 300, 1e-4)
         );
-        assert!(starts.check_ref().is_ok());
+        assert!(starts.check().is_ok());
         for (text, message) in [
             (
                 r#"{"n_init": 0}"#,
@@ -121,7 +168,7 @@ mod tests {
             ),
         ] {
             let given = Given::from_json(text, None, &OPTION_KEYS).unwrap();
-            let e = Starts::read(&given).check_ref().unwrap_err();
+            let e = Starts::read(&given).check().unwrap_err();
             assert_eq!(e.message, message);
         }
     }

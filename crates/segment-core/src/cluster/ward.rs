@@ -5,34 +5,78 @@
 //! merge cost depends only on cluster sizes and centroids, so the nearest-neighbour-chain
 //! algorithm below runs in O(m²·d) time and O(m·d) memory, and gives the same dendrogram.
 
-use crate::cluster::{check_sample_rows, MAX_SAMPLE_ROWS};
-use crate::error::CoreResult;
+use crate::cluster::{
+    check_sample_rows, needed_k, MethodParameters, DEFAULT_SAMPLE_ROWS, MAX_SAMPLE_ROWS,
+};
+use crate::error::{CoreError, CoreResult};
 use crate::parallel::Pace;
 use crate::params::{Given, ParamGuard};
 use crate::prep::matrix::FeatureMatrix;
 use serde::{Deserialize, Serialize};
 
-/// The `segment_fit` options of method hierarchical beyond those of every method: the sample
-/// (Ward's time is quadratic in it; default `DEFAULT_SAMPLE_ROWS`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct WardOptions {
-    pub sample_rows: Option<u64>,
+/// The checked parameters of method hierarchical: k and the sample (Ward's time is quadratic in
+/// it; default `DEFAULT_SAMPLE_ROWS`). Only [`WardOptions::check`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WardMethod {
+    k: i64,
+    sample_rows: Option<u64>,
 }
+
+/// The options of method hierarchical as given, with the call's k (linfa's unchecked params).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WardOptions(WardMethod, Option<i64>);
 
 impl WardOptions {
     pub const KEYS: [&'static str; 1] = ["sample_rows"];
 
-    pub fn read(given: &Given) -> WardOptions {
-        WardOptions {
-            sample_rows: given.integer("sample_rows"),
-        }
+    pub fn read(given: &Given, k: Option<i64>) -> WardOptions {
+        WardOptions(
+            WardMethod {
+                k: k.unwrap_or(0),
+                sample_rows: given.integer("sample_rows"),
+            },
+            k,
+        )
     }
 }
 
 impl ParamGuard for WardOptions {
-    fn check_ref(&self) -> CoreResult<&Self> {
-        check_sample_rows(self.sample_rows, MAX_SAMPLE_ROWS, "hierarchical")?;
-        Ok(self)
+    type Checked = WardMethod;
+    type Error = CoreError;
+
+    fn check_ref(&self) -> CoreResult<&WardMethod> {
+        check_sample_rows(self.0.sample_rows, MAX_SAMPLE_ROWS, "hierarchical")?;
+        needed_k(self.1, "hierarchical")?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> CoreResult<WardMethod> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MethodParameters for WardMethod {
+    fn k(&self) -> Option<usize> {
+        Some(self.k as usize)
+    }
+
+    fn sample_limit(&self) -> Option<u64> {
+        Some(self.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS))
+    }
+
+    fn document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl WardMethod {
+    pub fn k(&self) -> usize {
+        self.k as usize
+    }
+
+    pub fn sample_rows(&self) -> Option<u64> {
+        self.sample_rows
     }
 }
 

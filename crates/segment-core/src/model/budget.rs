@@ -15,11 +15,11 @@
 //! The estimate is a function of sizes only (rows, columns, k, options, threads), so a unit test
 //! can check it against a hand count, and SQL can show it before anything is taken.
 
-use crate::cluster::kmeans::SEED_SAMPLE_ROWS;
+use crate::cluster::kmeans::{KChoice, SEED_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::Method;
 use crate::model::fit::Limits;
-use crate::model::options::FitOptions;
+use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::BLOCK_ROWS;
 use crate::prep::encoding::Columns;
 use crate::tree::churn::ChurnOptions;
@@ -281,41 +281,41 @@ fn method_hint(method: Method) -> &'static str {
     }
 }
 
-/// `segment_fit` in memory (the methods of `model::fit::fit_model`; with k NULL, k-means first
-/// chooses k over `options.k_min..=k_max`): the matrix read, then the larger of the choice of k
-/// and the fit (a sample of `options.sample_limit()` rows copied, the method on it, and what
-/// `fit_model` does over every row afterwards).
-pub fn fit(shape: &Shape, k: Option<usize>, options: &FitOptions, limits: Limits) -> Estimate {
+/// `segment_fit` in memory (the methods of `model::fit::fit_model`; a k-means scan first
+/// chooses k over its range): the matrix read, then the larger of the choice of k and the fit (a
+/// sample of `options.sample_limit()` rows copied, the method on it, and what `fit_model` does
+/// over every row afterwards).
+pub fn fit(shape: &Shape, options: &FitOptions, limits: Limits) -> Estimate {
     let (n, d) = (shape.rows, shape.width);
     let s = options.sample_limit().map_or(n, |s| (s as usize).min(n));
-    let choosing = if k.is_none() && options.method == Method::Kmeans {
-        choose_k_work(n, d, options.k_max as usize, limits.silhouette_rows)
-    } else {
-        0
+    let method_name = options.method();
+    let (k, choosing) = match options.params() {
+        MethodParams::Kmeans(p) => match p.k() {
+            KChoice::Given(k) => (k, 0),
+            KChoice::Scan(range) => (
+                range.k_max(),
+                choose_k_work(n, d, range.k_max(), limits.silhouette_rows),
+            ),
+        },
+        // DBSCAN finds its own k: at most one segment per min_points rows of the sample.
+        MethodParams::Dbscan(p) => (s / (p.min_points().max(1) as usize), 0),
+        other => (other.k().unwrap_or(1), 0),
     };
-    // DBSCAN finds its own k: at most one segment per min_points rows of the sample.
-    let k = k.unwrap_or(match options.method {
-        Method::Dbscan => s / (options.min_points.max(1) as usize),
-        _ => options.k_max as usize,
-    });
-    let method = match options.method {
-        Method::Kmeans => kmeans(s, d, k),
-        Method::Gmm => gmm(s, d, k),
-        Method::Hierarchical => ward(s, d),
-        Method::Dbscan => dbscan(s, d),
-        Method::Kprototypes => kprototypes(s, shape, k),
-        Method::MinibatchKmeans
-        | Method::ChurnTree
-        | Method::DecisionTree
-        | Method::RandomForest => 0,
+    let method = match options.params() {
+        MethodParams::Kmeans(_) => kmeans(s, d, k),
+        MethodParams::Gmm(_) => gmm(s, d, k),
+        MethodParams::Hierarchical(_) => ward(s, d),
+        MethodParams::Dbscan(_) => dbscan(s, d),
+        MethodParams::Kprototypes(_) => kprototypes(s, shape, k),
+        MethodParams::MinibatchKmeans(_) => 0,
     };
     let fitting =
-        sample_copy(n, d, s) + method + fit_tail(n, d, k, options.method, limits.silhouette_rows);
+        sample_copy(n, d, s) + method + fit_tail(n, d, k, method_name, limits.silhouette_rows);
     Estimate {
-        what: format!("segment_fit with method {}", options.method.name()),
+        what: format!("segment_fit with method {}", method_name.name()),
         held: shape.matrix(),
         work: fitting.max(choosing),
-        hint: method_hint(options.method).to_string(),
+        hint: method_hint(method_name).to_string(),
     }
 }
 
@@ -538,8 +538,8 @@ mod tests {
         silhouette_rows: 10_000,
     };
 
-    fn options(json: &str) -> FitOptions {
-        FitOptions::from_json(json).unwrap()
+    fn options(json: &str, k: Option<i64>) -> FitOptions {
+        FitOptions::for_fit(json, k).unwrap()
     }
 
     #[test]
@@ -598,13 +598,13 @@ mod tests {
         let matrix = 640_000;
         // k-means, k = 3: the method, then a label a row 80,000, a column 160,000, the
         // silhouette.
-        let e = fit(&shape, Some(3), &FitOptions::default(), LIMITS);
+        let e = fit(&shape, &options("{}", Some(3)), LIMITS);
         assert_eq!(e.held, matrix);
         assert_eq!(e.work, kmeans(20_000, 4, 3) + 80_000 + 160_000 + sil(3));
         assert_eq!(e.what, "segment_fit with method kmeans");
         // With k NULL, k-means chooses k up to k_max = 10 first: the larger of the choice (one
         // fit and its silhouette at a time, 2 x 10 x 4 centre values) and the fit at k_max.
-        let auto = fit(&shape, None, &FitOptions::default(), LIMITS);
+        let auto = fit(&shape, &options("{}", None), LIMITS);
         let choosing = kmeans(20_000, 4, 10) + sil(10) + 2 * 10 * 32;
         let fitting = kmeans(20_000, 4, 10) + 240_000 + sil(10);
         assert_eq!(auto.work, choosing.max(fitting));
@@ -612,8 +612,7 @@ mod tests {
         // 5,000 x 32; per sample row 32 + 8 + 1 + 24 + 8 + 8 + 4 + 4 + (32 + 8 + 4) + 4 = 137.
         let ward_fit = fit(
             &shape,
-            Some(3),
-            &options(r#"{"method": "hierarchical"}"#),
+            &options(r#"{"method": "hierarchical"}"#, Some(3)),
             LIMITS,
         );
         assert_eq!(
@@ -625,8 +624,7 @@ mod tests {
         // segments.
         let db = fit(
             &shape,
-            None,
-            &options(r#"{"method": "dbscan", "eps": 0.5}"#),
+            &options(r#"{"method": "dbscan", "eps": 0.5}"#, None),
             LIMITS,
         );
         assert_eq!(
@@ -635,7 +633,7 @@ mod tests {
         );
         // GMM, k = 2: k-means plus 3 blocks of (4 + 8 + 20 + 4) x 8, 2 x (32 + 64), 4 x 2 x 16 x 8;
         // after it, each row's log-likelihood 160,000.
-        let g = fit(&shape, Some(2), &options(r#"{"method": "gmm"}"#), LIMITS);
+        let g = fit(&shape, &options(r#"{"method": "gmm"}"#, Some(2)), LIMITS);
         assert_eq!(
             g.work,
             kmeans(20_000, 4, 2) + 3 * 36 * 8 + 192 + 1_024 + 240_000 + 160_000 + sil(2)
@@ -643,8 +641,7 @@ mod tests {
         // A sample_rows option below the rows: the method on the sample, the tail on every row.
         let sampled = fit(
             &shape,
-            Some(2),
-            &options(r#"{"method": "gmm", "sample_rows": 1000}"#),
+            &options(r#"{"method": "gmm", "sample_rows": 1000}"#, Some(2)),
             LIMITS,
         );
         assert_eq!(
@@ -676,8 +673,7 @@ mod tests {
         assert_eq!(kprototypes(20_000, &shape, 2), 20_000 * 44 + 4 * 80);
         let e = fit(
             &shape,
-            Some(2),
-            &options(r#"{"method": "kprototypes"}"#),
+            &options(r#"{"method": "kprototypes"}"#, Some(2)),
             LIMITS,
         );
         assert_eq!(e.work, 20_000 * 44 + 4 * 80 + 240_000 + 640_000 + sil(2));
@@ -748,12 +744,7 @@ mod tests {
 
     #[test]
     fn over_the_limit_is_refused_with_the_estimate() {
-        let e = fit(
-            &Shape::numbers(20_000, 4),
-            Some(3),
-            &FitOptions::default(),
-            LIMITS,
-        );
+        let e = fit(&Shape::numbers(20_000, 4), &options("{}", Some(3)), LIMITS);
         assert!(e.total() > 2 * MB && e.total() < 3 * MB, "{}", e.total());
         let err = e.check(MB).unwrap_err();
         assert_eq!(err.kind, ErrorKind::ResourceLimit);

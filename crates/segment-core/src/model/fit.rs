@@ -4,13 +4,13 @@
 use crate::analysis::metrics;
 use crate::analysis::profile::Profile;
 use crate::cluster::dbscan::NOISE;
-use crate::cluster::kmeans::{self, KMeansParams};
+use crate::cluster::kmeans::{self, KChoice, KMeansMethod, KRange};
 use crate::cluster::ward::WardSample;
 use crate::cluster::{dbscan, gmm, kprototypes, ward};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::assigner;
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
-use crate::model::options::FitOptions;
+use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::{self, ROW_ITEM};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::FeatureMatrix;
@@ -58,17 +58,6 @@ pub struct FitReport {
     pub near_constant: Vec<NearConstant>,
 }
 
-fn kmeans_params(options: &FitOptions, k: usize, limits: Limits) -> KMeansParams {
-    KMeansParams {
-        k,
-        n_init: options.n_init,
-        max_iter: options.max_iter,
-        tol: options.tol,
-        seed: options.seed,
-        threads: limits.threads,
-    }
-}
-
 /// One row of `segment_choose_k`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KScore {
@@ -79,20 +68,6 @@ pub struct KScore {
     pub calinski_harabasz: Option<f64>,
     pub davies_bouldin: Option<f64>,
     pub recommended: bool,
-}
-
-/// Widest k range one `segment_choose_k` call may scan (each k is a full fit).
-pub const MAX_K_RANGE: usize = 50;
-
-/// Checks a k range before any data is read.
-pub fn check_k_scan(k_min: i64, k_max: i64) -> CoreResult<(usize, usize)> {
-    if k_min < 2 || k_max < k_min || k_max - k_min >= MAX_K_RANGE as i64 {
-        return Err(CoreError::invalid_parameter(format!(
-            "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + {MAX_K_RANGE}, not {k_min} and {k_max}"
-        ))
-        .with_hint("Scores such as the silhouette need at least 2 segments; scan a narrower range."));
-    }
-    Ok((k_min as usize, kmeans::check_k_range(k_max)?))
 }
 
 /// Checks a k range against the rows that survived reading: the top of the range is k_max,
@@ -117,6 +92,22 @@ fn check_k_scan_rows(k_min: usize, k_max: usize, rows: usize) -> CoreResult<()> 
     .with_hint(hint))
 }
 
+/// The range and parameters of a k-means scan (`segment_choose_k`, or `segment_fit` with k NULL).
+fn scan_of(options: &FitOptions) -> CoreResult<(&KMeansMethod, KRange)> {
+    match options.params() {
+        MethodParams::Kmeans(p) => match p.k() {
+            KChoice::Scan(range) => Ok((p, range)),
+            KChoice::Given(k) => Err(CoreError::invalid_parameter(format!(
+                "k = {k} is given: there is no k range to scan"
+            ))),
+        },
+        other => Err(CoreError::invalid_parameter(format!(
+            "a k scan fits k-means, not method {}",
+            other.method().name()
+        ))),
+    }
+}
+
 /// The k that `segment_fit` uses when called with k NULL: `choose_k` over the options' range,
 /// with k_max lowered to rows - 1 (a silhouette needs a segment with two rows). Returns the k
 /// and the scores it was chosen from.
@@ -126,58 +117,76 @@ pub fn auto_k(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(usize, Vec<KScore>)> {
-    let rows = prepared.matrix.n_rows() as i64;
-    kmeans::check_k(1, rows as usize)?; // an empty source gets the usual message
-    let k_max = (options.k_max as i64).min(rows - 1);
-    if rows < 3 || k_max < options.k_min as i64 {
+    let (method, range) = scan_of(options)?;
+    let rows = prepared.matrix.n_rows();
+    kmeans::check_k(1, rows)?; // an empty source gets the usual message
+    let (k_min, k_max) = (range.k_min(), range.k_max().min(rows.saturating_sub(1)));
+    if rows < 3 || k_max < k_min {
         return Err(CoreError::new(
             ErrorKind::InsufficientData,
             format!(
                 "{rows} usable rows are too few to choose k between {} and {}",
-                options.k_min, options.k_max
+                range.k_min(),
+                range.k_max()
             ),
         )
         .with_hint("Pass k explicitly, or lower the k_min option."));
     }
-    let scores = choose_k(
+    let scores = scan(
         prepared,
-        options.k_min as i64,
+        k_min,
         k_max,
-        options,
+        method,
+        options.seed(),
         limits,
         check,
     )?;
-    let k = scores
-        .iter()
-        .find(|s| s.recommended)
-        .map_or(options.k_min as usize, |s| s.k);
+    let k = scores.iter().find(|s| s.recommended).map_or(k_min, |s| s.k);
     Ok((k, scores))
 }
 
-/// Fits k-means for every k in `k_min..=k_max` on the same scaled matrix and scores each.
-/// Recommendation rule: the k with the highest silhouette (the smaller k on a tie); when no
-/// silhouette is defined, the k with the highest Calinski-Harabasz index.
+/// Fits k-means for every k of the options' range (`FitOptions::for_choose_k`) on the same
+/// scaled matrix and scores each. Recommendation rule: the k with the highest silhouette (the
+/// smaller k on a tie); when no silhouette is defined, the k with the highest Calinski-Harabasz
+/// index.
 pub fn choose_k(
     prepared: &Prepared,
-    k_min: i64,
-    k_max: i64,
     options: &FitOptions,
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<Vec<KScore>> {
-    let (k_min, k_max) = check_k_scan(k_min, k_max)?;
+    let (method, range) = scan_of(options)?;
+    check_k_scan_rows(range.k_min(), range.k_max(), prepared.matrix.n_rows())?;
+    scan(
+        prepared,
+        range.k_min(),
+        range.k_max(),
+        method,
+        options.seed(),
+        limits,
+        check,
+    )
+}
+
+fn scan(
+    prepared: &Prepared,
+    k_min: usize,
+    k_max: usize,
+    method: &KMeansMethod,
+    seed: u64,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<Vec<KScore>> {
     let matrix = &prepared.matrix;
-    check_k_scan_rows(k_min, k_max, matrix.n_rows())?;
     let mut scores = Vec::with_capacity(k_max - k_min + 1);
     for k in k_min..=k_max {
-        let params = kmeans_params(options, k, limits);
-        let fit = kmeans::fit(matrix, &params, check)?;
+        let fit = kmeans::fit(matrix, &method.lloyd(k, seed, limits.threads), check)?;
         let sil = metrics::silhouette(
             matrix,
             &fit.labels,
             k,
             limits.silhouette_rows,
-            options.seed,
+            seed,
             limits.threads,
             check,
         );
@@ -422,18 +431,25 @@ fn each_row<T: Copy + Default + Send>(
     out
 }
 
-/// Fits the method chosen in the options with `k` segments (None for dbscan, which finds its
-/// own), assigns every training row with the stored rule (so the profile describes what
-/// `segment_assign` gives), orders segments largest first, and scores the result.
+/// Fits the method and k of the options (a k-means scan first picks k: its scores are returned
+/// for the model's metrics), assigns every training row with the stored rule (so the profile
+/// describes what `segment_assign` gives), orders segments largest first, and scores the result.
 pub fn fit_model(
     prepared: Prepared,
     features: Vec<String>,
     categories: Vec<Option<Vec<String>>>,
-    k: Option<usize>,
     options: &FitOptions,
     limits: Limits,
     check: &mut dyn FnMut(),
-) -> CoreResult<(SegmentModel, FitReport)> {
+) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
+    let (options, scores) = match options.params() {
+        MethodParams::Kmeans(p) if matches!(p.k(), KChoice::Scan(_)) => {
+            let (k, scores) = auto_k(&prepared, options, limits, check)?;
+            (options.with_k(k)?, Some(scores))
+        }
+        _ => (options.clone(), None),
+    };
+    let options = &options;
     let Prepared {
         mut matrix,
         mut scaler,
@@ -442,14 +458,14 @@ pub fn fit_model(
         near_constant,
     } = prepared;
     let n = matrix.n_rows();
-    if options.method == Method::Kprototypes {
+    if options.method() == Method::Kprototypes {
         unscale_categories(&mut matrix, &mut scaler, &categories, &features)?;
     }
     options.log_mask(&features)?; // every name in log is a feature
-    let log_mask = column_log_mask(&features, &categories, &options.log)?;
+    let log_mask = column_log_mask(&features, &categories, options.log())?;
     let sampled_rows: Option<Vec<usize>> =
         options.sample_limit().filter(|&s| n as u64 > s).map(|s| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed());
             let mut idx = sample(&mut rng, n, s as usize).into_vec();
             idx.sort_unstable();
             idx
@@ -457,39 +473,31 @@ pub fn fit_model(
     let sampled = sampled_rows.as_ref().map(|rows| matrix.select_rows(rows));
     let fit_on = sampled.as_ref().unwrap_or(&matrix);
     let rows_fitted = fit_on.n_rows() as u64;
-    let need_k = |k: Option<usize>| -> CoreResult<usize> {
-        let k = k.expect("the SQL layer requires k for this method");
-        kmeans::check_k(k, fit_on.n_rows())?;
-        Ok(k)
-    };
+    // k was checked with the options; here against the rows.
+    let rows_for = |k: usize| kmeans::check_k(k, fit_on.n_rows()).map(|()| k);
+    let (seed, threads) = (options.seed(), limits.threads);
 
     let mut kmeans_result = None;
     let mut prototypes_result = None;
     let mut ward_labels = None;
     let mut mixture_converged = None;
-    let (centres, rule) = match options.method {
-        Method::Kmeans => {
-            let fit = kmeans::fit(fit_on, &kmeans_params(options, need_k(k)?, limits), check)?;
+    let (centres, rule) = match options.params() {
+        MethodParams::Kmeans(p) => {
+            let KChoice::Given(k) = p.k() else {
+                return Err(CoreError::invalid_parameter(
+                    "k-means has no k after its scan",
+                ));
+            };
+            let fit = kmeans::fit(fit_on, &p.lloyd(rows_for(k)?, seed, threads), check)?;
             let centres = (0..fit.centres.k())
                 .map(|c| fit.centres.row(c).to_vec())
                 .collect();
             kmeans_result = Some(fit);
             (centres, MethodRule::Kmeans)
         }
-        Method::Gmm => {
-            let k = need_k(k)?;
-            let fit = gmm::fit(
-                fit_on,
-                &gmm::GmmParams {
-                    k,
-                    n_init: options.n_init,
-                    max_iter: options.max_iter,
-                    tol: options.tol,
-                    seed: options.seed,
-                    threads: limits.threads,
-                },
-                check,
-            )?;
+        MethodParams::Gmm(p) => {
+            rows_for(p.k())?;
+            let fit = gmm::fit(fit_on, &p.em(seed, threads), check)?;
             mixture_converged = Some(fit.converged);
             (
                 fit.means,
@@ -498,8 +506,8 @@ pub fn fit_model(
                 },
             )
         }
-        Method::Hierarchical => {
-            let k = need_k(k)?;
+        MethodParams::Hierarchical(p) => {
+            let k = rows_for(p.k())?;
             let labels = ward::ward(fit_on, k, check);
             let centres = label_means(fit_on, &labels, k);
             let sample = WardSample::new(fit_on, &labels);
@@ -511,41 +519,25 @@ pub fn fit_model(
                 },
             )
         }
-        Method::Kprototypes => {
-            let k = need_k(k)?;
+        MethodParams::Kprototypes(p) => {
+            rows_for(p.k())?;
             let columns = Columns::of(&features, &categories);
             let mixed = mixed_rows(fit_on, &columns, &categories);
-            let gamma = options
-                .gamma
+            let gamma = p
+                .gamma()
                 .unwrap_or_else(|| kprototypes::default_gamma(&mixed));
-            let fit = kprototypes::fit(
-                &mixed,
-                &kprototypes::KPrototypesParams {
-                    k,
-                    n_init: options.n_init as u64,
-                    max_iter: options.max_iter as u64,
-                    gamma,
-                    seed: options.seed,
-                    threads: limits.threads,
-                },
-                check,
-            )?;
+            let fit = kprototypes::fit(&mixed, &p.params(gamma, seed, threads), check)?;
             let centres = prototype_centres(&fit.prototypes, &columns, &categories);
             prototypes_result = Some(fit);
             (centres, MethodRule::Kprototypes { gamma })
         }
-        Method::MinibatchKmeans
-        | Method::ChurnTree
-        | Method::DecisionTree
-        | Method::RandomForest => {
-            return Err(CoreError::invalid_parameter(format!(
-                "method {} is fitted by its own function, not from a clustering matrix",
-                options.method.name()
-            )))
+        MethodParams::MinibatchKmeans(_) => {
+            return Err(CoreError::invalid_parameter(
+                "method minibatch_kmeans streams the source (model::streaming), not a matrix",
+            ))
         }
-        Method::Dbscan => {
-            let eps = options.eps.expect("validated: dbscan has eps");
-            let fit = dbscan::fit(fit_on, eps, options.min_points, limits.threads, check)?;
+        MethodParams::Dbscan(p) => {
+            let fit = dbscan::fit(fit_on, p.eps(), p.min_points(), threads, check)?;
             (
                 label_means(fit_on, &fit.labels, fit.k),
                 MethodRule::Dbscan {
@@ -558,7 +550,7 @@ pub fn fit_model(
     let k = centres.len();
     let log = features
         .iter()
-        .filter(|f| options.log.contains(f))
+        .filter(|f| options.log().contains(f))
         .cloned()
         .collect();
     let mut model = SegmentModel {
@@ -648,7 +640,7 @@ pub fn fit_model(
             &kept_labels,
             k,
             limits.silhouette_rows,
-            options.seed,
+            seed,
             limits.threads,
             check,
         )
@@ -658,7 +650,7 @@ pub fn fit_model(
             &labels,
             k,
             limits.silhouette_rows,
-            options.seed,
+            seed,
             limits.threads,
             check,
         )
@@ -691,7 +683,7 @@ pub fn fit_model(
         centre_agreement,
         near_constant,
     };
-    Ok((model, report))
+    Ok((model, report, scores))
 }
 
 #[cfg(test)]
@@ -699,7 +691,7 @@ mod tests {
     use super::*;
     use crate::prep::builder::{BuiltMatrix, MatrixBuilder};
     use crate::prep::preprocessor::fit_matrix;
-    use crate::prep::scaling::ImputeMethod;
+    use crate::prep::scaling::{ImputeMethod, ScaleMethod};
 
     fn built(rows: &[[f64; 2]]) -> BuiltMatrix {
         let mut b =
@@ -715,6 +707,16 @@ mod tests {
         silhouette_rows: 10_000,
     };
 
+    /// Options of a fit (`segment_fit`'s options and k).
+    fn options(text: &str, k: Option<i64>) -> FitOptions {
+        FitOptions::for_fit(text, k).unwrap()
+    }
+
+    /// Options of a k-means scan over k_min..=k_max (`segment_choose_k`'s).
+    fn scan_options(k_min: i64, k_max: i64) -> FitOptions {
+        FitOptions::for_choose_k("{}", k_min, k_max).unwrap()
+    }
+
     /// Rows on a 100 x 100 grid with some spread, `n` of them.
     fn grid(n: usize) -> Prepared {
         let rows: Vec<[f64; 2]> = (0..n)
@@ -723,7 +725,7 @@ mod tests {
                 [(i % 100) as f64 + jitter, ((i / 100) % 100) as f64 - jitter]
             })
             .collect();
-        fit_matrix(built(&rows), FitOptions::default().scale)
+        fit_matrix(built(&rows), ScaleMethod::Zscore)
     }
 
     /// choose_k checks inside each fit and each silhouette (quadratic in the rows: 10,000 rows
@@ -780,11 +782,11 @@ mod tests {
 
     #[test]
     fn choose_k_checks_as_it_goes_and_stops() {
-        let options = FitOptions::from_json(r#"{"n_init": 1}"#).unwrap();
+        let options = FitOptions::for_choose_k(r#"{"n_init": 1}"#, 2, 3).unwrap();
         let calls = |n: usize| {
             let prepared = grid(n);
             parallel::testing::checks(|check| {
-                choose_k(&prepared, 2, 3, &options, LIMITS, check).unwrap();
+                choose_k(&prepared, &options, LIMITS, check).unwrap();
             })
         };
         let (small, large) = (calls(2_500), calls(10_000));
@@ -792,7 +794,7 @@ mod tests {
         assert!(large >= 190 && large > 4 * small, "{small} {large}");
         let prepared = grid(10_000);
         parallel::testing::stops_at(100, |check| {
-            let _ = choose_k(&prepared, 2, 3, &options, LIMITS, check);
+            let _ = choose_k(&prepared, &options, LIMITS, check);
         });
     }
 
@@ -806,14 +808,13 @@ mod tests {
             r#"{"method": "dbscan", "eps": 0.3, "sample_rows": 500}"#,
             r#"{"method": "hierarchical", "sample_rows": 500}"#,
         ] {
-            let options = FitOptions::from_json(options).unwrap();
-            let k = (options.method == Method::Hierarchical).then_some(3);
+            let k = options.contains("hierarchical").then_some(3);
+            let options = FitOptions::for_fit(options, k).unwrap();
             let fit = |n: usize, check: &mut dyn FnMut()| {
                 let _ = fit_model(
                     grid(n),
                     vec!["x".into(), "y".into()],
                     vec![],
-                    k,
                     &options,
                     Limits {
                         threads: 2,
@@ -827,7 +828,7 @@ mod tests {
             assert!(
                 large >= 50_000 / ROW_ITEM / 2 && large > small,
                 "{}: {small} {large}",
-                options.method.name()
+                options.method().name()
             );
             parallel::testing::stops_at(large / 2, |check| fit(50_000, check));
         }
@@ -854,10 +855,8 @@ mod tests {
             }
         }
         let scores = choose_k(
-            &fit_matrix(built(&rows), FitOptions::default().scale),
-            2,
-            6,
-            &FitOptions::default(),
+            &fit_matrix(built(&rows), ScaleMethod::Zscore),
+            &scan_options(2, 6),
             LIMITS,
             &mut || {},
         )
@@ -913,9 +912,9 @@ mod tests {
                 rows.push([cx + (i % 2) as f64 * 0.1, cy + (i / 2) as f64 * 0.1]);
             }
         }
-        let options = FitOptions::default();
+        let options = options("{}", None);
         let (k, scores) = auto_k(
-            &fit_matrix(built(&rows), options.scale),
+            &fit_matrix(built(&rows), options.scale()),
             &options,
             LIMITS,
             &mut || {},
@@ -926,7 +925,7 @@ mod tests {
         assert_eq!(scores.last().unwrap().k, 10);
         let few = &rows[..5];
         let (_, scores) = auto_k(
-            &fit_matrix(built(few), options.scale),
+            &fit_matrix(built(few), options.scale()),
             &options,
             LIMITS,
             &mut || {},
@@ -934,7 +933,7 @@ mod tests {
         .unwrap();
         assert_eq!(scores.last().unwrap().k, 4);
         let e = auto_k(
-            &fit_matrix(built(&rows[..2]), options.scale),
+            &fit_matrix(built(&rows[..2]), options.scale()),
             &options,
             LIMITS,
             &mut || {},
@@ -947,19 +946,18 @@ mod tests {
     fn log_option_profiles_raw_means_and_assigns_raw_rows() {
         // x spans orders of magnitude; in log units the two groups are {1, 3} and {999, 2999}.
         let rows = [[1.0, 0.0], [3.0, 0.0], [999.0, 0.0], [2999.0, 0.0]];
-        let options = FitOptions::from_json(r#"{"log": ["x"], "scale": "none"}"#).unwrap();
+        let options = options(r#"{"log": ["x"], "scale": "none"}"#, Some(2));
         let mut b =
             MatrixBuilder::new(vec!["x".into(), "y".into()], ImputeMethod::Skip, usize::MAX)
                 .with_log(vec![true, false]);
         for r in &rows {
             b.push(&[Some(r[0]), Some(r[1])]).unwrap();
         }
-        let prepared = fit_matrix(b.finish().unwrap(), options.scale);
-        let (model, _) = fit_model(
+        let prepared = fit_matrix(b.finish().unwrap(), options.scale());
+        let (model, _, _) = fit_model(
             prepared,
             vec!["x".into(), "y".into()],
             vec![],
-            Some(2),
             &options,
             LIMITS,
             &mut || {},
@@ -987,33 +985,34 @@ mod tests {
 
     #[test]
     fn choose_k_range_is_checked() {
-        let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
+        // The range is checked with the options, before any row is read.
         for (lo, hi) in [(1, 3), (3, 2), (2, 60)] {
-            let e = choose_k(
-                &fit_matrix(built(&rows), FitOptions::default().scale),
-                lo,
-                hi,
-                &FitOptions::default(),
-                LIMITS,
-                &mut || {},
-            )
-            .unwrap_err();
+            let e = FitOptions::for_choose_k("{}", lo, hi).unwrap_err();
             assert_eq!(
                 e.kind,
                 crate::error::ErrorKind::InvalidParameter,
                 "{lo}..{hi}"
             );
         }
+        // Then against the rows.
+        let rows = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
         let e = choose_k(
-            &fit_matrix(built(&rows), FitOptions::default().scale),
-            2,
-            4,
-            &FitOptions::default(),
+            &fit_matrix(built(&rows), ScaleMethod::Zscore),
+            &scan_options(2, 4),
             LIMITS,
             &mut || {},
         )
         .unwrap_err();
         assert_eq!(e.kind, crate::error::ErrorKind::InsufficientData);
+        // A scan needs k-means options with a range.
+        let given = options("{}", Some(3));
+        let e = choose_k(
+            &fit_matrix(built(&rows), ScaleMethod::Zscore),
+            &given,
+            LIMITS,
+            &mut || {},
+        );
+        assert!(e.is_err());
     }
 
     #[test]
@@ -1026,12 +1025,11 @@ mod tests {
             [10.0, 100.0],
             [12.0, 100.0],
         ];
-        let (model, report) = fit_model(
-            fit_matrix(built(&rows), FitOptions::default().scale),
+        let (model, report, _) = fit_model(
+            fit_matrix(built(&rows), ScaleMethod::Zscore),
             vec!["x".into(), "y".into()],
             vec![],
-            Some(2),
-            &FitOptions::default(),
+            &options("{}", Some(2)),
             LIMITS,
             &mut || {},
         )
@@ -1073,18 +1071,13 @@ mod tests {
             rows.push([x, 0.0]);
             rows.push([x, 3.0]);
         }
-        let options = FitOptions {
-            method: Method::Hierarchical,
-            scale: crate::prep::scaling::ScaleMethod::None,
-            ..Default::default()
-        };
-        let prepared = fit_matrix(built(&rows), options.scale);
+        let options = options(r#"{"method": "hierarchical", "scale": "none"}"#, Some(2));
+        let prepared = fit_matrix(built(&rows), options.scale());
         let dendrogram = ward::ward(&prepared.matrix, 2, &mut || {});
-        let (model, report) = fit_model(
+        let (model, report, _) = fit_model(
             prepared,
             vec!["x".into(), "y".into()],
             vec![],
-            Some(2),
             &options,
             LIMITS,
             &mut || {},
@@ -1133,18 +1126,10 @@ mod tests {
             b.push(&[Some(spend), Some(!web as u8 as f64), Some(web as u8 as f64)])
                 .unwrap();
         }
-        let options = FitOptions::from_json(r#"{"method": "kprototypes", "gamma": 0.5}"#).unwrap();
-        let prepared = fit_matrix(b.finish().unwrap(), options.scale);
-        let (model, report) = fit_model(
-            prepared,
-            features,
-            categories,
-            Some(2),
-            &options,
-            LIMITS,
-            &mut || {},
-        )
-        .unwrap();
+        let options = options(r#"{"method": "kprototypes", "gamma": 0.5}"#, Some(2));
+        let prepared = fit_matrix(b.finish().unwrap(), options.scale());
+        let (model, report, _) =
+            fit_model(prepared, features, categories, &options, LIMITS, &mut || {}).unwrap();
         assert_eq!(report.gamma, Some(0.5));
         assert!(report.converged);
         assert!(report.silhouette.unwrap() > 0.5);
@@ -1193,10 +1178,9 @@ mod tests {
             b.push(&[Some(i as f64)]).unwrap();
         }
         let e = fit_model(
-            fit_matrix(b.finish().unwrap(), options.scale),
+            fit_matrix(b.finish().unwrap(), options.scale()),
             vec!["x".into()],
             vec![],
-            Some(2),
             &options,
             LIMITS,
             &mut || {},

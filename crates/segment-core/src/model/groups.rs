@@ -7,9 +7,10 @@
 //! group models' versions, so refitting or relabelling one group model by hand does not change
 //! what the per-group model assigns until the per-group model itself is refitted.
 
+use crate::cluster::kmeans::KChoice;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{check_format, is_index, Meaning, Method, GROUPED};
-use crate::model::options::FitOptions;
+use crate::model::options::{FitOptions, MethodParams};
 use serde::{Deserialize, Serialize};
 
 /// Most distinct values a grouping column may have: each is a model in the catalog.
@@ -71,16 +72,19 @@ pub fn decimal_text(v: i64, digits: &mut [u8; 20]) -> &[u8] {
     &digits[at..]
 }
 
-/// The fewest usable rows a group needs to be fitted: what the method needs for `k` (or for
+/// The fewest usable rows a group needs to be fitted: what the method needs for its k (or for
 /// choosing k, or dbscan's min_points), raised by the `min_group_rows` option.
-pub fn min_rows(options: &FitOptions, k: Option<usize>) -> u64 {
-    let method_needs = match (options.method, k) {
-        (Method::Dbscan, _) => options.min_points as u64,
-        (_, Some(k)) => k as u64,
-        // auto_k needs 3 rows and k_min below the rows.
-        (_, None) => (options.k_min as u64 + 1).max(3),
+pub fn min_rows(options: &FitOptions) -> u64 {
+    let method_needs = match options.params() {
+        MethodParams::Dbscan(p) => p.min_points() as u64,
+        MethodParams::Kmeans(p) => match p.k() {
+            KChoice::Given(k) => k as u64,
+            // auto_k needs 3 rows and k_min below the rows.
+            KChoice::Scan(range) => (range.k_min() as u64 + 1).max(3),
+        },
+        other => other.k().unwrap_or(1) as u64,
     };
-    method_needs.max(options.min_group_rows.unwrap_or(1) as u64)
+    method_needs.max(options.min_group_rows().unwrap_or(1) as u64)
 }
 
 fn bad_index(message: String) -> CoreError {
@@ -288,18 +292,13 @@ mod tests {
 
     #[test]
     fn min_rows_follow_the_method() {
-        let mut o = FitOptions::default();
-        assert_eq!(min_rows(&o, Some(4)), 4);
-        assert_eq!(min_rows(&o, None), 3); // k_min 2: three rows choose k
-        o.k_min = 5;
-        assert_eq!(min_rows(&o, None), 6);
-        o.min_group_rows = Some(100);
-        assert_eq!(min_rows(&o, Some(4)), 100);
-        let o = FitOptions {
-            method: Method::Dbscan,
-            eps: Some(0.5),
-            ..FitOptions::default()
-        };
-        assert_eq!(min_rows(&o, None), 5);
+        let o = |text: &str, k: Option<i64>| FitOptions::for_fit(text, k).unwrap();
+        assert_eq!(min_rows(&o("{}", Some(4))), 4);
+        assert_eq!(min_rows(&o("{}", None)), 3); // k_min 2: three rows choose k
+        assert_eq!(min_rows(&o(r#"{"k_min": 5}"#, None)), 6);
+        let grouped = r#"{"group_by": "region", "min_group_rows": 100}"#;
+        assert_eq!(min_rows(&o(grouped, Some(4))), 100);
+        assert_eq!(min_rows(&o(r#"{"method": "gmm"}"#, Some(7))), 7);
+        assert_eq!(min_rows(&o(r#"{"method": "dbscan", "eps": 0.5}"#, None)), 5);
     }
 }

@@ -1,18 +1,22 @@
-//! `segment_fit` options, read key by key from the caller's JSON (`params`: a wrong kind named in
-//! plain words, an unknown key with the nearest known one), each method's own options checked by
-//! its parameter struct in `cluster` (`KMeansOptions`, `GmmOptions`, `WardOptions`,
-//! `DbscanOptions`, `MiniBatchOptions`), and for a call only the keys that apply to its method
-//! ([`applicable_keys`]). The result is one flat `FitOptions`, which the fits read and the
-//! catalog stores.
+//! `segment_fit` options: read key by key from the caller's JSON (`params`: a wrong kind named in
+//! plain words, an unknown key with the nearest known one), only the keys that apply to the
+//! call's method ([`applicable_keys`]), then each method's own parameters checked by its module
+//! in `cluster` through linfa's `ParamGuard` (`KMeansOptions::check` gives a `KMeansMethod`, ...),
+//! k included. The result is one [`FitOptions`]: the tagged [`MethodParams`] and the options
+//! every method takes, which the fits read and the catalog stores.
+//!
+//! A new method: its module in `cluster` (options, checked parameters, fit), an arm of
+//! `MethodParams` and of `model::document::Method`, its keys in `applicable_keys` (CONTRIBUTING
+//! has the whole recipe).
 
-use crate::cluster::dbscan::DbscanOptions;
-use crate::cluster::gmm::GmmOptions;
-use crate::cluster::kmeans::KMeansOptions;
-use crate::cluster::kprototypes::KPrototypesOptions;
-use crate::cluster::minibatch::MiniBatchOptions;
-use crate::cluster::ward::WardOptions;
-use crate::cluster::OPTION_KEYS;
-use crate::error::{CoreError, CoreResult};
+use crate::cluster::dbscan::{DbscanMethod, DbscanOptions};
+use crate::cluster::gmm::{GmmMethod, GmmOptions};
+use crate::cluster::kmeans::{check_k_scan, KMeansMethod, KMeansOptions};
+use crate::cluster::kprototypes::{KPrototypesMethod, KPrototypesOptions};
+use crate::cluster::minibatch::{MiniBatchMethod, MiniBatchOptions};
+use crate::cluster::ward::{WardMethod, WardOptions};
+use crate::cluster::{MethodParameters, OPTION_KEYS};
+use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::Method;
 use crate::params::{
     check_range, does_not_apply, options_object, wrong_kind, Given, Key, Kind, ParamGuard,
@@ -80,6 +84,8 @@ pub enum Call {
     Fit { k_given: bool },
     /// `segment_choose_k`, whose k range is its arguments.
     ChooseK,
+    /// Options read back from a model version or an exported document.
+    Stored,
 }
 
 /// The keys that apply to `method` in `call`: the method's own, then those of every method.
@@ -140,18 +146,92 @@ pub fn check_applicable(given: &Given, method: Method, call: Call) -> CoreResult
     })
 }
 
-/// Checks the options of the chosen method with its parameter struct.
-fn check_method(method: Method, given: &Given) -> CoreResult<()> {
-    match method {
-        Method::Kmeans => KMeansOptions::read(given).check_ref().map(drop),
-        Method::Gmm => GmmOptions::read(given).check_ref().map(drop),
-        Method::Hierarchical => WardOptions::read(given).check_ref().map(drop),
-        Method::Dbscan => DbscanOptions::read(given).check_ref().map(drop),
-        Method::MinibatchKmeans => MiniBatchOptions::read(given).check_ref().map(drop),
-        Method::Kprototypes => KPrototypesOptions::read(given).check_ref().map(drop),
-        Method::ChurnTree | Method::DecisionTree | Method::RandomForest => {
-            Err(fitted_elsewhere(method))
+/// Each method's checked parameters, k inside: what `segment_fit` fits with, tagged by the
+/// method's name in the stored options. A value comes only from a method's `check` (linfa's
+/// `ParamGuard`): the shell and a Rust user get one through [`FitOptions`]' readers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MethodParams {
+    Kmeans(KMeansMethod),
+    Gmm(GmmMethod),
+    Hierarchical(WardMethod),
+    Dbscan(DbscanMethod),
+    MinibatchKmeans(MiniBatchMethod),
+    Kprototypes(KPrototypesMethod),
+}
+
+impl MethodParams {
+    /// Reads `method`'s options from `given` with the call's k, and checks them (the method's
+    /// `ParamGuard`): the options first, then the k rule of the method.
+    fn read(method: Method, given: &Given, k: Option<i64>) -> CoreResult<MethodParams> {
+        Ok(match method {
+            Method::Kmeans => MethodParams::Kmeans(KMeansOptions::read(given, k).check()?),
+            Method::Gmm => MethodParams::Gmm(GmmOptions::read(given, k).check()?),
+            Method::Hierarchical => {
+                MethodParams::Hierarchical(WardOptions::read(given, k).check()?)
+            }
+            Method::Dbscan => MethodParams::Dbscan(DbscanOptions::read(given, k).check()?),
+            Method::MinibatchKmeans => {
+                MethodParams::MinibatchKmeans(MiniBatchOptions::read(given, k).check()?)
+            }
+            Method::Kprototypes => {
+                MethodParams::Kprototypes(KPrototypesOptions::read(given, k).check()?)
+            }
+            Method::ChurnTree | Method::DecisionTree | Method::RandomForest => {
+                return Err(fitted_elsewhere(method))
+            }
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        match self {
+            MethodParams::Kmeans(_) => Method::Kmeans,
+            MethodParams::Gmm(_) => Method::Gmm,
+            MethodParams::Hierarchical(_) => Method::Hierarchical,
+            MethodParams::Dbscan(_) => Method::Dbscan,
+            MethodParams::MinibatchKmeans(_) => Method::MinibatchKmeans,
+            MethodParams::Kprototypes(_) => Method::Kprototypes,
         }
+    }
+
+    /// The method's own answers (k, sample, stored form): one arm per method here, none
+    /// where they are used.
+    fn as_method(&self) -> &dyn MethodParameters {
+        match self {
+            MethodParams::Kmeans(p) => p,
+            MethodParams::Gmm(p) => p,
+            MethodParams::Hierarchical(p) => p,
+            MethodParams::Dbscan(p) => p,
+            MethodParams::MinibatchKmeans(p) => p,
+            MethodParams::Kprototypes(p) => p,
+        }
+    }
+
+    /// The k the method was asked for: None for dbscan, which finds its own, and for k-means
+    /// scanning a range.
+    pub fn k(&self) -> Option<usize> {
+        self.as_method().k()
+    }
+
+    /// The sample size of this fit (None: every row). Hierarchical and dbscan sample by default
+    /// (quadratic, or core-point bound).
+    pub fn sample_limit(&self) -> Option<u64> {
+        self.as_method().sample_limit()
+    }
+
+    /// k-means' engine (every other method fits in memory).
+    pub fn engine(&self) -> Engine {
+        match self {
+            MethodParams::Kmeans(p) => p.engine(),
+            _ => Engine::Memory,
+        }
+    }
+
+    fn document(&self) -> serde_json::Value {
+        let mut own = self.as_method().document();
+        if let Some(map) = own.as_object_mut() {
+            map.insert("method".into(), serde_json::json!(self.method().name()));
+        }
+        own
     }
 }
 
@@ -164,232 +244,49 @@ fn fitted_elsewhere(method: Method) -> CoreError {
     wrong_kind("method", &METHOD, &serde_json::json!(method.name())).with_hint(hint)
 }
 
-/// A value checked to be in range (or one the method does not use) in a u32 field.
-fn small(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
-}
-
-/// Options of a fit. Defaults follow scikit-learn where it has one; they are the parameter
-/// structs' (`FitOptions::default()` is the options `{}`).
+/// The options every method takes. Defaults follow scikit-learn where it has one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FitOptions {
-    pub method: Method,
-    pub scale: ScaleMethod,
-    pub impute: ImputeMethod,
+struct Common {
+    scale: ScaleMethod,
+    impute: ImputeMethod,
     /// Seed of every random choice (k-means++ starts, samples, silhouette sample).
-    pub seed: u64,
-    /// Number of k-means++ (or EM) starts; the run with the lowest inertia wins.
-    pub n_init: u32,
-    /// Maximum Lloyd (or EM) iterations per start.
-    pub max_iter: u32,
-    /// Convergence tolerance, scikit-learn's meaning: stop when the summed squared centre shift is
-    /// at most `tol` times the mean feature variance (of the scaled matrix).
-    pub tol: f64,
+    seed: u64,
     /// Feature columns replaced by log(1 + x) before imputation and scaling (skewed spend);
     /// a negative value in one of them is an error.
-    pub log: Vec<String>,
-    /// The k range `segment_fit` scans when it is called with k NULL (see `choose_k`).
-    pub k_min: u32,
-    pub k_max: u32,
-    /// DBSCAN: neighbourhood radius in scaled units (required for method dbscan).
-    pub eps: Option<f64>,
-    /// DBSCAN: rows (itself included) within eps that make a row a core point.
-    pub min_points: u32,
-    /// k-prototypes: the weight of one mismatched category against squared scaled numbers
-    /// (None: half the mean standard deviation of the scaled numeric features).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gamma: Option<f64>,
-    /// Fit on a seeded uniform sample of at most this many rows, then assign every row (the
-    /// profile covers all rows). Default: every row for kmeans and gmm, `DEFAULT_SAMPLE_ROWS`
-    /// for hierarchical and dbscan (quadratic or core-point bound).
-    pub sample_rows: Option<u64>,
+    log: Vec<String>,
     /// Most distinct values a text or boolean feature may have (one matrix column each).
-    pub max_categories: u32,
-    /// minibatch_kmeans: rows per update, and passes over the source.
-    pub batch_size: u32,
-    pub epochs: u32,
-    /// k-means only: where the Lloyd steps run (absent from stored options when `memory`).
-    #[serde(skip_serializing_if = "Engine::is_memory")]
-    pub engine: Engine,
-    /// Fit one model per value of this column (see `groups`); absent from stored options when
-    /// not set, like the next one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_by: Option<String>,
-    /// With group_by: groups with fewer usable rows are not fitted (their rows get no segment).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_group_rows: Option<u32>,
+    max_categories: u32,
     /// Text features whose values read as numbers, one-hot encoded on purpose (otherwise such a
     /// column is refused: it is probably a number stored as text).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub categorical: Vec<String>,
+    categorical: Vec<String>,
+    /// Fit one model per value of this column (see `groups`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_by: Option<String>,
+    /// With group_by: groups with fewer usable rows are not fitted (their rows get no segment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_group_rows: Option<u32>,
     /// The fit may change what an existing model name means (its features or method): a call
     /// option, not stored (`catalog::check_meaning` in the shell).
     #[serde(skip_serializing)]
-    pub replace: bool,
+    replace: bool,
 }
 
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions::assemble(&Given::default())
-    }
-}
-
-impl FitOptions {
-    /// The options of a `segment_fit` or `segment_choose_k` call: as `from_json`, and a key that
-    /// does not apply to the method (or to the call: k_min and k_max with k given) is refused.
-    pub fn for_call(text: &str, call: Call) -> CoreResult<FitOptions> {
-        FitOptions::read(text, Some(call))
-    }
-
-    /// Parses a JSON object (the `options jsonb` argument as text, or stored options) and checks
-    /// every value the method uses. Keys of other methods are read but not refused: stored
-    /// options carry every key.
-    pub fn from_json(text: &str) -> CoreResult<FitOptions> {
-        FitOptions::read(text, None)
-    }
-
-    fn read(text: &str, call: Option<Call>) -> CoreResult<FitOptions> {
-        let object = options_object(
-            text,
-            Some(r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#),
-        )?;
-        let supervised = [
-            Method::ChurnTree,
-            Method::DecisionTree,
-            Method::RandomForest,
-        ];
-        let named = object.get("method").and_then(|m| m.as_str());
-        if let Some(m) = supervised.into_iter().find(|m| Some(m.name()) == named) {
-            return Err(fitted_elsewhere(m));
-        }
-        let given = Given::read(&object, &keys())?;
-        let method = given.choice("method").unwrap_or_default();
-        if let Some(call) = call {
-            check_applicable(&given, method, call)?;
-        }
-        check_method(method, &given)?;
-        check_range(
-            "max_categories",
-            given
-                .integer("max_categories")
-                .unwrap_or(DEFAULT_MAX_CATEGORIES.into()),
-            1,
-            MAX_CATEGORIES.into(),
-        )?;
-        if let Some(m) = given.integer("min_group_rows") {
-            if given.has("group_by") {
-                check_range("min_group_rows", m, 1, 1_000_000_000)?;
-            }
-        }
-        let options = FitOptions::assemble(&given);
-        options.validate()?;
-        Ok(options)
-    }
-
-    /// The options from what was given, defaults for the rest (integers a method does not use
-    /// may be cut to u32).
-    fn assemble(given: &Given) -> FitOptions {
-        let kmeans = KMeansOptions::read(given);
-        let dbscan = DbscanOptions::read(given);
-        let minibatch = MiniBatchOptions::read(given);
-        FitOptions {
-            method: given.choice("method").unwrap_or_default(),
-            scale: given.choice("scale").unwrap_or_default(),
-            impute: given.choice("impute").unwrap_or_default(),
-            seed: given.integer("seed").unwrap_or(0),
-            n_init: small(kmeans.starts.n_init),
-            max_iter: small(kmeans.starts.max_iter),
-            tol: kmeans.starts.tol,
-            log: given
-                .strings("log")
-                .map(<[String]>::to_vec)
-                .unwrap_or_default(),
-            k_min: small(kmeans.k_min),
-            k_max: small(kmeans.k_max),
-            eps: dbscan.eps,
-            min_points: small(dbscan.min_points),
-            gamma: given.number("gamma"),
-            sample_rows: given.integer("sample_rows"),
-            max_categories: small(
-                given
-                    .integer("max_categories")
-                    .unwrap_or(DEFAULT_MAX_CATEGORIES.into()),
-            ),
-            batch_size: small(minibatch.batch_size),
-            epochs: small(minibatch.epochs),
-            engine: kmeans.engine,
-            group_by: given.text("group_by").map(str::to_string),
-            min_group_rows: given.integer("min_group_rows").map(small),
-            categorical: given
-                .strings("categorical")
-                .map(<[String]>::to_vec)
-                .unwrap_or_default(),
-            replace: given.boolean("replace").unwrap_or(false),
-        }
-    }
-
-    /// The sample size of this fit (None: every row).
-    pub fn sample_limit(&self) -> Option<u64> {
-        self.sample_rows.or(match self.method {
-            Method::Hierarchical | Method::Dbscan => Some(DEFAULT_SAMPLE_ROWS),
-            Method::Kmeans
-            | Method::Gmm
-            | Method::MinibatchKmeans
-            | Method::Kprototypes
-            | Method::ChurnTree
-            | Method::DecisionTree
-            | Method::RandomForest => None,
-        })
-    }
-
-    /// Per feature, whether the `log` option names it; every name must be a feature.
-    pub fn log_mask(&self, features: &[String]) -> CoreResult<Vec<bool>> {
-        if let Some(bad) = self.log.iter().find(|l| !features.contains(l)) {
-            return Err(CoreError::invalid_parameter(format!(
-                "option log names \"{bad}\", which is not one of the features"
-            ))
-            .with_hint("List feature columns only, e.g. {\"log\": [\"monetary\"]}."));
-        }
-        Ok(features.iter().map(|f| self.log.contains(f)).collect())
-    }
-
-    /// The rules between options: engine aggregate and group_by combine only with what they
-    /// can do, min_group_rows needs group_by.
-    pub fn validate(&self) -> CoreResult<()> {
-        if self.method.is_supervised() {
-            return Err(fitted_elsewhere(self.method));
-        }
-        if self.engine == Engine::Aggregate {
-            if self.method != Method::Kmeans {
-                return Err(CoreError::invalid_parameter(format!(
-                    "option engine aggregate runs k-means only, not method {}",
-                    self.method.name()
-                )));
-            }
-            if self.scale == ScaleMethod::Robust || self.impute == ImputeMethod::Median {
-                return Err(CoreError::invalid_parameter(
-                    "option engine aggregate streams the rows: it cannot take medians (scale robust, impute median)",
-                )
-                .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
-            }
-        }
-        match (&self.group_by, self.min_group_rows) {
+impl Common {
+    fn read(given: &Given) -> CoreResult<Common> {
+        let max_categories = given
+            .integer("max_categories")
+            .unwrap_or(DEFAULT_MAX_CATEGORIES.into());
+        check_range("max_categories", max_categories, 1, MAX_CATEGORIES.into())?;
+        let group_by = given.text("group_by").map(str::to_string);
+        let min_group_rows = given.integer("min_group_rows");
+        match (&group_by, min_group_rows) {
             (Some(g), _) if g.is_empty() => {
                 return Err(CoreError::invalid_parameter(
                     "option group_by must name a column",
                 ))
             }
-            (Some(_), _) if self.method == Method::MinibatchKmeans || !self.engine.is_memory() => {
-                return Err(CoreError::invalid_parameter(format!(
-                    "option group_by fits each group in memory: it does not combine with {}",
-                    if self.engine.is_memory() {
-                        "method minibatch_kmeans"
-                    } else {
-                        "engine aggregate"
-                    }
-                ))
-                .with_hint("Fit a view per group with minibatch_kmeans, or leave group_by out."))
-            }
+            (Some(_), Some(m)) => check_range("min_group_rows", m, 1, 1_000_000_000)?,
             (None, Some(_)) => {
                 return Err(CoreError::invalid_parameter(
                     "option min_group_rows applies with group_by only",
@@ -397,40 +294,317 @@ impl FitOptions {
             }
             _ => {}
         }
-        Ok(())
+        Ok(Common {
+            scale: given.choice("scale").unwrap_or_default(),
+            impute: given.choice("impute").unwrap_or_default(),
+            seed: given.integer("seed").unwrap_or(0),
+            log: given
+                .strings("log")
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            max_categories: max_categories as u32,
+            categorical: given
+                .strings("categorical")
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            group_by,
+            min_group_rows: min_group_rows.map(|m| m as u32),
+            replace: given.boolean("replace").unwrap_or(false),
+        })
     }
 }
+
+/// The options of a fit, checked: the method's parameters (k inside) and the options every
+/// method takes. Made only by the readers below, each through the method's `ParamGuard::check`;
+/// serialized (`Serialize`, `document`), it is the options document a model version stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    method: MethodParams,
+    common: Common,
+}
+
+impl Serialize for FitOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document().serialize(serializer)
+    }
+}
+
+impl FitOptions {
+    /// `segment_fit`'s options (the `options jsonb` argument as text) and its k argument: every
+    /// value checked, a key that does not apply to the method (or to the call: k_min and k_max
+    /// with k given) refused, and the method's rule for k (kmeans chooses it when NULL, dbscan
+    /// finds it, the others need it).
+    pub fn for_fit(text: &str, k: Option<i64>) -> CoreResult<FitOptions> {
+        let object = options_object(text, Some(OPTIONS_HINT))?;
+        FitOptions::read(
+            &object,
+            Call::Fit {
+                k_given: k.is_some(),
+            },
+            k,
+        )
+    }
+
+    /// `segment_choose_k`'s options, scanning k_min..k_max (its arguments): checked as
+    /// `for_fit`'s, for k-means over all the rows.
+    pub fn for_choose_k(text: &str, k_min: i64, k_max: i64) -> CoreResult<FitOptions> {
+        check_k_scan(k_min, k_max)?;
+        let mut object = options_object(text, Some(OPTIONS_HINT))?;
+        let given = Given::read(&object, &keys())?;
+        let method: Method = given.choice("method").unwrap_or_default();
+        check_applicable(&given, method, Call::ChooseK)?;
+        if given.has("group_by") {
+            return Err(CoreError::new(
+                ErrorKind::NotSupported,
+                "segment_choose_k scans one set of rows: option group_by applies to segment_fit",
+            )
+            .with_hint("Scan a view of one group, or fit per group with k NULL: each group then chooses its own k."));
+        }
+        if method != Method::Kmeans {
+            return Err(CoreError::new(
+                ErrorKind::NotSupported,
+                format!("segment_choose_k scans k-means fits, not method {}", method.name()),
+            )
+            .with_hint("Leave method out of the options; compare gmm fits by their bic in segment_models.metrics."));
+        }
+        if let Some(map) = object.as_object_mut() {
+            map.insert("k_min".into(), k_min.into());
+            map.insert("k_max".into(), k_max.into());
+        }
+        FitOptions::read(&object, Call::Stored, None)
+    }
+
+    /// The options stored with a model version (or carried by an exported document), with the
+    /// k the model was fitted with (None for dbscan, and for a per-group model whose groups
+    /// chose theirs): a refit fits that k again. Keys of other methods are read but not refused
+    /// (documents written before 0.3 carry every method's keys), and a stored `k` is the
+    /// model's own.
+    pub fn stored(text: &str, k: Option<usize>) -> CoreResult<FitOptions> {
+        let mut object = options_object(text, None)?;
+        if let Some(map) = object.as_object_mut() {
+            map.remove("k");
+        }
+        FitOptions::read(&object, Call::Stored, k.map(|k| k as i64))
+    }
+
+    fn read(object: &serde_json::Value, call: Call, k: Option<i64>) -> CoreResult<FitOptions> {
+        let named = object.get("method").and_then(|m| m.as_str());
+        if let Some(m) = SUPERVISED.into_iter().find(|m| Some(m.name()) == named) {
+            return Err(fitted_elsewhere(m));
+        }
+        let given = Given::read(object, &keys())?;
+        let method = given.choice("method").unwrap_or_default();
+        if call != Call::Stored {
+            check_applicable(&given, method, call)?;
+        }
+        let method = MethodParams::read(method, &given, k)?;
+        let common = Common::read(&given)?;
+        let options = FitOptions { method, common };
+        options.check_combination()?;
+        Ok(options)
+    }
+
+    /// The rules between a method's parameters and the common options.
+    fn check_combination(&self) -> CoreResult<()> {
+        let c = &self.common;
+        if self.method.engine() == Engine::Aggregate
+            && (c.scale == ScaleMethod::Robust || c.impute == ImputeMethod::Median)
+        {
+            return Err(CoreError::invalid_parameter(
+                "option engine aggregate streams the rows: it cannot take medians (scale robust, impute median)",
+            )
+            .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
+        }
+        if c.group_by.is_some() {
+            let streams = match self.method {
+                MethodParams::MinibatchKmeans(_) => Some("method minibatch_kmeans"),
+                _ if !self.method.engine().is_memory() => Some("engine aggregate"),
+                _ => None,
+            };
+            if let Some(what) = streams {
+                return Err(CoreError::invalid_parameter(format!(
+                    "option group_by fits each group in memory: it does not combine with {what}"
+                ))
+                .with_hint("Fit a view per group with minibatch_kmeans, or leave group_by out."));
+            }
+        }
+        Ok(())
+    }
+
+    /// The options of one group of a per-group fit: the same, without the grouping.
+    pub fn for_group(&self) -> FitOptions {
+        let mut member = self.clone();
+        member.common.group_by = None;
+        member.common.min_group_rows = None;
+        member
+    }
+
+    /// The same options with k given (a k-means scan's pick): k is checked again. Other
+    /// methods keep their own k.
+    pub fn with_k(&self, k: usize) -> CoreResult<FitOptions> {
+        let mut chosen = self.clone();
+        if let MethodParams::Kmeans(p) = &self.method {
+            chosen.method = MethodParams::Kmeans(p.with_k(k)?);
+        }
+        Ok(chosen)
+    }
+
+    /// The method's parameters (k inside).
+    pub fn params(&self) -> &MethodParams {
+        &self.method
+    }
+
+    pub fn method(&self) -> Method {
+        self.method.method()
+    }
+
+    /// The k of the call (see `MethodParams::k`).
+    pub fn k(&self) -> Option<usize> {
+        self.method.k()
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.method.engine()
+    }
+
+    pub fn sample_limit(&self) -> Option<u64> {
+        self.method.sample_limit()
+    }
+
+    pub fn scale(&self) -> ScaleMethod {
+        self.common.scale
+    }
+
+    pub fn impute(&self) -> ImputeMethod {
+        self.common.impute
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.common.seed
+    }
+
+    pub fn log(&self) -> &[String] {
+        &self.common.log
+    }
+
+    pub fn max_categories(&self) -> u32 {
+        self.common.max_categories
+    }
+
+    pub fn categorical(&self) -> &[String] {
+        &self.common.categorical
+    }
+
+    pub fn group_by(&self) -> Option<&str> {
+        self.common.group_by.as_deref()
+    }
+
+    pub fn min_group_rows(&self) -> Option<u32> {
+        self.common.min_group_rows
+    }
+
+    pub fn replace(&self) -> bool {
+        self.common.replace
+    }
+
+    /// The stored options document: the method and its parameters, then the common options.
+    pub fn document(&self) -> serde_json::Value {
+        let mut doc = self.method.document();
+        if let (Some(map), Ok(serde_json::Value::Object(common))) =
+            (doc.as_object_mut(), serde_json::to_value(&self.common))
+        {
+            map.extend(common);
+        }
+        doc
+    }
+
+    /// Per feature, whether the `log` option names it; every name must be a feature.
+    pub fn log_mask(&self, features: &[String]) -> CoreResult<Vec<bool>> {
+        let log = &self.common.log;
+        if let Some(bad) = log.iter().find(|l| !features.contains(l)) {
+            return Err(CoreError::invalid_parameter(format!(
+                "option log names \"{bad}\", which is not one of the features"
+            ))
+            .with_hint("List feature columns only, e.g. {\"log\": [\"monetary\"]}."));
+        }
+        Ok(features.iter().map(|f| log.contains(f)).collect())
+    }
+}
+
+const OPTIONS_HINT: &str = r#"Pass options like '{"seed": 7, "scale": "minmax"}'."#;
+
+const SUPERVISED: [Method; 3] = [
+    Method::ChurnTree,
+    Method::DecisionTree,
+    Method::RandomForest,
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::kmeans::KChoice;
     use crate::error::ErrorKind;
+
+    /// Stored options of a model fitted with k = 3.
+    fn stored(text: &str) -> CoreResult<FitOptions> {
+        FitOptions::stored(text, Some(3))
+    }
+
+    fn starts(o: &FitOptions) -> (u32, u32, f64) {
+        let s = match o.params() {
+            MethodParams::Kmeans(p) => p.starts(),
+            MethodParams::MinibatchKmeans(p) => p.starts(),
+            _ => panic!("no starts"),
+        };
+        (s.n_init(), s.max_iter(), s.tol())
+    }
 
     #[test]
     fn empty_object_gives_defaults() {
-        assert_eq!(FitOptions::from_json("{}").unwrap(), FitOptions::default());
+        let o = stored("{}").unwrap();
+        assert_eq!(
+            (o.method(), o.k(), o.engine()),
+            (Method::Kmeans, Some(3), Engine::Memory)
+        );
+        assert_eq!(starts(&o), (10, 300, 1e-4));
+        assert_eq!(
+            (o.scale(), o.impute()),
+            (ScaleMethod::Zscore, ImputeMethod::Skip)
+        );
+        assert_eq!(
+            (o.seed(), o.max_categories(), o.sample_limit()),
+            (0, 50, None)
+        );
+        assert_eq!(o, FitOptions::for_fit("{}", Some(3)).unwrap());
     }
 
     #[test]
     fn values_are_read() {
-        let o = FitOptions::from_json(
-            r#"{"scale":"minmax","impute":"mean","seed":7,"n_init":3,"max_iter":50,"tol":0,"k_min":3,"k_max":7}"#,
-        )
-        .unwrap();
-        assert_eq!(o.scale, ScaleMethod::Minmax);
-        assert_eq!(o.impute, ImputeMethod::Mean);
-        assert_eq!((o.seed, o.n_init, o.max_iter, o.tol), (7, 3, 50, 0.0));
-        assert_eq!((o.k_min, o.k_max), (3, 7));
-        let o = FitOptions::from_json(r#"{"log": ["b"]}"#).unwrap();
+        let text = r#"{"scale":"minmax","impute":"mean","seed":7,"n_init":3,"max_iter":50,"tol":0,"k_min":3,"k_max":7}"#;
+        let o = FitOptions::stored(text, None).unwrap();
+        assert_eq!(o.scale(), ScaleMethod::Minmax);
+        assert_eq!(o.impute(), ImputeMethod::Mean);
+        assert_eq!(o.seed(), 7);
+        assert_eq!(starts(&o), (3, 50, 0.0));
+        let MethodParams::Kmeans(p) = o.params() else {
+            panic!()
+        };
+        let KChoice::Scan(range) = p.k() else {
+            panic!()
+        };
+        assert_eq!((range.k_min(), range.k_max()), (3, 7));
+        // With the model's k, the range is not kept.
+        assert_eq!(stored(text).unwrap().k(), Some(3));
+        let o = stored(r#"{"log": ["b"]}"#).unwrap();
         let features = vec!["a".to_string(), "b".to_string()];
         assert_eq!(o.log_mask(&features).unwrap(), vec![false, true]);
-        let o = FitOptions::from_json(r#"{"log": ["c"]}"#).unwrap();
+        let o = stored(r#"{"log": ["c"]}"#).unwrap();
         assert!(o.log_mask(&features).unwrap_err().message.contains("\"c\""));
     }
 
     #[test]
     fn unknown_key_is_rejected_by_name() {
-        let e = FitOptions::from_json(r#"{"sede": 1}"#).unwrap_err();
+        let e = stored(r#"{"sede": 1}"#).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
         assert!(e.message.contains("sede"), "{}", e.message);
     }
@@ -451,7 +625,7 @@ mod tests {
             r#"[1,2]"#,
             r#"not json"#,
         ] {
-            let e = FitOptions::from_json(bad).unwrap_err();
+            let e = stored(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidParameter, "{bad}");
         }
     }
@@ -460,6 +634,7 @@ mod tests {
 #[cfg(test)]
 mod applicability_tests {
     use super::*;
+    use crate::cluster::kmeans::KChoice;
     use crate::error::ErrorKind;
     use serde_json::{json, Value};
 
@@ -498,7 +673,17 @@ mod applicability_tests {
         if method == Method::Dbscan && options.get("eps").is_none() {
             options["eps"] = json!(0.5);
         }
-        FitOptions::for_call(&options.to_string(), call)
+        for_call(&options.to_string(), call)
+    }
+
+    /// The options of a call: k = 3 given, k NULL, or segment_choose_k's default range.
+    fn for_call(text: &str, call: Call) -> CoreResult<FitOptions> {
+        match call {
+            Call::Fit { k_given: true } => FitOptions::for_fit(text, Some(3)),
+            Call::Fit { k_given: false } => FitOptions::for_fit(text, None),
+            Call::ChooseK => FitOptions::for_choose_k(text, 2, 10),
+            Call::Stored => FitOptions::stored(text, Some(3)),
+        }
     }
 
     #[test]
@@ -574,10 +759,16 @@ mod applicability_tests {
             }
             let o = call(method, options, Call::Fit { k_given })
                 .unwrap_or_else(|e| panic!("{}: {}", method.name(), e.message));
-            assert_eq!(o.method, method);
+            assert_eq!(o.method(), method);
         }
         let o = call(Method::Kmeans, json!({"k_min": 3, "k_max": 5}), FIT_K_NULL).unwrap();
-        assert_eq!((o.k_min, o.k_max), (3, 5));
+        let MethodParams::Kmeans(p) = o.params() else {
+            panic!()
+        };
+        let KChoice::Scan(range) = p.k() else {
+            panic!()
+        };
+        assert_eq!((range.k_min(), range.k_max()), (3, 5));
     }
 
     #[test]
@@ -731,7 +922,7 @@ mod applicability_tests {
             let e = call(method, options, FIT).unwrap_err();
             assert_eq!(e.message, message, "{}", method.name());
         }
-        let e = FitOptions::for_call(r#"{"method": "dbscan"}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"method": "dbscan"}"#, FIT).unwrap_err();
         assert_eq!(e.message, "method dbscan needs the eps option");
     }
 
@@ -775,7 +966,7 @@ mod applicability_tests {
                 r#"eps must be a number, got the string "0.5""#,
             ),
         ] {
-            for e in [FitOptions::for_call(text, FIT), FitOptions::from_json(text)] {
+            for e in [for_call(text, FIT), FitOptions::stored(text, Some(3))] {
                 let e = e.unwrap_err();
                 assert_eq!(e.kind, ErrorKind::InvalidParameter);
                 assert_eq!(e.message, message);
@@ -785,25 +976,25 @@ mod applicability_tests {
 
     #[test]
     fn an_unknown_key_suggests_the_nearest() {
-        let e = FitOptions::for_call(r#"{"n_inti": 3}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"n_inti": 3}"#, FIT).unwrap_err();
         assert_eq!(e.message, r#"unknown option "n_inti""#);
         assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "n_init"?"#));
-        let e = FitOptions::for_call(r#"{"method": "dbscan", "min_point": 3}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"method": "dbscan", "min_point": 3}"#, FIT).unwrap_err();
         assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "min_points"?"#));
-        let e = FitOptions::for_call(r#"{"colour": 3}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"colour": 3}"#, FIT).unwrap_err();
         assert!(e
             .hint
             .unwrap()
             .starts_with("Known options: method, scale, impute, seed, log,"));
-        let e = FitOptions::for_call(r#"{"method": "kmean"}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"method": "kmean"}"#, FIT).unwrap_err();
         assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "kmeans"?"#));
     }
 
     #[test]
     fn churn_tree_is_not_a_method_of_segment_fit() {
         for e in [
-            FitOptions::for_call(r#"{"method": "churn_tree"}"#, FIT),
-            FitOptions::from_json(r#"{"method": "churn_tree"}"#),
+            for_call(r#"{"method": "churn_tree"}"#, FIT),
+            FitOptions::stored(r#"{"method": "churn_tree"}"#, Some(3)),
         ] {
             let e = e.unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidParameter);
@@ -814,31 +1005,44 @@ mod applicability_tests {
             assert!(e.hint.unwrap().contains("segment_churn_fit"));
         }
         // The list of methods in errors is the public one.
-        let e = FitOptions::for_call(r#"{"method": "spectral"}"#, FIT).unwrap_err();
+        let e = for_call(r#"{"method": "spectral"}"#, FIT).unwrap_err();
         assert!(!e.message.contains("churn_tree"), "{}", e.message);
         assert!(e.message.contains("minibatch_kmeans"));
-        let churn = FitOptions {
-            method: Method::ChurnTree,
-            ..FitOptions::default()
-        };
-        assert!(churn.validate().is_err());
+        // No checked parameters exist for a supervised method.
+        let given = Given::default();
+        assert!(MethodParams::read(Method::ChurnTree, &given, None).is_err());
     }
 
     #[test]
     fn stored_options_read_back_whatever_the_method() {
-        // Stored options carry every key: from_json reads them back as they were.
+        // The stored document reads back as it was, with the model's k.
         for method in METHODS {
-            let mut o = call(
-                method,
-                json!({"seed": 3}),
-                Call::Fit {
-                    k_given: method != Method::Dbscan,
-                },
-            )
-            .unwrap();
-            o.sample_rows = Some(400);
+            let k_given = method != Method::Dbscan;
+            let mut given = json!({"seed": 3});
+            if method != Method::Kprototypes && method != Method::Dbscan {
+                given["sample_rows"] = json!(400);
+            }
+            let o = call(method, given, Call::Fit { k_given }).unwrap();
             let stored = serde_json::to_string(&o).unwrap();
-            assert_eq!(FitOptions::from_json(&stored).unwrap(), o, "{stored}");
+            let k = k_given.then_some(3);
+            assert_eq!(FitOptions::stored(&stored, k).unwrap(), o, "{stored}");
+            let doc = o.document();
+            assert_eq!(doc["method"], json!(method.name()));
+            // Only the method's own keys and the common ones are stored, k among them.
+            let applies = applicable_keys(method, Call::Fit { k_given: false });
+            for key in doc.as_object().unwrap().keys() {
+                assert!(
+                    key == "method" || key == "k" || applies.contains(&key.as_str()),
+                    "{}: {key}",
+                    method.name()
+                );
+            }
+            assert_eq!(
+                doc.get("k"),
+                k_given.then_some(&json!(3)),
+                "{}",
+                method.name()
+            );
         }
         let grouped = call(
             Method::Gmm,
@@ -847,15 +1051,29 @@ mod applicability_tests {
         )
         .unwrap();
         let stored = serde_json::to_string(&grouped).unwrap();
-        assert_eq!(FitOptions::from_json(&stored).unwrap(), grouped);
+        assert_eq!(FitOptions::stored(&stored, Some(3)).unwrap(), grouped);
+        assert_eq!(grouped.for_group().group_by(), None);
         let aggregate = call(Method::Kmeans, json!({"engine": "aggregate"}), FIT).unwrap();
         let stored = serde_json::to_string(&aggregate).unwrap();
         assert!(stored.contains("aggregate"));
-        assert_eq!(FitOptions::from_json(&stored).unwrap(), aggregate);
-        // The stored form of the defaults has null eps and sample_rows.
-        let stored = serde_json::to_string(&FitOptions::default()).unwrap();
-        assert!(stored.contains(r#""eps":null"#) && stored.contains(r#""sample_rows":null"#));
-        assert!(FitOptions::for_call(&stored, FIT).is_err());
+        assert_eq!(FitOptions::stored(&stored, Some(3)).unwrap(), aggregate);
+        // A k-means scan stores its range and a null k.
+        let scan = call(Method::Kmeans, json!({"k_max": 6}), FIT_K_NULL).unwrap();
+        let doc = scan.document();
+        assert_eq!(
+            (&doc["k"], &doc["k_min"], &doc["k_max"]),
+            (&json!(null), &json!(2), &json!(6))
+        );
+        assert_eq!(FitOptions::stored(&doc.to_string(), None).unwrap(), scan);
+        // A document written before 0.3 carries every method's keys: they are read, not refused.
+        let old = r#"{"method": "gmm", "scale": "zscore", "impute": "skip", "seed": 0, "n_init": 10, "max_iter": 300, "tol": 0.0001, "log": [], "k_min": 2, "k_max": 10, "eps": null, "min_points": 5, "sample_rows": null, "max_categories": 50, "batch_size": 1024, "epochs": 5}"#;
+        let o = FitOptions::stored(old, Some(4)).unwrap();
+        assert_eq!((o.method(), o.k()), (Method::Gmm, Some(4)));
+        assert!(for_call(old, FIT).is_err());
+        // Reading stored options still checks every value, and the model's k.
+        assert!(FitOptions::stored(r#"{"method": "gmm", "n_init": 0}"#, Some(4)).is_err());
+        assert!(FitOptions::stored(r#"{"method": "gmm"}"#, None).is_err());
+        assert!(FitOptions::stored(r#"{"method": "dbscan", "eps": 1}"#, Some(4)).is_err());
     }
 
     #[test]
@@ -864,8 +1082,12 @@ mod applicability_tests {
         for key in keys() {
             if let Kind::OneOf(values) = key.kind {
                 for value in values {
-                    let given = Given::read(&json!({ key.name: value }), &keys()).unwrap();
-                    let o = FitOptions::assemble(&given);
+                    let mut text = json!({ key.name: value });
+                    if *value == "dbscan" {
+                        text["eps"] = json!(0.5);
+                    }
+                    let k = (*value != "dbscan").then_some(3);
+                    let o = FitOptions::stored(&text.to_string(), k).unwrap();
                     let back = serde_json::to_value(&o).unwrap();
                     if key.name != "engine" || *value != "memory" {
                         assert_eq!(back[key.name], json!(value), "{}", key.name);
@@ -877,15 +1099,170 @@ mod applicability_tests {
 
     #[test]
     fn defaults_are_the_parameter_structs() {
-        let d = FitOptions::default();
-        assert_eq!((d.n_init, d.max_iter, d.tol), (10, 300, 1e-4));
-        assert_eq!((d.k_min, d.k_max, d.min_points), (2, 10, 5));
-        assert_eq!((d.batch_size, d.epochs, d.max_categories), (1024, 5, 50));
-        assert_eq!((d.eps, d.sample_rows, d.seed), (None, None, 0));
-        assert_eq!((d.method, d.engine), (Method::Kmeans, Engine::Memory));
+        let d = FitOptions::for_fit("{}", Some(3)).unwrap();
+        let MethodParams::Kmeans(p) = d.params() else {
+            panic!()
+        };
+        let s = p.starts();
+        assert_eq!((s.n_init(), s.max_iter(), s.tol()), (10, 300, 1e-4));
         assert_eq!(
-            (d.scale, d.impute),
+            (d.max_categories(), d.sample_limit(), d.seed()),
+            (50, None, 0)
+        );
+        assert_eq!((d.method(), d.engine()), (Method::Kmeans, Engine::Memory));
+        assert_eq!(
+            (d.scale(), d.impute()),
             (ScaleMethod::Zscore, ImputeMethod::Skip)
         );
+        let d = FitOptions::for_fit("{}", None).unwrap();
+        let MethodParams::Kmeans(p) = d.params() else {
+            panic!()
+        };
+        let KChoice::Scan(range) = p.k() else {
+            panic!()
+        };
+        assert_eq!((range.k_min(), range.k_max()), (2, 10));
+        let d = FitOptions::for_fit(r#"{"method": "dbscan", "eps": 1}"#, None).unwrap();
+        let MethodParams::Dbscan(p) = d.params() else {
+            panic!()
+        };
+        assert_eq!(
+            (p.min_points(), d.sample_limit()),
+            (5, Some(DEFAULT_SAMPLE_ROWS))
+        );
+        let d = FitOptions::for_fit(r#"{"method": "minibatch_kmeans"}"#, Some(3)).unwrap();
+        let MethodParams::MinibatchKmeans(p) = d.params() else {
+            panic!()
+        };
+        assert_eq!((p.batch_size(), p.epochs()), (1024, 5));
+    }
+
+    #[test]
+    fn k_follows_each_method_rule() {
+        for (text, k, message) in [
+            (r#"{"method": "gmm"}"#, None, "method gmm needs k"),
+            (
+                r#"{"method": "hierarchical"}"#,
+                None,
+                "method hierarchical needs k",
+            ),
+            (
+                r#"{"method": "minibatch_kmeans"}"#,
+                None,
+                "method minibatch_kmeans needs k",
+            ),
+            (
+                r#"{"method": "kprototypes"}"#,
+                None,
+                "method kprototypes needs k",
+            ),
+            (
+                r#"{"method": "dbscan", "eps": 0.5}"#,
+                Some(3),
+                "method dbscan finds the number of segments itself: k must be NULL",
+            ),
+            (
+                r#"{"method": "gmm"}"#,
+                Some(0),
+                "k must be between 1 and 1000, not 0",
+            ),
+            (
+                r#"{"method": "dbscan", "eps": 0.5}"#,
+                Some(-1),
+                "k must be between 1 and 1000, not -1",
+            ),
+            ("{}", Some(1001), "k must be between 1 and 1000, not 1001"),
+            (
+                r#"{"engine": "aggregate"}"#,
+                None,
+                "option engine aggregate needs k",
+            ),
+            (
+                r#"{"k_min": 1}"#,
+                None,
+                "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + 50, not 1 and 10",
+            ),
+            // The options are checked before k.
+            (
+                r#"{"method": "gmm", "n_init": 0}"#,
+                None,
+                "option n_init must be between 1 and 1000, not 0",
+            ),
+            (
+                r#"{"method": "dbscan"}"#,
+                Some(3),
+                "method dbscan needs the eps option",
+            ),
+        ] {
+            let e = FitOptions::for_fit(text, k).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParameter);
+            assert_eq!(e.message, message, "{text} {k:?}");
+        }
+        assert_eq!(
+            FitOptions::for_fit(r#"{"method": "gmm"}"#, Some(4))
+                .unwrap()
+                .k(),
+            Some(4)
+        );
+        assert_eq!(
+            FitOptions::for_fit(r#"{"method": "dbscan", "eps": 1}"#, None)
+                .unwrap()
+                .k(),
+            None
+        );
+        assert_eq!(FitOptions::for_fit("{}", None).unwrap().k(), None);
+        assert_eq!(
+            FitOptions::for_fit("{}", None)
+                .unwrap()
+                .with_k(5)
+                .unwrap()
+                .k(),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn choose_k_scans_kmeans_over_its_arguments() {
+        let o = FitOptions::for_choose_k(r#"{"seed": 4}"#, 3, 6).unwrap();
+        let MethodParams::Kmeans(p) = o.params() else {
+            panic!()
+        };
+        let KChoice::Scan(range) = p.k() else {
+            panic!()
+        };
+        assert_eq!((range.k_min(), range.k_max(), o.seed()), (3, 6, 4));
+        for (text, k_min, k_max, kind, message) in [
+            (
+                "{}",
+                1,
+                5,
+                ErrorKind::InvalidParameter,
+                "k_min and k_max must satisfy 2 <= k_min <= k_max < k_min + 50, not 1 and 5",
+            ),
+            (
+                r#"{"group_by": "r"}"#,
+                2,
+                5,
+                ErrorKind::NotSupported,
+                "segment_choose_k scans one set of rows: option group_by applies to segment_fit",
+            ),
+            (
+                r#"{"method": "gmm"}"#,
+                2,
+                5,
+                ErrorKind::NotSupported,
+                "segment_choose_k scans k-means fits, not method gmm",
+            ),
+            (
+                r#"{"k_max": 4}"#,
+                2,
+                5,
+                ErrorKind::InvalidParameter,
+                r#"option "k_max" does not apply to segment_choose_k"#,
+            ),
+        ] {
+            let e = FitOptions::for_choose_k(text, k_min, k_max).unwrap_err();
+            assert_eq!((e.kind, e.message.as_str()), (kind, message), "{text}");
+        }
     }
 }

@@ -173,17 +173,39 @@ impl ClvModel {
     }
 }
 
-/// The options stored with a model version (or carried by an exported document), read back for
-/// the model's method. A clustering model's are its `FitOptions`; a churn tree's or a
-/// classifier's are checked by their own reader, and only their seed carries over into the
-/// `FitOptions` the readers use (a scatter's sample). Options that do not read are an error,
-/// never the defaults: a model whose seed or scaling silently changed would answer differently.
-pub fn stored_options(method: Method, text: &str) -> CoreResult<FitOptions> {
+/// The options stored with a model version (or carried by an exported document), read for the
+/// model's method.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredOptions {
+    /// A clustering model's: what a refit fits with.
+    Fit(FitOptions),
+    /// A churn tree's or a classifier's, checked by their own readers; of them only the seed is
+    /// used after the fit (a scatter's sample).
+    Supervised { seed: u64 },
+}
+
+impl StoredOptions {
+    pub fn seed(&self) -> u64 {
+        match self {
+            StoredOptions::Fit(o) => o.seed(),
+            StoredOptions::Supervised { seed } => *seed,
+        }
+    }
+}
+
+/// Reads the options stored with `model`; a clustering model's are read with its k (a refit
+/// fits it again; dbscan finds its own). Options that do not read are an error, never the
+/// defaults: a model whose seed or scaling silently changed would answer differently.
+pub fn stored_options(model: &SegmentModel, text: &str) -> CoreResult<StoredOptions> {
+    let method = model.method();
+    options_of(method, (method != Method::Dbscan).then(|| model.k()), text)
+}
+
+fn options_of(method: Method, k: Option<usize>, text: &str) -> CoreResult<StoredOptions> {
     match method {
-        Method::ChurnTree => ChurnOptions::from_json(text).map(|o| FitOptions {
-            seed: o.seed,
-            ..FitOptions::default()
-        }),
+        Method::ChurnTree => {
+            ChurnOptions::from_json(text).map(|o| StoredOptions::Supervised { seed: o.seed })
+        }
         Method::DecisionTree | Method::RandomForest => {
             let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
                 .map_err(|e| {
@@ -197,12 +219,9 @@ pub fn stored_options(method: Method, text: &str) -> CoreResult<FitOptions> {
                 }
             }
             let text = serde_json::Value::Object(object).to_string();
-            ClassifyOptions::from_json(&text).map(|o| FitOptions {
-                seed: o.seed,
-                ..FitOptions::default()
-            })
+            ClassifyOptions::from_json(&text).map(|o| StoredOptions::Supervised { seed: o.seed })
         }
-        _ => FitOptions::from_json(text),
+        _ => FitOptions::stored(text, k).map(StoredOptions::Fit),
     }
 }
 
@@ -354,26 +373,29 @@ mod tests {
     /// Stored options read for their method, and never fall back to the defaults.
     #[test]
     fn options_read_for_their_method() {
+        let o = options_of(Method::Kmeans, Some(4), r#"{"seed": 7}"#).unwrap();
+        assert_eq!(o.seed(), 7);
+        let StoredOptions::Fit(fit) = o else {
+            panic!("a clustering model's options are fit options")
+        };
+        assert_eq!(fit.k(), Some(4));
+        assert!(options_of(Method::Kmeans, Some(4), r#"{"seed": "x"}"#).is_err());
+        assert!(options_of(Method::Kmeans, Some(4), "[1]").is_err());
+        let churn = r#"{"seed": 3, "max_depth": 4}"#;
         assert_eq!(
-            stored_options(Method::Kmeans, r#"{"seed": 7}"#)
-                .unwrap()
-                .seed,
-            7
+            options_of(Method::ChurnTree, None, churn).unwrap(),
+            StoredOptions::Supervised { seed: 3 }
         );
-        assert!(stored_options(Method::Kmeans, r#"{"seed": "x"}"#).is_err());
-        assert!(stored_options(Method::Kmeans, "[1]").is_err());
-        assert_eq!(
-            stored_options(Method::ChurnTree, r#"{"seed": 3, "max_depth": 4}"#)
-                .unwrap()
-                .seed,
-            3
-        );
-        assert!(stored_options(Method::ChurnTree, r#"{"n_init": 3}"#).is_err());
+        assert!(options_of(Method::ChurnTree, None, r#"{"n_init": 3}"#).is_err());
         // A tree stored with the forest's keys still reads.
         let tree = r#"{"method": "tree", "n_trees": 100, "max_features": "sqrt", "seed": 5}"#;
-        assert_eq!(stored_options(Method::DecisionTree, tree).unwrap().seed, 5);
-        assert!(stored_options(
+        assert_eq!(
+            options_of(Method::DecisionTree, None, tree).unwrap().seed(),
+            5
+        );
+        assert!(options_of(
             Method::RandomForest,
+            None,
             r#"{"method": "forest", "n_trees": 0}"#
         )
         .is_err());

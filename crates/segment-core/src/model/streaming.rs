@@ -23,13 +23,16 @@
 use crate::analysis::metrics;
 use crate::analysis::profile::{raw_row, raw_value, segment_medians, Profile, ProfileAccumulator};
 use crate::cluster::kmeans::Centres;
+use crate::cluster::kmeans::KChoice;
 use crate::cluster::kmeans::{self, KMeansParams};
 use crate::cluster::lloyd_step::{self, StepResult};
 use crate::cluster::minibatch;
+use crate::cluster::minibatch::MiniBatchMethod;
+use crate::cluster::Starts;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::fit::{order_from_counts, FitReport, Limits};
-use crate::model::options::FitOptions;
+use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::Pace;
 use crate::prep::builder::check_row;
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
@@ -46,7 +49,43 @@ pub type Scan<'a> =
 
 /// Checks what the streaming fit supports before any row is read.
 pub fn check_options(options: &FitOptions) -> CoreResult<()> {
-    Moments::supports(options.impute, options.scale)
+    streamed(options)?;
+    Moments::supports(options.impute(), options.scale())
+}
+
+/// What a streaming fit takes from the options: k, the k-means starts (on the sample, and
+/// k-means' Lloyd steps), the reservoir's size, and for mini-batch its batches and epochs.
+struct Streamed<'a> {
+    k: usize,
+    starts: &'a Starts,
+    sample_rows: Option<u64>,
+    minibatch: Option<&'a MiniBatchMethod>,
+}
+
+fn streamed(options: &FitOptions) -> CoreResult<Streamed<'_>> {
+    match options.params() {
+        MethodParams::MinibatchKmeans(p) => Ok(Streamed {
+            k: p.k(),
+            starts: p.starts(),
+            sample_rows: p.sample_rows(),
+            minibatch: Some(p),
+        }),
+        MethodParams::Kmeans(p) => match p.k() {
+            KChoice::Given(k) => Ok(Streamed {
+                k,
+                starts: p.starts(),
+                sample_rows: p.sample_rows(),
+                minibatch: None,
+            }),
+            KChoice::Scan(_) => Err(CoreError::invalid_parameter(
+                "option engine aggregate needs k",
+            )),
+        },
+        other => Err(CoreError::invalid_parameter(format!(
+            "method {} is not fitted by streaming the source",
+            other.method().name()
+        ))),
+    }
 }
 
 /// How the centres are found between the summary pass and the final pass.
@@ -69,15 +108,16 @@ pub fn fit(
     categories: Vec<Option<Vec<String>>>,
     columns: &[String],
     log: &[bool],
-    k: usize,
     options: &FitOptions,
     limits: Limits,
     max_bytes: usize,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport)> {
     check_options(options)?;
+    let streamed = streamed(options)?;
+    let k = streamed.k;
     let d = columns.len();
-    let cap = options.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS) as usize;
+    let cap = streamed.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS) as usize;
     if matrix_bytes(cap, d) > max_bytes {
         return Err(CoreError::new(
             ErrorKind::ResourceLimit,
@@ -93,11 +133,11 @@ pub fn fit(
     let mut moments = Moments::new(d);
     let mut rows_used = 0u64;
     let mut rows_skipped = 0u64;
-    let mut sample = Reservoir::new(cap, d, options.seed);
+    let mut sample = Reservoir::new(cap, d, options.seed());
     let mut raw = vec![0.0; d];
     scan(&mut |values| {
-        let has_null = check_row(columns, log, options.impute, values)?;
-        if has_null && options.impute == ImputeMethod::Skip {
+        let has_null = check_row(columns, log, options.impute(), values)?;
+        if has_null && options.impute() == ImputeMethod::Skip {
             rows_skipped += 1;
             return Ok(());
         }
@@ -121,7 +161,7 @@ pub fn fit(
         )
         .with_hint("Remove the column from the features array."));
     }
-    let (imputer, scaler) = moments.finish(options.impute, options.scale)?;
+    let (imputer, scaler) = moments.finish(options.impute(), options.scale())?;
     let mut sample = FeatureMatrix::from_rows(sample.into_rows(), d);
     if let Some(fill) = imputer.fill_values() {
         for row in sample.as_mut_slice().chunks_exact_mut(d) {
@@ -149,22 +189,36 @@ pub fn fit(
     model.log = model
         .features
         .iter()
-        .filter(|f| options.log.contains(f))
+        .filter(|f| options.log().contains(f))
         .cloned()
         .collect();
-    let tol = options.tol * moments.scaled_mean_variance(&model.scaler);
-    let (centres, epochs, converged) = match refinement {
-        Refinement::MiniBatch => epochs(scan, &sample, &mut model, tol, k, options, limits, check)?,
-        Refinement::Steps(step) => {
+    let tol = streamed.starts.tol() * moments.scaled_mean_variance(&model.scaler);
+    let (centres, epochs, converged) = match (refinement, streamed.minibatch) {
+        (Refinement::MiniBatch, Some(minibatch)) => epochs(
+            scan,
+            &sample,
+            &mut model,
+            tol,
+            minibatch,
+            options.seed(),
+            limits,
+            check,
+        )?,
+        (Refinement::MiniBatch, None) => {
+            return Err(CoreError::invalid_parameter(
+                "mini-batch updates need method minibatch_kmeans",
+            ))
+        }
+        (Refinement::Steps(step), _) => {
             model.rule = MethodRule::Kmeans;
             let skeleton = model.clone();
             let driven = lloyd_step::drive(
                 &sample,
                 k,
-                options.n_init,
-                options.max_iter,
+                streamed.starts.n_init(),
+                streamed.starts.max_iter(),
                 tol,
-                options.seed,
+                options.seed(),
                 limits.threads,
                 &mut |centres| step(&skeleton, centres),
                 check,
@@ -223,7 +277,7 @@ pub fn fit(
         &sample_labels,
         k,
         limits.silhouette_rows,
-        options.seed,
+        options.seed(),
         limits.threads,
         check,
     );
@@ -255,26 +309,28 @@ fn epochs(
     sample: &FeatureMatrix,
     model: &mut SegmentModel,
     tol: f64,
-    k: usize,
-    options: &FitOptions,
+    minibatch: &MiniBatchMethod,
+    seed: u64,
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(Vec<f64>, u32, bool)> {
     let d = sample.n_cols();
+    let k = minibatch.k();
+    let starts = minibatch.starts();
     let start = kmeans::fit(
         sample,
         &KMeansParams {
             k,
-            n_init: options.n_init,
-            max_iter: options.max_iter,
-            tol: options.tol,
-            seed: options.seed,
+            n_init: starts.n_init(),
+            max_iter: starts.max_iter(),
+            tol: starts.tol(),
+            seed,
             threads: limits.threads,
         },
         check,
     )?;
     model.centres = (0..k).map(|c| start.centres.row(c).to_vec()).collect();
-    let batch_size = options.batch_size as usize;
+    let batch_size = minibatch.batch_size();
     let mut centres: Vec<f64> = model.centres.concat();
     let mut counts = vec![0.0f64; k];
     let mut batch: Vec<f64> = Vec::with_capacity(batch_size * d);
@@ -284,7 +340,7 @@ fn epochs(
     let mut row = vec![0.0; d];
     let prepare = model.assigner();
     let mut pace = Pace::new(check);
-    while epochs < options.epochs && !converged {
+    while epochs < minibatch.epochs() && !converged {
         pace.check();
         let before = centres.clone();
         scan(&mut |values| {
@@ -333,7 +389,6 @@ mod tests {
     use crate::model::fit::fit_model;
     use crate::prep::builder::MatrixBuilder;
     use crate::prep::preprocessor::fit_matrix;
-    use crate::prep::scaling::ScaleMethod;
 
     const LIMITS: Limits = Limits {
         threads: 1,
@@ -356,8 +411,11 @@ mod tests {
     fn streams_to_the_same_segments_as_in_memory_k_means() {
         let data = rows();
         let names = vec!["x".to_string(), "y".to_string()];
-        let mut options = FitOptions::from_json(r#"{"sample_rows": 500, "epochs": 3}"#).unwrap();
-        options.method = crate::model::document::Method::MinibatchKmeans;
+        let options = FitOptions::for_fit(
+            r#"{"method": "minibatch_kmeans", "sample_rows": 500, "epochs": 3}"#,
+            Some(3),
+        )
+        .unwrap();
         let mut passes = 0;
         let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
             passes += 1;
@@ -373,7 +431,6 @@ mod tests {
             vec![],
             &names,
             &[false, false],
-            3,
             &options,
             LIMITS,
             usize::MAX,
@@ -389,12 +446,11 @@ mod tests {
         for r in &data {
             b.push(&[Some(r[0]), Some(r[1])]).unwrap();
         }
-        let kopts = FitOptions::default();
-        let (full, full_report) = fit_model(
-            fit_matrix(b.finish().unwrap(), kopts.scale),
+        let kopts = FitOptions::for_fit("{}", Some(3)).unwrap();
+        let (full, full_report, _) = fit_model(
+            fit_matrix(b.finish().unwrap(), kopts.scale()),
             names,
             vec![],
-            Some(3),
             &kopts,
             LIMITS,
             &mut || {},
@@ -425,15 +481,17 @@ mod tests {
 
     #[test]
     fn medians_and_robust_scaling_are_refused() {
-        let robust = FitOptions {
-            scale: ScaleMethod::Robust,
-            ..Default::default()
+        let minibatch = |text: &str| {
+            let mut o: serde_json::Value = serde_json::from_str(text).unwrap();
+            o["method"] = "minibatch_kmeans".into();
+            FitOptions::for_fit(&o.to_string(), Some(3)).unwrap()
         };
-        assert!(check_options(&robust).is_err());
-        let median = FitOptions {
-            impute: ImputeMethod::Median,
-            ..Default::default()
-        };
-        assert!(check_options(&median).is_err());
+        assert!(check_options(&minibatch("{}")).is_ok());
+        assert!(check_options(&minibatch(r#"{"scale": "robust"}"#)).is_err());
+        assert!(check_options(&minibatch(r#"{"impute": "median"}"#)).is_err());
+        // In-memory methods and k-means scans are not streamed.
+        let gmm = FitOptions::for_fit(r#"{"method": "gmm"}"#, Some(3)).unwrap();
+        assert!(check_options(&gmm).is_err());
+        assert!(check_options(&FitOptions::for_fit("{}", None).unwrap()).is_err());
     }
 }
