@@ -49,7 +49,9 @@ pub fn check_format(document: &serde_json::Value, what: &str) -> Result<(), Stri
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// A method's name is its variant's in snake_case, in stored documents (serde) and everywhere
+/// else ([`Method::name`], checked against serde by a test): one spelling.
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     /// k-means (our kernel): a row joins the nearest centre.
     #[default]
@@ -60,21 +62,17 @@ pub enum Method {
     Hierarchical,
     /// Mini-batch k-means over the streamed rows (memory independent of the rows): a row joins
     /// the nearest centre.
-    #[serde(rename = "minibatch_kmeans")]
     MinibatchKmeans,
     /// A churn classification tree (`segment_churn_fit`): a row's segment is its leaf.
-    #[serde(rename = "churn_tree")]
     ChurnTree,
     /// DBSCAN (linfa) on a sample; a row joins the segment of the nearest core point within
     /// eps, or is noise (segment -1).
     Dbscan,
     /// A classifier into known segments, one tree (`segment_classify_fit`): a row's segment is
     /// its leaf's majority class.
-    #[serde(rename = "decision_tree")]
     DecisionTree,
     /// A classifier into known segments, a random forest (`segment_classify_fit` with method
     /// forest): a row's segment is its most probable class.
-    #[serde(rename = "random_forest")]
     RandomForest,
     /// k-prototypes (Huang 1998) for numbers and categories: a row joins the prototype of the
     /// lowest squared distance on the scaled numbers plus γ per mismatched category.
@@ -183,8 +181,19 @@ impl MethodRule {
     }
 }
 
+/// The methods `segment_fit` fits (the others are fitted by `segment_churn_fit` and
+/// `segment_classify_fit`), in the order errors list them.
+pub const CLUSTERING_METHODS: [Method; 6] = [
+    Method::Kmeans,
+    Method::Gmm,
+    Method::Hierarchical,
+    Method::Dbscan,
+    Method::MinibatchKmeans,
+    Method::Kprototypes,
+];
+
 impl Method {
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Method::Kmeans => "kmeans",
             Method::Gmm => "gmm",
@@ -613,6 +622,32 @@ impl SegmentModel {
 pub(crate) mod tests {
     use super::*;
     use crate::prep::scaling::ScaleMethod;
+
+    #[test]
+    fn a_method_has_one_name() {
+        let every = [
+            Method::Kmeans,
+            Method::Gmm,
+            Method::Hierarchical,
+            Method::Dbscan,
+            Method::MinibatchKmeans,
+            Method::ChurnTree,
+            Method::DecisionTree,
+            Method::RandomForest,
+            Method::Kprototypes,
+        ];
+        for method in every {
+            // The stored documents' spelling (serde) is `name`'s.
+            assert_eq!(serde_json::to_value(method).unwrap(), method.name());
+            let back: Method = serde_json::from_value(method.name().into()).unwrap();
+            assert_eq!(back, method);
+        }
+        assert_eq!(
+            CLUSTERING_METHODS.map(Method::name),
+            crate::model::options::PUBLIC_METHODS
+        );
+        assert!(CLUSTERING_METHODS.iter().all(|m| !m.is_supervised()));
+    }
 
     pub(crate) fn tiny_model() -> SegmentModel {
         SegmentModel {

@@ -17,7 +17,7 @@ use crate::cluster::minibatch::{MiniBatchMethod, MiniBatchOptions};
 use crate::cluster::ward::{WardMethod, WardOptions};
 use crate::cluster::{MethodParameters, OPTION_KEYS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::Method;
+use crate::model::document::{Method, CLUSTERING_METHODS};
 use crate::params::{
     check_range, does_not_apply, options_object, wrong_kind, Given, Key, Kind, ParamGuard,
 };
@@ -28,15 +28,17 @@ use serde::Serialize;
 pub use crate::cluster::kmeans::Engine;
 pub use crate::cluster::{DEFAULT_SAMPLE_ROWS, MAX_ITER, MAX_N_INIT, MAX_SAMPLE_ROWS};
 
-/// The methods a caller may name. `churn_tree` models are made by `segment_churn_fit` only.
-pub const PUBLIC_METHODS: [&str; 6] = [
-    "kmeans",
-    "gmm",
-    "hierarchical",
-    "dbscan",
-    "minibatch_kmeans",
-    "kprototypes",
-];
+/// The names of the methods a caller may name (`CLUSTERING_METHODS`). `churn_tree` models are
+/// made by `segment_churn_fit` only, classifiers by `segment_classify_fit`.
+pub const PUBLIC_METHODS: [&str; CLUSTERING_METHODS.len()] = {
+    let mut names = [""; CLUSTERING_METHODS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CLUSTERING_METHODS[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Keys that apply to every method (`method` itself aside).
 pub const COMMON_KEYS: [&str; 7] = [
@@ -638,14 +640,7 @@ mod applicability_tests {
     use crate::error::ErrorKind;
     use serde_json::{json, Value};
 
-    const METHODS: [Method; 6] = [
-        Method::Kmeans,
-        Method::Gmm,
-        Method::Hierarchical,
-        Method::Dbscan,
-        Method::MinibatchKmeans,
-        Method::Kprototypes,
-    ];
+    const METHODS: [Method; 6] = CLUSTERING_METHODS;
     const FIT: Call = Call::Fit { k_given: true };
     const FIT_K_NULL: Call = Call::Fit { k_given: false };
 
