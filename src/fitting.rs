@@ -4,13 +4,24 @@
 
 use crate::catalog::{self, NewVersion};
 use segment_core::model::document::SegmentModel;
-use segment_core::model::fit::{edge_note, FitReport, KScore};
+use segment_core::model::fit::{edge_note, FitReport, FitSummary, KScore};
+use segment_core::model::fit_metrics::{Carried, FitMetrics, GroupOf};
 use segment_core::model::matching::matching;
 use segment_core::model::options::FitOptions;
 
-/// What `segment_fit` and `segment_refit` return: model, version, segments, rows_used,
-/// rows_skipped, inertia, silhouette, iterations, silhouette_rows, method, rows_fitted.
-pub type FitRow = (
+/// One row of `segment_fit` and `segment_refit`: the version stored and its fit's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitRow {
+    pub model: String,
+    pub version: i32,
+    pub method: String,
+    pub fit: FitSummary,
+}
+
+/// The row as the SQL functions return it (pgrx reads the column names from their signatures):
+/// model, version, segments, rows_used, rows_skipped, inertia, silhouette, iterations,
+/// silhouette_rows, method, rows_fitted.
+pub type FitRowSql = (
     String,
     i32,
     i32,
@@ -24,8 +35,27 @@ pub type FitRow = (
     i64,
 );
 
+impl FitRow {
+    pub fn into_sql(self) -> FitRowSql {
+        let f = self.fit;
+        (
+            self.model,
+            self.version,
+            f.segments as i32,
+            f.rows_used as i64,
+            f.rows_skipped as i64,
+            f.inertia,
+            f.silhouette,
+            f.iterations.map(|i| i as i32),
+            f.silhouette_rows as i64,
+            self.method,
+            f.rows_fitted as i64,
+        )
+    }
+}
+
 /// Stores a fitted model as the next version of `name` and returns its row of `segment_fit`.
-/// `group` goes into the metrics of a per-group model's group model.
+/// `group` places a per-group model's group model.
 pub fn store(
     name: &str,
     source_sql: &str,
@@ -33,7 +63,7 @@ pub fn store(
     mut model: SegmentModel,
     report: &FitReport,
     scores: Option<Vec<KScore>>,
-    group: Option<serde_json::Value>,
+    group: Option<GroupOf>,
 ) -> FitRow {
     // k chosen at the edge of the range scanned: say so where the analyst looks.
     if let Some(note) = scores.as_deref().and_then(edge_note) {
@@ -41,83 +71,38 @@ pub fn store(
     }
     // A refit keeps the previous version's segment ids where the centres match, and the
     // analyst's names of the segments that have a counterpart in the new version.
-    let mut carried: Vec<(u32, String)> = Vec::new();
-    let mut dropped: Vec<(u32, String)> = Vec::new();
-    let matched = catalog::current_model(name).and_then(|(version, previous)| {
+    let mut carried = Carried::default();
+    carried.matched_to = catalog::current_model(name).and_then(|(version, previous)| {
         let m = matching(&model, &previous)?;
         model.renumber(&m.new_id);
         for (segment, label) in catalog::load(name, Some(version)).labels {
             if m.counterparts.contains(&segment) {
-                carried.push((segment, label));
+                carried.labels_carried.push((segment, label));
             } else {
-                dropped.push((segment, label));
+                carried.labels_dropped.push((segment, label));
             }
         }
         Some(version)
     });
-
-    let mut metrics = serde_json::json!({
-        "ids_matched_to_version": matched,
-        "inertia": report.inertia,
-        "silhouette": report.silhouette,
-        "silhouette_rows": report.silhouette_rows,
-        "iterations": report.iterations,
-        "converged": report.converged,
-        "rows_fitted": report.rows_fitted,
-        "sampled": report.rows_fitted < report.rows_used,
-        "rows_noise": report.rows_noise,
-        "log_likelihood": report.log_likelihood,
-        "bic": report.bic,
-        "centre_agreement": report.centre_agreement,
-        "k_chosen": scores.map(|scores| serde_json::json!({
-            "rule": "highest silhouette",
-            "note": edge_note(&scores),
-            "scores": scores.iter().map(|s| serde_json::json!({
-                "k": s.k,
-                "inertia": s.inertia,
-                "silhouette": s.silhouette,
-                "calinski_harabasz": s.calinski_harabasz,
-                "davies_bouldin": s.davies_bouldin,
-            })).collect::<Vec<_>>(),
-        })),
-    });
-    if let Some(gamma) = report.gamma {
-        // k-prototypes: its objective under its own name, beside the γ it weighs categories by.
-        metrics["cost"] = report.inertia.into();
-        metrics["gamma"] = gamma.into();
-    }
-    if let Some(group) = group {
-        metrics["group"] = group;
-    }
-    let named = |labels: &[(u32, String)]| {
-        serde_json::Value::Object(
-            labels
-                .iter()
-                .map(|(s, l)| (s.to_string(), l.clone().into()))
-                .collect(),
-        )
-    };
-    if matched.is_some() {
-        metrics["labels_carried"] = named(&carried);
-        metrics["labels_dropped"] = named(&dropped);
-    }
+    let metrics = FitMetrics::new(report, scores.as_deref(), &carried, group);
     let version = catalog::insert(NewVersion {
         name,
         source: source_sql,
         options: serde_json::to_string(options).expect("options serialize"),
         model: model.to_json(),
-        metrics: metrics.to_string(),
+        metrics: metrics.to_json(),
         rows_used: report.rows_used as i64,
         rows_skipped: report.rows_skipped as i64,
         meaning: model.meaning(),
         replace: options.replace(),
         made_by: catalog::MadeBy::Fit,
     });
-    for (segment, label) in &carried {
+    for (segment, label) in &carried.labels_carried {
         catalog::set_label(name, version, *segment, Some(label));
     }
-    if !dropped.is_empty() {
-        let listed: Vec<String> = dropped
+    if !carried.labels_dropped.is_empty() {
+        let listed: Vec<String> = carried
+            .labels_dropped
             .iter()
             .map(|(s, l)| format!("{s} \"{l}\""))
             .collect();
@@ -126,17 +111,10 @@ pub fn store(
             listed.join(", ")
         );
     }
-    (
-        name.to_string(),
+    FitRow {
+        model: name.to_string(),
         version,
-        report.k as i32,
-        report.rows_used as i64,
-        report.rows_skipped as i64,
-        report.inertia,
-        report.silhouette,
-        report.iterations.map(|i| i as i32),
-        report.silhouette_rows as i64,
-        options.method().name().to_string(),
-        report.rows_fitted as i64,
-    )
+        method: options.method().name().to_string(),
+        fit: report.summary(),
+    }
 }

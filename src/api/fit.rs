@@ -58,9 +58,10 @@ fn segment_fit(
     let options = require(options, "options");
     // The options and k together: each method's rule for k is checked with its options.
     let options = FitOptions::for_fit(&options.0.to_string(), k.map(i64::from)).or_raise();
-    TableIterator::new(with_notices("segment_fit", move || {
+    let rows = with_notices("segment_fit", move || {
         fit_and_store(rel, features, name, options)
-    }))
+    });
+    TableIterator::new(rows.into_iter().map(FitRow::into_sql))
 }
 
 /// Reads, fits and stores a new version of `name` (default: the relation's name): one row, or

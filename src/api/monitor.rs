@@ -139,9 +139,10 @@ fn segment_refit(
             let features = stored.index.features.iter().cloned().map(Some).collect();
             // The options were read with the index's k (NULL: each group chose its own).
             let options = stored.options;
-            return TableIterator::new(with_notices("segment_refit", move || {
+            let rows = with_notices("segment_refit", move || {
                 fit_and_store(rel, features, Some(name), options)
-            }));
+            });
+            return TableIterator::new(rows.into_iter().map(FitRow::into_sql));
         }
     };
     if stored.model.method().is_supervised() {
@@ -178,5 +179,5 @@ fn segment_refit(
     let rows: Vec<FitRow> = with_notices("segment_refit", move || {
         fit_and_store(rel, features, Some(name), options)
     });
-    TableIterator::new(rows)
+    TableIterator::new(rows.into_iter().map(FitRow::into_sql))
 }

@@ -58,6 +58,34 @@ pub struct FitReport {
     pub near_constant: Vec<NearConstant>,
 }
 
+/// The numbers of `segment_fit`'s row for one fitted model (or, summed, a per-group model).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitSummary {
+    pub segments: usize,
+    pub rows_used: u64,
+    pub rows_skipped: u64,
+    pub inertia: f64,
+    pub silhouette: Option<f64>,
+    pub iterations: Option<u32>,
+    pub silhouette_rows: u64,
+    pub rows_fitted: u64,
+}
+
+impl FitReport {
+    pub fn summary(&self) -> FitSummary {
+        FitSummary {
+            segments: self.k,
+            rows_used: self.rows_used,
+            rows_skipped: self.rows_skipped,
+            inertia: self.inertia,
+            silhouette: self.silhouette,
+            iterations: self.iterations,
+            silhouette_rows: self.silhouette_rows,
+            rows_fitted: self.rows_fitted,
+        }
+    }
+}
+
 /// One row of `segment_choose_k`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KScore {

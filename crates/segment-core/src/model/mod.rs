@@ -12,6 +12,8 @@ pub mod classify_fit;
 pub mod document;
 pub mod evaluate;
 pub mod fit;
+pub mod fit_metrics;
+pub mod group_fit;
 pub mod groups;
 pub mod holdout;
 pub mod matching;
