@@ -3,7 +3,6 @@
 use super::groups;
 use super::kmeans_step;
 use crate::catalog;
-use crate::errors::raise;
 use crate::errors::{require, OrRaise};
 use crate::fitting::{store, FitRow};
 use crate::gucs::{self, limits};
@@ -11,16 +10,15 @@ use crate::progress::interrupt;
 use crate::progress::with_notices;
 use crate::source;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
+use pgrx::{JsonB, PgRelation};
 use segment_core::error::CoreResult;
 use segment_core::model::budget::{self, Shape};
-use segment_core::model::document::{Meaning, Method, SegmentModel};
+use segment_core::model::document::{Meaning, SegmentModel};
 use segment_core::model::fit::FitReport;
 use segment_core::model::fit::{choose_k, edge_note, fit_model};
 use segment_core::model::options::{Engine, FitOptions};
 use segment_core::model::streaming;
 use segment_core::model::streaming::Refinement;
-use segment_core::prep::encoding::{column_log_mask, Columns};
 use segment_core::prep::preprocessor::fit_matrix;
 
 /// Clusters the rows of `source` on `features` with the method in the options (k-means by
@@ -90,9 +88,7 @@ pub fn fit_and_store(
     let categories =
         source::learn_categories(&source, options.max_categories(), options.categorical())
             .or_raise();
-    let (model, report, scores) = if options.method() == Method::MinibatchKmeans
-        || options.engine() == Engine::Aggregate
-    {
+    let (model, report, scores) = if options.streams() {
         let (model, report) = fit_streaming(&source, categories, &options);
         (model, report, None)
     } else {
@@ -143,21 +139,12 @@ fn fit_streaming(
         });
         Ok(kmeans_step::run_step(q, centres, prep))
     };
+    // The aggregate's steps run as SQL over the source; mini-batches in the core.
     let refinement = if options.engine() == Engine::Aggregate {
-        if categories.iter().any(Option::is_some) {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                "option engine aggregate takes numeric features only",
-                Some("One-hot encode text columns in a view, or use the default engine."),
-            );
-        }
         Refinement::Steps(&mut by_steps)
     } else {
         Refinement::MiniBatch
     };
-    options.log_mask(&source.features).or_raise();
-    let columns = Columns::of(&source.features, &categories);
-    let log = column_log_mask(&source.features, &categories, options.log()).or_raise();
     let mut scan = |f: &mut dyn FnMut(&[Option<f64>]) -> CoreResult<()>| {
         source::for_each_row(source, &categories, |row| f(row))
     };
@@ -166,8 +153,6 @@ fn fit_streaming(
         &mut scan,
         source.features.clone(),
         categories.clone(),
-        &columns.names,
-        &log,
         options,
         limits(),
         gucs::max_memory_bytes(),

@@ -469,6 +469,12 @@ impl FitOptions {
         self.method.engine()
     }
 
+    /// Whether the fit streams the source (`model::streaming`: minibatch_kmeans, and k-means
+    /// with engine aggregate) instead of holding it as a matrix (`model::fit::fit_model`).
+    pub fn streams(&self) -> bool {
+        matches!(self.method, MethodParams::MinibatchKmeans(_)) || !self.engine().is_memory()
+    }
+
     pub fn sample_limit(&self) -> Option<u64> {
         self.method.sample_limit()
     }

@@ -35,6 +35,7 @@ use crate::model::fit::{order_from_counts, FitReport, Limits};
 use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::Pace;
 use crate::prep::builder::check_row;
+use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
 use crate::prep::preprocessor::Moments;
 use crate::prep::reservoir::Reservoir;
@@ -98,16 +99,13 @@ pub enum Refinement<'a> {
 }
 
 /// Fits mini-batch k-means (or, with `Refinement::Steps`, k-means) over a source read through
-/// `scan` (several passes). `columns` are the matrix column names, `log` per column whether it
-/// takes log(1 + x).
+/// `scan` (several passes; its rows are the matrix columns of `features` and `categories`).
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     refinement: Refinement<'_>,
     scan: &mut Scan<'_>,
     features: Vec<String>,
     categories: Vec<Option<Vec<String>>>,
-    columns: &[String],
-    log: &[bool],
     options: &FitOptions,
     limits: Limits,
     max_bytes: usize,
@@ -115,6 +113,17 @@ pub fn fit(
 ) -> CoreResult<(SegmentModel, FitReport)> {
     check_options(options)?;
     let streamed = streamed(options)?;
+    if matches!(refinement, Refinement::Steps(_)) && categories.iter().any(Option::is_some) {
+        // The SQL aggregate's steps read numbers only.
+        return Err(CoreError::new(
+            ErrorKind::NotSupported,
+            "option engine aggregate takes numeric features only",
+        )
+        .with_hint("One-hot encode text columns in a view, or use the default engine."));
+    }
+    options.log_mask(&features)?; // every name in log is a feature
+    let columns = &Columns::of(&features, &categories).names;
+    let log = &column_log_mask(&features, &categories, options.log())?;
     let k = streamed.k;
     let d = columns.len();
     let cap = streamed.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS) as usize;
@@ -428,9 +437,7 @@ mod tests {
             Refinement::MiniBatch,
             &mut scan,
             names.clone(),
-            vec![],
-            &names,
-            &[false, false],
+            vec![None, None],
             &options,
             LIMITS,
             usize::MAX,
