@@ -683,7 +683,14 @@ mod tests {
         // Root at 5 (weighted Gini 7/12 x 20/49 against 10/12 x 1/2 at 15), then 15 on the right.
         let got: Vec<(i32, &str, &str, u64)> = rules
             .iter()
-            .map(|r| (r.segment, r.label.as_str(), r.rule.rule.as_str(), r.rule.rows))
+            .map(|r| {
+                (
+                    r.segment,
+                    r.label.as_str(),
+                    r.rule.rule.as_str(),
+                    r.rule.rows,
+                )
+            })
             .collect();
         assert_eq!(
             got,

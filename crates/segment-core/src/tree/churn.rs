@@ -183,7 +183,10 @@ pub fn tree_text(tree: &Tree, columns: &[String]) -> String {
         let churn = 100.0 * node.churn_rate();
         match node.feature {
             Some(f) => {
-                out.push_str(&format!("{pad}{head}{} rows, churn {churn:.1}%\n", node.rows));
+                out.push_str(&format!(
+                    "{pad}{head}{} rows, churn {churn:.1}%\n",
+                    node.rows
+                ));
                 let c = &columns[f];
                 let t = node.threshold;
                 stack.push((node.right, indent + 1, format!("{c} > {t}: ")));

@@ -203,7 +203,10 @@ impl Classes {
             label: label.to_string(),
             values: order.iter().map(|&i| values[i].clone()).collect(),
         };
-        (classes, codes.iter().map(|&c| new_code[c as usize]).collect())
+        (
+            classes,
+            codes.iter().map(|&c| new_code[c as usize]).collect(),
+        )
     }
 }
 
