@@ -2,19 +2,26 @@
 //! `segment_churn_tree` (the per-row `segment_churn_predict` / `segment_churn_assign` live in
 //! assign.rs with the other row functions).
 
-use crate::catalog::{self, NewVersion};
+use super::supervised::{self, Spec};
+use crate::catalog;
 use crate::errors::{raise, require, OrRaise};
 use crate::gucs;
 use crate::progress::interrupt;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
-use segment_core::model::budget;
-use segment_core::model::churn_fit;
-use segment_core::model::document::{Meaning, Method};
-use segment_core::prep::builder::MatrixBuilder;
-use segment_core::sql::rules;
-use segment_core::tree::churn::{self, ChurnOptions};
+use segment_core::model::document::SegmentModel;
+use segment_core::model::supervised::importance;
+use segment_core::sql::rules::{self, Surrogate};
+use segment_core::tree::churn::{tree_text, ChurnOptions};
+
+const CHURN: Spec = Spec {
+    function: "segment_churn_fit",
+    default_name: |relation, _| format!("{relation}_churn"),
+    missing_label: "Pass the column that says whether the customer churned.",
+    label_types: "A label is boolean, an integer 0/1, or text with two values.",
+    null_label: "Filter those rows out with a view: a churn model learns from known outcomes.",
+};
 
 /// Trains a decision tree on a labelled history (label: boolean, integer 0/1, or text with two
 /// values) and stores it as a model whose segments are the tree's leaves. Scores it on a
@@ -49,111 +56,16 @@ fn segment_churn_fit(
         name!(false_negatives, i64),
     ),
 > {
-    let rel = require(source, "source");
-    let features = require(features, "features");
-    let label = require(label, "label");
-    let options = require(options, "options");
-    let options = ChurnOptions::from_json(&options.0.to_string()).or_raise();
-    let src = source::validate(&rel, features);
-    source::check_label(
-        &rel,
-        &src.features,
-        &label,
-        "Pass the column that says whether the customer churned.",
-        "A label is boolean, an integer 0/1, or text with two values.",
+    let (name, version, fitted) = supervised::fit(
+        &CHURN,
+        source,
+        features,
+        label,
+        name,
+        options,
+        ChurnOptions::from_json,
     );
-    let name = name.unwrap_or_else(|| format!("{}_churn", src.relname));
-    catalog::check_fit_name(&name);
-    let meaning = Meaning {
-        features: src.features.clone(),
-        method: Method::ChurnTree.name().to_string(),
-        group_by: None,
-        label: Some(label.clone()),
-    };
-    catalog::check_meaning(&name, &meaning, options.replace, catalog::MadeBy::Fit);
-
-    let categories =
-        source::learn_categories(&src, options.max_categories, &options.categorical).or_raise();
-    let columns = segment_core::prep::encoding::Columns::of(&src.features, &categories);
-    let mut builder = MatrixBuilder::new(
-        columns.names.clone(),
-        options.impute,
-        gucs::max_memory_bytes(),
-    );
-    // At most 3 values are kept: a third one is already an error (choose_positive says so).
-    let labels = source::read_labelled(
-        &src,
-        &categories,
-        &label,
-        &mut builder,
-        3,
-        || Ok(2),
-        "Filter those rows out with a view: a churn model learns from known outcomes.",
-    );
-    // The matrix and labels are held; the split, the training copy and the tree are not yet.
-    let shape = budget::Shape::of(labels.codes.len(), &src.features, &categories);
-    budget::churn(&shape, &options)
-        .check(gucs::max_memory_bytes())
-        .or_raise();
-    let positive = churn::choose_positive(
-        &label,
-        &sorted(&mut labels.values.clone()),
-        options.positive.as_deref(),
-    )
-    .or_raise();
-    let positive_code = labels
-        .values
-        .iter()
-        .position(|v| *v == positive)
-        .expect("positive is one of the values") as u32;
-    let y: Vec<bool> = labels.codes.iter().map(|&c| c == positive_code).collect();
-    let built = builder.finish().or_raise();
-    crate::warnings::near_constant("segment_churn_fit", "", &built.near_constant);
-    let (model, report) = churn_fit::fit(
-        built.matrix,
-        y,
-        built.imputer,
-        built.rows_skipped,
-        src.features.clone(),
-        categories,
-        label.clone(),
-        positive.clone(),
-        &options,
-        &mut interrupt,
-    )
-    .or_raise();
-    let metrics = serde_json::json!({
-        "label": label,
-        "positive": positive,
-        "base_rate": model.churn().map(|c| c.base_rate),
-        "leaves": report.leaves,
-        "depth": report.depth,
-        "rows_train": report.rows_train,
-        "rows_test": report.rows_test,
-        "accuracy": report.accuracy,
-        "precision": report.precision,
-        "recall": report.recall,
-        "f1": report.f1,
-        "roc_auc": report.roc_auc,
-        "confusion": {
-            "true_positives": report.true_positives,
-            "false_positives": report.false_positives,
-            "true_negatives": report.true_negatives,
-            "false_negatives": report.false_negatives,
-        },
-    });
-    let version = catalog::insert(NewVersion {
-        name: &name,
-        source: &src.sql_name,
-        options: serde_json::to_string(&options).expect("options serialize"),
-        model: model.to_json(),
-        metrics: metrics.to_string(),
-        rows_used: (report.rows_train + report.rows_test) as i64,
-        rows_skipped: report.rows_skipped as i64,
-        meaning,
-        replace: options.replace,
-        made_by: catalog::MadeBy::Fit,
-    });
+    let report = fitted.report;
     TableIterator::once((
         name,
         version,
@@ -174,13 +86,7 @@ fn segment_churn_fit(
     ))
 }
 
-/// Byte order, so that "the first value" reads the same everywhere.
-fn sorted(values: &mut [String]) -> Vec<String> {
-    values.sort();
-    values.to_vec()
-}
-
-fn load_churn(model: Option<&str>) -> segment_core::model::document::SegmentModel {
+fn load_churn(model: Option<&str>) -> SegmentModel {
     let name = require(model, "model");
     let m = catalog::load(name, None).model;
     if m.churn().is_none() {
@@ -215,32 +121,17 @@ fn segment_churn_rules(
         name!(lift, f64),
     ),
 > {
-    let m = load_churn(model);
-    let churn = m.churn().expect("checked");
-    let rules = rules::rules_sql(&m);
-    let rows: Vec<_> = churn
-        .tree
-        .leaves()
-        .iter()
-        .zip(rules)
-        .enumerate()
-        .map(|(s, (leaf, rule))| {
-            let rate = leaf.churn_rate();
-            (
-                s as i32,
-                rule,
-                m.profile.sizes[s] as i64,
-                leaf.rows as i64,
-                rate,
-                if churn.base_rate > 0.0 {
-                    rate / churn.base_rate
-                } else {
-                    0.0
-                },
-            )
-        })
-        .collect();
-    TableIterator::new(rows)
+    let rules = rules::churn_rules(&load_churn(model));
+    TableIterator::new(rules.into_iter().map(|r| {
+        (
+            r.segment as i32,
+            r.rule,
+            r.rows as i64,
+            r.training_rows as i64,
+            r.churn_rate,
+            r.lift,
+        )
+    }))
 }
 
 /// Each matrix column's share of the tree's total impurity decrease (scikit-learn's
@@ -249,12 +140,7 @@ fn segment_churn_rules(
 fn segment_churn_importance(
     model: Option<&str>,
 ) -> TableIterator<'static, (name!(feature, String), name!(importance, f64))> {
-    let m = load_churn(model);
-    let columns = m.columns().names;
-    let imp = m.churn().expect("checked").tree.importance(columns.len());
-    let mut rows: Vec<(String, f64)> = columns.into_iter().zip(imp).collect();
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    TableIterator::new(rows)
+    TableIterator::new(importance(&load_churn(model)))
 }
 
 /// The tree as indented text, one node per line, readable in psql: each split with its
@@ -262,55 +148,8 @@ fn segment_churn_importance(
 #[pg_extern(stable, parallel_safe)]
 fn segment_churn_tree(model: Option<&str>) -> String {
     let m = load_churn(model);
-    let churn = m.churn().expect("checked");
-    let columns = m.columns().names;
-    let mut out = String::new();
-    fn walk(
-        t: &segment_core::tree::cart::Tree,
-        columns: &[String],
-        at: usize,
-        indent: usize,
-        head: &str,
-        out: &mut String,
-    ) {
-        let node = &t.nodes[at];
-        let pad = "    ".repeat(indent);
-        let rate = node.churn_rate();
-        match (node.feature, node.leaf) {
-            (Some(f), _) => {
-                out.push_str(&format!(
-                    "{pad}{head}{} rows, churn {:.1}%\n",
-                    node.rows,
-                    100.0 * rate
-                ));
-                let c = &columns[f];
-                walk(
-                    t,
-                    columns,
-                    node.left,
-                    indent + 1,
-                    &format!("{c} <= {}: ", node.threshold),
-                    out,
-                );
-                walk(
-                    t,
-                    columns,
-                    node.right,
-                    indent + 1,
-                    &format!("{c} > {}: ", node.threshold),
-                    out,
-                );
-            }
-            (None, leaf) => out.push_str(&format!(
-                "{pad}{head}segment {} · {} rows, churn {:.1}%\n",
-                leaf.unwrap_or(0),
-                node.rows,
-                100.0 * rate
-            )),
-        }
-    }
-    walk(&churn.tree, &columns, 0, 0, "all: ", &mut out);
-    out
+    let churn = m.churn().expect("checked by load_churn");
+    tree_text(&churn.tree, &m.columns().names)
 }
 
 /// A clustering model's segments as plain SQL: a shallow decision tree (depth `max_depth`) is
@@ -340,91 +179,23 @@ fn segment_rules(
     ),
 > {
     let name = require(model, "model");
-    let depth = require(max_depth, "max_depth");
-    if !(1..=10).contains(&depth) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("max_depth must be between 1 and 10, not {depth}"),
-            Some("Shallow trees give short rules; 3 is the default."),
-        );
-    }
+    let depth = rules::surrogate_depth(require(max_depth, "max_depth")).or_raise();
     let stored = catalog::load(name, None);
-    if stored.model.churn().is_some() {
-        raise(
-            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!("model \"{name}\" is a churn model: its leaves have rules already"),
-            Some("Use segment_churn_rules."),
-        );
-    }
+    let mut surrogate =
+        Surrogate::new(name, &stored.model, depth, gucs::max_memory_bytes()).or_raise();
     let src = super::inspect::source_for(&stored, source);
-    let m = &stored.model;
-    let assigner = m.assigner();
-    let k = m.k();
-    let columns = m.columns();
-    let mut builder = MatrixBuilder::new(
-        columns.names.clone(),
-        segment_core::prep::scaling::ImputeMethod::Skip,
-        gucs::max_memory_bytes(),
-    );
-    let mut labels: Vec<u32> = Vec::new();
-    let mut raw = vec![0.0; columns.width()];
-    let mut scratch = vec![0.0; k];
-    let mut noise = false;
-    source::for_each_row(&src, &m.categories, |row| {
-        if row.iter().any(|v| v.is_none()) {
-            return Ok(());
-        }
-        segment_core::prep::matrix::fill_nan(&mut raw, row, assigner.columns())?;
-        let Some(label) = assigner.label_raw(&mut raw, &mut scratch)? else {
-            return Ok(());
-        };
-        builder.push(row)?;
-        let class = if label == segment_core::cluster::dbscan::NOISE {
-            noise = true;
-            k as u32
-        } else {
-            label
-        };
-        labels.push(class);
-        Ok(())
-    })
-    .or_raise();
-    if labels.is_empty() {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "the relation has no rows without NULL features to describe",
-            None,
-        );
-    }
-    let classes = if noise { k + 1 } else { k };
-    let shape = budget::Shape::of(labels.len(), &m.features, &m.categories);
-    budget::rules(&shape, classes, depth as usize)
-        .check(gucs::max_memory_bytes())
+    source::for_each_row(&src, &stored.model.categories, |row| surrogate.push(row)).or_raise();
+    let (rules, fidelity) = surrogate
+        .finish(&stored.labels(), &mut interrupt)
         .or_raise();
-    let built = builder.finish().or_raise();
-    let (rules, fidelity) = rules::surrogate_rules(
-        &built.matrix,
-        &labels,
-        classes,
-        depth as usize,
-        &m.features,
-        &m.categories,
-        &rules::Nulls::of(m),
-        &mut interrupt,
-    );
-    let labels = stored.labels();
     TableIterator::new(rules.into_iter().map(move |r| {
-        let (segment, label) = match labels.get(r.segment as usize) {
-            Some(label) => (r.segment as i32, label.clone()),
-            None => (-1, "noise".to_string()),
-        };
         (
-            segment,
-            label,
-            r.rule,
-            r.rows as i64,
-            r.captured,
-            r.precision,
+            r.segment,
+            r.label,
+            r.rule.rule,
+            r.rule.rows as i64,
+            r.rule.captured,
+            r.rule.precision,
             fidelity,
         )
     }))

@@ -17,4 +17,5 @@ mod plots;
 mod privileges;
 mod prune;
 mod rfm;
+mod supervised;
 mod views;

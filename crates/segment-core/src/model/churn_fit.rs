@@ -2,12 +2,15 @@
 //! training rows, held-out scores, and the stored model whose leaves are churn-risk segments.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{MethodRule, SegmentModel};
+use crate::model::budget::{self, Estimate, Shape};
+use crate::model::document::{Method, MethodRule, SegmentModel};
 use crate::model::holdout::stratified_split;
+use crate::model::supervised::{Fitted, Supervised};
+use crate::prep::builder::BuiltMatrix;
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::Imputer;
+use crate::prep::scaling::{ImputeMethod, Imputer};
 use crate::tree::cart::{self, TreeParams};
-use crate::tree::churn::{Churn, ChurnOptions, ClassWeight};
+use crate::tree::churn::{code_positive, Churn, ChurnOptions, ClassWeight};
 
 /// Held-out scores of a churn tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,4 +156,127 @@ pub fn fit(
         MethodRule::ChurnTree { churn },
     );
     Ok((model, report))
+}
+
+/// The metrics stored with a churn model's version: the label and its churn value, the training
+/// base rate, the tree's shape and its held-out scores.
+pub fn metrics(
+    report: &ChurnReport,
+    label: &str,
+    positive: &str,
+    base_rate: Option<f64>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "label": label,
+        "positive": positive,
+        "base_rate": base_rate,
+        "leaves": report.leaves,
+        "depth": report.depth,
+        "rows_train": report.rows_train,
+        "rows_test": report.rows_test,
+        "accuracy": report.accuracy,
+        "precision": report.precision,
+        "recall": report.recall,
+        "f1": report.f1,
+        "roc_auc": report.roc_auc,
+        "confusion": {
+            "true_positives": report.true_positives,
+            "false_positives": report.false_positives,
+            "true_negatives": report.true_negatives,
+            "false_negatives": report.false_negatives,
+        },
+    })
+}
+
+/// A churn label as the tree learns it: the label column, the value that counts as churn, and
+/// per row whether it churned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnLabels {
+    pub label: String,
+    pub positive: String,
+    pub y: Vec<bool>,
+}
+
+impl Supervised for ChurnOptions {
+    type Labels = ChurnLabels;
+    type Report = ChurnReport;
+
+    fn method(&self) -> Method {
+        Method::ChurnTree
+    }
+
+    fn impute(&self) -> ImputeMethod {
+        self.impute
+    }
+
+    fn max_categories(&self) -> u32 {
+        self.max_categories
+    }
+
+    fn categorical(&self) -> &[String] {
+        &self.categorical
+    }
+
+    fn replace(&self) -> bool {
+        self.replace
+    }
+
+    /// One tree, grown on one thread.
+    fn threaded(&self) -> bool {
+        false
+    }
+
+    /// Three: a third value is already an error, which names it (`choose_positive`).
+    fn max_values(&self) -> usize {
+        3
+    }
+
+    /// Any further value reads as the third: the error is the same.
+    fn past_max_values(&self, _label: &str) -> CoreResult<u32> {
+        Ok(2)
+    }
+
+    fn estimate(&self, shape: &Shape, _values: usize, _threads: usize) -> Estimate {
+        budget::churn(shape, self)
+    }
+
+    fn code(&self, label: &str, values: &[String], codes: &[u32]) -> CoreResult<ChurnLabels> {
+        let (positive, y) = code_positive(label, values, codes, self.positive.as_deref())?;
+        Ok(ChurnLabels {
+            label: label.to_string(),
+            positive,
+            y,
+        })
+    }
+
+    fn fit(
+        &self,
+        built: BuiltMatrix,
+        labels: ChurnLabels,
+        features: Vec<String>,
+        categories: Vec<Option<Vec<String>>>,
+        _threads: usize,
+        check: &mut dyn FnMut(),
+    ) -> CoreResult<Fitted<ChurnReport>> {
+        let (model, report) = fit(
+            built.matrix,
+            labels.y,
+            built.imputer,
+            built.rows_skipped,
+            features,
+            categories,
+            labels.label.clone(),
+            labels.positive.clone(),
+            self,
+            check,
+        )?;
+        let base_rate = model.churn().map(|c| c.base_rate);
+        Ok(Fitted {
+            metrics: metrics(&report, &labels.label, &labels.positive, base_rate),
+            rows_used: report.rows_train + report.rows_test,
+            rows_skipped: report.rows_skipped,
+            model,
+            report,
+        })
+    }
 }

@@ -3,13 +3,16 @@
 //! segments are the label's classes.
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::document::{MethodRule, SegmentModel};
+use crate::model::budget::{self, Estimate, Shape};
+use crate::model::document::{Method, MethodRule, SegmentModel};
 use crate::model::holdout::{score, stratified_split, Scores};
+use crate::model::supervised::{Fitted, Supervised};
 use crate::parallel::{self, ROW_ITEM};
+use crate::prep::builder::BuiltMatrix;
 use crate::prep::matrix::FeatureMatrix;
-use crate::prep::scaling::Imputer;
+use crate::prep::scaling::{ImputeMethod, Imputer};
 use crate::tree::cart::{self, TreeParams};
-use crate::tree::classify::{Classes, ClassifierMethod, ClassifyOptions};
+use crate::tree::classify::{Classes, ClassifierMethod, ClassifyOptions, MAX_CLASSES};
 use crate::tree::forest::{self, ForestParams};
 
 /// What a classifier fit reports beside the stored model.
@@ -170,6 +173,165 @@ pub fn fit(
     Ok((model, report))
 }
 
+/// The metrics stored with a classifier's version: the label and its classes, the rows, the
+/// held-out scores (per class in the order of the classes, and the confusion matrix), and the
+/// tree's or forest's shape.
+pub fn metrics(classes: &Classes, report: &ClassifyReport) -> serde_json::Value {
+    let s = &report.scores;
+    let per_class: Vec<serde_json::Value> = classes
+        .values
+        .iter()
+        .zip(&s.per_class)
+        .map(|(c, p)| {
+            serde_json::json!({
+                "class": c,
+                "precision": p.precision,
+                "recall": p.recall,
+                "f1": p.f1,
+                "support": p.support,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "label": classes.label,
+        "classes": classes.values,
+        "rows_train": report.rows_train,
+        "rows_test": report.rows_test,
+        "accuracy": s.accuracy,
+        "macro_f1": s.macro_f1,
+        "per_class": per_class,
+        "confusion": s.confusion,
+        "leaves": report.leaves,
+        "depth": report.depth,
+        "max_features": report.max_features,
+    })
+}
+
+/// One class's held-out scores as `metrics` stored them (`segment_classify_report`'s row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredClassScore {
+    pub class: String,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub f1: Option<f64>,
+    pub support: i64,
+}
+
+/// The per-class scores of stored metrics, in class order; None when the metrics have none (a
+/// model imported without them). A field missing from a class reads as NULL (a score), "" (the
+/// class) or 0 (the support).
+pub fn stored_class_scores(metrics: &serde_json::Value) -> Option<Vec<StoredClassScore>> {
+    let classes = metrics.get("per_class")?.as_array()?;
+    Some(
+        classes
+            .iter()
+            .map(|c| StoredClassScore {
+                class: c["class"].as_str().unwrap_or_default().to_string(),
+                precision: c["precision"].as_f64(),
+                recall: c["recall"].as_f64(),
+                f1: c["f1"].as_f64(),
+                support: c["support"].as_i64().unwrap_or(0),
+            })
+            .collect(),
+    )
+}
+
+impl Supervised for ClassifyOptions {
+    type Labels = (Classes, Vec<u32>);
+    type Report = ClassifyReport;
+
+    fn method(&self) -> Method {
+        match self.method {
+            ClassifierMethod::Tree => Method::DecisionTree,
+            ClassifierMethod::Forest => Method::RandomForest,
+        }
+    }
+
+    fn impute(&self) -> ImputeMethod {
+        self.impute
+    }
+
+    fn max_categories(&self) -> u32 {
+        self.max_categories
+    }
+
+    fn categorical(&self) -> &[String] {
+        &self.categorical
+    }
+
+    fn replace(&self) -> bool {
+        self.replace
+    }
+
+    /// A forest's trees grow on threads; either scores its held-out rows on them.
+    fn threaded(&self) -> bool {
+        true
+    }
+
+    fn max_values(&self) -> usize {
+        self.max_classes as usize
+    }
+
+    /// A limit, not a row's fault (InvalidData would be counted per row by the scan).
+    fn past_max_values(&self, label: &str) -> CoreResult<u32> {
+        Err(CoreError::new(
+            ErrorKind::ResourceLimit,
+            format!(
+                "label column \"{label}\" has more than {} distinct values",
+                self.max_classes
+            ),
+        )
+        .with_hint(format!(
+            "Group rare segments in a view, or raise the max_classes option (at most {MAX_CLASSES})."
+        )))
+    }
+
+    fn estimate(&self, shape: &Shape, values: usize, threads: usize) -> Estimate {
+        budget::classify(shape, values, self, threads)
+    }
+
+    /// The classes in their documented order (`Classes::ordered`); a label the classifier
+    /// cannot learn is refused by the fit, which counts the rows of each class.
+    fn code(
+        &self,
+        label: &str,
+        values: &[String],
+        codes: &[u32],
+    ) -> CoreResult<(Classes, Vec<u32>)> {
+        Ok(Classes::ordered(label, values, codes))
+    }
+
+    fn fit(
+        &self,
+        built: BuiltMatrix,
+        (classes, y): (Classes, Vec<u32>),
+        features: Vec<String>,
+        categories: Vec<Option<Vec<String>>>,
+        threads: usize,
+        check: &mut dyn FnMut(),
+    ) -> CoreResult<Fitted<ClassifyReport>> {
+        let (model, report) = fit(
+            built.matrix,
+            y,
+            classes.clone(),
+            built.imputer,
+            built.rows_skipped,
+            features,
+            categories,
+            self,
+            threads,
+            check,
+        )?;
+        Ok(Fitted {
+            metrics: metrics(&classes, &report),
+            rows_used: report.rows_train + report.rows_test,
+            rows_skipped: report.rows_skipped,
+            model,
+            report,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +419,57 @@ mod tests {
             .class_proba(&mut [5.0, 1.0], &mut p)
             .unwrap());
         assert!(p[0] > 0.9 && (p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    /// What `metrics` stores per class reads back as `segment_classify_report` shows it: three
+    /// bands, each held out 20 rows of its 100 and each predicted right.
+    #[test]
+    fn stored_scores_read_back() {
+        let o = ClassifyOptions::from_json(r#"{"min_samples_leaf": 5}"#).unwrap();
+        let (_, report) = fit_bands(&o, 1);
+        let m = metrics(&classes(&["a", "b", "c"]), &report);
+        let back = stored_class_scores(&m).unwrap();
+        let want = |class: &str| StoredClassScore {
+            class: class.into(),
+            precision: Some(1.0),
+            recall: Some(1.0),
+            f1: Some(1.0),
+            support: 20,
+        };
+        assert_eq!(back, vec![want("a"), want("b"), want("c")]);
+        assert_eq!(
+            m["confusion"],
+            serde_json::json!([[20, 0, 0], [0, 20, 0], [0, 0, 20]])
+        );
+        // Imported without metrics, or with a class missing its scores.
+        assert_eq!(stored_class_scores(&serde_json::json!({})), None);
+        let partial = serde_json::json!({"per_class": [{"class": "a"}]});
+        assert_eq!(
+            stored_class_scores(&partial).unwrap(),
+            vec![StoredClassScore {
+                class: "a".into(),
+                precision: None,
+                recall: None,
+                f1: None,
+                support: 0,
+            }]
+        );
+    }
+
+    #[test]
+    fn too_many_classes_is_a_limit() {
+        let o = ClassifyOptions::from_json(r#"{"max_classes": 4}"#).unwrap();
+        assert_eq!(o.max_values(), 4);
+        let e = o.past_max_values("persona").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ResourceLimit);
+        assert_eq!(
+            e.message,
+            "label column \"persona\" has more than 4 distinct values"
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("Group rare segments in a view, or raise the max_classes option (at most 1000).")
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The stored model and everything that makes or reads one: the document (`document`) and its
 //! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
 //! in memory, `streaming` over a re-read source, `churn_fit`, `classify_fit`), held-out scoring
-//! of the supervised fits (`holdout`), per-group indexes (`groups`), id matching across refits
-//! (`matching`), evaluation on other rows (`evaluate`), and every kind of stored document read
-//! once (`stored`: segment model, per-group index, CLV model).
+//! of the supervised fits (`holdout`) and what they share (`supervised`), per-group indexes
+//! (`groups`), id matching across refits (`matching`), evaluation on other rows (`evaluate`),
+//! and every kind of stored document read once (`stored`: segment model, per-group index, CLV
+//! model).
 
 pub mod assigner;
 pub mod budget;
@@ -21,3 +22,4 @@ pub mod options;
 pub mod shipped;
 pub mod stored;
 pub mod streaming;
+pub mod supervised;

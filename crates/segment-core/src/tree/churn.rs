@@ -156,6 +156,67 @@ impl Churn {
             "low churn risk"
         }
     }
+
+    /// A leaf's churn rate over the training base rate (0 when no training row churned, where
+    /// every leaf's rate is 0 too).
+    pub fn lift(&self, rate: f64) -> f64 {
+        if self.base_rate > 0.0 {
+            rate / self.base_rate
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The churn tree as indented text, one node per line (four spaces a level): each split with its
+/// rows and churn rate, its children headed by their condition on the matrix column `columns`
+/// names (left `<=`, right `>`), each leaf with its segment, rows and churn rate.
+pub fn tree_text(tree: &Tree, columns: &[String]) -> String {
+    let mut out = String::new();
+    // (node, depth, head): depth first, the left child first.
+    let mut stack = vec![(0usize, 0usize, "all: ".to_string())];
+    while let Some((at, indent, head)) = stack.pop() {
+        let Some(node) = tree.nodes.get(at) else {
+            continue;
+        };
+        let pad = "    ".repeat(indent);
+        let churn = 100.0 * node.churn_rate();
+        match node.feature {
+            Some(f) => {
+                out.push_str(&format!(
+                    "{pad}{head}{} rows, churn {churn:.1}%\n",
+                    node.rows
+                ));
+                let c = &columns[f];
+                let t = node.threshold;
+                stack.push((node.right, indent + 1, format!("{c} > {t}: ")));
+                stack.push((node.left, indent + 1, format!("{c} <= {t}: ")));
+            }
+            None => out.push_str(&format!(
+                "{pad}{head}segment {} · {} rows, churn {churn:.1}%\n",
+                node.leaf.unwrap_or(0),
+                node.rows,
+            )),
+        }
+    }
+    out
+}
+
+/// A churn fit's labels: the value that counts as churn (`choose_positive`, shown the label's
+/// values in byte order, so that "the first value" of an error reads the same whatever order the
+/// rows came in) and, per row, whether its code (an index into `values`) is that value.
+pub fn code_positive(
+    label: &str,
+    values: &[String],
+    codes: &[u32],
+    asked: Option<&str>,
+) -> CoreResult<(String, Vec<bool>)> {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let positive = choose_positive(label, &sorted, asked)?;
+    // choose_positive returns one of the values.
+    let code = values.iter().position(|v| *v == positive).unwrap_or(0) as u32;
+    Ok((positive, codes.iter().map(|&c| c == code).collect()))
 }
 
 /// Which of a label's two values counts as churn.
@@ -230,6 +291,85 @@ mod tests {
         assert!(choose_positive("y", &two("a", "b"), Some("c")).is_err());
         let e = choose_positive("y", &["no".to_string()], None).unwrap_err();
         assert!(e.message.contains("only one value"), "{}", e.message);
+    }
+
+    #[test]
+    fn positive_codes_follow_the_value_not_its_position() {
+        // Values in order of appearance: "yes" came first, so code 0 is churn.
+        let values = vec!["yes".to_string(), "no".to_string()];
+        let (positive, y) = code_positive("y", &values, &[0, 1, 1, 0], None).unwrap();
+        assert_eq!(positive, "yes");
+        assert_eq!(y, vec![true, false, false, true]);
+        // An asked value: "no" (code 1) is churn.
+        let (positive, y) = code_positive("y", &values, &[0, 1, 1, 0], Some("no")).unwrap();
+        assert_eq!(positive, "no");
+        assert_eq!(y, vec![false, true, true, false]);
+        // Neither value reads as churn: the error lists them in byte order, whatever order the
+        // rows gave, and proposes the second.
+        let values = vec!["stayed".to_string(), "moved".to_string()];
+        let e = code_positive("y", &values, &[0, 1], None).unwrap_err();
+        assert_eq!(
+            e.message,
+            "label column \"y\" holds moved and stayed: say which one counts as churn"
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some(r#"Pass options '{"positive": "stayed"}'."#)
+        );
+    }
+
+    /// A root split on tenure at 2.5 over 10 rows (7 churned): 3 of 4 stay on the left, all 6
+    /// churn on the right.
+    #[test]
+    fn tree_text_by_hand() {
+        use crate::tree::cart::Node;
+        let node = |feature, left, right, leaf, rows, counts: [u64; 2]| Node {
+            feature,
+            threshold: 2.5,
+            left,
+            right,
+            leaf,
+            rows,
+            counts: counts.to_vec(),
+            gain: 0.0,
+        };
+        let tree = Tree {
+            nodes: vec![
+                node(Some(1), 1, 2, None, 10, [3, 7]),
+                node(None, 0, 0, Some(0), 4, [3, 1]),
+                node(None, 0, 0, Some(1), 6, [0, 6]),
+            ],
+        };
+        let columns = vec!["age".to_string(), "tenure".to_string()];
+        assert_eq!(
+            tree_text(&tree, &columns),
+            "all: 10 rows, churn 70.0%\n\
+             \x20   tenure <= 2.5: segment 0 · 4 rows, churn 25.0%\n\
+             \x20   tenure > 2.5: segment 1 · 6 rows, churn 100.0%\n"
+        );
+        // One leaf: the whole tree is one line.
+        let leaf = Tree {
+            nodes: vec![node(None, 0, 0, Some(0), 5, [5, 0])],
+        };
+        assert_eq!(
+            tree_text(&leaf, &columns),
+            "all: segment 0 · 5 rows, churn 0.0%\n"
+        );
+    }
+
+    #[test]
+    fn lift_over_the_base_rate() {
+        let churn = |base_rate: f64| Churn {
+            label: "y".into(),
+            positive: "1".into(),
+            tree: crate::tree::cart::Tree { nodes: vec![] },
+            base_rate,
+            threshold: 0.5,
+        };
+        assert_eq!(churn(0.25).lift(0.5), 2.0);
+        assert_eq!(churn(0.25).lift(0.0), 0.0);
+        // No training row churned: no lift to speak of.
+        assert_eq!(churn(0.0).lift(0.0), 0.0);
     }
 
     #[test]

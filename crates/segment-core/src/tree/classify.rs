@@ -176,12 +176,38 @@ impl ClassifyOptions {
 }
 
 /// What a classifier stores beyond a segment model: the label column and its classes, in the
-/// order of the segment ids and of `segment_classify_proba`'s elements (byte order of the
-/// values as text).
+/// order of the segment ids and of `segment_classify_proba`'s elements (numeric order when every
+/// value is an integer, byte order of the values as text otherwise: `Classes::ordered`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classes {
     pub label: String,
     pub values: Vec<String>,
+}
+
+impl Classes {
+    /// The classes of a label read as `values` (in order of appearance) and each row's code into
+    /// them, put in the documented order (numeric when every value is an integer, byte order of
+    /// the text otherwise): the classes, and the codes renumbered to follow.
+    pub fn ordered(label: &str, values: &[String], codes: &[u32]) -> (Classes, Vec<u32>) {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        let numbers: Option<Vec<i64>> = values.iter().map(|v| v.parse().ok()).collect();
+        match numbers {
+            Some(n) => order.sort_by_key(|&i| n[i]),
+            None => order.sort_by(|&a, &b| values[a].as_bytes().cmp(values[b].as_bytes())),
+        }
+        let mut new_code = vec![0u32; values.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_code[old] = new as u32;
+        }
+        let classes = Classes {
+            label: label.to_string(),
+            values: order.iter().map(|&i| values[i].clone()).collect(),
+        };
+        (
+            classes,
+            codes.iter().map(|&c| new_code[c as usize]).collect(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +262,24 @@ mod tests {
         let e = ClassifyOptions::from_json(r#"{"n_tree": 10}"#).unwrap_err();
         assert_eq!(e.message, "unknown option \"n_tree\"");
         assert!(e.hint.unwrap().contains("n_trees"));
+    }
+
+    #[test]
+    fn classes_in_numeric_or_byte_order() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Integers: 2 < 9 < 10 (as text, "10" would come first).
+        let (classes, codes) = Classes::ordered("tier", &strings(&["10", "9", "2"]), &[0, 1, 2, 0]);
+        assert_eq!(classes.label, "tier");
+        assert_eq!(classes.values, strings(&["2", "9", "10"]));
+        assert_eq!(codes, vec![2, 1, 0, 2]);
+        // Text: byte order puts the capital first ('B' is 66, 'a' 97).
+        let (classes, codes) = Classes::ordered("p", &strings(&["b", "B", "a"]), &[0, 1, 2]);
+        assert_eq!(classes.values, strings(&["B", "a", "b"]));
+        assert_eq!(codes, vec![2, 0, 1]);
+        // One value that is not an integer: every value orders as text.
+        let (classes, codes) = Classes::ordered("p", &strings(&["x", "10", "9"]), &[0, 1, 2]);
+        assert_eq!(classes.values, strings(&["10", "9", "x"]));
+        assert_eq!(codes, vec![2, 0, 1]);
     }
 
     #[test]
