@@ -3,8 +3,9 @@
 //! to the segments that have a counterpart) and describe it in `segment_fit`'s row.
 
 use crate::catalog::{self, NewVersion};
+use segment_core::model::choose_k::{edge_note, KScore};
 use segment_core::model::document::SegmentModel;
-use segment_core::model::fit::{edge_note, FitReport, FitSummary, KScore};
+use segment_core::model::fit::{FitReport, FitSummary};
 use segment_core::model::fit_metrics::{Carried, FitMetrics, GroupOf};
 use segment_core::model::matching::matching;
 use segment_core::model::options::FitOptions;

@@ -62,7 +62,7 @@ impl Engine {
     }
 }
 
-/// The k range a k-means fit scans when k is not given (the scores pick one: `model::fit::auto_k`).
+/// The k range a k-means fit scans when k is not given (the scores pick one: `model::choose_k::auto_k`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KRange {
     k_min: u64,
@@ -144,7 +144,7 @@ impl ParamGuard for KMeansOptions {
     type Error = CoreError;
 
     /// The options first, then k: given, or a range of 2 <= k_min <= k_max < k_min + 50
-    /// (`model::fit::check_k_scan`); engine aggregate needs k given.
+    /// (`check_k_scan`); engine aggregate needs k given.
     fn check_ref(&self) -> CoreResult<&KMeansMethod> {
         let o = &self.0;
         o.starts.check()?;

@@ -265,7 +265,7 @@ fn fit_tail(n: usize, d: usize, k: usize, method: Method, silhouette_rows: usize
     n * U32 + n * F64 + copy + silhouette(n, d, k, silhouette_rows)
 }
 
-/// `model::fit::choose_k` from `k_min` to `k_max` on `n` rows: one k-means fit and its scores at a
+/// `model::choose_k::choose_k` from `k_min` to `k_max` on `n` rows: one k-means fit and its scores at a
 /// time (the largest k is the largest).
 fn choose_k_work(n: usize, d: usize, k_max: usize, silhouette_rows: usize) -> usize {
     kmeans(n, d, k_max) + silhouette(n, d, k_max, silhouette_rows) + 2 * k_max * d * F64

@@ -4,7 +4,8 @@
 //! its place in the per-group model. The shell stores it as it is; readers parse it back with
 //! unknown fields refused.
 
-use crate::model::fit::{edge_note, FitReport, KScore};
+use crate::model::choose_k::{edge_note, KScore};
+use crate::model::fit::FitReport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,7 +51,7 @@ pub struct FitMetrics {
 #[serde(deny_unknown_fields)]
 pub struct KChosen {
     pub rule: String,
-    /// Why the choice needs a second look (`model::fit::edge_note`), if it does.
+    /// Why the choice needs a second look (`model::choose_k::edge_note`), if it does.
     pub note: Option<String>,
     pub scores: Vec<ScoreOfK>,
 }

@@ -6,8 +6,9 @@
 
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::budget::{self, Shape};
+use crate::model::choose_k::KScore;
 use crate::model::document::{SegmentModel, FORMAT_VERSION, GROUPED};
-use crate::model::fit::{fit_model, FitReport, FitSummary, KScore, Limits};
+use crate::model::fit::{fit_model, FitReport, FitSummary, Limits};
 use crate::model::fit_metrics::{GroupOf, GroupedMetrics};
 use crate::model::groups::{member_name, min_rows, Group, GroupIndex, MAX_GROUPS};
 use crate::model::options::FitOptions;

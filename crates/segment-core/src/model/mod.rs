@@ -8,6 +8,7 @@
 
 pub mod assigner;
 pub mod budget;
+pub mod choose_k;
 pub mod churn_fit;
 pub mod classify_fit;
 pub mod document;

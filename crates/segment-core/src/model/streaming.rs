@@ -352,34 +352,23 @@ fn epochs(
     while epochs < minibatch.epochs() && !converged {
         pace.check();
         let before = centres.clone();
+        // One update per full batch, and one for the rest at the end of the pass.
+        let mut update = |batch: &mut Vec<f64>, pace: &mut Pace| {
+            minibatch::step(&mut centres, &mut counts, batch, d, &mut scratch, pace);
+            batch.clear();
+        };
         scan(&mut |values| {
             fill_nan(&mut row, values, prepare.columns())?;
             if prepare.scale_raw(&mut row)? {
                 batch.extend_from_slice(&row);
                 if batch.len() == batch_size * d {
-                    minibatch::step(
-                        &mut centres,
-                        &mut counts,
-                        &batch,
-                        d,
-                        &mut scratch,
-                        &mut pace,
-                    );
-                    batch.clear();
+                    update(&mut batch, &mut pace);
                 }
             }
             Ok(())
         })?;
         if !batch.is_empty() {
-            minibatch::step(
-                &mut centres,
-                &mut counts,
-                &batch,
-                d,
-                &mut scratch,
-                &mut pace,
-            );
-            batch.clear();
+            update(&mut batch, &mut pace);
         }
         epochs += 1;
         let shift: f64 = centres
