@@ -7,8 +7,6 @@
 
 use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, raise_core, require};
-use crate::search_path::select_text;
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use segment_core::error::CoreError;
@@ -44,25 +42,21 @@ const EXPORT_VERSION: u64 = 1;
 fn segment_export(model: Option<&str>) -> JsonB {
     let name = require(model, "model");
     // Permission, existence and a readable document of any kind, with the usual errors.
-    let document = catalog::load_stored(name);
-    let mut export = export_row(name, None).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("model \"{name}\" does not exist"),
-            None,
-        )
-    });
+    let row = catalog::read_row(name, None);
+    let document = catalog::document(name, &row);
+    let mut export = export_row(name, &row);
     if let StoredDocument::Grouped(index) = &document {
         let members: Vec<Value> = index
             .members()
             .map(|(member, version)| {
-                export_row(member, Some(version)).unwrap_or_else(|| {
+                let row = catalog::find_row(member, Some(version)).unwrap_or_else(|| {
                     raise(
                         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                         format!("model \"{name}\": its group model \"{member}\" version {version} cannot be read"),
                         Some("Refit the per-group model with segment_refit, then export it."),
                     )
-                })
+                });
+                export_row(member, &row)
             })
             .collect();
         export["group_models"] = Value::Array(members);
@@ -70,22 +64,27 @@ fn segment_export(model: Option<&str>) -> JsonB {
     JsonB(export)
 }
 
-/// One catalog row as an export document (the newest version when `version` is None).
-fn export_row(name: &str, version: Option<i32>) -> Option<Value> {
-    let query = format!(
-        "SELECT jsonb_build_object('customer_segment_export', {EXPORT_VERSION}, 'name', name, \
-                'version', version, 'format_version', format_version, 'model', model, \
-                'options', options, 'metrics', metrics, 'labels', labels, 'source', source, \
-                'rows_used', rows_used, 'rows_skipped', rows_skipped)::text \
-         FROM {}.segment_model WHERE name = $1 AND ($2::int IS NULL OR version = $2) \
-         ORDER BY version DESC LIMIT 1",
-        catalog::schema()
-    );
-    let text = select_text(
-        &query,
-        &[DatumWithOid::from(name), DatumWithOid::from(version)],
-    )?;
-    Some(serde_json::from_str(&text).expect("jsonb text is JSON"))
+/// One catalog row as an export document.
+fn export_row(name: &str, row: &catalog::StoredRow) -> Value {
+    // The JSON columns come from jsonb, which holds numbers serde_json cannot (1e400): such a
+    // row was written by hand, and is refused like any stored field that does not read.
+    let json = |field: &str, text: &str| -> Value {
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| catalog::bad_field(name, row.version, field, &e.to_string()))
+    };
+    serde_json::json!({
+        "customer_segment_export": EXPORT_VERSION,
+        "name": name,
+        "version": row.version,
+        "format_version": row.format_version,
+        "model": json("model", &row.model),
+        "options": json("options", &row.options),
+        "metrics": json("metrics", &row.metrics),
+        "labels": json("labels", &row.labels),
+        "source": row.source,
+        "rows_used": row.rows_used,
+        "rows_skipped": row.rows_skipped,
+    })
 }
 
 fn refuse(message: impl Into<String>) -> ! {

@@ -31,7 +31,8 @@ pub use plan_invalidation::invalidate_shipped_plans;
 pub use privileges::{inherit_access, set_privilege, Privilege};
 pub use prune::prune_versions;
 pub use read_version::{
-    current_model, load, load_current, load_stored, metrics, Current, Stored, StoredIndex,
+    bad_field, current_model, document, find_row, load, load_current, load_stored, metrics,
+    read_row, Current, Stored, StoredIndex, StoredRow,
 };
 pub use shipped::{check_shipped_role, shipped, shipped_labels};
 pub use statements::{init, schema};

@@ -2,8 +2,7 @@
 //! the check that the role running the plan is the one it was read for.
 
 use super::access::current_role;
-use super::access::not_found;
-use super::read_version::{index_of, load_current, read_version, Current};
+use super::read_version::{index_of, load_current, read_row, Current};
 use crate::errors::raise;
 use pgrx::PgSqlErrorCode;
 
@@ -11,9 +10,7 @@ use pgrx::PgSqlErrorCode;
 /// the caller's privileges and the usual errors for a missing or forbidden model. None for a
 /// per-group model: its groups are separate models, which are not shipped.
 pub fn shipped(name: &str) -> Option<String> {
-    let Some(row) = read_version(name, None) else {
-        not_found(name, None)
-    };
+    let row = read_row(name, None);
     if index_of(name, &row).is_some() {
         return None;
     }
@@ -21,7 +18,7 @@ pub fn shipped(name: &str) -> Option<String> {
         name,
         row.version,
         &current_role(),
-        &row.doc,
+        &row.model,
     ))
 }
 

@@ -3,7 +3,7 @@
 
 use super::access::require_manage;
 use super::lock::under_lock;
-use super::read_version::current_document;
+use super::read_version::current_meaning;
 use super::statements::{schema, write};
 use crate::errors::raise;
 use crate::search_path::pinned;
@@ -11,7 +11,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use segment_core::model::document::Meaning;
-use segment_core::model::stored::{StoredDocument, CLV};
+use segment_core::model::stored::CLV;
 
 pub struct NewVersion<'a> {
     pub name: &'a str,
@@ -91,10 +91,7 @@ pub fn check_meaning(name: &str, new: &Meaning, replace: bool, by: MadeBy) {
         return;
     }
     // A damaged current version means nothing a view could rely on: a new one may replace it.
-    let Some(current) = current_document(name)
-        .and_then(|(_, doc)| StoredDocument::from_json(&doc).ok())
-        .map(|d| d.meaning())
-    else {
+    let Some(current) = current_meaning(name) else {
         return;
     };
     let list = |v: &[String]| {
