@@ -2,8 +2,9 @@
 //! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
 //! in memory, `streaming` over a re-read source, `churn_fit`, `classify_fit`), held-out scoring
 //! of the supervised fits (`holdout`), per-group indexes (`groups`), id matching across refits
-//! (`matching`), evaluation on other rows (`evaluate`), and every kind of stored document read
-//! once (`stored`: segment model, per-group index, CLV model).
+//! (`matching`), evaluation on other rows (`evaluate`), every kind of stored document read
+//! once (`stored`: segment model, per-group index, CLV model), and the export document that
+//! moves a model between databases (`exchange`).
 
 pub mod assigner;
 pub mod budget;
@@ -11,6 +12,7 @@ pub mod churn_fit;
 pub mod classify_fit;
 pub mod document;
 pub mod evaluate;
+pub mod exchange;
 pub mod fit;
 pub mod groups;
 pub mod holdout;
