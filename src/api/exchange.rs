@@ -2,20 +2,19 @@
 //! `segment_import(doc jsonb, name text DEFAULT NULL)` (SQL, over `segment_import_text`). The
 //! export is the catalog row as one document (format in docs/reference.md, "Exchange"), for every
 //! kind of model: a per-group model's document carries its group models' documents
-//! (`group_models`). The import checks everything in it with the readers the catalog uses, then
-//! stores it.
+//! (`group_models`). The document is `segment_core::model::exchange::ExportDocument`: the export
+//! is built as one from the catalog's reader (`catalog::read_row`), and the import reads one
+//! (refusing keys it does not know), checks everything in it with the readers the catalog uses,
+//! then stores it.
 
 use crate::catalog::{self, NewVersion};
 use crate::errors::{raise, raise_core, require};
-use crate::search_path::select_text;
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
-use segment_core::error::CoreError;
+use segment_core::model::exchange::{ExportDocument, EXPORT_VERSION, SOURCE_REFUSAL};
 use segment_core::model::groups::member_name;
-use segment_core::model::options::FitOptions;
-use segment_core::model::stored::{read_labels, stored_options, StoredDocument};
-use segment_core::value::clv::ClvOptions;
+use segment_core::model::stored::StoredDocument;
+use serde_json::Value;
 
 pgrx::extension_sql!(
     r#"
@@ -30,10 +29,6 @@ COMMENT ON FUNCTION segment_import(jsonb, text) IS
     name = "segment_import_sql",
     requires = [segment_import_text]
 );
-use serde_json::Value;
-
-/// The version of the export document's own layout (the model inside has its format_version).
-const EXPORT_VERSION: u64 = 1;
 
 /// The current version of a model as one JSON document: `customer_segment_export` (1), `name`,
 /// `version`, `format_version`, `model` (features, preprocessing, centres or tree, profile; a
@@ -44,48 +39,54 @@ const EXPORT_VERSION: u64 = 1;
 fn segment_export(model: Option<&str>) -> JsonB {
     let name = require(model, "model");
     // Permission, existence and a readable document of any kind, with the usual errors.
-    let document = catalog::load_stored(name);
-    let mut export = export_row(name, None).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("model \"{name}\" does not exist"),
-            None,
-        )
-    });
+    let row = catalog::read_row(name, None);
+    let document = catalog::document(name, &row);
+    let mut export = export_row(name, &row);
     if let StoredDocument::Grouped(index) = &document {
-        let members: Vec<Value> = index
+        let members = index
             .members()
             .map(|(member, version)| {
-                export_row(member, Some(version)).unwrap_or_else(|| {
+                let row = catalog::find_row(member, Some(version)).unwrap_or_else(|| {
                     raise(
                         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                         format!("model \"{name}\": its group model \"{member}\" version {version} cannot be read"),
                         Some("Refit the per-group model with segment_refit, then export it."),
                     )
-                })
+                });
+                export_row(member, &row)
             })
             .collect();
-        export["group_models"] = Value::Array(members);
+        export.group_models = Some(members);
     }
-    JsonB(export)
+    JsonB(serde_json::to_value(&export).expect("an export document serializes"))
 }
 
-/// One catalog row as an export document (the newest version when `version` is None).
-fn export_row(name: &str, version: Option<i32>) -> Option<Value> {
-    let query = format!(
-        "SELECT jsonb_build_object('customer_segment_export', {EXPORT_VERSION}, 'name', name, \
-                'version', version, 'format_version', format_version, 'model', model, \
-                'options', options, 'metrics', metrics, 'labels', labels, 'source', source, \
-                'rows_used', rows_used, 'rows_skipped', rows_skipped)::text \
-         FROM {}.segment_model WHERE name = $1 AND ($2::int IS NULL OR version = $2) \
-         ORDER BY version DESC LIMIT 1",
-        catalog::schema()
-    );
-    let text = select_text(
-        &query,
-        &[DatumWithOid::from(name), DatumWithOid::from(version)],
-    )?;
-    Some(serde_json::from_str(&text).expect("jsonb text is JSON"))
+/// One catalog row as an export document.
+fn export_row(name: &str, row: &catalog::StoredRow) -> ExportDocument {
+    // The JSON columns come from jsonb, which holds what serde_json cannot read (1e400): such a
+    // row was written by hand, and is refused like any stored field that does not read.
+    let json = |field: &str, text: &str| -> Value {
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| catalog::bad_field(name, row.version, field, &e.to_string()))
+    };
+    let metrics = match json("metrics", &row.metrics) {
+        Value::Object(m) => m,
+        _ => catalog::bad_field(name, row.version, "metrics", "not a JSON object"),
+    };
+    ExportDocument {
+        customer_segment_export: EXPORT_VERSION,
+        name: Some(name.to_string()),
+        version: Some(row.version.into()),
+        format_version: Some(row.format_version.into()),
+        model: Some(json("model", &row.model)),
+        options: Some(json("options", &row.options)),
+        metrics: Some(metrics),
+        labels: Some(json("labels", &row.labels)),
+        source: Some(row.source.clone()),
+        rows_used: Some(row.rows_used),
+        rows_skipped: Some(row.rows_skipped),
+        group_models: None,
+    }
 }
 
 fn refuse(message: impl Into<String>) -> ! {
@@ -94,17 +95,6 @@ fn refuse(message: impl Into<String>) -> ! {
         format!("segment_import: {}", message.into()),
         Some("Pass a document made by segment_export, unchanged."),
     )
-}
-
-fn count(doc: &Value, key: &str, default: u64) -> i64 {
-    match doc.get(key) {
-        None | Some(Value::Null) => default as i64,
-        Some(v) => v
-            .as_u64()
-            .filter(|&n| n <= i64::MAX as u64)
-            .unwrap_or_else(|| refuse(format!("\"{key}\" must be a count of rows, not {v}")))
-            as i64,
-    }
 }
 
 /// `segment_import(doc jsonb, name text)`'s work, on the document as text: pgrx's jsonb
@@ -116,115 +106,49 @@ fn segment_import_text(
 ) -> TableIterator<'static, (name!(model, String), name!(version, i32))> {
     let doc: Value = serde_json::from_str(require(doc, "doc"))
         .unwrap_or_else(|e| refuse(format!("the document is not readable: {e}")));
+    let export = ExportDocument::read(&doc).unwrap_or_else(|e| refuse(e));
     let name = name
-        .or_else(|| doc.get("name").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| export.name.clone())
         .unwrap_or_else(|| refuse("no model name: pass one as the name argument"));
-    let version = import(&doc, &name, None);
+    let version = import(&export, &name, None);
     TableIterator::once((name, version))
 }
 
-/// Stores one export document as the next version of `name`; `group` is the `metrics.group`
-/// of a group model imported with its per-group model. Returns the version.
-fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
-    if !doc.is_object() {
-        refuse("the document is not a JSON object");
-    }
-    match doc.get("customer_segment_export").and_then(Value::as_u64) {
-        Some(EXPORT_VERSION) => {}
-        Some(other) => refuse(format!(
-            "export format {other}; this version of customer_segment reads {EXPORT_VERSION}"
-        )),
-        None => refuse("not a customer_segment export (no \"customer_segment_export\" key)"),
-    }
+/// Stores one export document (read by `ExportDocument::read`) as the next version of `name`;
+/// `group` is the `metrics.group` of a group model imported with its per-group model. Returns
+/// the version.
+fn import(export: &ExportDocument, name: &str, group: Option<Value>) -> i32 {
     catalog::check_fit_name(name);
-    let model_doc = doc
-        .get("model")
-        .unwrap_or_else(|| refuse("the document has no \"model\""));
-    // The export states the model's format beside it: a document whose two disagree was edited
-    // or assembled by hand, and which one to believe cannot be told.
-    let stated = doc.get("format_version");
-    if stated.is_some_and(|v| Some(v) != model_doc.get("format_version")) {
-        refuse(format!(
-            "the document says format version {}, its model {}",
-            stated.expect("some"),
-            model_doc.get("format_version").unwrap_or(&Value::Null)
-        ));
-    }
-    let document = StoredDocument::from_json(&model_doc.to_string())
-        .unwrap_or_else(|e| refuse(e.message.replace("stored ", "the ")));
-    let options = doc
-        .get("options")
-        .cloned()
-        .unwrap_or(Value::Object(Default::default()));
-    let mut metrics = match doc.get("metrics") {
-        None | Some(Value::Null) => serde_json::Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => refuse("\"metrics\" must be an object"),
-    };
-    metrics.insert(
-        "imported_from".into(),
-        serde_json::json!({ "name": doc.get("name"), "version": doc.get("version") }),
-    );
-    // A group model stands alone unless it comes with its per-group model.
-    let is_member = group.is_some();
-    metrics.remove("group");
-    if let Some(g) = group {
-        metrics.insert("group".into(), g);
-    }
+    let document = export.document().unwrap_or_else(|e| refuse(e));
+    // Options read as the catalog reads them back (the same checks, one reader).
+    export.check_options(&document).unwrap_or_else(|mut e| {
+        e.message = format!("segment_import: options: {}", e.message);
+        raise_core(e)
+    });
     // The relation it was fitted on, in the database it came from: a schema-qualified name
     // (what the extension writes), or none. It is only ever looked up, never run as SQL.
-    let source = match doc.get("source") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) if segment_core::sql::parse_qualified_name(s).is_some() => s.clone(),
-        Some(_) => refuse("\"source\" must be a schema-qualified relation name"),
+    let source = match &export.source {
+        None => String::new(),
+        Some(s) if segment_core::sql::parse_qualified_name(s).is_some() => s.clone(),
+        Some(_) => refuse(SOURCE_REFUSAL),
     };
-    let no_labels = || {
-        if doc
-            .get("labels")
-            .is_some_and(|l| l.as_object().is_none_or(|m| !m.is_empty()))
-        {
-            refuse("only a segment model has labels");
-        }
-        Vec::new()
-    };
-    // Options read as the catalog reads them back (the same checks, one reader).
-    let options_read = |checked: Result<(), CoreError>| {
-        checked.unwrap_or_else(|mut e| {
-            e.message = format!("segment_import: options: {}", e.message);
-            raise_core(e)
-        })
-    };
-    let (model_json, labels, rows_default, members) = match &document {
-        StoredDocument::Segment(model) => {
-            options_read(stored_options(model, &options.to_string()).map(drop));
-            let labels = match doc.get("labels") {
-                None | Some(Value::Null) => vec![],
-                Some(l) => read_labels(l, model.k()).unwrap_or_else(|e| refuse(e)),
-            };
-            let rows: u64 = model.profile.sizes.iter().sum();
-            (model.to_json(), labels, rows, Vec::new())
-        }
-        StoredDocument::Clv(model) => {
-            options_read(ClvOptions::from_value(&options).map(drop));
-            let labels = no_labels();
-            (
-                serde_json::to_string(model).expect("a CLV model serializes"),
-                labels,
-                0,
-                Vec::new(),
-            )
-        }
+    let labels = export.labels(&document).unwrap_or_else(|e| refuse(e));
+    // A group model stands alone unless it comes with its per-group model.
+    let is_member = group.is_some();
+    let metrics = export.imported_metrics(group);
+    let (model_json, members) = match &document {
+        StoredDocument::Segment(model) => (model.to_json(), Vec::new()),
+        StoredDocument::Clv(model) => (
+            serde_json::to_string(model).expect("a CLV model serializes"),
+            Vec::new(),
+        ),
         StoredDocument::Grouped(index) => {
-            let k = index.k.map(|k| k as usize);
-            options_read(FitOptions::stored(&options.to_string(), k).map(drop));
-            let labels = no_labels();
             // Its group models first, each under this name's group name, then the index that
             // names them.
-            let embedded = doc
-                .get("group_models")
-                .and_then(Value::as_array)
-                .unwrap_or_else(|| refuse("a per-group model's document has no \"group_models\""));
-            if is_member || embedded.iter().any(|e| e.get("group_models").is_some()) {
+            if export.group_models.is_none() {
+                refuse("a per-group model's document has no \"group_models\"");
+            }
+            if is_member {
                 refuse("a group model cannot itself be a per-group model");
             }
             // A new per-group model makes new group models: a model that already has one of
@@ -237,18 +161,12 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
                 let (Some(old), Some(old_version)) = (g.model.clone(), g.version) else {
                     continue;
                 };
-                let member_doc = embedded
-                    .iter()
-                    .find(|e| {
-                        e.get("name").and_then(Value::as_str) == Some(old.as_str())
-                            && e.get("version").and_then(Value::as_i64) == Some(old_version.into())
-                    })
-                    .unwrap_or_else(|| {
-                        refuse(format!(
-                            "the group \"{}\" names model \"{old}\" version {old_version}, which \"group_models\" does not hold",
-                            g.value
-                        ))
-                    });
+                let member_doc = export.group_model(&old, old_version).unwrap_or_else(|| {
+                    refuse(format!(
+                        "the group \"{}\" names model \"{old}\" version {old_version}, which \"group_models\" does not hold",
+                        g.value
+                    ))
+                });
                 let member = member_name(name, &g.value);
                 if parent_is_new && !matches!(catalog::access(&member).0, catalog::Access::Missing)
                 {
@@ -261,18 +179,17 @@ fn import(doc: &Value, name: &str, group: Option<Value>) -> i32 {
                 g.model = Some(member.clone());
                 members.push(member);
             }
-            let rows = index.groups.iter().map(|g| g.rows).sum();
-            (index.to_json(), labels, rows, members)
+            (index.to_json(), members)
         }
     };
     let version = catalog::insert(NewVersion {
         name,
         source: &source,
-        options: options.to_string(),
+        options: export.options().to_string(),
         model: model_json,
         metrics: Value::Object(metrics).to_string(),
-        rows_used: count(doc, "rows_used", rows_default),
-        rows_skipped: count(doc, "rows_skipped", 0),
+        rows_used: export.rows_used(&document),
+        rows_skipped: export.rows_skipped.unwrap_or(0),
         meaning: document.meaning(),
         replace: false,
         made_by: catalog::MadeBy::Import,

@@ -387,3 +387,75 @@ fn the_unchanged_documents_are_valid() {
         assign_any(&model, &[vec![1.0, 2.0, 0.0]]);
     }
 }
+
+/// An export document (`model::exchange`) of one of the valid documents, as segment_export
+/// writes it.
+fn valid_export(which: usize) -> Value {
+    let model = valid_documents()[which].clone();
+    serde_json::json!({
+        "customer_segment_export": crate::model::exchange::EXPORT_VERSION,
+        "name": "m",
+        "version": 2,
+        "format_version": model["format_version"],
+        "model": model,
+        "options": {},
+        "metrics": {"inertia": 1.0},
+        "labels": {"0": "First"},
+        "source": "public.t",
+        "rows_used": 60,
+        "rows_skipped": 0
+    })
+}
+
+/// Everything the import reads from an export document it accepted, none of which may panic.
+fn read_export_contents(export: &crate::model::exchange::ExportDocument) {
+    if let Ok(document) = export.document() {
+        let _ = export.labels(&document);
+        let _ = export.check_options(&document);
+        let _ = export.rows_used(&document);
+    }
+    let _ = export.imported_metrics(None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Any JSON value is read as an export document or refused.
+    #[test]
+    fn export_reader_answers_any_json(value in json_value()) {
+        if let Ok(export) = crate::model::exchange::ExportDocument::read(&value) {
+            read_export_contents(&export);
+        }
+    }
+
+    /// An export with anything in it replaced (a field, or deep inside the model) is refused or
+    /// read; what is read writes back as a document that reads the same.
+    #[test]
+    fn changed_exports_are_refused_or_read_back_the_same(
+        which in 0usize..5,
+        path in prop::collection::vec(any::<usize>(), 0..6),
+        replacement in json_value(),
+    ) {
+        use crate::model::exchange::ExportDocument;
+        let mut doc = valid_export(which);
+        replace_at(&mut doc, &path, replacement);
+        if let Ok(export) = ExportDocument::read(&doc) {
+            read_export_contents(&export);
+            let back = serde_json::to_value(&export).unwrap();
+            prop_assert_eq!(ExportDocument::read(&back).unwrap(), export);
+        }
+    }
+}
+
+#[test]
+fn the_unchanged_exports_are_read() {
+    // Otherwise the mutation test would only ever see refusals.
+    for which in 0..5 {
+        let doc = valid_export(which);
+        let export = crate::model::exchange::ExportDocument::read(&doc).unwrap();
+        assert_eq!(serde_json::to_value(&export).unwrap(), doc);
+        let document = export.document().unwrap();
+        assert_eq!(export.labels(&document).unwrap(), vec![(0, "First".into())]);
+        assert_eq!(export.rows_used(&document), 60);
+    }
+}

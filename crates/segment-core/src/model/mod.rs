@@ -2,9 +2,10 @@
 //! assigner (`assigner`), the fit options (`options`), the fits that build a document (`fit`
 //! in memory, `streaming` over a re-read source, `churn_fit`, `classify_fit`), held-out scoring
 //! of the supervised fits (`holdout`) and what they share (`supervised`), per-group indexes
-//! (`groups`), id matching across refits (`matching`), evaluation on other rows (`evaluate`),
-//! and every kind of stored document read once (`stored`: segment model, per-group index, CLV
-//! model).
+//! (`groups`) and per-group fits (`group_fit`), id matching across refits (`matching`),
+//! evaluation on other rows (`evaluate`), every kind of stored document read once (`stored`:
+//! segment model, per-group index, CLV model), and the export document that moves a model
+//! between databases (`exchange`).
 
 pub mod assigner;
 pub mod budget;
@@ -13,6 +14,7 @@ pub mod churn_fit;
 pub mod classify_fit;
 pub mod document;
 pub mod evaluate;
+pub mod exchange;
 pub mod fit;
 pub mod fit_metrics;
 pub mod group_fit;
