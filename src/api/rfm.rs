@@ -1,8 +1,8 @@
 //! `segment_rfm`: per-customer recency, frequency and monetary value from a transactions table.
 //!
-//! The server does the work: `segment_rfm` (plpgsql, below) runs the query that
-//! `segment_rfm_queries` builds from catalog-checked, quoted identifiers (`as_of` is a
-//! parameter): one `GROUP BY customer` over the transactions (sorted by customer, since
+//! The server does the work: `segment_rfm` (plpgsql, below) runs the queries that
+//! `segment_rfm_queries` checks the arguments for and the core writes (`sql::rfm::queries`) from
+//! catalog-checked, quoted identifiers (`as_of` is a parameter): one `GROUP BY customer` over the transactions (sorted by customer, since
 //! count(DISTINCT day) needs it, spilling to disk beyond work_mem), then each score's breaks from
 //! the distinct values (see `sql::rfm::score_breaks_sql`), found per customer by `width_bucket`, and
 //! the segment name from a constant array, streamed into the function's result (a tuplestore that
@@ -15,7 +15,7 @@ use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation};
 use segment_core::sql::rfm as rfm_sql;
-use segment_core::value::rfm::{self, Returns, RfmOptions};
+use segment_core::value::rfm::{self, RfmOptions};
 
 /// The two queries `segment_rfm` runs: the count of what is left out (for its NOTICE), and the
 /// RFM rows. Both take `as_of` as $1. Validates every argument first.
@@ -36,64 +36,18 @@ fn segment_rfm_queries(
     let options = RfmOptions::from_json(&require(options, "options").0.to_string()).or_raise();
     check_transaction_columns(&rel, customer, time, amount);
     let relation = pgrx::spi::quote_qualified_identifier(rel.namespace(), rel.name());
-    let (c, t, a) = (
+    let (customer, time, amount) = (
         quote_identifier(customer),
         quote_identifier(time),
         quote_identifier(amount),
     );
-    let left_out = format!(
-        "SELECT pg_catalog.count(*) FILTER (WHERE {c} IS NULL OR {t} IS NULL OR {a} IS NULL),
-                pg_catalog.count(*) FILTER (WHERE {c} IS NOT NULL AND {a} IS NOT NULL AND {t} > $1)
-         FROM {relation}"
-    );
-    // A purchase is a transaction with amount >= 0; a return has amount < 0. Each transaction's
-    // purchase day is its day, NULL for a return (and for a NULL amount, which no aggregate
-    // counts): max, min and count(DISTINCT) skip NULLs, so one CASE per transaction replaces a
-    // FILTER per aggregate (measured: about a second on 10M rows), and "has a purchase" is
-    // max(day) IS NOT NULL. `{t} <= $1` also leaves out NULL times.
-    let spent = match options.returns {
-        Returns::Net => "",
-        Returns::Ignore => " FILTER (WHERE day IS NOT NULL)",
+    let transactions = rfm_sql::Transactions {
+        relation: &relation,
+        customer: &customer,
+        time: &time,
+        amount: &amount,
     };
-    let r = rfm_sql::score_value("recency_days", false);
-    let f = rfm_sql::score_value("frequency", true);
-    let m = rfm_sql::score_value("monetary_total", true);
-    let (r_breaks, f_breaks, m_breaks) = (
-        rfm_sql::score_breaks_sql(&r, bins),
-        rfm_sql::score_breaks_sql(&f, bins),
-        rfm_sql::score_breaks_sql(&m, bins),
-    );
-    let segment = rfm_sql::segment_sql("r_score", "f_score", bins);
-    // Grouped by the key in its own type (a text cast before grouping made the sort compare
-    // strings: 4.4x the plain GROUP BY on 10M rows); its text form is taken per group. OFFSET 0
-    // keeps the transactions' subquery apart, so each purchase day is computed once, before the
-    // sort, which then carries a date instead of the time; flattened into the grouping, the CASE
-    // ran once per aggregate reading it, after the sort (measured on 10M rows: about 1 s more).
-    // The breaks are one row, materialized so that each score's subquery runs once.
-    let rows = format!(
-        "WITH customers AS MATERIALIZED (
-             SELECT customer::text AS customer,
-                    $1::date - pg_catalog.max(day) AS recency_days,
-                    pg_catalog.count(DISTINCT day) AS frequency,
-                    COALESCE(pg_catalog.sum(amount){spent}, 0)::float8 AS monetary_total,
-                    $1::date - pg_catalog.min(day) AS tenure_days
-             FROM (SELECT {c} AS customer, CASE WHEN {a} >= 0 THEN {t}::date END AS day,
-                          {a} AS amount
-                   FROM {relation}
-                   WHERE {c} IS NOT NULL AND {t} <= $1
-                   OFFSET 0) tx
-             GROUP BY customer
-             HAVING pg_catalog.max(day) IS NOT NULL),
-         breaks AS MATERIALIZED (SELECT ({r_breaks}) AS r, ({f_breaks}) AS f, ({m_breaks}) AS m)
-         SELECT customer, recency_days, frequency, monetary_total, monetary_total / frequency,
-                tenure_days, $1::date - tenure_days, $1::date - recency_days,
-                r_score, f_score, m_score, {segment}
-         FROM (SELECT c.*, 1 + pg_catalog.width_bucket({r}, b.r) AS r_score,
-                      1 + pg_catalog.width_bucket({f}, b.f) AS f_score,
-                      1 + pg_catalog.width_bucket({m}, b.m) AS m_score
-               FROM customers c, breaks b) scored"
-    );
-    vec![left_out, rows]
+    rfm_sql::queries(&transactions, bins, options.returns).into()
 }
 
 pgrx::extension_sql!(

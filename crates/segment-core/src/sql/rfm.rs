@@ -1,8 +1,82 @@
-//! The SQL text of `segment_rfm`'s scores and segment names: the query runs where the
-//! transactions are, so the scores are computed by PostgreSQL; `value::rfm::scores` is the same
-//! rule in Rust (the tests hold the two equal).
+//! The SQL text of `segment_rfm`: its two queries (`queries`), with each score's breaks and the
+//! segment names. The query runs where the transactions are, so the scores are computed by
+//! PostgreSQL; `value::rfm::scores` is the same rule in Rust (the tests hold the two equal).
 
-use crate::value::rfm::{on_five, segment};
+use crate::value::rfm::{on_five, segment, Returns};
+
+/// The quoted names `segment_rfm` reads: the relation (schema-qualified) and its customer, time
+/// and amount columns, each quoted by the caller after checking it against the catalog.
+pub struct Transactions<'a> {
+    pub relation: &'a str,
+    pub customer: &'a str,
+    pub time: &'a str,
+    pub amount: &'a str,
+}
+
+/// `segment_rfm`'s two queries, both taking `as_of` as $1: the count of what is left out (for its
+/// NOTICE: transactions with a NULL customer, time or amount, and those after `as_of`), and the
+/// RFM rows, one per customer with a purchase up to `as_of`.
+pub fn queries(tx: &Transactions, bins: usize, returns: Returns) -> [String; 2] {
+    let Transactions {
+        relation,
+        customer: c,
+        time: t,
+        amount: a,
+    } = tx;
+    let left_out = format!(
+        "SELECT pg_catalog.count(*) FILTER (WHERE {c} IS NULL OR {t} IS NULL OR {a} IS NULL),
+                pg_catalog.count(*) FILTER (WHERE {c} IS NOT NULL AND {a} IS NOT NULL AND {t} > $1)
+         FROM {relation}"
+    );
+    // A purchase is a transaction with amount >= 0; a return has amount < 0. Each transaction's
+    // purchase day is its day, NULL for a return (and for a NULL amount, which no aggregate
+    // counts): max, min and count(DISTINCT) skip NULLs, so one CASE per transaction replaces a
+    // FILTER per aggregate (measured: about a second on 10M rows), and "has a purchase" is
+    // max(day) IS NOT NULL. `{t} <= $1` also leaves out NULL times.
+    let spent = match returns {
+        Returns::Net => "",
+        Returns::Ignore => " FILTER (WHERE day IS NOT NULL)",
+    };
+    let r = score_value("recency_days", false);
+    let f = score_value("frequency", true);
+    let m = score_value("monetary_total", true);
+    let (r_breaks, f_breaks, m_breaks) = (
+        score_breaks_sql(&r, bins),
+        score_breaks_sql(&f, bins),
+        score_breaks_sql(&m, bins),
+    );
+    let segment = segment_sql("r_score", "f_score", bins);
+    // Grouped by the key in its own type (a text cast before grouping made the sort compare
+    // strings: 4.4x the plain GROUP BY on 10M rows); its text form is taken per group. OFFSET 0
+    // keeps the transactions' subquery apart, so each purchase day is computed once, before the
+    // sort, which then carries a date instead of the time; flattened into the grouping, the CASE
+    // ran once per aggregate reading it, after the sort (measured on 10M rows: about 1 s more).
+    // The breaks are one row, materialized so that each score's subquery runs once.
+    let rows = format!(
+        "WITH customers AS MATERIALIZED (
+             SELECT customer::text AS customer,
+                    $1::date - pg_catalog.max(day) AS recency_days,
+                    pg_catalog.count(DISTINCT day) AS frequency,
+                    COALESCE(pg_catalog.sum(amount){spent}, 0)::float8 AS monetary_total,
+                    $1::date - pg_catalog.min(day) AS tenure_days
+             FROM (SELECT {c} AS customer, CASE WHEN {a} >= 0 THEN {t}::date END AS day,
+                          {a} AS amount
+                   FROM {relation}
+                   WHERE {c} IS NOT NULL AND {t} <= $1
+                   OFFSET 0) tx
+             GROUP BY customer
+             HAVING pg_catalog.max(day) IS NOT NULL),
+         breaks AS MATERIALIZED (SELECT ({r_breaks}) AS r, ({f_breaks}) AS f, ({m_breaks}) AS m)
+         SELECT customer, recency_days, frequency, monetary_total, monetary_total / frequency,
+                tenure_days, $1::date - tenure_days, $1::date - recency_days,
+                r_score, f_score, m_score, {segment}
+         FROM (SELECT c.*, 1 + pg_catalog.width_bucket({r}, b.r) AS r_score,
+                      1 + pg_catalog.width_bucket({f}, b.f) AS f_score,
+                      1 + pg_catalog.width_bucket({m}, b.m) AS m_score
+               FROM customers c, breaks b) scored"
+    );
+    [left_out, rows]
+}
 
 /// The value a score ranks, as SQL over a column of the `customers` CTE: the column itself when
 /// a higher value is better, negated when lower is better (recency, a day count: its negation
@@ -92,5 +166,27 @@ mod tests {
         }
         assert_eq!(score_value("recency_days", false), "(-recency_days)");
         assert!(score_breaks_sql("frequency", 5).contains("SELECT frequency AS v"));
+    }
+
+    #[test]
+    fn queries_read_only_the_names_given_and_filter_returns_as_asked() {
+        let tx = Transactions {
+            relation: "public.tx",
+            customer: "\"Customer\"",
+            time: "at",
+            amount: "amount",
+        };
+        let [left_out, net] = queries(&tx, 5, Returns::Net);
+        assert!(left_out.ends_with("FROM public.tx"), "{left_out}");
+        assert!(left_out.contains("\"Customer\" IS NULL OR at IS NULL OR amount IS NULL"));
+        assert!(net.contains("FROM public.tx"));
+        assert!(net.contains("SELECT \"Customer\" AS customer"));
+        assert!(net.contains("COALESCE(pg_catalog.sum(amount), 0)"));
+        let [_, ignore] = queries(&tx, 5, Returns::Ignore);
+        assert!(ignore.contains("sum(amount) FILTER (WHERE day IS NOT NULL)"));
+        // Three score breaks and the segment names over bins 3.
+        let [_, three] = queries(&tx, 3, Returns::Net);
+        assert_eq!(three.matches("width_bucket").count(), 3);
+        assert!(three.contains("[(r_score - 1) * 3 + f_score]"));
     }
 }

@@ -1,6 +1,5 @@
 //! RFM (recency, frequency, monetary): the scoring rule and the segment names. The query that
-//! scores in the server is assembled by the shell (`segment_rfm`) from `sql::rfm`'s pieces; here
-//! the same rule in Rust, for the tests.
+//! scores in the server is `sql::rfm::queries`; here the same rule in Rust, for the tests.
 
 use crate::error::{CoreError, CoreResult};
 use crate::params::{Given, Key, Kind};
