@@ -3,7 +3,7 @@
 //! and spend, CLV).
 
 use crate::catalog::{self, NewVersion};
-use crate::errors::{raise, require, OrRaise};
+use crate::errors::{raise, raise_core, require, OrRaise};
 use crate::progress::interrupt;
 use crate::query_rows;
 use crate::search_path::{pinned, with_setting};
@@ -12,24 +12,17 @@ use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier;
 use pgrx::{JsonB, PgRelation, PgSqlErrorCode};
-use segment_core::error::CoreError;
 use segment_core::model::budget;
 use segment_core::model::stored::{is_iso_utc, ClvModel, StoredDocument};
-use segment_core::value::clv::{self, ClvOptions, History};
+use segment_core::value::clv::{self, ClvOptions};
+use segment_core::value::clv_customers::{
+    self, repeat_customers, CustomerValue, Summaries, Summary,
+};
 use std::ffi::CString;
 
-struct Summary {
-    customer: String,
-    history: History,
-    /// Mean spend per repeat occasion (None without repeats).
-    repeat_mean: Option<f64>,
-}
-
-/// Every customer's calibration summary, in the order of the customer column: the server groups
-/// the occasions (calendar days or distinct times) with a purchase (amount >= 0) up to
-/// calibration_end, and each customer's occasions are summed up here; x = occasions - 1,
-/// t_x = last - first, T = calibration_end - first (in units), and the mean spend of the
-/// repeat occasions (each occasion's amounts summed).
+/// Every customer's calibration summary (`value::clv_customers::Summaries`), in the order of the
+/// customer column: the server groups the occasions (calendar days or distinct times) with a
+/// purchase (amount >= 0) up to calibration_end, and the core sums each customer's up.
 fn summaries(
     relation: &str,
     customer: &str,
@@ -42,7 +35,6 @@ fn summaries(
     // The summaries grow with the customers: counted against max_memory_mb as each is added
     // (with a fit's further data when fitting), so the list stops at the limit.
     let limit = crate::gucs::max_memory_bytes();
-    let mut name_bytes = 0usize;
     let mut over = false;
     let (c, t, a) = (
         quote_identifier(customer),
@@ -77,26 +69,15 @@ fn summaries(
     .ok()
     .flatten()
     .expect("a timestamptz has an epoch");
-    // Seconds to the model's unit.
-    let unit = options.days_per_unit() * 86_400.0;
-    let mut out: Vec<Summary> = Vec::new();
-    // The customer being summed up: first and last occasion, occasions, spend after the first.
-    let mut open: Option<(Vec<u8>, f64, f64, u64, f64)> = None;
-    let close =
-        |(customer, first, last, occasions, repeat_spend): (Vec<u8>, f64, f64, u64, f64)| {
-            let x = (occasions - 1) as f64;
-            let t_x = (last - first) / unit;
-            Summary {
-                customer: String::from_utf8_lossy(&customer).into_owned(),
-                history: History {
-                    x,
-                    t_x,
-                    // A purchase later in the calibration end's day still counts: T >= t_x.
-                    t: ((end - first) / unit).max(t_x),
-                },
-                repeat_mean: (occasions > 1).then(|| repeat_spend / x),
-            }
-        };
+    let mut out = Summaries::new(end, options);
+    let needed = |s: &Summaries| {
+        let n = s.customers();
+        if fitting {
+            budget::clv_fit_bytes(n, n, s.name_bytes())
+        } else {
+            budget::clv_summaries(n, s.name_bytes())
+        }
+    };
     pinned(|| {
         Spi::connect(|_| {
             let params = [DatumWithOid::from(calibration_end)];
@@ -112,37 +93,16 @@ fn summaries(
                     f64::from_bits(at.value() as u64),
                     f64::from_bits(spend.value() as u64),
                 );
-                match &mut open {
-                    Some((current, _, last, occasions, repeat_spend))
-                        if current.as_slice() == customer =>
-                    {
-                        *last = at;
-                        *occasions += 1;
-                        *repeat_spend += spend;
-                    }
-                    _ => {
-                        if let Some(done) = open.replace((customer.to_vec(), at, at, 1, 0.0)) {
-                            out.push(close(done));
-                        }
-                        name_bytes += customer.len();
-                        let n = out.len() + 1;
-                        let needed = if fitting {
-                            budget::clv_fit_bytes(n, n, name_bytes)
-                        } else {
-                            budget::clv_summaries(n, name_bytes)
-                        };
-                        if needed > limit {
-                            over = true;
-                            return false;
-                        }
-                    }
+                if out.push(customer, at, spend) && needed(&out) > limit {
+                    over = true;
+                    return false;
                 }
                 true
             })
         })
     });
     if over {
-        let n = out.len() + 1;
+        let (n, name_bytes) = (out.customers(), out.name_bytes());
         let estimate = if fitting {
             budget::clv_fit(n, n, name_bytes)
         } else {
@@ -150,10 +110,7 @@ fn summaries(
         };
         estimate.check(limit).or_raise();
     }
-    if let Some(done) = open {
-        out.push(close(done));
-    }
-    out
+    out.finish()
 }
 
 /// Fits BG/NBD (purchase counts and dropout) and Gamma-Gamma (spend per purchase) on the
@@ -207,31 +164,13 @@ fn segment_clv_fit(
         &options,
         true,
     );
-    let histories: Vec<History> = data.iter().map(|s| s.history).collect();
     // Once more with the repeat customers counted, before the fits take their data.
-    let repeat_customers = histories.iter().filter(|h| h.x > 0.0).count();
     let id_bytes: usize = data.iter().map(|s| s.customer.len()).sum();
-    budget::clv_fit(histories.len(), repeat_customers, id_bytes)
+    budget::clv_fit(data.len(), repeat_customers(&data), id_bytes)
         .check(crate::gucs::max_memory_bytes())
         .or_raise();
-    let bg = clv::fit_bgnbd(
-        &histories,
-        options.penalizer,
-        crate::gucs::threads(),
-        &mut interrupt,
-    )
-    .unwrap_or_else(|e| raise_fit(e));
-    let spend: Vec<(f64, f64)> = data
-        .iter()
-        .filter_map(|s| s.repeat_mean.map(|m| (s.history.x, m)))
-        .collect();
-    let gg = clv::fit_gamma_gamma(
-        &spend,
-        options.penalizer,
-        crate::gucs::threads(),
-        &mut interrupt,
-    )
-    .unwrap_or_else(|e| raise_fit(e));
+    let fit = clv_customers::fit(&data, &options, crate::gucs::threads(), &mut interrupt)
+        .unwrap_or_else(|e| raise_core(e));
     // Stored as an instant in ISO 8601 UTC (to_char reads no DateStyle), with the session's
     // TimeZone, in which the source's dates were cut into days: a later read under other
     // settings, or after a restore elsewhere, counts the same days.
@@ -260,24 +199,12 @@ fn segment_clv_fit(
         calibration_text,
         time_zone,
         options.clone(),
-        bg.params,
-        gg.params,
+        fit.bgnbd.params,
+        fit.gamma_gamma.params,
     );
-    let repeat = histories.iter().filter(|h| h.x > 0.0).count();
-    let metrics = serde_json::json!({
-        "customers": histories.len(),
-        "repeat_customers": repeat,
-        "bgnbd_log_likelihood": bg.log_likelihood,
-        "gamma_gamma_log_likelihood": gg.log_likelihood,
-        "converged": bg.converged && gg.converged,
-    });
     // A fit at the boundary (dropout not identified, parameters that ran off): said in the
     // result, the metrics and a WARNING.
-    let warnings = clv::boundary_warnings(&bg, &gg);
-    let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
-    let mut metrics = metrics;
-    if let Some(w) = &warning {
-        metrics["warning"] = w.clone().into();
+    if let Some(w) = &fit.warning {
         crate::warnings::warn(
             "segment_clv_fit",
             format!("CLV model \"{name}\": {w}"),
@@ -289,18 +216,19 @@ fn segment_clv_fit(
         source: &relation,
         options: serde_json::to_string(&options).expect("options serialize"),
         model: serde_json::to_string(&model).expect("model serializes"),
-        metrics: metrics.to_string(),
-        rows_used: histories.len() as i64,
+        metrics: serde_json::to_string(&fit.metrics()).expect("metrics serialize"),
+        rows_used: fit.customers as i64,
         rows_skipped: 0,
         meaning: model.meaning(),
         replace: options.replace,
         made_by: catalog::MadeBy::Fit,
     });
+    let (bg, gg) = (&fit.bgnbd, &fit.gamma_gamma);
     TableIterator::once((
         name,
         version,
-        histories.len() as i64,
-        repeat as i64,
+        fit.customers as i64,
+        fit.repeat_customers as i64,
         bg.params.r,
         bg.params.alpha,
         bg.params.a,
@@ -310,13 +238,9 @@ fn segment_clv_fit(
         gg.params.q,
         gg.params.gamma,
         gg.log_likelihood,
-        bg.converged && gg.converged,
-        warning,
+        fit.converged(),
+        fit.warning.clone(),
     ))
-}
-
-fn raise_fit(e: CoreError) -> ! {
-    crate::errors::raise_core(e)
 }
 
 /// Per customer of a CLV model's source, from their history up to its calibration_end:
@@ -346,20 +270,7 @@ fn segment_clv(
     let name = require(model, "model");
     let horizon = require(horizon, "horizon");
     let discount = require(discount_rate, "discount_rate");
-    if !(horizon.is_finite() && horizon > 0.0 && horizon <= 10_000.0) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("horizon must be between 0 and 10000 units, not {horizon}"),
-            None,
-        );
-    }
-    if !(discount.is_finite() && discount > -1.0) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("discount_rate must be greater than -1, not {discount}"),
-            None,
-        );
-    }
+    clv_customers::check_horizon(horizon, discount).or_raise();
     let m = match catalog::load_stored(name) {
         StoredDocument::Clv(m) => m,
         _ => raise(
@@ -397,18 +308,17 @@ fn segment_clv(
     });
     let (bg, gg) = (m.bgnbd, m.gamma_gamma);
     TableIterator::new(data.into_iter().map(move |s| {
+        let v = CustomerValue::of(&s, &bg, &gg, horizon, discount);
         let h = s.history;
-        let spend = gg.expected_spend(h.x, s.repeat_mean.unwrap_or(0.0));
-        let (expected, clv) = bg.value(&h, spend, horizon, discount);
         (
             s.customer,
             h.x,
             h.t_x,
             h.t,
-            bg.p_alive(&h),
-            expected,
-            spend,
-            clv,
+            v.p_alive,
+            v.expected_purchases,
+            v.expected_spend,
+            v.clv,
         )
     }))
 }
