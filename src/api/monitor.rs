@@ -10,12 +10,9 @@ use crate::progress::with_notices;
 use crate::source;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
-use segment_core::analysis::drift::{advice, drift};
-use segment_core::analysis::profile::ProfileAccumulator;
 use segment_core::model::document::Method;
+use segment_core::model::monitor::{DriftNow, DriftReport};
 use segment_core::model::stored::StoredOptions;
-use segment_core::prep::matrix::fill_nan;
-use segment_core::prep::scaling::undo_log;
 
 /// Per segment: its share of the training rows and of the rows of `source` now (default: the
 /// relation it was fitted on), the population stability index (its term and the total), each
@@ -60,28 +57,14 @@ fn segment_drift(
         );
     }
     let src = source_for(&stored, source);
-    let assigner = m.assigner();
-    let (k, d) = (m.k(), m.columns().width());
-    let log = m.log_mask();
-    let mut acc = ProfileAccumulator::new(k, d);
-    let (mut row, mut raw, mut scratch) = (vec![0.0; d], vec![0.0; d], vec![0.0; k]);
-    source::for_each_row(&src, &m.categories, |values| {
-        fill_nan(&mut row, values, assigner.columns())?;
-        if let Some(label) = assigner.label_raw(&mut row, &mut scratch)? {
-            // Back to original units, imputed as the fit saw them.
-            raw.copy_from_slice(&row);
-            m.scaler.inverse_row(&mut raw);
-            undo_log(&log, &mut raw);
-            acc.push(&raw, label);
-        }
-        Ok(())
-    })
-    .or_raise();
-    let now = acc.finish(vec![vec![]; k]);
-    let rows_now = now.sizes.clone();
-    let d = drift(&m.profile, &now);
+    let mut now = DriftNow::new(m);
+    source::for_each_row(&src, &m.categories, |values| now.push(values)).or_raise();
+    let DriftReport {
+        drift: d,
+        rows_now,
+        advice,
+    } = now.finish();
     let automatic = m.automatic_labels();
-    let verdict = advice(d.psi_total).to_string();
     let rows: Vec<_> = d
         .segments
         .into_iter()
@@ -96,7 +79,7 @@ fn segment_drift(
                 seg.psi,
                 d.psi_total,
                 seg.mean_shift,
-                verdict.clone(),
+                advice.to_string(),
             )
         })
         .collect();

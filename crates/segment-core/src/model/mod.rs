@@ -3,7 +3,7 @@
 //! in memory, `streaming` over a re-read source, `churn_fit`, `classify_fit`), held-out scoring
 //! of the supervised fits (`holdout`) and what they share (`supervised`), per-group indexes
 //! (`groups`) and per-group fits (`group_fit`), id matching across refits (`matching`),
-//! evaluation on other rows (`evaluate`), every kind of stored document read once (`stored`:
+//! evaluation on other rows (`evaluate`), drift of the rows now (`monitor`), every kind of stored document read once (`stored`:
 //! segment model, per-group index, CLV model), and the export document that moves a model
 //! between databases (`exchange`).
 
@@ -21,6 +21,7 @@ pub mod group_fit;
 pub mod groups;
 pub mod holdout;
 pub mod matching;
+pub mod monitor;
 pub mod options;
 pub mod shipped;
 pub mod stored;
