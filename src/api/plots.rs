@@ -3,12 +3,11 @@
 use super::inspect::source_for;
 use crate::catalog;
 use crate::errors::{raise, require, OrRaise};
-use crate::search_path::select_text;
 use crate::source;
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::cluster::dbscan::NOISE;
+use segment_core::model::fit_metrics::KChosen;
 use segment_core::plot;
 use segment_core::prep::matrix::fill_nan;
 use segment_core::prep::reservoir::Reservoir;
@@ -74,24 +73,10 @@ fn segment_plot(
             plot::scatter(&title, &sample.into_rows(), d, &segments, &labels)
         }
         "elbow" => {
-            let metrics = select_text(
-                &format!(
-                    "SELECT metrics::text FROM {}.segment_model WHERE name = $1 AND version = $2",
-                    catalog::schema()
-                ),
-                &[DatumWithOid::from(name), DatumWithOid::from(stored.version)],
-            )
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .unwrap_or_default();
-            let scores: Vec<(usize, f64, Option<f64>)> = metrics["k_chosen"]["scores"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| {
-                            Some((s["k"].as_u64()? as usize, s["inertia"].as_f64()?, s["silhouette"].as_f64()))
-                        })
-                        .collect()
-                })
+            let metrics = catalog::metrics(name, stored.version);
+            let scores = KChosen::in_metrics(&metrics)
+                .unwrap_or_else(|e| catalog::bad_field(name, stored.version, "metrics", &e))
+                .map(|scan| scan.elbow())
                 .unwrap_or_default();
             if scores.len() < 2 {
                 lacks(

@@ -447,6 +447,36 @@ proptest! {
     }
 }
 
+/// A typed document read from `value`: refused, or read whole and written back as a document
+/// that reads the same.
+fn reads_back<T>(value: &Value) -> Result<(), TestCaseError>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
+{
+    if let Ok(read) = serde_json::from_value::<T>(value.clone()) {
+        let back = serde_json::to_value(&read).unwrap();
+        prop_assert_eq!(serde_json::from_value::<T>(back).unwrap(), read);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Any JSON value is read as each kind of metrics document, or refused; the k scan's reader
+    /// (which reads one key of any metrics document) answers too.
+    #[test]
+    fn metrics_readers_answer_any_json(value in json_value()) {
+        use crate::model::fit_metrics::{FitMetrics, GroupedMetrics, KChosen};
+        reads_back::<FitMetrics>(&value)?;
+        reads_back::<GroupedMetrics>(&value)?;
+        reads_back::<crate::value::clv_customers::ClvMetrics>(&value)?;
+        reads_back::<KChosen>(&value)?;
+        let _ = KChosen::in_metrics(&value);
+        let _ = KChosen::in_metrics(&serde_json::json!({ "k_chosen": value }));
+    }
+}
+
 #[test]
 fn the_unchanged_exports_are_read() {
     // Otherwise the mutation test would only ever see refusals.

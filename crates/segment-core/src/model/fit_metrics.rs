@@ -56,6 +56,28 @@ pub struct KChosen {
     pub scores: Vec<ScoreOfK>,
 }
 
+impl KChosen {
+    /// The k scan of a stored metrics document, None when the fit was given its k. Only
+    /// `k_chosen` is read: the documents of other kinds (an import's, a per-group index's) hold
+    /// other keys; a `k_chosen` that is there must read whole.
+    pub fn in_metrics(metrics: &serde_json::Value) -> Result<Option<KChosen>, String> {
+        match metrics.get("k_chosen") {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(scan) => serde_json::from_value(scan.clone())
+                .map(Some)
+                .map_err(|e| format!("k_chosen: {e}")),
+        }
+    }
+
+    /// (k, inertia, silhouette) of each k scanned, as the elbow plot draws them.
+    pub fn elbow(&self) -> Vec<(usize, f64, Option<f64>)> {
+        self.scores
+            .iter()
+            .map(|s| (s.k, s.inertia, s.silhouette))
+            .collect()
+    }
+}
+
 /// One k's scores in `k_chosen`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,5 +261,26 @@ mod tests {
         assert_eq!(chosen.scores[1].k, 3);
         // k = 3 is the top of 2..3.
         assert!(chosen.note.unwrap().starts_with("k = 3 is the top"));
+    }
+
+    #[test]
+    fn the_k_scan_reads_from_any_metrics_document() {
+        let scan = json!({"rule": "silhouette", "note": null, "scores": [
+            {"k": 2, "inertia": 10.0, "silhouette": 0.5, "calinski_harabasz": null, "davies_bouldin": null},
+            {"k": 3, "inertia": 6.0, "silhouette": null, "calinski_harabasz": 1.0, "davies_bouldin": 2.0}]});
+        // Other keys beside it (an import's metrics) are not this reader's business.
+        let metrics = json!({"imported_from": "x", "k_chosen": scan});
+        let chosen = KChosen::in_metrics(&metrics).unwrap().unwrap();
+        assert_eq!(chosen.elbow(), vec![(2, 10.0, Some(0.5)), (3, 6.0, None)]);
+        assert_eq!(KChosen::in_metrics(&json!({"inertia": 1.0})).unwrap(), None);
+        assert_eq!(
+            KChosen::in_metrics(&json!({"k_chosen": null})).unwrap(),
+            None
+        );
+        // A damaged scan is said, not drawn as no scan.
+        let damaged = json!({"k_chosen": {"rule": "silhouette", "scores": [{"k": "two"}]}});
+        assert!(KChosen::in_metrics(&damaged)
+            .unwrap_err()
+            .starts_with("k_chosen: "));
     }
 }
