@@ -166,22 +166,35 @@ fn row_key(rel: &PgRelation) -> Option<(Vec<String>, String)> {
     if may_read.as_deref() != Some("true") {
         return None;
     }
-    let primary_key = select_text(
-        "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.ord) \
-         FROM pg_catalog.pg_index i, \
-              pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord), \
-              pg_catalog.pg_attribute a \
-         WHERE i.indrelid = $1 AND i.indisprimary \
-           AND a.attrelid = i.indrelid AND a.attnum = k.attnum",
-        &[oid()],
-    );
-    Some(match primary_key {
-        Some(columns) => (
-            columns.split(", ").map(str::to_string).collect(),
-            format!("({columns})"),
-        ),
+    let key: Vec<String> = primary_key(rel)
+        .iter()
+        .map(pgrx::spi::quote_identifier)
+        .collect();
+    Some(if key.is_empty() {
         // A partitioned table's rows have a ctid in their partition only: still a place to look.
-        None => (vec!["ctid".to_string()], "ctid".to_string()),
+        (vec!["ctid".to_string()], "ctid".to_string())
+    } else {
+        let shown = format!("({})", key.join(", "));
+        (key, shown)
+    })
+}
+
+/// The columns of a relation's primary key in key order, as named (unquoted); empty without one.
+pub fn primary_key(rel: &PgRelation) -> Vec<String> {
+    let query = "SELECT a.attname::text FROM pg_catalog.pg_index i \
+                 JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n) ON true \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n";
+    pinned(|| {
+        Spi::connect(|client| {
+            client
+                .select(query, None, &[rel.oid().into()])
+                .map(|t| {
+                    t.filter_map(|r| r.get::<String>(1).ok().flatten())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
     })
 }
 

@@ -1,5 +1,5 @@
-//! BI-ready views: `segment_create_view(model, source, view_name)` and the `segment_labels(model)`
-//! set they join (one catalog read per query, not one per row as `segment_label` would).
+//! BI-ready views: `segment_create_view(model, source, view_name)`, and `segment_labels(model)`,
+//! every segment's label as a set a query or BI tool can join and filter on.
 
 use crate::catalog::{self, Current};
 use crate::errors::{raise, require};
@@ -235,21 +235,7 @@ fn view_columns(schema: &str, name: &str) -> Vec<Column> {
 
 /// The primary key's columns in key order, or every column when there is none.
 fn key_columns(rel: &PgRelation) -> Vec<String> {
-    let query = "SELECT a.attname::text FROM pg_catalog.pg_index i \
-                 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true \
-                 JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
-                 WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n";
-    let keys: Vec<String> = pinned(|| {
-        Spi::connect(|client| {
-            client
-                .select(query, None, &[rel.oid().into()])
-                .map(|t| {
-                    t.filter_map(|r| r.get::<String>(1).ok().flatten())
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-    });
+    let keys = crate::source::primary_key(rel);
     if !keys.is_empty() {
         return keys;
     }

@@ -48,7 +48,7 @@ fn views_reading(name: &str) -> Vec<String> {
     }
     let candidates: Vec<(String, String)> = read(
         &format!(
-            "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), r.ev_action::text \
+            "SELECT n.nspname::text, c.relname::text, r.ev_action::text \
              FROM pg_catalog.pg_rewrite r \
              JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -61,13 +61,19 @@ fn views_reading(name: &str) -> Vec<String> {
                  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid \
                    AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
                    AND e.extname = 'customer_segment' AND p.proname IN ({LABEL_FUNCTIONS})) \
-             ORDER BY 1"
+             ORDER BY 1, 2"
         ),
         &[],
         |t| {
             Some(
-                t.filter_map(|r| Some((r.get::<String>(1).ok()??, r.get::<String>(2).ok()??)))
-                    .collect(),
+                t.filter_map(|r| {
+                    let (schema, view) = (r.get::<String>(1).ok()??, r.get::<String>(2).ok()??);
+                    Some((
+                        pgrx::spi::quote_qualified_identifier(schema, view),
+                        r.get::<String>(3).ok()??,
+                    ))
+                })
+                .collect(),
             )
         },
     )
