@@ -273,6 +273,7 @@ fn check_layout(stated: Option<u64>) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::model::document::tests::tiny_model;
+    use crate::model::stored::tests::clv;
     use serde_json::json;
 
     /// What segment_export writes for a segment model (tiny_model: two segments of two rows).
@@ -290,31 +291,6 @@ mod tests {
             "rows_used": 4,
             "rows_skipped": 1
         })
-    }
-
-    /// A CLV model (any parameters: only its kind matters here).
-    fn clv() -> crate::model::stored::ClvModel {
-        use crate::value::clv::{BgNbd, GammaGamma};
-        crate::model::stored::ClvModel::new(
-            "public.tx".into(),
-            "customer".into(),
-            "at".into(),
-            "amount".into(),
-            "2026-01-01T00:00:00.000000Z".into(),
-            "UTC".into(),
-            ClvOptions::default(),
-            BgNbd {
-                r: 0.24,
-                alpha: 4.4,
-                a: 0.79,
-                b: 2.4,
-            },
-            GammaGamma {
-                p: 6.2,
-                q: 3.7,
-                gamma: 15.4,
-            },
-        )
     }
 
     fn refusal(doc: Value) -> String {

@@ -303,10 +303,11 @@ pub fn is_iso_utc(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn clv() -> ClvModel {
+    /// A CLV model (any parameters: where only its kind matters).
+    pub(crate) fn clv() -> ClvModel {
         ClvModel::new(
             "public.tx".into(),
             "customer".into(),
