@@ -24,17 +24,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbscanMethod {
     /// Neighbourhood radius in scaled units: required.
-    eps: Option<f64>,
+    pub(crate) eps: Option<f64>,
     /// Rows (itself included) within eps that make a row a core point.
-    min_points: u64,
+    pub(crate) min_points: u64,
     /// Default `DEFAULT_SAMPLE_ROWS`.
-    sample_rows: Option<u64>,
+    pub(crate) sample_rows: Option<u64>,
 }
 
 /// The options of method dbscan as given, with the call's k, which must be NULL (linfa's
 /// unchecked params).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DbscanOptions(DbscanMethod, Option<i64>);
+pub struct DbscanOptions(pub(crate) DbscanMethod, pub(crate) Option<i64>);
 
 impl DbscanOptions {
     pub const KEYS: [&'static str; 3] = ["eps", "min_points", "sample_rows"];
