@@ -45,7 +45,7 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> (Array2<f64>, Array1<usize>
         y[i] = b;
         for j in 0..d {
             let centre = if j == b % d {
-                if b / d % 2 == 0 {
+                if (b / d).is_multiple_of(2) {
                     10.0
                 } else {
                     -10.0
