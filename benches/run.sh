@@ -7,9 +7,15 @@
 #   BENCH_CLV_CUSTOMERS (default 1000000), BENCH_BIG_ROWS (default 10000000: scale.py),
 #   BENCH_LABEL_ROWS (default 100000: labels.py), BENCH_CLASSIFY_ROWS (default 1000000: classify.py),
 #   BENCH_MIXED_ROWS (default 25000), BENCH_MIXED_N_INIT (default 10: mixed.py, k-prototypes),
-#   BENCH_ONLY (targets | fit_assign | methods | scale | churn | rfm | clv | labels | classify | mixed | citus); citus.py runs a
-#   Citus cluster of its own (ports 54390-54392) and prints that it is skipped without Citus
+#   BENCH_ONLY (targets | fit_assign | methods | scale | churn | rfm | clv | labels | classify | mixed | citus | linfa); citus.py runs a
+#   Citus cluster of its own (ports 54390-54392) and prints that it is skipped without Citus;
+#   linfa (the core against linfa's estimators, crates/segment-core/benches/linfa_ratio.rs) needs
+#   no PostgreSQL and runs only when asked for
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+if [ "${BENCH_ONLY:-}" = linfa ]; then
+    log "crates/segment-core/benches/linfa_ratio.rs"
+    cd "$REPO" && exec cargo bench -p segment-core --bench linfa_ratio
+fi
 BENCH_DIR=${BENCH_DIR:-/tmp/customer_segment_bench$PG_SUFFIX}
 BENCH_PORT=${BENCH_PORT:-$((54330 + PG_PORT_OFFSET))}
 ensure_all

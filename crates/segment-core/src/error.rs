@@ -79,3 +79,18 @@ pub fn pg_float_text(x: f64) -> String {
         x.to_string()
     }
 }
+
+/// linfa's `Fit` converts its own errors into the estimator's (`estimator`): a parameter or
+/// prior linfa refuses is an invalid parameter, a shape or a sample count the data's fault.
+impl From<linfa::Error> for CoreError {
+    fn from(e: linfa::Error) -> CoreError {
+        let kind = match e {
+            linfa::Error::Parameters(_) | linfa::Error::Priors(_) => ErrorKind::InvalidParameter,
+            linfa::Error::NotEnoughSamples => ErrorKind::InsufficientData,
+            linfa::Error::NotConverged(_)
+            | linfa::Error::NdShape(_)
+            | linfa::Error::MismatchedShapes(..) => ErrorKind::InvalidData,
+        };
+        CoreError::new(kind, e.to_string())
+    }
+}

@@ -23,6 +23,7 @@
 pub mod analysis;
 pub mod cluster;
 pub mod error;
+pub mod estimator;
 #[cfg(test)]
 mod fuzz;
 pub mod model;

@@ -5,9 +5,12 @@
 //! points, so a new row joins the segment of its nearest core point within eps, or is noise
 //! (segment -1).
 //!
-//! Our own rather than linfa-clustering's `Dbscan` 0.8.1 (kept as the tests' oracle): on 5,000
-//! z-scored rows at eps 1.5 linfa's fit took 0.5 s, 14x scikit-learn-intelex's, because its k-d
-//! tree returns every neighbour list in full and wide neighbourhoods make them most of the rows.
+//! Our own rather than linfa-clustering's `Dbscan` 0.8.1 (kept as the tests' oracle): its k-d
+//! tree returns every neighbour list in full, and wide neighbourhoods make them most of the rows.
+//! On 5,000 z-scored rows of eight blobs at eps 1.5, `segment_fit` with linfa's DBSCAN (and a
+//! second neighbour count for the core points) took 0.58 s, 14x scikit-learn-intelex's
+//! `DBSCAN`, in benches/methods.py before it was replaced (docs/performance.md); on the same
+//! kind of rows benches/linfa_ratio.rs times linfa's labels at 3.5x ours (one run, 2 cores).
 //! Here rows are sorted on one feature and only pairs within eps on it are measured; neighbour
 //! lists are never stored (counts stopped at min_points, then a union-find over core pairs that
 //! skips pairs already joined, then border rows).
@@ -24,17 +27,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbscanMethod {
     /// Neighbourhood radius in scaled units: required.
-    eps: Option<f64>,
+    pub(crate) eps: Option<f64>,
     /// Rows (itself included) within eps that make a row a core point.
-    min_points: u64,
+    pub(crate) min_points: u64,
     /// Default `DEFAULT_SAMPLE_ROWS`.
-    sample_rows: Option<u64>,
+    pub(crate) sample_rows: Option<u64>,
 }
 
 /// The options of method dbscan as given, with the call's k, which must be NULL (linfa's
 /// unchecked params).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DbscanOptions(DbscanMethod, Option<i64>);
+pub struct DbscanOptions(pub(crate) DbscanMethod, pub(crate) Option<i64>);
 
 impl DbscanOptions {
     pub const KEYS: [&'static str; 3] = ["eps", "min_points", "sample_rows"];

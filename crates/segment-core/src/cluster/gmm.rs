@@ -83,15 +83,15 @@ pub struct GmmParams {
 /// log-likelihood): only [`GmmOptions::check`] makes one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GmmMethod {
-    k: i64,
+    pub(crate) k: i64,
     #[serde(flatten)]
-    starts: Starts,
-    sample_rows: Option<u64>,
+    pub(crate) starts: Starts,
+    pub(crate) sample_rows: Option<u64>,
 }
 
 /// The options of method gmm as given, with the call's k (linfa's unchecked params).
 #[derive(Debug, Clone, PartialEq)]
-pub struct GmmOptions(GmmMethod, Option<i64>);
+pub struct GmmOptions(pub(crate) GmmMethod, pub(crate) Option<i64>);
 
 impl GmmOptions {
     pub const KEYS: [&'static str; 4] = ["n_init", "max_iter", "tol", "sample_rows"];

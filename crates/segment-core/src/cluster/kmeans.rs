@@ -93,22 +93,22 @@ pub enum KChoice {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KMeansMethod {
     /// The k given (None: chosen over `scan`).
-    k: Option<i64>,
+    pub(crate) k: Option<i64>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    scan: Option<KRange>,
+    pub(crate) scan: Option<KRange>,
     #[serde(flatten)]
-    starts: Starts,
+    pub(crate) starts: Starts,
     /// Fit on a seeded sample of this many rows (None: every row; with engine aggregate, the
     /// summary pass's sample).
-    sample_rows: Option<u64>,
+    pub(crate) sample_rows: Option<u64>,
     /// Where the Lloyd steps run (absent from stored options when `memory`).
     #[serde(skip_serializing_if = "Engine::is_memory")]
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 /// The options of method kmeans as given, with the call's k (linfa's unchecked params).
 #[derive(Debug, Clone, PartialEq)]
-pub struct KMeansOptions(KMeansMethod);
+pub struct KMeansOptions(pub(crate) KMeansMethod);
 
 impl KMeansOptions {
     pub const KEYS: [&'static str; 7] = [

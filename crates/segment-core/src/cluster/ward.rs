@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 /// it; default `DEFAULT_SAMPLE_ROWS`). Only [`WardOptions::check`] makes one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WardMethod {
-    k: i64,
-    sample_rows: Option<u64>,
+    pub(crate) k: i64,
+    pub(crate) sample_rows: Option<u64>,
 }
 
 /// The options of method hierarchical as given, with the call's k (linfa's unchecked params).
 #[derive(Debug, Clone, PartialEq)]
-pub struct WardOptions(WardMethod, Option<i64>);
+pub struct WardOptions(pub(crate) WardMethod, pub(crate) Option<i64>);
 
 impl WardOptions {
     pub const KEYS: [&'static str; 1] = ["sample_rows"];
