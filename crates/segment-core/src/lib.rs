@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 6 | `sql` | SQL text: quoting, segments and tree leaves as predicates, the RFM query's pieces |
 //! | 5 | `model` | the stored document, its assigner, the fits that build it, groups, refits |
-//! | 4 | `analysis`, `plot` | metrics, profiles and labels, drift; SVG pictures |
+//! | 4 | `analysis`, `plot`, `estimator` | metrics, profiles and labels, drift; SVG pictures; the methods as linfa models (`Fit`, `PredictInplace`) |
 //! | 3 | `cluster`, `tree`, `value` | the methods: clustering, trees, RFM and CLV |
 //! | 2 | `prep` | the feature matrix, encoding, log, imputing, scaling |
 //! | 1 | `error`, `params`, `spelling`, `parallel`, `progress` | errors with a kind, options objects read key by key, did-you-mean hints, row-block threads, progress reports |
