@@ -20,6 +20,11 @@ mod gucs;
 mod planner;
 mod progress;
 mod query_rows;
+/// The row functions (`segment_assign(model, row)` and the others), each declared once: read by
+/// build.rs, which writes their SQL call forms, and by the planner. Most of the table is read by
+/// build.rs only.
+#[allow(dead_code)]
+mod row_functions;
 mod search_path;
 mod source;
 mod stored_relation;
