@@ -12,10 +12,10 @@
 pub enum Answer {
     /// A segment (integer).
     Segment,
-    /// One probability (double precision).
-    Probability,
-    /// A probability per segment or class (double precision[]).
-    Probabilities,
+    /// One number, e.g. a probability (double precision).
+    Number,
+    /// A number per segment or class, e.g. their probabilities (double precision[]).
+    Numbers,
     /// A class, its label value (text).
     Class,
     /// A segment_explanation row (the type is created in src/api/assign/answers.rs).
@@ -26,8 +26,8 @@ impl Answer {
     pub const fn sql_type(self) -> &'static str {
         match self {
             Answer::Segment => "integer",
-            Answer::Probability => "double precision",
-            Answer::Probabilities => "double precision[]",
+            Answer::Number => "double precision",
+            Answer::Numbers => "double precision[]",
             Answer::Class => "text",
             Answer::Explanation => "segment_explanation",
         }
@@ -36,8 +36,8 @@ impl Answer {
     pub const fn rust_type(self) -> &'static str {
         match self {
             Answer::Segment => "i32",
-            Answer::Probability => "f64",
-            Answer::Probabilities => "Vec<f64>",
+            Answer::Number => "f64",
+            Answer::Numbers => "Vec<f64>",
             Answer::Class => "String",
             Answer::Explanation => "pgrx::composite_type!('static, \"segment_explanation\")",
         }
@@ -101,7 +101,7 @@ pub const ROW_FUNCTIONS: &[RowFunction] = &[
     },
     RowFunction {
         name: "segment_assign_proba",
-        answer: Answer::Probabilities,
+        answer: Answer::Numbers,
         computed_by: "memberships",
         row_fn: "segment_assign_proba",
         columns: false,
@@ -111,7 +111,7 @@ pub const ROW_FUNCTIONS: &[RowFunction] = &[
     },
     RowFunction {
         name: "segment_churn_predict",
-        answer: Answer::Probability,
+        answer: Answer::Number,
         computed_by: "churn_probability",
         row_fn: "segment_churn_predict",
         columns: false,
@@ -131,7 +131,7 @@ pub const ROW_FUNCTIONS: &[RowFunction] = &[
     },
     RowFunction {
         name: "segment_classify_proba",
-        answer: Answer::Probabilities,
+        answer: Answer::Numbers,
         computed_by: "class_proba",
         row_fn: "segment_classify_proba",
         columns: true,
