@@ -2,7 +2,7 @@
 //!
 //! Passing a table row as a `record` makes PostgreSQL build a new row value for every row
 //! (`ExecEvalWholeRowVar`), a quarter of the cost of an assign over a large table (measured with
-//! perf, see README). When the row has a named row type (`segment_assign('m', t)` for a table
+//! perf; docs/performance.md, "Where the time goes"). When the row has a named row type (`segment_assign('m', t)` for a table
 //! `t`, or for a view, which the planner turns into `ROW(<the view's columns>)` of the view's
 //! type), the planner support function below rewrites the call into
 //! `segment_assign_columns(model, <column names>, <columns...>)`: the same answer from the
