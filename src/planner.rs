@@ -2,9 +2,10 @@
 //!
 //! Passing a table row as a `record` makes PostgreSQL build a new row value for every row
 //! (`ExecEvalWholeRowVar`), a quarter of the cost of an assign over a large table (measured with
-//! perf; docs/performance.md, "Where the time goes"). When the row has a named row type (`segment_assign('m', t)` for a table
-//! `t`, or for a view, which the planner turns into `ROW(<the view's columns>)` of the view's
-//! type), the planner support function below rewrites the call into
+//! perf; docs/performance.md, "Where the time goes"). When the row has a named row type
+//! (`segment_assign('m', t)` for a table `t`, or for a view, which the planner turns into
+//! `ROW(<the view's columns>)` of the view's type), the planner support function below rewrites
+//! the call into
 //! `segment_assign_columns(model, <column names>, <columns...>)`: the same answer from the
 //! columns the scan has already extracted. The model is still looked up at execution, so a
 //! refit between planning and execution is seen; the column names are those of the row type,
