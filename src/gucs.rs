@@ -286,8 +286,8 @@ pub fn silhouette_sample() -> usize {
 }
 
 /// The core's limits from the settings: threads and the silhouette sample.
-pub fn limits() -> segment_core::model::fit::Limits {
-    segment_core::model::fit::Limits {
+pub fn limits() -> segment_core::model::limits::Limits {
+    segment_core::model::limits::Limits {
         threads: threads(),
         silhouette_rows: silhouette_sample(),
     }

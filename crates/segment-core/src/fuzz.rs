@@ -5,7 +5,8 @@
 
 use crate::analysis::profile::automatic_labels;
 use crate::model::document::SegmentModel;
-use crate::model::fit::{fit_model, Limits};
+use crate::model::fit::fit_model;
+use crate::model::limits::Limits;
 use crate::model::options::FitOptions;
 use crate::prep::builder::MatrixBuilder;
 use crate::prep::preprocessor::fit_matrix;

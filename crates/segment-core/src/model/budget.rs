@@ -18,7 +18,7 @@
 use crate::cluster::kmeans::{KChoice, SEED_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::Method;
-use crate::model::fit::Limits;
+use crate::model::limits::Limits;
 use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::BLOCK_ROWS;
 use crate::prep::encoding::Columns;

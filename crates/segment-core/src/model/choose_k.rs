@@ -6,7 +6,7 @@
 use crate::analysis::metrics;
 use crate::cluster::kmeans::{self, KChoice, KMeansMethod, KRange};
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::fit::Limits;
+use crate::model::limits::Limits;
 use crate::model::options::{FitOptions, MethodParams};
 use crate::prep::preprocessor::Prepared;
 

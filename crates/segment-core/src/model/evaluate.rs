@@ -5,7 +5,7 @@ use crate::analysis::metrics;
 use crate::cluster::dbscan::NOISE;
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::assigner::Assigner;
-use crate::model::fit::Limits;
+use crate::model::limits::Limits;
 use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
 
 /// Rows read through a model's own preprocessing (log, imputation, scaling as stored), with the

@@ -12,6 +12,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::assigner;
 use crate::model::choose_k::{auto_k, KScore};
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
+use crate::model::limits::Limits;
 use crate::model::options::{FitOptions, MethodParams};
 use crate::parallel::{self, ROW_ITEM};
 use crate::prep::encoding::{column_log_mask, Columns};
@@ -21,14 +22,6 @@ use crate::prep::scaling::NearConstant;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-/// Settings that come from the server rather than the call.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub threads: usize,
-    /// Silhouette is quadratic: above this many rows it is computed on a seeded sample.
-    pub silhouette_rows: usize,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitReport {
