@@ -3,13 +3,12 @@
 //! support function rewrites into the columns form `f_columns(model, names, VARIADIC columns)`
 //! (the model by name) or the shipped form `f_shipped(document, names, VARIADIC columns)` (the
 //! model in the query, for Citus); each a `#[pg_extern]` wrapper that reads the row as its form
-//! gives it (record.rs, columns.rs) and calls the answer (answers.rs), and the CREATE FUNCTION
+//! gives it (fill.rs) and calls the answer (answers.rs), and the CREATE FUNCTION
 //! and COMMENT of every form in one `extension_sql!` block.
 
 use super::answers;
 use super::call_site::{cached_by_raw_name, cached_shipped};
-use super::columns::column_arguments;
-use super::record::row_argument;
+use super::fill::{column_arguments, row_argument};
 use pgrx::prelude::*;
 
 include!(concat!(env!("OUT_DIR"), "/row_function_forms.rs"));

@@ -5,16 +5,18 @@
 //! function's `fn_extra` (memory of the statement's expression, so a refit is seen by the next
 //! statement): `call_site`. The row's layout (which attribute holds which feature) is resolved
 //! once per row type (`record`) or, for the forms the planner writes, once per call site
-//! (`columns`). Per row: one attribute fetch per feature (`features`), the group's model for a
-//! per-group model (`per_group`), scaling, k distances, no allocation, and the function's answer
-//! (`answers`). `forms` declares each function's SQL call forms; `array` the feature-array form of
-//! `segment_assign`.
+//! (`columns`); `fill` reads each row into the model with it. Per row: one attribute fetch per
+//! feature (`features`), the group's model for a per-group model (`per_group`), scaling, k
+//! distances, and the function's answer (`answers`); what allocates per row is in
+//! docs/how-it-works.md. `forms` declares each function's SQL call forms; `array` the feature-array
+//! form of `segment_assign`.
 
 mod answers;
 mod array;
 mod call_site;
 mod columns;
 mod features;
+mod fill;
 mod forms;
 mod per_group;
 mod record;

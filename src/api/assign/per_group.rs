@@ -1,7 +1,6 @@
 //! Per-group models at a call site: the grouping column's value picks the group's model, loaded
 //! on the first row of its group.
 
-use super::call_site::CachedModel;
 use crate::catalog;
 use crate::errors::raise;
 use crate::source::{category_bytes, CATEGORICAL_TYPES};
@@ -112,26 +111,20 @@ impl Routing {
 }
 
 /// Makes the group of a row's grouping-column value (NULL: None) the active model of a per-group
-/// model; false when the row gets no segment.
+/// model `name` (`template`: its first group's model); false when the row gets no segment.
 ///
 /// # Safety
 /// `datum` is a value of `group.typ`.
 pub(super) unsafe fn select_group(
-    m: &mut CachedModel,
+    routing: &mut Routing,
+    name: &str,
+    template: &Assigner,
     group: GroupColumn,
     datum: Option<pg_sys::Datum>,
 ) -> bool {
-    let Some(routing) = m.routing.as_mut() else {
-        return true;
-    };
     let mut digits = [0u8; 20];
     let value = datum.map(|d| group.text(d, &mut digits));
-    if !routing.select(&m.name, value, &m.assigner) {
-        return false;
-    }
-    // Groups may differ in k.
-    m.scratch.resize(active(&m.assigner, &m.routing).k(), 0.0);
-    true
+    routing.select(name, value, template)
 }
 
 /// The model that assigns the current row: the group's for a per-group model.
