@@ -39,7 +39,8 @@ impl Answer {
             Answer::Number => "f64",
             Answer::Numbers => "Vec<f64>",
             Answer::Class => "String",
-            Answer::Explanation => "pgrx::composite_type!('static, \"segment_explanation\")",
+            // The row value formed by the answer (answers::explanation), passed as is.
+            Answer::Explanation => "pgrx::AnyElement",
         }
     }
 }

@@ -9,7 +9,7 @@ use super::per_group::active;
 use crate::errors::{raise, raise_core};
 use crate::gucs;
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
+use pgrx::{AnyElement, FromDatum, PgMemoryContexts, PgSqlErrorCode};
 use segment_core::cluster::dbscan::NOISE;
 use segment_core::error::{CoreError, ErrorKind};
 
@@ -26,30 +26,61 @@ pub(super) fn assign_values(m: &mut CachedModel, _fcinfo: pg_sys::FunctionCallIn
 /// centre, the runner-up segment and its distance, and the margin between the two (distances in
 /// the model's scaled units; a small margin means a row near a border), as the function's
 /// composite result. Second segment, distance and margin are NULL for a one-segment model.
+///
+/// The row value is formed here with the call site's descriptor of the result type, and handed
+/// to PostgreSQL as the datum it is (an `AnyElement` carries it: the SQL result type is declared
+/// by build.rs, not derived from the Rust type). pgrx's composite builder looked the type up,
+/// copied its descriptor and rebuilt the tuple once per attribute, on every row.
 pub(super) fn explanation(
     m: &mut CachedModel,
     fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<pgrx::composite_type!('static, "segment_explanation")> {
+) -> Option<AnyElement> {
     scorable(m)?;
     let e = match active(&m.assigner, &m.routing).explain(&mut m.values, &mut m.scratch) {
         Ok(e) => e?,
         Err(e) => return unscorable(m, e),
     };
-    // SAFETY: fcinfo is the current call, whose result type is segment_explanation.
-    let rettype = unsafe { pg_sys::get_fn_expr_rettype((*fcinfo).flinfo) };
-    let mut out = PgHeapTuple::new_composite_type_by_oid(rettype).expect("segment_explanation");
+    // SAFETY: fcinfo is the current call, whose result type is segment_explanation; the
+    // descriptor is a copy in the call site's memory context (fn_mcxt), made on its first row.
+    let desc = unsafe {
+        *m.explanation_desc.get_or_insert_with(|| {
+            let rettype = pg_sys::get_fn_expr_rettype((*fcinfo).flinfo);
+            let desc = PgMemoryContexts::For((*(*fcinfo).flinfo).fn_mcxt)
+                .switch_to(|_| pg_sys::lookup_rowtype_tupdesc_copy(rettype, -1));
+            if (*desc).natts != 5 {
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                    "type segment_explanation no longer has the five attributes the extension made it with",
+                    Some("Export the models, then drop and re-create the extension (docs/operations.md, \"Upgrading and packaging\")."),
+                );
+            }
+            desc
+        })
+    };
+    let float8 = |v: f64| pg_sys::Datum::from(v.to_bits());
     let second = e.second;
-    out.set_by_index(1.try_into().unwrap(), e.segment as i32)
-        .expect("segment");
-    out.set_by_index(2.try_into().unwrap(), e.distance)
-        .expect("distance");
-    out.set_by_index(3.try_into().unwrap(), second.map(|(c, _)| c as i32))
-        .expect("second");
-    out.set_by_index(4.try_into().unwrap(), second.map(|(_, d)| d))
-        .expect("second_distance");
-    out.set_by_index(5.try_into().unwrap(), second.map(|(_, d)| d - e.distance))
-        .expect("margin");
-    Some(out)
+    let mut values = [
+        pg_sys::Datum::from(e.segment as i32),
+        float8(e.distance),
+        pg_sys::Datum::from(second.map_or(0, |(c, _)| c as i32)),
+        float8(second.map_or(0.0, |(_, d)| d)),
+        float8(second.map_or(0.0, |(_, d)| d - e.distance)),
+    ];
+    let mut nulls = [
+        false,
+        false,
+        second.is_none(),
+        second.is_none(),
+        second.is_none(),
+    ];
+    // SAFETY: `desc` has the five attributes of segment_explanation (created in this file, by
+    // value, in this order; their count checked above); the tuple is allocated in the current
+    // (per-row) memory context, as any function result.
+    unsafe {
+        let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        let datum = pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data);
+        AnyElement::from_polymorphic_datum(datum, false, (*desc).tdtypeid)
+    }
 }
 
 /// `segment_assign_proba`, for Gaussian mixture models: the probability that the row belongs to

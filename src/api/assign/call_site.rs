@@ -27,6 +27,9 @@ pub(super) struct CachedModel {
     /// For the columns and shipped forms: which argument holds each feature (and the grouping
     /// column).
     pub(super) columns: Option<ColumnArguments>,
+    /// For `segment_explain`: its result type's descriptor, a copy in the call site's memory
+    /// context (`answers::explanation`).
+    pub(super) explanation_desc: Option<pg_sys::TupleDesc>,
     /// The current row's first NaN or infinite feature (feature, value): such a row cannot be
     /// scored (`answers::unscorable`). Set while the row is read, taken when it is scored.
     pub(super) bad: Option<(usize, f64)>,
@@ -42,6 +45,7 @@ impl CachedModel {
             routing,
             layout: None,
             columns: None,
+            explanation_desc: None,
             bad: None,
         }
     }
