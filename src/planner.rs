@@ -2,9 +2,10 @@
 //!
 //! Passing a table row as a `record` makes PostgreSQL build a new row value for every row
 //! (`ExecEvalWholeRowVar`), a quarter of the cost of an assign over a large table (measured with
-//! perf, see README). When the row has a named row type (`segment_assign('m', t)` for a table
-//! `t`, or for a view, which the planner turns into `ROW(<the view's columns>)` of the view's
-//! type), the planner support function below rewrites the call into
+//! perf; docs/performance.md, "Where the time goes"). When the row has a named row type
+//! (`segment_assign('m', t)` for a table `t`, or for a view, which the planner turns into
+//! `ROW(<the view's columns>)` of the view's type), the planner support function below rewrites
+//! the call into
 //! `segment_assign_columns(model, <column names>, <columns...>)`: the same answer from the
 //! columns the scan has already extracted. The model is still looked up at execution, so a
 //! refit between planning and execution is seen; the column names are those of the row type,
@@ -19,17 +20,19 @@
 //! into each shard's query, so the model travels with it. A cached plan then holds that
 //! version: every change of the name invalidates such plans (`catalog::invalidate_shipped_plans`).
 //! Not shipped: a model named by an expression that is not a constant, and per-group models.
-//! The same support function serves `segment_churn_assign`, `segment_churn_predict`,
-//! `segment_assign_proba`, `segment_explain`, `segment_classify` and `segment_classify_proba`
-//! (the last two also by name, as `segment_assign`), each with its own shipped form, and
-//! `segment_label(model, segment)`, whose labels are shipped when the query reads a Citus table.
+//! The same support function serves every row function of src/row_functions.rs, each planned
+//! into the forms its entry there declares (by name, for those whose speed matters most over
+//! whole tables, and shipped), and `segment_label(model, segment)`, whose labels are shipped
+//! when the query reads a Citus table.
 
 use crate::catalog;
 use crate::citus;
 use crate::gucs::{self, ShipModels};
+use crate::row_functions;
 use pgrx::datum::Internal;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum, PgList};
+use std::ffi::CString;
 
 /// Returns the replacement expression, or a null pointer (not SQL NULL, which the planner
 /// would reject) when the call is left as it is.
@@ -63,47 +66,29 @@ unsafe fn rewrite(
     if called.to_bytes() == b"segment_label" {
         return rewrite_label(root, call, &args);
     }
+    // The forms a row function is planned as (src/row_functions.rs): by name, and with the
+    // model shipped.
+    let function = row_functions::find(called.to_str().ok()?)?;
     let (names, columns, var) = row_columns(args.get_ptr(1)?)?;
     // A function takes at most FUNC_MAX_ARGS arguments: wider rows keep the generic path.
     if names.len() + 2 > pg_sys::FUNC_MAX_ARGS as usize {
         return None;
     }
-    // Each row function's planned forms: by name (segment_assign's and the classifiers', whose
-    // speed matters most over whole tables), and with the model shipped.
-    let (by_name, shipped_form) = match called.to_bytes() {
-        b"segment_assign" | b"segment_churn_assign" => {
-            (Some(c"segment_assign_columns"), c"segment_assign_shipped")
-        }
-        b"segment_churn_predict" => (None, c"segment_churn_predict_shipped"),
-        b"segment_assign_proba" => (None, c"segment_assign_proba_shipped"),
-        b"segment_explain" => (None, c"segment_explain_shipped"),
-        b"segment_classify" => (
-            Some(c"segment_classify_columns"),
-            c"segment_classify_shipped",
-        ),
-        b"segment_classify_proba" => (
-            Some(c"segment_classify_proba_columns"),
-            c"segment_classify_proba_shipped",
-        ),
-        _ => return None,
-    };
     let on_citus = || {
         var.and_then(|var| relation_of(root, var))
             .is_some_and(citus::is_citus_table)
     };
-    let shipped = if ships(root, on_citus) {
+    let shipped = if function.shipped && ships(root, on_citus) {
         shipped_model(root, args.get_ptr(0)?)
     } else {
         None
     };
-    let target = schema_function(
-        (*call).funcid,
-        if shipped.is_some() {
-            shipped_form
-        } else {
-            by_name?
-        },
-    )?;
+    let target_name = if shipped.is_some() {
+        function.shipped_form()
+    } else {
+        function.columns_form()
+    };
+    let target = schema_function((*call).funcid, &CString::new(target_name?).ok()?)?;
     let mut new_args = PgList::<pg_sys::Node>::new();
     new_args.push(match shipped {
         Some(model) => model,

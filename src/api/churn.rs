@@ -1,6 +1,6 @@
 //! Churn models in SQL: `segment_churn_fit`, `segment_churn_rules`, `segment_churn_importance`,
-//! `segment_churn_tree` (the per-row `segment_churn_predict` / `segment_churn_assign` live in
-//! assign.rs with the other row functions).
+//! `segment_churn_tree` (the per-row `segment_churn_predict` / `segment_churn_assign` are row
+//! functions, with the others in api/assign/).
 
 use super::supervised::{self, Spec};
 use crate::catalog;

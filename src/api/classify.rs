@@ -1,7 +1,7 @@
 //! Classifiers into known segments in SQL: `segment_classify_fit`, `segment_classify_report`,
 //! `segment_classify_classes`, `segment_classify_rules`, `segment_classify_importance` (the
-//! per-row `segment_classify` / `segment_classify_proba` live in assign.rs with the other row
-//! functions).
+//! per-row `segment_classify` / `segment_classify_proba` are row functions, with the others in
+//! api/assign/).
 
 use super::supervised::{self, Spec};
 use crate::catalog;

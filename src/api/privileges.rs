@@ -1,5 +1,5 @@
 //! `segment_grant` / `segment_revoke`: sharing a model with other roles. The rules themselves are
-//! row-level security on the catalog (sql/catalog.sql); see README, "Privileges".
+//! row-level security on the catalog (sql/catalog.sql); see docs/privileges.md.
 
 use crate::catalog::{self, Privilege};
 use crate::errors::{raise, require};
