@@ -479,4 +479,157 @@ mod tests {
             }
         }
     }
+
+    /// The error a statement fails with (SQLSTATE and message), or None when it succeeds.
+    fn error_of(sql: &str) -> Option<(PgSqlErrorCode, String)> {
+        // In a subtransaction of its own, as a PL/pgSQL EXCEPTION block runs its statements: a
+        // caught error is rolled back, so the next statement runs in a sound transaction (without
+        // it, a fit after a caught error failed with 'relation "n" does not exist').
+        // SAFETY: the subtransaction is begun here and ended on both paths below, each restoring
+        // the memory context and resource owner it began in, as PL/pgSQL's exception handling
+        // does.
+        let (context, owner) =
+            unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+        unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+        let restore = move || unsafe {
+            pg_sys::MemoryContextSwitchTo(context);
+            pg_sys::CurrentResourceOwner = owner;
+        };
+        let sql = sql.to_string();
+        PgTryBuilder::new(move || {
+            Spi::run(&sql).unwrap();
+            unsafe { pg_sys::ReleaseCurrentSubTransaction() };
+            restore();
+            None
+        })
+        .catch_others(move |e| {
+            restore();
+            unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
+            restore();
+            match e {
+                CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => {
+                    Some((r.sql_error_code(), r.message().to_string()))
+                }
+                _ => None,
+            }
+        })
+        .execute()
+    }
+
+    /// Numerics of every shape (money, random scales, 30-digit significands from 1e-340 to
+    /// 1e320, subnormals, halfway cases, NaN, ±Infinity, values stored compressed): the digits
+    /// read by `source::numeric_f64` give the double `numeric::float8` gives, bit for bit.
+    #[pg_test]
+    fn pg_test_numeric_reads_as_numeric_float8_does() {
+        Spi::run(
+            "SELECT setseed(0.3);
+             CREATE TABLE nums (x numeric);
+             -- numeric(14,4) money, the common case.
+             INSERT INTO nums SELECT round(((random() * 2 - 1) * 10 ^ (random() * 10))::numeric, 4)::numeric(14,4)
+             FROM generate_series(1, 60000);
+             -- Random magnitudes and display scales.
+             INSERT INTO nums SELECT round(((random() * 2 - 1) * 10 ^ (random() * 60 - 30))::numeric,
+                                           (random() * 40)::int)
+             FROM generate_series(1, 40000);
+             -- 1 to 30 significant digits, decimal exponents -340 ..= 320: huge, tiny, subnormal.
+             INSERT INTO nums SELECT (CASE WHEN random() < 0.5 THEN '-' ELSE '' END
+                                      || left((random() * 1e15)::bigint::text || (random() * 1e15)::bigint::text,
+                                              1 + (random() * 29)::int)
+                                      || 'e' || (floor(random() * 661) - 340)::int)::numeric
+             FROM generate_series(1, 60000);
+             -- 17 to 19 digits around Clinger's bounds (10^±22 .. 10^±37).
+             INSERT INTO nums SELECT ((random() * 9e18)::bigint::text || 'e' || (floor(random() * 80) - 40)::int)::numeric
+             FROM generate_series(1, 30000);
+             -- Near 2^53: halfway cases between doubles.
+             INSERT INTO nums SELECT 9007199254740992::numeric + (random() * 8)::int
+                                     + CASE WHEN random() < 0.3 THEN 0.5 ELSE 0 END
+             FROM generate_series(1, 10000);
+             INSERT INTO nums VALUES ('NaN'), ('Infinity'), ('-Infinity'), (0), ('-0'), ('0.0000'),
+                 ('-0.00000000000000000000000000000000000000001e-300'),
+                 (9007199254740993), (9007199254740995), ('9007199254740993.000000000000000000001'),
+                 (1e22), (1e23), (-1e23), (0.1), (-0.1), (1e-22), (1e-23),
+                 ('179769313486231570814527423731704356798070567525844996598917476803157296776'
+                  '2229208290185316620306993270390024124047616085810000000000000000000000000000'
+                  '000000000000000000000000000000000000000000000000000000000000000000000000000000'
+                  '000000000000000000000000000000000000000000000000000000000000000000000000000000'),
+                 ('4.9406564584124654e-324'), ('2.48e-324'), ('2.2250738585072014e-308'),
+                 ('3.14159265358979323846264338327950288419716939937510582097494459230781640628'),
+                 -- Stored compressed (7,000 digits) and out of line.
+                 (('0.' || repeat('1234567', 1000))::numeric),
+                 (('-' || repeat('9', 300) || '.' || repeat('0123456789', 300))::numeric);",
+        )
+        .unwrap();
+        let (mut compared, mut mismatched) = (0u64, Vec::new());
+        // The cast's range (the bounds a little inside it: values the cast rejects are tested
+        // below, by their error).
+        let query = "SELECT x, x::float8 FROM nums
+                     WHERE x = 0 OR x = 'NaN' OR abs(x) = 'Infinity'
+                        OR (abs(x) < 1.7976931348623157e308 AND abs(x) > 2.48e-324)";
+        Spi::connect(|_| {
+            crate::query_rows::for_each(query, &[], crate::query_rows::Plan::Serial, |row| {
+                let x = row.datum(0).unwrap();
+                let cast = f64::from_bits(row.datum(1).unwrap().value() as u64);
+                // SAFETY: column 0 is a non-NULL numeric.
+                let ours = unsafe { crate::source::numeric_f64(x) };
+                compared += 1;
+                if ours.to_bits() != cast.to_bits() && mismatched.len() < 10 {
+                    mismatched.push((row.text(0), ours, cast));
+                }
+                true
+            })
+        });
+        assert!(mismatched.is_empty(), "{mismatched:?}");
+        // 200,025 values, of which about 2,500 of the third set lie outside the cast's range
+        // (exponents above 308 or below -324) and are tested below by their error.
+        assert!(compared > 195_000, "{compared}");
+    }
+
+    /// A numeric the cast rejects fails a fit and an assign as the cast does: 22003 and the
+    /// cast's own message.
+    #[pg_test]
+    fn pg_test_numeric_out_of_range_fails_as_the_cast_does() {
+        Spi::run(
+            "CREATE TABLE n (id int PRIMARY KEY, a numeric(14,4), b numeric);
+             INSERT INTO n SELECT i, i * 1.5, (i % 7) * 100.25 FROM generate_series(1, 40) i;
+             CREATE TABLE f AS SELECT id, a::float8 AS a, b::float8 AS b FROM n;",
+        )
+        .unwrap();
+        // Numerics read from their digits give the float8 columns' fit and assignments.
+        let inertia = |t: &str| {
+            Spi::get_one::<f64>(&format!(
+                "SELECT inertia FROM segment_fit('{t}', ARRAY['a', 'b'], 3, name => 'm{t}')"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!(inertia("n").to_bits(), inertia("f").to_bits());
+        assert_eq!(
+            Spi::get_one::<i64>(
+                "SELECT count(*) FROM n JOIN f USING (id)
+                 WHERE segment_assign('mn', n) IS DISTINCT FROM segment_assign('mf', f)"
+            )
+            .unwrap(),
+            Some(0)
+        );
+        for bad in ["1e400", "-1e400", "1e-400", "-2e-324"] {
+            Spi::run(&format!("UPDATE n SET b = '{bad}' WHERE id = 20")).unwrap();
+            let cast = error_of(&format!("SELECT '{bad}'::numeric::float8"));
+            let (code, message) = cast.clone().expect("the cast fails");
+            assert_eq!(code, PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE);
+            assert!(
+                message.ends_with("is out of range for type double precision"),
+                "{message}"
+            );
+            assert_eq!(
+                error_of("SELECT * FROM segment_fit('n', ARRAY['a', 'b'], 3, name => 'mn2')"),
+                cast,
+                "{bad}"
+            );
+            assert_eq!(
+                error_of("SELECT sum(segment_assign('mn', n)) FROM n"),
+                cast,
+                "{bad}"
+            );
+        }
+    }
 }

@@ -11,7 +11,7 @@
 //! | 5 | `model` | the stored document, its assigner, the fits that build it, groups, refits |
 //! | 4 | `analysis`, `plot`, `estimator` | metrics, profiles and labels, drift; SVG pictures; the methods as linfa models (`Fit`, `PredictInplace`) |
 //! | 3 | `cluster`, `tree`, `value` | the methods: clustering, trees, RFM and CLV |
-//! | 2 | `prep` | the feature matrix, encoding, log, imputing, scaling |
+//! | 2 | `prep` | the feature matrix, encoding, log, imputing, scaling, numerics from their digits |
 //! | 1 | `error`, `params`, `spelling`, `parallel`, `progress` | errors with a kind, options objects read key by key, did-you-mean hints, row-block threads, progress reports |
 //!
 //! # Where a new method goes
