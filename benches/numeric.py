@@ -57,8 +57,8 @@ def make_tables(cur):
     cur.execute("VACUUM ANALYZE bench_numeric_f8")
 
 
-def main():
-    conn = psycopg.connect(DSN, autocommit=True)
+def measure(conn):
+    """The tables (made once), then per table the medians of each timing: {table: {key: s}}."""
     cur = conn.cursor()
     cur.execute("SET customer_segment.progress = off")
     make_tables(cur)
@@ -87,6 +87,11 @@ def main():
             )),
             "drift": median_time(run(f"SELECT count(*) FROM segment_drift('bench_num', '{table}')")),
         }
+    return results
+
+
+def main():
+    results = measure(psycopg.connect(DSN, autocommit=True))
     n, f = results["bench_numeric"], results["bench_numeric_f8"]
     print(f"rows={ROWS} features=8 numeric(14,4) vs float8 repeat={REPEAT} (medians)")
     print()
