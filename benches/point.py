@@ -9,9 +9,13 @@ POINT_SECONDS seconds (default 5) each, with the simple and the prepared protoco
   with:     SELECT segment_assign('<model>', t) FROM t WHERE customer_id = :id   (k-means)
             SELECT segment_classify('<model>', t) FROM t WHERE customer_id = :id (forest)
   without:  SELECT t.* FROM t WHERE customer_id = :id  (the row the function reads)
-for a random id each time. Printed: queries per second and the ratio of the time per query
-with the function to the time without (the goal is at most 1.2). Only ratios are comparable
-between machines.
+for a random id each time, as two roles: the superuser that fitted the models (row-level security
+does not apply to it) and an analyst granted their use (a non-superuser, for whom every catalog
+read runs the catalog's row-level security policy), and with the session's model cache
+(customer_segment.model_cache_size) at its default and at 0 (every statement reads and parses the
+model, as before the cache). Printed: queries per second and the ratio of the time per query with
+the function to the time without (the goal is at most 1.2). Only ratios are comparable between
+machines.
 """
 import os
 import re
@@ -35,10 +39,11 @@ def make_table(cur):
     if not have or cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] != ROWS:
         cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
         cur.execute("SELECT setseed(0.7)")
-        # Five classes, each a cloud around its own centre: a forest has something to learn.
+        # Five overlapping classes, each a cloud around its own centre: the forest's trees grow
+        # to their full depth (10), as on real customers, and its document is megabytes.
         cur.execute(
             f"CREATE TABLE {TABLE} AS SELECT i AS customer_id, "
-            + ", ".join(f"((i % 5) * {j % 3 + 1} + 2 * random())::float8 AS {f}"
+            + ", ".join(f"((i % 5) * {j % 3 + 1} + 8 * random())::float8 AS {f}"
                         for j, f in enumerate(FEATURES))
             + f", 'class ' || (i % 5) AS segment FROM generate_series(1, {ROWS}) i"
         )
@@ -52,18 +57,23 @@ def make_table(cur):
                 "options => '{\"n_init\": 1}')")
     cur.execute(f"SELECT * FROM segment_classify_fit('{TABLE}', {features}, 'segment', '{FOREST}', "
                 "'{\"method\": \"forest\", \"n_trees\": 100}')")
-    return cur.execute("SELECT name, pg_column_size(model) FROM segment_model WHERE name IN (%s, %s)",
-                       (KMEANS, FOREST)).fetchall()
+    return cur.execute("SELECT name, length(model::text), pg_column_size(model) FROM segment_model "
+                       "WHERE name IN (%s, %s) ORDER BY name", (KMEANS, FOREST)).fetchall()
 
 
-def pgbench(query, protocol):
-    """Queries per second of `query` (with :id a random customer) by one pgbench client."""
+ANALYST = "bench_point_analyst"
+
+
+def pgbench(query, protocol, role=None, options=""):
+    """Queries per second of `query` (with :id a random customer) by one pgbench client, as `role`
+    (None: the DSN's), with the session settings `options` (PGOPTIONS)."""
+    dsn = DSN + (f" user={role}" if role else "")
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(f"\\set id random(1, {ROWS})\n{query};\n")
         script.flush()
         out = subprocess.run(
-            ["pgbench", "-n", "-c", "1", "-T", str(SECONDS), "-M", protocol, "-f", script.name, DSN],
-            check=True, capture_output=True, text=True).stdout
+            ["pgbench", "-n", "-c", "1", "-T", str(SECONDS), "-M", protocol, "-f", script.name, dsn],
+            check=True, capture_output=True, text=True, env={**os.environ, "PGOPTIONS": options}).stdout
     return float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
 
 
@@ -71,21 +81,35 @@ def main():
     conn = psycopg.connect(DSN, autocommit=True)
     cur = conn.cursor()
     sizes = make_table(cur)
-    print(f"rows={ROWS} features=8 seconds={SECONDS} one client; stored model sizes: "
-          + ", ".join(f"{n} {s / 1e6:.2f} MB" for n, s in sizes))
+    # The analyst: may log in, read the table and use both models (row-level security applies).
+    if not cur.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (ANALYST,)).fetchone()[0]:
+        cur.execute(f"CREATE ROLE {ANALYST} LOGIN")
+    cur.execute(f"GRANT SELECT ON {TABLE} TO {ANALYST}")
+    for name in (KMEANS, FOREST):
+        cur.execute("SELECT segment_grant(%s, %s)", (name, ANALYST))
+    # Before the cache (a build without customer_segment.model_cache_size) the setting is unknown.
+    has_cache = cur.execute("SELECT count(*) FROM pg_settings WHERE name = "
+                            "'customer_segment.model_cache_size'").fetchone()[0] > 0
+    print(f"rows={ROWS} features=8 seconds={SECONDS} one client; model documents (text, stored): "
+          + ", ".join(f"{n} {t / 1e6:.3f} MB, {s / 1e6:.3f} MB" for n, t, s in sizes))
     without_sql = f"SELECT t.* FROM {TABLE} t WHERE customer_id = :id"
     cases = [
         ("k-means (segment_assign)", f"SELECT segment_assign('{KMEANS}', t) FROM {TABLE} t WHERE customer_id = :id"),
-        ("forest, 100 trees (segment_classify)",
+        ("forest 100 trees (segment_classify)",
          f"SELECT segment_classify('{FOREST}', t) FROM {TABLE} t WHERE customer_id = :id"),
     ]
-    print(f"{'query':40s} {'protocol':9s} {'with q/s':>10s} {'without q/s':>12s} {'ratio':>6s}")
+    runs = [("superuser", None, ""), ("analyst", ANALYST, "")]
+    if has_cache:
+        runs.append(("analyst, cache off", ANALYST, "-c customer_segment.model_cache_size=0"))
+    print(f"{'query':38s} {'role':19s} {'protocol':9s} {'with q/s':>9s} {'without q/s':>12s} {'ratio':>6s}")
     for protocol in ("simple", "prepared"):
-        without = pgbench(without_sql, protocol)
-        for label, with_sql in cases:
-            with_ = pgbench(with_sql, protocol)
-            # Time per query with the function / without = the rates' inverse ratio.
-            print(f"{label:40s} {protocol:9s} {with_:10.0f} {without:12.0f} {without / with_:6.2f}")
+        for who, role, options in runs:
+            without = pgbench(without_sql, protocol, role, options)
+            for label, with_sql in cases:
+                with_ = pgbench(with_sql, protocol, role, options)
+                # Time per query with the function / without = the rates' inverse ratio.
+                print(f"{label:38s} {who:19s} {protocol:9s} {with_:9.0f} {without:12.0f} {without / with_:6.2f}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -488,7 +488,8 @@ mod tests {
         use crate::catalog::model_cache_contents as contents;
         setup();
         let names = ["mc_a", "mc_b", "mc_c"];
-        for (name, k) in names.iter().zip(2..) {
+        // k from 8: documents over 1 kB each, so that a budget in kB can hold two, not three.
+        for (name, k) in names.iter().zip(8..) {
             Spi::run(&format!(
                 "SELECT * FROM segment_fit('t', ARRAY['a', 'b'], {k}, name => '{name}')"
             ))
@@ -505,7 +506,7 @@ mod tests {
         assert_eq!(kept(), ["mc_a"]);
         assert_eq!(contents()[0].4, 1, "the second statement was a hit");
         // A refit: the next statement reads the new version.
-        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 2, name => 'mc_a')").unwrap();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 8, name => 'mc_a')").unwrap();
         assign("mc_a");
         assert_eq!(contents()[0].2, 2, "the new version is kept");
         // A budget for the two largest documents, not for all three.
