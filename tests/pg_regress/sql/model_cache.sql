@@ -4,6 +4,7 @@
 -- below sees exactly what reading the catalog would give it, after a refit, a hand UPDATE, a
 -- rollback, a grant or a revoke, a change of role membership, and a drop. (Another session's
 -- change: tests/stress/model_cache.py, which needs two sessions.)
+LOAD 'customer_segment';
 SHOW customer_segment.model_cache_size;
 
 -- The model's owner is an analyst, not a superuser; a reader and a team member come later.
@@ -12,12 +13,13 @@ CREATE ROLE regress_cs_cache_reader;
 CREATE ROLE regress_cs_cache_member;
 GRANT SELECT ON customer_features, wholesale_customers TO regress_cs_cache_owner,
     regress_cs_cache_reader, regress_cs_cache_member;
+-- How many segments the current version gives the customers (run as its caller), and a point
+-- query.
+CREATE FUNCTION cache_segments() RETURNS bigint LANGUAGE sql
+    AS $$ SELECT count(DISTINCT segment_assign('cache_km', f)) FROM customer_features f $$;
 SET ROLE regress_cs_cache_owner;
 SELECT model, version FROM segment_fit('customer_features', ARRAY['fresh', 'milk', 'grocery'], 3,
     name => 'cache_km', options => '{"seed": 1}');
--- How many segments the current version gives the customers, and a point query.
-CREATE FUNCTION cache_segments() RETURNS bigint LANGUAGE sql
-    AS $$ SELECT count(DISTINCT segment_assign('cache_km', f)) FROM customer_features f $$;
 PREPARE one_customer(int) AS
     SELECT segment_assign('cache_km', f) IS NOT NULL AS assigned FROM customer_features f
     WHERE customer_id = $1;
