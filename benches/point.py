@@ -39,11 +39,12 @@ def make_table(cur):
     if not have or cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] != ROWS:
         cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
         cur.execute("SELECT setseed(0.7)")
-        # Five overlapping classes, each a cloud around its own centre: the forest's trees grow
-        # to their full depth (10), as on real customers, and its document is megabytes.
+        # Five classes, each a cloud around its own centre: a forest has something to learn (its
+        # trees stay shallow on these rows: a 37 kB document; the time a statement takes with the
+        # cache does not depend on the document's size, only the first statement's does).
         cur.execute(
             f"CREATE TABLE {TABLE} AS SELECT i AS customer_id, "
-            + ", ".join(f"((i % 5) * {j % 3 + 1} + 8 * random())::float8 AS {f}"
+            + ", ".join(f"((i % 5) * {j % 3 + 1} + 2 * random())::float8 AS {f}"
                         for j, f in enumerate(FEATURES))
             + f", 'class ' || (i % 5) AS segment FROM generate_series(1, {ROWS}) i"
         )
