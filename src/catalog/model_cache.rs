@@ -1,9 +1,9 @@
 //! The models the row functions use, kept across statements in each backend.
 //!
 //! Without it every statement read the model's row through SPI (its row-level security policy
-//! planned again each time) and parsed the whole document: 40 ms for a 100-tree forest, so a
-//! point query (one customer by primary key) ran 300 times slower than without the function
-//! (docs/performance.md, "Point queries").
+//! planned again each time) and parsed the whole document, so a point query (one customer by
+//! primary key) ran 6 to 90 times slower than without the function (docs/performance.md, "Point
+//! queries").
 //!
 //! What is kept, and when it is used (`rows_model`):
 //! - the parsed model, keyed by name and the version asked for (None: the current one), with the
@@ -17,10 +17,12 @@
 //!   name's `segment_model_access` row it was taken on. Checked in every statement (the role is
 //!   the statement's current user: SET ROLE and SECURITY DEFINER functions give other keys). The
 //!   policy that decides it (`segment_model_allowed`) reads that row under the statement's
-//!   snapshot, and otherwise only what PostgreSQL reads through its own caches, with no snapshot:
-//!   role membership (pg_auth_members), role attributes (superuser, BYPASSRLS, INHERIT, a dropped
-//!   role: pg_authid), the tables' policies, owner, privileges and row-level security switches
-//!   (their relation entries), and the policy function itself (pg_proc). A change of any of those
+//!   snapshot, and otherwise what PostgreSQL reads through its own caches, with no snapshot:
+//!   role membership (pg_auth_members, through `pg_has_role`), role attributes (superuser,
+//!   BYPASSRLS, INHERIT, a dropped role: pg_authid), the tables' policies, owner, privileges and
+//!   row-level security switches (their relation entries), and the policy function itself
+//!   (pg_proc). (It also reads pg_roles under the snapshot; that only narrows: a role it finds
+//!   must still pass `pg_has_role`, and dropping one changes pg_authid.) A change of any of those
 //!   sends an invalidation that clears every decision (`init`); the same messages make
 //!   PostgreSQL's own membership cache (acl.c) and plan cache forget. They reach this backend
 //!   when it next accepts invalidations, which `rows_model` does first in every statement: a
@@ -37,8 +39,8 @@
 //! back in every backend, at its next use of a row function.
 //!
 //! Memory: `customer_segment.model_cache_size` (per backend). A model is counted at the length of
-//! its stored document (its JSON text, longer than the parsed model for every kind, whose numbers
-//! are 8 bytes each instead of up to 24 characters); when a new one would go over the budget the
+//! its stored document, an estimate: the JSON text writes each number in up to 24 characters
+//! where the parsed model holds 8 bytes, but the parsed model has its own overheads; when a new one would go over the budget the
 //! least recently used are dropped first; one larger than the whole budget is used for its
 //! statement only, as before. 0 turns the cache off.
 
