@@ -14,8 +14,11 @@
 //!   (REPEATABLE READ, an imported one) give exactly what reading the row would give, without
 //!   relying on any invalidation message arriving in time.
 //! - the decision that a role may read a name, keyed by (role, name), with the identity of the
-//!   name's `segment_model_access` row it was taken on. Checked in every statement (the role is
-//!   the statement's current user: SET ROLE and SECURITY DEFINER functions give other keys). The
+//!   name's `segment_model_access` row it was taken on. Why kept: taking it again in every
+//!   statement, through the policy, cost a non-superuser about 300 µs a statement, several times
+//!   the point query itself (benches/point.py, before the cache). Checked in every statement
+//!   (the role is the statement's current user: SET ROLE and SECURITY DEFINER functions give
+//!   other keys). The
 //!   policy that decides it (`segment_model_allowed`) reads that row under the statement's
 //!   snapshot, and otherwise what PostgreSQL reads through its own caches, with no snapshot:
 //!   role membership (pg_auth_members, through `pg_has_role`), role attributes (superuser,
