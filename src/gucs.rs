@@ -1,11 +1,12 @@
 //! Server settings (`customer_segment.*`). Private statics, public accessors, one `init()`.
 //!
-//! Three settings size the resources one call takes: `max_memory_mb`, `threads` and
-//! `silhouette_sample`. Any role may set them (`Userset`), so each has a ceiling only a
-//! superuser sets (`Suset`: `postgresql.conf`, `ALTER SYSTEM`, `ALTER ROLE ... SET`, or a
-//! `GRANT SET ON PARAMETER`): `max_memory_mb_limit`, `threads_limit`,
-//! `silhouette_sample_limit`. A value above its ceiling is refused where it is used (below),
-//! not clamped: the caller learns that what they asked for is not theirs to take.
+//! Four settings size the resources one call or one backend takes: `max_memory_mb`, `threads`,
+//! `silhouette_sample` and `model_cache_size`. Any role may set them (`Userset`), so each has a
+//! ceiling only a superuser sets (`Suset`: `postgresql.conf`, `ALTER SYSTEM`, `ALTER ROLE ...
+//! SET`, or a `GRANT SET ON PARAMETER`): `max_memory_mb_limit`, `threads_limit`,
+//! `silhouette_sample_limit`, `model_cache_size_limit`. A value above its ceiling is refused
+//! where it is used (below), not clamped: the caller learns that what they asked for is not
+//! theirs to take.
 //!
 //! Why at use and not in a GUC check hook: a check hook runs when the value is set, and must not
 //! read another setting (PostgreSQL's rule: the two may be set in either order, in
@@ -33,6 +34,11 @@ static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(true);
 static SILHOUETTE_SAMPLE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 /// The DBA's ceiling on `silhouette_sample` (default: none).
 static SILHOUETTE_SAMPLE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(i32::MAX);
+/// The memory each backend may keep parsed models in, across statements (catalog/model_cache.rs),
+/// in kB (written with a unit as any size: '64MB'); 0: none kept.
+static MODEL_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+/// The DBA's ceiling on `model_cache_size` (default: none).
+static MODEL_CACHE_SIZE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(i32::MAX);
 /// What a row that cannot be scored gives in a SELECT.
 static INVALID_ROWS: GucSetting<InvalidRows> = GucSetting::<InvalidRows>::new(InvalidRows::Null);
 /// When the planner writes the model into the query instead of a name to look up.
@@ -144,6 +150,30 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::empty(),
     );
+    GucRegistry::define_int_guc(
+        c"customer_segment.model_cache_size",
+        c"Memory each session may keep models in between statements (0: none).",
+        c"segment_assign and the other row functions keep the models they read, so the next \
+          statement does not read and parse them again; the least recently used are dropped \
+          beyond this size, a model counted at its stored document's size. At most \
+          customer_segment.model_cache_size_limit.",
+        &MODEL_CACHE_SIZE,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"customer_segment.model_cache_size_limit",
+        c"Highest customer_segment.model_cache_size a session may use (superuser only).",
+        c"A larger customer_segment.model_cache_size is refused when a row function uses it; while \
+          it is not set anywhere, its default follows this ceiling down.",
+        &MODEL_CACHE_SIZE_LIMIT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
+    );
     GucRegistry::define_enum_guc(
         c"customer_segment.invalid_rows",
         c"What a row that cannot be scored gives in a SELECT: null (default) or error.",
@@ -232,6 +262,18 @@ pub fn max_memory_bytes() -> usize {
     }
     .apply(MAX_MEMORY_MB.get().max(1), limit, &format!("{limit} MB"));
     (mb as usize).saturating_mul(1024 * 1024)
+}
+
+/// `customer_segment.model_cache_size` in bytes, within `model_cache_size_limit` (0: no cache).
+pub fn model_cache_bytes() -> usize {
+    let limit = MODEL_CACHE_SIZE_LIMIT.get().max(0);
+    let kb = Ceiling {
+        setting: c"customer_segment.model_cache_size",
+        limit: c"customer_segment.model_cache_size_limit",
+        unit: " kB",
+    }
+    .apply(MODEL_CACHE_SIZE.get().max(0), limit, &format!("{limit} kB"));
+    (kb as usize).saturating_mul(1024)
 }
 
 /// Threads of one fit: `customer_segment.threads`, within `threads_limit`. The default (0)

@@ -632,4 +632,73 @@ mod tests {
             );
         }
     }
+
+    /// The backend's model cache (catalog/model_cache.rs): a model read by one statement serves
+    /// the next ones without a catalog read, a refit replaces it, and the kept models stay within
+    /// customer_segment.model_cache_size, the least recently used dropped first.
+    #[pg_test]
+    fn pg_test_model_cache_reuses_models_within_its_budget() {
+        use crate::catalog::model_cache_contents as contents;
+        setup();
+        let names = ["mc_a", "mc_b", "mc_c"];
+        // k from 8: documents over 1 kB each, so that a budget in kB can hold two, not three.
+        for (name, k) in names.iter().zip(8..) {
+            Spi::run(&format!(
+                "SELECT * FROM segment_fit('t', ARRAY['a', 'b'], {k}, name => '{name}')"
+            ))
+            .unwrap();
+        }
+        let assign = |name: &str| {
+            Spi::get_one::<i64>(&format!("SELECT count(segment_assign('{name}', t)) FROM t"))
+                .unwrap()
+        };
+        let kept = || contents().iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+        // Read once, then served from the cache.
+        assign("mc_a");
+        assign("mc_a");
+        assert_eq!(kept(), ["mc_a"]);
+        assert_eq!(contents()[0].4, 1, "the second statement was a hit");
+        // A refit: the next statement reads the new version.
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a', 'b'], 8, name => 'mc_a')").unwrap();
+        assign("mc_a");
+        assert_eq!(contents()[0].2, 2, "the new version is kept");
+        // A budget for the two largest documents, not for all three.
+        let size = |name: &str| {
+            Spi::get_one::<i32>(&format!(
+                "SELECT length(model::text) FROM segment_model WHERE name = '{name}' \
+                 ORDER BY version DESC LIMIT 1"
+            ))
+            .unwrap()
+            .unwrap() as usize
+        };
+        let sizes: Vec<usize> = names.iter().map(|n| size(n)).collect();
+        let total: usize = sizes.iter().sum();
+        let pair = total - sizes.iter().min().unwrap();
+        let budget_kb = pair.div_ceil(1024);
+        assert!(
+            budget_kb * 1024 < total,
+            "models too small for a budget in kB: {sizes:?}"
+        );
+        Spi::run(&format!(
+            "SET customer_segment.model_cache_size = '{budget_kb}kB'"
+        ))
+        .unwrap();
+        for name in names {
+            assign(name);
+            let bytes: usize = contents().iter().map(|e| e.3).sum();
+            assert!(
+                bytes <= budget_kb * 1024,
+                "{bytes} bytes kept, budget {budget_kb} kB"
+            );
+        }
+        // mc_a was used least recently; using it again drops mc_b, now the oldest.
+        assert_eq!(kept(), ["mc_b", "mc_c"]);
+        assign("mc_a");
+        assert_eq!(kept(), ["mc_a", "mc_c"]);
+        // 0: nothing kept, and what was is given back.
+        Spi::run("SET customer_segment.model_cache_size = 0").unwrap();
+        assign("mc_a");
+        assert!(contents().is_empty());
+        Spi::run("RESET customer_segment.model_cache_size").unwrap();
+    }
 }

@@ -10,23 +10,30 @@
 //! - `dependent_views`: the views that read a model, found through pg_depend;
 //! - `drop` and `prune`: deleting a model, or its old versions;
 //! - `shipped` and `plan_invalidation`: a model carried in a plan, and dropping such plans
-//!   after a change.
+//!   after a change;
+//! - `model_cache` over `row_identity`: the models the row functions use, kept across statements
+//!   while the row each statement would read is the one they were parsed from.
 
 mod access;
 mod dependent_views;
 mod drop;
 mod group_models;
 mod lock;
+mod model_cache;
 mod plan_invalidation;
 mod privileges;
 mod prune;
 mod read_version;
+mod row_identity;
 mod shipped;
 mod statements;
 mod write_version;
 
 pub use access::{access, check_fit_name, Access};
 pub use drop::drop_model;
+#[cfg(any(test, feature = "pg_test"))]
+pub use model_cache::contents as model_cache_contents;
+pub use model_cache::{rows_group_model, rows_model, RowsModel};
 pub use plan_invalidation::invalidate_shipped_plans;
 pub use privileges::{inherit_access, set_privilege, Privilege};
 pub use prune::prune_versions;
@@ -35,5 +42,11 @@ pub use read_version::{
     read_row, Current, Stored, StoredIndex, StoredRow,
 };
 pub use shipped::{check_shipped_role, shipped, shipped_labels};
-pub use statements::{init, schema};
+pub use statements::schema;
 pub use write_version::{check_meaning, insert, set_label, MadeBy, NewVersion};
+
+/// Registers the catalog's invalidation callbacks; called once, from `_PG_init`.
+pub fn init() {
+    statements::init();
+    model_cache::init();
+}

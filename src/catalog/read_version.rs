@@ -119,7 +119,14 @@ impl Stored {
 
 /// A version of a model (the current, newest one when `version` is None).
 pub fn load(name: &str, version: Option<i32>) -> Stored {
-    stored(name, read_row(name, version))
+    load_sized(name, version).0
+}
+
+/// `load`, with the length of the stored document (as `load_current_sized`).
+pub fn load_sized(name: &str, version: Option<i32>) -> (Stored, usize) {
+    let row = read_row(name, version);
+    let bytes = row.model.len();
+    (stored(name, row), bytes)
 }
 
 /// The current version of a model, one model or a per-group model's index (one catalog read).
@@ -129,11 +136,19 @@ pub enum Current {
 }
 
 pub fn load_current(name: &str) -> Current {
+    load_current_sized(name).0
+}
+
+/// `load_current`, with the version and the length of its stored document (the model cache's
+/// estimate of what the parsed model holds: model_cache.rs).
+pub fn load_current_sized(name: &str) -> (Current, i32, usize) {
     let row = read_row(name, None);
-    match index_of(name, &row) {
+    let (version, bytes) = (row.version, row.model.len());
+    let current = match index_of(name, &row) {
         Some(index) => Current::Grouped(Box::new(index)),
         None => Current::One(Box::new(stored(name, row))),
-    }
+    };
+    (current, version, bytes)
 }
 
 /// The current version of a per-group model (`groups`): its index, source and options.

@@ -10,6 +10,8 @@
 #   6. pictures: every kind of segment_plot is well-formed XML, rendered to PNG by rsvg-convert,
 #      and the PNG is not blank
 #   7. two fits racing for one new name with different features: the second is refused
+#   8. the model cache: a session keeping its connection sees another session's refit, rollback,
+#      grant, revoke and drop in its next statement, and its own snapshot's version
 # (The upgrade path from the newest release has a tier of its own: tests/upgrade/run.sh.)
 # Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -45,7 +47,7 @@ P -c "CREATE TABLE people AS
       FROM generate_series(1, 20000) i"
 
 # ---------------------------------------------------------------------------------------------
-log "1/7 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
+log "1/8 concurrency: $SESSIONS sessions assign while another drops and refits, ${SECONDS_BUDGET}s"
 # The refitting session cycles: refit (version 2), then drop and fit anew (version 1), the drop
 # and the fit either in one transaction (readers never miss the model) or in two (readers between
 # them get "model does not exist", the one documented error).
@@ -94,7 +96,7 @@ grep -q "ERROR" "$work/refit" && { head "$work/refit" >&2; fail "the refitting s
 [ $((saw_a + saw_b)) -gt 0 ] || fail "no statement assigned anything"
 
 # ---------------------------------------------------------------------------------------------
-log "2/7 cancel: statement_timeout and pg_cancel_backend stop a long fit"
+log "2/8 cancel: statement_timeout and pg_cancel_backend stop a long fit"
 P -c "CREATE TABLE slow AS SELECT random() AS a, random() AS b, random() AS c
       FROM generate_series(1, 1000000)"
 LONG_FIT="SELECT * FROM segment_fit('slow', ARRAY['a', 'b', 'c'], 40, name => 'never_stored',
@@ -143,7 +145,7 @@ echo "cancel: worst latency $worst s; catalog rows left by stopped fits: 0"
 source "$REPO/tests/stress/cancel_methods.sh"   # 2b: every method, a 200 ms timeout
 
 # ---------------------------------------------------------------------------------------------
-log "3/7 crash: SIGKILL of a backend in the middle of a fit"
+log "3/8 crash: SIGKILL of a backend in the middle of a fit"
 P -c "SELECT version FROM segment_fit('people', ARRAY['spend', 'visits'], 4, name => 'kept')" >/dev/null
 before=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER BY id)) FROM people p")
 P -c "SET application_name = 'cs_doomed'" -c "${LONG_FIT//never_stored/doomed}" >"$DIR/crash.out" 2>&1 &
@@ -166,7 +168,7 @@ after=$(P -c "SELECT md5(string_agg(segment_assign('kept', p)::text, ',' ORDER B
 echo "crash: backend $pid killed mid-fit; after recovery 0 rows of the killed fit, the earlier model assigns the same 20000 rows"
 
 # ---------------------------------------------------------------------------------------------
-log "4/7 memory: customer_segment.max_memory_mb"
+log "4/8 memory: customer_segment.max_memory_mb"
 P -c "CREATE TABLE big AS SELECT random() AS a, random() AS b, random() AS c, random() AS d
       FROM generate_series(1, 2000000)"
 PEAK="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+)'))[1]::bigint / 1024"
@@ -184,7 +186,7 @@ echo "memory: minibatch_kmeans on the same 2000000 rows with max_memory_mb = 32:
 [ "$grow" -le 96 ] || fail "the streamed fit grew the backend by ${grow} MB (bound: 32 MB budget + 64 MB)"
 
 # ---------------------------------------------------------------------------------------------
-log "5/7 a BI tool's view: segment_create_view read by a separate client"
+log "5/8 a BI tool's view: segment_create_view read by a separate client"
 python3 -c 'import psycopg' 2>/dev/null || python3 -m pip install -q 'psycopg[binary]'
 P -c "ALTER TABLE people ADD PRIMARY KEY (id)"
 P -c "SELECT segment_create_view('kept', 'people', 'people_segments')" >/dev/null
@@ -192,7 +194,7 @@ DSN="host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
 python3 "$REPO/tests/stress/bi_client.py" "$DSN" people_segments 20000 || fail "the BI client could not read the view"
 
 # ---------------------------------------------------------------------------------------------
-log "6/7 pictures: segment_plot parsed as XML and rendered by a real SVG renderer"
+log "6/8 pictures: segment_plot parsed as XML and rendered by a real SVG renderer"
 if ! command -v rsvg-convert >/dev/null; then
     if is_root; then
         apt-get install -y -qq librsvg2-bin >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq librsvg2-bin >/dev/null; }
@@ -221,7 +223,7 @@ done
 echo "pictures: scatter, profile, elbow and tree are well-formed SVG documents and render to PNG"
 
 # ---------------------------------------------------------------------------------------------
-log "7/7 two fits racing for one new name with different features"
+log "7/8 two fits racing for one new name with different features"
 # A fits "race" on spend and holds its transaction open; B, started meanwhile, finds no model
 # yet, fits visits, and waits for the name's lock to store it. When A commits, B must see A's
 # version and refuse (42710) instead of storing a version that means something else.
@@ -236,6 +238,10 @@ grep -q 'this fit would change what it means: features' "$DIR/race_b" ||
     fail "the second fit was not refused after the first committed"
 [ "$(P -c "SELECT string_agg(version || ':' || array_to_string(features, ','), ' ') FROM segment_models WHERE name = 'race'")" = "1:spend" ] ||
     fail "the name holds something other than the first fit's one version"
+
+# ---------------------------------------------------------------------------------------------
+log "8/8 the model cache against another session's changes (tests/stress/model_cache.py)"
+python3 "$REPO/tests/stress/model_cache.py" "$DSN" people || fail "a session's cached model was stale"
 
 source "$REPO/tests/stress/seeded_scan.sh"
 source "$REPO/tests/stress/backtrace.sh"

@@ -1,24 +1,26 @@
 //! What a call site keeps for the statement in its `fn_extra`: the models it has read (by name
-//! from the catalog, or shipped in the query) with their per-row buffers and the resolved
-//! layout of the rows they are given.
+//! through the backend's model cache, or shipped in the query) with their per-row buffers and
+//! the resolved layout of the rows they are given.
 
 use super::columns::ColumnArguments;
 use super::per_group::Routing;
 use super::record::RowLayout;
-use crate::catalog::{self, Current};
+use crate::catalog::{self, RowsModel};
 use crate::errors::{raise, raise_core, require};
 use crate::source::text_bytes;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use segment_core::error::{CoreError, ErrorKind};
 use segment_core::model::assigner::Assigner;
+use std::rc::Rc;
 
 /// One model at a call site, with what its rows need: the buffers of the row being scored and
 /// where each form finds the features.
 pub(super) struct CachedModel {
     pub(super) name: String,
     /// The model; for a per-group model, its first group's (the layout every group shares).
-    pub(super) assigner: Assigner,
+    /// Shared with the backend's model cache (catalog::rows_model).
+    pub(super) assigner: Rc<Assigner>,
     pub(super) routing: Option<Box<Routing>>,
     pub(super) values: Vec<f64>,
     pub(super) scratch: Vec<f64>,
@@ -36,7 +38,7 @@ pub(super) struct CachedModel {
 }
 
 impl CachedModel {
-    fn new(name: String, assigner: Assigner, routing: Option<Box<Routing>>) -> CachedModel {
+    fn new(name: String, assigner: Rc<Assigner>, routing: Option<Box<Routing>>) -> CachedModel {
         CachedModel {
             name,
             values: vec![0.0; assigner.n_columns()],
@@ -85,12 +87,15 @@ impl CallSite {
             Some(at) => at,
             None => {
                 let name = String::from_utf8_lossy(name).into_owned();
-                let (assigner, routing) = match catalog::load_current(&name) {
-                    Current::Grouped(stored) => {
-                        let (assigner, routing) = Routing::load(&name, stored.index);
+                // Once per call site and statement: the backend's cache answers when the
+                // statement sees the row the kept model was parsed from and the caller's right
+                // to read it is known (catalog/model_cache.rs); else the catalog, as before.
+                let (assigner, routing) = match catalog::rows_model(&name) {
+                    RowsModel::Grouped(index) => {
+                        let (assigner, routing) = Routing::load(&name, index);
                         (assigner, Some(Box::new(routing)))
                     }
-                    Current::One(stored) => (stored.model.assigner(), None),
+                    RowsModel::One(assigner) => (assigner, None),
                 };
                 self.models.push(CachedModel::new(name, assigner, routing));
                 self.models.len() - 1
@@ -165,7 +170,7 @@ pub(super) unsafe fn cached_shipped<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a
     catalog::check_shipped_role(&shipped.name, &shipped.role);
     site.models.push(CachedModel::new(
         shipped.name,
-        shipped.model.assigner(),
+        Rc::new(shipped.model.assigner()),
         None,
     ));
     site.constant = Some(site.models.len() - 1);

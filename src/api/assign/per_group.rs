@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use segment_core::model::assigner::Assigner;
 use segment_core::model::groups::{decimal_text, GroupIndex};
+use std::rc::Rc;
 
 /// Where a per-group model's grouping column is (attribute number in a row, or argument index of
 /// `segment_assign_columns`), its type, and that type's output function.
@@ -49,9 +50,10 @@ impl GroupColumn {
 /// A per-group model at one call site: the grouping column's value picks the group's model,
 /// loaded on the first row of its group.
 pub(super) struct Routing {
-    pub(super) index: GroupIndex,
-    /// Parallel to `index.groups`.
-    assigners: Vec<Option<Assigner>>,
+    /// Shared with the backend's model cache, as are the group models.
+    pub(super) index: Rc<GroupIndex>,
+    /// Parallel to `index.groups`: the groups this call site has met.
+    assigners: Vec<Option<Rc<Assigner>>>,
     /// The group of the row being assigned.
     current: usize,
 }
@@ -59,7 +61,7 @@ pub(super) struct Routing {
 impl Routing {
     /// The per-group model `name`: its routing, and its first group's model, whose features and
     /// matrix columns every group shares (they were fitted together on the same columns).
-    pub(super) fn load(name: &str, index: GroupIndex) -> (Assigner, Routing) {
+    pub(super) fn load(name: &str, index: Rc<GroupIndex>) -> (Rc<Assigner>, Routing) {
         let mut routing = Routing {
             assigners: vec![None; index.groups.len()],
             index,
@@ -76,11 +78,13 @@ impl Routing {
     }
 
     /// The model of group `g` (fitted), loaded once; checked against the template's columns.
-    fn member(&mut self, name: &str, g: usize, template: Option<&Assigner>) -> &Assigner {
+    fn member(&mut self, name: &str, g: usize, template: Option<&Assigner>) -> &Rc<Assigner> {
         if self.assigners[g].is_none() {
             let group = &self.index.groups[g];
             let member = group.model.as_deref().expect("called for fitted groups");
-            let assigner = catalog::load(member, group.version).model.assigner();
+            // Read (and its right to be read checked) as the per-group model was: once per call
+            // site and statement, through the backend's cache.
+            let assigner = catalog::rows_group_model(member, group.version);
             if let Some(t) = template {
                 if assigner.features() != t.features() || assigner.columns() != t.columns() {
                     raise(
