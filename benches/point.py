@@ -78,8 +78,8 @@ def pgbench(query, protocol, role=None, options=""):
     return float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
 
 
-def main():
-    conn = psycopg.connect(DSN, autocommit=True)
+def measure(conn, cache_off=True):
+    """Every case measured: a list of (query, role, protocol, q/s with, q/s without)."""
     cur = conn.cursor()
     sizes = make_table(cur)
     # The analyst: may log in, read the table and use both models (row-level security applies).
@@ -100,17 +100,23 @@ def main():
          f"SELECT segment_classify('{FOREST}', t) FROM {TABLE} t WHERE customer_id = :id"),
     ]
     runs = [("superuser", None, ""), ("analyst", ANALYST, "")]
-    if has_cache:
+    if has_cache and cache_off:
         runs.append(("analyst, cache off", ANALYST, "-c customer_segment.model_cache_size=0"))
-    print(f"{'query':38s} {'role':19s} {'protocol':9s} {'with q/s':>9s} {'without q/s':>12s} {'ratio':>6s}")
+    measured = []
     for protocol in ("simple", "prepared"):
         for who, role, options in runs:
             without = pgbench(without_sql, protocol, role, options)
             for label, with_sql in cases:
-                with_ = pgbench(with_sql, protocol, role, options)
-                # Time per query with the function / without = the rates' inverse ratio.
-                print(f"{label:38s} {who:19s} {protocol:9s} {with_:9.0f} {without:12.0f} {without / with_:6.2f}",
-                      flush=True)
+                measured.append((label, who, protocol, pgbench(with_sql, protocol, role, options), without))
+    return measured
+
+
+def main():
+    measured = measure(psycopg.connect(DSN, autocommit=True))
+    print(f"{'query':38s} {'role':19s} {'protocol':9s} {'with q/s':>9s} {'without q/s':>12s} {'ratio':>6s}")
+    for label, who, protocol, with_, without in measured:
+        # Time per query with the function / without = the rates' inverse ratio.
+        print(f"{label:38s} {who:19s} {protocol:9s} {with_:9.0f} {without:12.0f} {without / with_:6.2f}")
 
 
 if __name__ == "__main__":

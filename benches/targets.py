@@ -23,6 +23,8 @@ benches' own Python environment, which has scikit-learn-intelex and lifetimes):
   segment_fit at 10M rows / at 1M rows (in memory, n_init 10)         <= 10.5
   assign over numeric(14,4) columns / PostgreSQL's sum over them      <= 1.2    (numeric.py)
   fit (read-bound) over numeric columns / over float8 columns         <= 1.5    (numeric.py)
+  point query with the function / without, k-means and a 100-tree forest,
+      simple and prepared protocols, superuser and analyst             <= 1.2    (point.py)
   segment_classify_fit forest / intelex RandomForestClassifier.fit    <= 2.0    (classify.py,
       1M rows; sum(segment_classify) / intelex predict <= 1.5; and the stock scikit-learn ratios)
   segment_fit kprototypes / kmodes KPrototypes.fit, 25k mixed rows   none   (mixed.py;
@@ -31,7 +33,7 @@ benches' own Python environment, which has scikit-learn-intelex and lifetimes):
 Each time is the median of BENCH_REPEAT runs (default 3; the 10M fits and CLV run once); each
 k-means fit's inertia is printed next to it (a faster fit that reaches a worse inertia does not
 count). Only ratios are comparable between machines. BENCH_TARGETS (default "kmeans methods rfm
-clv numeric scale"; "classify" and "mixed" on request: run.sh runs classify.py and mixed.py on
+clv numeric point scale"; "classify" and "mixed" on request: run.sh runs classify.py and mixed.py on
 their own anyway) picks the groups to run.
 """
 import os
@@ -59,7 +61,7 @@ DSN = os.environ["BENCH_DSN"]
 ROWS = int(os.environ.get("BENCH_ROWS", 1_000_000))
 BIG_ROWS = int(os.environ.get("BENCH_BIG_ROWS", 10_000_000))
 REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
-GROUPS = os.environ.get("BENCH_TARGETS", "kmeans methods rfm clv numeric scale").split()
+GROUPS = os.environ.get("BENCH_TARGETS", "kmeans methods rfm clv numeric point scale").split()
 GMM_ROWS, DBSCAN_ROWS = 100_000, (5_000, 50_000)
 K, TOL = 8, 1e-4
 FEATURES = [f"f{i}" for i in range(1, 9)]
@@ -255,6 +257,13 @@ def numeric_target(conn):
     verdict("fit over numerics / over float8 (read-bound)", n["fit"] / f["fit"], 1.5)
 
 
+def point_target(conn):
+    import point
+    for label, who, protocol, with_, without in point.measure(conn, cache_off=False):
+        line(f"point query {label}, {who}, {protocol}: q/s with {with_:.0f}, without {without:.0f}", 1 / with_)
+        verdict(f"point {label.split(' (')[0]}, {who}, {protocol} / without", without / with_, 1.2)
+
+
 def scale_target(conn, cur):
     make_table(conn, BIG_ROWS, "bench_customers_big")
     cur.execute("SET customer_segment.max_memory_mb = 4096")
@@ -294,6 +303,8 @@ def main():
         clv_target(conn)
     if "numeric" in GROUPS:
         numeric_target(conn)
+    if "point" in GROUPS:
+        point_target(conn)
     if "classify" in GROUPS:
         classify_target(conn)
     if "mixed" in GROUPS:
