@@ -100,7 +100,11 @@ pub(super) fn relations() -> CatalogRelations {
 unsafe fn primary_key(relation: pg_sys::Oid) -> pg_sys::Oid {
     let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
     let rel = pg_sys::table_open(relation, lock);
+    // PostgreSQL 18 added `deferrable_ok`; the catalog's primary keys are not deferrable.
+    #[cfg(not(feature = "pg18"))]
     let key = pg_sys::RelationGetPrimaryKeyIndex(rel);
+    #[cfg(feature = "pg18")]
+    let key = pg_sys::RelationGetPrimaryKeyIndex(rel, false);
     pg_sys::table_close(rel, lock);
     key
 }
