@@ -12,6 +12,7 @@
 //! `x <= threshold` both in training and in prediction, and no leaf is merged.
 
 use crate::prep::matrix::FeatureMatrix;
+use crate::tree::hist;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,10 @@ pub struct TreeParams {
     /// constant within the node do not count, so a split is found whenever one exists.
     pub max_features: Option<usize>,
     pub seed: u64,
+    /// Splits searched over each feature's sorted rows (every midpoint between distinct
+    /// values) rather than over its bins (`hist`): the same tree on columns of at most
+    /// `hist::MAX_BINS` distinct values, slower on large ones.
+    pub exact: bool,
 }
 
 /// A node. Internal nodes have `feature`; leaves have `leaf` (their segment id, numbered left to
@@ -91,7 +96,7 @@ impl Node {
 }
 
 /// Impurity of weighted class totals `w` summing to `total`.
-fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
+pub(crate) fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
@@ -106,8 +111,9 @@ fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
     }
 }
 
-/// Fits a tree on `x` (rows) with class labels `y` (`0..classes`) and per-row weights `w`.
-/// `check` is called between features of the sort and of each node's split search.
+/// Fits a tree on `x` (rows) with class labels `y` (`0..classes`) and per-row weights `w`:
+/// on histograms (`hist`), or with `p.exact` (or a value that is not finite) on sorted rows.
+/// `check` is called between features of the binning or sort and of each node's split search.
 pub fn fit(
     x: &FeatureMatrix,
     y: &[u32],
@@ -116,6 +122,18 @@ pub fn fit(
     p: TreeParams,
     check: &mut dyn FnMut(),
 ) -> Tree {
+    if !p.exact {
+        if let Some(binned) = hist::bin(x, 1, check) {
+            let go_on = &mut || {
+                check();
+                true
+            };
+            let rows = (0..x.n_rows() as u32).collect();
+            return hist::grow(&binned, y, classes, w, rows, p, go_on)
+                .expect("grows to the end: go_on is always true")
+                .0;
+        }
+    }
     let sorted = sort_rows(x, check);
     let go_on = &mut || {
         check();
@@ -563,6 +581,7 @@ mod tests {
         criterion: Criterion::Gini,
         max_features: None,
         seed: 0,
+        exact: false,
     };
 
     /// The sort and every node check between features (a node of a million rows takes a
@@ -688,6 +707,7 @@ mod tests {
             criterion: Criterion::Entropy,
             max_features: None,
             seed: 0,
+            exact: false,
         };
         fit(&x, &y, 2, &[1.0; 12], params, &mut || {})
     }
@@ -745,6 +765,7 @@ mod tests {
                     criterion: Criterion::Gini,
                     max_features: None,
                     seed: 0,
+                    exact: false,
                 },
                 &mut || {},
             );
