@@ -431,6 +431,11 @@ mod tests {
                 None,
             ),
             (
+                r#"{"exact": 1}"#,
+                "exact must be true or false, got the number 1",
+                None,
+            ),
+            (
                 r#"{"max_dpeth": 4}"#,
                 r#"unknown option "max_dpeth""#,
                 Some(r#"Did you mean "max_depth"?"#),
@@ -474,9 +479,10 @@ mod tests {
         let o = ChurnOptions::from_json(
             r#"{"max_depth": 4, "criterion": "entropy", "class_weight": "balanced",
                 "positive": "yes", "impute": "mean", "seed": 3, "test_fraction": 0.3,
-                "min_samples_leaf": 7, "max_categories": 9}"#,
+                "min_samples_leaf": 7, "max_categories": 9, "exact": true}"#,
         )
         .unwrap();
+        assert!(o.exact);
         assert_eq!(o.criterion, Criterion::Entropy);
         assert_eq!(o.class_weight, ClassWeight::Balanced);
         assert_eq!(o.positive.as_deref(), Some("yes"));

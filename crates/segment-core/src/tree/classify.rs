@@ -269,6 +269,23 @@ mod tests {
         assert!(e.hint.unwrap().contains("n_trees"));
     }
 
+    /// `exact` (sorted-row splits) applies to a tree and a forest, is false by default, is
+    /// stored with the options, and must be a boolean.
+    #[test]
+    fn exact_is_a_boolean_of_both_methods() {
+        assert!(!ClassifyOptions::from_json("{}").unwrap().exact);
+        for text in [
+            r#"{"exact": true}"#,
+            r#"{"method": "forest", "exact": true}"#,
+        ] {
+            let o = ClassifyOptions::from_json(text).unwrap();
+            assert!(o.exact, "{text}");
+            assert_eq!(serde_json::to_value(&o).unwrap()["exact"], true);
+        }
+        let e = ClassifyOptions::from_json(r#"{"exact": "yes"}"#).unwrap_err();
+        assert!(e.message.starts_with("exact must be"), "{}", e.message);
+    }
+
     #[test]
     fn classes_in_numeric_or_byte_order() {
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
