@@ -196,68 +196,93 @@ impl Forest {
         self.trees.iter().map(|t| t.feature.len()).sum()
     }
 
-    /// The forest laid out for prediction: every tree's nodes in one array of 16-byte nodes
-    /// (a walk reads one cache line a node, not one from each of three arrays), each leaf
-    /// pointing at its class shares, divided once.
+    /// The forest laid out for prediction (`ForestRule`): every tree's nodes in one array of
+    /// 16-byte nodes, each leaf's class shares divided once.
     pub fn rule(&self, classes: usize) -> ForestRule {
         let mut nodes = Vec::with_capacity(self.nodes());
+        let mut share_of = Vec::with_capacity(self.nodes());
         let mut roots = Vec::with_capacity(self.trees.len());
+        let mut depths = Vec::with_capacity(self.trees.len());
         let mut shares = Vec::new();
         for t in &self.trees {
             let (root, first_share) = (nodes.len() as u32, shares.len() as u32);
             roots.push(root);
+            depths.push(t.depth() as u32);
             for i in 0..t.feature.len() {
                 let (f, next) = (t.feature[i], t.next[i]);
-                nodes.push(if f >= 0 {
-                    RuleNode {
+                if f >= 0 {
+                    nodes.push(RuleNode {
                         threshold: t.threshold[i],
                         feature: f as u32,
-                        next: root + next,
-                    }
+                        right: root + next + 1,
+                    });
+                    share_of.push(0);
                 } else {
-                    RuleNode {
-                        threshold: 0.0,
-                        feature: LEAF,
-                        next: first_share + next * classes as u32,
-                    }
-                });
+                    // No value is <= NaN: every step from a leaf goes "right", to itself.
+                    nodes.push(RuleNode {
+                        threshold: f64::NAN,
+                        feature: 0,
+                        right: root + i as u32,
+                    });
+                    share_of.push(first_share + next * classes as u32);
+                }
             }
             for c in t.counts.chunks_exact(classes) {
                 let total: u64 = c.iter().map(|&v| v as u64).sum();
                 shares.extend(c.iter().map(|&v| v as f64 / total as f64));
             }
         }
+        let groups = roots
+            .chunks(WALK)
+            .zip(depths.chunks(WALK))
+            .map(|(r, d)| {
+                let mut at = [0u32; WALK];
+                at[..r.len()].copy_from_slice(r);
+                (at, r.len(), d.iter().copied().max().unwrap_or(0))
+            })
+            .collect();
         ForestRule {
             nodes,
-            roots,
+            share_of,
+            groups,
             shares,
             classes,
+            trees: self.trees.len(),
         }
     }
 }
 
-/// `RuleNode::feature` of a leaf.
-const LEAF: u32 = u32::MAX;
+/// Trees walked side by side for one row: their loads do not wait on each other.
+const WALK: usize = 4;
 
-/// A node of `ForestRule`: a split sends a row to `next` when its value of `feature` is <=
-/// `threshold` (else `next + 1`); a leaf's `next` is where its class shares start.
+/// A node of `ForestRule`: a row goes to `right - 1` when its value of `feature` is <=
+/// `threshold`, else to `right` (a split's children are next to each other, left first). A
+/// leaf's threshold is NaN and its `right` is itself: a walk that reached it stays.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct RuleNode {
     threshold: f64,
     feature: u32,
-    next: u32,
+    right: u32,
 }
 
-/// `Forest` ready to predict.
+/// `Forest` ready to predict: a row walks `WALK` trees at a time, each step of each tree
+/// without a branch, for as many steps as the deepest of them has splits (a walk that reached
+/// its leaf stays there), so the loads of the trees overlap instead of each waiting on the last
+/// (measured by benches/hist_forest.rs). Leaves' shares are then added in tree order: the sums
+/// of the walk one tree after another.
 #[derive(Debug, Clone)]
 pub struct ForestRule {
-    /// Every tree's nodes, tree after tree; `roots` says where each starts.
+    /// Every tree's nodes, tree after tree.
     nodes: Vec<RuleNode>,
-    roots: Vec<u32>,
+    /// Per node, where a leaf's class shares start in `shares`.
+    share_of: Vec<u32>,
+    /// The trees' roots, `WALK` at a time: the roots, how many, the deepest one's depth.
+    groups: Vec<([u32; WALK], usize, u32)>,
     /// Every leaf's class shares, `classes` a leaf.
     shares: Vec<f64>,
     classes: usize,
+    trees: usize,
 }
 
 impl ForestRule {
@@ -267,19 +292,24 @@ impl ForestRule {
     pub fn proba(&self, row: &[f64], out: &mut [f64]) -> u32 {
         let c = self.classes;
         out[..c].fill(0.0);
-        for &root in &self.roots {
-            let mut node = self.nodes[root as usize];
-            while node.feature != LEAF {
-                // A NaN goes right, as in `FlatTree::leaf_of`.
-                let left = row[node.feature as usize] <= node.threshold;
-                node = self.nodes[node.next as usize + usize::from(!left)];
+        for &(roots, len, depth) in &self.groups {
+            let mut at = roots;
+            for _ in 0..depth {
+                for a in &mut at {
+                    let node = self.nodes[*a as usize];
+                    // A NaN goes right, as in `FlatTree::leaf_of`.
+                    let left = row[node.feature as usize] <= node.threshold;
+                    *a = node.right - u32::from(left);
+                }
             }
-            let at = node.next as usize;
-            for (o, s) in out[..c].iter_mut().zip(&self.shares[at..at + c]) {
-                *o += s;
+            for &a in &at[..len] {
+                let s = self.share_of[a as usize] as usize;
+                for (o, v) in out[..c].iter_mut().zip(&self.shares[s..s + c]) {
+                    *o += v;
+                }
             }
         }
-        let n = self.roots.len() as f64;
+        let n = self.trees as f64;
         let mut best = 0;
         for k in 0..c {
             out[k] /= n;
