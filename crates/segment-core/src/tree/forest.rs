@@ -200,7 +200,6 @@ impl Forest {
     /// 16-byte nodes, each leaf's class shares divided once.
     pub fn rule(&self, classes: usize) -> ForestRule {
         let mut nodes = Vec::with_capacity(self.nodes());
-        let mut share_of = Vec::with_capacity(self.nodes());
         let mut roots = Vec::with_capacity(self.trees.len());
         let mut depths = Vec::with_capacity(self.trees.len());
         let mut shares = Vec::new();
@@ -216,15 +215,16 @@ impl Forest {
                         feature: f as u32,
                         right: root + next + 1,
                     });
-                    share_of.push(0);
                 } else {
-                    // No value is <= NaN: every step from a leaf goes "right", to itself.
+                    // No value is <= NaN: every step from a leaf goes "right", to itself. The
+                    // NaN's payload is where the leaf's shares start.
                     nodes.push(RuleNode {
-                        threshold: f64::NAN,
+                        threshold: f64::from_bits(
+                            QUIET_NAN | u64::from(first_share + next * classes as u32),
+                        ),
                         feature: 0,
                         right: root + i as u32,
                     });
-                    share_of.push(first_share + next * classes as u32);
                 }
             }
             for c in t.counts.chunks_exact(classes) {
@@ -243,7 +243,6 @@ impl Forest {
             .collect();
         ForestRule {
             nodes,
-            share_of,
             groups,
             shares,
             classes,
@@ -252,12 +251,16 @@ impl Forest {
     }
 }
 
+/// A quiet NaN, whose low 51 bits are free for a payload.
+const QUIET_NAN: u64 = 0x7FF8_0000_0000_0000;
+
 /// Trees walked side by side for one row: their loads do not wait on each other.
 const WALK: usize = 4;
 
 /// A node of `ForestRule`: a row goes to `right - 1` when its value of `feature` is <=
 /// `threshold`, else to `right` (a split's children are next to each other, left first). A
-/// leaf's threshold is NaN and its `right` is itself: a walk that reached it stays.
+/// leaf's threshold is NaN and its `right` is itself: a walk that reached it stays; the NaN's
+/// payload (its low 32 bits) is where its class shares start in `ForestRule::shares`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct RuleNode {
@@ -275,8 +278,6 @@ struct RuleNode {
 pub struct ForestRule {
     /// Every tree's nodes, tree after tree.
     nodes: Vec<RuleNode>,
-    /// Per node, where a leaf's class shares start in `shares`.
-    share_of: Vec<u32>,
     /// The trees' roots, `WALK` at a time: the roots, how many, the deepest one's depth.
     groups: Vec<([u32; WALK], usize, u32)>,
     /// Every leaf's class shares, `classes` a leaf.
@@ -303,7 +304,8 @@ impl ForestRule {
                 }
             }
             for &a in &at[..len] {
-                let s = self.share_of[a as usize] as usize;
+                // The leaf was just read: its NaN's payload costs no further load.
+                let s = self.nodes[a as usize].threshold.to_bits() as u32 as usize;
                 for (o, v) in out[..c].iter_mut().zip(&self.shares[s..s + c]) {
                     *o += v;
                 }
