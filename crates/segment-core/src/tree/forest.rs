@@ -5,8 +5,10 @@
 //!
 //! Ours, on the CART of `cart`: linfa-trees has no forest, and its tree prunes leaves of the
 //! same majority class (see `cart`), which would change the leaves' class shares that the mean
-//! is taken over. Every feature is sorted once for the whole forest; each tree filters those
-//! orders down to its bootstrap rows (O(features × rows)) instead of sorting again. Trees are
+//! is taken over. Every column is binned once for the whole forest (`hist`) and each tree grows
+//! on its bootstrap rows' bins; with `exact`, every feature is sorted once for the whole forest
+//! and each tree filters those orders down to its bootstrap rows (O(features × rows)) instead of
+//! sorting again. Trees are
 //! grown on threads, a batch of `threads` trees at a time (the node limit is checked between
 //! batches); the calling thread grows one of them checking for interrupts between nodes, and the
 //! other threads stop at their next node once it unwinds (a tree on a million rows takes
