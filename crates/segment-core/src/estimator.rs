@@ -613,6 +613,7 @@ impl DecisionTree {
             criterion: Criterion::Gini,
             max_features: None,
             seed: 0,
+            exact: false,
         }))
     }
 
@@ -642,6 +643,13 @@ impl DecisionTreeParams {
 
     pub fn criterion(mut self, criterion: Criterion) -> Self {
         self.0 .0.criterion = criterion;
+        self
+    }
+
+    /// Splits over every feature's sorted rows instead of its bins (default false: bins, see
+    /// `tree::hist`).
+    pub fn exact(mut self, exact: bool) -> Self {
+        self.0 .0.exact = exact;
         self
     }
 }
@@ -724,6 +732,7 @@ impl RandomForest {
                 max_features: 1,
                 criterion: Criterion::Gini,
                 seed: 0,
+                exact: false,
             },
             max_features: MaxFeatures::Sqrt,
         })
@@ -780,6 +789,13 @@ impl RandomForestParams {
 
     pub fn seed(mut self, seed: u64) -> Self {
         self.0.forest.seed = seed;
+        self
+    }
+
+    /// Splits over every feature's sorted rows instead of its bins (default false: bins, see
+    /// `tree::hist`).
+    pub fn exact(mut self, exact: bool) -> Self {
+        self.0.forest.exact = exact;
         self
     }
 }

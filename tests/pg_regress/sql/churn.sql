@@ -85,10 +85,13 @@ FROM segment_churn_rules('subscribers') r JOIN segment_labels('subscribers') l U
 ORDER BY r.churn_rate DESC, r.segment;
 SELECT count(DISTINCT label) = count(*) AS unique_labels FROM segment_labels('subscribers');
 
--- A balanced class weight trades precision for recall.
-SELECT round(recall::numeric, 3) > 0.3 AS finds_more_churners, leaves
+-- A balanced class weight trades precision for recall: the tree finds more of the subscribers
+-- than the same tree unweighted.
+SELECT b.recall > u.recall AS finds_more_churners, b.leaves
 FROM segment_churn_fit('bank', :features, 'y', name => 'balanced',
-                       options => '{"max_depth": 4, "min_samples_leaf": 50, "class_weight": "balanced"}');
+                       options => '{"max_depth": 4, "min_samples_leaf": 50, "class_weight": "balanced"}') b,
+     segment_churn_fit('bank', :features, 'y', name => 'unweighted',
+                       options => '{"max_depth": 4, "min_samples_leaf": 50}') u;
 
 -- Labels may be boolean, 0/1 or text; the positive option says which value is churn.
 CREATE VIEW bank_flags AS SELECT *, y = 'yes' AS subscribed, (y = 'yes')::int AS subscribed_01,

@@ -25,6 +25,7 @@ use crate::prep::encoding::Columns;
 use crate::tree::churn::ChurnOptions;
 use crate::tree::classify::{ClassifierMethod, ClassifyOptions};
 use crate::tree::forest::MAX_NODES;
+use crate::tree::hist;
 
 const F64: usize = 8;
 const U32: usize = 4;
@@ -365,9 +366,32 @@ fn grow(
         + tree_nodes(rows, max_depth, min_leaf) * node_bytes(classes)
 }
 
-/// `tree::cart::fit`: the sort, then the tree grown on it (the orders are the same memory).
-fn tree(rows: usize, d: usize, classes: usize, max_depth: usize, min_leaf: usize) -> usize {
-    rows * 16 + grow(rows, rows, d, classes, max_depth, min_leaf)
+/// `tree::hist::grow` on `rows` rows: their list and the partition's buffer, each node's
+/// classes and weights gathered, the histogram sets the nodes keep (at most `max_depth + 2` of
+/// at most `hist::MAX_SET_BYTES`) and one column's, the nodes.
+fn grow_hist(rows: usize, d: usize, classes: usize, max_depth: usize, min_leaf: usize) -> usize {
+    let column = hist::MAX_BINS * (classes * F64 + U32);
+    rows * (U32 + U32 + U32 + F64)
+        + (max_depth + 2) * (d * column).min(hist::MAX_SET_BYTES)
+        + column
+        + tree_nodes(rows, max_depth, min_leaf) * node_bytes(classes)
+}
+
+/// `tree::cart::fit`: the sort, then the tree grown on it (the orders are the same memory); or
+/// (not `exact`) the columns binned, the weights and the tree grown on the bins.
+fn tree(
+    rows: usize,
+    d: usize,
+    classes: usize,
+    max_depth: usize,
+    min_leaf: usize,
+    exact: bool,
+) -> usize {
+    if exact {
+        rows * 16 + grow(rows, rows, d, classes, max_depth, min_leaf)
+    } else {
+        hist::bin_bytes(rows, d, 1) + rows * F64 + grow_hist(rows, d, classes, max_depth, min_leaf)
+    }
 }
 
 /// A seeded stratified split of `n` rows holding out `test_fraction` of each of `classes`
@@ -404,18 +428,25 @@ pub fn classify(
     );
     let training = train * d * F64 + train * U32;
     let grow = match options.method {
-        ClassifierMethod::Tree => tree(train, d, classes, depth, leaf),
+        ClassifierMethod::Tree => tree(train, d, classes, depth, leaf, options.exact),
         ClassifierMethod::Forest => {
             let n_trees = options.n_trees as usize;
             let at_once = threads.max(1).min(n_trees);
             let boot = bootstrap_rows(train);
             let nodes = tree_nodes(boot, depth, leaf);
-            let one = train * U32 // bootstrap counts
-                + grow(boot, train, d, classes, depth, leaf)
-                + (train - boot) * F64; // the weights are over every training row
             let stored = (n_trees * nodes).min(MAX_NODES + at_once * nodes)
                 * (FLAT_NODE_BYTES + classes * U32);
-            sort(train, d) + at_once * one + stored
+            if options.exact {
+                let one = train * U32 // bootstrap counts
+                    + grow(boot, train, d, classes, depth, leaf)
+                    + (train - boot) * F64; // the weights are over every training row
+                sort(train, d) + at_once * one + stored
+            } else {
+                // The columns binned once; each tree its bootstrap counts and weights (over
+                // every training row) and its growing on its drawn rows.
+                let one = train * (U32 + F64) + grow_hist(boot, d, classes, depth, leaf);
+                hist::bin_bytes(train, d, threads) + at_once * one + stored
+            }
         }
     };
     let scoring = 2 * test * U32;
@@ -452,6 +483,7 @@ pub fn churn(shape: &Shape, options: &ChurnOptions) -> Estimate {
             2,
             options.max_depth as usize,
             options.min_samples_leaf as usize,
+            options.exact,
         )
         + test * (F64 + 1);
     Estimate {
@@ -469,7 +501,7 @@ pub fn rules(shape: &Shape, classes: usize, max_depth: usize) -> Estimate {
     Estimate {
         what: "segment_rules".to_string(),
         held: shape.matrix() + n * U32,
-        work: tree(n, shape.width, classes, max_depth, (n / 200).max(1)),
+        work: tree(n, shape.width, classes, max_depth, (n / 200).max(1), true),
         hint: "Describe a sampled view of the rows (pass it as source).".to_string(),
     }
 }
@@ -684,7 +716,7 @@ mod tests {
     /// the training rows: 4 x 8,000 x 4 orders and 8,000 x 16 keys.
     #[test]
     fn forest_by_hand() {
-        let o = ClassifyOptions::from_json(r#"{"method": "forest"}"#).unwrap();
+        let o = ClassifyOptions::from_json(r#"{"method": "forest", "exact": true}"#).unwrap();
         let e = classify(&Shape::numbers(10_000, 4), 3, &o, 2);
         assert_eq!(e.held, 320_000 + 80_000);
         let split_bytes = 80_000 + (8_000 + 2_003) * 8;
@@ -701,6 +733,17 @@ mod tests {
             classify(&Shape::numbers(10_000, 4), 3, &o, 1).work,
             e.work - one
         );
+
+        // On histograms: the columns binned once (codes 8,000 x 4, two columns sorted at once
+        // 2 x 8,000 x 8, bin edges 4 x 255 x 16); per tree its counts and weights over the
+        // training rows, its rows, buffer, gathered classes and weights 5,120 x 20, 12 sets of
+        // min(4 x 255 x (24 + 4), 1 MiB) and one column's, the nodes.
+        let o = ClassifyOptions::from_json(r#"{"method": "forest"}"#).unwrap();
+        let e = classify(&Shape::numbers(10_000, 4), 3, &o, 2);
+        let bins = 32_000 + 128_000 + 16_320;
+        let one = 8_000 * 12 + 5_120 * 20 + 12 * 28_560 + 7_140 + 2_047 * 176;
+        let forest = bins + 2 * one + stored;
+        assert_eq!(e.work, split_bytes + training + forest + 2 * 2_003 * 4);
     }
 
     #[test]
@@ -712,12 +755,23 @@ mod tests {
 
     #[test]
     fn churn_and_rules_by_hand() {
-        let o = ChurnOptions::from_json("{}").unwrap();
+        let o = ChurnOptions::from_json(r#"{"exact": true}"#).unwrap();
         // 10,000 rows x 2: test at most 2,002, training 8,000; a tree of depth 5 on 20-row
         // leaves: min(63, 799) nodes of 128 + 32; its sort keys 8,000 x 16.
         let e = churn(&Shape::numbers(10_000, 2), &o);
         assert_eq!(e.held, 160_000 + 50_000);
         let tree_bytes = 8_000 * 16 + 2 * 8_000 * 4 + 8_000 * 8 + 8_000 + 8_000 * 4 + 63 * 160;
+        assert_eq!(
+            e.work,
+            40_000 + (80_000 + 10_002 * 8) + 8_000 * 21 + tree_bytes + 2_002 * 9
+        );
+        // On histograms: codes 8,000 x 2, one column sorted 8,000 x 8, edges 2 x 255 x 16; the
+        // weights; rows, buffer, gathered classes and weights 8,000 x 20, 7 sets of
+        // 2 x 255 x (16 + 4) and one column's, the nodes.
+        let o = ChurnOptions::from_json("{}").unwrap();
+        let e = churn(&Shape::numbers(10_000, 2), &o);
+        let tree_bytes =
+            (16_000 + 64_000 + 8_160) + 8_000 * 8 + (8_000 * 20 + 7 * 10_200 + 5_100 + 63 * 160);
         assert_eq!(
             e.work,
             40_000 + (80_000 + 10_002 * 8) + 8_000 * 21 + tree_bytes + 2_002 * 9

@@ -85,6 +85,7 @@ pub fn fit(
             criterion: options.criterion,
             max_features: None,
             seed: 0,
+            exact: options.exact,
         },
         check,
     );

@@ -96,6 +96,7 @@ pub fn fit(
                     criterion: options.criterion,
                     max_features: None,
                     seed: options.seed,
+                    exact: options.exact,
                 },
                 check,
             );
@@ -124,6 +125,7 @@ pub fn fit(
                     max_features,
                     criterion: options.criterion,
                     seed: options.seed,
+                    exact: options.exact,
                 },
                 forest::MAX_NODES,
                 threads,

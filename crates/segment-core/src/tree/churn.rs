@@ -37,6 +37,8 @@ pub struct ChurnOptions {
     /// Text features whose values read as numbers, one-hot encoded on purpose.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub categorical: Vec<String>,
+    /// Splits over every feature's sorted rows instead of its bins (`tree::hist`).
+    pub exact: bool,
     /// The fit may change what an existing model name means (its features or label): a call
     /// option, not stored.
     #[serde(skip_serializing)]
@@ -56,13 +58,14 @@ impl Default for ChurnOptions {
             impute: ImputeMethod::Skip,
             max_categories: crate::prep::encoding::DEFAULT_MAX_CATEGORIES,
             categorical: Vec::new(),
+            exact: false,
             replace: false,
         }
     }
 }
 
 /// The keys of `segment_churn_fit`'s options and their kinds.
-pub const OPTION_KEYS: [Key; 11] = [
+pub const OPTION_KEYS: [Key; 12] = [
     Key::new("max_depth", Kind::PositiveInteger),
     Key::new("min_samples_leaf", Kind::PositiveInteger),
     Key::new("criterion", Kind::OneOf(&["gini", "entropy"])),
@@ -73,6 +76,7 @@ pub const OPTION_KEYS: [Key; 11] = [
     Key::new("impute", Kind::OneOf(&["skip", "mean", "median", "error"])),
     Key::new("max_categories", Kind::PositiveInteger),
     Key::new("categorical", Kind::Strings),
+    Key::new("exact", Kind::Boolean),
     Key::new("replace", Kind::Boolean),
 ];
 
@@ -116,6 +120,7 @@ impl ChurnOptions {
                 .strings("categorical")
                 .map(<[String]>::to_vec)
                 .unwrap_or_default(),
+            exact: given.boolean("exact").unwrap_or(d.exact),
             replace: given.boolean("replace").unwrap_or(false),
         };
         if !(o.test_fraction > 0.0 && o.test_fraction < 1.0) {
@@ -426,6 +431,11 @@ mod tests {
                 None,
             ),
             (
+                r#"{"exact": 1}"#,
+                "exact must be true or false, got the number 1",
+                None,
+            ),
+            (
                 r#"{"max_dpeth": 4}"#,
                 r#"unknown option "max_dpeth""#,
                 Some(r#"Did you mean "max_depth"?"#),
@@ -469,9 +479,10 @@ mod tests {
         let o = ChurnOptions::from_json(
             r#"{"max_depth": 4, "criterion": "entropy", "class_weight": "balanced",
                 "positive": "yes", "impute": "mean", "seed": 3, "test_fraction": 0.3,
-                "min_samples_leaf": 7, "max_categories": 9}"#,
+                "min_samples_leaf": 7, "max_categories": 9, "exact": true}"#,
         )
         .unwrap();
+        assert!(o.exact);
         assert_eq!(o.criterion, Criterion::Entropy);
         assert_eq!(o.class_weight, ClassWeight::Balanced);
         assert_eq!(o.positive.as_deref(), Some("yes"));

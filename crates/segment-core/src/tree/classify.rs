@@ -70,13 +70,16 @@ pub struct ClassifyOptions {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub categorical: Vec<String>,
     pub max_classes: u32,
+    /// Splits over every feature's sorted rows instead of its bins (`tree::hist`), tree or
+    /// forest.
+    pub exact: bool,
     /// The fit may change what an existing model name means: a call option, not stored.
     #[serde(skip_serializing)]
     pub replace: bool,
 }
 
 /// The keys of `segment_classify_fit`'s options and their kinds.
-pub const OPTION_KEYS: [Key; 14] = [
+pub const OPTION_KEYS: [Key; 15] = [
     Key::new("method", Kind::OneOf(&["tree", "forest"])),
     Key::new("max_depth", Kind::PositiveInteger),
     Key::new("min_samples_leaf", Kind::PositiveInteger),
@@ -89,6 +92,7 @@ pub const OPTION_KEYS: [Key; 14] = [
     Key::new("max_categories", Kind::PositiveInteger),
     Key::new("categorical", Kind::Strings),
     Key::new("max_classes", Kind::PositiveInteger),
+    Key::new("exact", Kind::Boolean),
     Key::new("replace", Kind::Boolean),
     // Read by nothing: listed so that a churn option names its function in the error.
     Key::nullable("positive", Kind::Text),
@@ -162,6 +166,7 @@ impl ClassifyOptions {
                 .map(<[String]>::to_vec)
                 .unwrap_or_default(),
             max_classes: max_classes as u32,
+            exact: given.boolean("exact").unwrap_or(false),
             replace: given.boolean("replace").unwrap_or(false),
         };
         if !(o.test_fraction > 0.0 && o.test_fraction < 1.0) {
@@ -262,6 +267,23 @@ mod tests {
         let e = ClassifyOptions::from_json(r#"{"n_tree": 10}"#).unwrap_err();
         assert_eq!(e.message, "unknown option \"n_tree\"");
         assert!(e.hint.unwrap().contains("n_trees"));
+    }
+
+    /// `exact` (sorted-row splits) applies to a tree and a forest, is false by default, is
+    /// stored with the options, and must be a boolean.
+    #[test]
+    fn exact_is_a_boolean_of_both_methods() {
+        assert!(!ClassifyOptions::from_json("{}").unwrap().exact);
+        for text in [
+            r#"{"exact": true}"#,
+            r#"{"method": "forest", "exact": true}"#,
+        ] {
+            let o = ClassifyOptions::from_json(text).unwrap();
+            assert!(o.exact, "{text}");
+            assert_eq!(serde_json::to_value(&o).unwrap()["exact"], true);
+        }
+        let e = ClassifyOptions::from_json(r#"{"exact": "yes"}"#).unwrap_err();
+        assert!(e.message.starts_with("exact must be"), "{}", e.message);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //!
 //! Ours, on the CART of `cart`: linfa-trees has no forest, and its tree prunes leaves of the
 //! same majority class (see `cart`), which would change the leaves' class shares that the mean
-//! is taken over. Every feature is sorted once for the whole forest; each tree filters those
-//! orders down to its bootstrap rows (O(features × rows)) instead of sorting again. Trees are
+//! is taken over. Every column is binned once for the whole forest (`hist`) and each tree grows
+//! on its bootstrap rows' bins; with `exact`, every feature is sorted once for the whole forest
+//! and each tree filters those orders down to its bootstrap rows (O(features × rows)) instead of
+//! sorting again. Trees are
 //! grown on threads, a batch of `threads` trees at a time (the node limit is checked between
 //! batches); the calling thread grows one of them checking for interrupts between nodes, and the
 //! other threads stop at their next node once it unwinds (a tree on a million rows takes
@@ -20,6 +22,7 @@ use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel;
 use crate::prep::matrix::FeatureMatrix;
 use crate::tree::cart::{self, Criterion, TreeParams};
+use crate::tree::hist;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -37,6 +40,8 @@ pub struct ForestParams {
     pub max_features: usize,
     pub criterion: Criterion,
     pub seed: u64,
+    /// Splits over every feature's sorted rows instead of its bins (`cart::TreeParams::exact`).
+    pub exact: bool,
 }
 
 /// One tree, flattened. Node i is a split when `feature[i] >= 0`: a row goes to `next[i]` when
@@ -193,35 +198,94 @@ impl Forest {
         self.trees.iter().map(|t| t.feature.len()).sum()
     }
 
-    /// The forest laid out for prediction: each leaf's class shares, divided once.
+    /// The forest laid out for prediction (`ForestRule`): every tree's nodes in one array of
+    /// 16-byte nodes, each leaf's class shares divided once.
     pub fn rule(&self, classes: usize) -> ForestRule {
-        let shares = self
-            .trees
-            .iter()
-            .map(|t| {
-                let mut s = Vec::with_capacity(t.leaves() * classes);
-                for c in t.counts.chunks_exact(classes) {
-                    let total: u64 = c.iter().map(|&v| v as u64).sum();
-                    s.extend(c.iter().map(|&v| v as f64 / total as f64));
+        let mut nodes = Vec::with_capacity(self.nodes());
+        let mut roots = Vec::with_capacity(self.trees.len());
+        let mut depths = Vec::with_capacity(self.trees.len());
+        let mut shares = Vec::new();
+        for t in &self.trees {
+            let (root, first_share) = (nodes.len() as u32, shares.len() as u32);
+            roots.push(root);
+            depths.push(t.depth() as u32);
+            for i in 0..t.feature.len() {
+                let (f, next) = (t.feature[i], t.next[i]);
+                if f >= 0 {
+                    nodes.push(RuleNode {
+                        threshold: t.threshold[i],
+                        feature: f as u32,
+                        right: root + next + 1,
+                    });
+                } else {
+                    // No value is <= NaN: every step from a leaf goes "right", to itself. The
+                    // NaN's payload is where the leaf's shares start.
+                    nodes.push(RuleNode {
+                        threshold: f64::from_bits(
+                            QUIET_NAN | u64::from(first_share + next * classes as u32),
+                        ),
+                        feature: 0,
+                        right: root + i as u32,
+                    });
                 }
-                s
+            }
+            for c in t.counts.chunks_exact(classes) {
+                let total: u64 = c.iter().map(|&v| v as u64).sum();
+                shares.extend(c.iter().map(|&v| v as f64 / total as f64));
+            }
+        }
+        let groups = roots
+            .chunks(WALK)
+            .zip(depths.chunks(WALK))
+            .map(|(r, d)| {
+                let mut at = [0u32; WALK];
+                at[..r.len()].copy_from_slice(r);
+                (at, r.len(), d.iter().copied().max().unwrap_or(0))
             })
             .collect();
         ForestRule {
-            trees: self.trees.clone(),
+            nodes,
+            groups,
             shares,
             classes,
+            trees: self.trees.len(),
         }
     }
 }
 
-/// `Forest` ready to predict.
+/// A quiet NaN, whose low 51 bits are free for a payload.
+const QUIET_NAN: u64 = 0x7FF8_0000_0000_0000;
+
+/// Trees walked side by side for one row: their loads do not wait on each other.
+const WALK: usize = 4;
+
+/// A node of `ForestRule`: a row goes to `right - 1` when its value of `feature` is <=
+/// `threshold`, else to `right` (a split's children are next to each other, left first). A
+/// leaf's threshold is NaN and its `right` is itself: a walk that reached it stays; the NaN's
+/// payload (its low 32 bits) is where its class shares start in `ForestRule::shares`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct RuleNode {
+    threshold: f64,
+    feature: u32,
+    right: u32,
+}
+
+/// `Forest` ready to predict: a row walks `WALK` trees at a time, each step of each tree
+/// without a branch, for as many steps as the deepest of them has splits (a walk that reached
+/// its leaf stays there), so the loads of the trees overlap instead of each waiting on the last
+/// (measured by benches/hist_forest.rs). Leaves' shares are then added in tree order: the sums
+/// of the walk one tree after another.
 #[derive(Debug, Clone)]
 pub struct ForestRule {
-    trees: Vec<FlatTree>,
-    /// Per tree, leaves × classes shares.
-    shares: Vec<Vec<f64>>,
+    /// Every tree's nodes, tree after tree.
+    nodes: Vec<RuleNode>,
+    /// The trees' roots, `WALK` at a time: the roots, how many, the deepest one's depth.
+    groups: Vec<([u32; WALK], usize, u32)>,
+    /// Every leaf's class shares, `classes` a leaf.
+    shares: Vec<f64>,
     classes: usize,
+    trees: usize,
 }
 
 impl ForestRule {
@@ -231,13 +295,25 @@ impl ForestRule {
     pub fn proba(&self, row: &[f64], out: &mut [f64]) -> u32 {
         let c = self.classes;
         out[..c].fill(0.0);
-        for (tree, shares) in self.trees.iter().zip(&self.shares) {
-            let leaf = tree.leaf_of(row);
-            for (o, s) in out[..c].iter_mut().zip(&shares[leaf * c..(leaf + 1) * c]) {
-                *o += s;
+        for &(roots, len, depth) in &self.groups {
+            let mut at = roots;
+            for _ in 0..depth {
+                for a in &mut at {
+                    let node = self.nodes[*a as usize];
+                    // A NaN goes right, as in `FlatTree::leaf_of`.
+                    let left = row[node.feature as usize] <= node.threshold;
+                    *a = node.right - u32::from(left);
+                }
+            }
+            for &a in &at[..len] {
+                // The leaf was just read: its NaN's payload costs no further load.
+                let s = self.nodes[a as usize].threshold.to_bits() as u32 as usize;
+                for (o, v) in out[..c].iter_mut().zip(&self.shares[s..s + c]) {
+                    *o += v;
+                }
             }
         }
-        let n = self.trees.len() as f64;
+        let n = self.trees as f64;
         let mut best = 0;
         for k in 0..c {
             out[k] /= n;
@@ -262,9 +338,18 @@ pub fn fit(
     check: &mut dyn FnMut(),
 ) -> CoreResult<Forest> {
     let (n, d) = (x.n_rows(), x.n_cols());
-    // One sort of every row per feature; each tree keeps its bootstrap rows of each.
-    let sorted_all = cart::sort_rows(x, check);
     let threads = threads.max(1);
+    // The columns binned once for every tree, or (exact) one sort of every row per feature, of
+    // which each tree keeps its bootstrap rows.
+    let binned = if p.exact {
+        None
+    } else {
+        hist::bin(x, threads, check)
+    };
+    let rows = match &binned {
+        Some(b) => Rows::Binned(b),
+        None => Rows::Sorted(cart::sort_rows(x, check)),
+    };
     let mut trees: Vec<Option<Grown>> = vec![None; p.n_trees];
     let mut nodes = 0;
     for (b, slots) in trees.chunks_mut(threads).enumerate() {
@@ -276,7 +361,7 @@ pub fn fit(
                 .map(|(i, s)| (first + i, s))
                 .collect();
             parallel::for_each_polled(&mut items, threads, check, |(t, slot), go_on| {
-                **slot = grow_one(x, y, classes, p, *t, &sorted_all, n, d, go_on);
+                **slot = grow_one(x, y, classes, p, *t, &rows, n, d, go_on);
             });
         }
         check();
@@ -323,8 +408,14 @@ pub fn fit(
 /// A grown tree and its normalized feature importances.
 type Grown = (FlatTree, Vec<f64>);
 
-/// Tree `t`: its bootstrap draw, its rows filtered from the forest's sort, grown; with its
-/// normalized importances. None when `go_on` says stop.
+/// What every tree grows from: the binned columns, or every feature's sorted rows.
+enum Rows<'a> {
+    Binned(&'a hist::Binned),
+    Sorted(Vec<Vec<u32>>),
+}
+
+/// Tree `t`: its bootstrap draw, its rows (those drawn, or filtered from the forest's sort),
+/// grown; with its normalized importances. None when `go_on` says stop.
 #[allow(clippy::too_many_arguments)]
 fn grow_one(
     x: &FeatureMatrix,
@@ -332,7 +423,7 @@ fn grow_one(
     classes: usize,
     p: &ForestParams,
     t: usize,
-    sorted_all: &[Vec<u32>],
+    rows: &Rows,
     n: usize,
     d: usize,
     go_on: &mut dyn FnMut() -> bool,
@@ -344,27 +435,37 @@ fn grow_one(
         drawn[rng.gen_range(0..n)] += 1;
     }
     let w: Vec<f64> = drawn.iter().map(|&c| c as f64).collect();
-    let mut sorted: Vec<Vec<u32>> = Vec::with_capacity(d);
-    for idx in sorted_all {
-        if !go_on() {
-            return None;
-        }
-        sorted.push(
-            idx.iter()
-                .copied()
-                .filter(|&i| drawn[i as usize] > 0)
-                .collect(),
-        );
-    }
-    drop(drawn);
     let params = TreeParams {
         max_depth: p.max_depth,
         min_samples_leaf: p.min_samples_leaf,
         criterion: p.criterion,
         max_features: Some(p.max_features),
         seed: rng.gen(),
+        exact: p.exact,
     };
-    let (tree, leaf_weights) = cart::grow(x, y, classes, &w, sorted, params, go_on)?;
+    let (tree, leaf_weights) = match rows {
+        Rows::Binned(binned) => {
+            let mine: Vec<u32> = (0..n as u32).filter(|&i| drawn[i as usize] > 0).collect();
+            drop(drawn);
+            hist::grow(binned, y, classes, &w, mine, params, go_on)?
+        }
+        Rows::Sorted(sorted_all) => {
+            let mut sorted: Vec<Vec<u32>> = Vec::with_capacity(d);
+            for idx in sorted_all {
+                if !go_on() {
+                    return None;
+                }
+                sorted.push(
+                    idx.iter()
+                        .copied()
+                        .filter(|&i| drawn[i as usize] > 0)
+                        .collect(),
+                );
+            }
+            drop(drawn);
+            cart::grow(x, y, classes, &w, sorted, params, go_on)?
+        }
+    };
     Some((FlatTree::of(&tree, &leaf_weights), tree.importance(d)))
 }
 
@@ -403,6 +504,7 @@ mod tests {
             max_features: 2,
             criterion: Criterion::Gini,
             seed,
+            exact: false,
         }
     }
 
@@ -429,23 +531,32 @@ mod tests {
 
     /// The calling thread checks between the nodes of the trees it grows (one tree on a million
     /// rows takes seconds), not only between trees: on one thread a forest checks at least once
-    /// per node. A check that unwinds stops the forest, the other threads' trees too.
+    /// per node. A check that unwinds stops the forest, the other threads' trees too. On 3 threads the
+    /// calling thread may grow few of the trees (the others take them first) and checks while
+    /// it waits: rows enough that the trees take a while, on either path.
     #[test]
     fn checks_between_nodes_and_stops_every_tree() {
         let (x, y) = blobs(600, 1);
-        let mut forest = None;
-        let calls = crate::parallel::testing::checks(|check| {
-            forest = Some(fit(&x, &y, 3, &params(3, 5), MAX_NODES, 1, check).unwrap());
-        });
-        let nodes = forest.unwrap().nodes();
-        assert!(
-            nodes > 30 && calls >= nodes,
-            "{calls} checks, {nodes} nodes"
-        );
-        for threads in [1, 3] {
-            crate::parallel::testing::stops_at(20, |check| {
-                let _ = fit(&x, &y, 3, &params(9, 5), MAX_NODES, threads, check);
+        let (big_x, big_y) = blobs(6000, 1);
+        for exact in [true, false] {
+            let p = |n_trees| ForestParams {
+                exact,
+                ..params(n_trees, 5)
+            };
+            let mut forest = None;
+            let calls = crate::parallel::testing::checks(|check| {
+                forest = Some(fit(&x, &y, 3, &p(3), MAX_NODES, 1, check).unwrap());
             });
+            let nodes = forest.unwrap().nodes();
+            assert!(
+                nodes > 30 && calls >= nodes,
+                "exact {exact}: {calls} checks, {nodes} nodes"
+            );
+            for threads in [1, 3] {
+                crate::parallel::testing::stops_at(20, |check| {
+                    let _ = fit(&big_x, &big_y, 3, &p(9), MAX_NODES, threads, check);
+                });
+            }
         }
     }
 
@@ -490,16 +601,32 @@ mod tests {
         assert!(forest.importance[1] > forest.importance[3]);
     }
 
+    /// Against the mean of single trees of five seeds (one tree is a noisy yardstick: either
+    /// split search has seeds whose tree beats its forest on these blobs by a few rows).
     #[test]
     fn a_forest_beats_one_of_its_trees_on_held_out_rows() {
         let (x, y) = blobs(900, 4);
         let (x_test, y_test) = blobs(900, 44);
-        let forest = fit(&x, &y, 3, &params(50, 1), MAX_NODES, 2, &mut || {}).unwrap();
-        let single = fit(&x, &y, 3, &params(1, 1), MAX_NODES, 1, &mut || {}).unwrap();
-        let a_forest = accuracy(&forest.rule(3), &x_test, &y_test);
-        let a_tree = accuracy(&single.rule(3), &x_test, &y_test);
-        assert!(a_forest > a_tree, "forest {a_forest} vs tree {a_tree}");
-        assert!(a_forest > 0.8, "forest accuracy {a_forest}");
+        for exact in [true, false] {
+            let p = |n_trees, seed| ForestParams {
+                exact,
+                ..params(n_trees, seed)
+            };
+            let forest = fit(&x, &y, 3, &p(50, 1), MAX_NODES, 2, &mut || {}).unwrap();
+            let a_forest = accuracy(&forest.rule(3), &x_test, &y_test);
+            let a_tree = (1..=5)
+                .map(|seed| {
+                    let single = fit(&x, &y, 3, &p(1, seed), MAX_NODES, 1, &mut || {}).unwrap();
+                    accuracy(&single.rule(3), &x_test, &y_test)
+                })
+                .sum::<f64>()
+                / 5.0;
+            assert!(
+                a_forest > a_tree,
+                "exact {exact}: forest {a_forest} vs trees {a_tree}"
+            );
+            assert!(a_forest > 0.8, "exact {exact}: forest accuracy {a_forest}");
+        }
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod cart;
 pub mod churn;
 pub mod classify;
 pub mod forest;
+pub mod hist;
