@@ -297,6 +297,22 @@ pub fn grow(
 /// The split of a node's rows with the lowest weighted child impurity: (feature, threshold,
 /// impurity). Thresholds are midpoints between consecutive distinct values; both sides keep at
 /// least `min_samples_leaf` rows. Ties keep the first feature tried and the lowest threshold.
+/// The feature a split search tries in place `at`: with a generator (a forest's `max_features`),
+/// a uniform draw among those not yet tried (a partial Fisher-Yates shuffle of `order`); without,
+/// `order[at]`. The exact and the histogram search (`tree::hist`) both draw through here, so
+/// for one seed they try the same features in the same order.
+pub(crate) fn next_feature(
+    order: &mut [usize],
+    at: usize,
+    rng: Option<&mut Xoshiro256PlusPlus>,
+) -> usize {
+    if let Some(rng) = rng {
+        let pick = rng.gen_range(at..order.len());
+        order.swap(at, pick);
+    }
+    order[at]
+}
+
 /// With `p.max_features`, features are tried in an order drawn from `rng` until that many that
 /// are not constant in the node have been (as scikit-learn: constant ones do not count).
 /// `go_on` before each feature searched: None when it says stop, else the best split if any.
@@ -325,11 +341,7 @@ fn best_split(
         if tried == budget {
             break;
         }
-        if let Some(rng) = rng.as_deref_mut() {
-            let pick = rng.gen_range(at..d);
-            order.swap(at, pick);
-        }
-        let j = order[at];
+        let j = next_feature(&mut order, at, rng.as_deref_mut());
         let rows = &sorted[j][range.clone()];
         let (first, last) = (rows[0] as usize, rows[m - 1] as usize);
         if x.row(first)[j] == x.row(last)[j] {

@@ -24,8 +24,8 @@
 
 use crate::parallel;
 use crate::prep::matrix::FeatureMatrix;
-use crate::tree::cart::{impurity, Node, Tree, TreeParams};
-use rand::{Rng, SeedableRng};
+use crate::tree::cart::{impurity, next_feature, Node, Tree, TreeParams};
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Most bins a column has (a bin code is a byte).
@@ -375,11 +375,7 @@ pub fn grow(
                 if tried == budget {
                     break;
                 }
-                if let Some(rng) = rng.as_mut() {
-                    let pick = rng.gen_range(k..d);
-                    order.swap(k, pick);
-                }
-                let j = order[k];
+                let j = next_feature(&mut order, k, rng.as_mut());
                 let bins = binned.bins(j);
                 let (hw, hn) = match &set {
                     Some(s) => {
@@ -475,6 +471,7 @@ mod tests {
     use super::*;
     use crate::tree::cart::{self, Criterion};
     use crate::tree::forest::{self, ForestParams, MAX_NODES};
+    use rand::Rng;
 
     fn params(max_depth: usize, min_samples_leaf: usize, criterion: Criterion) -> TreeParams {
         TreeParams {
