@@ -22,7 +22,7 @@
 //! `cluster::ward::WardMethod`; `KMeansMethod` and `GmmMethod` with a seed beside them), so a
 //! parameter is checked by one rule with one message. The estimators wrap the kernels
 //! (`cluster::kmeans::fit`, `cluster::gmm::fit`, `cluster::dbscan::fit`, `cluster::ward::ward`,
-//! `tree::cart::fit`, `tree::forest::fit`); none of the math is here.
+//! `tree::fit`, `tree::forest::fit`); none of the math is here.
 //!
 //! What differs from the SQL fit: an estimator fits every row of the dataset it is given (no
 //! `sample_rows`: sample first for Ward and DBSCAN, whose time grows with the square of the
@@ -677,7 +677,7 @@ impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = usize>> Fit<ArrayBase<D, Ix2
     fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> CoreResult<DecisionTree> {
         let (x, y, classes) = classes(dataset)?;
         let w = vec![1.0; x.n_rows()];
-        let tree = cart::fit(&x, &y, classes.len(), &w, self.0, &mut no_check);
+        let tree = crate::tree::fit(&x, &y, classes.len(), &w, self.0, &mut no_check);
         Ok(DecisionTree {
             tree,
             d: x.n_cols(),

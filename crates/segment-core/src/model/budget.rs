@@ -377,7 +377,7 @@ fn grow_hist(rows: usize, d: usize, classes: usize, max_depth: usize, min_leaf: 
         + tree_nodes(rows, max_depth, min_leaf) * node_bytes(classes)
 }
 
-/// `tree::cart::fit`: the sort, then the tree grown on it (the orders are the same memory); or
+/// `tree::fit`: the sort, then the tree grown on it (the orders are the same memory); or
 /// (not `exact`) the columns binned, the weights and the tree grown on the bins.
 fn tree(
     rows: usize,

@@ -74,7 +74,7 @@ pub fn fit(
         .map(|&v| if v { w_pos } else { w_neg })
         .collect();
     let classes: Vec<u32> = y_train.iter().map(|&v| v as u32).collect();
-    let tree = cart::fit(
+    let tree = crate::tree::fit(
         &x_train,
         &classes,
         2,

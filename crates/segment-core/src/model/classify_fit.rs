@@ -11,7 +11,7 @@ use crate::parallel::{self, ROW_ITEM};
 use crate::prep::builder::BuiltMatrix;
 use crate::prep::matrix::FeatureMatrix;
 use crate::prep::scaling::{ImputeMethod, Imputer};
-use crate::tree::cart::{self, TreeParams};
+use crate::tree::cart::TreeParams;
 use crate::tree::classify::{Classes, ClassifierMethod, ClassifyOptions, MAX_CLASSES};
 use crate::tree::forest::{self, ForestParams};
 
@@ -85,7 +85,7 @@ pub fn fit(
     let d = matrix.n_cols();
     let (rule, leaves, depth, max_features) = match options.method {
         ClassifierMethod::Tree => {
-            let tree = cart::fit(
+            let tree = crate::tree::fit(
                 &x_train,
                 &y_train,
                 k,

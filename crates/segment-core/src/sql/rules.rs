@@ -13,7 +13,7 @@ use crate::prep::encoding::Columns;
 use crate::prep::matrix::{fill_nan, FeatureMatrix};
 use crate::prep::scaling::{undo_log, ImputeMethod};
 use crate::sql::{quote_ident, quote_literal};
-use crate::tree::cart::{self, Condition, Criterion, Tree, TreeParams};
+use crate::tree::cart::{Condition, Criterion, Tree, TreeParams};
 
 /// How a model treats a NULL feature, which a rule must say in SQL to select exactly the rows
 /// the model assigns: `Skip` (impute skip, and impute error, which raises) gives such a row no
@@ -275,7 +275,7 @@ pub fn surrogate_rules(
     check: &mut dyn FnMut(),
 ) -> (Vec<SegmentRule>, f64) {
     let n = labels.len();
-    let tree = cart::fit(
+    let tree = crate::tree::fit(
         x,
         labels,
         classes,

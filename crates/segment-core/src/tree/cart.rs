@@ -25,7 +25,6 @@
 //! time, at held-out accuracy 0.8368 against 0.8371 exact (docs/performance.md).
 
 use crate::prep::matrix::FeatureMatrix;
-use crate::tree::hist;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -122,39 +121,6 @@ pub(crate) fn impurity(criterion: Criterion, w: &[f64], total: f64) -> f64 {
             .map(|p| -p * p.log2())
             .sum(),
     }
-}
-
-/// Fits a tree on `x` (rows) with class labels `y` (`0..classes`) and per-row weights `w`:
-/// on histograms (`hist`), or with `p.exact` (or a value that is not finite) on sorted rows.
-/// `check` is called between features of the binning or sort and of each node's split search.
-pub fn fit(
-    x: &FeatureMatrix,
-    y: &[u32],
-    classes: usize,
-    w: &[f64],
-    p: TreeParams,
-    check: &mut dyn FnMut(),
-) -> Tree {
-    if !p.exact {
-        if let Some(binned) = hist::bin(x, 1, check) {
-            let go_on = &mut || {
-                check();
-                true
-            };
-            let rows = (0..x.n_rows() as u32).collect();
-            return hist::grow(&binned, y, classes, w, rows, p, go_on)
-                .expect("grows to the end: go_on is always true")
-                .0;
-        }
-    }
-    let sorted = sort_rows(x, check);
-    let go_on = &mut || {
-        check();
-        true
-    };
-    grow(x, y, classes, w, sorted, p, go_on)
-        .expect("grows to the end: go_on is always true")
-        .0
 }
 
 /// Per feature, the indexes of every row sorted by the feature's value (ties by index): what
@@ -599,6 +565,7 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::fit;
 
     const PARAMS: TreeParams = TreeParams {
         max_depth: 3,

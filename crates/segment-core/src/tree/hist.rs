@@ -469,7 +469,7 @@ pub fn grow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::cart::{self, Criterion};
+    use crate::tree::cart::Criterion;
     use crate::tree::forest::{self, ForestParams, MAX_NODES};
     use rand::Rng;
 
@@ -590,8 +590,9 @@ mod tests {
                 (12, 1, Criterion::Gini),
             ] {
                 let p = params(depth, leaf, criterion);
-                let hist = cart::fit(&x, &y, 3, &w, p, &mut || {});
-                let exact = cart::fit(&x, &y, 3, &w, TreeParams { exact: true, ..p }, &mut || {});
+                let hist = crate::tree::fit(&x, &y, 3, &w, p, &mut || {});
+                let exact =
+                    crate::tree::fit(&x, &y, 3, &w, TreeParams { exact: true, ..p }, &mut || {});
                 assert!(hist.nodes.len() > 3, "seed {seed}: a stump");
                 assert_eq!(hist, exact, "seed {seed}, depth {depth}");
             }
@@ -635,7 +636,7 @@ mod tests {
     #[test]
     fn thresholds_are_midpoints_of_training_values() {
         let (x, y) = continuous(5000, 4, 5);
-        let tree = cart::fit(
+        let tree = crate::tree::fit(
             &x,
             &y,
             2,
@@ -774,7 +775,7 @@ mod tests {
             let yt: Vec<u32> = train.iter().map(|&i| y[i]).collect();
             total += test.len();
             for (k, exact) in [false, true].into_iter().enumerate() {
-                let tree = cart::fit(
+                let tree = crate::tree::fit(
                     &xt,
                     &yt,
                     2,
@@ -825,7 +826,7 @@ mod tests {
         let (x, y) = continuous(2000, 6, 8);
         let mut nodes = 0;
         let calls = crate::parallel::testing::checks(|check| {
-            nodes = cart::fit(
+            nodes = crate::tree::fit(
                 &x,
                 &y,
                 2,
@@ -838,7 +839,7 @@ mod tests {
         });
         assert!(calls >= nodes + 3 * 6, "{calls} checks, {nodes} nodes");
         crate::parallel::testing::stops_at(15, |check| {
-            cart::fit(
+            crate::tree::fit(
                 &x,
                 &y,
                 2,
