@@ -382,6 +382,11 @@ COMMENT ON FUNCTION segment_assign_shipped(text, text[], "any") IS
 ALTER FUNCTION segment_explain(text, record) SUPPORT segment_assign_support;
 ALTER FUNCTION segment_churn_predict(text, record) SUPPORT segment_assign_support;
 ALTER FUNCTION segment_assign_proba(text, record) SUPPORT segment_assign_support;
+CREATE FUNCTION segment_explain_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS segment_explanation STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_columns_wrapper';
+COMMENT ON FUNCTION segment_explain_columns(text, text[], "any") IS
+    'Internal: called by segment_explain(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
 CREATE FUNCTION segment_explain_shipped(model text, columns text[], VARIADIC "values" "any")
     RETURNS segment_explanation STABLE PARALLEL SAFE
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_explain_shipped_wrapper';

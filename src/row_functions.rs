@@ -95,7 +95,7 @@ pub const ROW_FUNCTIONS: &[RowFunction] = &[
         answer: Answer::Explanation,
         computed_by: "explanation",
         row_fn: "segment_explain",
-        columns: false,
+        columns: true,
         shipped: true,
         comment: "segment of a row with its distance, the runner-up segment and the margin between them",
         shipped_comment: None,
