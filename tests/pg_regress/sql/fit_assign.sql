@@ -123,6 +123,12 @@ ORDER BY x;
 SELECT count(*) FILTER (WHERE (segment_explain('pts_mean', p)).segment = segment_assign('pts_mean', p)) AS agree,
        count(*) AS rows
 FROM points p;
+-- segment_explain is planned the same way, with the same answer as through the record path.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT (segment_explain('pts_mean', p)).margin FROM points p;
+SELECT count(*) FILTER (WHERE segment_explain('pts_mean', p) IS DISTINCT FROM
+                              segment_explain('pts_mean', (SELECT r FROM (SELECT p.*) r))) AS differ,
+       count(*) AS rows
+FROM points p;
 
 -- Integer, bigint, real and numeric columns all work, from a view or a materialized view.
 CREATE TABLE typed AS
