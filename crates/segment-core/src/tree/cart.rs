@@ -84,6 +84,20 @@ pub struct Tree {
 }
 
 impl Node {
+    /// A node not yet grown: no split, no leaf, no rows (both growers start each node so).
+    pub(crate) fn empty(classes: usize) -> Node {
+        Node {
+            feature: None,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            leaf: None,
+            rows: 0,
+            counts: vec![0; classes],
+            gain: 0.0,
+        }
+    }
+
     /// Training rows of class 1 (churned, for a churn tree).
     pub fn positives(&self) -> u64 {
         self.counts.get(1).copied().unwrap_or(0)
@@ -170,16 +184,7 @@ pub fn grow(
     let mut leaf_weights: Vec<Vec<f64>> = Vec::new();
     // (node index, range, depth); depth-first, left child first, so leaves number left to right.
     let mut stack = vec![(0usize, 0..n, 0usize)];
-    nodes.push(Node {
-        feature: None,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        leaf: None,
-        rows: 0,
-        counts: vec![0; classes],
-        gain: 0.0,
-    });
+    nodes.push(Node::empty(classes));
     while let Some((at, range, depth)) = stack.pop() {
         if !go_on() {
             return None;
@@ -234,18 +239,8 @@ pub fn grow(
             part.copy_from_slice(&buffer);
         }
         let (left, right) = (nodes.len(), nodes.len() + 1);
-        for _ in 0..2 {
-            nodes.push(Node {
-                feature: None,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-                leaf: None,
-                rows: 0,
-                counts: vec![0; classes],
-                gain: 0.0,
-            });
-        }
+        nodes.push(Node::empty(classes));
+        nodes.push(Node::empty(classes));
         let node = &mut nodes[at];
         node.feature = Some(feature);
         node.threshold = threshold;

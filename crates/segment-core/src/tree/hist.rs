@@ -221,19 +221,6 @@ impl Hist {
     }
 }
 
-fn new_node(classes: usize) -> Node {
-    Node {
-        feature: None,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        leaf: None,
-        rows: 0,
-        counts: vec![0; classes],
-        gain: 0.0,
-    }
-}
-
 /// The best split found in a node: column, the last bin on the left and the first on the right
 /// (with rows in the node), weighted child impurity.
 #[derive(Clone, Copy)]
@@ -321,7 +308,7 @@ pub fn grow(
     let set_bins = binned.offset[d];
     let keep_sets = budget == d && set_bins * (c * 8 + 4) <= MAX_SET_BYTES;
     let total_weight: f64 = rows.iter().map(|&i| w[i as usize]).sum();
-    let mut nodes = vec![new_node(c)];
+    let mut nodes = vec![Node::empty(c)];
     let mut leaf_weights: Vec<Vec<f64>> = Vec::new();
     let mut buffer: Vec<u32> = Vec::with_capacity(m);
     let (mut ny, mut nw): (Vec<u32>, Vec<f64>) = (Vec::with_capacity(m), Vec::with_capacity(m));
@@ -451,8 +438,8 @@ pub fn grow(
             _ => (None, None),
         };
         let (left, right) = (nodes.len(), nodes.len() + 1);
-        nodes.push(new_node(c));
-        nodes.push(new_node(c));
+        nodes.push(Node::empty(c));
+        nodes.push(Node::empty(c));
         let node = &mut nodes[at];
         node.feature = Some(split.feature);
         node.threshold = binned.threshold(split.feature, split.left_bin, split.right_bin);
