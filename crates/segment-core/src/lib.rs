@@ -32,6 +32,7 @@ pub mod params;
 pub mod plot;
 pub mod prep;
 pub mod progress;
+pub mod report;
 pub mod spelling;
 pub mod sql;
 pub mod tree;

@@ -595,8 +595,8 @@ pub fn median(values: &mut [f64]) -> f64 {
     (lower + upper) / 2.0
 }
 
-/// What the labels know of a matrix column.
-enum Column<'a> {
+/// What the labels (and the report's sentences) know of a matrix column.
+pub enum Column<'a> {
     /// A numeric feature; `flag` when its training values are 0 and 1 only.
     Number { feature: &'a str, flag: bool },
     /// A one-hot column of a text or boolean feature; `yes` when the feature's two values read
@@ -641,26 +641,13 @@ fn yes_value(values: &[String]) -> Option<&str> {
     })
 }
 
-/// A segment's name from its most distinguishing features: the (up to) two features whose
-/// segment mean is furthest from the overall mean (in standard deviations on the scale the model
-/// compares on: `Profile::difference_sd`), at least half a standard deviation away, phrased
-/// "high monetary · recent". Words for common customer features read naturally (low recency is
-/// "recent", high frequency "frequent"); other numbers are "high x" / "low x", with "very" from
-/// 1.5 standard deviations; a text value common in the segment is "x value". A flag (a numeric
-/// feature of 0s and 1s, or a text or boolean feature whose two values read as no/yes) is "x:
-/// yes" when every row of the segment has it, "x: no" when none has, else the share that has
-/// it, "62% x". A segment close to the average on every feature is "typical".
-///
-/// `prefixes` (empty, or one per segment) go in front: "high churn risk: low tenure". Labels
-/// are unique: when two segments would get the same words (in any order) and prefix, a third
-/// feature is added to both, then the segment number.
-pub fn automatic_labels(
+/// Every matrix column of the profile as the labels read it: a number (a flag when its training
+/// values are 0 and 1 only), or one value of a one-hot encoded text or boolean feature.
+pub fn feature_columns<'a>(
     profile: &Profile,
-    features: &[String],
-    categories: &[Option<Vec<String>>],
-    prefixes: &[String],
-) -> Vec<String> {
-    let k = profile.sizes.len();
+    features: &'a [String],
+    categories: &'a [Option<Vec<String>>],
+) -> Vec<Column<'a>> {
     let mut columns: Vec<Column> = Vec::new();
     for (f, feature) in features.iter().enumerate() {
         match categories.get(f).and_then(|c| c.as_ref()) {
@@ -682,6 +669,30 @@ pub fn automatic_labels(
         }
     }
     columns.truncate(profile.overall_mean.len());
+    columns
+}
+
+/// A segment's name from its most distinguishing features: the (up to) two features whose
+/// segment mean is furthest from the overall mean (in standard deviations on the scale the model
+/// compares on: `Profile::difference_sd`), at least half a standard deviation away, phrased
+/// "high monetary · recent". Words for common customer features read naturally (low recency is
+/// "recent", high frequency "frequent"); other numbers are "high x" / "low x", with "very" from
+/// 1.5 standard deviations; a text value common in the segment is "x value". A flag (a numeric
+/// feature of 0s and 1s, or a text or boolean feature whose two values read as no/yes) is "x:
+/// yes" when every row of the segment has it, "x: no" when none has, else the share that has
+/// it, "62% x". A segment close to the average on every feature is "typical".
+///
+/// `prefixes` (empty, or one per segment) go in front: "high churn risk: low tenure". Labels
+/// are unique: when two segments would get the same words (in any order) and prefix, a third
+/// feature is added to both, then the segment number.
+pub fn automatic_labels(
+    profile: &Profile,
+    features: &[String],
+    categories: &[Option<Vec<String>>],
+    prefixes: &[String],
+) -> Vec<String> {
+    let k = profile.sizes.len();
+    let columns = feature_columns(profile, features, categories);
     let parts: Vec<Vec<String>> = (0..k)
         .map(|s| {
             let mut r: Vec<(usize, f64)> = (0..columns.len())

@@ -1,9 +1,11 @@
 //! SQL text the extension generates: identifier and literal quoting (`quote_ident`,
-//! `quote_literal`), segments and tree leaves as predicates (`rules`), and the RFM scoring query's
-//! pieces (`rfm`). The one place where the core writes SQL; every identifier in it is quoted here.
+//! `quote_literal`), segments and tree leaves as predicates (`rules`), the RFM scoring query's
+//! pieces (`rfm`) and `segment_summary`'s grouping (`summary`). The one place where the core
+//! writes SQL; every identifier in it is quoted here.
 
 pub mod rfm;
 pub mod rules;
+pub mod summary;
 
 /// A SQL identifier, always quoted.
 pub fn quote_ident(name: &str) -> String {
