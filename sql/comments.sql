@@ -42,6 +42,8 @@ COMMENT ON FUNCTION segment_rules(text, integer, regclass) IS
     'segments of a clustering model or classifier, with their labels, as SQL boolean rules from a shallow decision tree fitted on source (default: the relation it was fitted on), with each rule''s precision and capture';
 COMMENT ON FUNCTION segment_plot(text, text, regclass) IS
     'picture of the current version as an SVG document: kind scatter (rows of source), elbow, profile or tree';
+COMMENT ON FUNCTION segment_summary(text, regclass, text[]) IS
+    'what each segment is worth: per segment of the current version (per group and segment of a per-group model) its rows and share of the rows of source (default: the relation it was fitted on), and per measure column its mean, total, share of the total and NULL count';
 
 -- Monitoring
 COMMENT ON FUNCTION segment_drift(text, regclass) IS

@@ -551,6 +551,29 @@ AS 'MODULE_PATHNAME', 'segment_prune_wrapper';
 COMMENT ON FUNCTION segment_prune(text, integer) IS
     'deletes the versions of a model older than its keep newest (default 2), never the current one nor a group model''s version its per-group model still uses (of a per-group model, its group models too); returns how many versions were deleted';
 
+-- segment_summary: what each segment is worth (sizes, and the measures' means, totals and shares).
+CREATE FUNCTION "segment_summary"(
+	"model" TEXT,
+	"source" regclass DEFAULT NULL,
+	"measures" TEXT[] DEFAULT NULL
+) RETURNS TABLE (
+	"group_value" TEXT,
+	"segment" INT,
+	"label" TEXT,
+	"customers" bigint,
+	"share" double precision,
+	"measure" TEXT,
+	"mean" double precision,
+	"total" double precision,
+	"share_of_total" double precision,
+	"nulls" bigint
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_summary_wrapper';
+COMMENT ON FUNCTION segment_summary(text, regclass, text[]) IS
+    'what each segment is worth: per segment of the current version (per group and segment of a per-group model) its rows and share of the rows of source (default: the relation it was fitted on), and per measure column its mean, total, share of the total and NULL count';
+
 -- The extension's description (\dx): CREATE EXTENSION takes it from the control file, an update
 -- does not, so a database updated from 0.1.0 would keep 0.1.0's.
 COMMENT ON EXTENSION customer_segment IS

@@ -17,5 +17,6 @@ mod plots;
 mod privileges;
 mod prune;
 mod rfm;
+mod summary;
 mod supervised;
 mod views;

@@ -3,7 +3,7 @@
 
 use super::fit::fit_and_store;
 use super::inspect::{fitted_relation, source_for};
-use crate::catalog::{self, Current};
+use crate::catalog::{self, Current, Stored};
 use crate::errors::{raise, require, OrRaise};
 use crate::fitting::FitRow;
 use crate::progress::with_notices;
@@ -56,14 +56,11 @@ fn segment_drift(
             Some("segment_drift compares the segments of clustering models; compare the shares segment_classify gives over time, and refit the classifier on fresh labels."),
         );
     }
-    let src = source_for(&stored, source);
-    let mut now = DriftNow::new(m);
-    source::for_each_row(&src, &m.categories, |values| now.push(values)).or_raise();
     let DriftReport {
         drift: d,
         rows_now,
         advice,
-    } = now.finish();
+    } = drift_of(&stored, source);
     let automatic = m.automatic_labels();
     let rows: Vec<_> = d
         .segments
@@ -84,6 +81,16 @@ fn segment_drift(
         })
         .collect();
     TableIterator::new(rows)
+}
+
+/// The drift of a clustering model's segments on `source` (default: the relation it was fitted
+/// on): segment_drift's figures, also on segment_report's page.
+pub fn drift_of(stored: &Stored, source: Option<PgRelation>) -> DriftReport {
+    let m = &stored.model;
+    let src = source_for(stored, source);
+    let mut now = DriftNow::new(m);
+    source::for_each_row(&src, &m.categories, |values| now.push(values)).or_raise();
+    now.finish()
 }
 
 /// Fits a new version of a clustering model with its features, options and number of segments
