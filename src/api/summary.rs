@@ -137,8 +137,13 @@ impl Summary {
                     let share = r
                         .share_of_total
                         .map_or_else(|| "no share".to_string(), |s| format!("{} of", percent(s)));
-                    let mean = r.mean.map_or_else(String::new, |v| format!(" · mean {}", readable(v)));
-                    format!("{share} {name} ({}){mean}", readable(r.total.unwrap_or(0.0)))
+                    let mean = r
+                        .mean
+                        .map_or_else(String::new, |v| format!(" · mean {}", readable(v)));
+                    format!(
+                        "{share} {name} ({}){mean}",
+                        readable(r.total.unwrap_or(0.0))
+                    )
                 };
                 if r.nulls > 0 {
                     line.push_str(&format!(" · {} without a value", thousands(r.nulls)));
@@ -151,7 +156,11 @@ impl Summary {
 
 /// The summary of model `name` over `source` (default: the relation it was fitted on) with the
 /// named measure columns.
-pub fn summary_of(name: &str, source: Option<PgRelation>, measures: Vec<Option<String>>) -> Summary {
+pub fn summary_of(
+    name: &str,
+    source: Option<PgRelation>,
+    measures: Vec<Option<String>>,
+) -> Summary {
     // What to read and how to name the segments: one model (or one group's), or a per-group
     // model, whose rows carry their group.
     let (rel, features, group_by, only, labels) = match catalog::load_current(name) {
@@ -182,7 +191,13 @@ pub fn summary_of(name: &str, source: Option<PgRelation>, measures: Vec<Option<S
                     labels.insert((Some(group.value.clone()), s as i32), l);
                 }
             }
-            (rel, index.index.features.clone(), Some(group_by), None, labels)
+            (
+                rel,
+                index.index.features.clone(),
+                Some(group_by),
+                None,
+                labels,
+            )
         }
     };
     // The features must be there: segment_assign would say so row by row otherwise.
@@ -239,7 +254,10 @@ fn check_measures(rel: &PgRelation, names: Vec<Option<String>>) -> Vec<Measure> 
     if names.len() > MAX_MEASURES {
         raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("segment_summary takes at most {MAX_MEASURES} measures, not {}", names.len()),
+            format!(
+                "segment_summary takes at most {MAX_MEASURES} measures, not {}",
+                names.len()
+            ),
             Some("Summarise the measures in several calls."),
         );
     }

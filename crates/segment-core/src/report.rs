@@ -237,7 +237,10 @@ pub fn traits(
         .map(|&(j, z)| {
             let (mean, overall) = (profile.means[s][j], profile.overall_mean[j]);
             match columns[j] {
-                Column::Number { feature, flag: true } => format!(
+                Column::Number {
+                    feature,
+                    flag: true,
+                } => format!(
                     "{}: {} ({} overall)",
                     plain(feature),
                     percent(mean),
@@ -393,7 +396,11 @@ mod tests {
     #[test]
     fn traits_say_what_sets_a_segment_apart_in_the_analysts_units() {
         let features = vec!["monthly_spend".to_string(), "senior".into(), "plan".into()];
-        let categories = vec![None, None, Some(vec!["monthly".to_string(), "yearly".into()])];
+        let categories = vec![
+            None,
+            None,
+            Some(vec!["monthly".to_string(), "yearly".into()]),
+        ];
         let t = traits(&profile(), &features, &categories, 0, 5);
         // spend is 2 sd above: first; then the senior flag (1.45 sd), then the monthly plan.
         assert_eq!(t[0], "monthly spend 3× the average (120 against 40)");
@@ -411,7 +418,11 @@ mod tests {
         let mut p = profile();
         p.means[1] = p.overall_mean.clone();
         let features = vec!["monthly_spend".to_string(), "senior".into(), "plan".into()];
-        let categories = vec![None, None, Some(vec!["monthly".to_string(), "yearly".into()])];
+        let categories = vec![
+            None,
+            None,
+            Some(vec!["monthly".to_string(), "yearly".into()]),
+        ];
         assert_eq!(
             traits(&p, &features, &categories, 1, 5),
             vec!["close to the average on every feature"]
@@ -447,7 +458,10 @@ mod tests {
         assert!(page.contains("Segments of m&lt;1&gt; (version 2)"));
         assert!(page.contains("high grocery &amp; milk"));
         assert!(page.contains("<strong>28%</strong> of customers · 1,234"));
-        assert!(!page.contains("<?xml"), "inline SVG without its declaration");
+        assert!(
+            !page.contains("<?xml"),
+            "inline SVG without its declaration"
+        );
         // Nothing fetched: no script, stylesheet link, image or frame; the only URL is the SVG
         // namespace, which names and loads nothing.
         for tag in ["<script", "<link", "<img", "<iframe", "@import", "url("] {

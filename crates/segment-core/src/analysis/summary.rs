@@ -111,7 +111,10 @@ mod tests {
     fn shares_of_rows_and_of_totals_by_hand() {
         // 14 of 100 customers bring 41 of 100 in revenue.
         let rows = summarise(
-            &[seg(Some(0), 14, &[(41.0, 14)]), seg(Some(1), 86, &[(59.0, 80)])],
+            &[
+                seg(Some(0), 14, &[(41.0, 14)]),
+                seg(Some(1), 86, &[(59.0, 80)]),
+            ],
             1,
         );
         assert_eq!(rows.len(), 2);
@@ -127,7 +130,10 @@ mod tests {
 
     #[test]
     fn the_rows_without_a_segment_count_in_the_totals() {
-        let rows = summarise(&[seg(Some(0), 3, &[(30.0, 3)]), seg(None, 1, &[(10.0, 1)])], 1);
+        let rows = summarise(
+            &[seg(Some(0), 3, &[(30.0, 3)]), seg(None, 1, &[(10.0, 1)])],
+            1,
+        );
         assert_eq!(rows[0].share, 0.75);
         assert_eq!(rows[0].share_of_total, Some(0.75));
         assert_eq!(rows[1].segment, None);
@@ -136,7 +142,13 @@ mod tests {
 
     #[test]
     fn a_measure_with_no_values_or_a_zero_total_has_no_mean_or_share() {
-        let rows = summarise(&[seg(Some(0), 2, &[(0.0, 0), (5.0, 2)]), seg(Some(1), 2, &[(0.0, 0), (-5.0, 2)])], 2);
+        let rows = summarise(
+            &[
+                seg(Some(0), 2, &[(0.0, 0), (5.0, 2)]),
+                seg(Some(1), 2, &[(0.0, 0), (-5.0, 2)]),
+            ],
+            2,
+        );
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].mean, None);
         assert_eq!(rows[0].total, Some(0.0));

@@ -46,7 +46,11 @@ pub fn query(
     }
     let filter = only
         .map(|(column, value)| {
-            format!(" WHERE s.{}::text = {}", quote_ident(column), quote_literal(value))
+            format!(
+                " WHERE s.{}::text = {}",
+                quote_ident(column),
+                quote_literal(value)
+            )
         })
         .unwrap_or_default();
     format!(
@@ -68,8 +72,14 @@ mod tests {
             Some("re\"gion"),
             Some(("re\"gion", "O'Porto")),
             &[
-                Measure { column: "Revenue".into(), boolean: false },
-                Measure { column: "churned".into(), boolean: true },
+                Measure {
+                    column: "Revenue".into(),
+                    boolean: false,
+                },
+                Measure {
+                    column: "churned".into(),
+                    boolean: true,
+                },
             ],
         );
         assert_eq!(
