@@ -139,6 +139,9 @@ pub struct DensityFit {
     pub density: Density,
     /// Per training row: its cluster `0..k` or `NOISE`.
     pub labels: Vec<u32>,
+    /// Per training row: whether it is a core point (its label is then the one
+    /// [`Density::classify`] gives it, as a noise row's is; a border row's may differ).
+    pub core: Vec<bool>,
     pub k: usize,
 }
 
@@ -255,7 +258,12 @@ pub fn fit(
             .collect(),
         core_labels: cores.iter().map(|&(_, l)| l).collect(),
     };
-    Ok(DensityFit { density, labels, k })
+    Ok(DensityFit {
+        density,
+        labels,
+        core,
+        k,
+    })
 }
 
 /// Rows per parallel block of the neighbour counts.
@@ -343,32 +351,96 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 }
 
 impl Density {
-    /// The segment of the nearest core point within eps, or `NOISE`. Core points are sorted by
-    /// their first coordinate, so only those within eps of it on that axis are measured.
+    /// The segment of the nearest core point within eps, or `NOISE` (of equally near ones, the
+    /// first in sorted order). Core points are sorted by their first coordinate, so only those
+    /// within eps of it on that axis are candidates; they are measured outwards from the row's
+    /// own first coordinate, and a side stops once its gap on that axis alone is more than the
+    /// nearest distance found (a squared distance is at least its first term, also in floating
+    /// point: the sum only adds terms >= 0). Scanning the whole window in order (the earlier
+    /// form, same answers) made labelling the training rows of a one-segment fit on 5,000
+    /// z-scored bench rows (eps 1.5) 117-142 ms, almost half of the fit (one run, 2 cores).
     pub fn classify(&self, x: &[f64]) -> u32 {
+        self.classify_within(None, x)
+    }
+
+    /// `classify`, stopping as soon as every candidate not yet measured has the label of the
+    /// nearest one so far (`runs`: [`Density::runs`]).
+    fn classify_within(&self, runs: Option<&LabelRuns>, x: &[f64]) -> u32 {
         let d = x.len();
         let n = self.core_labels.len();
         let first = |i: usize| self.core_points[i * d];
-        let start = partition_point(n, |i| first(i) < x[0] - self.eps);
-        let eps2 = self.eps * self.eps;
-        let mut best = (f64::INFINITY, NOISE);
-        for i in start..n {
-            if first(i) > x[0] + self.eps {
-                break;
-            }
+        let (x0, eps2) = (x[0], self.eps * self.eps);
+        let start = partition_point(n, |i| first(i) < x0 - self.eps);
+        let end = start + partition_point(n - start, |i| first(start + i) <= x0 + self.eps);
+        let mid = start + partition_point(end - start, |i| first(start + i) < x0);
+        // (squared distance, position) of the nearest so far: the lowest such pair wins.
+        let mut best: Option<(f64, usize)> = None;
+        let consider = |i: usize, best: &mut Option<(f64, usize)>| {
             let d2: f64 = self.core_points[i * d..(i + 1) * d]
                 .iter()
                 .zip(x)
                 .map(|(a, b)| (a - b) * (a - b))
                 .sum();
-            if d2 <= eps2 && d2 < best.0 {
-                best = (d2, self.core_labels[i]);
-                if d2 == 0.0 {
-                    break; // nothing is nearer (a training row that is itself a core point)
+            if d2 <= eps2 && best.is_none_or(|(b, at)| d2 < b || (d2 == b && i < at)) {
+                *best = Some((d2, i));
+            }
+        };
+        let (mut left, mut right) = (mid, mid);
+        while left > start || right < end {
+            let bound = best.map_or(eps2, |(b, _)| b);
+            if right < end {
+                let gap = first(right) - x0;
+                if gap * gap > bound {
+                    right = end;
+                } else {
+                    consider(right, &mut best);
+                    right += 1;
+                }
+            }
+            if left > start {
+                let gap = first(left - 1) - x0;
+                if gap * gap > bound {
+                    left = start;
+                } else {
+                    consider(left - 1, &mut best);
+                    left -= 1;
+                }
+            }
+            if let (Some((_, at)), Some(runs)) = (best, runs) {
+                let label = self.core_labels[at];
+                let same = |i: usize| self.core_labels[i] == label;
+                let left_done =
+                    left == start || (same(left - 1) && runs.first[left - 1] as usize <= start);
+                let right_done =
+                    right == end || (same(right) && runs.last[right] as usize >= end - 1);
+                if left_done && right_done {
+                    break;
                 }
             }
         }
-        best.1
+        best.map_or(NOISE, |(_, i)| self.core_labels[i])
+    }
+
+    /// For each core point, the first and last position of the run of core points (in sorted
+    /// order) that share its label.
+    fn runs(&self) -> LabelRuns {
+        let n = self.core_labels.len();
+        let (mut first, mut last) = (vec![0u32; n], vec![0u32; n]);
+        for i in 1..n {
+            first[i] = if self.core_labels[i] == self.core_labels[i - 1] {
+                first[i - 1]
+            } else {
+                i as u32
+            };
+        }
+        for i in (0..n).rev() {
+            last[i] = if i + 1 < n && self.core_labels[i] == self.core_labels[i + 1] {
+                last[i + 1]
+            } else {
+                i as u32
+            };
+        }
+        LabelRuns { first, last }
     }
 
     /// Gives segment i the id `new_id[i]`.
@@ -376,6 +448,35 @@ impl Density {
         for l in &mut self.core_labels {
             *l = new_id[*l as usize];
         }
+    }
+}
+
+/// Runs of equal labels among the sorted core points: see [`DensityRule`].
+#[derive(Debug, Clone)]
+struct LabelRuns {
+    first: Vec<u32>,
+    last: Vec<u32>,
+}
+
+/// A density model ready to classify many rows: [`Density::classify`]'s answers, but a row stops
+/// being measured once every core point left in its window has the label of the nearest found
+/// so far (then no nearer one can change the answer). With one segment, that is the first core
+/// point within eps: on 50,000 bench rows (eps 1.5, one segment, 5,000 core points) labelling the
+/// rows outside the fitted sample took 2.1-2.5 s by nearest core point alone (one run, 2 cores).
+#[derive(Debug, Clone)]
+pub struct DensityRule {
+    density: Density,
+    runs: LabelRuns,
+}
+
+impl DensityRule {
+    pub fn new(density: Density) -> DensityRule {
+        let runs = density.runs();
+        DensityRule { density, runs }
+    }
+
+    pub fn classify(&self, x: &[f64]) -> u32 {
+        self.density.classify_within(Some(&self.runs), x)
     }
 }
 
@@ -454,6 +555,72 @@ mod tests {
                 let _ = fit(&x, 0.5, 3, threads, check);
             });
         }
+    }
+
+    /// `classify` (measured outwards from the row on the first axis) and `DensityRule::classify`
+    /// (which also stops once the label is settled) give what scanning every core point does:
+    /// the lowest (squared distance, position) within eps, on rows with ties (a coarse grid,
+    /// duplicates), rows outside the core points' range, and several segments side by side.
+    #[test]
+    fn classify_is_the_first_nearest_core_point_within_eps() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut most_segments = 0;
+        for (n, d, eps, grid, clumps) in [
+            (400, 2, 0.5, true, 1.0),
+            (600, 3, 0.8, false, 1.0),
+            (300, 8, 2.5, false, 1.0),
+            (800, 2, 0.15, false, 0.3),
+            (800, 3, 0.26, true, 0.25),
+        ] {
+            let value = |rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
+                // clumps < 1: values near the corners of a coarse lattice (several segments).
+                let v = if clumps < 1.0 {
+                    (rng.gen_range(0..4) as f64) + rng.gen::<f64>() * clumps
+                } else {
+                    rng.gen::<f64>() * 4.0
+                };
+                if grid {
+                    (v * 4.0).round() / 4.0
+                } else {
+                    v
+                }
+            };
+            let data: Vec<f64> = (0..n * d).map(|_| value(&mut rng)).collect();
+            let x = FeatureMatrix::from_rows(data, d);
+            let fit = fit(&x, eps, 3, 2, &mut || {}).unwrap();
+            most_segments = most_segments.max(fit.k);
+            let density = &fit.density;
+            let rule = DensityRule::new(density.clone());
+            let plain = |row: &[f64]| {
+                let mut best = (f64::INFINITY, NOISE);
+                for (c, &l) in density
+                    .core_points
+                    .chunks_exact(d)
+                    .zip(&density.core_labels)
+                {
+                    let d2: f64 = c.iter().zip(row).map(|(a, b)| (a - b) * (a - b)).sum();
+                    if d2 <= eps * eps && d2 < best.0 {
+                        best = (d2, l);
+                    }
+                }
+                best.1
+            };
+            for _ in 0..2000 {
+                let row: Vec<f64> = (0..d).map(|_| value(&mut rng) * 1.5 - 1.0).collect();
+                assert_eq!(density.classify(&row), plain(&row), "{row:?}");
+                assert_eq!(rule.classify(&row), plain(&row), "{row:?}");
+            }
+            for (i, row) in x.rows().enumerate() {
+                let label = density.classify(row);
+                assert_eq!(label, plain(row));
+                assert_eq!(rule.classify(row), label);
+                if fit.core[i] || fit.labels[i] == NOISE {
+                    assert_eq!(label, fit.labels[i]);
+                }
+            }
+        }
+        assert!(most_segments > 4, "{most_segments}");
     }
 
     /// scikit-learn's algorithm written plainly (all neighbour lists, then a depth-first

@@ -2,7 +2,7 @@
 //! and the method's rule (nearest centre, mixture, density core points, tree). `assign` allocates
 //! nothing: it runs once per row in `segment_assign`.
 
-use crate::cluster::dbscan::Density;
+use crate::cluster::dbscan::DensityRule;
 use crate::cluster::gmm::MixtureRule;
 use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
@@ -19,7 +19,7 @@ pub(crate) enum Rule {
     /// Ward: the segment of the nearest fitted sample point.
     NearestPoint(WardSample),
     Mixture(MixtureRule),
-    Density(Density),
+    Density(Box<DensityRule>),
     Tree(Box<Churn>),
     /// A classifier tree: the leaf's majority class.
     ClassTree(Box<Tree>),

@@ -2,7 +2,7 @@
 //! plus the profile computed at fit time, as one serde document with a format version.
 
 use crate::analysis::profile::Profile;
-use crate::cluster::dbscan::Density;
+use crate::cluster::dbscan::{Density, DensityRule};
 use crate::cluster::gmm::{Mixture, MixtureRule};
 use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
@@ -590,7 +590,9 @@ impl SegmentModel {
                     MixtureRule::new(mixture, &self.centres)
                         .expect("a validated mixture factorizes"),
                 ),
-                MethodRule::Dbscan { density } => Rule::Density(density.clone()),
+                MethodRule::Dbscan { density } => {
+                    Rule::Density(Box::new(DensityRule::new(density.clone())))
+                }
                 MethodRule::ChurnTree { churn } => Rule::Tree(Box::new(churn.clone())),
                 MethodRule::DecisionTree { tree, .. } => Rule::ClassTree(Box::new(tree.clone())),
                 MethodRule::RandomForest { forest, .. } => {
