@@ -22,8 +22,9 @@ Memory is the backend's peak private memory (RssAnon, polled every 10 ms) over i
 the call: the matrix and the model, not the shared buffers a scan touches. Each figure is one
 run: the tables are large. Compare ratios (100M / 10M, 10M / 1M), not absolute times.
 BENCH_HUGE_PARTS (default "fits step assign") picks what runs: the tables are kept, so that
-"step" alone can be measured again without refitting (it fits the in-memory model when the
-fits do not run).
+"step" alone can be measured again without refitting (the step's centres then come from one
+in-memory fit on the smallest table: the same blobs, and a step costs the same whatever its
+centres).
 
 The last table turns the per-row costs into what a step, a fit and an assignment of 1B rows
 would take on a Citus cluster of N workers (see docs/performance.md for how, and what was
@@ -101,7 +102,9 @@ def main():
         build = time.perf_counter() - t0
         size = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (table,)).fetchone()[0]
         print(f"{rows:>11,} rows: table {size / 2**30:.2f} GiB, built (or found) in {build:.1f} s", flush=True)
-        fits = FITS if "fits" in PARTS else {k: v for k, v in FITS.items() if v[0] == "memory"}
+        fits = FITS if "fits" in PARTS else {}
+        if not fits and "assign" in PARTS:
+            fits = {k: v for k, v in FITS.items() if v[0] == "memory"}
         for what, (suffix, options) in fits.items():
             name = f"huge_{rows}_{suffix}"
             sql = (f"SELECT method, rows_used, iterations, inertia FROM segment_fit('{table}', {FEATURES}, 8, "
@@ -110,8 +113,12 @@ def main():
             seconds, result, mb = results[rows, what]
             print(f"    fit {what:28s} {seconds:9.2f} s  peak +{mb:7.0f} MB  {result}", flush=True)
         if "step" in PARTS:
+            centres_of = f"huge_{rows}_memory" if fits else "huge_centres"
+            if not fits and rows == SIZES[0]:
+                conn.execute(f"SELECT segment_fit('{table}', {FEATURES}, 8, name => 'huge_centres', "
+                             "options => '{\"seed\": 0}')")
             centres = conn.execute(
-                f"SELECT array_agg(value ORDER BY segment, feature_order) FROM segment_centroids('huge_{rows}_memory') "
+                f"SELECT array_agg(value ORDER BY segment, feature_order) FROM segment_centroids('{centres_of}') "
                 "JOIN unnest(ARRAY['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8']) WITH ORDINALITY f(feature, feature_order) "
                 "USING (feature)").fetchone()[0]
             step = (f"SELECT segment_kmeans_step(ARRAY[f1, f2, f3, f4, f5, f6, f7, f8], "
@@ -131,6 +138,8 @@ def main():
             print(f"    sum(f1 + ... + f8) scan {'':13s} {scan[0]:9.2f} s", flush=True)
         for suffix, _ in fits.values():
             conn.execute("SELECT segment_drop(%s)", (f"huge_{rows}_{suffix}",))
+    if "step" in PARTS and "fits" not in PARTS and "assign" not in PARTS:
+        conn.execute("SELECT segment_drop('huge_centres')")
 
     print()
     print("scaling (time ratio; rows ratio 10)")
