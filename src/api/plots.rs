@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::cluster::dbscan::NOISE;
 use segment_core::model::fit_metrics::KChosen;
-use segment_core::plot;
+use segment_core::plot::{self, NoTree};
 use segment_core::prep::matrix::fill_nan;
 use segment_core::prep::reservoir::Reservoir;
 
@@ -23,12 +23,16 @@ fn lacks(name: &str, what: &str, hint: &str) -> ! {
     )
 }
 
-/// An SVG document (text) of a model: `scatter` (rows of `source`, default the training relation,
-/// projected on the first two principal components of the scaled features, coloured by segment;
-/// a seeded sample of 2,000 rows on larger sources), `elbow` (inertia and silhouette per k of the
-/// scan made by a fit with k NULL), `profile` (per-segment feature deviations as bars: segment_profile's
-/// difference_sd, features in the `log` option as log(1 + x); a constant feature has no bar), `tree` (a
-/// churn model's tree). Labels set with segment_rename are used.
+/// An SVG document (text) of a model, at most 1280 x 720, with a `<title>` and `<desc>` saying
+/// what it shows (`segment_core::plot`): `scatter` (rows of `source`, default the training
+/// relation, on the first two principal components of the model's scaled features, z-scored for
+/// churn and classifier models, coloured by segment or predicted class; a seeded sample of 2,000
+/// rows on larger sources), `elbow` (inertia and silhouette per k of the scan made by a fit with
+/// k NULL), `profile` (a heatmap of segment_profile's difference_sd per segment and feature,
+/// features in the `log` option as log(1 + x), a constant feature a grey cell, with a churn
+/// model's churn rate per leaf), `tree` (a churn model's tree, leaves by churn rate, or a
+/// classifier tree's, leaves by class; a forest is refused). Labels set with segment_rename are
+/// used.
 #[pg_extern(stable, parallel_unsafe)]
 fn segment_plot(
     model: Option<&str>,
@@ -70,7 +74,7 @@ fn segment_plot(
                 lacks(name, "has no rows to draw in this source", "Pass a source with rows.");
             }
             let title = format!("{title}, {} of {} rows", segments.len(), sample.seen());
-            plot::scatter(&title, &sample.into_rows(), d, &segments, &labels)
+            plot::model_scatter(&title, m, &labels, &sample.into_rows(), &segments)
         }
         "elbow" => {
             let metrics = catalog::metrics(name, stored.version);
@@ -87,17 +91,21 @@ fn segment_plot(
             }
             plot::elbow(&title, &scores, Some(m.k()))
         }
-        "profile" => {
-            // segment_profile's difference_sd, on the scale the model clusters on.
-            let p = &m.profile;
-            plot::profile(&title, &p.compared_on(&columns), &labels, &p.differences_sd())
-        }
-        "tree" => match m.churn() {
-            Some(churn) => plot::tree(&title, &churn.tree, &columns),
-            None => raise(
+        // segment_profile's difference_sd, on the scale the model clusters on.
+        "profile" => plot::model_profile(&title, m, &labels),
+        "tree" => match plot::model_tree(&title, m, &labels) {
+            Ok(svg) => svg,
+            Err(NoTree::Forest(trees)) => raise(
                 PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-                format!("model \"{name}\" is not a churn model: the tree plot draws churn trees"),
-                Some("Fit one with segment_churn_fit; for clustering models try kind 'profile' or 'scatter'."),
+                format!(
+                    "model \"{name}\" is a random forest of {trees} trees: no one tree decides its classes, so there is no tree to draw"
+                ),
+                Some("Draw kind 'profile' or 'scatter', rank its features with segment_classify_importance, or fit a single tree with segment_classify_fit (method tree) for readable rules."),
+            ),
+            Err(NoTree::NotATreeModel) => raise(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("model \"{name}\" is not a tree model: the tree plot draws churn and classifier trees"),
+                Some("Fit one with segment_churn_fit or segment_classify_fit; for clustering models try kind 'profile' or 'scatter'."),
             ),
         },
         other => raise(
