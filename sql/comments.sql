@@ -44,6 +44,8 @@ COMMENT ON FUNCTION segment_plot(text, text, regclass) IS
     'picture of the current version as an SVG document: kind scatter (rows of source), elbow, profile or tree';
 COMMENT ON FUNCTION segment_summary(text, regclass, text[]) IS
     'what each segment is worth: per segment of the current version (per group and segment of a per-group model) its rows and share of the rows of source (default: the relation it was fitted on), and per measure column its mean, total, share of the total and NULL count';
+COMMENT ON FUNCTION segment_report(text, regclass, text[]) IS
+    'one self-contained HTML page about the current version: a card per segment (name, size and share, what it is worth by the measures, what sets it apart, churn rate or class), the sizes, the pictures, how it was made and, with a source, the drift since the fit';
 
 -- Monitoring
 COMMENT ON FUNCTION segment_drift(text, regclass) IS

@@ -574,6 +574,18 @@ AS 'MODULE_PATHNAME', 'segment_summary_wrapper';
 COMMENT ON FUNCTION segment_summary(text, regclass, text[]) IS
     'what each segment is worth: per segment of the current version (per group and segment of a per-group model) its rows and share of the rows of source (default: the relation it was fitted on), and per measure column its mean, total, share of the total and NULL count';
 
+-- segment_report: one HTML page per model.
+CREATE FUNCTION "segment_report"(
+	"model" TEXT,
+	"source" regclass DEFAULT NULL,
+	"measures" TEXT[] DEFAULT NULL
+) RETURNS TEXT
+STABLE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_report_wrapper';
+COMMENT ON FUNCTION segment_report(text, regclass, text[]) IS
+    'one self-contained HTML page about the current version: a card per segment (name, size and share, what it is worth by the measures, what sets it apart, churn rate or class), the sizes, the pictures, how it was made and, with a source, the drift since the fit';
+
 -- The extension's description (\dx): CREATE EXTENSION takes it from the control file, an update
 -- does not, so a database updated from 0.1.0 would keep 0.1.0's.
 COMMENT ON EXTENSION customer_segment IS

@@ -16,6 +16,7 @@ mod monitor;
 mod plots;
 mod privileges;
 mod prune;
+mod report;
 mod rfm;
 mod summary;
 mod supervised;

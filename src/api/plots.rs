@@ -1,7 +1,7 @@
 //! `segment_plot(model, kind, source)`: a model as an SVG picture (see `segment_core::plot`).
 
 use super::inspect::source_for;
-use crate::catalog;
+use crate::catalog::{self, Stored};
 use crate::errors::{raise, require, OrRaise};
 use crate::source;
 use pgrx::prelude::*;
@@ -14,14 +14,6 @@ use segment_core::prep::reservoir::Reservoir;
 
 /// Rows drawn in a scatter: enough to see the shapes, few enough for a light document.
 const SCATTER_ROWS: usize = 2000;
-
-fn lacks(name: &str, what: &str, hint: &str) -> ! {
-    raise(
-        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        format!("model \"{name}\" {what}"),
-        Some(hint),
-    )
-}
 
 /// An SVG document (text) of a model, at most 1280 x 720, with a `<title>` and `<desc>` saying
 /// what it shows (`segment_core::plot`): `scatter` (rows of `source`, default the training
@@ -42,16 +34,43 @@ fn segment_plot(
     let name = require(model, "model");
     let kind = require(kind, "kind");
     let stored = catalog::load(name, None);
+    match picture(&stored, kind, source) {
+        Ok(svg) => svg,
+        Err(NotDrawn::Lacks(what, hint)) => raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("model \"{name}\" {what}"),
+            Some(hint),
+        ),
+        Err(NotDrawn::Kind(what, hint)) => raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("model \"{name}\" {what}"),
+            Some(hint),
+        ),
+    }
+}
+
+/// Why a picture of a model cannot be drawn: it lacks what the picture needs (no rows in the
+/// source, no scan of k), or the kind does not apply to the model. segment_plot raises it;
+/// segment_report leaves the picture out.
+pub enum NotDrawn {
+    Lacks(String, &'static str),
+    Kind(String, &'static str),
+}
+
+/// The picture of `kind` of a stored model (segment_plot's; segment_report draws the same).
+pub fn picture(
+    stored: &Stored,
+    kind: &str,
+    source: Option<PgRelation>,
+) -> Result<String, NotDrawn> {
+    let name = &stored.name;
     let m = &stored.model;
     let columns = m.columns().names;
-    let automatic = m.automatic_labels();
-    let labels: Vec<String> = (0..m.k() as u32)
-        .map(|s| stored.label(s, &automatic))
-        .collect();
+    let labels = stored.labels();
     let title = format!("{name} (version {}): {kind}", stored.version);
-    match kind {
+    Ok(match kind {
         "scatter" => {
-            let src = source_for(&stored, source);
+            let src = source_for(stored, source);
             let assigner = m.assigner();
             let d = columns.len();
             let mut sample = Reservoir::new(SCATTER_ROWS, d, stored.options.seed());
@@ -71,7 +90,10 @@ fn segment_plot(
             })
             .or_raise();
             if segments.is_empty() {
-                lacks(name, "has no rows to draw in this source", "Pass a source with rows.");
+                return Err(NotDrawn::Lacks(
+                    "has no rows to draw in this source".into(),
+                    "Pass a source with rows.",
+                ));
             }
             let title = format!("{title}, {} of {} rows", segments.len(), sample.seen());
             plot::model_scatter(&title, m, &labels, &sample.into_rows(), &segments)
@@ -83,11 +105,10 @@ fn segment_plot(
                 .map(|scan| scan.elbow())
                 .unwrap_or_default();
             if scores.len() < 2 {
-                lacks(
-                    name,
-                    "was fitted with a given k: there is no scan of k to draw",
+                return Err(NotDrawn::Lacks(
+                    "was fitted with a given k: there is no scan of k to draw".into(),
                     "Fit with k => NULL (segment_fit scans options k_min..k_max), or look at segment_choose_k.",
-                );
+                ));
             }
             plot::elbow(&title, &scores, Some(m.k()))
         }
@@ -95,23 +116,21 @@ fn segment_plot(
         "profile" => plot::model_profile(&title, m, &labels),
         "tree" => match plot::model_tree(&title, m, &labels) {
             Ok(svg) => svg,
-            Err(NoTree::Forest(trees)) => raise(
-                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            Err(NoTree::Forest(trees)) => return Err(NotDrawn::Kind(
                 format!(
-                    "model \"{name}\" is a random forest of {trees} trees: no one tree decides its classes, so there is no tree to draw"
+                    "is a random forest of {trees} trees: no one tree decides its classes, so there is no tree to draw"
                 ),
-                Some("Draw kind 'profile' or 'scatter', rank its features with segment_classify_importance, or fit a single tree with segment_classify_fit (method tree) for readable rules."),
-            ),
-            Err(NoTree::NotATreeModel) => raise(
-                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-                format!("model \"{name}\" is not a tree model: the tree plot draws churn and classifier trees"),
-                Some("Fit one with segment_churn_fit or segment_classify_fit; for clustering models try kind 'profile' or 'scatter'."),
-            ),
+                "Draw kind 'profile' or 'scatter', rank its features with segment_classify_importance, or fit a single tree with segment_classify_fit (method tree) for readable rules.",
+            )),
+            Err(NoTree::NotATreeModel) => return Err(NotDrawn::Kind(
+                "is not a tree model: the tree plot draws churn and classifier trees".into(),
+                "Fit one with segment_churn_fit or segment_classify_fit; for clustering models try kind 'profile' or 'scatter'.",
+            )),
         },
         other => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("unknown plot kind \"{}\"", other.escape_default()),
             Some("Kinds: scatter, elbow, profile, tree."),
         ),
-    }
+    })
 }

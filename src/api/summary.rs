@@ -10,7 +10,8 @@ use crate::source::{self, NUMERIC_TYPES};
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::analysis::summary::{summarise, MeasureSum, SegmentSums, SummaryRow};
-use segment_core::report::{percent, readable, thousands};
+use segment_core::plot::{count as thousands, percent};
+use segment_core::report::readable;
 use segment_core::sql::summary::{query, Measure};
 use std::collections::HashMap;
 

@@ -6,7 +6,7 @@
 //! module only writes them out.
 
 use crate::analysis::profile::{feature_columns, Column, Profile};
-use crate::plot::escape;
+use crate::plot::{count as thousands, escape, percent};
 use std::fmt::Write;
 
 /// A segment's card.
@@ -288,34 +288,6 @@ fn plain(feature: &str) -> String {
     feature.replace('_', " ")
 }
 
-/// A share as a percentage: whole percents, one decimal below 10%, "<0.1%" for a sliver.
-pub fn percent(share: f64) -> String {
-    let p = share * 100.0;
-    if p == 0.0 {
-        "0%".to_string()
-    } else if p.abs() < 0.1 {
-        "<0.1%".to_string()
-    } else if p.abs() < 10.0 {
-        let one = format!("{p:.1}");
-        format!("{}%", one.trim_end_matches(".0"))
-    } else {
-        format!("{p:.0}%")
-    }
-}
-
-/// A whole number with thousands separators: 12,345.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A number to `digits` significant digits, without a trailing ".0".
 fn significant(v: f64, digits: i32) -> String {
     if v == 0.0 || !v.is_finite() {
@@ -363,13 +335,6 @@ mod tests {
         assert_eq!(readable(0.042_13), "0.0421");
         assert_eq!(readable(-3_412.0), "-3,410");
         assert_eq!(readable(999.4), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(12), "12");
-        assert_eq!(percent(0.14), "14%");
-        assert_eq!(percent(0.004), "0.4%");
-        assert_eq!(percent(0.0000), "0%");
-        assert_eq!(percent(0.000_2), "<0.1%");
-        assert_eq!(percent(0.05), "5%");
         assert_eq!(significant(2.345, 2), "2.3");
         assert_eq!(significant(0.41, 2), "0.41");
     }
