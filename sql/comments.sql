@@ -99,7 +99,9 @@ COMMENT ON FUNCTION segment_classify_importance(text) IS
 
 -- RFM and customer lifetime value
 COMMENT ON FUNCTION segment_rfm_queries(regclass, text, text, text, integer, jsonb) IS
-    'Internal: called by segment_rfm for the two queries it runs, built from catalog-checked identifiers; not for direct use';
+    'Internal: called by segment_rfm for the query it runs (an array of one), built from catalog-checked identifiers; not for direct use';
+COMMENT ON FUNCTION segment_rfm_left_out(bigint, bigint) IS
+    'Internal: called once by segment_rfm''s query for its NOTICE of the transactions it left out; not for direct use';
 COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with time zone, text, jsonb) IS
     'fits BG/NBD and Gamma-Gamma on the transactions up to calibration_end, stores them as a model, and returns one row of fitted parameters, with a warning when the fit is at the boundary (dropout not identified, parameters that ran off)';
 COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS

@@ -281,7 +281,7 @@ COMMENT ON FUNCTION segment_churn_tree(text) IS
 
 -- RFM and customer lifetime value
 COMMENT ON FUNCTION segment_rfm_queries(regclass, text, text, text, integer, jsonb) IS
-    'Internal: called by segment_rfm for the two queries it runs, built from catalog-checked identifiers; not for direct use';
+    'Internal: called by segment_rfm for the query it runs (an array of one), built from catalog-checked identifiers; not for direct use';
 COMMENT ON FUNCTION segment_clv_fit(regclass, text, text, text, timestamp with time zone, text, jsonb) IS
     'fits BG/NBD and Gamma-Gamma on the transactions up to calibration_end, stores them as a model, and returns one row of fitted parameters';
 COMMENT ON FUNCTION segment_clv(text, double precision, double precision) IS
@@ -590,3 +590,37 @@ COMMENT ON FUNCTION segment_report(text, regclass, text[]) IS
 -- does not, so a database updated from 0.1.0 would keep 0.1.0's.
 COMMENT ON EXTENSION customer_segment IS
     'Customer segmentation in SQL: clustering (k-means, mixtures, Ward, DBSCAN, k-prototypes), classifiers, churn trees, RFM and lifetime value, with profiles, labels and assignment in any query';
+
+-- segment_rfm reads the transactions once: its query also counts what it leaves out, and
+-- segment_rfm_left_out raises the NOTICE that a second query's count raised before.
+CREATE FUNCTION "segment_rfm_left_out"(
+	"incomplete" bigint,
+	"late" bigint
+) RETURNS bool
+STRICT VOLATILE PARALLEL RESTRICTED
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_rfm_left_out_wrapper';
+COMMENT ON FUNCTION segment_rfm_left_out(bigint, bigint) IS
+    'Internal: called once by segment_rfm''s query for its NOTICE of the transactions it left out; not for direct use';
+CREATE OR REPLACE FUNCTION segment_rfm(
+    transactions regclass, customer_column text, time_column text, amount_column text,
+    as_of timestamptz DEFAULT now(), bins int DEFAULT 5, options jsonb DEFAULT '{}')
+RETURNS TABLE(customer text, recency_days int, frequency bigint, monetary_total float8,
+              monetary_average float8, tenure_days int, first_purchase date, last_purchase date,
+              r_score int, f_score int, m_score int, rfm_segment text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    -- One query: its rows, after the NOTICE of what it left out (segment_rfm_left_out), from one
+    -- scan of the transactions.
+    queries text[];
+BEGIN
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'argument as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    queries := @extschema@.segment_rfm_queries(transactions, customer_column, time_column,
+                                               amount_column, bins, options);
+    RETURN QUERY EXECUTE queries[1] USING as_of;
+END
+$body$;

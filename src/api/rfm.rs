@@ -1,9 +1,11 @@
 //! `segment_rfm`: per-customer recency, frequency and monetary value from a transactions table.
 //!
-//! The server does the work: `segment_rfm` (plpgsql, below) runs the queries that
-//! `segment_rfm_queries` checks the arguments for and the core writes (`sql::rfm::queries`) from
-//! catalog-checked, quoted identifiers (`as_of` is a parameter): one `GROUP BY customer` over the transactions (sorted by customer, since
-//! count(DISTINCT day) needs it, spilling to disk beyond work_mem), then each score's breaks from
+//! The server does the work: `segment_rfm` (plpgsql, below) runs the query that
+//! `segment_rfm_queries` checks the arguments for and the core writes (`sql::rfm::query`) from
+//! catalog-checked, quoted identifiers (`as_of` is a parameter): one `GROUP BY customer` over the
+//! transactions (sorted by customer, since count(DISTINCT day) needs it, spilling to disk beyond
+//! work_mem), which also counts what is left out (under the NULL customer, for the NOTICE that
+//! `segment_rfm_left_out` raises before the first row), then each score's breaks from
 //! the distinct values (see `sql::rfm::score_breaks_sql`), found per customer by `width_bucket`, and
 //! the segment name from a constant array, streamed into the function's result (a tuplestore that
 //! also spills beyond work_mem). Nothing is held here. An earlier version read the aggregated rows
@@ -17,8 +19,8 @@ use pgrx::{JsonB, PgRelation};
 use segment_core::sql::rfm as rfm_sql;
 use segment_core::value::rfm::{self, RfmOptions};
 
-/// The two queries `segment_rfm` runs: the count of what is left out (for its NOTICE), and the
-/// RFM rows. Both take `as_of` as $1. Validates every argument first.
+/// The query `segment_rfm` runs (an array of one, the signature of 0.1.0, when there were two),
+/// taking `as_of` as $1. Validates every argument first.
 #[pg_extern(stable, parallel_safe)]
 fn segment_rfm_queries(
     transactions: Option<PgRelation>,
@@ -27,6 +29,7 @@ fn segment_rfm_queries(
     amount_column: Option<&str>,
     bins: Option<i32>,
     options: Option<JsonB>,
+    fcinfo: pg_sys::FunctionCallInfo,
 ) -> Vec<String> {
     let rel = require(transactions, "transactions");
     let customer = require(customer_column, "customer_column");
@@ -47,7 +50,37 @@ fn segment_rfm_queries(
         time: &time,
         amount: &amount,
     };
-    rfm_sql::queries(&transactions, bins, options.returns).into()
+    // segment_rfm_left_out is in this function's schema (the query runs with segment_rfm's
+    // search_path, pg_catalog and pg_temp).
+    // SAFETY: fcinfo is this call's, its flinfo set by the executor; the name is palloc'd.
+    let schema = unsafe {
+        let name =
+            pg_sys::get_namespace_name(pg_sys::get_func_namespace((*(*fcinfo).flinfo).fn_oid));
+        assert!(!name.is_null(), "the schema of segment_rfm_queries");
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let left_out = format!("{}.segment_rfm_left_out", quote_identifier(schema));
+    vec![rfm_sql::query(
+        &transactions,
+        bins,
+        options.returns,
+        &left_out,
+    )]
+}
+
+/// `segment_rfm`'s NOTICE of what its query left out: transactions with a NULL customer, time or
+/// amount (`incomplete`), and those after as_of (`late`), when there are any. Called once by the
+/// query, before its first row (also when it has none); true, so that the query goes on.
+#[pg_extern(volatile, parallel_restricted)]
+fn segment_rfm_left_out(incomplete: i64, late: i64) -> bool {
+    if incomplete + late > 0 {
+        pgrx::notice!(
+            "segment_rfm: left out {incomplete} transactions with a NULL customer, time or amount, and {late} after as_of"
+        );
+    }
+    true
 }
 
 pgrx::extension_sql!(
@@ -62,26 +95,21 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
+    -- One query: its rows, after the NOTICE of what it left out (segment_rfm_left_out), from one
+    -- scan of the transactions.
     queries text[];
-    incomplete bigint;
-    late bigint;
 BEGIN
     IF as_of IS NULL THEN
         RAISE EXCEPTION 'argument as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     queries := @extschema@.segment_rfm_queries(transactions, customer_column, time_column,
                                                amount_column, bins, options);
-    EXECUTE queries[1] USING as_of INTO incomplete, late;
-    IF incomplete + late > 0 THEN
-        RAISE NOTICE 'segment_rfm: left out % transactions with a NULL customer, time or amount, and % after as_of',
-            incomplete, late;
-    END IF;
-    RETURN QUERY EXECUTE queries[2] USING as_of;
+    RETURN QUERY EXECUTE queries[1] USING as_of;
 END
 $body$;
 COMMENT ON FUNCTION segment_rfm(regclass, text, text, text, timestamptz, int, jsonb) IS
     'recency, frequency, monetary value, quantile scores and RFM segment of every customer in a transactions table';
 "#,
     name = "segment_rfm_sql",
-    requires = [segment_rfm_queries]
+    requires = [segment_rfm_queries, segment_rfm_left_out]
 );

@@ -1,5 +1,5 @@
 //! RFM (recency, frequency, monetary): the scoring rule and the segment names. The query that
-//! scores in the server is `sql::rfm::queries`; here the same rule in Rust, for the tests.
+//! scores in the server is `sql::rfm::query`; here the same rule in Rust, for the tests.
 
 use crate::error::{CoreError, CoreResult};
 use crate::params::{Given, Key, Kind};
@@ -138,8 +138,36 @@ mod tests {
         assert_eq!(scores(&[f64::NAN, 1.0, 2.0], 3, true), vec![3, 1, 2]);
     }
 
-    /// `score_breaks_sql` in Rust: the breaks of `values` (higher is better).
+    /// `score_breaks_sql` in Rust: the breaks of `values` (higher is better), the k-th the first
+    /// distinct value with bins x below >= k x total.
     fn score_breaks(values: &[f64], bins: usize) -> Vec<f64> {
+        let distinct = distinct_counts(values);
+        (1..bins)
+            .filter_map(|k| {
+                let mut below = 0;
+                distinct.iter().find_map(|&(v, n)| {
+                    let reached = bins * below >= k * values.len();
+                    below += n;
+                    reached.then_some(v)
+                })
+            })
+            .collect()
+    }
+
+    /// The breaks as the query found them before (three windows): each distinct value once per
+    /// score its running count raises (the previous score starting at 1).
+    fn score_breaks_by_rises(values: &[f64], bins: usize) -> Vec<f64> {
+        let (mut below, mut previous, mut breaks) = (0, 1, Vec::new());
+        for (v, n) in distinct_counts(values) {
+            let score = 1 + bins * below / values.len();
+            breaks.extend(std::iter::repeat_n(v, score - previous));
+            (below, previous) = (below + n, score);
+        }
+        breaks
+    }
+
+    /// The distinct values, ascending as PostgreSQL sorts floats, with their counts.
+    fn distinct_counts(values: &[f64]) -> Vec<(f64, usize)> {
         let mut distinct: Vec<(f64, usize)> = Vec::new();
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -149,13 +177,7 @@ mod tests {
                 _ => distinct.push((v, 1)),
             }
         }
-        let (mut below, mut previous, mut breaks) = (0, 1, Vec::new());
-        for (v, n) in distinct {
-            let score = 1 + bins * below / values.len();
-            breaks.extend(std::iter::repeat_n(v, score - previous));
-            (below, previous) = (below + n, score);
-        }
-        breaks
+        distinct
     }
 
     /// The score read from the breaks (what `1 + width_bucket` does) is the score of the rule.
@@ -185,6 +207,11 @@ mod tests {
         ];
         for values in &cases {
             for bins in [1, 2, 3, 5, 7, 10, 100] {
+                assert_eq!(
+                    score_breaks(values, bins),
+                    score_breaks_by_rises(values, bins),
+                    "{values:?} {bins}"
+                );
                 assert_eq!(
                     from_breaks(values, bins),
                     scores(values, bins, true),
