@@ -14,7 +14,7 @@ SELECT segment_rename('report_m', 0, 'Cafés & <small> shops');
 CREATE TEMP TABLE page AS
 SELECT segment_report('report_m', 'report_customers', ARRAY['revenue']) AS html;
 -- One document, with every segment's name (escaped) on a card, and what each is worth.
-SELECT left(html, 15) AS starts, right(html, 8) AS ends,
+SELECT left(html, 15) AS starts, right(rtrim(html, E'\n'), 7) AS ends,
        html LIKE '%Cafés &amp; &lt;small&gt; shops%' AS escaped_name,
        (SELECT bool_and(strpos(html, '<h3>') > 0 AND strpos(html, replace(replace(replace(label, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')) > 0)
         FROM segment_labels('report_m')) AS every_name,
@@ -33,10 +33,21 @@ WHERE strpos(html, round(100 * s.share_of_total) || '% of revenue') > 0;
 SELECT html LIKE '%Since the fit%' AS drift FROM page;
 SELECT segment_report('report_m') LIKE '%Since the fit%' AS drift_without_source;
 
--- A churn model's cards say each leaf's churn rate.
-SELECT count(*) > 0 AS churn_rates
-FROM regexp_matches((SELECT segment_report(name) FROM segment_models WHERE method = 'churn_tree' AND is_current LIMIT 1),
-                    'churn rate [0-9.]+%', 'g');
+-- A churn model's cards say each leaf's churn rate (here: which customers are retailers), as
+-- segment_churn_rules gives it.
+CREATE TABLE report_channels AS
+SELECT customer_id, fresh, milk, grocery, frozen, detergents_paper, delicassen, channel = 2 AS retail
+FROM wholesale_customers;
+SELECT model FROM segment_churn_fit('report_channels',
+    ARRAY['fresh', 'milk', 'grocery', 'frozen', 'detergents_paper', 'delicassen'], 'retail', 'report_churn',
+    '{"max_depth": 2}');
+SELECT count(*) AS leaves,
+       count(*) FILTER (WHERE strpos((SELECT segment_report('report_churn')),
+                                     'churn rate ' || CASE WHEN churn_rate > 0 AND 100 * churn_rate < 9.95
+                                                           THEN to_char(100 * churn_rate, 'FM990.0')
+                                                           ELSE round(100 * churn_rate)::text END || '%') > 0)
+           AS rates_on_cards
+FROM segment_churn_rules('report_churn');
 
 -- Bad input.
 \set VERBOSITY default
@@ -46,10 +57,11 @@ SELECT segment_report('no_such_model');
 \echo :LAST_ERROR_SQLSTATE
 SELECT segment_report('report_m', measures => ARRAY['no_such_column']);
 \echo :LAST_ERROR_SQLSTATE
-SELECT model FROM segment_fit('report_customers', ARRAY['fresh', 'milk'], 2, 'report_groups', '{"group_by": "region"}') LIMIT 0;
+SELECT count(*) AS models FROM segment_fit('report_customers', ARRAY['fresh', 'milk'], 2, 'report_groups', '{"group_by": "region"}');
 SELECT segment_report('report_groups');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
 SELECT segment_drop('report_groups');
 SELECT segment_drop('report_m');
-DROP TABLE report_customers;
+SELECT segment_drop('report_churn');
+DROP TABLE report_customers, report_channels;
