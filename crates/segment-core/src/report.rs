@@ -118,13 +118,13 @@ pub fn html(r: &Report) -> String {
     let largest = r.cards.iter().map(|c| c.share).fold(0.0, f64::max);
     for c in &r.cards {
         let width = if largest > 0.0 {
-            100.0 * c.share / largest
+            80.0 * c.share / largest
         } else {
             0.0
         };
         let _ = writeln!(
             s,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td><span class=\"bar\" style=\"width: {width:.1}%; background: {}\"></span> {}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"share\"><span class=\"bar\" style=\"width: {width:.1}%; background: {}\"></span> {}</td></tr>",
             escape(&c.name),
             thousands(c.rows),
             escape(&c.colour),
@@ -198,6 +198,7 @@ h3 { font-size: 1.05rem; margin: 0 0 6px; display: flex; align-items: center; ga
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2; vertical-align: middle; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.share { white-space: nowrap; width: 45%; }
 .bars .bar { display: inline-block; height: 12px; border-radius: 2px; vertical-align: middle; min-width: 1px; }
 figure { margin: 0; }
 figure svg { max-width: 100%; height: auto; }
@@ -214,7 +215,9 @@ dl.made dd { margin: 0; }
 /// At most `max` sentences on what sets segment `s` apart: its features furthest from the
 /// overall mean (in standard deviations, on the scale the model compares on, at least half of
 /// one; a one-hot value only when it is common in the segment, as the labels), each in the
-/// analyst's units: "grocery 2.3× the average (12,100 against 5,300)", "contract Month-to-month:
+/// analyst's units: "grocery 2.3× the average (12,100 against 5,300)" (a ratio of at least 1.5 or
+/// at most 0.67 of a non-negative average; otherwise "milk 0.99 standard deviations below the
+/// average (7.06 against 8.12)"), "contract Month-to-month:
 /// 88% (42% overall)", "senior citizen: 62% (16% overall)". "Close to the average on every
 /// feature" when nothing stands out.
 pub fn traits(
@@ -247,8 +250,12 @@ pub fn traits(
                     percent(overall)
                 ),
                 Column::Number { feature, .. } => {
-                    if overall > 0.0 && mean >= 0.0 {
-                        let ratio = mean / overall;
+                    // A ratio reads well for amounts ("spends 2.3× the average") when it is
+                    // large; for small ones, and for values that are not amounts (a logged or
+                    // centred column, whose ratio means nothing), standard deviations say it.
+                    let ratio = mean / overall;
+                    if overall > 0.0 && mean >= 0.0 && !(RATIO_BELOW..=RATIO_ABOVE).contains(&ratio)
+                    {
                         format!(
                             "{} {}× the average ({} against {})",
                             plain(feature),
@@ -283,6 +290,10 @@ pub fn traits(
         sentences
     }
 }
+
+/// Ratios to the average between these are said in standard deviations instead (see `traits`).
+const RATIO_BELOW: f64 = 0.67;
+const RATIO_ABOVE: f64 = 1.5;
 
 fn plain(feature: &str) -> String {
     feature.replace('_', " ")
@@ -376,6 +387,14 @@ mod tests {
         // Segment 1 stands out by its spend alone (0.75 sd below; the rest within half a sd).
         let t = traits(&profile(), &features, &categories, 1, 2);
         assert_eq!(t, vec!["monthly spend 0.25× the average (10 against 40)"]);
+        // A small ratio (here of log values, whose ratio means nothing) is said in sd.
+        let mut p = profile();
+        p.means[1][0] = 34.0;
+        p.overall_sd[0] = 10.0;
+        assert_eq!(
+            traits(&p, &features, &categories, 1, 1),
+            vec!["monthly spend 0.6 standard deviations below the average (34 against 40)"]
+        );
     }
 
     #[test]
