@@ -75,7 +75,10 @@ fn segment_report(
                     readable(churn.lift(rate))
                 ))
             }
-            (None, Some(classes)) => Some(format!("predicted {} = {}", classes.label, classes.values[s])),
+            (None, Some(classes)) => Some(format!(
+                "predicted {} = {}",
+                classes.label, classes.values[s]
+            )),
             _ => None,
         };
         cards.push(Card {
@@ -125,13 +128,17 @@ fn segment_report(
     let drift = source.clone().and_then(|rel| drift_section(&stored, rel));
     let mut made = made_of(&stored, &columns);
     if let Some(sum) = &summary {
-        made.push(("rows in this report".into(), format!("{} of {}", thousands(sum.rows()), sum.source())));
+        made.push((
+            "rows in this report".into(),
+            format!("{} of {}", thousands(sum.rows()), sum.source()),
+        ));
     }
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let subtitle = format!(
-        "{} · {} segments · {} features · fitted on {}",
+        "{} · {} · {} · fitted on {}",
         m.method().name(),
-        m.k(),
-        m.features.len(),
+        plural(m.k(), "segment"),
+        plural(m.features.len(), "feature"),
         stored.source
     );
     report::html(&Report {
@@ -226,7 +233,10 @@ fn made_of(stored: &Stored, columns: &[String]) -> Vec<(String, String)> {
         }
     }
     if m.method() == Method::Dbscan {
-        made.push(("noise".into(), "rows in no dense region get segment -1".into()));
+        made.push((
+            "noise".into(),
+            "rows in no dense region get segment -1".into(),
+        ));
     }
     made
 }

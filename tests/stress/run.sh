@@ -12,6 +12,8 @@
 #   7. two fits racing for one new name with different features: the second is refused
 #   8. the model cache: a session keeping its connection sees another session's refit, rollback,
 #      grant, revoke and drop in its next statement, and its own snapshot's version
+# then (sourced files): a seeded scan, no Rust backtrace in errors, SQLsmith, the dbt project, and
+# every plot kind and report page of every model kind in headless Chromium (browser.sh)
 # (The upgrade path from the newest release has a tier of its own: tests/upgrade/run.sh.)
 # Usage: tests/stress/run.sh (the extension must be installed; scripts/test.sh does that).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -247,5 +249,6 @@ source "$REPO/tests/stress/seeded_scan.sh"
 source "$REPO/tests/stress/backtrace.sh"
 source "$REPO/tests/stress/sqlsmith.sh"
 source "$REPO/tests/stress/dbt.sh"        # the dbt example project (examples/dbt, docs/dbt.md)
+source "$REPO/tests/stress/browser.sh"    # every picture and report page in headless Chromium
 
 log "stress tier passed"
