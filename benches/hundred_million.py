@@ -31,13 +31,12 @@ would take on a Citus cluster of N workers (see docs/performance.md for how, and
 measured on Citus itself).
 """
 import os
-import re
 import sys
-import threading
 import time
 
 import psycopg
 
+import support
 from fit_assign import make_table
 
 DSN = os.environ["BENCH_DSN"]
@@ -53,41 +52,9 @@ FITS = {
 }
 
 
-def rss_anon_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"RssAnon:\s+(\d+) kB", f.read()).group(1))
-
-
 def measured(sql, settings=()):
-    """Runs `sql` in a fresh session: (seconds, every row or the error, peak RssAnon growth in MB)."""
-    with psycopg.connect(DSN, autocommit=True) as c:
-        c.execute("SET customer_segment.progress = off")
-        for s in settings:
-            c.execute(s)
-        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
-        base = rss_anon_kb(pid)
-        peak = [base]
-        done = threading.Event()
-
-        def poll():
-            while not done.is_set():
-                try:
-                    peak[0] = max(peak[0], rss_anon_kb(pid))
-                except (OSError, AttributeError):
-                    pass
-                time.sleep(0.01)
-
-        t = threading.Thread(target=poll)
-        t.start()
-        t0 = time.perf_counter()
-        try:
-            rows = c.execute(sql).fetchall()
-        except psycopg.Error as e:
-            rows = e
-        elapsed = time.perf_counter() - t0
-        done.set()
-        t.join()
-        return elapsed, rows, (peak[0] - base) / 1024
+    """Runs `sql` in a fresh session: (seconds, every row or the error, peak RssAnon growth MB)."""
+    return support.measured(DSN, sql, settings, memory="RssAnon", every_row=True)
 
 
 def main():

@@ -14,13 +14,11 @@ fit_assign.py: 8 float8 features, 8 blobs, k = 8, seeded).
 Times are single runs (the tables are large): compare ratios, not absolute times.
 """
 import os
-import re
 import sys
-import threading
-import time
 
 import psycopg
 
+import support
 from fit_assign import make_table
 
 DSN = os.environ["BENCH_DSN"]
@@ -29,41 +27,9 @@ BIG_ROWS = int(os.environ.get("BENCH_BIG_ROWS", 10_000_000))
 FEATURES = "ARRAY['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8']"
 
 
-def rss_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1))
-
-
 def measured(sql, settings=()):
-    """Runs `sql` in a fresh session; returns (seconds, first row or the error, peak RSS growth MB)."""
-    with psycopg.connect(DSN, autocommit=True) as c:
-        c.execute("SET customer_segment.progress = off")
-        for s in settings:
-            c.execute(s)
-        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
-        base = rss_kb(pid, "VmRSS")
-        peak = [base]
-        done = threading.Event()
-
-        def poll():
-            while not done.is_set():
-                try:
-                    peak[0] = max(peak[0], rss_kb(pid, "VmRSS"))
-                except (OSError, AttributeError):
-                    pass
-                time.sleep(0.01)
-
-        t = threading.Thread(target=poll)
-        t.start()
-        t0 = time.perf_counter()
-        try:
-            row = c.execute(sql).fetchone()
-        except psycopg.Error as e:
-            row = e
-        elapsed = time.perf_counter() - t0
-        done.set()
-        t.join()
-        return elapsed, row, (peak[0] - base) / 1024
+    """Runs `sql` in a fresh session: (seconds, first row or the error, peak VmRSS growth MB)."""
+    return support.measured(DSN, sql, settings)
 
 
 def fit_sql(table, name, options):

@@ -1,5 +1,5 @@
-"""What the newer benches share: a median timer, whether a bench table is already made, and rows
-in and out of PostgreSQL with COPY's
+"""What the newer benches share: a median timer, a statement's time and the backend's peak memory,
+whether a bench table is already made, and rows in and out of PostgreSQL with COPY's
 binary format (the fastest way psycopg offers; both sides of a comparison then hold exactly the
 same values).
 
@@ -9,7 +9,9 @@ spells that layout ("n" >i2, then "l<field>" >i4 and the field per column) is wr
 one piece.
 """
 import os
+import re
 import statistics
+import threading
 import time
 
 import numpy as np
@@ -18,6 +20,50 @@ HEADER, TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
 
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
+
+
+def status_kb(pid, key):
+    """A backend's /proc status figure in kB (VmRSS: all it maps, shared buffers it touched
+    included; RssAnon: its private memory)."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1))
+
+
+def measured(dsn, sql, settings=(), memory="VmRSS", every_row=False):
+    """Runs `sql` in a fresh session (progress NOTICEs off, then `settings`), polling the backend's
+    `memory` figure every 10 ms: (seconds, the first row — every row with `every_row` — or the
+    error, peak growth over its value before the call in MB)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("SET customer_segment.progress = off")
+        for s in settings:
+            c.execute(s)
+        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+        base = status_kb(pid, memory)
+        peak = [base]
+        done = threading.Event()
+
+        def poll():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], status_kb(pid, memory))
+                except (OSError, AttributeError):
+                    pass
+                time.sleep(0.01)
+
+        t = threading.Thread(target=poll)
+        t.start()
+        t0 = time.perf_counter()
+        try:
+            cur = c.execute(sql)
+            result = cur.fetchall() if every_row else cur.fetchone()
+        except psycopg.Error as e:
+            result = e
+        elapsed = time.perf_counter() - t0
+        done.set()
+        t.join()
+        return elapsed, result, (peak[0] - base) / 1024
 
 
 def timed(fn, repeat=REPEAT):

@@ -5,7 +5,7 @@
 //! since the fit. The shell gathers the pieces (catalog, summary query, drift, plots); this
 //! module only writes them out.
 
-use crate::analysis::profile::{feature_columns, Column, Profile};
+use crate::analysis::profile::{distinguishing, feature_columns, Column, Profile};
 use crate::plot::{count as thousands, escape, percent};
 use std::fmt::Write;
 
@@ -228,13 +228,7 @@ pub fn traits(
     max: usize,
 ) -> Vec<String> {
     let columns = feature_columns(profile, features, categories);
-    let mut ranked: Vec<(usize, f64)> = (0..columns.len())
-        .filter_map(|j| profile.difference_sd(s, j).map(|z| (j, z)))
-        .filter(|(_, z)| z.abs() >= 0.5)
-        .filter(|&(j, z)| z > 0.0 || matches!(columns[j], Column::Number { .. }))
-        .collect();
-    ranked.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-    let sentences: Vec<String> = ranked
+    let sentences: Vec<String> = distinguishing(profile, &columns, s)
         .iter()
         .take(max)
         .map(|&(j, z)| {

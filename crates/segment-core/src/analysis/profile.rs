@@ -672,6 +672,21 @@ pub fn feature_columns<'a>(
     columns
 }
 
+/// The columns that set segment `s` apart, most first: (column, difference in standard
+/// deviations) for those at least half a standard deviation from the overall mean, on the scale
+/// the model compares on (`Profile::difference_sd`). A one-hot column counts only when its value
+/// is common in the segment: "rarely x" only restates that another value of the same feature is
+/// common. What the labels name and the report's sentences say.
+pub fn distinguishing(profile: &Profile, columns: &[Column], s: usize) -> Vec<(usize, f64)> {
+    let mut r: Vec<(usize, f64)> = (0..columns.len())
+        .filter_map(|j| profile.difference_sd(s, j).map(|z| (j, z)))
+        .filter(|(_, z)| z.abs() >= 0.5)
+        .filter(|&(j, z)| z > 0.0 || matches!(columns[j], Column::Number { .. }))
+        .collect();
+    r.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+    r
+}
+
 /// A segment's name from its most distinguishing features: the (up to) two features whose
 /// segment mean is furthest from the overall mean (in standard deviations on the scale the model
 /// compares on: `Profile::difference_sd`), at least half a standard deviation away, phrased
@@ -695,15 +710,8 @@ pub fn automatic_labels(
     let columns = feature_columns(profile, features, categories);
     let parts: Vec<Vec<String>> = (0..k)
         .map(|s| {
-            let mut r: Vec<(usize, f64)> = (0..columns.len())
-                .filter_map(|j| profile.difference_sd(s, j).map(|z| (j, z)))
-                .filter(|(_, z)| z.abs() >= 0.5)
-                // A one-hot column says something when its value is common in the segment;
-                // "rarely x" only restates that another value of the same feature is common.
-                .filter(|&(j, z)| z > 0.0 || matches!(columns[j], Column::Number { .. }))
-                .collect();
-            r.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-            r.iter()
+            distinguishing(profile, &columns, s)
+                .iter()
                 .take(3)
                 .map(|&(j, z)| {
                     let share = profile.means[s][j];
