@@ -49,7 +49,7 @@ fn segment_report(
         .then(|| summary_of(name, source.clone(), measures.unwrap_or_default()));
     let mut cards: Vec<Card> = Vec::with_capacity(m.k());
     let total_rows: u64 = m.profile.sizes.iter().sum();
-    for s in 0..m.k() {
+    for (s, name) in labels.iter().enumerate() {
         let (rows, share, worth) = match &summary {
             Some(sum) => {
                 let id = Some(s as i32);
@@ -83,7 +83,7 @@ fn segment_report(
         };
         cards.push(Card {
             segment: s as i32,
-            name: labels[s].clone(),
+            name: name.clone(),
             colour: plot::style(Some(s as u32)).0.to_string(),
             rows,
             share,
