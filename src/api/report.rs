@@ -48,22 +48,14 @@ fn segment_report(
     let summary: Option<Summary> = (source.is_some() || measures.is_some())
         .then(|| summary_of(name, source.clone(), measures.unwrap_or_default()));
     let mut cards: Vec<Card> = Vec::with_capacity(m.k());
-    let total_rows: u64 = m.profile.sizes.iter().sum();
+    let training_shares = report::shares(&m.profile.sizes);
     for (s, name) in labels.iter().enumerate() {
         let (rows, share, worth) = match &summary {
             Some(sum) => {
                 let id = Some(s as i32);
                 (sum.segment_rows(id), sum.segment_share(id), sum.worth(id))
             }
-            None => {
-                let rows = m.profile.sizes[s];
-                let share = if total_rows > 0 {
-                    rows as f64 / total_rows as f64
-                } else {
-                    0.0
-                };
-                (rows, share, Vec::new())
-            }
+            None => (m.profile.sizes[s], training_shares[s], Vec::new()),
         };
         let outcome = match (m.churn(), m.classes()) {
             (Some(churn), _) => {

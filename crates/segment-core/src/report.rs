@@ -285,6 +285,22 @@ pub fn traits(
     }
 }
 
+/// Each count's share of their sum (0 for all when the sum is 0): a card's share of the
+/// customers when the page shows the training rows' sizes.
+pub fn shares(counts: &[u64]) -> Vec<f64> {
+    let total: u64 = counts.iter().sum();
+    counts
+        .iter()
+        .map(|&n| {
+            if total > 0 {
+                n as f64 / total as f64
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 /// Ratios to the average between these are said in standard deviations instead (see `traits`).
 const RATIO_BELOW: f64 = 0.67;
 const RATIO_ABOVE: f64 = 1.5;
@@ -389,6 +405,12 @@ mod tests {
             traits(&p, &features, &categories, 1, 1),
             vec!["monthly spend 0.6 standard deviations below the average (34 against 40)"]
         );
+    }
+
+    #[test]
+    fn shares_of_the_sizes() {
+        assert_eq!(shares(&[1, 3]), vec![0.25, 0.75]);
+        assert_eq!(shares(&[0, 0]), vec![0.0, 0.0]);
     }
 
     #[test]
