@@ -1,6 +1,7 @@
 //! `segment_summary(model, source, measures)`: what each segment is worth. The rows of the source
 //! are grouped by segment in one SQL query (`segment_core::sql::summary`, run where the rows are:
-//! on a Citus table each shard groups its own), the shares come from `analysis::summary`.
+//! a Citus table's shards can group their own; not tested on Citus yet), the shares come from
+//! `analysis::summary`.
 
 use super::inspect::fitted_relation;
 use crate::catalog::{self, Current};

@@ -1,8 +1,8 @@
 //! What each segment is worth (`segment_summary`): per segment its rows and their share, and per
 //! measure column (revenue, margin, churned, …) the mean, the total and the segment's share of the
 //! source's total — "14% of customers, 41% of revenue". The shell groups the source's rows by
-//! segment in SQL (`sql::summary::query`, so the grouping runs where the rows are, on Citus
-//! shards too) and hands the per-segment sums here.
+//! segment in SQL (`sql::summary::query`, so that the grouping can run where the rows
+//! are) and hands the per-segment sums here.
 
 /// One measure's sum over a segment's rows, and how many of them had a value (not NULL).
 #[derive(Debug, Clone, Copy, PartialEq)]
