@@ -20,6 +20,8 @@ pub enum Answer {
     Class,
     /// A segment_explanation row (the type is created in src/api/assign/answers.rs).
     Explanation,
+    /// Yes or no (boolean).
+    Flag,
 }
 
 impl Answer {
@@ -30,6 +32,7 @@ impl Answer {
             Answer::Numbers => "double precision[]",
             Answer::Class => "text",
             Answer::Explanation => "segment_explanation",
+            Answer::Flag => "boolean",
         }
     }
 
@@ -41,6 +44,7 @@ impl Answer {
             Answer::Class => "String",
             // The row value formed by the answer (answers::explanation), passed as is.
             Answer::Explanation => "pgrx::AnyElement",
+            Answer::Flag => "bool",
         }
     }
 }
@@ -138,6 +142,26 @@ pub const ROW_FUNCTIONS: &[RowFunction] = &[
         columns: true,
         shipped: true,
         comment: "classifiers: the probability of each class, in the order of segment_classify_classes(model)",
+        shipped_comment: None,
+    },
+    RowFunction {
+        name: "segment_anomaly_score",
+        answer: Answer::Number,
+        computed_by: "anomaly_score",
+        row_fn: "segment_anomaly_score",
+        columns: true,
+        shipped: true,
+        comment: "how far a row lies from its segment: distance to its centre in scaled units (k-prototypes: root of its dissimilarity; gmm: negative log-likelihood); compare with the model's anomaly threshold",
+        shipped_comment: None,
+    },
+    RowFunction {
+        name: "segment_is_anomaly",
+        answer: Answer::Flag,
+        computed_by: "is_anomaly",
+        row_fn: "segment_is_anomaly",
+        columns: true,
+        shipped: true,
+        comment: "whether a row fits no segment: its anomaly score is above the threshold the fit stored (the 1 - contamination quantile of the training rows' scores)",
         shipped_comment: None,
     },
 ];

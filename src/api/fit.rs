@@ -15,7 +15,7 @@ use segment_core::error::CoreResult;
 use segment_core::model::budget::{self, Shape};
 use segment_core::model::choose_k::{choose_k, edge_note};
 use segment_core::model::document::{Meaning, SegmentModel};
-use segment_core::model::fit::fit_model;
+use segment_core::model::fit::fit_model_from;
 use segment_core::model::fit::FitReport;
 use segment_core::model::options::{Engine, FitOptions};
 use segment_core::model::streaming;
@@ -89,6 +89,15 @@ pub fn fit_and_store(
     let categories =
         source::learn_categories(&source, options.max_categories(), options.categorical())
             .or_raise();
+    // A warm start refits from the current version (k NULL: its k).
+    let previous = options
+        .warm_start()
+        .then(|| catalog::current_model(&name).map(|(_, m)| m))
+        .flatten();
+    let options = match (&previous, options.k()) {
+        (Some(p), None) => options.with_k(p.k()).or_raise(),
+        _ => options,
+    };
     let (model, report, scores) = if options.streams() {
         let (model, report) = fit_streaming(&source, categories, &options);
         (model, report, None)
@@ -100,11 +109,12 @@ pub fn fit_and_store(
         budget::fit(&shape, &options, limits())
             .check(gucs::max_memory_bytes())
             .or_raise();
-        fit_model(
+        fit_model_from(
             fit_matrix(built, options.scale()),
             source.features.clone(),
             categories,
             &options,
+            previous.as_ref(),
             limits(),
             &mut interrupt,
         )

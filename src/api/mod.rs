@@ -2,6 +2,7 @@
 //! Below it: `catalog` (stored models), `source` (reading rows), `errors`, `gucs`, `planner`,
 //! `progress`, `search_path`.
 
+mod anomalies;
 mod assign;
 mod catalog_changes;
 mod churn;

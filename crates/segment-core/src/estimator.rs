@@ -158,6 +158,7 @@ impl KMeans {
                 starts: Starts::default(),
                 sample_rows: None,
                 engine: Engine::Memory,
+                warm_start: false,
             },
             seed: 0,
         })
@@ -300,6 +301,7 @@ impl GaussianMixture {
                 k: k_of(k),
                 starts: Starts::default(),
                 sample_rows: None,
+                warm_start: false,
             },
             seed: 0,
         })

@@ -142,6 +142,24 @@ pub(super) fn class_proba(
     }
 }
 
+/// `segment_anomaly_score`: how far the row lies from its segment (`model::anomaly`).
+pub(super) fn anomaly_score(m: &mut CachedModel, _fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
+    scorable(m)?;
+    match active(&m.assigner, &m.routing).anomaly(&mut m.values, &mut m.scratch) {
+        Ok(a) => a.map(|a| a.score),
+        Err(e) => unscorable(m, e),
+    }
+}
+
+/// `segment_is_anomaly`: whether the row's anomaly score is above the model's threshold.
+pub(super) fn is_anomaly(m: &mut CachedModel, _fcinfo: pg_sys::FunctionCallInfo) -> Option<bool> {
+    scorable(m)?;
+    match active(&m.assigner, &m.routing).anomaly(&mut m.values, &mut m.scratch) {
+        Ok(a) => a.map(|a| a.is_anomaly()),
+        Err(e) => unscorable(m, e),
+    }
+}
+
 fn not_a_classifier(model: &str, function: &str) -> ! {
     raise(
         PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,

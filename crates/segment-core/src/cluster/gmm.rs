@@ -87,6 +87,9 @@ pub struct GmmMethod {
     #[serde(flatten)]
     pub(crate) starts: Starts,
     pub(crate) sample_rows: Option<u64>,
+    /// Start EM from the current version's mixture (`fit_from`).
+    #[serde(skip_serializing_if = "crate::cluster::is_false")]
+    pub(crate) warm_start: bool,
 }
 
 /// The options of method gmm as given, with the call's k (linfa's unchecked params).
@@ -94,7 +97,7 @@ pub struct GmmMethod {
 pub struct GmmOptions(pub(crate) GmmMethod, pub(crate) Option<i64>);
 
 impl GmmOptions {
-    pub const KEYS: [&'static str; 4] = ["n_init", "max_iter", "tol", "sample_rows"];
+    pub const KEYS: [&'static str; 5] = ["n_init", "max_iter", "tol", "sample_rows", "warm_start"];
 
     pub fn read(given: &Given, k: Option<i64>) -> GmmOptions {
         GmmOptions(
@@ -102,6 +105,7 @@ impl GmmOptions {
                 k: k.unwrap_or(0),
                 starts: Starts::read(given),
                 sample_rows: given.integer("sample_rows"),
+                warm_start: given.boolean("warm_start").unwrap_or(false),
             },
             k,
         )
@@ -136,6 +140,10 @@ impl MethodParameters for GmmMethod {
 
     fn document(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn warm_start(&self) -> bool {
+        self.warm_start
     }
 }
 
@@ -178,6 +186,27 @@ enum StartFailure {
     Singular,
     /// The lower bound or a parameter stopped being finite.
     NotFinite,
+}
+
+/// EM from a given mixture (a warm start: the current version's weights, means and
+/// covariances, in this fit's scaled units): one run, no k-means start, so each component keeps
+/// its id. `p.k`, `n_init` and `seed` are not used.
+pub fn fit_from(
+    x: &FeatureMatrix,
+    mixture: &Mixture,
+    means: &[Vec<f64>],
+    p: &GmmParams,
+    check: &mut dyn FnMut(),
+) -> CoreResult<MixtureFit> {
+    let k = means.len();
+    kmeans::check_k(k, x.n_rows())?;
+    let params = Params {
+        weights: mixture.weights.clone(),
+        means: means.to_vec(),
+        covariances: mixture.covariances.clone(),
+    };
+    let mut em = Em::new(x, k, p.threads);
+    em.iterate(params, p, (1, 1), check).map_err(failure_error)
 }
 
 /// Best of `n_init` EM starts by mean log-likelihood (the module documentation says why the EM
@@ -348,7 +377,6 @@ impl<'a> Em<'a> {
         (start, starts): (u32, u32),
         check: &mut dyn FnMut(),
     ) -> Result<MixtureFit, StartFailure> {
-        let n = self.x.n_rows();
         let kp = KMeansParams {
             k: self.k,
             n_init: 1,
@@ -365,7 +393,19 @@ impl<'a> Em<'a> {
             .map(|c| start_fit.centres.row(c).to_vec())
             .collect();
         self.hard_sums(&start_fit.labels, &shift, check);
-        let mut params = self.m_step(&shift)?;
+        let params = self.m_step(&shift)?;
+        self.iterate(params, p, (start, starts), check)
+    }
+
+    /// EM from `params` until the lower bound settles or `max_iter`.
+    fn iterate(
+        &mut self,
+        mut params: Params,
+        p: &GmmParams,
+        (start, starts): (u32, u32),
+        check: &mut dyn FnMut(),
+    ) -> Result<MixtureFit, StartFailure> {
+        let n = self.x.n_rows();
         let mut lower_bound = f64::NEG_INFINITY;
         let mut iterations = 0;
         let mut converged = false;

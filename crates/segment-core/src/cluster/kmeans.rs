@@ -104,6 +104,9 @@ pub struct KMeansMethod {
     /// Where the Lloyd steps run (absent from stored options when `memory`).
     #[serde(skip_serializing_if = "Engine::is_memory")]
     pub(crate) engine: Engine,
+    /// Start from the current version's centres (`fit_from`) instead of k-means++ starts.
+    #[serde(skip_serializing_if = "crate::cluster::is_false")]
+    pub(crate) warm_start: bool,
 }
 
 /// The options of method kmeans as given, with the call's k (linfa's unchecked params).
@@ -111,7 +114,7 @@ pub struct KMeansMethod {
 pub struct KMeansOptions(pub(crate) KMeansMethod);
 
 impl KMeansOptions {
-    pub const KEYS: [&'static str; 7] = [
+    pub const KEYS: [&'static str; 8] = [
         "n_init",
         "max_iter",
         "tol",
@@ -119,6 +122,7 @@ impl KMeansOptions {
         "engine",
         "k_min",
         "k_max",
+        "warm_start",
     ];
     /// The keys that apply only when k is chosen (k NULL).
     pub const CHOOSE_K_KEYS: [&'static str; 2] = ["k_min", "k_max"];
@@ -135,6 +139,7 @@ impl KMeansOptions {
             starts: Starts::read(given),
             sample_rows: given.integer("sample_rows"),
             engine: given.choice("engine").unwrap_or_default(),
+            warm_start: given.boolean("warm_start").unwrap_or(false),
         })
     }
 }
@@ -157,6 +162,12 @@ impl ParamGuard for KMeansOptions {
                     )));
                 }
             }
+        }
+        if o.warm_start && o.engine == Engine::Aggregate {
+            return Err(CoreError::invalid_parameter(
+                "option warm_start fits in memory: it does not combine with engine aggregate",
+            )
+            .with_hint("Leave engine out to refit from the current centres in memory, or leave warm_start out."));
         }
         if let Some(k) = o.k {
             check_k_range(k)?;
@@ -192,6 +203,10 @@ impl MethodParameters for KMeansMethod {
 
     fn document(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn warm_start(&self) -> bool {
+        self.warm_start
     }
 }
 
@@ -455,6 +470,28 @@ pub fn fit(x: &FeatureMatrix, p: &KMeansParams, check: &mut dyn FnMut()) -> Core
         }
     }
     Ok(best.expect("n_init >= 1"))
+}
+
+/// Fits k-means from given centres (a warm start: the current version's, mapped into this fit's
+/// scaled units): one Lloyd run, no k-means++ and no other starts, so each segment keeps its
+/// centre's id. `p.n_init` and `p.seed` are not used.
+pub fn fit_from(
+    x: &FeatureMatrix,
+    start: Centres,
+    p: &KMeansParams,
+    check: &mut dyn FnMut(),
+) -> CoreResult<KMeansFit> {
+    check_k(start.k(), x.n_rows())?;
+    if start.d() != x.n_cols() {
+        return Err(CoreError::invalid_parameter(format!(
+            "the start has {} columns, the rows {}",
+            start.d(),
+            x.n_cols()
+        )));
+    }
+    let tol = p.tol * mean_variance(x);
+    let mut work = Lloyd::new(x, start.k(), p.threads);
+    Ok(work.run(start, p.max_iter, tol, check, (1, 1)))
 }
 
 /// Per-block partial results of one assignment pass.

@@ -33,6 +33,9 @@ pub struct KPrototypesMethod {
     max_iter: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     gamma: Option<f64>,
+    /// Start from the current version's prototypes (`fit_from`).
+    #[serde(skip_serializing_if = "crate::cluster::is_false")]
+    warm_start: bool,
 }
 
 /// The options of method kprototypes as given, with the call's k (linfa's unchecked params).
@@ -40,7 +43,7 @@ pub struct KPrototypesMethod {
 pub struct KPrototypesOptions(KPrototypesMethod, Option<i64>);
 
 impl KPrototypesOptions {
-    pub const KEYS: [&'static str; 3] = ["n_init", "max_iter", "gamma"];
+    pub const KEYS: [&'static str; 4] = ["n_init", "max_iter", "gamma", "warm_start"];
 
     pub fn read(given: &Given, k: Option<i64>) -> KPrototypesOptions {
         let starts = Starts::read(given);
@@ -50,6 +53,7 @@ impl KPrototypesOptions {
                 n_init: starts.n_init,
                 max_iter: starts.max_iter,
                 gamma: given.number("gamma"),
+                warm_start: given.boolean("warm_start").unwrap_or(false),
             },
             k,
         )
@@ -97,6 +101,10 @@ impl MethodParameters for KPrototypesMethod {
 
     fn document(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn warm_start(&self) -> bool {
+        self.warm_start
     }
 }
 
@@ -353,9 +361,45 @@ fn one_start(
     start_seed: u64,
     check: &mut dyn FnMut(),
 ) -> KPrototypesFit {
-    let (n, p, q, k) = (x.n_rows(), x.p, x.q(), params.k);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(start_seed);
-    let mut protos = seed(x, k, params.gamma, &mut rng, check);
+    let protos = seed(x, params.k, params.gamma, &mut rng, check);
+    run(x, params, protos, check)
+}
+
+/// Fits k-prototypes from given prototypes (a warm start: the current version's, in this fit's
+/// units): one run, no seeding, so each segment keeps its prototype's id. `params.k`,
+/// `n_init` and `seed` are not used; `params.gamma` must be the prototypes'.
+pub fn fit_from(
+    x: &Mixed,
+    start: Prototypes,
+    params: &KPrototypesParams,
+    check: &mut dyn FnMut(),
+) -> CoreResult<KPrototypesFit> {
+    let k = start.k();
+    if k == 0 || k > x.n_rows() || start.p != x.p || start.q != x.q() {
+        return Err(CoreError::new(
+            ErrorKind::InsufficientData,
+            format!(
+                "the start's {k} prototypes do not fit {} usable rows of these columns",
+                x.n_rows()
+            ),
+        ));
+    }
+    let params = KPrototypesParams {
+        k,
+        ..params.clone()
+    };
+    Ok(run(x, &params, start, check))
+}
+
+/// Alternates assignment and update from `protos` until no row moves or `max_iter`.
+fn run(
+    x: &Mixed,
+    params: &KPrototypesParams,
+    mut protos: Prototypes,
+    check: &mut dyn FnMut(),
+) -> KPrototypesFit {
+    let (n, p, q, k) = (x.n_rows(), x.p, x.q(), params.k);
     let mut offsets = Vec::with_capacity(q);
     let mut all_levels = 0;
     for &l in &x.levels {

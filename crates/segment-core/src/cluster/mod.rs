@@ -28,7 +28,7 @@ pub const MAX_SAMPLE_ROWS: u64 = 50_000;
 
 /// The keys of the methods' options and their kinds (`segment_fit` reads every one of them;
 /// which apply to which method is each method's `KEYS`).
-pub const OPTION_KEYS: [Key; 12] = [
+pub const OPTION_KEYS: [Key; 13] = [
     Key::new("n_init", Kind::PositiveInteger),
     Key::new("max_iter", Kind::PositiveInteger),
     Key::new("tol", Kind::Number),
@@ -41,6 +41,7 @@ pub const OPTION_KEYS: [Key; 12] = [
     Key::new("batch_size", Kind::PositiveInteger),
     Key::new("epochs", Kind::PositiveInteger),
     Key::nullable("gamma", Kind::Number),
+    Key::new("warm_start", Kind::Boolean),
 ];
 
 /// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans,
@@ -112,6 +113,16 @@ pub trait MethodParameters {
     fn sample_limit(&self) -> Option<u64>;
     /// The parameters as the stored options hold them (the method's own keys, k among them).
     fn document(&self) -> serde_json::Value;
+    /// Whether the fit starts from the current version's centres (the `warm_start` option of
+    /// the methods that iterate from a start: kmeans, gmm, kprototypes).
+    fn warm_start(&self) -> bool {
+        false
+    }
+}
+
+/// Serde's `skip_serializing_if` for the `warm_start` flags: stored only when set.
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The k of a method that needs it given: in 1..=`kmeans::MAX_K`, or an error naming the method.

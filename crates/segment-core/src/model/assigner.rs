@@ -7,6 +7,7 @@ use crate::cluster::gmm::MixtureRule;
 use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult};
+use crate::model::anomaly::{Anomaly, AnomalyThreshold};
 use crate::prep::preprocessor::Preprocessor;
 use crate::tree::cart::Tree;
 use crate::tree::churn::Churn;
@@ -136,6 +137,8 @@ pub struct Assigner {
     pub(crate) offsets: Vec<usize>,
     /// A classifier's class values, by segment id (empty for other models).
     pub(crate) classes: Vec<String>,
+    /// The stored anomaly threshold (`model::anomaly`), if the fit made one.
+    pub(crate) anomaly: Option<AnomalyThreshold>,
 }
 
 impl Assigner {
@@ -271,6 +274,65 @@ impl Assigner {
             return Ok(None);
         }
         Ok(Some(m.classify(row, out).1))
+    }
+
+    /// The row's anomaly verdict (`model::anomaly`): its segment, its score and the stored
+    /// threshold. `Ok(None)` when a NULL is skipped.
+    pub fn anomaly(&self, row: &mut [f64], scratch: &mut [f64]) -> CoreResult<Option<Anomaly>> {
+        let Some(stored) = self.anomaly else {
+            return Err(self.no_anomaly_threshold());
+        };
+        if !self.prepare_row(row)? {
+            return Ok(None);
+        }
+        let (segment, score) = self.anomaly_score_scaled(row, scratch);
+        Ok(Some(Anomaly {
+            segment,
+            score,
+            threshold: stored.threshold,
+        }))
+    }
+
+    fn no_anomaly_threshold(&self) -> CoreError {
+        match &self.rule {
+            Rule::Density(_) => CoreError::wrong_model(
+                "a DBSCAN model marks its own anomalies: its noise rows, segment -1",
+            )
+            .with_hint("Select the rows where segment_assign(model, row) = -1."),
+            Rule::Tree(_) | Rule::ClassTree(_) | Rule::Forest(_) => CoreError::wrong_model(
+                "anomaly scores measure distances to segments found in the data: churn trees and classifiers have none",
+            )
+            .with_hint("Fit a clustering model with segment_fit to flag customers who fit no segment."),
+            _ => CoreError::wrong_model(
+                "this model version stores no anomaly threshold: it was fitted by a streaming method (minibatch_kmeans, engine aggregate) or before version 0.3",
+            )
+            .with_hint("Refit it with segment_fit in memory (method kmeans, gmm, hierarchical or kprototypes); option contamination sets the share flagged."),
+        }
+    }
+
+    /// The segment and anomaly score of a row already in scaled units (`model::anomaly` says
+    /// what the score is per method; NaN for models without one).
+    pub fn anomaly_score_scaled(&self, row: &[f64], scratch: &mut [f64]) -> (u32, f64) {
+        match &self.rule {
+            Rule::Mixture(m) => {
+                let (segment, log_likelihood) = m.classify(row, scratch);
+                (segment, -log_likelihood)
+            }
+            Rule::Prototypes(p) => {
+                let segment = p.classify(row, scratch);
+                (segment, scratch[segment as usize].max(0.0).sqrt())
+            }
+            Rule::NearestCentre | Rule::NearestPoint(_) => {
+                let segment = self.label_scaled(row, scratch);
+                let d2: f64 = row
+                    .iter()
+                    .zip(self.centres.row(segment as usize))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+                (segment, d2.sqrt())
+            }
+            _ => (self.label_scaled(row, scratch), f64::NAN),
+        }
     }
 
     /// `memberships` for a row already in scaled units; returns its log-likelihood.

@@ -7,6 +7,7 @@ use crate::cluster::gmm::{Mixture, MixtureRule};
 use crate::cluster::kmeans::Centres;
 use crate::cluster::ward::WardSample;
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::anomaly::AnomalyThreshold;
 use crate::model::assigner::{Assigner, PrototypeRule, Rule};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::preprocessor::Preprocessor;
@@ -118,6 +119,14 @@ pub struct SegmentModel {
     #[serde(flatten)]
     pub rule: MethodRule,
     pub profile: Profile,
+    /// The threshold of `segment_anomaly` (`model::anomaly`): absent for DBSCAN (its noise rows
+    /// are its anomalies), supervised models, streaming fits and documents written before 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<AnomalyThreshold>,
+    /// After an incremental update (`model::update`): the rows each centre stands for, by
+    /// segment. Absent after a fit, where they are the profile's sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f64>>,
 }
 
 /// What each method stores to assign a row, told apart by the document's `method` key. Methods
@@ -243,6 +252,8 @@ impl SegmentModel {
             centres: profile.means.clone(),
             rule,
             profile,
+            anomaly: None,
+            weights: None,
         }
     }
 
@@ -413,6 +424,15 @@ impl SegmentModel {
         if self.centres.iter().any(|c| c.len() != d || !finite(c)) {
             return Err("stored model's centres do not match its features".into());
         }
+        if let Some(w) = &self.weights {
+            if w.len() != k || !w.iter().all(|v| v.is_finite() && *v >= 0.0) {
+                return Err("stored model's update weights do not match its segments".into());
+            }
+        }
+        if let Some(a) = &self.anomaly {
+            a.validate()
+                .map_err(|e| format!("stored model's anomaly threshold: {}", e.message))?;
+        }
         match &self.rule {
             MethodRule::ChurnTree { churn } => {
                 churn.tree.validate(d)?;
@@ -526,6 +546,9 @@ impl SegmentModel {
         }
         assert_eq!(new_id.len(), self.k());
         permute(&mut self.centres, new_id);
+        if let Some(w) = &mut self.weights {
+            permute(w, new_id);
+        }
         self.profile.renumber(new_id);
         match &mut self.rule {
             MethodRule::Gmm { mixture } => {
@@ -616,6 +639,7 @@ impl SegmentModel {
             categories: self.categories.clone(),
             offsets: columns.offsets,
             classes: self.classes().map(|c| c.values.clone()).unwrap_or_default(),
+            anomaly: self.anomaly,
         }
     }
 }
@@ -676,6 +700,8 @@ pub(crate) mod tests {
                 anova_f: vec![None, None],
                 log_scale: None,
             },
+            anomaly: None,
+            weights: None,
         }
     }
 

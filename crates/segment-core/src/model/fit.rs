@@ -5,15 +5,17 @@
 use crate::analysis::metrics;
 use crate::analysis::profile::Profile;
 use crate::cluster::dbscan::NOISE;
-use crate::cluster::kmeans::{self, KChoice};
+use crate::cluster::kmeans::{self, Centres, KChoice};
 use crate::cluster::ward::WardSample;
 use crate::cluster::{dbscan, gmm, kprototypes, ward};
 use crate::error::{CoreError, CoreResult};
+use crate::model::anomaly::AnomalyThreshold;
 use crate::model::assigner;
 use crate::model::choose_k::{auto_k, KScore};
 use crate::model::document::{Method, MethodRule, SegmentModel, FORMAT_VERSION};
 use crate::model::limits::Limits;
 use crate::model::options::{FitOptions, MethodParams};
+use crate::model::warm_start::{warm_start, WarmStart};
 use crate::parallel::{self, ROW_ITEM};
 use crate::prep::encoding::{column_log_mask, Columns};
 use crate::prep::matrix::FeatureMatrix;
@@ -196,6 +198,30 @@ fn mixed_rows(
     mixed
 }
 
+/// Centres on the matrix columns as k-prototypes' prototypes (`prototype_centres` backwards):
+/// the numbers, and each category's mode (its one-hot column of the highest value).
+fn start_prototypes(
+    centres: &[Vec<f64>],
+    columns: &Columns,
+    categories: &[Option<Vec<String>>],
+    gamma: f64,
+) -> kprototypes::Prototypes {
+    let (numeric, slices) = columns.split(categories);
+    let mut p = kprototypes::Prototypes {
+        p: numeric.len(),
+        q: slices.len(),
+        gamma,
+        numbers: Vec::with_capacity(centres.len() * numeric.len()),
+        modes: Vec::with_capacity(centres.len() * slices.len()),
+    };
+    for centre in centres {
+        p.numbers.extend(numeric.iter().map(|&j| centre[j]));
+        p.modes
+            .extend(slices.iter().map(|&s| assigner::category_of(centre, s)));
+    }
+    p
+}
+
 /// Prototypes as centres on the matrix columns: the numbers, and each mode as a one-hot 1.
 fn prototype_centres(
     p: &kprototypes::Prototypes,
@@ -256,7 +282,27 @@ pub fn fit_model(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
+    fit_model_from(prepared, features, categories, options, None, limits, check)
+}
+
+/// `fit_model`, starting from `previous` (the current version) when the options ask for a warm
+/// start (`model::warm_start`): k-means, k-prototypes and gmm run once from its parameters
+/// mapped into this fit's units. `previous` is required then, and ignored otherwise.
+pub fn fit_model_from(
+    prepared: Prepared,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    options: &FitOptions,
+    previous: Option<&SegmentModel>,
+    limits: Limits,
+    check: &mut dyn FnMut(),
+) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
     let (options, scores) = match options.params() {
+        MethodParams::Kmeans(p) if options.warm_start() && matches!(p.k(), KChoice::Scan(_)) => {
+            return Err(CoreError::invalid_parameter(
+                "option warm_start keeps the current version's k: k must be given",
+            ))
+        }
         MethodParams::Kmeans(p) if matches!(p.k(), KChoice::Scan(_)) => {
             let (k, scores) = auto_k(&prepared, options, limits, check)?;
             (options.with_k(k)?, Some(scores))
@@ -290,6 +336,24 @@ pub fn fit_model(
     // k was checked with the options; here against the rows.
     let rows_for = |k: usize| kmeans::check_k(k, fit_on.n_rows()).map(|()| k);
     let (seed, threads) = (options.seed(), limits.threads);
+    let warm = match (options.warm_start(), previous) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(CoreError::new(
+                crate::error::ErrorKind::InvalidParameter,
+                "option warm_start needs a current version to start from",
+            )
+            .with_hint("Fit the model once without warm_start."))
+        }
+        (true, Some(previous)) => Some(warm_start(
+            previous,
+            options.method().name(),
+            options.k().unwrap_or(0),
+            &Columns::of(&features, &categories),
+            &log_mask,
+            &scaler,
+        )?),
+    };
 
     let mut kmeans_result = None;
     let mut prototypes_result = None;
@@ -303,7 +367,15 @@ pub fn fit_model(
                     "k-means has no k after its scan",
                 ));
             };
-            let fit = kmeans::fit(fit_on, &p.lloyd(rows_for(k)?, seed, threads), check)?;
+            let lloyd = p.lloyd(rows_for(k)?, seed, threads);
+            let fit = match &warm {
+                Some(w) => {
+                    let d = fit_on.n_cols();
+                    let start = Centres::new(w.centres.concat(), d);
+                    kmeans::fit_from(fit_on, start, &lloyd, check)?
+                }
+                None => kmeans::fit(fit_on, &lloyd, check)?,
+            };
             let centres = (0..fit.centres.k())
                 .map(|c| fit.centres.row(c).to_vec())
                 .collect();
@@ -312,7 +384,14 @@ pub fn fit_model(
         }
         MethodParams::Gmm(p) => {
             rows_for(p.k())?;
-            let fit = gmm::fit(fit_on, &p.em(seed, threads), check)?;
+            let em = p.em(seed, threads);
+            let fit = match &warm {
+                Some(WarmStart {
+                    centres,
+                    mixture: Some(mixture),
+                }) => gmm::fit_from(fit_on, mixture, centres, &em, check)?,
+                _ => gmm::fit(fit_on, &em, check)?,
+            };
             mixture_converged = Some(fit.converged);
             (
                 fit.means,
@@ -341,7 +420,14 @@ pub fn fit_model(
             let gamma = p
                 .gamma()
                 .unwrap_or_else(|| kprototypes::default_gamma(&mixed));
-            let fit = kprototypes::fit(&mixed, &p.params(gamma, seed, threads), check)?;
+            let params = p.params(gamma, seed, threads);
+            let fit = match &warm {
+                Some(w) => {
+                    let start = start_prototypes(&w.centres, &columns, &categories, gamma);
+                    kprototypes::fit_from(&mixed, start, &params, check)?
+                }
+                None => kprototypes::fit(&mixed, &params, check)?,
+            };
             let centres = prototype_centres(&fit.prototypes, &columns, &categories);
             prototypes_result = Some(fit);
             (centres, MethodRule::Kprototypes { gamma })
@@ -380,6 +466,8 @@ pub fn fit_model(
         centres,
         rule,
         profile: Profile::empty(),
+        anomaly: None,
+        weights: None,
     };
 
     // Every training row through the model's own rule (k-means on every row already has it).
@@ -419,18 +507,22 @@ pub fn fit_model(
         }
         None => None,
     };
-    let is_mixture = matches!(model.rule, MethodRule::Gmm { .. });
-    let log_likelihood = if is_mixture {
-        let row_ll = |row: &[f64], out: &mut [f64]| {
-            let mut r = row.to_vec();
-            assigner.memberships_scaled(&mut r, out)
-        };
-        // Added in row order, as one pass over the rows would.
-        let total: f64 = each_row(&matrix, k, threads, check, row_ll).iter().sum();
-        Some(total / n as f64)
-    } else {
-        None
+    // Every training row's anomaly score (DBSCAN has none: its noise rows are its anomalies);
+    // the threshold above which the contamination share of them lies is stored.
+    let anomaly_scores = match model.rule {
+        MethodRule::Dbscan { .. } => None,
+        _ => Some(each_row(&matrix, k, threads, check, |row, out| {
+            assigner.anomaly_score_scaled(row, out).1
+        })),
     };
+    let is_mixture = matches!(model.rule, MethodRule::Gmm { .. });
+    let log_likelihood = match &anomaly_scores {
+        // A mixture's score is the row's negative log-likelihood, added in row order as one
+        // pass over the rows would.
+        Some(scores) if is_mixture => Some(-scores.iter().sum::<f64>() / n as f64),
+        _ => None,
+    };
+    model.anomaly = anomaly_scores.and_then(|s| AnomalyThreshold::of(s, options.contamination()));
     check();
     let new_id = canonical_order(&labels, &model.centres);
     model.renumber(&new_id);

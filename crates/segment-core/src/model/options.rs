@@ -17,6 +17,7 @@ use crate::cluster::minibatch::{MiniBatchMethod, MiniBatchOptions};
 use crate::cluster::ward::{WardMethod, WardOptions};
 use crate::cluster::{MethodParameters, OPTION_KEYS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::model::anomaly::{self, check_contamination};
 use crate::model::document::{Method, CLUSTERING_METHODS};
 use crate::params::{
     check_range, does_not_apply, options_object, wrong_kind, Given, Key, Kind, ParamGuard,
@@ -41,7 +42,7 @@ pub const PUBLIC_METHODS: [&str; CLUSTERING_METHODS.len()] = {
 };
 
 /// Keys that apply to every method (`method` itself aside).
-pub const COMMON_KEYS: [&str; 7] = [
+pub const COMMON_KEYS: [&str; 8] = [
     "scale",
     "impute",
     "seed",
@@ -49,6 +50,7 @@ pub const COMMON_KEYS: [&str; 7] = [
     "max_categories",
     "categorical",
     "replace",
+    "contamination",
 ];
 
 /// Keys of the methods that fit in memory (every method but minibatch_kmeans), which can fit one
@@ -71,6 +73,7 @@ fn keys() -> Vec<Key> {
         Key::new("max_categories", Kind::PositiveInteger),
         Key::new("categorical", Kind::Strings),
         Key::new("replace", Kind::Boolean),
+        Key::new("contamination", Kind::Number),
         Key::nullable("group_by", Kind::Text),
         Key::nullable("min_group_rows", Kind::PositiveInteger),
     ]
@@ -109,9 +112,15 @@ pub fn applicable_keys(method: Method, call: Call) -> Vec<&'static str> {
         | Method::RandomForest => &[],
         _ => &GROUP_KEYS,
     };
+    // DBSCAN's noise rows are its anomalies, and a streaming fit stores no anomaly threshold.
+    let scored = !matches!(method, Method::Dbscan | Method::MinibatchKmeans);
     own.iter()
         .filter(|key| k_chosen || !KMeansOptions::CHOOSE_K_KEYS.contains(key))
-        .chain(&COMMON_KEYS)
+        .chain(
+            COMMON_KEYS
+                .iter()
+                .filter(|&&key| scored || key != "contamination"),
+        )
         .chain(groups)
         .copied()
         .collect()
@@ -220,6 +229,11 @@ impl MethodParams {
         self.as_method().sample_limit()
     }
 
+    /// Whether the fit starts from the current version (the `warm_start` option).
+    pub fn warm_start(&self) -> bool {
+        self.as_method().warm_start()
+    }
+
     /// k-means' engine (every other method fits in memory).
     pub fn engine(&self) -> Engine {
         match self {
@@ -235,6 +249,20 @@ impl MethodParams {
         }
         own
     }
+}
+
+/// warm_start fits the current version's k from its centres: a k range to scan does not apply.
+fn check_warm_start(given: &Given) -> CoreResult<()> {
+    if given.boolean("warm_start") != Some(true) {
+        return Ok(());
+    }
+    if let Some(key) = ["k_min", "k_max"].into_iter().find(|k| given.has(k)) {
+        return Err(CoreError::invalid_parameter(format!(
+            "option \"{key}\" does not apply with warm_start: the refit keeps the current version's k"
+        ))
+        .with_hint("Leave k_min and k_max out (k NULL means the current k), or leave warm_start out to choose k again."));
+    }
+    Ok(())
 }
 
 /// The error of a supervised method named in `segment_fit`'s options: its own function fits it.
@@ -268,6 +296,10 @@ struct Common {
     /// With group_by: groups with fewer usable rows are not fitted (their rows get no segment).
     #[serde(skip_serializing_if = "Option::is_none")]
     min_group_rows: Option<u32>,
+    /// The share of training rows above the stored anomaly threshold (`model::anomaly`; None:
+    /// the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contamination: Option<f64>,
     /// The fit may change what an existing model name means (its features or method): a call
     /// option, not stored (`catalog::check_meaning` in the shell).
     #[serde(skip_serializing)]
@@ -311,6 +343,10 @@ impl Common {
                 .unwrap_or_default(),
             group_by,
             min_group_rows: min_group_rows.map(|m| m as u32),
+            contamination: given
+                .number("contamination")
+                .map(check_contamination)
+                .transpose()?,
             replace: given.boolean("replace").unwrap_or(false),
         })
     }
@@ -398,6 +434,7 @@ impl FitOptions {
         let method = given.choice("method").unwrap_or_default();
         if call != Call::Stored {
             check_applicable(&given, method, call)?;
+            check_warm_start(&given)?;
         }
         let method = MethodParams::read(method, &given, k)?;
         let common = Common::read(&given)?;
@@ -409,6 +446,13 @@ impl FitOptions {
     /// The rules between a method's parameters and the common options.
     fn check_combination(&self) -> CoreResult<()> {
         let c = &self.common;
+        if c.contamination.is_some() && self.streams() {
+            return Err(CoreError::new(
+                ErrorKind::NotSupported,
+                "option contamination needs a fit in memory: engine aggregate stores no anomaly threshold",
+            )
+            .with_hint("Leave engine out to fit in memory, or leave contamination out."));
+        }
         if self.method.engine() == Engine::Aggregate
             && (c.scale == ScaleMethod::Robust || c.impute == ImputeMethod::Median)
         {
@@ -416,6 +460,13 @@ impl FitOptions {
                 "option engine aggregate streams the rows: it cannot take medians (scale robust, impute median)",
             )
             .with_hint("Use scale zscore, minmax or none and impute skip, mean or error."));
+        }
+        if c.group_by.is_some() && self.warm_start() {
+            return Err(CoreError::new(
+                ErrorKind::NotSupported,
+                "option warm_start does not combine with group_by yet: each group would start from its own group model",
+            )
+            .with_hint("Refit the per-group model without warm_start, or fit a view of one group with warm_start."));
         }
         if c.group_by.is_some() {
             let streams = match self.method {
@@ -469,6 +520,11 @@ impl FitOptions {
         self.method.engine()
     }
 
+    /// Whether the fit starts from the current version's centres (`model::warm_start`).
+    pub fn warm_start(&self) -> bool {
+        self.method.warm_start()
+    }
+
     /// Whether the fit streams the source (`model::streaming`: minibatch_kmeans, and k-means
     /// with engine aggregate) instead of holding it as a matrix (`model::fit::fit_model`).
     pub fn streams(&self) -> bool {
@@ -513,6 +569,13 @@ impl FitOptions {
 
     pub fn replace(&self) -> bool {
         self.common.replace
+    }
+
+    /// The share of training rows the stored anomaly threshold flags.
+    pub fn contamination(&self) -> f64 {
+        self.common
+            .contamination
+            .unwrap_or(anomaly::DEFAULT_CONTAMINATION)
     }
 
     /// The stored options document: the method and its parameters, then the common options.
@@ -664,6 +727,9 @@ mod applicability_tests {
             "k_min" => json!(3),
             "sample_rows" | "min_group_rows" => json!(100),
             "replace" => json!(true),
+            // true would not combine with group_by, which the tests give with every key.
+            "warm_start" => json!(false),
+            "contamination" => json!(0.05),
             _ => json!(7),
         }
     }
@@ -690,8 +756,10 @@ mod applicability_tests {
     #[test]
     fn the_table_of_which_key_applies_to_which_method() {
         let own = |m| {
-            let keys = applicable_keys(m, FIT_K_NULL);
-            keys[..keys.len() - COMMON_KEYS.len() - GROUP_KEYS.len()].to_vec()
+            applicable_keys(m, FIT_K_NULL)
+                .into_iter()
+                .filter(|k| !COMMON_KEYS.contains(k) && !GROUP_KEYS.contains(k))
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             own(Method::Kmeans),
@@ -702,16 +770,20 @@ mod applicability_tests {
                 "sample_rows",
                 "engine",
                 "k_min",
-                "k_max"
+                "k_max",
+                "warm_start"
             ]
         );
         assert_eq!(
             own(Method::Gmm),
-            ["n_init", "max_iter", "tol", "sample_rows"]
+            ["n_init", "max_iter", "tol", "sample_rows", "warm_start"]
         );
         assert_eq!(own(Method::Hierarchical), ["sample_rows"]);
         assert_eq!(own(Method::Dbscan), ["eps", "min_points", "sample_rows"]);
-        assert_eq!(own(Method::Kprototypes), ["n_init", "max_iter", "gamma"]);
+        assert_eq!(
+            own(Method::Kprototypes),
+            ["n_init", "max_iter", "gamma", "warm_start"]
+        );
         // minibatch_kmeans takes no group keys.
         assert_eq!(
             applicable_keys(Method::MinibatchKmeans, FIT),
@@ -731,6 +803,8 @@ mod applicability_tests {
                 "replace"
             ]
         );
+        // No anomaly threshold where DBSCAN's noise is its anomalies.
+        assert!(!applicable_keys(Method::Dbscan, FIT).contains(&"contamination"));
         // k_min and k_max only when k is chosen.
         assert!(!applicable_keys(Method::Kmeans, FIT).contains(&"k_min"));
         assert!(!applicable_keys(Method::Kmeans, Call::ChooseK).contains(&"k_max"));
@@ -810,9 +884,9 @@ mod applicability_tests {
                 refused += 1;
             }
         }
-        // Of the 19 keys beside method: kmeans takes 14, gmm 11, hierarchical 8, dbscan 10,
-        // minibatch_kmeans 11, kprototypes 10.
-        assert_eq!(refused, 5 + 8 + 11 + 9 + 8 + 9);
+        // Of the 21 keys beside method: kmeans takes 16, gmm 13, hierarchical 9, dbscan 10,
+        // minibatch_kmeans 11, kprototypes 12.
+        assert_eq!(refused, 5 + 8 + 12 + 11 + 10 + 9);
     }
 
     #[test]
@@ -891,7 +965,7 @@ mod applicability_tests {
         let e = call(Method::Kmeans, json!({"batch_size": 64}), FIT).unwrap_err();
         assert_eq!(
             e.hint.as_deref(),
-            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, scale, impute, seed, log, max_categories, categorical, replace, group_by, min_group_rows.")
+            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, warm_start, scale, impute, seed, log, max_categories, categorical, replace, contamination, group_by, min_group_rows.")
         );
         let e = call(Method::Kmeans, json!({"k_min": 3}), Call::ChooseK).unwrap_err();
         assert_eq!(

@@ -195,6 +195,8 @@ pub fn fit(
         centres: vec![vec![0.0; d]; k],
         rule: MethodRule::MinibatchKmeans,
         profile: Profile::empty(),
+        anomaly: None,
+        weights: None,
     };
     model.log = model
         .features

@@ -1,8 +1,10 @@
 //! SQL text the extension generates: identifier and literal quoting (`quote_ident`,
 //! `quote_literal`), segments and tree leaves as predicates (`rules`), the RFM scoring query's
-//! pieces (`rfm`) and `segment_summary`'s grouping (`summary`). The one place where the core
+//! pieces (`rfm`), `segment_summary`'s grouping (`summary`) and `segment_anomalies`' rows
+//! (`anomalies`). The one place where the core
 //! writes SQL; every identifier in it is quoted here.
 
+pub mod anomalies;
 pub mod rfm;
 pub mod rules;
 pub mod summary;
