@@ -144,6 +144,9 @@ cp tests/reference/*.csv "$WORK/in/reference/"
 # laid out like the repository (it reads tests/data/cdnow with \copy).
 sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' docs/walkthrough.md |
     sed '1,2d;$d' | sed '$d' > "$WORK/in/sql/walkthrough.sql"
+# And so is docs/monitoring.md's (it reads tests/data/cdnow too).
+sed -n '/<!-- monitoring-walkthrough:begin -->/,/<!-- monitoring-walkthrough:end -->/p' docs/monitoring.md |
+    sed '1,2d;$d' | sed '$d' > "$WORK/in/sql/monitoring_walkthrough.sql"
 # So is the README's Getting started, in a database like the one scripts/demo.sh leaves
 # (examples/demo.sql run first, its output not shown). It prints floats unrounded: 11 significant
 # digits keep the output stable, since the last digits of sums split across threads vary.

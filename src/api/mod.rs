@@ -21,4 +21,5 @@ mod report;
 mod rfm;
 mod summary;
 mod supervised;
+mod update;
 mod views;

@@ -398,6 +398,15 @@ impl FitOptions {
             )
             .with_hint("Scan a view of one group, or fit per group with k NULL: each group then chooses its own k."));
         }
+        if let Some(key) = ["warm_start", "contamination"]
+            .into_iter()
+            .find(|k| given.has(k))
+        {
+            return Err(CoreError::invalid_parameter(format!(
+                "option \"{key}\" does not apply to segment_choose_k: it stores no model"
+            ))
+            .with_hint("Pass it to segment_fit once k is chosen."));
+        }
         if method != Method::Kmeans {
             return Err(CoreError::new(
                 ErrorKind::NotSupported,
@@ -967,6 +976,10 @@ mod applicability_tests {
             e.hint.as_deref(),
             Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, warm_start, scale, impute, seed, log, max_categories, categorical, replace, contamination, group_by, min_group_rows.")
         );
+        for key in ["warm_start", "contamination"] {
+            let e = call(Method::Kmeans, json!({key: valid(key)}), Call::ChooseK).unwrap_err();
+            assert!(e.message.contains("segment_choose_k"), "{}", e.message);
+        }
         let e = call(Method::Kmeans, json!({"k_min": 3}), Call::ChooseK).unwrap_err();
         assert_eq!(
             e.message,

@@ -128,11 +128,11 @@ impl<'m> UpdateRows<'m> {
             return Err(CoreError::new(
                 ErrorKind::ResourceLimit,
                 format!(
-                    "the new rows need more than the {} MB that customer_segment.max_memory allows",
+                    "segment_update holds the new rows, and they need more than customer_segment.max_memory_mb ({} MB)",
                     self.max_bytes / (1024 * 1024)
                 ),
             )
-            .with_hint("Update in smaller batches (a view per week, say), or ask the DBA to raise customer_segment.max_memory."));
+            .with_hint("Update in smaller batches (a view per week, say), or raise customer_segment.max_memory_mb (up to customer_segment.max_memory_mb_limit)."));
         }
         self.data.extend_from_slice(&self.row);
         Ok(())
