@@ -3,6 +3,7 @@
 //! pieces (`rfm`) and `segment_summary`'s grouping (`summary`). The one place where the core
 //! writes SQL; every identifier in it is quoted here.
 
+pub mod drivers;
 pub mod rfm;
 pub mod rules;
 pub mod summary;
