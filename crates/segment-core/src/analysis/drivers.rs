@@ -327,6 +327,11 @@ pub fn drivers(
     options: &DriversOptions,
     check: &mut dyn FnMut(),
 ) -> CoreResult<Drivers> {
+    // The query stops after 3 x MAX_SLICES + 1 rows: more rows than a slice has flags (true,
+    // false, NULL) times MAX_SLICES are more slices.
+    if cells.len() > 3 * MAX_SLICES {
+        return Err(too_many_slices());
+    }
     let k = dimensions.len();
     let mut slices: HashMap<SliceKey, Pair> = HashMap::new();
     let (mut flag_null, mut value_null) = (0u64, 0u64);
@@ -354,6 +359,9 @@ pub fn drivers(
         } else {
             pair.control.add(&cell.sums);
         }
+    }
+    if slices.len() > MAX_SLICES + 1 {
+        return Err(too_many_slices());
     }
     let pop = slices.get(&Vec::new()).copied().unwrap_or_default();
     let what = match &options.per {
@@ -428,6 +436,16 @@ pub fn drivers(
         value_null,
         slices: found,
     })
+}
+
+fn too_many_slices() -> CoreError {
+    CoreError::new(
+        ErrorKind::ResourceLimit,
+        format!("segment_drivers found more than {MAX_SLICES} slices"),
+    )
+    .with_hint(
+        "Lower the option max_depth, pass fewer dimensions, or dimensions with fewer values (bucket a number in a view).",
+    )
 }
 
 /// Whether a slice says no more than one of its parents (the slice without one of its items):
@@ -1166,6 +1184,46 @@ mod tests {
         }
         let e = DriversOptions::from_json(r#"{"min_suport": 0.1}"#).unwrap_err();
         assert_eq!(e.hint.as_deref(), Some("Did you mean \"min_support\"?"));
+    }
+
+    #[test]
+    fn too_many_slices_are_refused() {
+        let cell = |i: usize, test| Cell {
+            grouping: 0,
+            values: vec![Some(i.to_string())],
+            test: Some(test),
+            sums: Sums::from_columns(1, 1, &[1.0, 0.0]),
+        };
+        let mut cells = vec![
+            Cell {
+                grouping: 1,
+                values: vec![None],
+                ..cell(0, true)
+            },
+            Cell {
+                grouping: 1,
+                values: vec![None],
+                ..cell(0, false)
+            },
+        ];
+        cells.extend((0..MAX_SLICES).map(|i| cell(i, i % 2 == 0)));
+        let run = |cells: &[Cell]| {
+            drivers(
+                cells,
+                &dims(&["id"]),
+                "t",
+                "m",
+                &DriversOptions::default(),
+                &mut || {},
+            )
+        };
+        assert_eq!(run(&cells).unwrap().slices, MAX_SLICES);
+        cells.push(cell(MAX_SLICES, true));
+        let e = run(&cells).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ResourceLimit);
+        assert_eq!(e.message, "segment_drivers found more than 50000 slices");
+        cells.extend((0..2 * MAX_SLICES).map(|i| cell(i, true)));
+        assert_eq!(run(&cells).unwrap_err().kind, ErrorKind::ResourceLimit);
     }
 
     #[test]
