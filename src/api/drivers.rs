@@ -218,7 +218,10 @@ fn read_cells(sql: &str, k: usize, sums: usize) -> Vec<Cell> {
         Spi::connect(|client| {
             let table = client.select(sql, None, &[])?;
             let mut cells = Vec::with_capacity(table.len());
-            for row in table {
+            for (i, row) in table.enumerate() {
+                if i % 4096 == 0 {
+                    pgrx::check_for_interrupts!();
+                }
                 let grouping = row.get::<i32>(1)?.unwrap_or(0) as u32;
                 let mut values = Vec::with_capacity(k);
                 for j in 0..k {
