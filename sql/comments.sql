@@ -120,3 +120,7 @@ COMMENT ON FUNCTION segment_kmeans_step_result(bytea) IS
 -- Types
 COMMENT ON TYPE segment_explanation IS
     'result of segment_explain: a row''s segment and distance, the runner-up segment and distance, and the margin between them';
+
+-- What drove a change
+COMMENT ON FUNCTION segment_drivers(regclass, text, text, text[], jsonb) IS
+    'what drove a change: per slice of source (combinations of up to max_depth dimension values, the whole population first) the metric in the test rows (test_column true) and the control rows (false), the difference, relative difference, share of the population''s change, difference beyond what the population''s change predicts, share of the rows, rows per group and the p-value of the difference; redundant slices pruned, the largest unexpected difference (or contribution) first';

@@ -624,3 +624,29 @@ BEGIN
     RETURN QUERY EXECUTE queries[1] USING as_of;
 END
 $body$;
+
+-- segment_drivers: what drove a change (the slices whose metric moved between control and test).
+CREATE FUNCTION "segment_drivers"(
+	"source" regclass,
+	"metric" TEXT,
+	"test_column" TEXT,
+	"dimensions" TEXT[],
+	"options" jsonb DEFAULT '{}'
+) RETURNS TABLE (
+	"drivers" TEXT[],
+	"metric_test" double precision,
+	"metric_control" double precision,
+	"difference" double precision,
+	"relative_difference" double precision,
+	"contribution" double precision,
+	"unexpected_difference" double precision,
+	"support" double precision,
+	"rows_test" bigint,
+	"rows_control" bigint,
+	"p_value" double precision
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'segment_drivers_wrapper';
+COMMENT ON FUNCTION segment_drivers(regclass, text, text, text[], jsonb) IS
+    'what drove a change: per slice of source (combinations of up to max_depth dimension values, the whole population first) the metric in the test rows (test_column true) and the control rows (false), the difference, relative difference, share of the population''s change, difference beyond what the population''s change predicts, share of the rows, rows per group and the p-value of the difference; redundant slices pruned, the largest unexpected difference (or contribution) first';

@@ -8,6 +8,7 @@ mod catalog_changes;
 mod churn;
 mod classify;
 mod clv;
+mod drivers;
 mod exchange;
 mod fit;
 mod groups;

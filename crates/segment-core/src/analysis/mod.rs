@@ -3,6 +3,7 @@
 //! and what each segment is worth (`summary`).
 
 pub mod drift;
+pub mod drivers;
 pub mod metrics;
 pub mod profile;
 pub mod summary;

@@ -5,6 +5,7 @@
 //! writes SQL; every identifier in it is quoted here.
 
 pub mod anomalies;
+pub mod drivers;
 pub mod rfm;
 pub mod rules;
 pub mod summary;
