@@ -124,3 +124,9 @@ COMMENT ON TYPE segment_explanation IS
 -- What drove a change
 COMMENT ON FUNCTION segment_drivers(regclass, text, text, text[], jsonb) IS
     'what drove a change: per slice of source (combinations of up to max_depth dimension values, the whole population first) the metric in the test rows (test_column true) and the control rows (false), the difference, relative difference, share of the population''s change, difference beyond what the population''s change predicts, share of the rows, rows per group and the p-value of the difference; redundant slices pruned, the largest unexpected difference (or contribution) first';
+
+-- Monitoring and adapting
+COMMENT ON FUNCTION segment_update(text, regclass, jsonb) IS
+    'a new version of a k-means model whose centres are moved by the rows of source only (streaming k-means: each centre by its new rows, weighed against the rows it stands for, option forgetting); one row per segment: its new rows, how far its centre moved, the spread of its new rows and whether the move calls for a refit (option refit_shift)';
+COMMENT ON FUNCTION segment_anomalies(text, regclass, bigint) IS
+    'the rows of source that fit no segment (their anomaly score above the threshold the fit stored), the highest score first: segment, score and the row as jsonb; at most max_rows';

@@ -650,3 +650,71 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'segment_drivers_wrapper';
 COMMENT ON FUNCTION segment_drivers(regclass, text, text, text[], jsonb) IS
     'what drove a change: per slice of source (combinations of up to max_depth dimension values, the whole population first) the metric in the test rows (test_column true) and the control rows (false), the difference, relative difference, share of the population''s change, difference beyond what the population''s change predicts, share of the rows, rows per group and the p-value of the difference; redundant slices pruned, the largest unexpected difference (or contribution) first';
+
+-- Monitoring and adapting: incremental updates and anomalies (warm_start and contamination are
+-- options of segment_fit, which needs no change here).
+CREATE  FUNCTION "segment_update"(
+	"model" TEXT, /* Option < & str > */
+	"source" regclass, /* Option < PgRelation > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"model" TEXT,  /* String */
+	"version" INT,  /* i32 */
+	"segment" INT,  /* i32 */
+	"new_rows" bigint,  /* i64 */
+	"moved" double precision,  /* f64 */
+	"spread" double precision,  /* Option < f64 > */
+	"moved_share" double precision,  /* Option < f64 > */
+	"refit" bool  /* bool */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'segment_update_wrapper';
+COMMENT ON FUNCTION segment_update(text, regclass, jsonb) IS
+    'a new version of a k-means model whose centres are moved by the rows of source only (streaming k-means: each centre by its new rows, weighed against the rows it stands for, option forgetting); one row per segment: its new rows, how far its centre moved, the spread of its new rows and whether the move calls for a refit (option refit_shift)';
+CREATE  FUNCTION "segment_anomalies"(
+	"model" TEXT, /* Option < & str > */
+	"source" regclass DEFAULT NULL, /* Option < PgRelation > */
+	"max_rows" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS TABLE (
+	"segment" INT,  /* Option < i32 > */
+	"score" double precision,  /* f64 */
+	"customer" jsonb  /* JsonB */
+)
+STABLE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'segment_anomalies_wrapper';
+COMMENT ON FUNCTION segment_anomalies(text, regclass, bigint) IS
+    'the rows of source that fit no segment (their anomaly score above the threshold the fit stored), the highest score first: segment, score and the row as jsonb; at most max_rows';
+CREATE FUNCTION segment_anomaly_score(model text, "row" record) RETURNS double precision
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_anomaly_score_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_anomaly_score(text, record) IS
+    'how far a row lies from its segment: distance to its centre in scaled units (k-prototypes: root of its dissimilarity; gmm: negative log-likelihood); compare with the model''s anomaly threshold';
+CREATE FUNCTION segment_anomaly_score_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_anomaly_score_columns_wrapper';
+COMMENT ON FUNCTION segment_anomaly_score_columns(text, text[], "any") IS
+    'Internal: called by segment_anomaly_score(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_anomaly_score_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS double precision STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_anomaly_score_shipped_wrapper';
+COMMENT ON FUNCTION segment_anomaly_score_shipped(text, text[], "any") IS
+    'Internal: segment_anomaly_score(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+CREATE FUNCTION segment_is_anomaly(model text, "row" record) RETURNS boolean
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_is_anomaly_wrapper'
+    SUPPORT segment_assign_support;
+COMMENT ON FUNCTION segment_is_anomaly(text, record) IS
+    'whether a row fits no segment: its anomaly score is above the threshold the fit stored (the 1 - contamination quantile of the training rows'' scores)';
+CREATE FUNCTION segment_is_anomaly_columns(model text, columns text[], VARIADIC "values" "any")
+    RETURNS boolean STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_is_anomaly_columns_wrapper';
+COMMENT ON FUNCTION segment_is_anomaly_columns(text, text[], "any") IS
+    'Internal: called by segment_is_anomaly(model, row) once the planner support function has rewritten it to pass the row''s columns after their names; not for direct use';
+CREATE FUNCTION segment_is_anomaly_shipped(model text, columns text[], VARIADIC "values" "any")
+    RETURNS boolean STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'segment_is_anomaly_shipped_wrapper';
+COMMENT ON FUNCTION segment_is_anomaly_shipped(text, text[], "any") IS
+    'Internal: segment_is_anomaly(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
