@@ -95,6 +95,14 @@ SELECT iterations FROM segment_fit('spend_kind', ARRAY['milk', 'grocery', 'kind'
 SELECT iterations FROM segment_fit('spend_kind', ARRAY['milk', 'grocery', 'kind'], 3, name => 'mixed_warm',
                                    options => '{"method": "kprototypes", "log": ["milk", "grocery"], "warm_start": true}');
 
+-- 4. A per-group model: each group's model stores its own threshold, 1% of its rows (298 rows
+--    of channel 1: 3 above; 142 of channel 2: 2 above, by numpy's quantile).
+SELECT count(*) AS rows FROM segment_fit('wholesale_customers', :features, 2, name => 'by_channel',
+                                         options => ('{"group_by": "channel", ' || :'logged' || '}')::jsonb);
+SELECT channel, count(*) FILTER (WHERE segment_is_anomaly('by_channel', w)) AS anomalies, count(*) AS customers
+FROM wholesale_customers w GROUP BY channel ORDER BY channel;
+SELECT count(*) AS anomalies FROM segment_anomalies('by_channel');
+
 -- Errors.
 \set VERBOSITY default
 \set ON_ERROR_STOP 0
@@ -113,6 +121,9 @@ SELECT * FROM segment_update('monthly', 'spend_new', '{"forgeting": 0.5}');
 SELECT * FROM segment_update('monthly', NULL);
 SELECT * FROM segment_update('monthly', 'spend_new'::regclass, NULL);
 SELECT * FROM segment_anomalies('monthly', max_rows => 0);
+SELECT * FROM segment_update('by_channel', 'spend_new');
+SELECT * FROM segment_fit('wholesale_customers', :features, 2, name => 'by_channel',
+                          options => ('{"group_by": "channel", "warm_start": true, ' || :'logged' || '}')::jsonb);
 SELECT segments FROM segment_fit('spend', :features, NULL, name => 'density', options => '{"method": "dbscan", "eps": 1.5}');
 SELECT segment_is_anomaly('density', s) FROM spend s LIMIT 1;
 \set ON_ERROR_STOP 1
