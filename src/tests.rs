@@ -300,6 +300,84 @@ mod tests {
 
     /// A churn tree learns a rule planted in the data, and its SQL rules select exactly the
     /// rows its predictions put in each leaf.
+    /// Monitoring and adapting: warm refits, incremental updates and anomalies, each kind of
+    /// mistake with its SQLSTATE; a refused call stores no version.
+    #[pg_test]
+    fn pg_test_adapting_sqlstates() {
+        setup();
+        Spi::run(
+            "SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'km');
+             SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'mix', options => '{\"method\": \"gmm\"}');
+             SELECT * FROM segment_fit('t', ARRAY['a'], NULL, name => 'dense', options => '{\"method\": \"dbscan\", \"eps\": 0.5}');
+             SELECT * FROM segment_fit('t', ARRAY['a'], 2, name => 'grouped', options => '{\"group_by\": \"b\"}');",
+        )
+        .unwrap();
+        use PgSqlErrorCode::*;
+        let versions = || Spi::get_one::<i64>("SELECT count(*) FROM segment_models").unwrap();
+        let before = versions();
+        let cases = [
+            // No current version, another k: 22023.
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, name => 'new', options => '{\"warm_start\": true}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 3, name => 'km', options => '{\"warm_start\": true}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"contamination\": 0}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            // Not in memory, per group: 0A000.
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, options => '{\"engine\": \"aggregate\", \"contamination\": 0.1}')",
+                ERRCODE_FEATURE_NOT_SUPPORTED,
+            ),
+            (
+                "SELECT segment_fit('t', ARRAY['a'], 2, name => 'grouped', options => '{\"group_by\": \"b\", \"warm_start\": true}')",
+                ERRCODE_FEATURE_NOT_SUPPORTED,
+            ),
+            (
+                "SELECT segment_update('grouped', 't')",
+                ERRCODE_FEATURE_NOT_SUPPORTED,
+            ),
+            // A model without centres to move, or without a threshold: 42809.
+            ("SELECT segment_update('mix', 't')", ERRCODE_WRONG_OBJECT_TYPE),
+            (
+                "SELECT segment_is_anomaly('dense', t) FROM t",
+                ERRCODE_WRONG_OBJECT_TYPE,
+            ),
+            (
+                "SELECT segment_update('km', 't', '{\"forgetting\": 2}')",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+            ("SELECT segment_update('km', NULL)", ERRCODE_NULL_VALUE_NOT_ALLOWED),
+            ("SELECT segment_update('nope', 't')", ERRCODE_UNDEFINED_OBJECT),
+            (
+                "SELECT segment_anomalies('km', max_rows => 0)",
+                ERRCODE_INVALID_PARAMETER_VALUE,
+            ),
+        ];
+        for (sql, code) in cases {
+            assert_eq!(sqlstate_of(sql), Some(code), "{sql}");
+        }
+        assert_eq!(versions(), before);
+        // What works: an update and a warm refit are new versions. The 100 rows lie at five
+        // distances from their centres, 20 of them at the largest: that distance is the 99%
+        // quantile (numpy's too), and no row is strictly above it.
+        Spi::run("SELECT * FROM segment_update('km', 't')").unwrap();
+        Spi::run("SELECT * FROM segment_fit('t', ARRAY['a'], NULL, name => 'km', options => '{\"warm_start\": true}')").unwrap();
+        assert_eq!(
+            Spi::get_one::<i32>("SELECT max(version) FROM segment_models WHERE name = 'km'"),
+            Ok(Some(3))
+        );
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM segment_anomalies('km')"),
+            Ok(Some(0))
+        );
+    }
+
     #[pg_test]
     fn pg_test_churn_rules_agree_with_predictions() {
         Spi::run(
