@@ -637,7 +637,10 @@ mod tests {
         // score a row 160,000, the silhouette.
         let e = fit(&shape, &options("{}", Some(3)), LIMITS);
         assert_eq!(e.held, matrix);
-        assert_eq!(e.work, kmeans(20_000, 4, 3) + 80_000 + 160_000 + 160_000 + sil(3));
+        assert_eq!(
+            e.work,
+            kmeans(20_000, 4, 3) + 80_000 + 160_000 + 160_000 + sil(3)
+        );
         assert_eq!(e.what, "segment_fit with method kmeans");
         // With k NULL, k-means chooses k up to k_max = 10 first: the larger of the choice (one
         // fit and its silhouette at a time, 2 x 10 x 4 centre values) and the fit at k_max.
