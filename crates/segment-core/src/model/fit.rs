@@ -256,6 +256,26 @@ pub fn fit_model(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
+    fit_labelled(prepared, features, categories, options, limits, true, check)
+        .map(|(model, report, scores, _)| (model, report, scores))
+}
+
+/// A fitted model, its report, a k-means scan's scores and every row's segment.
+type Labelled = (SegmentModel, FitReport, Option<Vec<KScore>>, Vec<u32>);
+
+/// `fit_model`, also returning every row's segment (canonical ids, `NOISE` for DBSCAN noise).
+/// With `scored` false the extras are left out (profile, silhouette, the dendrogram's agreement,
+/// the mixture's log-likelihood: `Profile::empty()` and None in their place): what a refit on a
+/// bootstrap sample needs (`model::stability`).
+pub(crate) fn fit_labelled(
+    prepared: Prepared,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    options: &FitOptions,
+    limits: Limits,
+    scored: bool,
+    check: &mut dyn FnMut(),
+) -> CoreResult<Labelled> {
     let (options, scores) = match options.params() {
         MethodParams::Kmeans(p) if matches!(p.k(), KChoice::Scan(_)) => {
             let (k, scores) = auto_k(&prepared, options, limits, check)?;
@@ -413,13 +433,13 @@ pub fn fit_model(
         _ => each_row(&matrix, k, threads, check, label_of),
     };
     let centre_agreement = match ward_labels {
-        Some(dendrogram) => {
+        Some(dendrogram) if scored => {
             let nearest = each_row(fit_on, k, threads, check, label_of);
             Some(metrics::adjusted_rand_index(&dendrogram, &nearest))
         }
-        None => None,
+        _ => None,
     };
-    let is_mixture = matches!(model.rule, MethodRule::Gmm { .. });
+    let is_mixture = scored && matches!(model.rule, MethodRule::Gmm { .. });
     let log_likelihood = if is_mixture {
         let row_ll = |row: &[f64], out: &mut [f64]| {
             let mut r = row.to_vec();
@@ -437,14 +457,17 @@ pub fn fit_model(
     for l in labels.iter_mut().filter(|l| **l != NOISE) {
         *l = new_id[*l as usize];
     }
-    model.profile = Profile::measure_checked(&matrix, &labels, k, &model.scaler, &log_mask, check);
+    if scored {
+        model.profile =
+            Profile::measure_checked(&matrix, &labels, k, &model.scaler, &log_mask, check);
+    }
 
     let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
     // k-prototypes: distances weigh a category mismatch γ. The silhouette is measured on the
     // one-hot columns times sqrt(γ / 2), where the squared distance between two rows is their
     // dissimilarity.
     let gamma = prototypes_result.as_ref().map(|f| f.prototypes.gamma);
-    let weighted = assigner.distance_weights().map(|w| {
+    let weighted = assigner.distance_weights().filter(|_| scored).map(|w| {
         let mut out = matrix.clone();
         for row in out.as_mut_slice().chunks_exact_mut(w.len()) {
             row.iter_mut().zip(&w).for_each(|(v, f)| *v *= f);
@@ -468,7 +491,9 @@ pub fn fit_model(
             .sum(),
     };
     check();
-    let sil = if rows_noise > 0 {
+    let sil = if !scored {
+        None
+    } else if rows_noise > 0 {
         let kept: Vec<usize> = (0..n).filter(|&i| labels[i] != NOISE).collect();
         let kept_labels: Vec<u32> = kept.iter().map(|&i| labels[i]).collect();
         metrics::silhouette(
@@ -519,7 +544,7 @@ pub fn fit_model(
         centre_agreement,
         near_constant,
     };
-    Ok((model, report, scores))
+    Ok((model, report, scores, labels))
 }
 
 #[cfg(test)]

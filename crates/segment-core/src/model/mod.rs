@@ -4,7 +4,8 @@
 //! `classify_fit`), the k scan (`choose_k`) and the memory estimates (`budget`), held-out
 //! scoring of the supervised fits (`holdout`) and what they share (`supervised`), per-group
 //! indexes (`groups`) and per-group fits (`group_fit`), id matching across refits
-//! (`matching`), evaluation on other rows (`evaluate`), drift of the rows now (`monitor`), every
+//! (`matching`), evaluation on other rows (`evaluate`), drift of the rows now (`monitor`), each segment's stability under
+//! bootstrap refits (`stability`), every
 //! kind of stored document read once (`stored`: segment model, per-group index, CLV model), the
 //! typed metrics (`fit_metrics`), the export document that moves a model between databases
 //! (`exchange`) and the form a model travels in inside a query (`shipped`).
@@ -27,6 +28,7 @@ pub mod matching;
 pub mod monitor;
 pub mod options;
 pub mod shipped;
+pub mod stability;
 pub mod stored;
 pub mod streaming;
 pub mod supervised;

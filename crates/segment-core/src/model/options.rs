@@ -451,6 +451,13 @@ impl FitOptions {
         Ok(chosen)
     }
 
+    /// The same options with another seed (each bootstrap refit of `model::stability`).
+    pub fn with_seed(&self, seed: u64) -> FitOptions {
+        let mut seeded = self.clone();
+        seeded.common.seed = seed;
+        seeded
+    }
+
     /// The method's parameters (k inside).
     pub fn params(&self) -> &MethodParams {
         &self.method
