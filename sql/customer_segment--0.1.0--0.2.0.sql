@@ -626,7 +626,8 @@ END
 $body$;
 
 -- segment_stability: each segment's stability under bootstrap refits (Hennig's clusterboot),
--- stored in the version's metrics (metrics.stability).
+-- stored in the version's metrics (metrics.stability): a manager updates them, as the labels.
+GRANT UPDATE (metrics) ON segment_model TO PUBLIC;
 CREATE FUNCTION "segment_stability"(
 	"model" TEXT, /* Option < & str > */
 	"source" regclass DEFAULT NULL, /* Option < PgRelation > */

@@ -125,6 +125,12 @@ SET ROLE regress_stability_user;
 SELECT * FROM segment_stability('boot_k3', runs => 5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS segments FROM segment_stability('boot_k3', runs => 5, options => '{"store": false}');
+-- Granted manage, the role stores it (a manager may update the metrics, as the labels).
+RESET ROLE;
+SELECT segment_grant('boot_k3', 'regress_stability_user', 'manage');
+SET ROLE regress_stability_user;
+SELECT count(*) AS segments FROM segment_stability('boot_k3', runs => 5);
+SELECT metrics->'stability'->'runs' AS runs_stored FROM segment_models WHERE name = 'boot_k3';
 RESET ROLE;
 SELECT segment_drop('boot_k3');
 REVOKE SELECT ON customer_features FROM regress_stability_user;
