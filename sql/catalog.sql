@@ -125,5 +125,5 @@ COMMENT ON VIEW segment_models IS
 -- (docs/privileges.md, "Threat model"; tests/pg_regress/sql/planted.sql).
 GRANT SELECT, INSERT, DELETE ON segment_model_access, segment_model TO PUBLIC;
 GRANT UPDATE (users, managers) ON segment_model_access TO PUBLIC;
-GRANT UPDATE (labels) ON segment_model TO PUBLIC;
+GRANT UPDATE (labels, metrics) ON segment_model TO PUBLIC;
 GRANT SELECT ON segment_models TO PUBLIC;

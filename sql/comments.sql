@@ -50,6 +50,8 @@ COMMENT ON FUNCTION segment_report(text, regclass, text[]) IS
 -- Monitoring
 COMMENT ON FUNCTION segment_drift(text, regclass) IS
     'per segment: its share of the training rows and of the rows of source now (default: the relation it was fitted on), the population stability index, feature mean shifts and advice';
+COMMENT ON FUNCTION segment_stability(text, regclass, integer, jsonb) IS
+    'per segment of the current version: its stability under resampling (mean Jaccard similarity to the most similar segment of the model refitted on each of runs bootstrap samples of source, default the relation it was fitted on; Hennig''s clusterboot), the runs in which it dissolved (at most 0.5), and whether it is stable (threshold option, default 0.75); stores the result in the version''s metrics';
 
 -- Managing models
 COMMENT ON FUNCTION segment_drop(text, boolean) IS

@@ -718,3 +718,24 @@ CREATE FUNCTION segment_is_anomaly_shipped(model text, columns text[], VARIADIC 
     LANGUAGE c AS 'MODULE_PATHNAME', 'segment_is_anomaly_shipped_wrapper';
 COMMENT ON FUNCTION segment_is_anomaly_shipped(text, text[], "any") IS
     'Internal: segment_is_anomaly(model, row) as planned with the model shipped in the query (customer_segment.ship_models, Citus workers): the model''s document in place of its name, then the row''s column names and columns; not for direct use';
+-- segment_stability: each segment's stability under bootstrap refits (Hennig's clusterboot),
+-- stored in the version's metrics (metrics.stability): a manager updates them, as the labels.
+GRANT UPDATE (metrics) ON segment_model TO PUBLIC;
+CREATE FUNCTION "segment_stability"(
+	"model" TEXT, /* Option < & str > */
+	"source" regclass DEFAULT NULL, /* Option < PgRelation > */
+	"runs" INT DEFAULT 20, /* Option < i32 > */
+	"options" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS TABLE (
+	"segment" INT,  /* i32 */
+	"label" TEXT,  /* String */
+	"stability" double precision,  /* Option < f64 > */
+	"dissolved" INT,  /* i32 */
+	"runs" INT,  /* i32 */
+	"stable" bool  /* bool */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'segment_stability_wrapper';
+COMMENT ON FUNCTION segment_stability(text, regclass, integer, jsonb) IS
+    'per segment of the current version: its stability under resampling (mean Jaccard similarity to the most similar segment of the model refitted on each of runs bootstrap samples of source, default the relation it was fitted on; Hennig''s clusterboot), the runs in which it dissolved (at most 0.5), and whether it is stable (threshold option, default 0.75); stores the result in the version''s metrics';

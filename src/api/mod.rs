@@ -20,6 +20,7 @@ mod privileges;
 mod prune;
 mod report;
 mod rfm;
+mod stability;
 mod summary;
 mod supervised;
 mod update;

@@ -1,7 +1,8 @@
 //! `segment_report(model, source, measures)`: one HTML page per model (`segment_core::report`
 //! writes it). The pieces come from where the other functions take them: the profile and labels
 //! from the catalog, what each segment is worth from `segment_summary`'s query, the drift from
-//! `segment_drift`'s, the pictures from `segment_plot`'s.
+//! `segment_drift`'s, the pictures from `segment_plot`'s, the segments' stability from what
+//! `segment_stability` stored in the version's metrics.
 
 use super::monitor::drift_of;
 use super::plots::picture;
@@ -12,6 +13,7 @@ use crate::search_path::pinned;
 use pgrx::prelude::*;
 use pgrx::{PgRelation, PgSqlErrorCode};
 use segment_core::model::document::Method;
+use segment_core::model::stability::StoredStability;
 use segment_core::plot::{self, count as thousands, percent};
 use segment_core::report::{self, readable, Card, Drift, DriftRow, Report};
 
@@ -119,6 +121,17 @@ fn segment_report(
     }
     let drift = source.clone().and_then(|rel| drift_section(&stored, rel));
     let mut made = made_of(&stored, &columns);
+    // segment_stability's result, when it was stored with this version.
+    let metrics = catalog::metrics(name, stored.version);
+    let stability = StoredStability::in_metrics(&metrics)
+        .unwrap_or_else(|e| catalog::bad_field(name, stored.version, "metrics", &e));
+    if let Some(s) = stability {
+        made.push((
+            format!("stability of each segment (bootstrap, {} runs)", s.runs),
+            s.values(),
+        ));
+        notes.extend(s.note(&labels));
+    }
     if let Some(sum) = &summary {
         made.push((
             "rows in this report".into(),

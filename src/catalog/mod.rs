@@ -5,7 +5,8 @@
 //! - `privileges`: granting and revoking use and management;
 //! - `lock`: the per-name lock that serializes changes of one name;
 //! - `read_version`: the one reader of a stored version, and its errors;
-//! - `write_version`: a new version (its meaning checked) and segment labels;
+//! - `write_version`: a new version (its meaning checked), segment labels, and a key of its
+//!   metrics (segment_stability's result);
 //! - `group_models`: a per-group model's group models, as changes follow them;
 //! - `dependent_views`: the views that read a model, found through pg_depend;
 //! - `drop` and `prune`: deleting a model, or its old versions;
@@ -43,7 +44,7 @@ pub use read_version::{
 };
 pub use shipped::{check_shipped_role, shipped, shipped_labels};
 pub use statements::schema;
-pub use write_version::{check_meaning, insert, set_label, MadeBy, NewVersion};
+pub use write_version::{check_meaning, insert, set_label, set_metric, MadeBy, NewVersion};
 
 /// Registers the catalog's invalidation callbacks; called once, from `_PG_init`.
 pub fn init() {

@@ -177,3 +177,19 @@ pub fn set_label(name: &str, version: i32, segment: u32, label: Option<&str>) {
         ],
     );
 }
+
+/// Sets one key of a version's metrics document (`segment_stability`'s result), replacing what
+/// the key held: the rest of the document stays the fit's.
+pub fn set_metric(name: &str, version: i32, key: &str, json: &str) {
+    require_manage(name, false);
+    write(
+        "UPDATE {s}.segment_model SET metrics = metrics || jsonb_build_object($3::text, $4::jsonb) \
+         WHERE name = $1 AND version = $2",
+        &[
+            DatumWithOid::from(name),
+            DatumWithOid::from(version),
+            DatumWithOid::from(key),
+            DatumWithOid::from(json),
+        ],
+    );
+}

@@ -464,8 +464,8 @@ where
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
 
-    /// Any JSON value is read as each kind of metrics document, or refused; the k scan's reader
-    /// (which reads one key of any metrics document) answers too.
+    /// Any JSON value is read as each kind of metrics document, or refused; the readers of one
+    /// key of any metrics document (the k scan, the stability) answer too.
     #[test]
     fn metrics_readers_answer_any_json(value in json_value()) {
         use crate::model::fit_metrics::{FitMetrics, GroupedMetrics, KChosen};
@@ -475,6 +475,10 @@ proptest! {
         reads_back::<KChosen>(&value)?;
         let _ = KChosen::in_metrics(&value);
         let _ = KChosen::in_metrics(&serde_json::json!({ "k_chosen": value }));
+        use crate::model::stability::StoredStability;
+        reads_back::<StoredStability>(&value)?;
+        let _ = StoredStability::in_metrics(&value);
+        let _ = StoredStability::in_metrics(&serde_json::json!({ "stability": value }));
     }
 }
 

@@ -35,7 +35,7 @@ pub struct KPrototypesMethod {
     gamma: Option<f64>,
     /// Start from the current version's prototypes (`fit_from`).
     #[serde(skip_serializing_if = "crate::cluster::is_false")]
-    warm_start: bool,
+    pub(crate) warm_start: bool,
 }
 
 /// The options of method kprototypes as given, with the call's k (linfa's unchecked params).

@@ -256,7 +256,18 @@ fn kprototypes(r: usize, shape: &Shape, k: usize) -> usize {
 /// (and k-means' own labels kept beside them), a column for robust scaling or median
 /// imputation, the silhouette; a mixture's log-likelihood of each row; k-prototypes measures the
 /// silhouette on a weighted copy of the matrix, DBSCAN on a copy of its rows that are not noise.
-fn fit_tail(n: usize, d: usize, k: usize, method: Method, silhouette_rows: usize) -> usize {
+/// Unscored (a bootstrap refit of `model::stability`): the labels and the column only.
+fn fit_tail(
+    n: usize,
+    d: usize,
+    k: usize,
+    method: Method,
+    silhouette_rows: usize,
+    scored: bool,
+) -> usize {
+    if !scored {
+        return n * U32 + n * F64;
+    }
     let copy = match method {
         Method::Kprototypes => n * d * F64,
         Method::Dbscan => n * d * F64 + n * USIZE + n * U32,
@@ -292,6 +303,18 @@ fn method_hint(method: Method) -> &'static str {
 /// sample of `options.sample_limit()` rows copied, the method on it, and what `fit_model` does
 /// over every row afterwards).
 pub fn fit(shape: &Shape, options: &FitOptions, limits: Limits) -> Estimate {
+    let method_name = options.method();
+    let (fitting, choosing) = fit_work(shape, options, limits, true);
+    Estimate {
+        what: format!("segment_fit with method {}", method_name.name()),
+        held: shape.matrix(),
+        work: fitting.max(choosing),
+        hint: method_hint(method_name).to_string(),
+    }
+}
+
+/// What `fit` takes on top of the matrix: (the fit, the choice of k), `scored` or not.
+fn fit_work(shape: &Shape, options: &FitOptions, limits: Limits, scored: bool) -> (usize, usize) {
     let (n, d) = (shape.rows, shape.width);
     let s = options.sample_limit().map_or(n, |s| (s as usize).min(n));
     let method_name = options.method();
@@ -315,13 +338,33 @@ pub fn fit(shape: &Shape, options: &FitOptions, limits: Limits) -> Estimate {
         MethodParams::Kprototypes(_) => kprototypes(s, shape, k),
         MethodParams::MinibatchKmeans(_) => 0,
     };
-    let fitting =
-        sample_copy(n, d, s) + method + fit_tail(n, d, k, method_name, limits.silhouette_rows);
+    let tail = fit_tail(n, d, k, method_name, limits.silhouette_rows, scored);
+    (sample_copy(n, d, s) + method + tail, choosing)
+}
+
+/// `segment_stability`: the rows read in the model's units with a label each, then one bootstrap
+/// run at a time (the runs do not add up): the draw (an index a row), the rows drawn copied, the
+/// method refitted on them as `fit` without its scores, and each row's refit label.
+pub fn stability(shape: &Shape, options: &FitOptions, limits: Limits) -> Estimate {
+    let (n, d) = (shape.rows, shape.width);
+    let (refit, _) = fit_work(shape, options, limits, false);
     Estimate {
-        what: format!("segment_fit with method {}", method_name.name()),
-        held: shape.matrix(),
-        work: fitting.max(choosing),
-        hint: method_hint(method_name).to_string(),
+        what: format!(
+            "segment_stability of a model with method {}",
+            options.method().name()
+        ),
+        held: shape.matrix() + n * U32,
+        work: n * USIZE + n * d * F64 + refit + n * U32,
+        hint: format!(
+            "Assess the model on a sampled view of its rows (the source argument). {}",
+            match options.method() {
+                Method::Hierarchical | Method::Dbscan =>
+                    "Each refit samples as the fit did (its sample_rows option).",
+                _ => "",
+            }
+        )
+        .trim_end()
+        .to_string(),
     }
 }
 
@@ -688,6 +731,28 @@ mod tests {
             sampled.work,
             (80_000 + 8_000 + 32_000) + gmm(1_000, 4, 2) + 400_000 + sil(2)
         );
+    }
+
+    /// segment_stability on 20,000 rows x 4: held, the matrix 640,000 and a label a row 80,000;
+    /// one run at a time: the draw 160,000, its rows 640,000, the refit (method, a label a row
+    /// 80,000 and a column 160,000, no silhouette), each row's refit label 80,000.
+    #[test]
+    fn stability_by_hand() {
+        let shape = Shape::numbers(20_000, 4);
+        let e = stability(&shape, &options("{}", Some(3)), LIMITS);
+        assert_eq!(e.held, 640_000 + 80_000);
+        let refit = kmeans(20_000, 4, 3) + 80_000 + 160_000;
+        assert_eq!(e.work, 160_000 + 640_000 + refit + 80_000);
+        assert_eq!(e.what, "segment_stability of a model with method kmeans");
+        // Ward refits its default sample of 5,000 (as the fit: see fit_estimates_by_hand).
+        let w = stability(
+            &shape,
+            &options(r#"{"method": "hierarchical"}"#, Some(3)),
+            LIMITS,
+        );
+        let refit = (80_000 + 40_000 + 160_000) + 5_000 * 137 + 240_000;
+        assert_eq!(w.work, 160_000 + 640_000 + refit + 80_000);
+        assert!(w.hint.ends_with("(its sample_rows option)."), "{}", w.hint);
     }
 
     /// k-prototypes on 20,000 rows of one number and one category of 3 values (4 columns),

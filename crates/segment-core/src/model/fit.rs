@@ -282,7 +282,10 @@ pub fn fit_model(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
-    fit_model_from(prepared, features, categories, options, None, limits, check)
+    fit_labelled(
+        prepared, features, categories, options, None, limits, true, check,
+    )
+    .map(|(model, report, scores, _)| (model, report, scores))
 }
 
 /// `fit_model`, starting from `previous` (the current version) when the options ask for a warm
@@ -297,6 +300,30 @@ pub fn fit_model_from(
     limits: Limits,
     check: &mut dyn FnMut(),
 ) -> CoreResult<(SegmentModel, FitReport, Option<Vec<KScore>>)> {
+    fit_labelled(
+        prepared, features, categories, options, previous, limits, true, check,
+    )
+    .map(|(model, report, scores, _)| (model, report, scores))
+}
+
+/// A fitted model, its report, a k-means scan's scores and every row's segment.
+type Labelled = (SegmentModel, FitReport, Option<Vec<KScore>>, Vec<u32>);
+
+/// `fit_model_from`, also returning every row's segment (canonical ids, `NOISE` for DBSCAN
+/// noise). With `scored` false the extras are left out (profile, silhouette, the dendrogram's
+/// agreement, the mixture's log-likelihood, the anomaly threshold: `Profile::empty()` and None in
+/// their place): what a refit on a bootstrap sample needs (`model::stability`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_labelled(
+    prepared: Prepared,
+    features: Vec<String>,
+    categories: Vec<Option<Vec<String>>>,
+    options: &FitOptions,
+    previous: Option<&SegmentModel>,
+    limits: Limits,
+    scored: bool,
+    check: &mut dyn FnMut(),
+) -> CoreResult<Labelled> {
     let (options, scores) = match options.params() {
         MethodParams::Kmeans(p) if options.warm_start() && matches!(p.k(), KChoice::Scan(_)) => {
             return Err(CoreError::invalid_parameter(
@@ -501,16 +528,18 @@ pub fn fit_model_from(
         _ => each_row(&matrix, k, threads, check, label_of),
     };
     let centre_agreement = match ward_labels {
-        Some(dendrogram) => {
+        Some(dendrogram) if scored => {
             let nearest = each_row(fit_on, k, threads, check, label_of);
             Some(metrics::adjusted_rand_index(&dendrogram, &nearest))
         }
-        None => None,
+        _ => None,
     };
     // Every training row's anomaly score (DBSCAN has none: its noise rows are its anomalies);
-    // the threshold above which the contamination share of them lies is stored.
+    // the threshold above which the contamination share of them lies is stored. A refit that is
+    // not scored (`model::stability`) needs neither.
     let anomaly_scores = match model.rule {
         MethodRule::Dbscan { .. } => None,
+        _ if !scored => None,
         _ => Some(each_row(&matrix, k, threads, check, |row, out| {
             assigner.anomaly_score_scaled(row, out).1
         })),
@@ -529,14 +558,17 @@ pub fn fit_model_from(
     for l in labels.iter_mut().filter(|l| **l != NOISE) {
         *l = new_id[*l as usize];
     }
-    model.profile = Profile::measure_checked(&matrix, &labels, k, &model.scaler, &log_mask, check);
+    if scored {
+        model.profile =
+            Profile::measure_checked(&matrix, &labels, k, &model.scaler, &log_mask, check);
+    }
 
     let rows_noise = labels.iter().filter(|&&l| l == NOISE).count() as u64;
     // k-prototypes: distances weigh a category mismatch γ. The silhouette is measured on the
     // one-hot columns times sqrt(γ / 2), where the squared distance between two rows is their
     // dissimilarity.
     let gamma = prototypes_result.as_ref().map(|f| f.prototypes.gamma);
-    let weighted = assigner.distance_weights().map(|w| {
+    let weighted = assigner.distance_weights().filter(|_| scored).map(|w| {
         let mut out = matrix.clone();
         for row in out.as_mut_slice().chunks_exact_mut(w.len()) {
             row.iter_mut().zip(&w).for_each(|(v, f)| *v *= f);
@@ -560,7 +592,9 @@ pub fn fit_model_from(
             .sum(),
     };
     check();
-    let sil = if rows_noise > 0 {
+    let sil = if !scored {
+        None
+    } else if rows_noise > 0 {
         let kept: Vec<usize> = (0..n).filter(|&i| labels[i] != NOISE).collect();
         let kept_labels: Vec<u32> = kept.iter().map(|&i| labels[i]).collect();
         metrics::silhouette(
@@ -611,7 +645,7 @@ pub fn fit_model_from(
         centre_agreement,
         near_constant,
     };
-    Ok((model, report, scores))
+    Ok((model, report, scores, labels))
 }
 
 #[cfg(test)]

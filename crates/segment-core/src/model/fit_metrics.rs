@@ -6,6 +6,7 @@
 
 use crate::model::choose_k::{edge_note, KScore};
 use crate::model::fit::FitReport;
+use crate::model::stability::StoredStability;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -44,6 +45,9 @@ pub struct FitMetrics {
     pub labels_carried: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels_dropped: Option<BTreeMap<String, String>>,
+    /// Each segment's stability under resampling, once `segment_stability` stored it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<StoredStability>,
 }
 
 /// The k a scan chose and why.
@@ -155,6 +159,7 @@ impl FitMetrics {
             group,
             labels_carried: matched.then(|| named(&carried.labels_carried)),
             labels_dropped: matched.then(|| named(&carried.labels_dropped)),
+            stability: None,
         }
     }
 

@@ -511,6 +511,26 @@ impl FitOptions {
         Ok(chosen)
     }
 
+    /// The same options with another seed (each bootstrap refit of `model::stability`).
+    pub fn with_seed(&self, seed: u64) -> FitOptions {
+        let mut seeded = self.clone();
+        seeded.common.seed = seed;
+        seeded
+    }
+
+    /// The same options starting from fresh seeds (no `warm_start`): a bootstrap refit's
+    /// (`model::stability`), which has no current version to start from.
+    pub fn cold(&self) -> FitOptions {
+        let mut cold = self.clone();
+        match &mut cold.method {
+            MethodParams::Kmeans(p) => p.warm_start = false,
+            MethodParams::Gmm(p) => p.warm_start = false,
+            MethodParams::Kprototypes(p) => p.warm_start = false,
+            _ => {}
+        }
+        cold
+    }
+
     /// The method's parameters (k inside).
     pub fn params(&self) -> &MethodParams {
         &self.method
