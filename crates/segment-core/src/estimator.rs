@@ -158,6 +158,7 @@ impl KMeans {
                 starts: Starts::default(),
                 sample_rows: None,
                 engine: Engine::Memory,
+                shares: Default::default(),
             },
             seed: 0,
         })

@@ -12,6 +12,7 @@
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
+use crate::cluster::constrained::Shares;
 use crate::cluster::{check_sample_rows, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
@@ -104,6 +105,10 @@ pub struct KMeansMethod {
     /// Where the Lloyd steps run (absent from stored options when `memory`).
     #[serde(skip_serializing_if = "Engine::is_memory")]
     pub(crate) engine: Engine,
+    /// Bounds on the segments' shares of the rows (`cluster::constrained`; absent when not given;
+    /// boxed, to keep the options small).
+    #[serde(flatten)]
+    pub(crate) shares: Box<Shares>,
 }
 
 /// The options of method kmeans as given, with the call's k (linfa's unchecked params).
@@ -111,7 +116,7 @@ pub struct KMeansMethod {
 pub struct KMeansOptions(pub(crate) KMeansMethod);
 
 impl KMeansOptions {
-    pub const KEYS: [&'static str; 7] = [
+    pub const KEYS: [&'static str; 9] = [
         "n_init",
         "max_iter",
         "tol",
@@ -119,6 +124,8 @@ impl KMeansOptions {
         "engine",
         "k_min",
         "k_max",
+        Shares::KEYS[0],
+        Shares::KEYS[1],
     ];
     /// The keys that apply only when k is chosen (k NULL).
     pub const CHOOSE_K_KEYS: [&'static str; 2] = ["k_min", "k_max"];
@@ -135,6 +142,7 @@ impl KMeansOptions {
             starts: Starts::read(given),
             sample_rows: given.integer("sample_rows"),
             engine: given.choice("engine").unwrap_or_default(),
+            shares: Box::new(Shares::read(given)),
         })
     }
 }
@@ -169,6 +177,7 @@ impl ParamGuard for KMeansOptions {
         if let Some(scan) = &o.scan {
             check_k_scan(scan.k_min as i64, scan.k_max as i64)?;
         }
+        o.shares.check(o.k, o.engine, o.sample_rows)?;
         Ok(o)
     }
 
@@ -218,6 +227,11 @@ impl KMeansMethod {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The size bounds (`cluster::constrained`): the fit is constrained when one is given.
+    pub fn shares(&self) -> &Shares {
+        &self.shares
     }
 
     /// The same parameters with k given (a scan's pick, a refit's k): k is checked again.
@@ -389,7 +403,7 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Mean of the per-feature (population) variances: scikit-learn scales `tol` by it.
-fn mean_variance(x: &FeatureMatrix) -> f64 {
+pub(crate) fn mean_variance(x: &FeatureMatrix) -> f64 {
     let (n, d) = (x.n_rows() as f64, x.n_cols());
     let mut mean = vec![0.0; d];
     for row in x.rows() {
