@@ -554,15 +554,22 @@ fn round_limit(n: usize, k: usize) -> usize {
     (CANDIDATES_PER_ROW * n / pairs).max(BLOCK_ROWS)
 }
 
-/// The candidates and round length of a step on `n` rows in `k` segments, for the memory
-/// estimate (`model::budget`): the most candidate moves alive at once (kept per pair, one
-/// group of blocks being merged, pushes of moved rows).
+/// The most candidate moves alive at once in a step on `n` rows in `k` segments, for the
+/// memory estimate (`model::budget`): per pair of segments the kept ones (fewer than twice a
+/// round's, before they are cut back), one group of blocks' own (each block's fewer than its rows
+/// times k − 1), and the moves pushed by a round's moved rows.
 pub fn candidate_bound(n: usize, k: usize, threads: usize) -> usize {
     let round = round_limit(n, k).min(n);
-    let kept = k.saturating_sub(1) * n.min(k * (round + 1));
-    let group = group_blocks(threads) * BLOCK_ROWS * k.saturating_sub(1);
-    let pushed = round * k.saturating_sub(1);
-    kept + group.min(k.saturating_sub(1) * n) + pushed
+    let others = k.saturating_sub(1);
+    let kept = n.min(k * (2 * round + 1));
+    let group = n.min(group_blocks(threads) * BLOCK_ROWS);
+    others * (kept + group + round)
+}
+
+/// Bytes of the per-pair bookkeeping of a step (`Cheapest` and heap headers) besides the
+/// candidates: the kept ones, one group of blocks' and the heaps.
+pub fn pair_bytes(k: usize, threads: usize) -> usize {
+    k * k * ((group_blocks(threads) + 1) * std::mem::size_of::<Cheapest>() + 24)
 }
 
 /// Bytes of one candidate move (`Cand`).
