@@ -71,6 +71,12 @@ use std::collections::BinaryHeap;
 /// the k segments (O(k²)), and each pair of segments keeps its candidates.
 pub const MAX_CONSTRAINED_K: usize = 100;
 
+/// Rows of the sample whose step gives the prices of a step far from balance (more than
+/// 1 / `SAMPLE_WHEN` of the rows to move), on `4 × SAMPLE_ROWS` rows or more.
+pub const SAMPLE_ROWS: usize = 16_384;
+const SAMPLE_WHEN: usize = 32;
+const SAMPLE_SEED: u64 = 0x5a3b_1e5e_ed00_c0de;
+
 /// Candidates kept per training row at most (over all pairs of segments), which sets a round's
 /// length: memory stays a few f64 columns whatever k, and a large first imbalance takes a few
 /// rounds (each one pass over the rows) instead.
@@ -153,7 +159,9 @@ impl Shares {
         let key = self.key();
         let Some(k) = k else {
             return Err(CoreError::invalid_parameter(format!("option {key} needs k"))
-                .with_hint("The bounds are shares of k segments: choose k with segment_choose_k, then pass it."));
+                .with_hint(
+                    "The bounds are shares of k segments: choose k first (segment_choose_k, without them), then pass it to segment_fit.",
+                ));
         };
         if k > MAX_CONSTRAINED_K as i64 {
             return Err(CoreError::invalid_parameter(format!(
@@ -318,6 +326,9 @@ struct Constrained<'a> {
     /// The segments' prices, then the sink's: a row goes to argmin_c d(x, c) − p_c. Carried from
     /// one step to the next (normalized so that the sink's is 0).
     prices: Vec<f64>,
+    /// A seeded sample of `SAMPLE_ROWS` rows, whose step gives the prices of a step that starts
+    /// far from balance (made when first needed).
+    sample: Option<FeatureMatrix>,
 }
 
 impl<'a> Constrained<'a> {
@@ -337,7 +348,33 @@ impl<'a> Constrained<'a> {
             threads,
             blocks: vec![block; x.n_rows().div_ceil(BLOCK_ROWS)],
             prices: vec![0.0; k + 1],
+            sample: None,
         }
+    }
+
+    /// Prices from a step on the sample (with the bounds scaled to it and loosened by a row),
+    /// from the current ones (or none, if they balance the sample worse).
+    fn sample_prices(&mut self, centres: &Centres, check: &mut dyn FnMut()) -> CoreResult<()> {
+        let n = self.x.n_rows();
+        let x = self.x;
+        let sample = self.sample.get_or_insert_with(|| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(SAMPLE_SEED);
+            let mut rows = rand::seq::index::sample(&mut rng, n, SAMPLE_ROWS.min(n)).into_vec();
+            rows.sort_unstable();
+            x.select_rows(&rows)
+        });
+        let s = sample.n_rows();
+        let bounds = SizeBounds {
+            min: self.bounds.min * s / n,
+            max: (self.bounds.max * s).div_ceil(n),
+        };
+        let mut sub = Constrained::new(sample, self.k, bounds, self.threads);
+        sub.prices.copy_from_slice(&self.prices);
+        let previous = vec![u32::MAX; s];
+        let mut labels = vec![0; s];
+        sub.assign(centres, &mut labels, &previous, check)?;
+        self.prices.copy_from_slice(&sub.prices);
+        Ok(())
     }
 
     /// Lloyd iterations with the constrained assignment from `start`, as `kmeans`' `run`: until
@@ -474,6 +511,20 @@ impl<'a> Constrained<'a> {
                 self.prices.fill(0.0);
                 step = self.pass(centres, labels, previous, check).0;
                 balance = cold;
+            }
+        }
+        if n >= 4 * SAMPLE_ROWS && balance.total_excess() > n / SAMPLE_WHEN {
+            // Far from balance (a first step, or centres that moved far): prices from a step on
+            // a sample, unless they balance worse.
+            let kept = self.prices.clone();
+            self.sample_prices(centres, check)?;
+            let sampled = self.pass(centres, labels, previous, check).0;
+            let at_sample = Balance::new(self.bounds, &sampled.counts, &self.prices, n);
+            if at_sample.total_excess() < balance.total_excess() {
+                (step, balance) = (sampled, at_sample);
+            } else {
+                self.prices = kept;
+                step = self.pass(centres, labels, previous, check).0;
             }
         }
         self.rebalance(centres, labels, previous, step, balance, check)
@@ -1218,10 +1269,40 @@ mod tests {
         assert_eq!(cases, 300);
     }
 
+    /// Asserts that `prices` prove the assignment `labels` optimal (linear programming duality):
+    /// every row is in a segment of least d − p, a segment with a positive price holds its
+    /// minimum and one with a negative price its maximum.
+    fn certified(
+        x: &FeatureMatrix,
+        centres: &Centres,
+        bounds: SizeBounds,
+        labels: &[u32],
+        prices: &[f64],
+    ) {
+        let k = centres.k();
+        let s = sizes(labels, k);
+        for (row, &l) in x.rows().zip(labels) {
+            let l = l as usize;
+            let own = sq_dist(row, centres.row(l)) - prices[l];
+            for (c, &pc) in prices[..k].iter().enumerate() {
+                let other = sq_dist(row, centres.row(c)) - pc;
+                assert!(own <= other + 1e-9, "k={k}: {own} > {other}");
+            }
+        }
+        for c in 0..k {
+            if prices[c] > 0.0 {
+                assert_eq!(s[c], bounds.min, "k={k} segment {c}");
+            }
+            if prices[c] < 0.0 {
+                assert_eq!(s[c], bounds.max, "k={k} segment {c}");
+            }
+        }
+        assert_eq!(prices[k], 0.0);
+    }
+
     /// (a) On sets too large to enumerate, the prices the step ends with prove its assignment
-    /// optimal (linear programming duality): every row is in a segment of least d − p, a
-    /// segment with a positive price holds its minimum and one with a negative price its
-    /// maximum. Several rounds of augmentations are needed here (more excess than a round).
+    /// optimal (`certified`). Several rounds of augmentations are needed here (more excess than
+    /// a round).
     #[test]
     fn prices_certify_the_assignment() {
         let x = skewed(&[30_000, 6_000, 2_000, 1_500, 500], 4);
@@ -1254,28 +1335,46 @@ mod tests {
                 .map(|&c| c.saturating_sub(bounds.max))
                 .sum();
             assert!(k != 8 || over > round_limit(n, k), "{over}");
-            let s = sizes(&labels, k);
-            for (row, &l) in x.rows().zip(&labels) {
-                let l = l as usize;
-                let own = sq_dist(row, centres.row(l)) - prices[l];
-                for (c, &pc) in prices[..k].iter().enumerate() {
-                    let other = sq_dist(row, centres.row(c)) - pc;
-                    assert!(own <= other + 1e-9, "k={k}: {own} > {other}");
-                }
-            }
-            for c in 0..k {
-                if prices[c] > 0.0 {
-                    assert_eq!(s[c], bounds.min, "k={k} segment {c}");
-                }
-                if prices[c] < 0.0 {
-                    assert_eq!(s[c], bounds.max, "k={k} segment {c}");
-                }
-            }
-            assert_eq!(prices[k], 0.0);
+            certified(&x, &centres, bounds, &labels, &prices);
             // A second step from those prices (a warm start) moves nothing and costs the same.
             let (again, next, _) = one_step(&x, &centres, bounds, &prices, 1);
             assert!((next.cost - step.cost).abs() <= 1e-9 * step.cost);
             consistent(&x, &centres, bounds, &again, &next);
+        }
+    }
+
+    /// (a) A step far from balance on many rows starts from the prices of a step on a sample:
+    /// the result is as exact, from no prices or from prices that balance worse than none.
+    #[test]
+    fn prices_from_a_sample_change_nothing_but_the_work() {
+        let x = skewed(&[50_000, 12_000, 4_000, 3_000, 1_000], 6);
+        let n = x.n_rows();
+        assert!(n >= 4 * SAMPLE_ROWS);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        for (k, min, max) in [(4, 0.2, 0.3), (6, 0.1, 0.2)] {
+            let bounds = Shares {
+                min_share: Some(min),
+                max_share: Some(max),
+            }
+            .rows(n, k);
+            let centres = kmeans::seed(&x, k, 2, &mut rng, &mut noop());
+            let mut far = vec![0.0; k + 1];
+            far[0] = 40.0;
+            for start in [vec![0.0; k + 1], far] {
+                let mut work = Constrained::new(&x, k, bounds, 2);
+                work.prices.copy_from_slice(&start);
+                let previous = vec![u32::MAX; n];
+                let mut labels = vec![0; n];
+                let step = work
+                    .assign(&centres, &mut labels, &previous, &mut noop())
+                    .unwrap();
+                assert!(work.sample.is_some(), "k={k}: the sample was not used");
+                consistent(&x, &centres, bounds, &labels, &step);
+                certified(&x, &centres, bounds, &labels, &work.prices);
+                // The same optimum as a step without the sample's prices.
+                let (_, plain, _) = one_step(&x, &centres, bounds, &vec![0.0; k + 1], 1);
+                assert!((plain.cost - step.cost).abs() <= 1e-9 * step.cost);
+            }
         }
     }
 
@@ -1468,7 +1567,7 @@ mod tests {
              "Use a max_share of at least 1/k, e.g. 0.3334, or more segments."),
             (s(Some(0.1), None), None, memory, None,
              "option min_share needs k",
-             "The bounds are shares of k segments: choose k with segment_choose_k, then pass it."),
+             "The bounds are shares of k segments: choose k first (segment_choose_k, without them), then pass it to segment_fit."),
             (s(None, Some(0.9)), Some(101), memory, None,
              "option max_share takes k up to 100, not 101",
              "Fit fewer segments, or leave min_share and max_share out."),

@@ -199,13 +199,26 @@ fn kmeans(r: usize, d: usize, k: usize) -> usize {
 
 /// `cluster::constrained::fit` on `r` rows: k-means' (`kmeans`), the previous step's labels,
 /// each block's nearest-centre counts, and a step's candidate moves
-/// (`constrained::candidate_bound`, 16 bytes each) with their per-pair bookkeeping.
+/// (`constrained::candidate_bound`, 16 bytes each) with their per-pair bookkeeping; from
+/// 4 × `constrained::SAMPLE_ROWS` rows, the sample whose steps give starting prices (drawn and
+/// copied) with a step's working memory on it.
 fn constrained_kmeans(r: usize, d: usize, k: usize, threads: usize) -> usize {
-    kmeans(r, d, k)
-        + r * U32
-        + r.div_ceil(BLOCK_ROWS) * k * USIZE
-        + constrained::candidate_bound(r, k, threads) * constrained::CANDIDATE_BYTES
-        + constrained::pair_bytes(k, threads)
+    let step = |r: usize| {
+        r.div_ceil(BLOCK_ROWS) * k * USIZE
+            + constrained::candidate_bound(r, k, threads) * constrained::CANDIDATE_BYTES
+            + constrained::pair_bytes(k, threads)
+    };
+    let s = constrained::SAMPLE_ROWS;
+    let sample = if r >= 4 * s {
+        index_sample(r, s)
+            + s * d * F64
+            + 2 * s * U32
+            + s.div_ceil(BLOCK_ROWS) * (k * d * F64 + 3 * k * USIZE)
+            + step(s)
+    } else {
+        0
+    };
+    kmeans(r, d, k) + r * U32 + step(r) + sample
 }
 
 /// `cluster::gmm::fit`: each start is seeded by a k-means fit; per block of rows the
@@ -645,6 +658,24 @@ mod tests {
                 + 72
                 + 2 * (20_000 + 16_384 + 13_333) * 16
                 + 9 * (3 * 48 + 24)
+        );
+        // From 65,536 rows, the sample of 16,384: drawn (a permutation of 4 bytes a row and
+        // 8 a sample row) and copied, its labels, 2 blocks of sums and counts, a step on it.
+        let s = 16_384;
+        assert_eq!(
+            constrained_kmeans(100_000, 4, 3, 1),
+            kmeans(100_000, 4, 3)
+                + 400_000
+                + 13 * 24
+                + 2 * (100_000 + 16_384 + 66_666) * 16
+                + 9 * 168
+                + (400_000 + s * 8)
+                + s * 32
+                + s * 8
+                + 2 * (96 + 72)
+                + 2 * 24
+                + 2 * (s + 16_384 + 10_922) * 16
+                + 9 * 168
         );
         let shape = Shape::numbers(20_000, 4);
         let e = fit(&shape, &options(r#"{"min_share": 0.2}"#, Some(3)), LIMITS);
