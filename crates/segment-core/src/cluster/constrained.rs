@@ -1367,16 +1367,25 @@ mod tests {
             let mut far = vec![0.0; k + 1];
             far[0] = 40.0;
             for start in [vec![0.0; k + 1], far] {
-                let mut work = Constrained::new(&x, k, bounds, 2);
-                work.prices.copy_from_slice(&start);
-                let previous = vec![u32::MAX; n];
-                let mut labels = vec![0; n];
-                let step = work
-                    .assign(&centres, &mut labels, &previous, &mut noop())
-                    .unwrap();
-                assert!(work.sample.is_some(), "k={k}: the sample was not used");
+                let run = |threads| {
+                    let mut work = Constrained::new(&x, k, bounds, threads);
+                    work.prices.copy_from_slice(&start);
+                    let previous = vec![u32::MAX; n];
+                    let mut labels = vec![0; n];
+                    let step = work
+                        .assign(&centres, &mut labels, &previous, &mut noop())
+                        .unwrap();
+                    assert!(work.sample.is_some(), "k={k}: the sample was not used");
+                    (labels, step, work.prices)
+                };
+                let (labels, step, prices) = run(2);
+                assert_eq!(
+                    labels,
+                    run(1).0,
+                    "k={k}: the thread count changed the labels"
+                );
                 consistent(&x, &centres, bounds, &labels, &step);
-                certified(&x, &centres, bounds, &labels, &work.prices);
+                certified(&x, &centres, bounds, &labels, &prices);
                 // The same optimum as a step without the sample's prices.
                 let (_, plain, _) = one_step(&x, &centres, bounds, &vec![0.0; k + 1], 1);
                 assert!((plain.cost - step.cost).abs() <= 1e-9 * step.cost);
