@@ -9,13 +9,15 @@
 #   BENCH_MIXED_ROWS (default 25000), BENCH_MIXED_N_INIT (default 10: mixed.py, k-prototypes),
 #   BENCH_STABILITY_RUNS_SMALL (default 100), BENCH_STABILITY_RUNS (default 50: stability.py,
 #   segment_stability on the wholesale and bank rows against the clusterboot reference),
+#   BENCH_CONSTRAINED_ROWS (default "20000 100000"), BENCH_CONSTRAINED_N_INIT (default 3:
+#   constrained.py, min_share and max_share against k-means-constrained),
 #   BENCH_NUMERIC_ROWS (default BENCH_ROWS: numeric.py),
 #   BENCH_DRIVERS_ROWS (default 1000000: drivers.py, segment_drivers),
 #   POINT_ROWS (default 100000), POINT_SECONDS (default 5: point.py, pgbench),
 #   BENCH_HUGE_SIZES, BENCH_HUGE_MEMORY_MB (hundred_million.py: 1M, 10M and 100M rows; run only
 #   when named in BENCH_ONLY),
 #   ADAPT_ROWS (default 1000000: adapting.py),
-#   BENCH_ONLY (targets | fit_assign | numeric | methods | scale | churn | rfm | clv | labels | classify | mixed | point | adapting | drivers | stability | citus | hundred_million | linfa); citus.py runs a
+#   BENCH_ONLY (targets | fit_assign | numeric | methods | scale | churn | rfm | clv | labels | classify | mixed | point | adapting | drivers | stability | constrained | citus | hundred_million | linfa); citus.py runs a
 #   Citus cluster of its own (ports 54390-54392) and prints that it is skipped without Citus;
 #   linfa (the core against linfa's estimators, crates/segment-core/benches/linfa_ratio.rs) needs
 #   no PostgreSQL and runs only when asked for
@@ -52,7 +54,7 @@ cluster_psql "$BENCH_DIR" "$BENCH_PORT" -q -d postgres \
     -c "ALTER DATABASE bench SET customer_segment.threads = $(nproc)"
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some of these machines for old OpenBLAS builds and
 # slow a current numpy down: unset both for the benchmark process only.
-for bench in targets fit_assign numeric methods scale churn rfm clv labels classify mixed point adapting drivers stability citus hundred_million; do
+for bench in targets fit_assign numeric methods scale churn rfm clv labels classify mixed point adapting drivers stability constrained citus hundred_million; do
     [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$bench" ] && continue
     # 100M rows (about 40 minutes, 10 GB of table): only when asked for by name
     [ "$bench" = hundred_million ] && [ -z "${BENCH_ONLY:-}" ] && continue

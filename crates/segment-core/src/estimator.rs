@@ -159,6 +159,7 @@ impl KMeans {
                 sample_rows: None,
                 engine: Engine::Memory,
                 warm_start: false,
+                shares: Default::default(),
             },
             seed: 0,
         })

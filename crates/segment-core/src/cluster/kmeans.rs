@@ -12,6 +12,7 @@
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
+use crate::cluster::constrained::Shares;
 use crate::cluster::{check_sample_rows, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
@@ -107,6 +108,10 @@ pub struct KMeansMethod {
     /// Start from the current version's centres (`fit_from`) instead of k-means++ starts.
     #[serde(skip_serializing_if = "crate::cluster::is_false")]
     pub(crate) warm_start: bool,
+    /// Bounds on the segments' shares of the rows (`cluster::constrained`; absent when not given;
+    /// boxed, to keep the options small).
+    #[serde(flatten)]
+    pub(crate) shares: Box<Shares>,
 }
 
 /// The options of method kmeans as given, with the call's k (linfa's unchecked params).
@@ -114,7 +119,7 @@ pub struct KMeansMethod {
 pub struct KMeansOptions(pub(crate) KMeansMethod);
 
 impl KMeansOptions {
-    pub const KEYS: [&'static str; 8] = [
+    pub const KEYS: [&'static str; 10] = [
         "n_init",
         "max_iter",
         "tol",
@@ -123,6 +128,8 @@ impl KMeansOptions {
         "k_min",
         "k_max",
         "warm_start",
+        Shares::KEYS[0],
+        Shares::KEYS[1],
     ];
     /// The keys that apply only when k is chosen (k NULL).
     pub const CHOOSE_K_KEYS: [&'static str; 2] = ["k_min", "k_max"];
@@ -140,6 +147,7 @@ impl KMeansOptions {
             sample_rows: given.integer("sample_rows"),
             engine: given.choice("engine").unwrap_or_default(),
             warm_start: given.boolean("warm_start").unwrap_or(false),
+            shares: Box::new(Shares::read(given)),
         })
     }
 }
@@ -179,6 +187,14 @@ impl ParamGuard for KMeansOptions {
         }
         if let Some(scan) = &o.scan {
             check_k_scan(scan.k_min as i64, scan.k_max as i64)?;
+        }
+        o.shares.check(o.k, o.engine, o.sample_rows)?;
+        if o.warm_start && o.shares.is_set() {
+            return Err(CoreError::new(
+                ErrorKind::NotSupported,
+                "option warm_start does not combine with min_share or max_share yet: a bounded fit starts from its own seeds",
+            )
+            .with_hint("Refit with the bounds and without warm_start (ids are still matched by centre)."));
         }
         Ok(o)
     }
@@ -233,6 +249,11 @@ impl KMeansMethod {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The size bounds (`cluster::constrained`): the fit is constrained when one is given.
+    pub fn shares(&self) -> &Shares {
+        &self.shares
     }
 
     /// The same parameters with k given (a scan's pick, a refit's k): k is checked again.
@@ -404,7 +425,7 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Mean of the per-feature (population) variances: scikit-learn scales `tol` by it.
-fn mean_variance(x: &FeatureMatrix) -> f64 {
+pub(crate) fn mean_variance(x: &FeatureMatrix) -> f64 {
     let (n, d) = (x.n_rows() as f64, x.n_cols());
     let mut mean = vec![0.0; d];
     for row in x.rows() {

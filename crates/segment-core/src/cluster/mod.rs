@@ -5,6 +5,7 @@
 //! labels and its own rule (centres, mixture, core points); `model::fit` turns that into a stored
 //! model.
 
+pub mod constrained;
 pub mod dbscan;
 pub mod gmm;
 pub mod kmeans;
@@ -28,7 +29,7 @@ pub const MAX_SAMPLE_ROWS: u64 = 50_000;
 
 /// The keys of the methods' options and their kinds (`segment_fit` reads every one of them;
 /// which apply to which method is each method's `KEYS`).
-pub const OPTION_KEYS: [Key; 13] = [
+pub const OPTION_KEYS: [Key; 15] = [
     Key::new("n_init", Kind::PositiveInteger),
     Key::new("max_iter", Kind::PositiveInteger),
     Key::new("tol", Kind::Number),
@@ -42,6 +43,8 @@ pub const OPTION_KEYS: [Key; 13] = [
     Key::new("epochs", Kind::PositiveInteger),
     Key::nullable("gamma", Kind::Number),
     Key::new("warm_start", Kind::Boolean),
+    Key::nullable("min_share", Kind::Number),
+    Key::nullable("max_share", Kind::Number),
 ];
 
 /// Starts and stopping rule of the iterative methods (kmeans, gmm, minibatch_kmeans,

@@ -15,6 +15,7 @@
 //! The estimate is a function of sizes only (rows, columns, k, options, threads), so a unit test
 //! can check it against a hand count, and SQL can show it before anything is taken.
 
+use crate::cluster::constrained;
 use crate::cluster::kmeans::{KChoice, SEED_SAMPLE_ROWS};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::Method;
@@ -196,6 +197,30 @@ fn kmeans(r: usize, d: usize, k: usize) -> usize {
     labels + blocks + centres + seed_sample + seeded * F64
 }
 
+/// `cluster::constrained::fit` on `r` rows: k-means' (`kmeans`), the previous step's labels,
+/// each block's nearest-centre counts, and a step's candidate moves
+/// (`constrained::candidate_bound`, 16 bytes each) with their per-pair bookkeeping; from
+/// 4 × `constrained::SAMPLE_ROWS` rows, the sample whose steps give starting prices (drawn and
+/// copied) with a step's working memory on it.
+fn constrained_kmeans(r: usize, d: usize, k: usize, threads: usize) -> usize {
+    let step = |r: usize| {
+        r.div_ceil(BLOCK_ROWS) * k * USIZE
+            + constrained::candidate_bound(r, k, threads) * constrained::CANDIDATE_BYTES
+            + constrained::pair_bytes(k, threads)
+    };
+    let s = constrained::SAMPLE_ROWS;
+    let sample = if r >= 4 * s {
+        index_sample(r, s)
+            + s * d * F64
+            + 2 * s * U32
+            + s.div_ceil(BLOCK_ROWS) * (k * d * F64 + 3 * k * USIZE)
+            + step(s)
+    } else {
+        0
+    };
+    kmeans(r, d, k) + r * U32 + step(r) + sample
+}
+
 /// `cluster::gmm::fit`: each start is seeded by a k-means fit; per block of rows the
 /// responsibility-weighted sums (weight, first moment, packed second moment, memberships, a row);
 /// the distinct-rows check (k rows); the parameters and their inverse factors.
@@ -331,6 +356,9 @@ fn fit_work(shape: &Shape, options: &FitOptions, limits: Limits, scored: bool) -
         other => (other.k().unwrap_or(1), 0),
     };
     let method = match options.params() {
+        MethodParams::Kmeans(p) if p.shares().is_set() => {
+            constrained_kmeans(s, d, k, limits.threads)
+        }
         MethodParams::Kmeans(_) => kmeans(s, d, k),
         MethodParams::Gmm(_) => gmm(s, d, k),
         MethodParams::Hierarchical(_) => ward(s, d),
@@ -660,6 +688,48 @@ mod tests {
         assert_eq!(
             kmeans(200_000, 2, 2),
             1_600_000 + 25 * (32 + 32 + 32) + 128 + (800_000 + 1_600_000) + 800_000
+        );
+    }
+
+    /// Constrained k-means on 20,000 rows x 4, k = 3, one thread: k-means' terms, the previous
+    /// labels 80,000, 3 blocks of 3 nearest counts 72; rounds of 13,333 rows (4 candidates a
+    /// row over the 6 pairs), so per other segment (2) the kept candidates min(20,000, 3 x
+    /// 26,667), one group of 2 blocks 16,384 and a round's pushes 13,333, at 16 bytes; per pair
+    /// (9) three `Cheapest` of 48 bytes and a heap header of 24.
+    #[test]
+    fn constrained_kmeans_by_hand() {
+        assert_eq!(constrained::CANDIDATE_BYTES, 16);
+        assert_eq!(
+            constrained_kmeans(20_000, 4, 3, 1),
+            kmeans(20_000, 4, 3)
+                + 80_000
+                + 72
+                + 2 * (20_000 + 16_384 + 13_333) * 16
+                + 9 * (3 * 48 + 24)
+        );
+        // From 65,536 rows, the sample of 16,384: drawn (a permutation of 4 bytes a row and
+        // 8 a sample row) and copied, its labels, 2 blocks of sums and counts, a step on it.
+        let s = 16_384;
+        assert_eq!(
+            constrained_kmeans(100_000, 4, 3, 1),
+            kmeans(100_000, 4, 3)
+                + 400_000
+                + 13 * 24
+                + 2 * (100_000 + 16_384 + 66_666) * 16
+                + 9 * 168
+                + (400_000 + s * 8)
+                + s * 32
+                + s * 8
+                + 2 * (96 + 72)
+                + 2 * 24
+                + 2 * (s + 16_384 + 10_922) * 16
+                + 9 * 168
+        );
+        let shape = Shape::numbers(20_000, 4);
+        let e = fit(&shape, &options(r#"{"min_share": 0.2}"#, Some(3)), LIMITS);
+        assert_eq!(
+            e.work,
+            constrained_kmeans(20_000, 4, 3, 1) + 80_000 + 160_000 + 160_000 + sil(3)
         );
     }
 

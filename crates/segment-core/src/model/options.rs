@@ -754,6 +754,8 @@ mod applicability_tests {
             "tol" => json!(0.001),
             "eps" => json!(0.5),
             "k_min" => json!(3),
+            "min_share" => json!(0.1),
+            "max_share" => json!(0.5),
             "sample_rows" | "min_group_rows" => json!(100),
             "replace" => json!(true),
             // true would not combine with group_by, which the tests give with every key.
@@ -800,7 +802,9 @@ mod applicability_tests {
                 "engine",
                 "k_min",
                 "k_max",
-                "warm_start"
+                "warm_start",
+                "min_share",
+                "max_share"
             ]
         );
         assert_eq!(
@@ -861,6 +865,10 @@ mod applicability_tests {
             if method == Method::MinibatchKmeans {
                 options["impute"] = json!("skip");
             }
+            if method == Method::Kmeans {
+                // The size bounds hold on every training row: they refuse a sample.
+                options.as_object_mut().unwrap().remove("sample_rows");
+            }
             let o = call(method, options, Call::Fit { k_given })
                 .unwrap_or_else(|e| panic!("{}: {}", method.name(), e.message));
             assert_eq!(o.method(), method);
@@ -913,9 +921,9 @@ mod applicability_tests {
                 refused += 1;
             }
         }
-        // Of the 21 keys beside method: kmeans takes 16, gmm 13, hierarchical 9, dbscan 10,
+        // Of the 23 keys beside method: kmeans takes 18, gmm 13, hierarchical 9, dbscan 10,
         // minibatch_kmeans 11, kprototypes 12.
-        assert_eq!(refused, 5 + 8 + 12 + 11 + 10 + 9);
+        assert_eq!(refused, 5 + 10 + 14 + 13 + 12 + 11);
     }
 
     #[test]
@@ -972,6 +980,16 @@ mod applicability_tests {
                 r#"option "k_min" does not apply to method gmm"#,
             ),
             (
+                Method::Gmm,
+                json!({"min_share": 0.1}),
+                r#"option "min_share" does not apply to method gmm"#,
+            ),
+            (
+                Method::MinibatchKmeans,
+                json!({"max_share": 0.5}),
+                r#"option "max_share" does not apply to method minibatch_kmeans"#,
+            ),
+            (
                 Method::MinibatchKmeans,
                 json!({"group_by": "region"}),
                 r#"option "group_by" does not apply to method minibatch_kmeans"#,
@@ -994,7 +1012,7 @@ mod applicability_tests {
         let e = call(Method::Kmeans, json!({"batch_size": 64}), FIT).unwrap_err();
         assert_eq!(
             e.hint.as_deref(),
-            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, warm_start, scale, impute, seed, log, max_categories, categorical, replace, contamination, group_by, min_group_rows.")
+            Some("Options of method kmeans: n_init, max_iter, tol, sample_rows, engine, warm_start, min_share, max_share, scale, impute, seed, log, max_categories, categorical, replace, contamination, group_by, min_group_rows.")
         );
         for key in ["warm_start", "contamination"] {
             let e = call(Method::Kmeans, json!({key: valid(key)}), Call::ChooseK).unwrap_err();
@@ -1203,6 +1221,60 @@ mod applicability_tests {
                 }
             }
         }
+    }
+
+    /// min_share and max_share: read and checked with k and the other options, stored only when
+    /// given, read back as they were.
+    #[test]
+    fn size_bounds_are_checked_and_stored_when_given() {
+        let o = call(
+            Method::Kmeans,
+            json!({"min_share": 0.1, "max_share": 0.5}),
+            FIT,
+        )
+        .unwrap();
+        let MethodParams::Kmeans(p) = o.params() else {
+            panic!()
+        };
+        assert_eq!(
+            (p.shares().min_share(), p.shares().max_share()),
+            (Some(0.1), Some(0.5))
+        );
+        let doc = o.document();
+        assert_eq!(
+            (&doc["min_share"], &doc["max_share"]),
+            (&json!(0.1), &json!(0.5))
+        );
+        assert_eq!(FitOptions::stored(&doc.to_string(), Some(3)).unwrap(), o);
+        let one = call(Method::Kmeans, json!({"max_share": 0.4}), FIT).unwrap();
+        let doc = one.document();
+        assert!(doc.get("min_share").is_none() && doc["max_share"] == json!(0.4));
+        assert_eq!(FitOptions::stored(&doc.to_string(), Some(3)).unwrap(), one);
+        let plain = call(Method::Kmeans, json!({}), FIT).unwrap().document();
+        assert!(plain.get("min_share").is_none() && plain.get("max_share").is_none());
+        // A stored null is the bound left out.
+        let null = FitOptions::stored(r#"{"min_share": null}"#, Some(3)).unwrap();
+        assert_eq!(null, FitOptions::stored("{}", Some(3)).unwrap());
+        for (options, call_kind, message) in [
+            (json!({"min_share": 0.4}), FIT, "option min_share 0.4 asks for 3 segments of at least 40% of the rows each: min_share × k must be at most 1"),
+            (json!({"max_share": 0.3}), FIT, "option max_share 0.3 leaves 3 segments of at most 30% of the rows each, too few for every row: max_share × k must be at least 1"),
+            (json!({"min_share": -0.1}), FIT, "option min_share must be a number above 0 and at most 1, not -0.1"),
+            (json!({"min_share": 0.1}), FIT_K_NULL, "option min_share needs k"),
+            (json!({"max_share": 0.5, "engine": "aggregate"}), FIT, "option max_share needs engine memory: the constrained assignment weighs every row against the others"),
+            (json!({"min_share": 0.1, "sample_rows": 500}), FIT, "option min_share bounds the segments of every training row: it does not combine with sample_rows"),
+        ] {
+            let e = call(Method::Kmeans, options, call_kind).unwrap_err();
+            assert_eq!((e.kind, e.message.as_str()), (ErrorKind::InvalidParameter, message));
+            assert!(e.hint.is_some());
+        }
+        let e = call(Method::Kmeans, json!({"min_share": "10%"}), FIT).unwrap_err();
+        assert_eq!(
+            e.message,
+            r#"min_share must be a number, got the string "10%""#
+        );
+        // segment_choose_k scans k: the bounds need k given.
+        let e = FitOptions::for_choose_k(r#"{"min_share": 0.1}"#, 2, 5).unwrap_err();
+        assert_eq!(e.message, "option min_share needs k");
     }
 
     #[test]
