@@ -8,17 +8,17 @@ SET extra_float_digits = 0;
 
 -- The bank's phone campaign (tests/data/bank_marketing): did subscriptions move between the
 -- contacts of January..June and those of July..December, and where?
-CREATE TABLE bank (
+CREATE TABLE drivers_bank (
     age int, job text, marital text, education text, "default" text, balance int, housing text,
     loan text, contact text, day int, month text, duration int, campaign int, pdays int,
     previous int, poutcome text, y text
 );
 \set f :abs_srcdir '/data/bank.csv'
-COPY bank FROM :'f' CSV HEADER;
+COPY drivers_bank FROM :'f' CSV HEADER;
 CREATE VIEW bank_halves AS
 SELECT job, marital, education, contact, month IN ('jul', 'aug', 'sep', 'oct', 'nov', 'dec') AS second_half,
        (y = 'yes')::int AS subscribed
-FROM bank;
+FROM drivers_bank;
 
 -- The first rows: the population (drivers '{}'), then the slices whose change the population's
 -- change explains least. 37 fewer subscriptions, and the contacts of unknown type did most of it.
@@ -211,4 +211,4 @@ DROP TABLE many, shop_after, shop_json, shop, drivers_ours, drivers_reference;
 DROP VIEW cdnow_by_segment;
 SELECT segment_drop('cdnow_value');
 DROP VIEW cdnow_halves, bank_halves;
-DROP TABLE cdnow_rfm_h1, cdnow, bank;
+DROP TABLE cdnow_rfm_h1, cdnow, drivers_bank;
