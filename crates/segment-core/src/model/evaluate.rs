@@ -3,22 +3,15 @@
 
 use crate::analysis::metrics;
 use crate::cluster::dbscan::NOISE;
-use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::error::{CoreError, CoreResult};
 use crate::model::assigner::Assigner;
+use crate::model::labelled_rows::LabelledRows;
 use crate::model::limits::Limits;
-use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
+use crate::prep::matrix::fill_nan;
 
-/// Rows read through a model's own preprocessing (log, imputation, scaling as stored), with the
-/// segment the model gives each. Holds the scaled rows for the quadratic metrics, so it is
-/// bounded by `max_bytes` like a fit.
+/// The rows `segment_evaluate` scores (`LabelledRows`): held for the quadratic metrics.
 pub struct Evaluation {
-    assigner: Assigner,
-    data: Vec<f64>,
-    labels: Vec<u32>,
-    rows_skipped: u64,
-    max_bytes: usize,
-    row: Vec<f64>,
-    scratch: Vec<f64>,
+    rows: LabelledRows,
 }
 
 /// What `segment_evaluate` returns.
@@ -38,66 +31,42 @@ pub struct Scores {
 
 impl Evaluation {
     pub fn new(assigner: Assigner, max_bytes: usize) -> Evaluation {
-        let (d, k) = (assigner.n_columns(), assigner.k());
         Evaluation {
-            assigner,
-            data: Vec::new(),
-            labels: Vec::new(),
-            rows_skipped: 0,
-            max_bytes,
-            row: vec![0.0; d],
-            scratch: vec![0.0; k],
+            rows: LabelledRows::new(
+                assigner,
+                max_bytes,
+                "the rows to evaluate",
+                "Raise customer_segment.max_memory_mb, or evaluate on a sample view.",
+            ),
         }
     }
 
     /// One source row, NULLs as None. A row whose NULL the model skips is counted, not kept.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        fill_nan(&mut self.row, values, self.assigner.columns())?;
-        let Some(label) = self.assigner.label_raw(&mut self.row, &mut self.scratch)? else {
-            self.rows_skipped += 1;
-            return Ok(());
-        };
-        let d = self.row.len();
-        if matrix_bytes(self.labels.len() + 1, d + 1) > self.max_bytes {
-            return Err(CoreError::new(
-                ErrorKind::ResourceLimit,
-                format!(
-                    "the rows to evaluate would exceed customer_segment.max_memory_mb ({} MB) after {} rows",
-                    self.max_bytes / (1024 * 1024),
-                    self.labels.len()
-                ),
-            )
-            .with_hint("Raise customer_segment.max_memory_mb, or evaluate on a sample view."));
-        }
-        self.data.extend_from_slice(&self.row);
-        self.labels.push(label);
-        Ok(())
+        self.rows.push(values)
     }
 
     /// The scores; `check` runs every few milliseconds of the silhouette's work.
     pub fn finish(self, seed: u64, limits: Limits, check: &mut dyn FnMut()) -> Scores {
-        let d = self.row.len();
-        let k = self.assigner.k();
-        let rows_used = self.labels.len() as u64;
+        let rows_skipped = self.rows.rows_skipped();
+        let (all, all_labels, assigner) = self.rows.into_parts();
+        let d = all.n_cols();
+        let k = assigner.k();
+        let rows_used = all_labels.len() as u64;
         // Noise rows leave the matrix: the scores are about the segments.
-        let (data, labels): (Vec<f64>, Vec<u32>) = if self.labels.contains(&NOISE) {
-            let mut data = Vec::with_capacity(self.data.len());
-            let mut labels = Vec::with_capacity(self.labels.len());
-            for (row, &l) in self.data.chunks_exact(d).zip(&self.labels) {
-                if l != NOISE {
-                    data.extend_from_slice(row);
-                    labels.push(l);
-                }
-            }
-            (data, labels)
+        let (mut x, labels) = if all_labels.contains(&NOISE) {
+            let kept: Vec<usize> = (0..all_labels.len())
+                .filter(|&i| all_labels[i] != NOISE)
+                .collect();
+            let labels = kept.iter().map(|&i| all_labels[i]).collect();
+            (all.select_rows(&kept), labels)
         } else {
-            (self.data, self.labels)
+            (all, all_labels)
         };
-        let mut x = FeatureMatrix::from_rows(data, d);
-        let centres = self.assigner.centres();
+        let centres = assigner.centres();
         let mut centre_rows: Vec<Vec<f64>> = (0..k).map(|c| centres.row(c).to_vec()).collect();
         // k-prototypes: distances in the space where they are its dissimilarity.
-        if let Some(w) = self.assigner.distance_weights() {
+        if let Some(w) = assigner.distance_weights() {
             for row in x
                 .as_mut_slice()
                 .chunks_exact_mut(d)
@@ -127,7 +96,7 @@ impl Evaluation {
         );
         Scores {
             rows_used,
-            rows_skipped: self.rows_skipped,
+            rows_skipped,
             rows_noise: rows_used - labels.len() as u64,
             inertia,
             silhouette: sil.map(|(s, _)| s),

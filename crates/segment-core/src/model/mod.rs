@@ -5,7 +5,8 @@
 //! (`warm_start`), an incremental update by new rows (`update`), the k scan (`choose_k`) and the
 //! memory estimates (`budget`), held-out scoring of the supervised fits (`holdout`) and what they
 //! share (`supervised`), per-group indexes (`groups`) and per-group fits (`group_fit`), id
-//! matching across refits (`matching`), evaluation on other rows (`evaluate`), drift of the rows
+//! matching across refits (`matching`), evaluation on other rows (`evaluate`, over
+//! `labelled_rows`), drift of the rows
 //! now (`monitor`), each segment's stability under bootstrap refits (`stability`), every kind of
 //! stored document read once (`stored`: segment model, per-group index, CLV model), the typed
 //! metrics (`fit_metrics`), the export document that moves a model between databases
@@ -25,6 +26,7 @@ pub mod fit_metrics;
 pub mod group_fit;
 pub mod groups;
 pub mod holdout;
+pub mod labelled_rows;
 pub mod limits;
 pub mod matching;
 pub mod monitor;

@@ -18,13 +18,13 @@
 
 use crate::cluster::dbscan::NOISE;
 use crate::error::{CoreError, CoreResult, ErrorKind};
-use crate::model::assigner::Assigner;
 use crate::model::document::{Method, SegmentModel};
 use crate::model::fit::fit_labelled;
+use crate::model::labelled_rows::LabelledRows;
 use crate::model::limits::Limits;
 use crate::model::options::FitOptions;
 use crate::params::{Given, Key, Kind};
-use crate::prep::matrix::{fill_nan, matrix_bytes, FeatureMatrix};
+use crate::prep::matrix::FeatureMatrix;
 use crate::prep::preprocessor::Prepared;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -192,72 +192,43 @@ pub fn check_method(method: Method) -> CoreResult<()> {
     }
 }
 
-/// Rows read through a model's own preprocessing (as `model::evaluate::Evaluation` reads
-/// them), with the segment the model gives each: what `stability` resamples. Bounded by
-/// `max_bytes` while rows arrive.
+/// The rows `stability` resamples (`LabelledRows`: read through the model's own
+/// preprocessing, each with its segment), bounded by `max_bytes` while rows arrive.
 pub struct StabilityRows {
-    assigner: Assigner,
-    data: Vec<f64>,
-    labels: Vec<u32>,
-    rows_skipped: u64,
-    max_bytes: usize,
-    row: Vec<f64>,
-    scratch: Vec<f64>,
+    rows: LabelledRows,
 }
 
 impl StabilityRows {
     pub fn new(model: &SegmentModel, max_bytes: usize) -> StabilityRows {
-        let assigner = model.assigner();
-        let (d, k) = (assigner.n_columns(), assigner.k());
         StabilityRows {
-            assigner,
-            data: Vec::new(),
-            labels: Vec::new(),
-            rows_skipped: 0,
-            max_bytes,
-            row: vec![0.0; d],
-            scratch: vec![0.0; k],
+            rows: LabelledRows::new(
+                model.assigner(),
+                max_bytes,
+                "the rows to resample",
+                "Raise customer_segment.max_memory_mb, or assess the model on a sampled view (source argument).",
+            ),
         }
     }
 
     /// One source row as matrix columns, NULLs as None. A row whose NULL the model skips is
     /// counted, not kept.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        fill_nan(&mut self.row, values, self.assigner.columns())?;
-        let Some(label) = self.assigner.label_raw(&mut self.row, &mut self.scratch)? else {
-            self.rows_skipped += 1;
-            return Ok(());
-        };
-        let d = self.row.len();
-        if matrix_bytes(self.labels.len() + 1, d + 1) > self.max_bytes {
-            return Err(CoreError::new(
-                ErrorKind::ResourceLimit,
-                format!(
-                    "the rows to resample would exceed customer_segment.max_memory_mb ({} MB) after {} rows",
-                    self.max_bytes / (1024 * 1024),
-                    self.labels.len()
-                ),
-            )
-            .with_hint("Raise customer_segment.max_memory_mb, or assess the model on a sampled view (source argument)."));
-        }
-        self.data.extend_from_slice(&self.row);
-        self.labels.push(label);
-        Ok(())
+        self.rows.push(values)
     }
 
     /// Rows kept so far.
     pub fn rows(&self) -> usize {
-        self.labels.len()
+        self.rows.rows()
     }
 
     pub fn rows_skipped(&self) -> u64 {
-        self.rows_skipped
+        self.rows.rows_skipped()
     }
 
     /// The rows in scaled units, and each one's segment.
     pub fn into_parts(self) -> (FeatureMatrix, Vec<u32>) {
-        let d = self.row.len();
-        (FeatureMatrix::from_rows(self.data, d), self.labels)
+        let (x, labels, _) = self.rows.into_parts();
+        (x, labels)
     }
 }
 
