@@ -12,7 +12,7 @@
 //! Results do not depend on the thread count: rows are cut into fixed blocks and block partial
 //! sums are reduced in block order.
 
-use crate::cluster::constrained::Shares;
+use crate::cluster::shares::Shares;
 use crate::cluster::{check_sample_rows, MethodParameters, Starts};
 use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::parallel::{self, BLOCK_ROWS};
@@ -188,7 +188,8 @@ impl ParamGuard for KMeansOptions {
         if let Some(scan) = &o.scan {
             check_k_scan(scan.k_min as i64, scan.k_max as i64)?;
         }
-        o.shares.check(o.k, o.engine, o.sample_rows)?;
+        o.shares
+            .check(o.k, o.engine == Engine::Aggregate, o.sample_rows)?;
         if o.warm_start && o.shares.is_set() {
             return Err(CoreError::new(
                 ErrorKind::NotSupported,

@@ -12,6 +12,7 @@ pub mod kmeans;
 pub mod kprototypes;
 pub mod lloyd_step;
 pub mod minibatch;
+pub mod shares;
 pub mod ward;
 
 use crate::error::{CoreError, CoreResult};
