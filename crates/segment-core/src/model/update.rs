@@ -25,6 +25,7 @@ use crate::error::{CoreError, CoreResult, ErrorKind};
 use crate::model::document::{MethodRule, SegmentModel};
 use crate::params::{Given, Key, Kind};
 use crate::prep::matrix::{fill_nan, FeatureMatrix};
+use crate::prep::preprocessor::Preprocessor;
 
 /// The options of `segment_update`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,8 +82,8 @@ impl UpdateParams {
 }
 
 /// The new rows, read one by one and put in the model's scaled units.
-pub struct UpdateRows<'m> {
-    model: &'m SegmentModel,
+pub struct UpdateRows {
+    prep: Preprocessor,
     row: Vec<f64>,
     data: Vec<f64>,
     /// Rows the model skips (a NULL feature under `impute: skip`).
@@ -90,10 +91,10 @@ pub struct UpdateRows<'m> {
     max_bytes: u64,
 }
 
-impl<'m> UpdateRows<'m> {
+impl UpdateRows {
     /// Refuses the models an update does not apply to (it moves centres: k-means and
     /// minibatch_kmeans). `max_bytes` bounds the rows held.
-    pub fn new(model: &'m SegmentModel, max_bytes: u64) -> CoreResult<UpdateRows<'m>> {
+    pub fn new(model: &SegmentModel, max_bytes: u64) -> CoreResult<UpdateRows> {
         match model.rule {
             MethodRule::Kmeans | MethodRule::MinibatchKmeans => {}
             _ => {
@@ -108,7 +109,7 @@ impl<'m> UpdateRows<'m> {
             }
         }
         Ok(UpdateRows {
-            model,
+            prep: model.preprocessor(),
             row: vec![0.0; model.columns().width()],
             data: Vec::new(),
             skipped: 0,
@@ -118,9 +119,8 @@ impl<'m> UpdateRows<'m> {
 
     /// One source row, NULLs as None.
     pub fn push(&mut self, values: &[Option<f64>]) -> CoreResult<()> {
-        let prep = self.model.preprocessor();
-        fill_nan(&mut self.row, values, prep.columns())?;
-        if !prep.apply(&mut self.row)? {
+        fill_nan(&mut self.row, values, self.prep.columns())?;
+        if !self.prep.apply(&mut self.row)? {
             self.skipped += 1;
             return Ok(());
         }
@@ -281,7 +281,7 @@ mod tests {
     use super::*;
     use crate::model::document::tests::tiny_model;
 
-    fn rows<'m>(model: &'m SegmentModel, values: &[[f64; 2]]) -> UpdateRows<'m> {
+    fn rows(model: &SegmentModel, values: &[[f64; 2]]) -> UpdateRows {
         let mut r = UpdateRows::new(model, u64::MAX).unwrap();
         for v in values {
             r.push(&[Some(v[0]), Some(v[1])]).unwrap();
