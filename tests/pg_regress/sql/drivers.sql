@@ -40,19 +40,19 @@ FROM segment_drivers('bank_halves', 'subscribed', 'second_half',
 -- CDNOW's purchases (tests/data/cdnow): revenue in the second half of 1997 against the first
 -- half, by the customer's RFM segment as of 1997-06-30 (segment_rfm), the month of their first
 -- purchase and the basket size. 1998's transactions have no flag: left out, with a NOTICE.
-CREATE TABLE cdnow (customer_id int, date date, number_of_cds int, dollar_value numeric);
+CREATE TABLE drivers_cdnow (customer_id int, date date, number_of_cds int, dollar_value numeric);
 \set f :abs_srcdir '/data/cdnow_master_transactions.csv'
-COPY cdnow FROM :'f' CSV HEADER;
+COPY drivers_cdnow FROM :'f' CSV HEADER;
 CREATE TABLE cdnow_rfm_h1 AS
-SELECT * FROM segment_rfm('cdnow', 'customer_id', 'date', 'dollar_value', as_of => '1997-06-30');
+SELECT * FROM segment_rfm('drivers_cdnow', 'customer_id', 'date', 'dollar_value', as_of => '1997-06-30');
 CREATE VIEW cdnow_halves AS
 SELECT t.dollar_value AS revenue, t.number_of_cds AS cds, r.rfm_segment,
        to_char(f.first, 'YYYY-MM') AS cohort,
        CASE WHEN t.number_of_cds >= 3 THEN '3+' ELSE t.number_of_cds::text END AS basket,
        CASE WHEN t.date < '1997-07-01' THEN false WHEN t.date < '1998-01-01' THEN true END AS second_half
-FROM cdnow t
+FROM drivers_cdnow t
 JOIN cdnow_rfm_h1 r ON r.customer = t.customer_id::text
-JOIN (SELECT customer_id, min(date) AS first FROM cdnow GROUP BY 1) f USING (customer_id);
+JOIN (SELECT customer_id, min(date) AS first FROM drivers_cdnow GROUP BY 1) f USING (customer_id);
 SELECT array_to_string(drivers, ' & ') AS drivers, round(metric_test::numeric) AS revenue_test,
        round(metric_control::numeric) AS revenue_control, round(contribution::numeric, 3) AS contribution,
        round(unexpected_difference::numeric) AS unexpected, round(support::numeric, 3) AS support
@@ -113,7 +113,7 @@ SELECT model, segments FROM segment_fit('cdnow_rfm_h1', ARRAY['recency_days', 'f
     3, 'cdnow_value', '{"seed": 1, "log": ["frequency", "monetary_total"]}');
 CREATE VIEW cdnow_by_segment AS
 SELECT h.revenue, h.second_half, segment_assign('cdnow_value', r) AS segment
-FROM cdnow t
+FROM drivers_cdnow t
 JOIN cdnow_rfm_h1 r ON r.customer = t.customer_id::text
 CROSS JOIN LATERAL (SELECT t.dollar_value AS revenue,
                            CASE WHEN t.date < '1997-07-01' THEN false
@@ -191,8 +191,8 @@ CREATE TABLE shop_after AS SELECT * FROM shop WHERE after;
 SELECT * FROM segment_drivers('shop_after', 'revenue', 'after', ARRAY['region']);
 \echo :LAST_ERROR_SQLSTATE
 -- 60,000 values of a dimension: more slices than one call reads.
-CREATE TABLE many AS SELECT i AS id, i % 2 = 0 AS after, 1 AS orders FROM generate_series(1, 60000) i;
-SELECT * FROM segment_drivers('many', 'orders', 'after', ARRAY['id'], '{"min_support": 0}');
+CREATE TABLE drivers_many AS SELECT i AS id, i % 2 = 0 AS after, 1 AS orders FROM generate_series(1, 60000) i;
+SELECT * FROM segment_drivers('drivers_many', 'orders', 'after', ARRAY['id'], '{"min_support": 0}');
 \echo :LAST_ERROR_SQLSTATE
 CREATE SEQUENCE shop_seq;
 SELECT * FROM segment_drivers('shop_seq', 'revenue', 'after', ARRAY['region']);
@@ -207,8 +207,8 @@ RESET ROLE;
 
 DROP ROLE regress_cs_drivers;
 DROP SEQUENCE shop_seq;
-DROP TABLE many, shop_after, shop_json, shop, drivers_ours, drivers_reference;
+DROP TABLE drivers_many, shop_after, shop_json, shop, drivers_ours, drivers_reference;
 DROP VIEW cdnow_by_segment;
 SELECT segment_drop('cdnow_value');
 DROP VIEW cdnow_halves, bank_halves;
-DROP TABLE cdnow_rfm_h1, cdnow, drivers_bank;
+DROP TABLE cdnow_rfm_h1, drivers_cdnow, drivers_bank;
