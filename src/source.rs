@@ -72,8 +72,9 @@ pub struct Source {
     pub ordered: bool,
 }
 
-/// Checks the relation kind and every feature name: present, unique, numeric.
-pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
+/// Refuses a relation that holds no rows to read: rows come from a table, view, materialized
+/// view, partitioned or foreign table (42809, with `hint` saying which rows to pass).
+pub fn check_readable_kind(rel: &PgRelation, hint: &str) {
     let usable = rel.is_table()
         || rel.is_view()
         || rel.is_matview()
@@ -86,9 +87,17 @@ pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
                 "\"{}\" is not a table, view or materialized view",
                 rel.name()
             ),
-            Some("Pass the table or view that holds one row per customer."),
+            Some(hint),
         );
     }
+}
+
+/// Checks the relation kind and every feature name: present, unique, numeric.
+pub fn validate(rel: &PgRelation, features: Vec<Option<String>>) -> Source {
+    check_readable_kind(
+        rel,
+        "Pass the table or view that holds one row per customer.",
+    );
     if features.is_empty() {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

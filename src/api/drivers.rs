@@ -46,7 +46,10 @@ fn segment_drivers(
     let test_column = require(test_column, "test_column");
     let dimensions = require(dimensions, "dimensions");
     let options = DriversOptions::from_json(&require(options, "options").0.to_string()).or_raise();
-    check_relation(&rel);
+    source::check_readable_kind(
+        &rel,
+        "Pass the table or view that holds the rows of both periods.",
+    );
     let metric_column = number_column(&rel, metric, "metric");
     let denominator = match &options.per {
         Per::Column(d) => Some(number_column(&rel, d, "per")),
@@ -104,25 +107,6 @@ fn segment_drivers(
             r.p_value,
         )
     }))
-}
-
-/// A table, view, materialized view, partitioned or foreign table.
-fn check_relation(rel: &PgRelation) {
-    let usable = rel.is_table()
-        || rel.is_view()
-        || rel.is_matview()
-        || rel.is_partitioned_table()
-        || rel.is_foreign_table();
-    if !usable {
-        raise(
-            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
-            format!(
-                "\"{}\" is not a table, view or materialized view",
-                rel.name()
-            ),
-            Some("Pass the table or view that holds the rows of both periods."),
-        );
-    }
 }
 
 /// The type of a column of the relation, or an error naming it (`role` says which argument).
