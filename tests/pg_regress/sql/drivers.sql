@@ -110,9 +110,9 @@ GROUP BY "case" ORDER BY "case";
 -- A model's segment is a column like any other: a view that calls segment_assign. Here k-means
 -- on the customers' first-half RFM; the drivers by segment equal the plain GROUP BY of the view.
 SELECT model, segments FROM segment_fit('cdnow_rfm_h1', ARRAY['recency_days', 'frequency', 'monetary_total'],
-    3, 'cdnow_value', '{"seed": 1, "log": ["frequency", "monetary_total"]}');
+    3, 'h1_segments', '{"seed": 1, "log": ["frequency", "monetary_total"]}');
 CREATE VIEW cdnow_by_segment AS
-SELECT h.revenue, h.second_half, segment_assign('cdnow_value', r) AS segment
+SELECT h.revenue, h.second_half, segment_assign('h1_segments', r) AS segment
 FROM drivers_cdnow t
 JOIN cdnow_rfm_h1 r ON r.customer = t.customer_id::text
 CROSS JOIN LATERAL (SELECT t.dollar_value AS revenue,
@@ -209,6 +209,6 @@ DROP ROLE regress_cs_drivers;
 DROP SEQUENCE shop_seq;
 DROP TABLE drivers_many, shop_after, shop_json, shop, drivers_ours, drivers_reference;
 DROP VIEW cdnow_by_segment;
-SELECT segment_drop('cdnow_value');
+SELECT segment_drop('h1_segments');
 DROP VIEW cdnow_halves, bank_halves;
 DROP TABLE cdnow_rfm_h1, drivers_cdnow, drivers_bank;
