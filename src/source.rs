@@ -214,28 +214,31 @@ pub fn primary_key(rel: &PgRelation) -> Vec<String> {
     })
 }
 
+/// The type of a column of the relation, or an error naming it (`role` says which argument:
+/// "customer", "metric", ...), with a hint naming the nearest column.
+pub fn column_type(rel: &PgRelation, column: &str, role: &str) -> pg_sys::Oid {
+    rel.tuple_desc()
+        .iter()
+        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
+        .map(|a| a.atttypid)
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!(
+                    "{role} column \"{column}\" of relation \"{}\" does not exist",
+                    rel.name()
+                ),
+                Some(&column_hint(rel, column)),
+            )
+        })
+}
+
 /// Checks the columns of a transactions table (`segment_rfm`, `segment_clv_fit`): the customer
 /// column exists, the time column is a date or timestamp, the amount column is a number.
 pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, amount: &str) {
-    let column_type = |column: &str, role: &str| -> pg_sys::Oid {
-        rel.tuple_desc()
-            .iter()
-            .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
-            .map(|a| a.atttypid)
-            .unwrap_or_else(|| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                    format!(
-                        "{role} column \"{column}\" of relation \"{}\" does not exist",
-                        rel.name()
-                    ),
-                    Some(&column_hint(rel, column)),
-                )
-            })
-    };
-    let customer_type = column_type(customer, "customer");
+    let customer_type = column_type(rel, customer, "customer");
     check_no_user_cast_to_text(customer, "customer", customer_type);
-    let time_type = column_type(time, "time");
+    let time_type = column_type(rel, time, "time");
     if ![
         pg_sys::DATEOID,
         pg_sys::TIMESTAMPOID,
@@ -249,7 +252,7 @@ pub fn check_transaction_columns(rel: &PgRelation, customer: &str, time: &str, a
             Some("The time column is a date, timestamp or timestamp with time zone."),
         );
     }
-    let amount_type = column_type(amount, "amount");
+    let amount_type = column_type(rel, amount, "amount");
     if !NUMERIC_TYPES.contains(&amount_type) {
         raise(
             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,

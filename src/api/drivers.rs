@@ -55,7 +55,7 @@ fn segment_drivers(
         Per::Column(d) => Some(number_column(&rel, d, "per")),
         Per::Sum | Per::Row => None,
     };
-    let flag = column_type(&rel, test_column, "test_column");
+    let flag = source::column_type(&rel, test_column, "test_column");
     if flag != pg_sys::BOOLOID {
         raise(
             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
@@ -109,27 +109,9 @@ fn segment_drivers(
     }))
 }
 
-/// The type of a column of the relation, or an error naming it (`role` says which argument).
-fn column_type(rel: &PgRelation, column: &str, role: &str) -> pg_sys::Oid {
-    rel.tuple_desc()
-        .iter()
-        .find(|a| !a.attisdropped && a.attnum > 0 && a.name() == column)
-        .map(|a| a.atttypid)
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                format!(
-                    "{role} column \"{column}\" of relation \"{}\" does not exist",
-                    rel.name()
-                ),
-                Some(&source::column_hint(rel, column)),
-            )
-        })
-}
-
 /// The metric or the ratio's denominator: a number, or a boolean counted as 1 for true.
 fn number_column(rel: &PgRelation, column: &str, role: &str) -> NumberColumn {
-    let typ = column_type(rel, column, role);
+    let typ = source::column_type(rel, column, role);
     let boolean = typ == pg_sys::BOOLOID;
     if !boolean && !NUMERIC_TYPES.contains(&typ) {
         raise(
@@ -167,7 +149,7 @@ fn check_dimensions(
                 Some("Name each dimension column once."),
             );
         }
-        let typ = column_type(rel, &name, "dimension");
+        let typ = source::column_type(rel, &name, "dimension");
         if name == test_column {
             raise(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
